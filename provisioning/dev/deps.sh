@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what building and testing Quartierhub needs on Debian, and only
+# what is missing. Go itself must be on PATH (Go 1.26 or later).
+#   deps.sh build   packages needed to build everything
+#   deps.sh test    packages needed by the whole test suite
+set -euo pipefail
+what="${1:-build}"
+
+if ! command -v go >/dev/null 2>&1; then
+  if [ -x /usr/local/go/bin/go ]; then
+    echo "deps: add /usr/local/go/bin to PATH" >&2
+  else
+    echo "deps: Go 1.26 or later is required (https://go.dev/doc/install)" >&2
+  fi
+  exit 1
+fi
+
+pkgs=()
+case "$what" in
+  build) ;;
+  test) ;;
+  *) echo "deps: unknown set $what" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+go mod download
