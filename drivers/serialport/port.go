@@ -383,10 +383,20 @@ func (c *conn) MarkAlive() {
 	c.onAlive()
 }
 
-// Flush discards input not yet read, where the port supports it.
+// Flush discards input not yet read. It drains by reading rather than
+// with tarm/serial's Flush, which is TCIOFLUSH and would also discard
+// output not yet sent (a command just written). Draining costs one read
+// timeout when the line is quiet.
 func (c *conn) Flush() error {
-	if f, ok := c.rwc.(interface{ Flush() error }); ok {
-		return f.Flush()
+	buf := make([]byte, 256)
+	for range 64 {
+		n, err := c.Read(buf)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
 	}
 	return nil
 }

@@ -46,6 +46,7 @@ type probeFunc func(ctx context.Context, a probeArgs, out *json.Encoder) error
 
 // probes maps --device names to their probe. Each lives in probe_NAME.go.
 var probes = map[string]probeFunc{
+	"mhz19":   probeMHZ19,
 	"rdm6300": probeRDM6300,
 }
 

@@ -29,11 +29,13 @@ import (
 	"syscall"
 
 	"github.com/quartierhub/quartierhub/drivers/sim"
+	"github.com/quartierhub/quartierhub/drivers/sim/mhz19sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/rdm6300sim"
 )
 
 // devices maps device names to simulator constructors.
 var devices = map[string]func() sim.Device{
+	"mhz19":   func() sim.Device { return mhz19sim.New(mhz19sim.Opts{}) },
 	"rdm6300": func() sim.Device { return rdm6300sim.New(rdm6300sim.Opts{}) },
 }
 

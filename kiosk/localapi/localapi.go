@@ -1,0 +1,128 @@
+// Package localapi is the kiosk agent's control API: HTTP/1.1 with JSON
+// bodies over the unix socket DIR/agent.sock, reachable only by local users
+// with access to the data directory. The touchscreen window and the
+// `kiosk` CLI are its clients; the agent is its only server.
+//
+// Endpoints (all answers JSON; errors are {"error": message, "code": code}
+// where message is safe to show to the person who caused it):
+//
+//	GET  /v1/status    Status: enrolment, hub reachability, last sync,
+//	                   outbox per class, device states
+//	POST /v1/records   SubmitRequest → 201 SubmitResponse, sent only after
+//	                   the record is durably stored. 400 invalid input,
+//	                   507 storage full, 503 agent shutting down.
+//	POST /v1/sync      runs a sync round now → SyncResponse (502 if the
+//	                   round failed, with the reason)
+//
+// The window will add session, printing and live-event endpoints here; the
+// version prefix lets old CLIs keep working.
+package localapi
+
+import (
+	"time"
+)
+
+// SocketName is the socket file inside the agent's data directory.
+const SocketName = "agent.sock"
+
+// Error is the body of every error answer.
+type Error struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// Error codes.
+const (
+	CodeInvalid     = "invalid"
+	CodeFull        = "storage_full"
+	CodeUnavailable = "unavailable"
+	CodeInternal    = "internal"
+	CodeSyncFailed  = "sync_failed"
+)
+
+// SubmitRequest asks the agent to store a record. Class is optional: it
+// is derived from Type when empty (see ClassOf).
+type SubmitRequest struct {
+	Type    string `json:"type"`
+	Class   string `json:"class,omitempty"`
+	Payload any    `json:"payload"`
+}
+
+// SubmitResponse confirms a durably stored record.
+type SubmitResponse struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Class     string    `json:"class"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// SyncResponse is the outcome of a sync round.
+type SyncResponse struct {
+	Sent    int    `json:"sent"`
+	Batches int    `json:"batches"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Status is the agent's view of the terminal.
+type Status struct {
+	Version  string       `json:"version"`
+	DataDir  string       `json:"data_dir"`
+	Started  time.Time    `json:"started"`
+	Terminal Terminal     `json:"terminal"`
+	Sync     SyncStatus   `json:"sync"`
+	Outbox   OutboxStatus `json:"outbox"`
+	Devices  []Device     `json:"devices"`
+}
+
+// Terminal is the enrolment state.
+type Terminal struct {
+	Enrolled   bool   `json:"enrolled"`
+	TerminalID string `json:"terminal_id,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Quarter    string `json:"quarter,omitempty"`
+	HubURL     string `json:"hub_url,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+// SyncStatus is what the sync client knows about the hub.
+type SyncStatus struct {
+	HubReachable        bool      `json:"hub_reachable"`
+	Unauthorized        bool      `json:"unauthorized"`
+	LastAttempt         time.Time `json:"last_attempt,omitzero"`
+	LastSync            time.Time `json:"last_sync,omitzero"`
+	LastError           string    `json:"last_error,omitempty"`
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	NextAttempt         time.Time `json:"next_attempt,omitzero"`
+	SentRecords         int64     `json:"sent_records"`
+	Duplicates          int64     `json:"duplicates"`
+}
+
+// OutboxStatus describes the outbox per class.
+type OutboxStatus struct {
+	Classes   map[string]ClassStatus `json:"classes"`
+	UsedBytes int64                  `json:"used_bytes"`
+	MaxBytes  int64                  `json:"max_bytes"`
+	FileBytes int64                  `json:"file_bytes"`
+}
+
+// ClassStatus is one priority class of the outbox.
+type ClassStatus struct {
+	Count            int64     `json:"count"`
+	Bytes            int64     `json:"bytes"`
+	Oldest           time.Time `json:"oldest,omitzero"`
+	OldestAgeSeconds float64   `json:"oldest_age_seconds"`
+	Thinned          int64     `json:"thinned"`
+	Evicted          int64     `json:"evicted"`
+}
+
+// Device is one configured device as its port owner sees it.
+type Device struct {
+	Name  string    `json:"name"`
+	Kind  string    `json:"kind"`
+	Path  string    `json:"path"`
+	State string    `json:"state"`
+	Since time.Time `json:"since,omitzero"`
+	Error string    `json:"error,omitempty"`
+	// Detail is device-specific: paper state, last reading, warm-up.
+	Detail map[string]any `json:"detail,omitempty"`
+}
