@@ -46,7 +46,9 @@ type probeFunc func(ctx context.Context, a probeArgs, out *json.Encoder) error
 
 // probes maps --device names to their probe. Each lives in probe_NAME.go.
 var probes = map[string]probeFunc{
+	"escpos":  probeESCPOS,
 	"mhz19":   probeMHZ19,
+	"pn532":   probePN532,
 	"rdm6300": probeRDM6300,
 }
 

@@ -29,13 +29,17 @@ import (
 	"syscall"
 
 	"github.com/quartierhub/quartierhub/drivers/sim"
+	"github.com/quartierhub/quartierhub/drivers/sim/escpossim"
 	"github.com/quartierhub/quartierhub/drivers/sim/mhz19sim"
+	"github.com/quartierhub/quartierhub/drivers/sim/pn532sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/rdm6300sim"
 )
 
 // devices maps device names to simulator constructors.
 var devices = map[string]func() sim.Device{
+	"escpos":  func() sim.Device { return escpossim.New(escpossim.Opts{}) },
 	"mhz19":   func() sim.Device { return mhz19sim.New(mhz19sim.Opts{}) },
+	"pn532":   func() sim.Device { return pn532sim.New(pn532sim.Opts{}) },
 	"rdm6300": func() sim.Device { return rdm6300sim.New(rdm6300sim.Opts{}) },
 }
 

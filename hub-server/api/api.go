@@ -1,0 +1,201 @@
+// Package api is the terminal API of the Quartierhub hub: the wire types,
+// paths, limits and the request-signing scheme shared by the hub and the
+// terminals. It is the only hub package a terminal may import, so it uses
+// the standard library only.
+//
+// # Transport
+//
+// All bodies are JSON (Content-Type: application/json). Times are RFC 3339
+// with optional fractional seconds (Go's time.Time JSON encoding). Every
+// 4xx/5xx response carries an [Error] body: a human-readable Error and a
+// machine-readable Code (the Code* constants). Every response carries the
+// standard Date header, which a terminal may use to estimate its clock
+// offset from the hub.
+//
+// # Enrolment (POST /api/v1/enroll, unauthenticated)
+//
+// IT staff create a single-use enrolment token on the hub (`hub-server token
+// create --terminal NAME --quarter Q`, e.g. "qht_" and 27 URL-safe
+// characters); it names the terminal to be and expires (24 h by default).
+// The terminal generates an ed25519 key pair,
+// keeps the private key, and posts an [EnrollRequest] with the token and
+// its public key. The hub stores only the public key and a SHA-256 hash of
+// the token; there are no shared secrets. Answers:
+//
+//   - 200 [EnrollResponse]: the terminal's ID (opaque string), name, quarter
+//     and the hub's time. The token is now used.
+//   - 400 bad_request: malformed body or public key.
+//   - 401 token_unknown, token_used, token_expired.
+//   - 409 name_taken: a terminal with the token's name is already enrolled.
+//
+// # Authentication of every other request
+//
+// After enrolment every request carries
+//
+//	Authorization: QH-Ed25519 terminal=<terminal id>,ts=<unix seconds>,sig=<base64 std signature>
+//
+// where sig is the ed25519 signature by the terminal's private key of
+//
+//	METHOD "\n" PATH "\n" TS "\n" hex(sha256(BODY))
+//
+// METHOD is the upper-case HTTP method, PATH the request target as sent
+// (path, plus "?" and the raw query if there is one; what
+// url.URL.RequestURI returns), TS the same decimal unix seconds as in the
+// header, and BODY the body bytes exactly as sent on the wire (the gzip
+// stream when Content-Encoding is gzip; empty for GET). [Sign] and
+// [SignRequest] build the header; the hub uses [ParseAuth] and
+// [VerifySignature]. The hub accepts |hub time − ts| ≤ [MaxClockSkew].
+// Failures answer 401 with code auth_malformed, terminal_unknown,
+// terminal_revoked, clock_skew (compare the Date header) or bad_signature.
+// A captured request can be replayed within the skew window; every
+// authenticated endpoint is idempotent, and production hubs run behind TLS.
+//
+// # Record upload (POST /api/v1/records, authenticated)
+//
+// The body is a [Batch], plain or gzip-compressed (Content-Encoding: gzip).
+// Limits: at most [MaxBatchRecords] records, [MaxBatchBytes] bytes on the
+// wire and [MaxBatchBytesUncompressed] bytes after decompression; beyond
+// them the hub answers 413 too_large. Each [Record] must pass
+// [Record.Validate]; otherwise the hub answers 400 invalid_record naming the
+// first bad record's index. A malformed body answers 400 bad_request, an
+// unknown Content-Encoding 415.
+//
+// A batch is stored all or nothing. Ingest is idempotent: a record is
+// identified by (terminal, record ID); a record ID the hub already holds for
+// this terminal is acknowledged again but not stored again (the first
+// version wins; records are immutable), and counted in
+// [BatchAck.Duplicates]. The same ID from another terminal is another
+// record. On 200 the [BatchAck] says Stored + Duplicates == len(Records),
+// and the terminal may drop the batch from its outbox. Validation does not
+// depend on the hub's clock, so a batch that was rejected with 400 will
+// always be rejected: the terminal must set it aside rather than retry it.
+//
+// When the hub is overloaded it answers 503 overloaded with a Retry-After
+// header in seconds; the terminal waits at least that long before retrying.
+// Any 5xx or network error means "not stored, retry later with the same
+// records" — thanks to idempotency a retry never stores twice.
+//
+// # Ping (GET /api/v1/ping, authenticated)
+//
+// A no-op that answers 200 [PingResponse] with the hub's time: a cheap way
+// to check reachability and credentials.
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Paths of the terminal API.
+const (
+	PathEnroll  = "/api/v1/enroll"
+	PathRecords = "/api/v1/records"
+	PathPing    = "/api/v1/ping"
+)
+
+// Limits of the terminal API.
+const (
+	// MaxBatchRecords is the most records one batch may carry.
+	MaxBatchRecords = 5000
+	// MaxBatchBytes is the largest request body on the wire (compressed if
+	// gzip is used).
+	MaxBatchBytes = 4 << 20
+	// MaxBatchBytesUncompressed is the largest batch after decompression,
+	// and the limit for an uncompressed body.
+	MaxBatchBytesUncompressed = 16 << 20
+	// MaxPayloadBytes is the largest payload of one record.
+	MaxPayloadBytes = 64 << 10
+	// MaxTypeLen is the longest record type.
+	MaxTypeLen = 64
+	// MaxClockSkew is how far a request's signed timestamp may be from the
+	// hub's clock.
+	MaxClockSkew = 5 * time.Minute
+)
+
+// Record classes.
+const (
+	ClassResident = "resident" // something a resident did: a report, a survey answer
+	ClassEvent    = "event"    // something the terminal did or noticed
+	ClassSensor   = "sensor"   // an environmental reading
+)
+
+// Error codes in [Error.Code].
+const (
+	CodeBadRequest      = "bad_request"
+	CodeInvalidRecord   = "invalid_record"
+	CodeTooLarge        = "too_large"
+	CodeUnsupported     = "unsupported_media_type"
+	CodeTokenUnknown    = "token_unknown"
+	CodeTokenUsed       = "token_used"
+	CodeTokenExpired    = "token_expired"
+	CodeNameTaken       = "name_taken"
+	CodeAuthMalformed   = "auth_malformed"
+	CodeTerminalUnknown = "terminal_unknown"
+	CodeRevoked         = "terminal_revoked"
+	CodeClockSkew       = "clock_skew"
+	CodeBadSignature    = "bad_signature"
+	CodeOverloaded      = "overloaded"
+	CodeInternal        = "internal"
+	CodeNotFound        = "not_found"
+)
+
+// EnrollRequest is the body of POST [PathEnroll].
+type EnrollRequest struct {
+	// Token is the enrolment token IT staff created on the hub.
+	Token string `json:"token"`
+	// PublicKey is the terminal's ed25519 public key (32 bytes), base64
+	// standard encoding with padding.
+	PublicKey string `json:"public_key"`
+	// SoftwareVersion is the terminal's software version, for the fleet view.
+	SoftwareVersion string `json:"software_version"`
+}
+
+// EnrollResponse answers a successful enrolment.
+type EnrollResponse struct {
+	TerminalID string    `json:"terminal_id"`
+	Name       string    `json:"name"`
+	Quarter    string    `json:"quarter"`
+	HubTime    time.Time `json:"hub_time"`
+}
+
+// Record is one thing a terminal recorded, as uploaded.
+type Record struct {
+	// ID is a ULID (26 characters, canonical upper-case Crockford base32)
+	// the terminal assigned when it recorded the record. Unique per terminal.
+	ID string `json:"id"`
+	// Type says what the payload is, e.g. "sensor.sds011" or "report".
+	// 1–64 characters of a-z, 0-9, '.', '_', '-', starting with a letter.
+	Type string `json:"type"`
+	// Class is ClassResident, ClassEvent or ClassSensor.
+	Class string `json:"class"`
+	// CreatedAt is the terminal's time of recording, years 2000–2099.
+	CreatedAt time.Time `json:"created_at"`
+	// Payload is a JSON object of at most MaxPayloadBytes.
+	Payload json.RawMessage `json:"payload"`
+}
+
+// Batch is the body of POST [PathRecords].
+type Batch struct {
+	Records []Record `json:"records"`
+}
+
+// BatchAck answers a stored batch. Stored + Duplicates is the number of
+// records in the batch.
+type BatchAck struct {
+	Stored     int `json:"stored"`
+	Duplicates int `json:"duplicates"`
+}
+
+// PingResponse answers GET [PathPing].
+type PingResponse struct {
+	TerminalID string    `json:"terminal_id"`
+	HubTime    time.Time `json:"hub_time"`
+}
+
+// Error is the body of every 4xx and 5xx answer.
+type Error struct {
+	// Error says what went wrong, in English, for logs and IT staff.
+	Error string `json:"error"`
+	// Code is one of the Code* constants, for programs.
+	Code string `json:"code,omitempty"`
+}

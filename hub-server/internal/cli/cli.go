@@ -1,0 +1,329 @@
+// Package cli is the hub-server command line: serve, token create, export,
+// terminal list/revoke. cmd/hub-server only calls Main.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/server"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
+	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
+)
+
+// Opts are the process's surroundings. Zero values are the defaults.
+type Opts struct {
+	Stdout io.Writer // default os.Stdout
+	Stderr io.Writer // default os.Stderr; also where logs go
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Rand is the entropy for tokens and IDs. Default crypto/rand.
+	Rand io.Reader
+	// OnListening is passed to server.Opts (tests serve on port 0).
+	OnListening func(net.Addr)
+}
+
+const usage = `usage:
+  hub-server serve --data HUBDIR [--listen ADDR]
+  hub-server token create --data HUBDIR --terminal NAME --quarter Q [--ttl 24h]
+  hub-server export --data HUBDIR [--type TYPE] [--format jsonl|csv]
+  hub-server terminal list --data HUBDIR
+  hub-server terminal revoke --data HUBDIR --id TERMINAL_ID`
+
+// Main runs the command line args (without the program name) and returns
+// the exit status. Errors are one line on Stderr.
+func Main(ctx context.Context, args []string, o Opts) int {
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	err := run(ctx, args, o)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(o.Stderr, usage)
+		return 2
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(o.Stderr, "hub-server: %s\n%s\n", ue.msg, usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "hub-server: %s\n", oneLine(err.Error()))
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func run(ctx context.Context, args []string, o Opts) error {
+	cmd := func(n int) string { return strings.Join(args[:min(n, len(args))], " ") }
+	switch {
+	case len(args) == 0:
+		return usageError{"missing command"}
+	case args[0] == "serve":
+		return serve(ctx, args[1:], o)
+	case cmd(2) == "token create":
+		return tokenCreate(ctx, args[2:], o)
+	case args[0] == "export":
+		return export(ctx, args[1:], o)
+	case cmd(2) == "terminal list":
+		return terminalList(ctx, args[2:], o)
+	case cmd(2) == "terminal revoke":
+		return terminalRevoke(ctx, args[2:], o)
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
+		return flag.ErrHelp
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd(2))}
+}
+
+func flags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // Main prints the usage once
+	data := fs.String("data", "", "hub data directory (holds hub.db)")
+	return fs, data
+}
+
+func parse(fs *flag.FlagSet, args []string, data *string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{fs.Name() + ": " + err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	if *data == "" {
+		return usageError{fs.Name() + ": --data is required"}
+	}
+	return nil
+}
+
+// DBPath is where the hub keeps its SQLite database in a data directory.
+func DBPath(dataDir string) string { return filepath.Join(dataDir, "hub.db") }
+
+func openStore(ctx context.Context, dataDir string, create bool) (*sqlitestore.Store, error) {
+	if create {
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	} else if _, err := os.Stat(DBPath(dataDir)); err != nil {
+		return nil, fmt.Errorf("no hub database in %s (run serve first): %w", dataDir, err)
+	}
+	return sqlitestore.Open(ctx, DBPath(dataDir), sqlitestore.Opts{})
+}
+
+func serve(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("serve")
+	listen := fs.String("listen", server.DefaultAddr, "listen address")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *data, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log := slog.New(slog.NewTextHandler(o.Stderr, nil))
+	h := terminalapi.New(st, terminalapi.Opts{Now: o.Now, Rand: o.Rand, Logger: log})
+	return server.New(server.Opts{Addr: *listen, Handler: h, Logger: log, OnListening: o.OnListening}).Run(ctx)
+}
+
+// NewToken returns a fresh enrolment token: "qht_" and 160 random bits,
+// URL-safe base64.
+func NewToken(r io.Reader) (string, error) {
+	b := make([]byte, 20)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	return "qht_" + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func tokenCreate(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("token create")
+	name := fs.String("terminal", "", "name of the terminal to enrol")
+	quarter := fs.String("quarter", "", "quarter the terminal stands in")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token stays valid")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	if *name == "" || *quarter == "" {
+		return usageError{"token create: --terminal and --quarter are required"}
+	}
+	if *ttl <= 0 {
+		return usageError{"token create: --ttl must be positive"}
+	}
+	st, err := openStore(ctx, *data, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tok, err := NewToken(o.Rand)
+	if err != nil {
+		return err
+	}
+	now := o.Now()
+	err = st.CreateEnrolToken(ctx, store.EnrolToken{Hash: sha256.Sum256([]byte(tok)), TerminalName: *name, Quarter: *quarter,
+		CreatedAt: now, ExpiresAt: now.Add(*ttl)})
+	if errors.Is(err, store.ErrNameTaken) {
+		return fmt.Errorf("a terminal named %q is already enrolled", *name)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(o.Stdout, tok)
+	return err
+}
+
+// ExportJSONLine is one line of `export --format jsonl`.
+type ExportJSONLine struct {
+	ID         string          `json:"id"`
+	Terminal   string          `json:"terminal"`
+	Type       string          `json:"type"`
+	CreatedAt  string          `json:"created_at"`
+	ReceivedAt string          `json:"received_at"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// ExportCSVHeader is the header row of `export --format csv`.
+var ExportCSVHeader = []string{"id", "terminal", "type", "created_at", "received_at", "payload"}
+
+// Export writes the records matching f to w as jsonl or csv, streaming.
+func Export(ctx context.Context, st store.Store, f store.ExportFilter, format string, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var write func(*store.ExportedRecord) error
+	flush := bw.Flush
+	switch format {
+	case "jsonl":
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		write = func(r *store.ExportedRecord) error {
+			return enc.Encode(ExportJSONLine{ID: r.ID, Terminal: r.Terminal, Type: r.Type,
+				CreatedAt: r.CreatedAt.UTC().Format(time.RFC3339Nano), ReceivedAt: r.ReceivedAt.UTC().Format(time.RFC3339Nano),
+				Payload: r.Payload})
+		}
+	case "csv":
+		cw := csv.NewWriter(bw)
+		if err := cw.Write(ExportCSVHeader); err != nil {
+			return err
+		}
+		row := make([]string, len(ExportCSVHeader))
+		write = func(r *store.ExportedRecord) error {
+			row[0], row[1], row[2] = r.ID, r.Terminal, r.Type
+			row[3], row[4] = r.CreatedAt.UTC().Format(time.RFC3339Nano), r.ReceivedAt.UTC().Format(time.RFC3339Nano)
+			row[5] = string(r.Payload)
+			return cw.Write(row)
+		}
+		flush = func() error {
+			cw.Flush()
+			return errors.Join(cw.Error(), bw.Flush())
+		}
+	default:
+		return usageError{fmt.Sprintf("export: --format must be jsonl or csv, not %q", format)}
+	}
+	if err := st.ExportRecords(ctx, f, write); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+func export(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("export")
+	typ := fs.String("type", "", "export only records of this type (default all)")
+	format := fs.String("format", "jsonl", "jsonl or csv")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *data, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return Export(ctx, st, store.ExportFilter{Type: *typ}, *format, o.Stdout)
+}
+
+func terminalList(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("terminal list")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *data, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ts, err := st.Terminals(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(o.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tQUARTER\tVERSION\tENROLLED\tLAST SEEN\tSTATUS")
+	for _, t := range ts {
+		status := "active"
+		if t.Revoked() {
+			status = "revoked " + t.RevokedAt.Format(time.RFC3339)
+		}
+		seen := "never"
+		if !t.LastSeenAt.IsZero() {
+			seen = t.LastSeenAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Quarter, t.SoftwareVersion, t.EnrolledAt.Format(time.RFC3339), seen, status)
+	}
+	return tw.Flush()
+}
+
+func terminalRevoke(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("terminal revoke")
+	id := fs.String("id", "", "terminal ID")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	if *id == "" {
+		return usageError{"terminal revoke: --id is required"}
+	}
+	st, err := openStore(ctx, *data, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.RevokeTerminal(ctx, *id, o.Now()); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no terminal with ID %q", *id)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "revoked %s\n", *id)
+	return nil
+}

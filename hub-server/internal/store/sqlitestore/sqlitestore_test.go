@@ -1,0 +1,72 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/storetest"
+)
+
+func open(t *testing.T, path string) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Opts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "hub.db"))
+	})
+}
+
+// Two stores on one file stand for the hub and a CLI process: WAL and the
+// busy timeout let the second write while the first writes too.
+func TestTwoStoresOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	a, b := open(t, path), open(t, path)
+	ctx := context.Background()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 50 {
+		for j, s := range []*sqlitestore.Store{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tok := store.EnrolToken{Hash: sha256.Sum256([]byte{byte(i), byte(j)}), TerminalName: "t", Quarter: "q", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+				errs <- s.CreateEnrolToken(ctx, tok)
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	s := open(t, path)
+	t0 := time.Now()
+	if err := s.CreateEnrolToken(context.Background(), store.EnrolToken{Hash: sha256.Sum256([]byte("x")), TerminalName: "t", Quarter: "q", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2 := open(t, path) // migrations already applied: must be a no-op
+	if _, err := s2.Enroll(context.Background(), store.Enrolment{TokenHash: sha256.Sum256([]byte("x")), TerminalID: "T", PublicKey: make([]byte, 32), Now: t0}); err != nil {
+		t.Fatalf("enrol with a token stored before reopening: %v", err)
+	}
+}

@@ -1,0 +1,396 @@
+// Package terminalapi is the hub's HTTP handler for the terminal API
+// described in package api: enrolment, request authentication, record
+// ingest and ping.
+package terminalapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	segjson "github.com/segmentio/encoding/json"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// Store is what the terminal API needs of the hub's store.
+type Store interface {
+	Enroll(ctx context.Context, e store.Enrolment) (store.Terminal, error)
+	Terminal(ctx context.Context, id string) (store.Terminal, error)
+	TouchTerminal(ctx context.Context, id string, at time.Time) error
+	IngestBatch(ctx context.Context, terminalID string, recs []api.Record, receivedAt time.Time) (api.BatchAck, error)
+}
+
+// Opts configures the handler. Zero values are the defaults.
+type Opts struct {
+	// Now is the hub's clock. Default time.Now.
+	Now func() time.Time
+	// Rand is the entropy for new terminal IDs. Default crypto/rand.
+	Rand io.Reader
+	// Logger receives one line per notable event. Default slog.Default().
+	Logger *slog.Logger
+	// MaxIngests is how many record uploads may be in progress (reading,
+	// decoding, waiting for the store's single writer, writing) at once;
+	// one more is answered 503 with Retry-After. Default 4, which bounds
+	// the memory of uploads to roughly 4 × 40 MiB.
+	MaxIngests int
+	// RetryAfter is what a 503 asks terminals to wait. Default 5s.
+	RetryAfter time.Duration
+	// TouchInterval is how stale a terminal's last-seen time may get before
+	// a ping updates it. Default 1 minute.
+	TouchInterval time.Duration
+}
+
+// Handler serves the terminal API.
+type Handler struct {
+	st     Store
+	o      Opts
+	mux    *http.ServeMux
+	ingest chan struct{} // admission slots for uploads
+}
+
+// New returns the terminal API on st.
+func New(st Store, o Opts) *Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxIngests <= 0 {
+		o.MaxIngests = 4
+	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = 5 * time.Second
+	}
+	if o.TouchInterval <= 0 {
+		o.TouchInterval = time.Minute
+	}
+	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: make(chan struct{}, o.MaxIngests)}
+	h.mux.HandleFunc("POST "+api.PathEnroll, h.enroll)
+	h.mux.Handle("GET "+api.PathPing, h.authenticate(noBody, h.ping))
+	h.mux.Handle("POST "+api.PathRecords, h.admitIngest(h.authenticate(batchLimit, h.records)))
+	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
+	})
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, api.Error{Error: msg, Code: code})
+}
+
+const maxEnrollBody = 64 << 10
+
+func (h *Handler) enroll(w http.ResponseWriter, r *http.Request) {
+	var req api.EnrollRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxEnrollBody)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "malformed enrolment request: "+err.Error())
+		return
+	}
+	pub, err := api.DecodePublicKey(req.PublicKey)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "public_key must be a base64 (standard) ed25519 public key of 32 bytes")
+		return
+	}
+	if len(req.SoftwareVersion) > 100 {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "software_version longer than 100 characters")
+		return
+	}
+	now := h.o.Now()
+	id, err := ulid.New(ulid.Timestamp(now), h.o.Rand)
+	if err != nil {
+		h.internal(w, "enroll: terminal id", err)
+		return
+	}
+	t, err := h.st.Enroll(r.Context(), store.Enrolment{
+		TokenHash:       sha256.Sum256([]byte(req.Token)),
+		TerminalID:      id.String(),
+		PublicKey:       pub,
+		SoftwareVersion: req.SoftwareVersion,
+		Now:             now,
+	})
+	switch {
+	case errors.Is(err, store.ErrTokenUnknown):
+		h.refuse(w, r, http.StatusUnauthorized, api.CodeTokenUnknown, "enrolment token unknown", "")
+	case errors.Is(err, store.ErrTokenUsed):
+		h.refuse(w, r, http.StatusUnauthorized, api.CodeTokenUsed, "enrolment token already used; create a new one", "")
+	case errors.Is(err, store.ErrTokenExpired):
+		h.refuse(w, r, http.StatusUnauthorized, api.CodeTokenExpired, "enrolment token expired; create a new one", "")
+	case errors.Is(err, store.ErrNameTaken):
+		h.refuse(w, r, http.StatusConflict, api.CodeNameTaken, "a terminal with this token's name is already enrolled", "")
+	case err != nil:
+		h.internal(w, "enroll", err)
+	default:
+		h.o.Logger.Info("terminal enrolled", "terminal", t.ID, "name", t.Name, "quarter", t.Quarter)
+		writeJSON(w, http.StatusOK, api.EnrollResponse{TerminalID: t.ID, Name: t.Name, Quarter: t.Quarter, HubTime: now.UTC()})
+	}
+}
+
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, code, msg, terminal string) {
+	h.o.Logger.Info("terminal api: refused", "path", r.URL.Path, "status", status, "code", code, "terminal", terminal)
+	writeError(w, status, code, msg)
+}
+
+func (h *Handler) internal(w http.ResponseWriter, what string, err error) {
+	h.o.Logger.Error("terminal api: "+what, "err", err)
+	writeError(w, http.StatusInternalServerError, api.CodeInternal, "internal error; retry later")
+}
+
+// authed is what authenticate puts into the request context.
+type authed struct {
+	terminal store.Terminal
+	body     []byte
+}
+
+type ctxKey struct{}
+
+// TerminalFrom returns the authenticated terminal of a request's context.
+func TerminalFrom(ctx context.Context) (store.Terminal, bool) {
+	a, ok := ctx.Value(ctxKey{}).(*authed)
+	if !ok {
+		return store.Terminal{}, false
+	}
+	return a.terminal, true
+}
+
+func bodyFrom(ctx context.Context) []byte {
+	a, _ := ctx.Value(ctxKey{}).(*authed)
+	return a.body
+}
+
+// noBody and batchLimit give the largest body a route accepts on the wire.
+func noBody(*http.Request) int64 { return 64 << 10 }
+
+func batchLimit(r *http.Request) int64 {
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		return api.MaxBatchBytes
+	}
+	return api.MaxBatchBytesUncompressed
+}
+
+// authenticate checks the QH-Ed25519 signature (see package api). Header,
+// clock and terminal are checked before the body is read, so strangers
+// cannot make the hub read large bodies for nothing.
+func (h *Handler) authenticate(limit func(*http.Request) int64, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := api.ParseAuth(r.Header.Get("Authorization"))
+		if err != nil {
+			h.refuse(w, r, http.StatusUnauthorized, api.CodeAuthMalformed, "missing or malformed Authorization header; expected "+api.AuthScheme+" terminal=…,ts=…,sig=…", "")
+			return
+		}
+		now := h.o.Now()
+		if !api.FreshTimestamp(a.Timestamp, now) {
+			h.refuse(w, r, http.StatusUnauthorized, api.CodeClockSkew,
+				fmt.Sprintf("request timestamp is more than %v from hub time %s; check the terminal's clock", api.MaxClockSkew, now.UTC().Format(time.RFC3339)), a.TerminalID)
+			return
+		}
+		t, err := h.st.Terminal(r.Context(), a.TerminalID)
+		if errors.Is(err, store.ErrNotFound) {
+			h.refuse(w, r, http.StatusUnauthorized, api.CodeTerminalUnknown, "unknown terminal; enrol again", "")
+			return
+		} else if err != nil {
+			h.internal(w, "authenticate", err)
+			return
+		}
+		if t.Revoked() {
+			h.refuse(w, r, http.StatusUnauthorized, api.CodeRevoked, "terminal credentials revoked; enrol again", t.ID)
+			return
+		}
+		body, err := readBody(w, r, limit(r))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				h.refuse(w, r, http.StatusRequestEntityTooLarge, api.CodeTooLarge, fmt.Sprintf("request body larger than %d bytes", tooBig.Limit), t.ID)
+				return
+			}
+			h.o.Logger.Info("terminal api: reading body", "terminal", t.ID, "err", err)
+			writeError(w, http.StatusBadRequest, api.CodeBadRequest, "could not read request body")
+			return
+		}
+		if !api.VerifySignature(t.PublicKey, a, r.Method, r.URL.RequestURI(), body) {
+			h.refuse(w, r, http.StatusUnauthorized, api.CodeBadSignature, "signature does not match this terminal's key and request", t.ID)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &authed{terminal: t, body: body})))
+	})
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength >= 0 && r.ContentLength <= limit {
+		// net/http ends the body at Content-Length: read it in one piece.
+		buf := make([]byte, r.ContentLength)
+		_, err := io.ReadFull(rd, buf)
+		return buf, err
+	}
+	return io.ReadAll(rd)
+}
+
+func (h *Handler) ping(w http.ResponseWriter, r *http.Request) {
+	t, _ := TerminalFrom(r.Context())
+	now := h.o.Now()
+	if now.Sub(t.LastSeenAt) >= h.o.TouchInterval {
+		if err := h.st.TouchTerminal(r.Context(), t.ID, now); err != nil {
+			h.o.Logger.Warn("terminal api: touch", "terminal", t.ID, "err", err)
+		}
+	}
+	writeJSON(w, http.StatusOK, api.PingResponse{TerminalID: t.ID, HubTime: now.UTC()})
+}
+
+// admitIngest refuses unknown encodings and, when MaxIngests uploads are
+// already in progress, answers 503 so terminals back off instead of
+// queueing without bound behind the single writer.
+func (h *Handler) admitIngest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Header.Get("Content-Encoding") {
+		case "", "identity", "gzip":
+		default:
+			writeError(w, http.StatusUnsupportedMediaType, api.CodeUnsupported, "Content-Encoding must be gzip or absent")
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "" {
+			if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, api.CodeUnsupported, "Content-Type must be application/json")
+				return
+			}
+		}
+		select {
+		case h.ingest <- struct{}{}:
+			defer func() { <-h.ingest }()
+		default:
+			w.Header().Set("Retry-After", strconv.Itoa(int((h.o.RetryAfter+time.Second-1)/time.Second)))
+			writeError(w, http.StatusServiceUnavailable, api.CodeOverloaded, "hub busy; retry after the Retry-After seconds")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *Handler) records(w http.ResponseWriter, r *http.Request) {
+	t, _ := TerminalFrom(r.Context())
+	data := bodyFrom(r.Context())
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		buf := bufPool.Get().(*bytes.Buffer)
+		defer bufPool.Put(buf) // after IngestBatch: the decoded batch points into buf
+		if err := gunzip(buf, data, api.MaxBatchBytesUncompressed); err != nil {
+			if errors.Is(err, errTooLarge) {
+				h.refuse(w, r, http.StatusRequestEntityTooLarge, api.CodeTooLarge,
+					fmt.Sprintf("batch larger than %d bytes uncompressed", api.MaxBatchBytesUncompressed), t.ID)
+				return
+			}
+			h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, "body is not valid gzip: "+err.Error(), t.ID)
+			return
+		}
+		data = buf.Bytes()
+	}
+	b, err := decodeBatch(data)
+	if err != nil {
+		h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, "malformed batch JSON: "+err.Error(), t.ID)
+		return
+	}
+	if len(b.Records) > api.MaxBatchRecords {
+		h.refuse(w, r, http.StatusRequestEntityTooLarge, api.CodeTooLarge,
+			fmt.Sprintf("batch has %d records, at most %d allowed", len(b.Records), api.MaxBatchRecords), t.ID)
+		return
+	}
+	for i := range b.Records {
+		if err := b.Records[i].Validate(); err != nil {
+			h.refuse(w, r, http.StatusBadRequest, api.CodeInvalidRecord, fmt.Sprintf("record %d: %v", i, err), t.ID)
+			return
+		}
+	}
+	if len(b.Records) == 0 {
+		writeJSON(w, http.StatusOK, api.BatchAck{})
+		return
+	}
+	start := h.o.Now()
+	ack, err := h.st.IngestBatch(r.Context(), t.ID, b.Records, start)
+	switch {
+	case errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrNotFound):
+		h.refuse(w, r, http.StatusUnauthorized, api.CodeRevoked, "terminal credentials revoked; enrol again", t.ID)
+		return
+	case err != nil:
+		h.internal(w, "ingest", err)
+		return
+	}
+	h.o.Logger.Debug("batch stored", "terminal", t.ID, "stored", ack.Stored, "duplicates", ack.Duplicates)
+	writeJSON(w, http.StatusOK, ack)
+}
+
+// decodeBatch parses a batch with segmentio's encoding/json-compatible
+// decoder: about 5x faster than encoding/json here, which matters when a
+// terminal comes back with a week of records. ZeroCopy makes strings and
+// payloads point into data, so data must outlive the batch's use.
+func decodeBatch(data []byte) (api.Batch, error) {
+	var b api.Batch
+	rest, err := segjson.Parse(data, &b, segjson.ZeroCopy)
+	if err != nil {
+		return b, err
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return b, errors.New("data after the batch object")
+	}
+	return b, nil
+}
+
+var errTooLarge = errors.New("too large")
+
+// Pools keep the decompression state and buffers of a busy hub from being
+// allocated anew for every batch.
+var (
+	bufPool  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	gzipPool sync.Pool // *gzip.Reader
+)
+
+// gunzip decompresses data into out (reset first), at most limit bytes.
+func gunzip(out *bytes.Buffer, data []byte, limit int64) error {
+	out.Reset()
+	var zr *gzip.Reader
+	if v := gzipPool.Get(); v != nil {
+		zr = v.(*gzip.Reader)
+		if err := zr.Reset(bytes.NewReader(data)); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if zr, err = gzip.NewReader(bytes.NewReader(data)); err != nil {
+			return err
+		}
+	}
+	defer gzipPool.Put(zr)
+	n, err := out.ReadFrom(io.LimitReader(zr, limit+1))
+	if err != nil {
+		return err
+	}
+	if n > limit {
+		return errTooLarge
+	}
+	return nil
+}

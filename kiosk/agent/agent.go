@@ -1,0 +1,204 @@
+// Package agent is the terminal's engine without a window: it owns the
+// outbox, the sync client, the devices and the local control API, and runs
+// them all under one Run(ctx). The touchscreen window and the CLI are
+// clients of its local API (package localapi); nothing here imports Fyne.
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/quartierhub/quartierhub/internal/userr"
+	"github.com/quartierhub/quartierhub/kiosk/hubsync"
+	"github.com/quartierhub/quartierhub/kiosk/identity"
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/outbox"
+)
+
+// OutboxFile is the outbox's file inside the data directory.
+const OutboxFile = "outbox.db"
+
+// Opts configures an Agent. Zero values take the documented defaults.
+type Opts struct {
+	// DataDir holds the outbox, the identity and the socket. Required.
+	DataDir string
+	// Version is reported in the status. Default "dev".
+	Version string
+	// Outbox and Sync tune the parts; their zero values are their defaults.
+	Outbox outbox.Opts
+	Sync   hubsync.Opts
+	// Now defaults to time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Agent is the terminal's headless engine.
+type Agent struct {
+	opts Opts
+	log  *slog.Logger
+	ids  *identity.Source
+
+	mu      sync.Mutex
+	ob      *outbox.Outbox
+	syncer  *hubsync.Syncer
+	started time.Time
+	ready   chan struct{}
+}
+
+// New returns an agent for opts; Run starts it.
+func New(opts Opts) *Agent {
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Outbox.Now == nil {
+		opts.Outbox.Now = opts.Now
+	}
+	if opts.Sync.Now == nil {
+		opts.Sync.Now = opts.Now
+	}
+	if opts.Outbox.Logger == nil {
+		opts.Outbox.Logger = opts.Logger
+	}
+	if opts.Sync.Logger == nil {
+		opts.Sync.Logger = opts.Logger.With("component", "sync")
+	}
+	return &Agent{opts: opts, log: opts.Logger, ids: identity.NewSource(opts.DataDir), ready: make(chan struct{})}
+}
+
+// Ready is closed once the local API accepts requests.
+func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// Run opens the outbox, serves the local API and syncs until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	if a.opts.DataDir == "" {
+		return errors.New("agent: no data directory")
+	}
+	if err := os.MkdirAll(a.opts.DataDir, 0o700); err != nil {
+		return fmt.Errorf("agent: data directory: %w", err)
+	}
+	srv := localapi.NewServer(a.opts.DataDir, a, a.log.With("component", "localapi"))
+	ln, err := srv.Listen()
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	ob, err := outbox.Open(filepath.Join(a.opts.DataDir, OutboxFile), a.opts.Outbox)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("agent: %w", err)
+	}
+	defer ob.Close()
+	syncer := hubsync.New(ob, a.credentials, a.opts.Sync)
+	a.mu.Lock()
+	a.ob, a.syncer, a.started = ob, syncer, a.opts.Now()
+	a.mu.Unlock()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Serve(gctx, ln) })
+	g.Go(func() error { return syncer.Run(gctx) })
+	close(a.ready)
+	a.log.Info("agent started", "data_dir", a.opts.DataDir, "version", a.opts.Version)
+	err = g.Wait()
+	a.log.Info("agent stopped")
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (a *Agent) credentials() (string, string, ed25519.PrivateKey, error) {
+	id, err := a.ids.Get()
+	if err != nil {
+		return "", "", nil, err
+	}
+	return id.HubURL, id.TerminalID, id.Key, nil
+}
+
+func (a *Agent) parts() (*outbox.Outbox, *hubsync.Syncer, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ob == nil {
+		return nil, nil, userr.New("the agent is starting", localapi.ErrUnavailable)
+	}
+	return a.ob, a.syncer, nil
+}
+
+// Submit implements localapi.Backend: it returns once the record is durable.
+func (a *Agent) Submit(ctx context.Context, req localapi.SubmitRequest) (localapi.SubmitResponse, error) {
+	ob, _, err := a.parts()
+	if err != nil {
+		return localapi.SubmitResponse{}, err
+	}
+	rec, err := SubmitTo(ctx, ob, req)
+	if err != nil {
+		return localapi.SubmitResponse{}, err
+	}
+	return localapi.SubmitResponse{ID: rec.ID, Type: rec.Type, Class: rec.Class.String(), CreatedAt: rec.CreatedAt}, nil
+}
+
+// SyncNow implements localapi.Backend.
+func (a *Agent) SyncNow(ctx context.Context) localapi.SyncResponse {
+	_, s, err := a.parts()
+	if err != nil {
+		return localapi.SyncResponse{Error: err.Error()}
+	}
+	res := s.SyncNow(ctx)
+	out := localapi.SyncResponse{Sent: res.Sent, Batches: res.Batches}
+	if res.Err != nil {
+		out.Error = res.Err.Error()
+	}
+	return out
+}
+
+// Status implements localapi.Backend.
+func (a *Agent) Status(ctx context.Context) (localapi.Status, error) {
+	ob, s, err := a.parts()
+	if err != nil {
+		return localapi.Status{}, err
+	}
+	st := localapi.Status{Version: a.opts.Version, DataDir: a.opts.DataDir, Started: a.started, Devices: []localapi.Device{}}
+	if id, err := a.ids.Get(); err == nil {
+		st.Terminal = localapi.Terminal{Enrolled: true, TerminalID: id.TerminalID, Name: id.Name, Quarter: id.Quarter, HubURL: id.HubURL}
+	} else if !errors.Is(err, identity.ErrNotEnrolled) {
+		st.Terminal.Error = err.Error()
+	}
+	ss := s.Status()
+	st.Sync = localapi.SyncStatus{
+		HubReachable: ss.Reachable, Unauthorized: ss.Unauthorized, LastAttempt: ss.LastAttempt,
+		LastSync: ss.LastSuccess, LastError: ss.LastError, ConsecutiveFailures: ss.Failures,
+		NextAttempt: ss.NextAttempt, SentRecords: ss.SentRecords, Duplicates: ss.Duplicates,
+	}
+	os, err := ob.Stats()
+	if err != nil {
+		return st, fmt.Errorf("agent: %w", err)
+	}
+	st.Outbox = OutboxStatus(os)
+	return st, nil
+}
+
+// OutboxStatus converts outbox stats for the local API.
+func OutboxStatus(s outbox.Stats) localapi.OutboxStatus {
+	out := localapi.OutboxStatus{Classes: map[string]localapi.ClassStatus{}, UsedBytes: s.UsedBytes, MaxBytes: s.MaxBytes, FileBytes: s.FileBytes}
+	for _, c := range outbox.Classes {
+		cs := s.Class(c)
+		out.Classes[c.String()] = localapi.ClassStatus{
+			Count: cs.Count, Bytes: cs.Bytes, Oldest: cs.Oldest, OldestAgeSeconds: cs.OldestAge.Seconds(),
+			Thinned: cs.Thinned, Evicted: cs.Evicted,
+		}
+	}
+	return out
+}

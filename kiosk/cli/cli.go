@@ -1,0 +1,277 @@
+// Package cli implements the kiosk command line: the agent itself and the
+// commands IT staff and scripts use to talk to it.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/quartierhub/quartierhub/internal/userr"
+	"github.com/quartierhub/quartierhub/kiosk/agent"
+	"github.com/quartierhub/quartierhub/kiosk/hubsync"
+	"github.com/quartierhub/quartierhub/kiosk/identity"
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/outbox"
+)
+
+// Version is set at build time with -ldflags.
+var Version = "dev"
+
+const usage = `usage: kiosk COMMAND [flags]
+
+commands:
+  agent     --data DIR                 run the headless agent (outbox, sync, devices, local API)
+  enroll    --hub URL --token T --data DIR
+                                       enrol this terminal with a hub (one-time token)
+  status    --data DIR [--json]        show enrolment, hub, sync, outbox and devices
+  submit    --data DIR --type TYPE --payload JSON [--class C]
+                                       store a record durably; prints its id
+  sync-now  --data DIR                 send the outbox to the hub now
+`
+
+// Main runs the command in args and returns the exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"agent":    cmdAgent,
+		"enroll":   cmdEnroll,
+		"status":   cmdStatus,
+		"submit":   cmdSubmit,
+		"sync-now": cmdSyncNow,
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "kiosk: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	if err := cmd(ctx, args[1:], stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "kiosk %s: %s\n", args[0], oneLine(userr.Message(err, err.Error())))
+		return 1
+	}
+	return 0
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("kiosk "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func needDir(dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("--data DIR is required")
+	}
+	return filepath.Abs(dir)
+}
+
+func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("agent", stderr)
+	dir := fs.String("data", "", "data directory (outbox, identity, socket)")
+	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	d, err := needDir(*dir)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return agent.New(agent.Opts{DataDir: d, Version: Version, Logger: log}).Run(ctx)
+}
+
+func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("enroll", stderr)
+	dir := fs.String("data", "", "data directory")
+	hub := fs.String("hub", "", "hub URL, e.g. https://hub.example.org")
+	token := fs.String("token", "", "one-time enrolment token from the hub")
+	force := fs.Bool("force", false, "replace an existing identity")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	d, err := needDir(*dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return err
+	}
+	if old, err := identity.Load(d); err == nil && !*force {
+		return userr.New(fmt.Sprintf("this terminal is already enrolled as %s (%s); use --force to replace it", old.Name, old.TerminalID), nil)
+	}
+	id, err := hubsync.Enroll(ctx, *hub, *token, hubsync.EnrollOpts{SoftwareVersion: Version})
+	if err != nil {
+		return err
+	}
+	if err := identity.Save(d, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "enrolled as %s (%s) in %s, terminal id %s\n", id.Name, id.Quarter, id.HubURL, id.TerminalID)
+	return nil
+}
+
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("status", stderr)
+	dir := fs.String("data", "", "data directory")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	d, err := needDir(*dir)
+	if err != nil {
+		return err
+	}
+	st, err := localapi.NewClient(d).Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	printStatus(stdout, st)
+	return nil
+}
+
+func printStatus(w io.Writer, st localapi.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	if st.Terminal.Enrolled {
+		fmt.Fprintf(tw, "terminal\t%s (%s), id %s\n", st.Terminal.Name, st.Terminal.Quarter, st.Terminal.TerminalID)
+		fmt.Fprintf(tw, "hub\t%s, %s\n", st.Terminal.HubURL, reach(st.Sync))
+	} else {
+		fmt.Fprintf(tw, "terminal\tnot enrolled %s\n", st.Terminal.Error)
+	}
+	fmt.Fprintf(tw, "last sync\t%s\n", ago(st.Sync.LastSync))
+	if st.Sync.LastError != "" {
+		fmt.Fprintf(tw, "last error\t%s\n", st.Sync.LastError)
+	}
+	for _, c := range outbox.Classes {
+		cs := st.Outbox.Classes[c.String()]
+		fmt.Fprintf(tw, "outbox %s\t%d records, %d bytes, oldest %s\n", c, cs.Count, cs.Bytes, age(cs.OldestAgeSeconds))
+	}
+	for _, dv := range st.Devices {
+		fmt.Fprintf(tw, "device %s\t%s %s %s\n", dv.Name, dv.State, dv.Path, dv.Error)
+	}
+	fmt.Fprintf(tw, "version\t%s\n", st.Version)
+}
+
+func reach(s localapi.SyncStatus) string {
+	switch {
+	case s.Unauthorized:
+		return "refuses this terminal"
+	case s.HubReachable:
+		return "reachable"
+	case s.LastAttempt.IsZero():
+		return "not tried yet"
+	}
+	return "unreachable"
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return time.Since(t).Round(time.Second).String() + " ago"
+}
+
+func age(secs float64) string {
+	if secs == 0 {
+		return "-"
+	}
+	return (time.Duration(secs) * time.Second).String()
+}
+
+func cmdSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("submit", stderr)
+	dir := fs.String("data", "", "data directory")
+	typ := fs.String("type", "", "record type, e.g. problem_report")
+	class := fs.String("class", "", "resident|event|sensor (default: from the type)")
+	payload := fs.String("payload", "", "the record as a JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	d, err := needDir(*dir)
+	if err != nil {
+		return err
+	}
+	if *typ == "" {
+		return errors.New("--type is required")
+	}
+	var obj map[string]any
+	dec := json.NewDecoder(strings.NewReader(*payload))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil || obj == nil {
+		return userr.New("--payload must be a JSON object, e.g. '{\"text\":\"…\"}'", err)
+	}
+	req := localapi.SubmitRequest{Type: *typ, Class: *class, Payload: obj}
+	resp, err := localapi.NewClient(d).Submit(ctx, req)
+	if errors.Is(err, localapi.ErrNoAgent) {
+		// No agent: store it ourselves; the agent sends it when it runs.
+		resp, err = submitDirect(ctx, d, req)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, resp.ID)
+	return nil
+}
+
+func submitDirect(ctx context.Context, dir string, req localapi.SubmitRequest) (localapi.SubmitResponse, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return localapi.SubmitResponse{}, err
+	}
+	ob, err := outbox.Open(filepath.Join(dir, agent.OutboxFile), outbox.Opts{})
+	if err != nil {
+		return localapi.SubmitResponse{}, err
+	}
+	defer ob.Close()
+	rec, err := agent.SubmitTo(ctx, ob, req)
+	if err != nil {
+		return localapi.SubmitResponse{}, err
+	}
+	return localapi.SubmitResponse{ID: rec.ID, Type: rec.Type, Class: rec.Class.String(), CreatedAt: rec.CreatedAt}, nil
+}
+
+func cmdSyncNow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sync-now", stderr)
+	dir := fs.String("data", "", "data directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	d, err := needDir(*dir)
+	if err != nil {
+		return err
+	}
+	res, err := localapi.NewClient(d).SyncNow(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sent %d records in %d batches\n", res.Sent, res.Batches)
+	return nil
+}
