@@ -8,7 +8,7 @@ BIN       := bin
 VAR       := var
 FUZZTIME  ?= 10m
 # Engines and tools build without cgo; only the kiosk window needs it.
-CMDS      := ./drivers/cmd/devsim ./drivers/cmd/devprobe
+CMDS      := ./drivers/cmd/devsim ./drivers/cmd/devprobe ./hub-server/cmd/hub-server ./kiosk/cmd/kiosk
 
 .PHONY: all deps deps-test build test vet unit fuzz-short fuzz bench soak run clean
 
@@ -49,12 +49,9 @@ bench: build
 soak:
 	@echo "no soak tests yet"
 
-# Simulated devices on stable links in var/dev, as udev would name them.
+# A hub, simulated devices and an enrolled kiosk, all state in var/.
 run: build
-	@mkdir -p $(VAR)/dev
-	@echo "simulated devices in $(VAR)/dev; type 'help' for commands, Ctrl-C to stop"
-	$(BIN)/devsim --control $(VAR)/devsim.sock \
-	  rdm6300=$(VAR)/dev/rfid
+	@provisioning/dev/run.sh
 
 clean:
 	rm -rf $(BIN)

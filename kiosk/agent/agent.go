@@ -7,17 +7,23 @@ package agent
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/quartierhub/quartierhub/drivers/escpos"
 	"github.com/quartierhub/quartierhub/internal/userr"
+	"github.com/quartierhub/quartierhub/kiosk/aggregate"
+	"github.com/quartierhub/quartierhub/kiosk/config"
+	"github.com/quartierhub/quartierhub/kiosk/devices"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/kiosk/identity"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
@@ -33,9 +39,14 @@ type Opts struct {
 	DataDir string
 	// Version is reported in the status. Default "dev".
 	Version string
-	// Outbox and Sync tune the parts; their zero values are their defaults.
-	Outbox outbox.Opts
-	Sync   hubsync.Opts
+	// Config is the local configuration: devices and limits.
+	Config config.Config
+	// Outbox, Sync, Aggregate and Devices tune the parts; their zero
+	// values are their defaults.
+	Outbox    outbox.Opts
+	Sync      hubsync.Opts
+	Aggregate aggregate.Opts
+	Devices   devices.Opts
 	// Now defaults to time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -47,9 +58,14 @@ type Agent struct {
 	log  *slog.Logger
 	ids  *identity.Source
 
+	events chan devices.Event // device events on their way to the outbox
+	lostEv atomic.Int64
+
 	mu      sync.Mutex
 	ob      *outbox.Outbox
 	syncer  *hubsync.Syncer
+	devs    *devices.Manager
+	agg     *aggregate.Aggregator
 	started time.Time
 	ready   chan struct{}
 }
@@ -77,7 +93,23 @@ func New(opts Opts) *Agent {
 	if opts.Sync.Logger == nil {
 		opts.Sync.Logger = opts.Logger.With("component", "sync")
 	}
-	return &Agent{opts: opts, log: opts.Logger, ids: identity.NewSource(opts.DataDir), ready: make(chan struct{})}
+	if opts.Aggregate.Now == nil {
+		opts.Aggregate.Now = opts.Now
+	}
+	if opts.Aggregate.Logger == nil {
+		opts.Aggregate.Logger = opts.Logger.With("component", "aggregate")
+	}
+	if opts.Devices.Now == nil {
+		opts.Devices.Now = opts.Now
+	}
+	if opts.Devices.Logger == nil {
+		opts.Devices.Logger = opts.Logger.With("component", "devices")
+	}
+	if opts.Outbox.MaxBytes == 0 {
+		opts.Outbox.MaxBytes = opts.Config.Outbox.MaxBytes
+	}
+	return &Agent{opts: opts, log: opts.Logger, ids: identity.NewSource(opts.DataDir),
+		ready: make(chan struct{}), events: make(chan devices.Event, 256)}
 }
 
 // Ready is closed once the local API accepts requests.
@@ -103,13 +135,29 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	defer ob.Close()
 	syncer := hubsync.New(ob, a.credentials, a.opts.Sync)
+	agg := aggregate.New(aggregate.EmitFunc(func(ctx context.Context, m aggregate.Aggregate) error {
+		payload, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		_, err = ob.Submit(ctx, "sensor_minute", outbox.ClassSensor, payload)
+		return err
+	}), a.opts.Aggregate)
+	devs, err := devices.New(a.opts.Config.Devices, sink{a, agg}, a.opts.Devices)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("agent: %w", err)
+	}
 	a.mu.Lock()
-	a.ob, a.syncer, a.started = ob, syncer, a.opts.Now()
+	a.ob, a.syncer, a.devs, a.agg, a.started = ob, syncer, devs, agg, a.opts.Now()
 	a.mu.Unlock()
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error { return syncer.Run(gctx) })
+	g.Go(func() error { return agg.Run(gctx) })
+	g.Go(func() error { return devs.Run(gctx) })
+	g.Go(func() error { return a.storeEvents(gctx, ob) })
 	close(a.ready)
 	a.log.Info("agent started", "data_dir", a.opts.DataDir, "version", a.opts.Version)
 	err = g.Wait()
@@ -118,6 +166,42 @@ func (a *Agent) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// sink routes device output: readings to the aggregator, events to the
+// outbox through a queue, so a driver never waits for an fsync.
+type sink struct {
+	a   *Agent
+	agg *aggregate.Aggregator
+}
+
+func (s sink) Reading(r aggregate.Reading) { s.agg.Add(r) }
+
+func (s sink) Event(e devices.Event) {
+	select {
+	case s.a.events <- e:
+	default:
+		// A device flapping faster than the disk commits: count, don't block.
+		s.a.lostEv.Add(1)
+	}
+}
+
+// storeEvents writes device events to the outbox as they come.
+func (a *Agent) storeEvents(ctx context.Context, ob *outbox.Outbox) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-a.events:
+			payload, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("agent: device event: %w", err)
+			}
+			if _, err := ob.Submit(ctx, "device_event", outbox.ClassEvent, payload); err != nil && ctx.Err() == nil {
+				a.log.Warn("device event not stored", "device", e.Device, "state", e.State, "err", err)
+			}
+		}
+	}
 }
 
 func (a *Agent) credentials() (string, string, ed25519.PrivateKey, error) {
@@ -135,6 +219,16 @@ func (a *Agent) parts() (*outbox.Outbox, *hubsync.Syncer, error) {
 		return nil, nil, userr.New("the agent is starting", localapi.ErrUnavailable)
 	}
 	return a.ob, a.syncer, nil
+}
+
+// Printer returns the printer driver once running, or nil.
+func (a *Agent) Printer() *escpos.Printer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.devs == nil {
+		return nil
+	}
+	return a.devs.Printer()
 }
 
 // Submit implements localapi.Backend: it returns once the record is durable.
@@ -170,7 +264,7 @@ func (a *Agent) Status(ctx context.Context) (localapi.Status, error) {
 	if err != nil {
 		return localapi.Status{}, err
 	}
-	st := localapi.Status{Version: a.opts.Version, DataDir: a.opts.DataDir, Started: a.started, Devices: []localapi.Device{}}
+	st := localapi.Status{Version: a.opts.Version, DataDir: a.opts.DataDir, Started: a.started, Devices: a.devices().States()}
 	if id, err := a.ids.Get(); err == nil {
 		st.Terminal = localapi.Terminal{Enrolled: true, TerminalID: id.TerminalID, Name: id.Name, Quarter: id.Quarter, HubURL: id.HubURL}
 	} else if !errors.Is(err, identity.ErrNotEnrolled) {
@@ -188,6 +282,12 @@ func (a *Agent) Status(ctx context.Context) (localapi.Status, error) {
 	}
 	st.Outbox = OutboxStatus(os)
 	return st, nil
+}
+
+func (a *Agent) devices() *devices.Manager {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.devs
 }
 
 // OutboxStatus converts outbox stats for the local API.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/internal/userr"
 	"github.com/quartierhub/quartierhub/kiosk/agent"
+	"github.com/quartierhub/quartierhub/kiosk/config"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/kiosk/identity"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
@@ -30,7 +31,7 @@ var Version = "dev"
 const usage = `usage: kiosk COMMAND [flags]
 
 commands:
-  agent     --data DIR                 run the headless agent (outbox, sync, devices, local API)
+  agent     --data DIR [--config FILE] run the headless agent (outbox, sync, devices, local API)
   enroll    --hub URL --token T --data DIR
                                        enrol this terminal with a hub (one-time token)
   status    --data DIR [--json]        show enrolment, hub, sync, outbox and devices
@@ -88,6 +89,7 @@ func needDir(dir string) (string, error) {
 func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("agent", stderr)
 	dir := fs.String("data", "", "data directory (outbox, identity, socket)")
+	cfgPath := fs.String("config", "", "configuration file (devices, limits); optional")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,8 +102,14 @@ func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
+	var cfg config.Config
+	if *cfgPath != "" {
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return err
+		}
+	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return agent.New(agent.Opts{DataDir: d, Version: Version, Logger: log}).Run(ctx)
+	return agent.New(agent.Opts{DataDir: d, Version: Version, Config: cfg, Logger: log}).Run(ctx)
 }
 
 func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {

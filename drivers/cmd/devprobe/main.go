@@ -50,6 +50,7 @@ var probes = map[string]probeFunc{
 	"mhz19":   probeMHZ19,
 	"pn532":   probePN532,
 	"rdm6300": probeRDM6300,
+	"sds011":  probeSDS011,
 }
 
 func main() {
@@ -102,7 +103,9 @@ func run(argv []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return probe(ctx, a, json.NewEncoder(stdout))
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false) // readable reasons such as "pm2.5 above pm10 (50 > 40)"
+	return probe(ctx, a, enc)
 }
 
 func names() []string {

@@ -33,6 +33,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/sim/mhz19sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/pn532sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/rdm6300sim"
+	"github.com/quartierhub/quartierhub/drivers/sim/sds011sim"
 )
 
 // devices maps device names to simulator constructors.
@@ -41,6 +42,7 @@ var devices = map[string]func() sim.Device{
 	"mhz19":   func() sim.Device { return mhz19sim.New(mhz19sim.Opts{}) },
 	"pn532":   func() sim.Device { return pn532sim.New(pn532sim.Opts{}) },
 	"rdm6300": func() sim.Device { return rdm6300sim.New(rdm6300sim.Opts{}) },
+	"sds011":  func() sim.Device { return sds011sim.New(sds011sim.Opts{}) },
 }
 
 type scriptFlag []string
@@ -70,9 +72,13 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 	var scripts scriptFlag
 	fs.Var(&scripts, "script", "[DEVICE=]FILE with commands to run at start (repeatable)")
 	noStdin := fs.Bool("no-stdin", false, "do not read commands from standard input")
+	send := fs.String("send", "", "send one command LINE to the devsim listening on --control, print its reply and exit")
 	verbose := fs.Bool("v", false, "log simulator events to stderr")
 	if err := fs.Parse(argv); err != nil {
 		return err
+	}
+	if *send != "" {
+		return sendLine(*control, *send, stdout)
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -169,6 +175,33 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	wg.Wait()
+	return nil
+}
+
+// sendLine is the client side of --control, for scripts and the demo.
+func sendLine(sock, line string, stdout io.Writer) error {
+	if sock == "" {
+		return errors.New("--send needs --control SOCK")
+	}
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		return fmt.Errorf("--send: %w", err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintln(conn, line); err != nil {
+		return fmt.Errorf("--send: %w", err)
+	}
+	if uc, ok := conn.(*net.UnixConn); ok {
+		_ = uc.CloseWrite()
+	}
+	reply, err := io.ReadAll(conn)
+	if err != nil {
+		return fmt.Errorf("--send: %w", err)
+	}
+	fmt.Fprint(stdout, string(reply))
+	if strings.HasPrefix(string(reply), "error:") {
+		return errors.New(strings.TrimSpace(strings.TrimPrefix(string(reply), "error:")))
+	}
 	return nil
 }
 

@@ -1,0 +1,10 @@
+package agent_test
+
+import (
+	"bytes"
+	"io"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func containsUID(b []byte) bool { return bytes.Contains(b, []byte("01004CA53B")) }

@@ -1,0 +1,163 @@
+// Package config is the terminal's local configuration file: which devices
+// sit on which ports, and local limits. It is what a terminal needs before
+// it has ever talked to its hub; content and remote settings come from the
+// hub later. Every field is optional; zero values are documented defaults.
+//
+// Example (JSON):
+//
+//	{
+//	  "devices": {
+//	    "card_reader": {"kind": "rdm6300", "port": "/dev/quartierhub/rfid"},
+//	    "printer":     {"kind": "escpos",  "port": "/dev/quartierhub/printer", "codepage": "cp858"},
+//	    "sensors": [
+//	      {"kind": "sds011", "port": "/dev/quartierhub/pm",  "id": "pm-1", "interval": "5s"},
+//	      {"kind": "mhz19",  "port": "/dev/quartierhub/co2", "id": "co2-1"}
+//	    ]
+//	  },
+//	  "outbox": {"max_bytes": 268435456}
+//	}
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Config is the whole file.
+type Config struct {
+	Devices Devices `json:"devices"`
+	Outbox  Outbox  `json:"outbox"`
+}
+
+// Outbox limits.
+type Outbox struct {
+	// MaxBytes caps the outbox; 0 is the outbox's default (256 MiB).
+	MaxBytes int64 `json:"max_bytes,omitempty"`
+}
+
+// Devices lists the terminal's serial devices. Any may be absent.
+type Devices struct {
+	CardReader *Device  `json:"card_reader,omitempty"`
+	Printer    *Device  `json:"printer,omitempty"`
+	Sensors    []Device `json:"sensors,omitempty"`
+}
+
+// Device is one serial device.
+type Device struct {
+	// Kind is rdm6300 or pn532 (card readers), escpos (printer), sds011
+	// or mhz19 (sensors).
+	Kind string `json:"kind"`
+	// Port is the device path, ideally a stable udev symlink.
+	Port string `json:"port"`
+	// ID names a sensor in its readings; default KIND-INDEX.
+	ID string `json:"id,omitempty"`
+	// Baud overrides the device's usual rate.
+	Baud int `json:"baud,omitempty"`
+	// CodePage (escpos): cp858 (default), cp437, cp850, cp1252.
+	CodePage string `json:"codepage,omitempty"`
+	// Table (escpos) overrides the ESC t number for clones.
+	Table *int `json:"table,omitempty"`
+	// Interval is the poll period of polled devices; default the driver's.
+	Interval Duration `json:"interval,omitzero"`
+}
+
+// Duration is a time.Duration written as "5s" in JSON.
+type Duration struct{ time.Duration }
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"5s\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+var kinds = map[string]string{
+	"rdm6300": "card_reader", "pn532": "card_reader",
+	"escpos": "printer",
+	"sds011": "sensor", "mhz19": "sensor",
+}
+
+// Load reads and validates the file at path.
+func Load(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return Parse(b)
+}
+
+// Parse decodes and validates a configuration.
+func Parse(b []byte) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks every device entry and fills in sensor ids.
+func (c *Config) Validate() error {
+	var errs []error
+	check := func(where string, d *Device, role string) {
+		got, ok := kinds[d.Kind]
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%s: unknown kind %q", where, d.Kind))
+		case got != role:
+			errs = append(errs, fmt.Errorf("%s: a %s is not a %s", where, d.Kind, role))
+		}
+		if d.Port == "" {
+			errs = append(errs, fmt.Errorf("%s: port is required", where))
+		}
+		if d.Baud < 0 || d.Interval.Duration < 0 {
+			errs = append(errs, fmt.Errorf("%s: baud and interval must not be negative", where))
+		}
+	}
+	if d := c.Devices.CardReader; d != nil {
+		check("devices.card_reader", d, "card_reader")
+	}
+	if d := c.Devices.Printer; d != nil {
+		check("devices.printer", d, "printer")
+		switch d.CodePage {
+		case "", "cp858", "cp437", "cp850", "cp1252":
+		default:
+			errs = append(errs, fmt.Errorf("devices.printer: unknown codepage %q", d.CodePage))
+		}
+	}
+	seen := map[string]bool{}
+	for i := range c.Devices.Sensors {
+		d := &c.Devices.Sensors[i]
+		check(fmt.Sprintf("devices.sensors[%d]", i), d, "sensor")
+		if d.ID == "" {
+			d.ID = fmt.Sprintf("%s-%d", d.Kind, i)
+		}
+		if seen[d.ID] {
+			errs = append(errs, fmt.Errorf("devices.sensors[%d]: id %q used twice", i, d.ID))
+		}
+		seen[d.ID] = true
+	}
+	if c.Outbox.MaxBytes < 0 {
+		errs = append(errs, errors.New("outbox.max_bytes must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# make run: a hub, simulated devices and an enrolled kiosk on this machine,
+# all state under var/ (delete it to start over). Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=bin
+VAR=${VAR:-var}
+HUB_ADDR=${HUB_ADDR:-127.0.0.1:8480}
+mkdir -p "$VAR/hub" "$VAR/kiosk" "$VAR/dev"
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+"$BIN/hub-server" serve --data "$VAR/hub" --listen "$HUB_ADDR" 2>>"$VAR/hub.log" &
+pids+=($!)
+
+"$BIN/devsim" --no-stdin --control "$VAR/devsim.sock" \
+  --script "sds011=provisioning/dev/demo-sds011.txt" \
+  --script "mhz19=provisioning/dev/demo-mhz19.txt" \
+  rdm6300="$VAR/dev/rfid" escpos="$VAR/dev/printer" \
+  sds011="$VAR/dev/pm" mhz19="$VAR/dev/co2" >"$VAR/devsim.log" 2>&1 &
+pids+=($!)
+
+# Wait for the hub to answer before enrolling.
+for _ in $(seq 1 100); do
+  if (exec 3<>"/dev/tcp/${HUB_ADDR%:*}/${HUB_ADDR#*:}") 2>/dev/null; then break; fi
+  sleep 0.1
+done
+
+if [ ! -f "$VAR/kiosk/identity.json" ]; then
+  token=$("$BIN/hub-server" token create --data "$VAR/hub" --terminal demo-friedrichstadt-1 --quarter Friedrichstadt)
+  "$BIN/kiosk" enroll --hub "http://$HUB_ADDR" --token "$token" --data "$VAR/kiosk"
+fi
+
+cat >"$VAR/kiosk/config.json" <<JSON
+{
+  "devices": {
+    "card_reader": {"kind": "rdm6300", "port": "$PWD/$VAR/dev/rfid"},
+    "printer": {"kind": "escpos", "port": "$PWD/$VAR/dev/printer", "codepage": "cp858"},
+    "sensors": [
+      {"kind": "sds011", "port": "$PWD/$VAR/dev/pm", "id": "pm-1", "interval": "5s"},
+      {"kind": "mhz19", "port": "$PWD/$VAR/dev/co2", "id": "co2-1", "interval": "5s"}
+    ]
+  }
+}
+JSON
+
+cat <<TXT
+
+Quartierhub is running:
+  hub          http://$HUB_ADDR        (data in $VAR/hub, log $VAR/hub.log)
+  devices      simulated in $VAR/dev; commands: $BIN/devsim --control $VAR/devsim.sock --send 'rdm6300 tap 01004CA53B'
+  kiosk agent  data in $VAR/kiosk
+
+Try, in another terminal:
+  $BIN/kiosk status --data $VAR/kiosk
+  $BIN/kiosk submit --data $VAR/kiosk --type problem_report --payload '{"category":"litter","text":"Glas am Spielplatz"}'
+  $BIN/kiosk sync-now --data $VAR/kiosk
+  $BIN/hub-server export --data $VAR/hub --format csv
+  $BIN/devprobe --device escpos --port $VAR/dev/printer --status   (stop the agent first: one owner per port)
+
+TXT
+"$BIN/kiosk" agent --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --log-level warn &
+pids+=($!)
+wait -n "${pids[@]}"
