@@ -276,10 +276,17 @@ func cmdSyncNow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	res, err := localapi.NewClient(d).SyncNow(ctx)
+	c := localapi.NewClient(d)
+	res, err := c.SyncNow(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sent %d records in %d batches\n", res.Sent, res.Batches)
+	left := int64(0)
+	if st, err := c.Status(ctx); err == nil {
+		for _, cs := range st.Outbox.Classes {
+			left += cs.Count
+		}
+	}
+	fmt.Fprintf(stdout, "sent %d records in %d batches; %d waiting in the outbox\n", res.Sent, res.Batches, left)
 	return nil
 }
