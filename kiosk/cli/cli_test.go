@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/quartierhub/quartierhub/kiosk/agent"
+	"github.com/quartierhub/quartierhub/kiosk/outbox"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestSubmitWithoutAgentStoresDurably(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runCLI(t, "submit", "--data", dir, "--type", "problem_report", "--payload", `{"category":"litter"}`)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	id := strings.TrimSpace(out)
+	if len(id) != 26 {
+		t.Fatalf("printed %q, want a ULID", out)
+	}
+	ob, err := outbox.Open(filepath.Join(dir, agent.OutboxFile), outbox.Opts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	recs, err := ob.Peek(context.Background(), 10, 1<<20)
+	if err != nil || len(recs) != 1 || recs[0].ID != id || recs[0].Class != outbox.ClassResident {
+		t.Fatalf("outbox holds %v (%v)", recs, err)
+	}
+}
+
+func TestErrorsAreOneLineWithNonZeroExit(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"submit", "--data", dir, "--type", "x", "--payload", "[1,2]"}, "must be a JSON object"},
+		{[]string{"submit", "--data", dir, "--payload", "{}"}, "--type is required"},
+		{[]string{"submit", "--data", dir, "--type", "x", "--class", "urgent", "--payload", "{}"}, "unknown class"},
+		{[]string{"status", "--data", dir}, "no agent running"},
+		{[]string{"sync-now", "--data", dir}, "no agent running"},
+		{[]string{"status"}, "--data DIR is required"},
+		{[]string{"enroll", "--data", dir, "--hub", "ftp://x", "--token", "t"}, "must look like"},
+		{[]string{"enroll", "--data", dir, "--hub", "http://127.0.0.1:1", "--token", "t"}, "cannot reach the hub"},
+		{[]string{"frobnicate"}, "unknown command"},
+	} {
+		code, _, errs := runCLI(t, c.args...)
+		if code == 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, errs, c.want)
+		}
+		if c.args[0] != "frobnicate" && strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("%v: error is not one line: %q", c.args, errs)
+		}
+	}
+}
