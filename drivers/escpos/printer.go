@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/quartierhub/quartierhub/drivers/internal/mailbox"
 )
 
 // Errors a job or status request fails with. Test them with errors.Is; the
@@ -179,8 +181,8 @@ func (o *Opts) setDefaults() {
 type Printer struct {
 	opts Opts
 
-	mu   sync.Mutex
-	sess *session
+	mu  sync.Mutex
+	box mailbox.Box[request, response]
 
 	// Touched only by the session goroutine (one at a time).
 	known       bool // some status was reported
@@ -213,9 +215,8 @@ func (p *Printer) LastStatus() (Status, bool) {
 }
 
 type request struct {
-	ctx   context.Context
-	job   *Rendered // nil: status only
-	reply chan response
+	ctx context.Context
+	job *Rendered // nil: status only
 }
 
 type response struct {
@@ -250,35 +251,21 @@ func (p *Printer) Status(ctx context.Context) (Status, error) {
 }
 
 func (p *Printer) do(ctx context.Context, job *Rendered) (Result, error) {
-	p.mu.Lock()
-	s := p.sess
-	p.mu.Unlock()
-	if s == nil {
+	// The session honours ctx itself and never stops inside a command:
+	// wait for it, so a cancelled Print returns only once the line is quiet.
+	r, err := p.box.CallToEnd(ctx, request{ctx: ctx, job: job})
+	switch {
+	case errors.Is(err, mailbox.ErrNoSession):
 		return Result{}, ErrNotConnected
-	}
-	req := request{ctx: ctx, job: job, reply: make(chan response, 1)}
-	select {
-	case s.reqs <- req:
-	case <-ctx.Done():
-		return Result{}, fmt.Errorf("escpos: %w", ctx.Err())
-	case <-s.done:
-		return Result{}, ErrNotConnected
-	}
-	select {
-	case r := <-req.reply:
-		return r.res, r.err
-	case <-s.done:
-		// The session may have answered just before ending.
-		select {
-		case r := <-req.reply:
-			return r.res, r.err
-		default:
-		}
+	case errors.Is(err, mailbox.ErrSessionEnded):
 		if job != nil {
 			return Result{}, fmt.Errorf("%w: connection lost during the job, the receipt may be incomplete", ErrNotConnected)
 		}
 		return Result{}, ErrNotConnected
+	case err != nil:
+		return Result{}, fmt.Errorf("escpos: %w", err)
 	}
+	return r.res, r.err
 }
 
 type aliveMarker interface{ MarkAlive() }
@@ -290,8 +277,7 @@ var errStuck = errors.New("write blocked: the port stopped taking data")
 type session struct {
 	p       *Printer
 	rw      io.ReadWriter
-	reqs    chan request
-	done    chan struct{}
+	reqs    <-chan mailbox.Letter[request, response]
 	msgs    chan Msg
 	readErr chan error
 	xoff    bool
@@ -308,24 +294,15 @@ type session struct {
 func (p *Printer) Run(ctx context.Context, rw io.ReadWriter) error {
 	s := &session{
 		p: p, rw: rw,
-		reqs:    make(chan request),
-		done:    make(chan struct{}),
 		msgs:    make(chan Msg, 64),
 		readErr: make(chan error, 1),
 	}
-	p.mu.Lock()
-	if p.sess != nil {
-		p.mu.Unlock()
-		return errors.New("escpos: Run is already running")
+	reqs, closeBox, err := p.box.Open()
+	if err != nil {
+		return fmt.Errorf("escpos: Run: %w", err)
 	}
-	p.sess = s
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		p.sess = nil
-		p.mu.Unlock()
-		close(s.done)
-	}()
+	s.reqs = reqs
+	defer closeBox()
 
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -334,7 +311,7 @@ func (p *Printer) Run(ctx context.Context, rw io.ReadWriter) error {
 		defer wg.Done()
 		s.readLoop(rctx)
 	}()
-	err := s.loop(ctx)
+	err = s.loop(ctx)
 	cancel()
 	wg.Wait()
 	if err != nil && ctx.Err() == nil {
@@ -393,9 +370,9 @@ func (s *session) loop(ctx context.Context) error {
 			if err = p.settle(ctx, st, err); err != nil {
 				return err
 			}
-		case req := <-s.reqs:
-			res, err := s.serve(ctx, req)
-			req.reply <- response{res, err}
+		case l := <-s.reqs:
+			res, err := s.serve(ctx, l.Req)
+			l.Reply(response{res, err})
 			if isTransport(err) {
 				return err
 			}

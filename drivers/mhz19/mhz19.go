@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/quartierhub/quartierhub/drivers/internal/mailbox"
 )
 
 // Unit is the unit of Reading.CO2.
@@ -120,7 +122,7 @@ type Sensor struct {
 	opts Opts
 
 	mu       sync.Mutex
-	sess     *session
+	box      mailbox.Box[request, result]
 	start    time.Time // of the current session
 	rangePPM int
 	missed   int // consecutive unanswered reads
@@ -128,16 +130,8 @@ type Sensor struct {
 	rejected int // readings rejected as implausible
 }
 
-// session is one Run: requests from API calls go through reqs to the
-// goroutine that owns the wire.
-type session struct {
-	reqs chan request
-	done chan struct{}
-}
-
 type request struct {
-	cmd   Frame // ReadCommand or a command without reply
-	reply chan result
+	cmd Frame // ReadCommand or a command without reply
 }
 
 type result struct {
@@ -176,12 +170,12 @@ func New(opts Opts) (*Sensor, error) {
 }
 
 func (s *Sensor) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	state := "idle"
-	if s.sess != nil {
+	if s.box.IsOpen() {
 		state = "running"
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return fmt.Sprintf("mhz19.Sensor(%s, range %d ppm, ABC %s)", state, s.rangePPM, s.opts.ABC)
 }
 
@@ -250,33 +244,14 @@ func (s *Sensor) SetRange(ctx context.Context, ppm int) error {
 
 // do hands cmd to the running session and waits for the outcome.
 func (s *Sensor) do(ctx context.Context, cmd Frame) result {
-	s.mu.Lock()
-	sess := s.sess
-	s.mu.Unlock()
-	if sess == nil {
+	res, err := s.box.Call(ctx, request{cmd: cmd})
+	switch {
+	case errors.Is(err, mailbox.ErrNoSession), errors.Is(err, mailbox.ErrSessionEnded):
 		return result{err: ErrNotConnected}
+	case err != nil:
+		return result{err: fmt.Errorf("mhz19: %w", err)}
 	}
-	req := request{cmd: cmd, reply: make(chan result, 1)}
-	select {
-	case sess.reqs <- req:
-	case <-sess.done:
-		return result{err: ErrNotConnected}
-	case <-ctx.Done():
-		return result{err: fmt.Errorf("mhz19: %w", ctx.Err())}
-	}
-	select {
-	case res := <-req.reply:
-		return res
-	case <-sess.done:
-		select {
-		case res := <-req.reply:
-			return res
-		default:
-			return result{err: ErrNotConnected}
-		}
-	case <-ctx.Done():
-		return result{err: fmt.Errorf("mhz19: %w", ctx.Err())}
-	}
+	return res
 }
 
 type aliveMarker interface{ MarkAlive() }
@@ -289,23 +264,16 @@ type flusher interface{ Flush() error }
 // sets the detection range and, if asked, ABC; then it reads every
 // PollInterval and serves API calls in between.
 func (s *Sensor) Run(ctx context.Context, rw io.ReadWriter) error {
-	sess := &session{reqs: make(chan request), done: make(chan struct{})}
-	s.mu.Lock()
-	if s.sess != nil {
-		s.mu.Unlock()
-		return errors.New("mhz19: Run called while a session is running")
+	reqs, closeBox, err := s.box.Open()
+	if err != nil {
+		return fmt.Errorf("mhz19: Run: %w", err)
 	}
-	s.sess = sess
+	defer closeBox()
+	s.mu.Lock()
 	s.start = s.opts.Now()
 	s.missed = 0
 	s.rangePPM = s.opts.Range
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.sess = nil
-		s.mu.Unlock()
-		close(sess.done)
-	}()
 
 	w := &wire{rw: rw, timeout: s.opts.ReplyTimeout, buf: make([]byte, 64)}
 	w.alive, _ = rw.(aliveMarker)
@@ -353,10 +321,10 @@ func (s *Sensor) Run(ctx context.Context, rw io.ReadWriter) error {
 			return nil
 		case <-t.C:
 			poll = true
-		case req := <-sess.reqs:
+		case l := <-reqs:
 			poll = false
-			res := s.serve(ctx, w, req)
-			req.reply <- res
+			res := s.serve(ctx, w, l.Req)
+			l.Reply(res)
 			if res.err != nil && !errors.Is(res.err, ErrOutOfRange) && (!errors.Is(res.err, ErrNoReply) || s.hopeless()) {
 				return s.end(ctx, res.err)
 			}

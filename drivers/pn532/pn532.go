@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/quartierhub/quartierhub/drivers/internal/mailbox"
 )
 
 // EventKind says what happened to a card.
@@ -131,14 +133,12 @@ type Reader struct {
 	haveFW   bool
 	bad      int
 	retries  int
-	reqs     chan request  // nil while no session runs
-	done     chan struct{} // closed when the session ends
+	box      mailbox.Box[request, result]
 }
 
 type request struct {
 	cmd    byte
 	params []byte
-	reply  chan result
 }
 
 type result struct {
@@ -189,26 +189,14 @@ func (r *Reader) Retries() int {
 // diagnostics; commands that change the chip's state can confuse polling.
 // Without a session it fails at once with ErrNotConnected.
 func (r *Reader) Exchange(ctx context.Context, cmd byte, params ...byte) ([]byte, error) {
-	r.mu.Lock()
-	reqs, done := r.reqs, r.done
-	r.mu.Unlock()
-	if reqs == nil {
-		return nil, ErrNotConnected
+	res, err := r.box.Call(ctx, request{cmd: cmd, params: params})
+	switch {
+	case errors.Is(err, mailbox.ErrNoSession), errors.Is(err, mailbox.ErrSessionEnded):
+		return nil, fmt.Errorf("pn532: %s: %w", cmdName(cmd), ErrNotConnected)
+	case err != nil:
+		return nil, fmt.Errorf("pn532: %s: %w", cmdName(cmd), err)
 	}
-	req := request{cmd: cmd, params: params, reply: make(chan result, 1)}
-	select {
-	case reqs <- req:
-	case <-done:
-		return nil, ErrNotConnected
-	case <-ctx.Done():
-		return nil, fmt.Errorf("pn532: %s: %w", cmdName(cmd), ctx.Err())
-	}
-	select {
-	case res := <-req.reply:
-		return res.data, res.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("pn532: %s: %w", cmdName(cmd), ctx.Err())
-	}
+	return res.data, res.err
 }
 
 type (
@@ -222,26 +210,19 @@ type (
 // data is waiting, as serialport's does. A card still present when Run
 // ends is reported removed.
 func (r *Reader) Run(ctx context.Context, rw io.ReadWriter) error {
-	reqs, done := make(chan request), make(chan struct{})
-	r.mu.Lock()
-	if r.reqs != nil {
-		r.mu.Unlock()
-		return errors.New("pn532: Run is already running")
+	reqs, closeBox, err := r.box.Open()
+	if err != nil {
+		return fmt.Errorf("pn532: Run: %w", err)
 	}
-	r.reqs, r.done = reqs, done
-	r.mu.Unlock()
 	defer func() {
-		r.mu.Lock()
-		r.reqs, r.done = nil, nil
-		r.mu.Unlock()
-		close(done)
+		closeBox()
 		r.removeIfPresent()
 	}()
 
 	s := &session{r: r, rw: rw, buf: make([]byte, 256)}
 	s.alive, _ = rw.(aliveMarker)
 	s.flush, _ = rw.(flusher)
-	err := s.run(ctx, reqs)
+	err = s.run(ctx, reqs)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -262,7 +243,7 @@ type session struct {
 	buf     []byte
 }
 
-func (s *session) run(ctx context.Context, reqs chan request) error {
+func (s *session) run(ctx context.Context, reqs <-chan mailbox.Letter[request, result]) error {
 	if err := s.start(ctx); err != nil {
 		return err
 	}
@@ -275,9 +256,9 @@ func (s *session) run(ctx context.Context, reqs chan request) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case req := <-reqs:
-			data, err := s.command(ctx, req.cmd, req.params...)
-			req.reply <- result{data, err}
+		case l := <-reqs:
+			data, err := s.command(ctx, l.Req.cmd, l.Req.params...)
+			l.Reply(result{data, err})
 			if err != nil && !errors.Is(err, ErrRejected) {
 				return err
 			}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/quartierhub/quartierhub/drivers/internal/mailbox"
 )
 
 // Unit is the unit of every reading.
@@ -150,8 +152,7 @@ type Sensor struct {
 	haveLast   bool
 	rejected   int
 	bad        int
-	reqs       chan *request // nil while no session runs
-	done       chan struct{} // closed when the running session ends
+	box        mailbox.Box[request, result]
 }
 
 // New returns a Sensor with opts.
@@ -221,7 +222,6 @@ func (s *Sensor) Awake() bool {
 type request struct {
 	cmd   Command
 	match func(Frame) bool
-	reply chan result
 }
 
 type result struct {
@@ -245,33 +245,16 @@ func matchGet(cmd byte) func(Frame) bool {
 
 // do passes a command to the running session and waits for its reply.
 func (s *Sensor) do(ctx context.Context, cmd Command, match func(Frame) bool) (Frame, error) {
-	s.mu.Lock()
-	reqs, done := s.reqs, s.done
-	s.mu.Unlock()
-	if reqs == nil {
+	res, err := s.box.Call(ctx, request{cmd: cmd, match: match})
+	switch {
+	case errors.Is(err, mailbox.ErrNoSession):
 		return Frame{}, fmt.Errorf("sds011: %w", ErrNotConnected)
+	case errors.Is(err, mailbox.ErrSessionEnded):
+		return Frame{}, fmt.Errorf("sds011: %s: session ended: %w", cmdName(cmd.Cmd), ErrNotConnected)
+	case err != nil:
+		return Frame{}, fmt.Errorf("sds011: %s: %w", cmdName(cmd.Cmd), err)
 	}
-	r := &request{cmd: cmd, match: match, reply: make(chan result, 1)}
-	select {
-	case reqs <- r:
-	case <-done:
-		return Frame{}, fmt.Errorf("sds011: %w", ErrNotConnected)
-	case <-ctx.Done():
-		return Frame{}, fmt.Errorf("sds011: %s: %w", cmdName(cmd.Cmd), ctx.Err())
-	}
-	select {
-	case res := <-r.reply:
-		return res.f, res.err
-	case <-done:
-		select {
-		case res := <-r.reply:
-			return res.f, res.err
-		default:
-			return Frame{}, fmt.Errorf("sds011: %s: session ended: %w", cmdName(cmd.Cmd), ErrNotConnected)
-		}
-	case <-ctx.Done():
-		return Frame{}, fmt.Errorf("sds011: %s: %w", cmdName(cmd.Cmd), ctx.Err())
-	}
+	return res.f, res.err
 }
 
 // Sleep stops fan and laser. The driver then stops polling and expects no
@@ -351,25 +334,15 @@ type aliveMarker interface{ MarkAlive() }
 // every read timeout; Run relies on reads returning that way to serve API
 // calls and notice timeouts.
 func (s *Sensor) Run(ctx context.Context, rw io.ReadWriter) error {
-	reqs := make(chan *request)
-	done := make(chan struct{})
-	s.mu.Lock()
-	if s.reqs != nil {
-		s.mu.Unlock()
-		return errors.New("sds011: session already running")
+	reqs, closeBox, err := s.box.Open()
+	if err != nil {
+		return fmt.Errorf("sds011: Run: %w", err)
 	}
-	s.reqs, s.done = reqs, done
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.reqs, s.done = nil, nil
-		s.mu.Unlock()
-		close(done)
-	}()
+	defer closeBox()
 
 	ss := &session{s: s, rw: rw, buf: make([]byte, 128), lastValid: time.Now()}
 	ss.alive, _ = rw.(aliveMarker)
-	err := ss.run(ctx, reqs)
+	err = ss.run(ctx, reqs)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -388,7 +361,7 @@ type session struct {
 	polling   bool
 }
 
-func (ss *session) run(ctx context.Context, reqs chan *request) error {
+func (ss *session) run(ctx context.Context, reqs <-chan mailbox.Letter[request, result]) error {
 	if err := ss.start(ctx); err != nil {
 		return err
 	}
@@ -400,8 +373,8 @@ func (ss *session) run(ctx context.Context, reqs chan *request) error {
 			}
 		}
 		select {
-		case r := <-reqs:
-			if err := ss.serve(ctx, r); err != nil {
+		case l := <-reqs:
+			if err := ss.serve(ctx, l); err != nil {
 				return err
 			}
 			continue
@@ -484,21 +457,22 @@ func (ss *session) command(ctx context.Context, cmd Command, match func(Frame) b
 }
 
 // serve runs one API request on the wire.
-func (ss *session) serve(ctx context.Context, r *request) error {
+func (ss *session) serve(ctx context.Context, l mailbox.Letter[request, result]) error {
+	r := l.Req
 	f, ok, err := ss.exchange(ctx, r.cmd, r.match)
 	switch {
 	case err != nil:
-		r.reply <- result{err: err}
+		l.Reply(result{err: err})
 		return err
 	case !ok && ctx.Err() != nil:
-		r.reply <- result{err: fmt.Errorf("sds011: %s: %w", cmdName(r.cmd.Cmd), ctx.Err())}
+		l.Reply(result{err: fmt.Errorf("sds011: %s: %w", cmdName(r.cmd.Cmd), ctx.Err())})
 	case !ok:
 		if r.cmd.Cmd == CmdSleepWork && r.cmd.Data[0] == 1 && r.cmd.Data[1] == 1 {
 			ss.woke() // "work" counts even unanswered
 		}
-		r.reply <- result{err: fmt.Errorf("sds011: %s: %w within %s", cmdName(r.cmd.Cmd), ErrNoReply, ss.s.opts.ReplyTimeout)}
+		l.Reply(result{err: fmt.Errorf("sds011: %s: %w within %s", cmdName(r.cmd.Cmd), ErrNoReply, ss.s.opts.ReplyTimeout)})
 	default:
-		r.reply <- result{f: f}
+		l.Reply(result{f: f})
 	}
 	return nil
 }
