@@ -10,43 +10,21 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/drivers/internal/mailbox"
+
+	"github.com/quartierhub/quartierhub/drivers/card"
 )
 
-// EventKind says what happened to a card.
-type EventKind int
+// Event, EventKind, Presented and Removed are the card reader events
+// every reader driver shares (package card).
+type (
+	Event     = card.Event
+	EventKind = card.Kind
+)
 
 const (
-	// Presented: a card entered the field (later polls finding it again
-	// are not reported).
-	Presented EventKind = iota + 1
-	// Removed: polls stopped finding the card, another card replaced it,
-	// or the session ended.
-	Removed
+	Presented = card.Presented
+	Removed   = card.Removed
 )
-
-func (k EventKind) String() string {
-	switch k {
-	case Presented:
-		return "presented"
-	case Removed:
-		return "removed"
-	}
-	return fmt.Sprintf("EventKind(%d)", int(k))
-}
-
-// Event is one card presentation or removal.
-type Event struct {
-	Kind EventKind
-	// UID is the card's 4, 7 or 10 byte UID in uppercase hex, e.g.
-	// "DEADBEEF". It identifies a person's card: hash it before storing or
-	// logging it.
-	UID  string
-	Time time.Time
-}
-
-func (e Event) String() string {
-	return fmt.Sprintf("pn532 %s at %s", e.Kind, e.Time.Format(time.RFC3339Nano))
-}
 
 var (
 	// ErrNotConnected: Exchange was called while no session runs.

@@ -8,41 +8,21 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/quartierhub/quartierhub/drivers/card"
 )
 
-// EventKind says what happened to a card.
-type EventKind int
+// Event, EventKind, Presented and Removed are the card reader events
+// every reader driver shares (package card).
+type (
+	Event     = card.Event
+	EventKind = card.Kind
+)
 
 const (
-	// Presented: a card entered the field (repeats are not reported again).
-	Presented EventKind = iota + 1
-	// Removed: the card's repeats stopped, or the reader went away.
-	Removed
+	Presented = card.Presented
+	Removed   = card.Removed
 )
-
-func (k EventKind) String() string {
-	switch k {
-	case Presented:
-		return "presented"
-	case Removed:
-		return "removed"
-	}
-	return fmt.Sprintf("EventKind(%d)", int(k))
-}
-
-// Event is one card presentation or removal.
-type Event struct {
-	Kind EventKind
-	// UID is the card's five bytes as ten uppercase hex characters,
-	// e.g. "01004CA53B". It identifies a person's card: hash it before
-	// storing or logging it.
-	UID  string
-	Time time.Time
-}
-
-func (e Event) String() string {
-	return fmt.Sprintf("rdm6300 %s at %s", e.Kind, e.Time.Format(time.RFC3339Nano))
-}
 
 // Opts configures a Reader. Zero values take the documented defaults.
 type Opts struct {

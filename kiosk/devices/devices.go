@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/quartierhub/quartierhub/drivers/card"
 	"github.com/quartierhub/quartierhub/drivers/escpos"
 	"github.com/quartierhub/quartierhub/drivers/mhz19"
 	"github.com/quartierhub/quartierhub/drivers/pn532"
@@ -161,7 +162,8 @@ func (m *Manager) add(name string, c config.Device, baud int, silence time.Durat
 func (m *Manager) addCardReader(c config.Device) error {
 	var d *device
 	presented := 0
-	onCard := func(present bool, uid string, t time.Time) {
+	onCard := func(e card.Event) {
+		present := e.Kind == card.Presented
 		d.set(func(detail map[string]any) {
 			if present {
 				presented++
@@ -170,19 +172,15 @@ func (m *Manager) addCardReader(c config.Device) error {
 			detail["card_in_field"] = present
 		})
 		if m.opts.OnCard != nil {
-			m.opts.OnCard(Card{Presented: present, UID: uid, Time: t})
+			m.opts.OnCard(Card{Presented: present, UID: e.UID, Time: e.Time})
 		}
 	}
 	switch c.Kind {
 	case "rdm6300":
-		r := rdm6300.New(rdm6300.Opts{Now: m.opts.Now, OnEvent: func(e rdm6300.Event) {
-			onCard(e.Kind == rdm6300.Presented, e.UID, e.Time)
-		}})
+		r := rdm6300.New(rdm6300.Opts{Now: m.opts.Now, OnEvent: onCard})
 		d = m.add("card_reader", c, 9600, 0, r.Run)
 	case "pn532":
-		r := pn532.New(pn532.Opts{Now: m.opts.Now, Logger: m.opts.Logger, PollInterval: c.Interval.Duration, OnEvent: func(e pn532.Event) {
-			onCard(e.Kind == pn532.Presented, e.UID, e.Time)
-		}})
+		r := pn532.New(pn532.Opts{Now: m.opts.Now, Logger: m.opts.Logger, PollInterval: c.Interval.Duration, OnEvent: onCard})
 		d = m.add("card_reader", c, 115200, 0, r.Run)
 	default:
 		return fmt.Errorf("devices: card reader kind %q", c.Kind)

@@ -15,12 +15,6 @@ import (
 // (a wrong device or port), after which it fails with a timeout. Once the
 // chip has answered, losing it later is reported as the driver's error.
 func probePN532(ctx context.Context, a probeArgs, out *json.Encoder) error {
-	type line struct {
-		Device string    `json:"device"`
-		Event  string    `json:"event"`
-		UID    string    `json:"uid"`
-		Time   time.Time `json:"time"`
-	}
 	events := make(chan pn532.Event, 16)
 	reader := pn532.New(pn532.Opts{
 		PollInterval: a.interval,
@@ -46,24 +40,6 @@ func probePN532(ctx context.Context, a probeArgs, out *json.Encoder) error {
 				// Not answering yet: wake it up again until --timeout.
 			}
 		}()
-		presented := 0
-		for {
-			select {
-			case err := <-errc:
-				return err
-			case e := <-events:
-				if err := out.Encode(line{"pn532", e.Kind.String(), e.UID, e.Time}); err != nil {
-					return err
-				}
-				if e.Kind == pn532.Presented {
-					presented++
-					if a.count > 0 && presented >= a.count {
-						cancel()
-						<-errc
-						return errDone
-					}
-				}
-			}
-		}
+		return printCards("pn532", a, out, events, errc, cancel)
 	})
 }

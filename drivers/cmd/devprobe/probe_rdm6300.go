@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"time"
 
 	"github.com/quartierhub/quartierhub/drivers/rdm6300"
 )
@@ -12,12 +11,6 @@ import (
 // probeRDM6300 prints card presentations and removals. The reader only
 // speaks when a card is near, so --timeout does not apply: it waits.
 func probeRDM6300(ctx context.Context, a probeArgs, out *json.Encoder) error {
-	type line struct {
-		Device string    `json:"device"`
-		Event  string    `json:"event"`
-		UID    string    `json:"uid"`
-		Time   time.Time `json:"time"`
-	}
 	events := make(chan rdm6300.Event, 16)
 	reader := rdm6300.New(rdm6300.Opts{OnEvent: func(e rdm6300.Event) { events <- e }})
 	return onPort(ctx, a, 9600, func(ctx context.Context, rw io.ReadWriter) error {
@@ -25,24 +18,6 @@ func probeRDM6300(ctx context.Context, a probeArgs, out *json.Encoder) error {
 		defer cancel()
 		errc := make(chan error, 1)
 		go func() { errc <- reader.Run(ctx, rw) }()
-		presented := 0
-		for {
-			select {
-			case err := <-errc:
-				return err
-			case e := <-events:
-				if err := out.Encode(line{"rdm6300", e.Kind.String(), e.UID, e.Time}); err != nil {
-					return err
-				}
-				if e.Kind == rdm6300.Presented {
-					presented++
-					if a.count > 0 && presented >= a.count {
-						cancel()
-						<-errc
-						return errDone
-					}
-				}
-			}
-		}
+		return printCards("rdm6300", a, out, events, errc, cancel)
 	})
 }
