@@ -9,7 +9,7 @@ status=0
 for dir in $pkgs; do
   for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //' | sort -u); do
     echo "== fuzz $dir $target ($fuzztime)"
-    if ! CGO_ENABLED=0 go test "$dir" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" 2>&1 | tail -3; then
+    if ! CGO_ENABLED=0 go test "$dir" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -timeout 0 2>&1 | tail -3; then
       status=1
     fi
   done
