@@ -43,11 +43,14 @@ test: deps-test build vet unit fuzz-short
 fuzz:
 	@tests/fuzz.sh $(FUZZTIME)
 
+# Figures as NAME VALUE UNIT lines (BENCH_RECORDS=N shrinks the drain).
 bench: build
-	@echo "no benchmarks yet"
+	$(GO) run ./tests/bench
 
+# The fault tests at length: 100 kill -9s of the agent and more.
 soak:
-	@echo "no soak tests yet"
+	FAULT_KILLS=100 FAULT_HUB_RESTARTS=10 $(GO) test -count=1 -timeout 30m -v ./tests/fault/
+	OUTBOX_KILLS=100 $(GO) test -count=1 -timeout 30m -run Kill9 ./kiosk/outbox/
 
 # A hub, simulated devices and an enrolled kiosk, all state in var/.
 run: build

@@ -63,6 +63,9 @@ type Opts struct {
 	// MinBackoff and MaxBackoff bound the wait after a failed round.
 	// Defaults 1s and 5m.
 	MinBackoff, MaxBackoff time.Duration
+	// PingInterval: an idle terminal checks that its hub answers at least
+	// this often. Default 5m.
+	PingInterval time.Duration
 	// RequestTimeout bounds one HTTP request. Default 60s.
 	RequestTimeout time.Duration
 	// QuickRetries are retryablehttp's immediate retries per request.
@@ -97,6 +100,9 @@ func (o *Opts) setDefaults() {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 5 * time.Minute
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 5 * time.Minute
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 60 * time.Second
@@ -151,8 +157,9 @@ type Syncer struct {
 
 	kick chan chan RoundResult
 
-	mu     sync.Mutex
-	status Status
+	mu      sync.Mutex
+	status  Status
+	contact time.Time // last time the hub answered a request with success
 	rndMu  sync.Mutex
 }
 
@@ -212,17 +219,24 @@ func (s *Syncer) Run(ctx context.Context) error {
 			s.mu.Lock()
 			s.status.NextAttempt = s.opts.Now().Add(wait)
 			s.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return nil
-			case w := <-s.kick:
-				waiters = append(waiters, w)
-			case <-s.q.Notify():
-				if failures > 0 {
-					// New records do not cut a backoff short.
-					continue
+			// One timer for the whole wait: new records arriving while the
+			// hub fails must neither cut the backoff short nor restart it.
+			timer := s.opts.After(wait)
+		waiting:
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case w := <-s.kick:
+					waiters = append(waiters, w)
+					break waiting
+				case <-s.q.Notify():
+					if failures == 0 {
+						break waiting
+					}
+				case <-timer:
+					break waiting
 				}
-			case <-s.opts.After(wait):
 			}
 		}
 		waiters = append(waiters, s.drainKicks()...)
@@ -409,6 +423,11 @@ func (s *Syncer) round(ctx context.Context) RoundResult {
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
+	if firstErr == nil && res.Batches == 0 && s.opts.Now().Sub(s.lastContact()) >= s.opts.PingInterval {
+		// Nothing to send: make sure the hub is there and still knows us,
+		// so an idle terminal does not report a hub it has not seen.
+		firstErr = s.ping(ctx, strings.TrimRight(hubURL, "/")+api.PathPing, terminalID, key)
+	}
 	res.Err = firstErr
 
 	s.mu.Lock()
@@ -420,7 +439,7 @@ func (s *Syncer) round(ctx context.Context) RoundResult {
 	case res.Err == nil:
 		s.status.Reachable = true
 		s.status.Unauthorized = false
-		s.status.LastSuccess = s.opts.Now()
+		s.status.LastSuccess = s.contact
 		s.status.LastError = ""
 		s.status.Failures = 0
 	case errors.As(res.Err, &he):
@@ -523,9 +542,43 @@ func (s *Syncer) post(ctx context.Context, target, terminalID string, key ed2551
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ack); err != nil {
 		return fmt.Errorf("hubsync: read ack: %w", err)
 	}
+	s.touch()
 	s.mu.Lock()
 	s.status.Duplicates += int64(ack.Duplicates)
 	s.mu.Unlock()
+	return nil
+}
+
+func (s *Syncer) lastContact() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.contact
+}
+
+func (s *Syncer) touch() {
+	s.mu.Lock()
+	s.contact = s.opts.Now()
+	s.mu.Unlock()
+}
+
+// ping asks the hub whether it is there and still accepts this terminal.
+func (s *Syncer) ping(ctx context.Context, target, terminalID string, key ed25519.PrivateKey) error {
+	ctx = context.WithValue(ctx, signerKey{}, signer{terminalID, key, nil})
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return fmt.Errorf("hubsync: %w", err)
+	}
+	_ = s.sign(req.Request)
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("hubsync: ping: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return readHubError(resp, s.opts.Now())
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	s.touch()
 	return nil
 }
 

@@ -35,6 +35,7 @@ type fakeHub struct {
 	order    []string // record ids in arrival order (first time only)
 	requests int
 	dups     int
+	pings    int
 	// misbehave, if set, may answer instead of the hub; it returns true
 	// when it did. It runs before the batch is stored.
 	misbehave func(n int, w http.ResponseWriter, r *http.Request) bool
@@ -43,6 +44,18 @@ type fakeHub struct {
 }
 
 func (h *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == api.PathPing {
+		auth, err := api.ParseAuth(r.Header.Get("Authorization"))
+		if err != nil || !api.VerifySignature(h.keys[auth.TerminalID], auth, r.Method, r.URL.RequestURI(), nil) {
+			writeErr(w, http.StatusUnauthorized, api.CodeBadSignature, "bad signature")
+			return
+		}
+		h.mu.Lock()
+		h.pings++
+		h.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(api.PingResponse{TerminalID: auth.TerminalID, HubTime: time.Now()})
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != api.PathRecords {
 		h.t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
 		http.Error(w, "unexpected", http.StatusNotFound)
@@ -456,5 +469,35 @@ func TestPermanentlyRefusedRecordIsSetAside(t *testing.T) {
 	}
 	if st := r.syncer.Status(); st.SetAside != 1 {
 		t.Fatalf("status set aside = %d", st.SetAside)
+	}
+}
+
+// An idle terminal checks that its hub is there instead of assuming it.
+func TestIdleRoundPingsTheHub(t *testing.T) {
+	r := newRig(t, hubsync.Opts{QuickRetries: -1})
+	res := r.syncerRound(t)
+	if res.Err != nil {
+		t.Fatalf("idle round with the hub up: %v", res.Err)
+	}
+	r.hub.mu.Lock()
+	pings := r.hub.pings
+	r.hub.mu.Unlock()
+	if pings == 0 {
+		t.Fatal("idle round did not ping the hub")
+	}
+	if st := r.syncer.Status(); !st.Reachable || st.LastSuccess.IsZero() {
+		t.Fatalf("status after a ping: %+v", st)
+	}
+}
+
+func TestIdleRoundWithHubAwayIsNotReachable(t *testing.T) {
+	r := newRig(t, hubsync.Opts{QuickRetries: -1})
+	r.srv.Close()
+	res := r.syncerRound(t)
+	if res.Err == nil {
+		t.Fatal("idle round succeeded without a hub")
+	}
+	if st := r.syncer.Status(); st.Reachable || !st.LastSuccess.IsZero() {
+		t.Fatalf("status with the hub away: %+v", st)
 	}
 }
