@@ -79,6 +79,63 @@
 //
 // A no-op that answers 200 [PingResponse] with the hub's time: a cheap way
 // to check reachability and credentials.
+//
+// # Heartbeat (POST /api/v1/heartbeat, authenticated)
+//
+// Every 30 s (settings.heartbeat_interval) the terminal posts a
+// [Heartbeat]: software version, uptime, device states (printer paper,
+// sensors' last reading), outbox backlog per class with the oldest age,
+// last sync, free disk of its data directory, screen and maintenance
+// state, and the configuration version it runs. At most
+// [MaxHeartbeatBytes]; 400 bad_request if malformed. The hub keeps it as
+// the terminal's current health (one row per terminal, overwritten) and
+// writes a history row only when the state's significant part changes or
+// every sample interval (15 min). A terminal counts as online while its
+// last authenticated request is recent (default 90 s). The answer
+// [HeartbeatResponse] carries the hub's time, the version of the
+// terminal's effective configuration and its open commands.
+//
+// # Configuration (GET /api/v1/config, authenticated)
+//
+// Answers 200 [ConfigDocument] with the terminal's effective
+// configuration: the layers global, quarter:QUARTER and terminal:NAME
+// merged in that order — objects merge key by key, arrays and scalars
+// replace, null removes a key. The top-level sections are "content"
+// ([Content]) and "settings" ([TerminalSettings]); see [Config]. The
+// version is a hash of the canonical document and is also the ETag
+// (quoted); a request with If-None-Match naming the current version
+// answers 304 without a body. The terminal validates a new document with
+// [ValidateConfig] and keeps running on its last good, locally cached one
+// when the hub is unreachable or sends something invalid.
+//
+// # Commands (authenticated)
+//
+// IT staff send commands ([CommandKinds]: maintenance_on with a message,
+// maintenance_off, restart, sync_now, test_print, collect_diagnostics) to
+// one terminal, a quarter or a tag; the hub keeps one command per
+// terminal, queued until the terminal takes it, and expires it after its
+// TTL. A terminal sees only its own commands:
+//
+//   - GET /api/v1/commands → 200 [CommandList]: open (queued or
+//     delivered, unexpired) commands, oldest first; the same list rides
+//     on every heartbeat answer.
+//   - POST /api/v1/commands/{id}/ack → 200 [CommandAck]: queued →
+//     delivered (idempotent). 404 not_found for an unknown command or
+//     another terminal's; 409 command_closed if expired or finished.
+//   - POST /api/v1/commands/{id}/result with [CommandResult] → 200
+//     [CommandAck]: delivered → done or failed, with a detail for IT
+//     staff. Repeating the same report is accepted; 404 and 409 as above.
+//
+// A terminal journals the commands it took, so a command re-sent after a
+// lost answer is not executed twice; restart is acknowledged, its result
+// recorded, and reported by the restarted agent.
+//
+// # Diagnostics (POST /api/v1/diagnostics, authenticated)
+//
+// The body is [Diagnostics]: the agent's status and its recent log
+// records (no personal data), at most [MaxDiagnosticsBytes]. Answers 200
+// [DiagnosticsAck] with the bundle's ID, which the collect_diagnostics
+// result names.
 package api
 
 import (

@@ -47,6 +47,8 @@ type Opts struct {
 	Sync      hubsync.Opts
 	Aggregate aggregate.Opts
 	Devices   devices.Opts
+	// Fleet tunes heartbeats, remote configuration and commands (fleet.go).
+	Fleet FleetOpts
 	// Now defaults to time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -60,6 +62,8 @@ type Agent struct {
 
 	events chan devices.Event // device events on their way to the outbox
 	lostEv atomic.Int64
+	fleet  *fleetPart
+	win    *window // the touchscreen window's side (window.go)
 
 	mu      sync.Mutex
 	ob      *outbox.Outbox
@@ -81,6 +85,8 @@ func New(opts Opts) *Agent {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	ring := newLogRing(max(opts.Fleet.LogLines, 500))
+	opts.Logger = ringLogger(opts.Logger, ring)
 	if opts.Outbox.Now == nil {
 		opts.Outbox.Now = opts.Now
 	}
@@ -108,8 +114,15 @@ func New(opts Opts) *Agent {
 	if opts.Outbox.MaxBytes == 0 {
 		opts.Outbox.MaxBytes = opts.Config.Outbox.MaxBytes
 	}
-	return &Agent{opts: opts, log: opts.Logger, ids: identity.NewSource(opts.DataDir),
+	a := &Agent{opts: opts, log: opts.Logger, ids: identity.NewSource(opts.DataDir),
 		ready: make(chan struct{}), events: make(chan devices.Event, 256)}
+	a.fleet = newFleetPart(a, opts.Fleet)
+	a.fleet.ring = ring
+	a.win = newWindow(a)
+	if a.opts.Devices.OnCard == nil {
+		a.opts.Devices.OnCard = a.win.card
+	}
+	return a
 }
 
 // Ready is closed once the local API accepts requests.
@@ -122,6 +135,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if err := os.MkdirAll(a.opts.DataDir, 0o700); err != nil {
 		return fmt.Errorf("agent: data directory: %w", err)
+	}
+	if err := a.win.start(); err != nil {
+		return fmt.Errorf("agent: %w", err)
 	}
 	srv := localapi.NewServer(a.opts.DataDir, a, a.log.With("component", "localapi"))
 	ln, err := srv.Listen()
@@ -136,6 +152,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer ob.Close()
 	syncer := hubsync.New(ob, a.credentials, a.opts.Sync)
 	agg := aggregate.New(aggregate.EmitFunc(func(ctx context.Context, m aggregate.Aggregate) error {
+		a.win.minute(m)
 		payload, err := json.Marshal(m)
 		if err != nil {
 			return err
@@ -158,6 +175,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { return agg.Run(gctx) })
 	g.Go(func() error { return devs.Run(gctx) })
 	g.Go(func() error { return a.storeEvents(gctx, ob) })
+	g.Go(func() error { return a.fleet.run(gctx) })
+	g.Go(func() error { return a.win.run(gctx, syncer) })
 	close(a.ready)
 	a.log.Info("agent started", "data_dir", a.opts.DataDir, "version", a.opts.Version)
 	err = g.Wait()
@@ -175,9 +194,13 @@ type sink struct {
 	agg *aggregate.Aggregator
 }
 
-func (s sink) Reading(r aggregate.Reading) { s.agg.Add(r) }
+func (s sink) Reading(r aggregate.Reading) {
+	s.agg.Add(r)
+	s.a.win.reading(r)
+}
 
 func (s sink) Event(e devices.Event) {
+	s.a.win.device(e)
 	select {
 	case s.a.events <- e:
 	default:
@@ -264,7 +287,7 @@ func (a *Agent) Status(ctx context.Context) (localapi.Status, error) {
 	if err != nil {
 		return localapi.Status{}, err
 	}
-	st := localapi.Status{Version: a.opts.Version, DataDir: a.opts.DataDir, Started: a.started, Devices: a.devices().States()}
+	st := localapi.Status{Version: a.opts.Version, DataDir: a.opts.DataDir, Started: a.started, Devices: a.devices().States(), Fleet: a.fleet.status()}
 	if id, err := a.ids.Get(); err == nil {
 		st.Terminal = localapi.Terminal{Enrolled: true, TerminalID: id.TerminalID, Name: id.Name, Quarter: id.Quarter, HubURL: id.HubURL}
 	} else if !errors.Is(err, identity.ErrNotEnrolled) {

@@ -32,6 +32,9 @@ const usage = `usage: kiosk COMMAND [flags]
 
 commands:
   agent     --data DIR [--config FILE] run the headless agent (outbox, sync, devices, local API)
+  run       --data DIR [--config FILE] [--windowed]
+                                       open the touchscreen window (with the agent in
+                                       this process unless one already runs on DIR)
   enroll    --hub URL --token T --data DIR
                                        enrol this terminal with a hub (one-time token)
   status    --data DIR [--json]        show enrolment, hub, sync, outbox and devices
@@ -55,6 +58,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		"status":   cmdStatus,
 		"submit":   cmdSubmit,
 		"sync-now": cmdSyncNow,
+		"run":      cmdRun,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -64,6 +68,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if err := cmd(ctx, args[1:], stdout, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
+		}
+		if errors.Is(err, agent.ErrRestart) {
+			fmt.Fprintln(stderr, "kiosk agent: restarting on the hub's command")
+			return agent.ExitCodeRestart
 		}
 		fmt.Fprintf(stderr, "kiosk %s: %s\n", args[0], oneLine(userr.Message(err, err.Error())))
 		return 1

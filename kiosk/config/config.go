@@ -31,6 +31,10 @@ import (
 type Config struct {
 	Devices Devices `json:"devices"`
 	Outbox  Outbox  `json:"outbox"`
+	// CardHashKey is the deployment's key for hashing card UIDs (hex, at
+	// least 16 bytes). Empty: a key generated into the data directory on
+	// first start (see kiosk/session.LoadCardKey).
+	CardHashKey string `json:"card_hash_key,omitempty"`
 }
 
 // Outbox limits.

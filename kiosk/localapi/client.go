@@ -105,6 +105,10 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 				sentinel = ErrFull
 			case CodeUnavailable:
 				sentinel = ErrUnavailable
+			case CodeAlreadyAnswered:
+				sentinel = ErrAlreadyAnswered
+			case CodePrinter:
+				sentinel = ErrPrinter
 			}
 			return userr.New(e.Error, sentinel)
 		}

@@ -14,8 +14,40 @@
 //	POST /v1/sync      runs a sync round now → SyncResponse (502 if the
 //	                   round failed, with the reason)
 //
-// The window will add session, printing and live-event endpoints here; the
-// version prefix lets old CLIs keep working.
+// The window's endpoints (session.go, session_server.go; answered by an
+// agent that implements SessionBackend):
+//
+//	GET  /v1/events    NDJSON stream of Event, one per line (an empty line
+//	                   every 15 s keeps it alive): card presented/removed
+//	                   with the card's KEYED HASH only (HMAC-SHA256 with the
+//	                   deployment key; the raw UID never crosses the
+//	                   socket), sensor readings, device state changes, sync
+//	                   state and mode (out of order). A new stream starts
+//	                   with the current sync state and mode. Slow readers
+//	                   lose events rather than slow the agent.
+//	GET  /v1/content   api.Content the terminal shows: the hub's
+//	                   configuration, else DATA/content.json, else the
+//	                   embedded demo content (assets/demo)
+//	POST /v1/print     PrintRequest → PrintResponse once printed; 503
+//	                   printer_unavailable (no printer, paper out, cover
+//	                   open, fault, offline), 400 for a bad receipt
+//	POST /v1/tickets   TicketRequest → 201 Ticket: the next waiting number
+//	                   of the day, fsync'd before printing (unique per
+//	                   terminal and day across restarts), stored as a
+//	                   help_ticket record, printed with {number} filled in
+//	GET  /v1/sensors   SensorHistory: latest reading per sensor quantity
+//	                   and the minute aggregates of the last 24 hours
+//	                   (kept in memory by the agent)
+//	POST /v1/surveys/responses
+//	                   SurveyResponse → 201 SubmitResponse (a
+//	                   survey_response record); 409 already_answered when
+//	                   this respondent hash answered this survey before
+//	                   (remembered in DATA/survey-respondents)
+//
+// Card key: the agent hashes card UIDs with the key in the kiosk config's
+// card_hash_key (hex); without one it generates a random key into
+// DATA/card_hash_key on first start (until the hub distributes one key
+// per deployment). The version prefix lets old CLIs keep working.
 package localapi
 
 import (
@@ -72,6 +104,8 @@ type Status struct {
 	Sync     SyncStatus   `json:"sync"`
 	Outbox   OutboxStatus `json:"outbox"`
 	Devices  []Device     `json:"devices"`
+	// Fleet is the hub's view: maintenance, configuration, heartbeat.
+	Fleet *FleetStatus `json:"fleet,omitempty"`
 }
 
 // Terminal is the enrolment state.

@@ -51,6 +51,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/status", s.status)
 	mux.HandleFunc("POST /v1/records", s.submit)
 	mux.HandleFunc("POST /v1/sync", s.sync)
+	s.sessionRoutes(mux)
+	s.fleetRoutes(mux)
 	return mux
 }
 
@@ -133,6 +135,10 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		code, status = CodeFull, http.StatusInsufficientStorage
 	case errors.Is(err, ErrUnavailable):
 		code, status = CodeUnavailable, http.StatusServiceUnavailable
+	case errors.Is(err, ErrAlreadyAnswered):
+		code, status = CodeAlreadyAnswered, http.StatusConflict
+	case errors.Is(err, ErrPrinter):
+		code, status = CodePrinter, http.StatusServiceUnavailable
 	}
 	if status == http.StatusInternalServerError {
 		s.log.Error("local api", "err", err)

@@ -22,6 +22,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
 	"github.com/quartierhub/quartierhub/hub-server/internal/server"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
@@ -38,14 +39,26 @@ type Opts struct {
 	Rand io.Reader
 	// OnListening is passed to server.Opts (tests serve on port 0).
 	OnListening func(net.Addr)
+	// Actor is who runs the command, for the audit log. Default the OS
+	// user's name.
+	Actor string
 }
 
 const usage = `usage:
-  hub-server serve --data HUBDIR [--listen ADDR]
+  hub-server serve --data HUBDIR [--listen ADDR] [--webhook URL] [--offline-after 10m] [alert thresholds, see serve -h]
   hub-server token create --data HUBDIR --terminal NAME --quarter Q [--ttl 24h]
   hub-server export --data HUBDIR [--type TYPE] [--format jsonl|csv]
-  hub-server terminal list --data HUBDIR
-  hub-server terminal revoke --data HUBDIR --id TERMINAL_ID`
+  hub-server terminal list --data HUBDIR [--online-within 90s]
+  hub-server terminal show --data HUBDIR --terminal NAME [--history 20]
+  hub-server terminal tag --data HUBDIR --terminal NAME --tags a,b   (replaces; "" clears)
+  hub-server terminal revoke --data HUBDIR --id TERMINAL_ID
+  hub-server config set --data HUBDIR --scope global|quarter:NAME|terminal:NAME --file F.json
+  hub-server config show --data HUBDIR (--scope SCOPE | --effective TERMINAL)
+  hub-server command send --data HUBDIR (--terminal NAME|--quarter Q|--tag T) --kind KIND [--message M] [--ttl 24h]
+      KIND: maintenance_on maintenance_off restart sync_now test_print collect_diagnostics
+  hub-server command list --data HUBDIR [--terminal NAME] [--state S] [--limit 50]
+  hub-server alert list --data HUBDIR [--all] [--terminal NAME]
+  hub-server diagnostics show --data HUBDIR --id ID`
 
 // Main runs the command line args (without the program name) and returns
 // the exit status. Errors are one line on Stderr.
@@ -61,6 +74,9 @@ func Main(ctx context.Context, args []string, o Opts) int {
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Reader
+	}
+	if o.Actor == "" {
+		o.Actor = osUser()
 	}
 	err := run(ctx, args, o)
 	if errors.Is(err, flag.ErrHelp) {
@@ -100,6 +116,22 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return terminalList(ctx, args[2:], o)
 	case cmd(2) == "terminal revoke":
 		return terminalRevoke(ctx, args[2:], o)
+	case cmd(2) == "terminal show":
+		return terminalShow(ctx, args[2:], o)
+	case cmd(2) == "terminal tag":
+		return terminalTag(ctx, args[2:], o)
+	case cmd(2) == "config set":
+		return configSet(ctx, args[2:], o)
+	case cmd(2) == "config show":
+		return configShow(ctx, args[2:], o)
+	case cmd(2) == "command send":
+		return commandSend(ctx, args[2:], o)
+	case cmd(2) == "command list":
+		return commandList(ctx, args[2:], o)
+	case cmd(2) == "alert list":
+		return alertList(ctx, args[2:], o)
+	case cmd(2) == "diagnostics show":
+		return diagnosticsShow(ctx, args[2:], o)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		return flag.ErrHelp
 	}
@@ -146,6 +178,7 @@ func openStore(ctx context.Context, dataDir string, create bool) (*sqlitestore.S
 func serve(ctx context.Context, args []string, o Opts) error {
 	fs, data := flags("serve")
 	listen := fs.String("listen", server.DefaultAddr, "listen address")
+	fo := fleetFlags(fs)
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
@@ -155,8 +188,9 @@ func serve(ctx context.Context, args []string, o Opts) error {
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(o.Stderr, nil))
-	h := terminalapi.New(st, terminalapi.Opts{Now: o.Now, Rand: o.Rand, Logger: log})
-	return server.New(server.Opts{Addr: *listen, Handler: h, Logger: log, OnListening: o.OnListening}).Run(ctx)
+	f := newFleet(st, fo, o, log)
+	h := terminalapi.New(st, terminalapi.Opts{Now: o.Now, Rand: o.Rand, Logger: log, Fleet: f.handlerOpts(log)})
+	return f.run(ctx, server.New(server.Opts{Addr: *listen, Handler: h, Logger: log, OnListening: o.OnListening}).Run)
 }
 
 // NewToken returns a fresh enrolment token: "qht_" and 160 random bits,
@@ -277,6 +311,7 @@ func export(ctx context.Context, args []string, o Opts) error {
 
 func terminalList(ctx context.Context, args []string, o Opts) error {
 	fs, data := flags("terminal list")
+	within := fs.Duration("online-within", DefaultOnlineWithin, "a terminal seen within this is online")
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
@@ -290,8 +325,13 @@ func terminalList(ctx context.Context, args []string, o Opts) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(o.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tQUARTER\tVERSION\tENROLLED\tLAST SEEN\tSTATUS")
+	fmt.Fprintln(tw, "ID\tNAME\tQUARTER\tVERSION\tENROLLED\tLAST SEEN\tONLINE\tSTATUS\tTAGS")
+	now := o.Now()
 	for _, t := range ts {
+		online := "offline"
+		if fleet.Online(t.LastSeenAt, now, *within) {
+			online = "online"
+		}
 		status := "active"
 		if t.Revoked() {
 			status = "revoked " + t.RevokedAt.Format(time.RFC3339)
@@ -300,7 +340,8 @@ func terminalList(ctx context.Context, args []string, o Opts) error {
 		if !t.LastSeenAt.IsZero() {
 			seen = t.LastSeenAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Quarter, t.SoftwareVersion, t.EnrolledAt.Format(time.RFC3339), seen, status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Quarter, t.SoftwareVersion, t.EnrolledAt.Format(time.RFC3339), seen, online, status,
+			strings.Join(t.Tags, ","))
 	}
 	return tw.Flush()
 }

@@ -93,7 +93,11 @@ type Terminal struct {
 	SoftwareVersion string
 	EnrolledAt      time.Time
 	RevokedAt       time.Time // zero if not revoked
-	LastSeenAt      time.Time // zero if never seen after enrolment
+	// LastSeenAt is the last authenticated request that touched it:
+	// upload, ping or heartbeat. Zero if never seen after enrolment.
+	LastSeenAt time.Time
+	// Tags group terminals for commands (normalized, sorted).
+	Tags []string
 }
 
 // Revoked reports whether t's credentials were revoked.
@@ -162,6 +166,8 @@ type Store interface {
 	// ExportRecords calls fn for each record matching f, streaming, in
 	// storage order. It stops at fn's first error and returns it.
 	ExportRecords(ctx context.Context, f ExportFilter, fn func(*ExportedRecord) error) error
+	// Fleet is the fleet-management part (fleet.go).
+	Fleet
 	// Close releases the store.
 	Close() error
 }

@@ -1,6 +1,7 @@
 // Package terminalapi is the hub's HTTP handler for the terminal API
 // described in package api: enrolment, request authentication, record
-// ingest and ping.
+// ingest and ping, and the fleet endpoints (heartbeat, configuration,
+// commands, diagnostics; fleet_*.go).
 package terminalapi
 
 import (
@@ -33,6 +34,7 @@ type Store interface {
 	Terminal(ctx context.Context, id string) (store.Terminal, error)
 	TouchTerminal(ctx context.Context, id string, at time.Time) error
 	IngestBatch(ctx context.Context, terminalID string, recs []api.Record, receivedAt time.Time) (api.BatchAck, error)
+	FleetStore
 }
 
 // Opts configures the handler. Zero values are the defaults.
@@ -53,6 +55,8 @@ type Opts struct {
 	// TouchInterval is how stale a terminal's last-seen time may get before
 	// a ping updates it. Default 1 minute.
 	TouchInterval time.Duration
+	// Fleet wires the fleet endpoints; see FleetOpts.
+	Fleet FleetOpts
 }
 
 // Handler serves the terminal API.
@@ -87,6 +91,7 @@ func New(st Store, o Opts) *Handler {
 	h.mux.HandleFunc("POST "+api.PathEnroll, h.enroll)
 	h.mux.Handle("GET "+api.PathPing, h.authenticate(noBody, h.ping))
 	h.mux.Handle("POST "+api.PathRecords, h.admitIngest(h.authenticate(batchLimit, h.records)))
+	h.fleetRoutes()
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
 	})
@@ -220,6 +225,9 @@ func (h *Handler) authenticate(limit func(*http.Request) int64, next http.Handle
 			return
 		}
 		if t.Revoked() {
+			if h.o.Fleet.OnRevokedCall != nil {
+				h.o.Fleet.OnRevokedCall(t, now)
+			}
 			h.refuse(w, r, http.StatusUnauthorized, api.CodeRevoked, "terminal credentials revoked; enrol again", t.ID)
 			return
 		}

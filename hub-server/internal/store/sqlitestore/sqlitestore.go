@@ -165,28 +165,35 @@ func (s *Store) Enroll(ctx context.Context, e store.Enrolment) (store.Terminal, 
 	return t, err
 }
 
-const terminalCols = `id, name, quarter, public_key, software_version, enrolled_at, revoked_at, last_seen_at`
+// terminalCols reads a terminal with what its heartbeats say: the
+// reported software version and the later of last_seen_at and the last
+// heartbeat. Use with terminalFrom.
+const terminalCols = `t.id, t.name, t.quarter, t.public_key, COALESCE(NULLIF(h.software_version, ''), t.software_version), t.enrolled_at, t.revoked_at,
+	CASE WHEN h.received_at IS NOT NULL AND (t.last_seen_at IS NULL OR h.received_at > t.last_seen_at) THEN h.received_at ELSE t.last_seen_at END, t.tags`
+
+const terminalFrom = ` FROM terminals t LEFT JOIN terminal_health h ON h.terminal_id = t.id`
 
 func scanTerminal(sc interface{ Scan(...any) error }) (store.Terminal, error) {
 	var t store.Terminal
 	var pub string
 	var enrolled int64
 	var revoked, seen sql.NullInt64
-	if err := sc.Scan(&t.ID, &t.Name, &t.Quarter, &pub, &t.SoftwareVersion, &enrolled, &revoked, &seen); err != nil {
+	var tags string
+	if err := sc.Scan(&t.ID, &t.Name, &t.Quarter, &pub, &t.SoftwareVersion, &enrolled, &revoked, &seen, &tags); err != nil {
 		return t, err
 	}
 	key, err := api.DecodePublicKey(pub)
 	if err != nil {
 		return t, fmt.Errorf("terminal %s: %w", t.ID, err)
 	}
-	t.PublicKey = key
+	t.PublicKey, t.Tags = key, store.DecodeTags(tags)
 	t.EnrolledAt, t.RevokedAt, t.LastSeenAt = store.FromNanos(enrolled), store.FromNanos(revoked.Int64), store.FromNanos(seen.Int64)
 	return t, nil
 }
 
 // Terminal implements store.Store.
 func (s *Store) Terminal(ctx context.Context, id string) (store.Terminal, error) {
-	t, err := scanTerminal(s.r.QueryRowContext(ctx, `SELECT `+terminalCols+` FROM terminals WHERE id = ?`, id))
+	t, err := scanTerminal(s.r.QueryRowContext(ctx, `SELECT `+terminalCols+terminalFrom+` WHERE t.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, store.ErrNotFound
 	}
@@ -198,7 +205,7 @@ func (s *Store) Terminal(ctx context.Context, id string) (store.Terminal, error)
 
 // Terminals implements store.Store.
 func (s *Store) Terminals(ctx context.Context) ([]store.Terminal, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+terminalCols+` FROM terminals ORDER BY name`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+terminalCols+terminalFrom+` ORDER BY t.name`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: terminals: %w", err)
 	}
@@ -265,7 +272,7 @@ func (s *Store) writeTx(ctx context.Context, what string, fn func(*sql.Tx) error
 }
 
 func isStoreErr(err error) bool {
-	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked} {
+	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed} {
 		if err == e {
 			return true
 		}

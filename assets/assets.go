@@ -1,0 +1,43 @@
+// Package assets holds what the terminal embeds: the translation files
+// (i18n/LANG.json, flat key → string; a new language is one more file) and
+// the demo content for the model quarter Friedrichstadt (demo/content.json,
+// the wire type hub-server/api.Content), shown until the hub serves
+// content.
+package assets
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+)
+
+//go:embed i18n/*.json demo/*.json
+var files embed.FS
+
+// I18n returns the translation files: LANG.json at its root.
+func I18n() fs.FS {
+	sub, err := fs.Sub(files, "i18n")
+	if err != nil {
+		panic(err) // the directory is embedded above
+	}
+	return sub
+}
+
+// DemoContent returns the embedded demo content, validated.
+func DemoContent() (api.Content, error) {
+	b, err := files.ReadFile("demo/content.json")
+	if err != nil {
+		return api.Content{}, fmt.Errorf("assets: %w", err)
+	}
+	var c api.Content
+	if err := json.Unmarshal(b, &c); err != nil {
+		return api.Content{}, fmt.Errorf("assets: demo content: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return api.Content{}, fmt.Errorf("assets: demo content: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,128 @@
+package assets_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/quartierhub/quartierhub/assets"
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
+)
+
+func TestTranslationsComplete(t *testing.T) {
+	cat, err := i18n.Load(assets.I18n(), "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cat.Languages(); !reflect.DeepEqual(got, []string{"de", "en"}) {
+		t.Fatalf("languages %v, want de and en", got)
+	}
+	for lang, keys := range cat.Missing() {
+		t.Errorf("%s.json lacks %v", lang, keys)
+	}
+	// Same placeholders in every language, or a value would go missing.
+	for _, key := range keysOf(t, cat) {
+		want := cat.Placeholders("de", key)
+		for _, l := range cat.Languages() {
+			if got := cat.Placeholders(l, key); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s in %s has placeholders %v, de has %v", key, l, got, want)
+			}
+			if cat.T(l, key) == "" {
+				t.Errorf("%s is empty in %s", key, l)
+			}
+		}
+	}
+}
+
+func keysOf(t *testing.T, cat *i18n.Catalog) []string {
+	t.Helper()
+	b, err := assets.I18n().(interface{ ReadFile(string) ([]byte, error) }).ReadFile("de.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jsonKeys(t, b)
+}
+
+func TestDemoContent(t *testing.T) {
+	c, err := assets.DemoContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Quarter.In("de", "de") != "Friedrichstadt" {
+		t.Fatalf("quarter %v", c.Quarter)
+	}
+	kinds := map[string]bool{}
+	for _, s := range c.Services {
+		kinds[s.Kind] = true
+	}
+	for _, k := range []string{api.ServiceReport, api.ServiceAir, api.ServiceSurvey, api.ServiceTicket, api.ServiceInfo} {
+		if !kinds[k] {
+			t.Errorf("the demo has no %s service", k)
+		}
+	}
+	// Every text a resident reads exists in German and English.
+	check := func(where string, tx api.Text) {
+		if tx == nil {
+			return
+		}
+		for _, l := range []string{"de", "en"} {
+			if tx[l] == "" {
+				t.Errorf("%s: no %s text", where, l)
+			}
+		}
+	}
+	check("quarter", c.Quarter)
+	for _, s := range c.Services {
+		check("service "+s.ID, s.Title)
+		check("service "+s.ID+" subtitle", s.Subtitle)
+	}
+	for _, p := range c.Pages {
+		check("page "+p.ID, p.Title)
+		check("page "+p.ID+" body", p.Body)
+	}
+	for _, a := range c.Announcements {
+		check("announcement "+a.ID, a.Title)
+	}
+	for _, s := range c.Surveys {
+		check("survey "+s.ID, s.Title)
+		for _, q := range s.Questions {
+			check("question "+q.ID, q.Text)
+			for _, o := range q.Options {
+				check("option "+o.ID, o.Label)
+			}
+		}
+	}
+	for _, x := range c.ProblemCategories {
+		check("category "+x.ID, x.Label)
+	}
+	for _, p := range append(c.Places, c.TerminalPlace) {
+		check("place "+p.ID, p.Name)
+	}
+	check("help desk", c.HelpDesk.Name)
+}
+
+func TestContentValidateRejects(t *testing.T) {
+	good, err := assets.DemoContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]func(c *api.Content){
+		"tile to a missing page": func(c *api.Content) { c.Services[4].Target = "nowhere" },
+		"unknown kind":           func(c *api.Content) { c.Services[0].Kind = "casino" },
+		"bad once rule":          func(c *api.Content) { c.Surveys[0].Once = "twice" },
+		"duplicate id":           func(c *api.Content) { c.Places = append(c.Places, c.Places[0]) },
+		"bad service card":       func(c *api.Content) { c.ServiceCards = []string{"01004CA53B"} },
+		"bad pin hash":           func(c *api.Content) { c.ServicePIN = "1234" },
+		"one-option question":    func(c *api.Content) { c.Surveys[0].Questions[1].Options = c.Surveys[0].Questions[1].Options[:1] },
+	}
+	for name, mutate := range cases {
+		c, _ := assets.DemoContent()
+		mutate(&c)
+		if c.Validate() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

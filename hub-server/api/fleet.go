@@ -1,0 +1,323 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Paths of the fleet part of the terminal API (see the package doc).
+const (
+	PathHeartbeat   = "/api/v1/heartbeat"
+	PathConfig      = "/api/v1/config"
+	PathCommands    = "/api/v1/commands"
+	PathDiagnostics = "/api/v1/diagnostics"
+)
+
+// CommandAckPath is where a terminal acknowledges the delivery of command id.
+func CommandAckPath(id string) string { return PathCommands + "/" + id + "/ack" }
+
+// CommandResultPath is where a terminal reports the outcome of command id.
+func CommandResultPath(id string) string { return PathCommands + "/" + id + "/result" }
+
+// Fleet limits.
+const (
+	// MaxHeartbeatBytes is the largest heartbeat body.
+	MaxHeartbeatBytes = 64 << 10
+	// MaxConfigBytes is the largest configuration document (one layer or
+	// the effective document).
+	MaxConfigBytes = 4 << 20
+	// MaxDiagnosticsBytes is the largest diagnostics bundle on the wire.
+	MaxDiagnosticsBytes = 2 << 20
+	// MaxCommandResultBytes is the largest command result body.
+	MaxCommandResultBytes = 16 << 10
+)
+
+// Error codes of the fleet endpoints.
+const (
+	CodeCommandClosed = "command_closed" // the command expired or already finished
+	CodeInvalidConfig = "invalid_config"
+)
+
+// Heartbeat is the body of POST [PathHeartbeat]: the terminal's health.
+// Every field is optional; absent means unknown.
+type Heartbeat struct {
+	SoftwareVersion string    `json:"software_version"`
+	StartedAt       time.Time `json:"started_at,omitzero"`
+	UptimeSeconds   int64     `json:"uptime_seconds"`
+	// Devices are the configured serial devices, in configuration order.
+	Devices []DeviceHealth `json:"devices,omitempty"`
+	// Outbox is the backlog per class (resident, event, sensor).
+	Outbox map[string]Backlog `json:"outbox,omitempty"`
+	// LastSync is when the terminal last emptied its outbox to the hub.
+	LastSync time.Time `json:"last_sync,omitzero"`
+	// DiskFreeBytes and DiskTotalBytes describe the data directory's file
+	// system; 0 total means unknown.
+	DiskFreeBytes  int64 `json:"disk_free_bytes"`
+	DiskTotalBytes int64 `json:"disk_total_bytes"`
+	// Screen is what the window reports: e.g. "attract", "session",
+	// "maintenance", "off"; "" when no window reported.
+	Screen string `json:"screen,omitempty"`
+	// Maintenance is true while the terminal shows its out-of-order screen.
+	Maintenance bool `json:"maintenance"`
+	// ConfigVersion is the configuration version the terminal runs on.
+	ConfigVersion string `json:"config_version,omitempty"`
+}
+
+// DeviceHealth is one device in a [Heartbeat].
+type DeviceHealth struct {
+	Name  string    `json:"name"`            // card_reader, printer or a sensor id
+	Kind  string    `json:"kind"`            // rdm6300, pn532, escpos, sds011, mhz19
+	State string    `json:"state"`           // closed, connected, lost, recovered, fault
+	Since time.Time `json:"since,omitzero"`  // of the state
+	Error string    `json:"error,omitempty"` // why, for lost and fault
+	// Paper is the printer's roll: ok, near_end, out; "" for other devices.
+	Paper string `json:"paper,omitempty"`
+	// LastReading is a sensor's latest reading time.
+	LastReading time.Time `json:"last_reading,omitzero"`
+}
+
+// Sensor reports whether d is an environmental sensor.
+func (d DeviceHealth) Sensor() bool { return d.Kind == "sds011" || d.Kind == "mhz19" }
+
+// Healthy reports whether d's port is usable.
+func (d DeviceHealth) Healthy() bool { return d.State == "connected" || d.State == "recovered" }
+
+// Backlog is one outbox class in a [Heartbeat].
+type Backlog struct {
+	Count            int64   `json:"count"`
+	Bytes            int64   `json:"bytes"`
+	OldestAgeSeconds float64 `json:"oldest_age_seconds"`
+}
+
+// Validate checks the sizes of a heartbeat's strings.
+func (h *Heartbeat) Validate() error {
+	if len(h.SoftwareVersion) > 100 || len(h.Screen) > 64 || len(h.ConfigVersion) > 128 {
+		return errors.New("software_version, screen or config_version too long")
+	}
+	if len(h.Devices) > 64 || len(h.Outbox) > 8 {
+		return errors.New("too many devices or outbox classes")
+	}
+	for _, d := range h.Devices {
+		if len(d.Name) > 64 || len(d.Kind) > 32 || len(d.State) > 32 || len(d.Paper) > 32 || len(d.Error) > 1000 {
+			return fmt.Errorf("device %.64q: field too long", d.Name)
+		}
+	}
+	return nil
+}
+
+// HeartbeatResponse answers a heartbeat.
+type HeartbeatResponse struct {
+	HubTime time.Time `json:"hub_time"`
+	// ConfigVersion is the version of the terminal's effective
+	// configuration; when it differs from what the terminal runs, it
+	// fetches GET [PathConfig]. "" when no configuration is set.
+	ConfigVersion string `json:"config_version"`
+	// Commands are the terminal's open commands (queued or delivered, not
+	// expired), oldest first — the same list GET [PathCommands] returns.
+	Commands []Command `json:"commands"`
+}
+
+// Command kinds.
+const (
+	CommandMaintenanceOn      = "maintenance_on"
+	CommandMaintenanceOff     = "maintenance_off"
+	CommandRestart            = "restart"
+	CommandSyncNow            = "sync_now"
+	CommandTestPrint          = "test_print"
+	CommandCollectDiagnostics = "collect_diagnostics"
+)
+
+// CommandKinds lists every command kind.
+var CommandKinds = []string{CommandMaintenanceOn, CommandMaintenanceOff, CommandRestart, CommandSyncNow, CommandTestPrint, CommandCollectDiagnostics}
+
+// ValidCommandKind reports whether k is a command kind.
+func ValidCommandKind(k string) bool {
+	for _, c := range CommandKinds {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Command states.
+const (
+	CommandQueued    = "queued"
+	CommandDelivered = "delivered"
+	CommandDone      = "done"
+	CommandFailed    = "failed"
+	CommandExpired   = "expired"
+)
+
+// Command is something IT staff asked one terminal to do.
+type Command struct {
+	ID   string `json:"id"`   // a ULID
+	Kind string `json:"kind"` // one of CommandKinds
+	// Message is shown on the out-of-order screen (maintenance_on).
+	Message   string    `json:"message,omitempty"`
+	State     string    `json:"state"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// CommandList answers GET [PathCommands].
+type CommandList struct {
+	Commands []Command `json:"commands"`
+}
+
+// CommandResult is the body of POST [CommandResultPath].
+type CommandResult struct {
+	// OK: done; otherwise failed.
+	OK bool `json:"ok"`
+	// Detail says what happened, for IT staff (no personal data).
+	Detail string `json:"detail,omitempty"`
+	// DiagnosticsID names the bundle a collect_diagnostics uploaded.
+	DiagnosticsID string `json:"diagnostics_id,omitempty"`
+}
+
+// CommandAck answers an ack or a result: the command's state now.
+type CommandAck struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+}
+
+// Diagnostics is the body of POST [PathDiagnostics].
+type Diagnostics struct {
+	// CommandID is the collect_diagnostics command it answers, if any.
+	CommandID string `json:"command_id,omitempty"`
+	// Status is the agent's status (the local API's /v1/status).
+	Status json.RawMessage `json:"status"`
+	// Logs are the agent's recent log records, oldest first.
+	Logs []LogLine `json:"logs"`
+}
+
+// LogLine is one structured log record of the agent.
+type LogLine struct {
+	Time    time.Time         `json:"time"`
+	Level   string            `json:"level"`
+	Message string            `json:"msg"`
+	Attrs   map[string]string `json:"attrs,omitempty"`
+}
+
+// DiagnosticsAck answers a stored diagnostics bundle.
+type DiagnosticsAck struct {
+	ID string `json:"id"`
+}
+
+// ConfigDocument answers GET [PathConfig]: the terminal's effective
+// configuration and its version (also the ETag, quoted).
+type ConfigDocument struct {
+	Version  string          `json:"version"`
+	Document json.RawMessage `json:"document"`
+}
+
+// Config is the shape of a configuration document (effective or one
+// layer). Its top-level sections are the only ones allowed.
+type Config struct {
+	// Content is what the window shows: services, information pages,
+	// announcements, surveys, categories, session timeout, languages,
+	// service-card and PIN hashes (types in content.go).
+	Content json.RawMessage `json:"content,omitempty"`
+	// Settings tune the terminal's agent.
+	Settings *TerminalSettings `json:"settings,omitempty"`
+}
+
+// ConfigSections are the allowed top-level keys of a configuration.
+var ConfigSections = []string{"content", "settings"}
+
+// TerminalSettings are the agent settings the hub may set.
+type TerminalSettings struct {
+	// HeartbeatInterval, e.g. "30s"; default 30s, at least 5s.
+	HeartbeatInterval string `json:"heartbeat_interval,omitempty"`
+	// SyncInterval is how often an idle terminal syncs, e.g. "30s".
+	SyncInterval string `json:"sync_interval,omitempty"`
+	// Devices replaces the local configuration's device ports (same
+	// shape as the kiosk's config file "devices" section). A change is
+	// applied by restarting the agent.
+	Devices json.RawMessage `json:"devices,omitempty"`
+}
+
+// Durations parses the settings' intervals; zero when absent.
+func (s *TerminalSettings) Durations() (heartbeat, sync time.Duration, err error) {
+	parse := func(name, v string, floor time.Duration) (time.Duration, error) {
+		if v == "" {
+			return 0, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < floor || d > 24*time.Hour {
+			return 0, fmt.Errorf("settings.%s: %q must be a duration between %v and 24h", name, v, floor)
+		}
+		return d, nil
+	}
+	if heartbeat, err = parse("heartbeat_interval", s.HeartbeatInterval, 5*time.Second); err != nil {
+		return 0, 0, err
+	}
+	sync, err = parse("sync_interval", s.SyncInterval, time.Second)
+	return heartbeat, sync, err
+}
+
+// ValidateConfig checks an effective configuration document: well-formed
+// JSON, an object, only known top-level sections (ConfigSections), valid
+// settings and, if present, complete and valid content ([Content.Validate]).
+// It does not depend on the clock.
+func ValidateConfig(doc []byte) (Config, error) { return validateConfig(doc, true) }
+
+// ValidateConfigLayer checks one layer as ValidateConfig does, except that
+// content may be partial (a quarter's layer may carry only announcements):
+// it must only be a JSON object.
+func ValidateConfigLayer(doc []byte) (Config, error) { return validateConfig(doc, false) }
+
+func validateConfig(doc []byte, complete bool) (Config, error) {
+	var c Config
+	if len(doc) > MaxConfigBytes {
+		return c, fmt.Errorf("config: larger than %d bytes", MaxConfigBytes)
+	}
+	if !json.Valid(doc) {
+		return c, errors.New("config: not well-formed JSON")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &top); err != nil || top == nil {
+		return c, errors.New("config: must be a JSON object")
+	}
+	var unknown []string
+	for k := range top {
+		if k != "content" && k != "settings" {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		return c, fmt.Errorf("config: unknown top-level section(s) %s (allowed: %s)", strings.Join(unknown, ", "), strings.Join(ConfigSections, ", "))
+	}
+	if s, ok := top["settings"]; ok && !isNull(s) {
+		dec := json.NewDecoder(bytes.NewReader(s))
+		dec.DisallowUnknownFields()
+		c.Settings = new(TerminalSettings)
+		if err := dec.Decode(c.Settings); err != nil {
+			return c, fmt.Errorf("config: settings: %w", err)
+		}
+		if _, _, err := c.Settings.Durations(); err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		if len(c.Settings.Devices) > 0 && !isNull(c.Settings.Devices) && !isObject(c.Settings.Devices) {
+			return c, errors.New("config: settings.devices must be an object")
+		}
+	}
+	if ct, ok := top["content"]; ok && !isNull(ct) {
+		if !isObject(ct) {
+			return c, errors.New("config: content must be a JSON object")
+		}
+		if complete {
+			if err := validateContent(ct); err != nil {
+				return c, fmt.Errorf("config: content: %w", err)
+			}
+		}
+		c.Content = ct
+	}
+	return c, nil
+}
+
+func isNull(raw []byte) bool { return string(bytes.TrimSpace(raw)) == "null" }

@@ -1,0 +1,538 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
+	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
+)
+
+// DefaultOnlineWithin is how recently a terminal must have been seen to
+// count as online: three heartbeats at the default 30 s.
+const DefaultOnlineWithin = 90 * time.Second
+
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}
+
+// fleetOpts are serve's fleet flags.
+type fleetOpts struct {
+	webhook          string
+	sampleEvery      time.Duration
+	historyRetention time.Duration
+	th               fleet.Thresholds
+}
+
+func fleetFlags(fs *flag.FlagSet) *fleetOpts {
+	f := &fleetOpts{}
+	fs.StringVar(&f.webhook, "webhook", "", "URL that receives alerts as JSON POSTs (empty: none)")
+	fs.DurationVar(&f.sampleEvery, "history-sample", 15*time.Minute, "write an unchanged terminal health to the history this often")
+	fs.DurationVar(&f.historyRetention, "history-retention", 30*24*time.Hour, "keep health history this long")
+	fs.DurationVar(&f.th.OfflineAfter, "offline-after", 10*time.Minute, "alert when a terminal is silent this long")
+	fs.DurationVar(&f.th.SensorSilentAfter, "sensor-silent-after", 10*time.Minute, "alert when a connected sensor sent no reading this long")
+	fs.DurationVar(&f.th.BacklogMaxAge, "backlog-max-age", time.Hour, "alert when a terminal's oldest unsent record is older")
+	fs.DurationVar(&f.th.BacklogGrowthWindow, "backlog-growth-window", 15*time.Minute, "window for the backlog-growing alert")
+	fs.Int64Var(&f.th.BacklogGrowthMin, "backlog-growth-min", 500, "records the backlog must grow by within the window to alert")
+	fs.Int64Var(&f.th.DiskLowBytes, "disk-low-bytes", 1<<30, "alert when a terminal's free disk is below this")
+	fs.Float64Var(&f.th.DiskLowPercent, "disk-low-percent", 5, "alert when a terminal's free disk is below this percentage")
+	return f
+}
+
+// hubFleet is serve's fleet machinery: heartbeat batcher, alert
+// evaluator, webhook notifier and janitor.
+type hubFleet struct {
+	batcher  *fleet.Batcher
+	eval     *fleet.Evaluator
+	notifier *fleet.Notifier
+	janitor  *fleet.Janitor
+}
+
+func newFleet(st *sqlitestore.Store, fo *fleetOpts, o Opts, log *slog.Logger) *hubFleet {
+	f := &hubFleet{}
+	f.batcher = fleet.NewBatcher(st, fleet.BatcherOpts{SampleEvery: fo.sampleEvery, Logger: log})
+	f.notifier = fleet.NewNotifier(st, fleet.NotifierOpts{URL: fo.webhook, Now: o.Now, Logger: log})
+	f.eval = fleet.NewEvaluator(st, fleet.EvaluatorOpts{Thresholds: fo.th, Now: o.Now, Rand: o.Rand, Logger: log, OnChange: f.notifier.Kick})
+	f.janitor = fleet.NewJanitor(st, fleet.JanitorOpts{HistoryRetention: fo.historyRetention, Now: o.Now, Logger: log})
+	return f
+}
+
+func (f *hubFleet) handlerOpts(log *slog.Logger) terminalapi.FleetOpts {
+	return terminalapi.FleetOpts{
+		Heartbeats: f.batcher,
+		OnHeartbeat: func(t store.Terminal, hb *api.Heartbeat, at time.Time) {
+			if err := f.eval.Heartbeat(context.Background(), t, hb, at); err != nil {
+				log.Error("alert evaluation", "terminal", t.ID, "err", err)
+			}
+		},
+		OnRevokedCall: func(t store.Terminal, at time.Time) {
+			if err := f.eval.RevokedCall(context.Background(), t, at); err != nil {
+				log.Error("alert evaluation", "terminal", t.ID, "err", err)
+			}
+		},
+	}
+}
+
+// run runs the server and the fleet machinery; the first to fail stops all.
+func (f *hubFleet) run(ctx context.Context, serve func(context.Context) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		err := serve(gctx)
+		if err == nil && ctx.Err() == nil {
+			err = errors.New("server stopped")
+		}
+		return err
+	})
+	for _, run := range []func(context.Context) error{f.batcher.Run, f.eval.Run, f.notifier.Run, f.janitor.Run} {
+		g.Go(func() error { return run(gctx) })
+	}
+	return g.Wait()
+}
+
+func withStore(ctx context.Context, data string, fn func(*sqlitestore.Store) error) error {
+	st, err := openStore(ctx, data, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+func terminalByName(ctx context.Context, st store.Store, name string) (store.Terminal, error) {
+	t, err := st.TerminalByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, fmt.Errorf("no terminal named %q", name)
+	}
+	return t, err
+}
+
+func terminalTag(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("terminal tag")
+	name := fs.String("terminal", "", "terminal name")
+	tags := fs.String("tags", "", "comma-separated tags; replaces the terminal's tags")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	if *name == "" {
+		return usageError{"terminal tag: --terminal is required"}
+	}
+	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+		t, err := terminalByName(ctx, st, *name)
+		if err != nil {
+			return err
+		}
+		list, err := store.NormalizeTags(strings.Split(*tags, ","))
+		if err != nil {
+			return err
+		}
+		if err := st.SetTerminalTags(ctx, t.ID, list, store.Audit{At: o.Now(), Actor: o.Actor, Action: "terminal.tag",
+			Subject: "terminal:" + t.Name, Detail: strings.Join(list, ",")}); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(o.Stdout, "%s: tags %s\n", t.Name, strings.Join(list, ","))
+		return err
+	})
+}
+
+func terminalShow(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("terminal show")
+	name := fs.String("terminal", "", "terminal name")
+	n := fs.Int("history", 20, "show the last N history rows")
+	within := fs.Duration("online-within", DefaultOnlineWithin, "a terminal seen within this is online")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	if *name == "" {
+		return usageError{"terminal show: --terminal is required"}
+	}
+	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+		t, err := terminalByName(ctx, st, *name)
+		if err != nil {
+			return err
+		}
+		out := struct {
+			ID, Name, Quarter, Version string
+			Tags                       []string
+			Online                     bool
+			LastSeen                   time.Time       `json:",omitzero"`
+			Health                     json.RawMessage `json:",omitempty"`
+			History                    []json.RawMessage
+		}{ID: t.ID, Name: t.Name, Quarter: t.Quarter, Version: t.SoftwareVersion, Tags: t.Tags,
+			Online: fleet.Online(t.LastSeenAt, o.Now(), *within) && !t.Revoked(), LastSeen: t.LastSeenAt}
+		if h, err := st.Health(ctx, t.ID); err == nil {
+			out.Health = h.State
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		hist, err := st.HealthHistory(ctx, t.ID, time.Time{}, 0)
+		if err != nil {
+			return err
+		}
+		for _, h := range hist[max(0, len(hist)-*n):] {
+			b, _ := json.Marshal(struct {
+				At     time.Time       `json:"at"`
+				Reason string          `json:"reason"`
+				State  json.RawMessage `json:"state"`
+			}{h.At, h.Reason, h.State})
+			out.History = append(out.History, b)
+		}
+		enc := json.NewEncoder(o.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	})
+}
+
+func configSet(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("config set")
+	scope := fs.String("scope", "", "global, quarter:NAME or terminal:NAME")
+	file := fs.String("file", "", "JSON document of the layer (- for stdin is not supported; use a file)")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	if !store.ValidScope(*scope) || *file == "" {
+		return usageError{"config set: --scope global|quarter:NAME|terminal:NAME and --file are required"}
+	}
+	doc, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	if _, err := api.ValidateConfigLayer(doc); err != nil {
+		return fmt.Errorf("%s: %w", *file, err)
+	}
+	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+		if err := checkAffected(ctx, st, *scope, doc); err != nil {
+			return err
+		}
+		v, err := st.PutConfigLayer(ctx, *scope, doc, store.Audit{At: o.Now(), Actor: o.Actor, Action: "config.set", Subject: *scope})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(o.Stdout, "%s: version %d\n", *scope, v)
+		return err
+	})
+}
+
+// checkAffected validates the effective configuration of every enrolled
+// terminal the new layer would change, so no terminal is sent a document
+// it must refuse.
+func checkAffected(ctx context.Context, st store.Store, scope string, doc []byte) error {
+	layers, err := st.ConfigLayers(ctx)
+	if err != nil {
+		return err
+	}
+	byScope := map[string][]byte{}
+	for _, l := range layers {
+		byScope[l.Scope] = l.Document
+	}
+	byScope[scope] = doc
+	ts, err := st.Terminals(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		scopes := fleet.Scopes(t.Quarter, t.Name)
+		if t.Revoked() || (scope != store.ScopeGlobal && scope != scopes[1] && scope != scopes[2]) {
+			continue
+		}
+		var docs [][]byte
+		for _, s := range scopes {
+			if d, ok := byScope[s]; ok {
+				docs = append(docs, d)
+			}
+		}
+		eff, _, err := fleet.Effective(docs...)
+		if err != nil {
+			return err
+		}
+		if _, err := api.ValidateConfig(eff); err != nil {
+			return fmt.Errorf("refused: the effective configuration of terminal %s would be invalid: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+func configShow(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("config show")
+	scope := fs.String("scope", "", "show this scope's current layer")
+	effective := fs.String("effective", "", "show this terminal's effective configuration")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	if (*scope == "") == (*effective == "") {
+		return usageError{"config show: give --scope or --effective"}
+	}
+	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+		var doc []byte
+		var head string
+		if *scope != "" {
+			layers, err := st.ConfigLayers(ctx)
+			if err != nil {
+				return err
+			}
+			for _, l := range layers {
+				if l.Scope == *scope {
+					doc = l.Document
+					head = fmt.Sprintf("# %s version %d, set by %s at %s", l.Scope, l.Version, l.CreatedBy, l.CreatedAt.Format(time.RFC3339))
+				}
+			}
+			if doc == nil {
+				return fmt.Errorf("no configuration for scope %q", *scope)
+			}
+		} else {
+			t, err := terminalByName(ctx, st, *effective)
+			if err != nil {
+				return err
+			}
+			d, err := fleet.NewConfigs(st, fleet.ConfigsOpts{}).For(ctx, t.Quarter, t.Name)
+			if err != nil {
+				return err
+			}
+			doc, head = d.Document, fmt.Sprintf("# effective for %s (%s), version %s", t.Name, t.Quarter, d.Version)
+		}
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, doc, "", "  "); err != nil {
+			buf.Reset()
+			buf.Write(doc)
+		}
+		_, err := fmt.Fprintf(o.Stdout, "%s\n%s\n", head, buf.Bytes())
+		return err
+	})
+}
+
+// Targets resolves a command's target to terminals: exactly one of name,
+// quarter or tag. Revoked terminals are left out.
+func Targets(ctx context.Context, st store.Store, name, quarter, tag string) ([]store.Terminal, string, error) {
+	set := 0
+	for _, v := range []string{name, quarter, tag} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return nil, "", usageError{"command send: give exactly one of --terminal, --quarter, --tag"}
+	}
+	if name != "" {
+		t, err := terminalByName(ctx, st, name)
+		if err != nil {
+			return nil, "", err
+		}
+		if t.Revoked() {
+			return nil, "", fmt.Errorf("terminal %s is revoked", name)
+		}
+		return []store.Terminal{t}, "terminal:" + name, nil
+	}
+	ts, err := st.Terminals(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []store.Terminal
+	target := "quarter:" + quarter
+	if tag != "" {
+		target = "tag:" + strings.ToLower(tag)
+	}
+	for _, t := range ts {
+		if t.Revoked() {
+			continue
+		}
+		if (quarter != "" && t.Quarter == quarter) || (tag != "" && containsTag(t.Tags, strings.ToLower(tag))) {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, "", fmt.Errorf("no active terminal matches %s", target)
+	}
+	return out, target, nil
+}
+
+func containsTag(tags []string, tag string) bool {
+	for _, t := range tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+func commandSend(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("command send")
+	name := fs.String("terminal", "", "aim at this terminal")
+	quarter := fs.String("quarter", "", "aim at every terminal of this quarter")
+	tag := fs.String("tag", "", "aim at every terminal with this tag")
+	kind := fs.String("kind", "", strings.Join(api.CommandKinds, ", "))
+	msg := fs.String("message", "", "message for the out-of-order screen (maintenance_on)")
+	ttl := fs.Duration("ttl", 24*time.Hour, "the command expires if not done within this")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	if !api.ValidCommandKind(*kind) {
+		return usageError{fmt.Sprintf("command send: --kind must be one of %s", strings.Join(api.CommandKinds, ", "))}
+	}
+	if *ttl <= 0 || len(*msg) > 500 {
+		return usageError{"command send: --ttl must be positive and --message at most 500 bytes"}
+	}
+	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+		ts, target, err := Targets(ctx, st, *name, *quarter, *tag)
+		if err != nil {
+			return err
+		}
+		now := o.Now()
+		group, err := ulid.New(ulid.Timestamp(now), o.Rand)
+		if err != nil {
+			return err
+		}
+		cmds := make([]store.Command, len(ts))
+		for i, t := range ts {
+			id, err := ulid.New(ulid.Timestamp(now), o.Rand)
+			if err != nil {
+				return err
+			}
+			cmds[i] = store.Command{ID: id.String(), GroupID: group.String(), TerminalID: t.ID, Kind: *kind, Message: *msg,
+				Target: target, CreatedAt: now, CreatedBy: o.Actor, ExpiresAt: now.Add(*ttl)}
+		}
+		if err := st.CreateCommands(ctx, cmds, store.Audit{At: now, Actor: o.Actor, Action: "command.send", Subject: target,
+			Detail: fmt.Sprintf("%s to %d terminal(s), group %s", *kind, len(cmds), group)}); err != nil {
+			return err
+		}
+		for i, c := range cmds {
+			fmt.Fprintf(o.Stdout, "%s\t%s\t%s\n", c.ID, ts[i].Name, c.Kind)
+		}
+		return nil
+	})
+}
+
+func commandList(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("command list")
+	name := fs.String("terminal", "", "only this terminal's commands")
+	state := fs.String("state", "", "only commands in this state (queued, delivered, done, failed, expired)")
+	limit := fs.Int("limit", 50, "at most this many, newest first")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+		f := store.CommandFilter{State: *state, Limit: *limit}
+		if *name != "" {
+			t, err := terminalByName(ctx, st, *name)
+			if err != nil {
+				return err
+			}
+			f.TerminalID = t.ID
+		}
+		names, err := terminalNames(ctx, st)
+		if err != nil {
+			return err
+		}
+		cmds, err := st.Commands(ctx, f)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(o.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tTERMINAL\tKIND\tSTATE\tTARGET\tCREATED\tBY\tEXPIRES\tRESULT")
+		for _, c := range cmds {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, names[c.TerminalID], c.Kind, c.State, c.Target,
+				c.CreatedAt.Format(time.RFC3339), c.CreatedBy, c.ExpiresAt.Format(time.RFC3339), oneLine(c.Result))
+		}
+		return tw.Flush()
+	})
+}
+
+func terminalNames(ctx context.Context, st store.Store) (map[string]string, error) {
+	ts, err := st.Terminals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(ts))
+	for _, t := range ts {
+		m[t.ID] = t.Name
+	}
+	return m, nil
+}
+
+func alertList(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("alert list")
+	all := fs.Bool("all", false, "include resolved alerts")
+	name := fs.String("terminal", "", "only this terminal's alerts")
+	limit := fs.Int("limit", 100, "at most this many, newest first")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+		f := store.AlertFilter{State: store.AlertOpen, Limit: *limit}
+		if *all {
+			f.State = ""
+		}
+		if *name != "" {
+			t, err := terminalByName(ctx, st, *name)
+			if err != nil {
+				return err
+			}
+			f.TerminalID = t.ID
+		}
+		names, err := terminalNames(ctx, st)
+		if err != nil {
+			return err
+		}
+		als, err := st.Alerts(ctx, f)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(o.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TERMINAL\tKIND\tSTATE\tFIRST SEEN\tLAST SEEN\tRESOLVED\tDETAIL")
+		for _, a := range als {
+			resolved := ""
+			if !a.ResolvedAt.IsZero() {
+				resolved = a.ResolvedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", names[a.TerminalID], a.Kind, a.State, a.FirstSeen.Format(time.RFC3339),
+				a.LastSeen.Format(time.RFC3339), resolved, oneLine(a.Detail))
+		}
+		return tw.Flush()
+	})
+}
+
+func diagnosticsShow(ctx context.Context, args []string, o Opts) error {
+	fs, data := flags("diagnostics show")
+	id := fs.String("id", "", "diagnostics ID (from command list's result)")
+	if err := parse(fs, args, data); err != nil {
+		return err
+	}
+	if *id == "" {
+		return usageError{"diagnostics show: --id is required"}
+	}
+	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+		d, err := st.Diagnostics(ctx, *id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no diagnostics %q", *id)
+		}
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, d.Bundle, "", "  "); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(o.Stdout, "# terminal %s, received %s, command %s\n%s\n", d.TerminalID, d.ReceivedAt.Format(time.RFC3339), d.CommandID, buf.Bytes())
+		return err
+	})
+}

@@ -1,0 +1,55 @@
+package terminalapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// heartbeat stores the terminal's health (one UPSERT, grouped with
+// others by the batcher) and answers with its config version and open
+// commands.
+func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
+	t, _ := TerminalFrom(r.Context())
+	var hb api.Heartbeat
+	if err := json.Unmarshal(bodyFrom(r.Context()), &hb); err != nil {
+		h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, "malformed heartbeat: "+err.Error(), t.ID)
+		return
+	}
+	if err := hb.Validate(); err != nil {
+		h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, "invalid heartbeat: "+err.Error(), t.ID)
+		return
+	}
+	now := h.o.Now()
+	// Re-encoded, so only known fields are kept.
+	state, err := json.Marshal(&hb)
+	if err != nil {
+		h.internal(w, "heartbeat: encode", err)
+		return
+	}
+	if err := h.o.Fleet.Heartbeats.Save(r.Context(), store.HeartbeatWrite{TerminalID: t.ID, At: now, Digest: fleet.Digest(&hb),
+		SoftwareVersion: hb.SoftwareVersion, State: state}); err != nil {
+		h.internal(w, "heartbeat", err)
+		return
+	}
+	if h.o.Fleet.OnHeartbeat != nil {
+		h.o.Fleet.OnHeartbeat(t, &hb, now)
+	}
+	resp := api.HeartbeatResponse{HubTime: now.UTC(), Commands: []api.Command{}}
+	cfg, err := h.o.Fleet.Configs.For(r.Context(), t.Quarter, t.Name)
+	if err != nil {
+		h.internal(w, "heartbeat: config", err)
+		return
+	}
+	resp.ConfigVersion = cfg.Version
+	cmds, err := h.st.OpenCommands(r.Context(), t.ID, now)
+	if err != nil {
+		h.internal(w, "heartbeat: commands", err)
+		return
+	}
+	resp.Commands = wireCommands(cmds)
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,86 @@
+package session
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// CardKeyFile is where a generated card key is kept in the data directory.
+const CardKeyFile = "card_hash_key"
+
+// CardKeyLen is the length of a card key in bytes.
+const CardKeyLen = 32
+
+// LoadCardKey returns the deployment's card key: configHex if set (the
+// kiosk config's card_hash_key, hex, ≥ 16 bytes), else the key in
+// DIR/card_hash_key, else a new random key written there (0600). Until the
+// hub distributes one key per deployment, terminals with generated keys
+// hash the same card differently; set card_hash_key on every terminal of a
+// deployment for once-per-card surveys across terminals.
+func LoadCardKey(dir, configHex string) ([]byte, error) {
+	if configHex != "" {
+		k, err := hex.DecodeString(strings.TrimSpace(configHex))
+		if err != nil || len(k) < 16 {
+			return nil, errors.New("session: card_hash_key must be at least 16 bytes in hex")
+		}
+		return k, nil
+	}
+	path := filepath.Join(dir, CardKeyFile)
+	if b, err := os.ReadFile(path); err == nil {
+		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) < 16 {
+			return nil, fmt.Errorf("session: %s is not a hex key", path)
+		}
+		return k, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("session: card key: %w", err)
+	}
+	k := make([]byte, CardKeyLen)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("session: card key: %w", err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("session: card key: %w", err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(k) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: card key: %w", err)
+	}
+	return k, nil
+}
+
+// HashCard is the keyed hash of a card UID: hex HMAC-SHA256(key, UID in
+// upper case). Without the key it cannot be linked to the card.
+func HashCard(key []byte, uid string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(strings.ToUpper(strings.TrimSpace(uid))))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// IsServiceCard reports whether hash is one of the service cards.
+func IsServiceCard(hash string, cards []string) bool {
+	for _, c := range cards {
+		if hmac.Equal([]byte(strings.ToLower(c)), []byte(hash)) {
+			return true
+		}
+	}
+	return false
+}
