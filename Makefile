@@ -7,10 +7,11 @@ GO        ?= go
 BIN       := bin
 VAR       := var
 FUZZTIME  ?= 10m
-# Engines and tools build without cgo; only the kiosk window needs it.
-CMDS      := ./drivers/cmd/devsim ./drivers/cmd/devprobe ./hub-server/cmd/hub-server ./kiosk/cmd/kiosk
+# Engines and tools build without cgo; only the kiosk window needs it
+# (kiosk/cmd/kiosk/window.go is cgo-only: without cgo, kiosk is agent and CLI).
+CMDS      := ./drivers/cmd/devsim ./drivers/cmd/devprobe ./hub-server/cmd/hub-server
 
-.PHONY: all deps deps-test build test vet unit fuzz-short fuzz bench soak run clean
+.PHONY: all deps deps-test build test vet unit fuzz-short fuzz bench soak run screenshots clean
 
 all: build
 
@@ -23,6 +24,7 @@ deps-test:
 build: deps
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ $(CMDS)
+	CGO_ENABLED=1 $(GO) build -o $(BIN)/ ./kiosk/cmd/kiosk
 
 vet:
 	$(GO) vet ./...
@@ -55,6 +57,11 @@ soak:
 # A hub, simulated devices and an enrolled kiosk, all state in var/.
 run: build
 	@provisioning/dev/run.sh
+
+# Every kiosk screen in German and English, normal, large text and high
+# contrast, rendered by Fyne's test driver (no display needed).
+screenshots:
+	$(GO) test ./kiosk/ui -run TestEveryScreen -count=1 -args -screenshots $(CURDIR)/docs/screenshots
 
 clean:
 	rm -rf $(BIN)

@@ -1,6 +1,9 @@
 package assets_test
 
 import (
+	"encoding/hex"
+
+	"github.com/quartierhub/quartierhub/kiosk/session"
 	"reflect"
 	"testing"
 
@@ -126,3 +129,22 @@ func TestContentValidateRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The demo's service card (UID 0F00C0FFEE under the demo card key that
+// `make run` configures) and PIN 2468 open the service menu.
+func TestDemoServiceCard(t *testing.T) {
+	c, err := assets.DemoContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := hex.DecodeString(DemoCardKey)
+	if !session.IsServiceCard(session.HashCard(key, "0F00C0FFEE"), c.ServiceCards) {
+		t.Fatal("the demo service card does not match")
+	}
+	if !api.CheckPIN(c.ServicePIN, "2468") {
+		t.Fatal("the demo PIN does not match")
+	}
+}
+
+// DemoCardKey is the card_hash_key of the demo configuration (make run).
+const DemoCardKey = "51756172746965726875622d64656d6f"

@@ -36,8 +36,12 @@ if [ ! -f "$VAR/kiosk/identity.json" ]; then
   "$BIN/kiosk" enroll --hub "http://$HUB_ADDR" --token "$token" --data "$VAR/kiosk"
 fi
 
+# The demo's card key is fixed so the demo service card (UID 0F00C0FFEE,
+# PIN 2468) matches the hash in the demo content; a real deployment's key
+# is secret and comes with its configuration.
 cat >"$VAR/kiosk/config.json" <<JSON
 {
+  "card_hash_key": "51756172746965726875622d64656d6f",
   "devices": {
     "card_reader": {"kind": "rdm6300", "port": "$PWD/$VAR/dev/rfid"},
     "printer": {"kind": "escpos", "port": "$PWD/$VAR/dev/printer", "codepage": "cp858"},
@@ -61,9 +65,16 @@ Try, in another terminal:
   $BIN/kiosk submit --data $VAR/kiosk --type problem_report --payload '{"category":"litter","text":"Glas am Spielplatz"}'
   $BIN/kiosk sync-now --data $VAR/kiosk
   $BIN/hub-server export --data $VAR/hub --format csv
-  $BIN/devprobe --device escpos --port $VAR/dev/printer --status   (stop the agent first: one owner per port)
+  $BIN/devsim --control $VAR/devsim.sock --send 'escpos transcript'     (what the printer printed, in $VAR/devsim.log)
+  $BIN/devsim --control $VAR/devsim.sock --send 'rdm6300 present 0F00C0FFEE'   service card; PIN 2468
+  $BIN/devprobe --device escpos --port $VAR/dev/printer --status   (stop the kiosk first: one owner per port)
 
 TXT
-"$BIN/kiosk" agent --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --log-level warn &
+if [ -n "${DISPLAY:-}" ]; then
+  "$BIN/kiosk" run --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --windowed &
+else
+  echo "no DISPLAY: running the kiosk agent without its window"
+  "$BIN/kiosk" agent --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --log-level warn &
+fi
 pids+=($!)
 wait -n "${pids[@]}"

@@ -1,0 +1,170 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/quartierhub/quartierhub/kiosk/session"
+)
+
+// attractScreen waits for a resident: the quarter, the time, the air now,
+// current announcements. A touch anywhere or a card starts a session.
+func (u *UI) attractScreen() fyne.CanvasObject {
+	now := u.opts.Now()
+	u.clock = heading(now.Format("15:04"))
+	u.clock.Alignment = fyne.TextAlignCenter
+	date := widget.NewLabel(u.date())
+	date.Alignment = fyne.TextAlignCenter
+	welcome := heading(u.tr("attract.welcome", "quarter", u.txt(u.content.Quarter)))
+	welcome.Alignment = fyne.TextAlignCenter
+
+	var news []fyne.CanvasObject
+	for _, a := range u.content.Announcements {
+		if !a.ValidAt(now) {
+			continue
+		}
+		t := wrapped(u.txt(a.Title))
+		t.TextStyle.Bold = true
+		news = append(news, container.NewBorder(nil, nil, container.New(minSize{40, 40}, widget.NewIcon(theme.InfoIcon())), nil,
+			container.NewVBox(t, wrapped(u.txt(a.Body)))))
+	}
+	left := container.NewVBox(subheading(u.tr("attract.air")), u.airSummary())
+	right := container.NewVBox(subheading(u.tr("attract.news")))
+	if len(news) == 0 {
+		right.Add(wrapped(u.tr("attract.no_news")))
+	}
+	right.Objects = append(right.Objects, news...)
+	prompt := subheading(u.tr("attract.touch"))
+	prompt.Alignment = fyne.TextAlignCenter
+	hand := container.NewCenter(container.NewHBox(container.New(minSize{56, 56}, widget.NewIcon(theme.NavigateNextIcon())), prompt))
+	body := container.NewBorder(container.NewVBox(welcome, u.clock, date), container.NewVBox(widget.NewSeparator(), hand), nil, nil,
+		container.NewGridWithColumns(2, left, right))
+	return container.NewStack(newTapLayer(func() { u.startSession("") }), body)
+}
+
+// date is today in words: "Montag, 3. März 2025".
+func (u *UI) date() string {
+	now := u.opts.Now()
+	return u.tr("format.date", "weekday", u.tr("weekday."+strconv.Itoa(int(now.Weekday()))),
+		"day", now.Day(), "month", u.tr("month."+strconv.Itoa(int(now.Month()))), "year", now.Year())
+}
+
+// airSummary is the live values with their meaning in words.
+func (u *UI) airSummary() fyne.CanvasObject {
+	box := container.NewVBox()
+	any := false
+	for _, q := range session.Quantities {
+		r, ok := u.latest[q]
+		if !ok {
+			continue
+		}
+		any = true
+		box.Add(u.airLine(q, r.Value))
+	}
+	if !any {
+		box.Add(wrapped(u.tr("air.none")))
+	}
+	return box
+}
+
+// airLine: "Feinstaub PM2,5: 12 µg/m³ – gut", with a level mark.
+func (u *UI) airLine(q string, v float64) fyne.CanvasObject {
+	lvl := session.LevelOf(q, v)
+	text := u.tr("air.line", "name", u.tr("air."+q+".name"), "value", u.number(v), "unit", u.tr("air."+q+".unit"),
+		"level", u.tr(fmt.Sprintf("air.level.%d", lvl)))
+	return container.NewBorder(nil, nil, levelMark(lvl), nil, wrapped(text))
+}
+
+// levelMark shows a level as a shape as well as a colour: 1–2 a tick,
+// 3 an exclamation, 4–5 a warning sign.
+func levelMark(l session.Level) fyne.CanvasObject {
+	icon := theme.ConfirmIcon()
+	switch {
+	case l == 3:
+		icon = theme.InfoIcon()
+	case l >= 4:
+		icon = theme.WarningIcon()
+	}
+	return container.New(minSize{40, 40}, widget.NewIcon(icon))
+}
+
+// number formats a value in the current language's way.
+func (u *UI) number(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 0, 64)
+	if v < 100 && v != float64(int(v)) {
+		s = strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	if sep := u.tr("format.decimal"); sep != "." {
+		for i := range len(s) {
+			if s[i] == '.' {
+				s = s[:i] + sep + s[i+1:]
+				break
+			}
+		}
+	}
+	return s
+}
+
+// homeScreen: large service tiles from the hub's content.
+func (u *UI) homeScreen() fyne.CanvasObject {
+	grid := container.NewGridWithColumns(3)
+	for _, svc := range u.content.Services {
+		sub := u.txt(svc.Subtitle)
+		t := newTile(u.txt(svc.Title), sub, serviceIcon(svc.Kind, svc.Icon), u.act(func() { u.openService(svc.ID) }))
+		if svc.Kind == "ticket" && !u.printerOK {
+			t.disabled = true
+			t.Subtitle = u.tr(u.printerWhy) + " " + u.tr("ticket.unavailable")
+		}
+		grid.Add(t)
+	}
+	return container.NewBorder(heading(u.tr("home.title")), nil, nil, nil, container.NewVScroll(container.NewVBox(grid, layout.NewSpacer())))
+}
+
+func serviceIcon(kind, name string) fyne.Resource {
+	if name == "" {
+		name = kind
+	}
+	switch name {
+	case "report":
+		return theme.WarningIcon()
+	case "air":
+		return theme.VisibilityIcon()
+	case "survey":
+		return theme.ListIcon()
+	case "ticket":
+		return theme.DocumentPrintIcon()
+	case "privacy":
+		return theme.VisibilityOffIcon()
+	case "help":
+		return theme.QuestionIcon()
+	}
+	return theme.InfoIcon()
+}
+
+// openService opens a home tile.
+func (u *UI) openService(id string) {
+	for _, svc := range u.content.Services {
+		if svc.ID != id {
+			continue
+		}
+		switch svc.Kind {
+		case "report":
+			u.sess.Current().Report = session.Report{}
+			u.show(ScreenCategory, u.categoryScreen)
+		case "air":
+			u.showAir()
+		case "survey":
+			u.showSurvey(svc.Target)
+		case "ticket":
+			u.show(ScreenTicket, u.ticketScreen)
+		case "info":
+			u.showInfo(svc.Target)
+		}
+	}
+}

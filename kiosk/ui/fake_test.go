@@ -1,0 +1,270 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/quartierhub/quartierhub/assets"
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
+	"github.com/quartierhub/quartierhub/kiosk/ui"
+)
+
+// fake is an in-memory agent: it keeps what the window sends.
+type fake struct {
+	mu        sync.Mutex
+	content   api.Content
+	status    localapi.Status
+	submitted []localapi.SubmitRequest
+	printed   []localapi.Receipt
+	responses []localapi.SurveyResponse
+	answered  map[string]bool
+	ticket    int
+	failPrint error
+	history   localapi.SensorHistory
+	synced    int
+}
+
+func newFake(t *testing.T) *fake {
+	c, err := assets.DemoContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ServicePIN, _ = api.HashPIN("2468", []byte("fixed-test-salt!"), 1000)
+	c.ServiceCards = []string{strings.Repeat("ab", 32)}
+	return &fake{content: c, answered: map[string]bool{}, status: localapi.Status{
+		Version:  "test",
+		Terminal: localapi.Terminal{Enrolled: true, TerminalID: "T1", Name: "demo-friedrichstadt-1", Quarter: "Friedrichstadt", HubURL: "https://hub.example"},
+		Sync:     localapi.SyncStatus{HubReachable: true},
+		Devices: []localapi.Device{
+			{Name: "printer", Kind: "escpos", State: "connected", Detail: map[string]any{"printable": true, "paper": "ok"}},
+			{Name: "pm-1", Kind: "sds011", State: "connected", Detail: map[string]any{"pm25": 8.4, "pm10": 14.0}},
+			{Name: "co2-1", Kind: "mhz19", State: "connected", Detail: map[string]any{"co2": 612.0}},
+		},
+	}}
+}
+
+func (f *fake) Status(context.Context) (localapi.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status, nil
+}
+func (f *fake) Content(context.Context) (api.Content, error) { return f.content, nil }
+func (f *fake) Events(ctx context.Context) (<-chan localapi.Event, error) {
+	ch := make(chan localapi.Event)
+	go func() { <-ctx.Done(); close(ch) }()
+	return ch, nil
+}
+func (f *fake) Submit(_ context.Context, r localapi.SubmitRequest) (localapi.SubmitResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.submitted = append(f.submitted, r)
+	return localapi.SubmitResponse{ID: fmt.Sprintf("01JQ3V9ZK8M4T6W2XA7B5C9D%02d", len(f.submitted)), Type: r.Type, Class: "resident",
+		CreatedAt: time.Date(2025, 3, 3, 9, 30, 0, 0, time.UTC)}, nil
+}
+func (f *fake) Print(_ context.Context, r localapi.Receipt) (localapi.PrintResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failPrint != nil {
+		return localapi.PrintResponse{}, f.failPrint
+	}
+	f.printed = append(f.printed, r)
+	return localapi.PrintResponse{Bytes: 100}, nil
+}
+func (f *fake) Ticket(ctx context.Context, req localapi.TicketRequest) (localapi.Ticket, error) {
+	f.mu.Lock()
+	f.ticket++
+	n := f.ticket
+	f.mu.Unlock()
+	if _, err := f.Print(ctx, req.Receipt); err != nil {
+		return localapi.Ticket{}, err
+	}
+	return localapi.Ticket{Number: n, Day: "2025-03-03"}, nil
+}
+func (f *fake) Sensors(context.Context) (localapi.SensorHistory, error) { return f.history, nil }
+func (f *fake) Respond(_ context.Context, r localapi.SurveyResponse) (localapi.SubmitResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := r.Survey + "/" + r.Respondent
+	if f.answered[k] {
+		return localapi.SubmitResponse{}, localapi.ErrAlreadyAnswered
+	}
+	f.answered[k] = true
+	f.responses = append(f.responses, r)
+	return localapi.SubmitResponse{ID: "R"}, nil
+}
+func (f *fake) SyncNow(context.Context) (localapi.SyncResponse, error) {
+	f.synced++
+	return localapi.SyncResponse{Sent: 3, Batches: 1}, nil
+}
+
+// clock is a settable clock.
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time        { return c.t }
+func (c *clock) Add(d time.Duration)   { c.t = c.t.Add(d) }
+func syncRun(work func(), then func()) { work(); then() }
+
+type harness struct {
+	t   *testing.T
+	u   *ui.UI
+	w   fyne.Window
+	be  *fake
+	clk *clock
+	cat *i18n.Catalog
+}
+
+func catalog(t *testing.T) *i18n.Catalog {
+	cat, err := i18n.Load(assets.I18n(), "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+func newHarness(t *testing.T, be *fake) *harness {
+	t.Helper()
+	app := test.NewTempApp(t)
+	w := app.NewWindow("")
+	w.Resize(fyne.NewSize(1920, 1080))
+	clk := &clock{t: time.Date(2025, 3, 3, 9, 30, 0, 0, time.Local)}
+	cat := catalog(t)
+	u := ui.New(app, w, be, ui.Opts{Catalog: cat, Now: clk.Now, Async: syncRun, Version: "test"})
+	if err := u.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, u: u, w: w, be: be, clk: clk, cat: cat}
+}
+
+func (h *harness) lang() string {
+	if s := h.u.Session(); s != nil {
+		return s.Language
+	}
+	return "de"
+}
+
+// objects returns everything on the canvas, overlays last.
+func (h *harness) objects() []fyne.CanvasObject {
+	var out []fyne.CanvasObject
+	c := h.w.Canvas()
+	walk(c.Content(), func(o fyne.CanvasObject) { out = append(out, o) })
+	for _, ov := range c.Overlays().List() {
+		walk(ov, func(o fyne.CanvasObject) { out = append(out, o) })
+	}
+	return out
+}
+
+func walk(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
+	if o == nil || !o.Visible() {
+		return
+	}
+	f(o)
+	switch x := o.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			walk(c, f)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			walk(c, f)
+		}
+	}
+}
+
+// tap taps the button or tile whose label is the translation of key (or
+// the literal text, if key is not a translation key).
+func (h *harness) tap(key string, args ...any) {
+	h.t.Helper()
+	label := key
+	if h.cat.HasKey(key) {
+		label = h.cat.T(h.lang(), key, args...)
+	}
+	for _, o := range h.objects() {
+		switch x := o.(type) {
+		case *widget.Button:
+			if x.Text == label && !x.Disabled() {
+				test.Tap(x)
+				return
+			}
+		case interface{ TileTitle() string }:
+			if x.TileTitle() == label {
+				test.Tap(x.(fyne.Tappable))
+				return
+			}
+		}
+	}
+	h.t.Fatalf("no enabled button %q on screen %s", label, h.u.Screen())
+}
+
+// has reports whether a visible label, button or tile shows text.
+func (h *harness) has(text string) bool {
+	for _, o := range h.objects() {
+		switch x := o.(type) {
+		case *widget.Label:
+			if strings.Contains(x.Text, text) {
+				return true
+			}
+		case *widget.Button:
+			if x.Text == text {
+				return true
+			}
+		case *widget.RichText:
+			if strings.Contains(x.String(), text) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// typeKeys types s on the on-screen keyboard, with shift for capitals.
+func (h *harness) typeKeys(s string) {
+	h.t.Helper()
+	for _, r := range s {
+		if r == ' ' {
+			h.tap("keyboard.space")
+			continue
+		}
+		want := string(r)
+		if !h.keyShown(want) {
+			h.tap("keyboard.shift")
+		}
+		h.tap(want)
+	}
+}
+
+func (h *harness) keyShown(k string) bool {
+	for _, o := range h.objects() {
+		if b, ok := o.(*widget.Button); ok && b.Text == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *harness) expectScreen(name string) {
+	h.t.Helper()
+	if h.u.Screen() != name {
+		h.t.Fatalf("screen %s, want %s", h.u.Screen(), name)
+	}
+}
+
+func (h *harness) tapAttract() {
+	h.t.Helper()
+	for _, o := range h.objects() {
+		if tl, ok := o.(interface{ AttractTapLayer() }); ok {
+			test.Tap(tl.(fyne.Tappable))
+			return
+		}
+	}
+	h.t.Fatal("no tap layer on the attract screen")
+}

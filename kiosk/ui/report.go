@@ -1,0 +1,207 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/session"
+)
+
+// The problem report: category → description → place → confirm → thanks.
+
+func (u *UI) step(n int) fyne.CanvasObject {
+	return wrapped(u.tr("report.step", "n", n, "of", 4))
+}
+
+func (u *UI) categoryScreen() fyne.CanvasObject {
+	s := u.sess.Current()
+	grid := container.NewGridWithColumns(2)
+	for _, c := range u.content.ProblemCategories {
+		icon, imp := theme.RadioButtonIcon(), widget.MediumImportance
+		if s.Report.Category == c.ID {
+			icon, imp = theme.RadioButtonCheckedIcon(), widget.HighImportance
+		}
+		grid.Add(u.button(u.txt(c.Label), icon, imp, func() {
+			s.Report.Category = c.ID
+			u.show(ScreenDescribe, u.describeScreen)
+		}))
+	}
+	return container.NewBorder(container.NewVBox(u.step(1), heading(u.tr("report.category.title"))), nil, nil, nil,
+		container.NewVScroll(grid))
+}
+
+func (u *UI) describeScreen() fyne.CanvasObject {
+	s := u.sess.Current()
+	entry := textArea(s.Report.Text, u.tr("report.describe.placeholder"))
+	progress := func(t string) string {
+		return u.tr("report.step", "n", 2, "of", 4) + " · " + u.tr("report.describe.count", "n", len([]rune(t)), "max", session.MaxReportText)
+	}
+	count := widget.NewLabel(progress(s.Report.Text))
+	count.Alignment = fyne.TextAlignCenter
+	kb := u.newKeyboard(s.Report.Text, session.MaxReportText, func(t string) {
+		s.Report.Text = t
+		entry.SetText(t)
+		count.SetText(progress(t))
+	})
+	entry.OnChanged = func(t string) { s.Report.Text = t }
+	nav := container.NewGridWithColumns(3,
+		u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { u.show(ScreenCategory, u.categoryScreen) }),
+		count,
+		u.button(u.tr("action.next"), theme.NavigateNextIcon(), widget.HighImportance, func() { u.show(ScreenPlace, u.placeScreen) }))
+	top := container.NewVBox(heading(u.tr("report.describe.title")), notice(theme.VisibilityOffIcon(), u.tr("report.describe.hint")))
+	return container.NewBorder(top, container.NewVBox(kb, nav), nil, nil, entry)
+}
+
+func (u *UI) placeScreen() fyne.CanvasObject {
+	s := u.sess.Current()
+	list := container.NewVBox()
+	places := append([]api.Place{u.content.TerminalPlace}, u.content.Places...)
+	for _, p := range places {
+		icon, imp := theme.RadioButtonIcon(), widget.MediumImportance
+		if s.Report.Place == p.ID {
+			icon, imp = theme.RadioButtonCheckedIcon(), widget.HighImportance
+		}
+		list.Add(u.button(u.txt(p.Name), icon, imp, func() {
+			s.Report.Place = p.ID
+			u.show(ScreenConfirm, u.confirmScreen)
+		}))
+	}
+	back := u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { u.show(ScreenDescribe, u.describeScreen) })
+	return container.NewBorder(container.NewVBox(u.step(3), heading(u.tr("report.place.title"))), container.NewGridWithColumns(2, back), nil, nil,
+		container.NewVScroll(list))
+}
+
+func (u *UI) category(id string) string {
+	for _, c := range u.content.ProblemCategories {
+		if c.ID == id {
+			return u.txt(c.Label)
+		}
+	}
+	return id
+}
+
+func (u *UI) place(id string) api.Place {
+	for _, p := range u.content.Places {
+		if p.ID == id {
+			return p
+		}
+	}
+	return u.content.TerminalPlace
+}
+
+func (u *UI) confirmScreen() fyne.CanvasObject {
+	s := u.sess.Current()
+	text := s.Report.Text
+	if text == "" {
+		text = u.tr("report.confirm.no_text")
+	}
+	form := widget.NewForm(
+		widget.NewFormItem(u.tr("report.confirm.category"), wrapped(u.category(s.Report.Category))),
+		widget.NewFormItem(u.tr("report.confirm.text"), wrapped(text)),
+		widget.NewFormItem(u.tr("report.confirm.place"), wrapped(u.txt(u.place(s.Report.Place).Name))),
+	)
+	var receipt fyne.CanvasObject
+	if u.printerOK {
+		receipt = notice(theme.DocumentPrintIcon(), u.tr("report.confirm.receipt"))
+	} else {
+		receipt = notice(theme.WarningIcon(), u.tr(u.printerWhy)+" "+u.tr("report.confirm.no_receipt"))
+	}
+	nav := container.NewGridWithColumns(2,
+		u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { u.show(ScreenPlace, u.placeScreen) }),
+		u.button(u.tr("report.confirm.send"), theme.MailSendIcon(), widget.HighImportance, u.sendReport))
+	return container.NewBorder(container.NewVBox(u.step(4), heading(u.tr("report.confirm.title"))), container.NewVBox(receipt, nav), nil, nil,
+		container.NewVScroll(form))
+}
+
+// sendReport stores the report through the agent (durably, before we say
+// "sent") and prints the receipt if the printer can.
+func (u *UI) sendReport() {
+	s := u.sess.Current()
+	id := s.ID
+	p := u.place(s.Report.Place)
+	payload := map[string]any{
+		"category": s.Report.Category, "text": s.Report.Text, "place": p.ID,
+		"place_name": p.Name.In(u.sess.DefaultLanguage(), "de"), "language": s.Language,
+	}
+	if p.Lat != 0 || p.Lon != 0 {
+		payload["lat"], payload["lon"] = p.Lat, p.Lon
+	}
+	printer := u.printerOK
+	tr := session.Tr(u.tr)
+	receiptLang := struct{ category, place, quarter string }{u.category(s.Report.Category), u.txt(p.Name), u.txt(u.content.Quarter)}
+	hub := u.status.Terminal.HubURL
+	var (
+		resp     localapi.SubmitResponse
+		err      error
+		printErr error
+		ref      string
+	)
+	u.show(ScreenConfirm, u.busyScreen)
+	u.opts.Async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		resp, err = u.be.Submit(ctx, localapi.SubmitRequest{Type: "problem_report", Payload: payload})
+		if err != nil {
+			return
+		}
+		ref = session.Reference(resp.ID)
+		if printer {
+			r := session.ReportReceipt(tr, receiptLang.quarter, ref, receiptLang.category, receiptLang.place, session.StatusURL(hub, ref), resp.CreatedAt.Local())
+			_, printErr = u.be.Print(ctx, r)
+		}
+	}, func() {
+		cur := u.sess.Current()
+		if cur == nil || cur.ID != id {
+			return // the session ended meanwhile; show nothing of it
+		}
+		if err != nil {
+			u.log.Warn("report not stored", "err", err)
+			u.showError(u.tr("error.submit"))
+			return
+		}
+		cur.Reference = ref
+		cur.Report = session.Report{}
+		printed := printer && printErr == nil
+		if printErr != nil {
+			u.log.Warn("receipt not printed", "err", printErr)
+		}
+		u.show(ScreenThanks, func() fyne.CanvasObject { return u.thanksScreen(ref, printed) })
+	})
+}
+
+func (u *UI) busyScreen() fyne.CanvasObject {
+	return container.NewCenter(container.NewVBox(widget.NewProgressBarInfinite(), subheading(u.tr("busy"))))
+}
+
+func (u *UI) thanksScreen(ref string, printed bool) fyne.CanvasObject {
+	refLabel := heading(ref)
+	refLabel.Alignment = fyne.TextAlignCenter
+	refLabel.SizeName = theme.SizeNameHeadingText
+	box := container.NewVBox(heading(u.tr("report.thanks.title")), wrapped(u.tr("report.thanks.reference")), refLabel)
+	if printed {
+		box.Add(notice(theme.DocumentPrintIcon(), u.tr("report.thanks.printed")))
+	} else {
+		box.Add(notice(theme.WarningIcon(), u.tr("report.thanks.not_printed")))
+	}
+	if !u.syncOK {
+		box.Add(notice(theme.MediaReplayIcon(), u.tr("report.thanks.offline")))
+	}
+	nav := container.NewGridWithColumns(2,
+		u.button(u.tr("action.more"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
+		u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish))
+	return container.NewBorder(nil, nav, nil, nil, container.NewVScroll(box))
+}
+
+func (u *UI) showError(msg string) {
+	u.show(ScreenError, func() fyne.CanvasObject {
+		return container.NewVBox(heading(u.tr("error.title")), notice(theme.ErrorIcon(), msg),
+			container.NewGridWithColumns(2, u.button(u.tr("action.home"), theme.HomeIcon(), widget.HighImportance, u.showHome)))
+	})
+}

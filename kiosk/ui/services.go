@@ -1,0 +1,230 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/session"
+)
+
+// showInfo shows an information page from the content.
+func (u *UI) showInfo(id string) {
+	u.show(ScreenInfo, func() fyne.CanvasObject {
+		for _, p := range u.content.Pages {
+			if p.ID == id {
+				body := container.NewVBox()
+				for _, para := range strings.Split(u.txt(p.Body), "\n\n") {
+					body.Add(wrapped(para))
+				}
+				return container.NewBorder(heading(u.txt(p.Title)), nil, nil, nil, container.NewVScroll(body))
+			}
+		}
+		return wrapped(u.tr("error.missing"))
+	})
+}
+
+// ticketScreen: draw a waiting number for the help desk.
+func (u *UI) ticketScreen() fyne.CanvasObject {
+	desk := u.txt(u.content.HelpDesk.Name)
+	box := container.NewVBox(heading(u.tr("ticket.title")), wrapped(u.tr("ticket.intro", "desk", desk)))
+	if h := u.txt(u.content.HelpDesk.Hours); h != "" {
+		box.Add(wrapped(u.tr("ticket.hours", "hours", h)))
+	}
+	if s := u.sess.Current(); s != nil && s.Ticket != 0 {
+		box.Add(u.ticketNumber(s.Ticket))
+		return box
+	}
+	if !u.printerOK {
+		box.Add(u.disabledButton(u.tr("ticket.draw"), theme.DocumentPrintIcon(), u.tr(u.printerWhy)+" "+u.tr("ticket.unavailable")))
+		return box
+	}
+	box.Add(u.button(u.tr("ticket.draw"), theme.DocumentPrintIcon(), widget.HighImportance, u.drawTicket))
+	return box
+}
+
+func (u *UI) ticketNumber(n int) fyne.CanvasObject {
+	num := heading(strconv.Itoa(n))
+	num.Alignment = fyne.TextAlignCenter
+	return container.NewVBox(wrapped(u.tr("ticket.your_number")), num, notice(theme.DocumentPrintIcon(), u.tr("ticket.printed")))
+}
+
+func (u *UI) drawTicket() {
+	s := u.sess.Current()
+	id := s.ID
+	r := session.TicketReceipt(session.Tr(u.tr), u.txt(u.content.HelpDesk.Name), u.txt(u.content.HelpDesk.Hours), u.opts.Now())
+	var t localapi.Ticket
+	var err error
+	u.show(ScreenTicket, u.busyScreen)
+	u.opts.Async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		t, err = u.be.Ticket(ctx, localapi.TicketRequest{Receipt: r})
+	}, func() {
+		cur := u.sess.Current()
+		if cur == nil || cur.ID != id {
+			return
+		}
+		if err != nil {
+			u.log.Warn("ticket", "err", err)
+			if errors.Is(err, localapi.ErrPrinter) {
+				u.printerOK, u.printerWhy = false, session.PrinterFault
+			}
+			u.showError(u.tr("error.ticket"))
+			return
+		}
+		cur.Ticket = t.Number
+		u.show(ScreenTicket, u.ticketScreen)
+	})
+}
+
+// showSurvey opens a survey (or the first open one).
+func (u *UI) showSurvey(id string) {
+	s := u.sess.Current()
+	for _, sv := range u.content.Surveys {
+		if (id == "" || sv.ID == id) && sv.OpenAt(u.opts.Now()) {
+			session.BeginSurvey(s, sv)
+			s.Survey.Step = -1
+			u.show(ScreenSurvey, func() fyne.CanvasObject { return u.surveyScreen(sv) })
+			return
+		}
+	}
+	u.showError(u.tr("survey.closed"))
+}
+
+func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
+	s := u.sess.Current()
+	d := &s.Survey
+	title := heading(u.txt(sv.Title))
+	if d.Step < 0 {
+		box := container.NewVBox(title, wrapped(u.txt(sv.Intro)))
+		_, err := session.Respondent(sv, s)
+		switch {
+		case errors.Is(err, session.ErrNeedsCard):
+			box.Add(notice(theme.InfoIcon(), u.tr("survey.needs_card")))
+		case errors.Is(err, session.ErrAnswered):
+			box.Add(notice(theme.InfoIcon(), u.tr("survey.already")))
+		default:
+			if sv.Once == api.OncePerCard {
+				box.Add(notice(theme.VisibilityOffIcon(), u.tr("survey.card_anonymous")))
+			}
+			box.Add(u.button(u.tr("survey.start"), theme.NavigateNextIcon(), widget.HighImportance, func() { d.Step = 0; u.render() }))
+		}
+		return box
+	}
+	q := sv.Questions[d.Step]
+	var answer fyne.CanvasObject
+	switch q.Kind {
+	case api.QuestionSingle, api.QuestionMultiple:
+		list := container.NewVBox()
+		for _, o := range q.Options {
+			icon := theme.RadioButtonIcon()
+			on := d.Chosen(q, o.ID)
+			if q.Kind == api.QuestionMultiple {
+				icon = theme.CheckButtonIcon()
+				if on {
+					icon = theme.CheckButtonCheckedIcon()
+				}
+			} else if on {
+				icon = theme.RadioButtonCheckedIcon()
+			}
+			imp := widget.MediumImportance
+			if on {
+				imp = widget.HighImportance
+			}
+			list.Add(u.button(u.txt(o.Label), icon, imp, func() { d.Toggle(q, o.ID); u.render() }))
+		}
+		answer = list
+	case api.QuestionScale:
+		row := container.NewGridWithColumns(q.Max - q.Min + 1)
+		for v := q.Min; v <= q.Max; v++ {
+			cur, ok := d.Scale[q.ID]
+			icon, imp := theme.RadioButtonIcon(), widget.MediumImportance
+			if ok && cur == v {
+				icon, imp = theme.RadioButtonCheckedIcon(), widget.HighImportance
+			}
+			row.Add(u.button(strconv.Itoa(v), icon, imp, func() { d.Scale[q.ID] = v; u.render() }))
+		}
+		ends := container.NewBorder(nil, nil, wrapped(u.tr("survey.scale_min", "n", q.Min, "label", u.txt(q.MinLabel))), wrapped(u.tr("survey.scale_max", "n", q.Max, "label", u.txt(q.MaxLabel))))
+		answer = container.NewVBox(row, ends)
+	case api.QuestionText:
+		entry := textArea(d.Text[q.ID], u.tr("survey.text_placeholder"))
+		entry.OnChanged = func(t string) { d.Text[q.ID] = t }
+		kb := u.newKeyboard(d.Text[q.ID], session.MaxSurveyText, func(t string) { d.Text[q.ID] = t; entry.SetText(t) })
+		answer = container.NewVBox(entry, kb)
+	}
+	back := u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { d.Step--; u.render() })
+	last := d.Step == len(sv.Questions)-1
+	var next fyne.CanvasObject
+	switch {
+	case !q.Optional && !d.Answered(q):
+		next = u.disabledButton(u.tr("action.next"), theme.NavigateNextIcon(), u.tr("survey.answer_first"))
+	case last:
+		next = u.button(u.tr("survey.send"), theme.MailSendIcon(), widget.HighImportance, func() { u.sendSurvey(sv) })
+	default:
+		next = u.button(u.tr("action.next"), theme.NavigateNextIcon(), widget.HighImportance, func() { d.Step++; u.render() })
+	}
+	top := container.NewVBox(title, wrapped(u.tr("survey.question", "n", d.Step+1, "of", len(sv.Questions))), subheading(u.txt(q.Text)))
+	return container.NewBorder(top, container.NewGridWithColumns(2, back, next), nil, nil, container.NewVScroll(answer))
+}
+
+func (u *UI) sendSurvey(sv api.Survey) {
+	s := u.sess.Current()
+	id := s.ID
+	who, err := session.Respondent(sv, s)
+	if err != nil {
+		u.render()
+		return
+	}
+	resp := session.Response(sv, s, who)
+	u.show(ScreenSurvey, u.busyScreen)
+	u.opts.Async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err = u.be.Respond(ctx, resp)
+	}, func() {
+		cur := u.sess.Current()
+		if cur == nil || cur.ID != id {
+			return
+		}
+		msg := u.tr("survey.thanks")
+		switch {
+		case errors.Is(err, localapi.ErrAlreadyAnswered):
+			msg = u.tr("survey.already")
+		case err != nil:
+			u.log.Warn("survey response not stored", "err", err)
+			u.showError(u.tr("error.submit"))
+			return
+		}
+		cur.Answered[sv.ID] = true
+		cur.Survey = session.SurveyDraft{}
+		u.show(ScreenSurveyDone, func() fyne.CanvasObject {
+			return container.NewVBox(heading(msg), container.NewGridWithColumns(2,
+				u.button(u.tr("action.more"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
+				u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish)))
+		})
+	})
+}
+
+// outOfOrderScreen says so in every language, since nobody can choose.
+func (u *UI) outOfOrderScreen() fyne.CanvasObject {
+	box := container.NewVBox(container.New(minSize{96, 96}, widget.NewIcon(theme.WarningIcon())))
+	for _, l := range u.content.Languages {
+		h := subheading(u.cat.T(l, "outoforder.title"))
+		h.Alignment = fyne.TextAlignCenter
+		t := wrapped(u.cat.T(l, "outoforder.text"))
+		t.Alignment = fyne.TextAlignCenter
+		box.Add(h)
+		box.Add(t)
+	}
+	return container.NewCenter(box)
+}

@@ -1,0 +1,449 @@
+// Package ui is the resident's touchscreen window: Fyne screens on top of
+// the session logic (kiosk/session), talking to the agent only through
+// session.Backend (over the local API socket in the real app). It is the
+// only package of the kiosk that imports Fyne. Screens are built from a
+// fyne.App and fyne.Window passed in, so tests use test.NewTempApp; I/O
+// runs off the UI goroutine and comes back through fyne.Do.
+//
+// Every string a resident reads comes from the translation files in
+// assets/i18n (through kiosk/session/i18n) or from the hub's content.
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/session"
+	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
+)
+
+// Opts configures the window. Zero values are documented defaults.
+type Opts struct {
+	// Catalog holds the UI strings. Required.
+	Catalog *i18n.Catalog
+	// Now defaults to time.Now; the session timeouts and the clock use it.
+	Now func() time.Time
+	// Async runs backend calls; default: a new goroutine whose result comes
+	// back through fyne.Do. Tests pass a synchronous runner.
+	Async func(work func(), then func())
+	// Version is shown in the service menu.
+	Version string
+	// HideCursor hides the mouse pointer over the window (touchscreens).
+	HideCursor bool
+	Logger     *slog.Logger
+}
+
+// Screen names (for tests, screenshots and logs).
+const (
+	ScreenAttract    = "attract"
+	ScreenHome       = "home"
+	ScreenCategory   = "report-category"
+	ScreenDescribe   = "report-describe"
+	ScreenPlace      = "report-place"
+	ScreenConfirm    = "report-confirm"
+	ScreenThanks     = "report-thanks"
+	ScreenAir        = "air"
+	ScreenSurvey     = "survey"
+	ScreenSurveyDone = "survey-done"
+	ScreenTicket     = "ticket"
+	ScreenInfo       = "info"
+	ScreenError      = "error"
+	ScreenOutOfOrder = "out-of-order"
+	ScreenPIN        = "service-pin"
+	ScreenService    = "service-menu"
+)
+
+// UI is the terminal window's state. All its fields are touched only on
+// the Fyne goroutine.
+type UI struct {
+	app  fyne.App
+	win  fyne.Window
+	be   session.Backend
+	cat  *i18n.Catalog
+	opts Opts
+	log  *slog.Logger
+	sess *session.Manager
+	th   *kioskTheme
+
+	content    api.Content
+	status     localapi.Status
+	printerOK  bool
+	printerWhy string
+	syncOK     bool
+	latest     map[string]localapi.Reading
+	outOfOrder bool
+
+	name  string
+	build func() fyne.CanvasObject
+	clock *widget.Label
+
+	warn      *widget.PopUp
+	warnLabel *widget.Label
+	// service menu: PIN typed so far, whether the menu is open
+	pin           string
+	pinTries      int
+	serviceMsg    string
+	serviceLast   time.Time
+	pendingStatus *localapi.Status
+}
+
+// New builds the window's state; Load then fills it from the backend and
+// shows the attract screen.
+func New(app fyne.App, win fyne.Window, be session.Backend, opts Opts) *UI {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Async == nil {
+		opts.Async = func(work, then func()) {
+			go func() {
+				work()
+				fyne.Do(then)
+			}()
+		}
+	}
+	u := &UI{app: app, win: win, be: be, cat: opts.Catalog, opts: opts, log: opts.Logger,
+		sess: session.NewManager(session.Opts{Now: opts.Now}), th: &kioskTheme{},
+		latest: map[string]localapi.Reading{}}
+	app.Settings().SetTheme(u.th)
+	return u
+}
+
+// Load fetches content and status and shows the attract screen, all on
+// the calling goroutine (tests, or before the window is shown).
+func (u *UI) Load(ctx context.Context) error {
+	c, st, err := u.Fetch(ctx)
+	if err != nil {
+		return err
+	}
+	u.Apply(c, st)
+	return nil
+}
+
+// Fetch gets content and status from the agent; it touches no widget, so
+// it may run on any goroutine.
+func (u *UI) Fetch(ctx context.Context) (api.Content, localapi.Status, error) {
+	c, err := u.be.Content(ctx)
+	if err != nil {
+		return c, localapi.Status{}, err
+	}
+	st, err := u.be.Status(ctx)
+	return c, st, err
+}
+
+// Apply shows fetched content and status (on the Fyne goroutine).
+func (u *UI) Apply(c api.Content, st localapi.Status) {
+	u.setContent(c)
+	u.setStatus(st)
+	u.showAttract()
+}
+
+func (u *UI) setContent(c api.Content) {
+	u.content = c
+	langs := c.Languages
+	if len(langs) == 0 {
+		langs = []string{"de", "en"}
+	}
+	var ok []string
+	for _, l := range langs {
+		if u.cat.Has(l) {
+			ok = append(ok, l)
+		}
+	}
+	if len(ok) == 0 {
+		ok = u.cat.Languages()
+	}
+	u.content.Languages = ok
+	u.sess.SetDefaultLanguage(ok[0])
+	u.sess.SetTiming(time.Duration(c.SessionTimeoutSeconds)*time.Second, time.Duration(c.WarningSeconds)*time.Second)
+}
+
+func (u *UI) setStatus(st localapi.Status) {
+	u.status = st
+	u.printerOK, u.printerWhy = session.PrinterState(st.Devices)
+	u.syncOK = st.Sync.HubReachable && !st.Sync.Unauthorized
+	for _, d := range st.Devices {
+		for _, q := range session.Quantities {
+			if v, ok := d.Detail[q].(float64); ok {
+				u.latest[q] = localapi.Reading{Sensor: d.Name, Quantity: q, Value: v}
+			}
+		}
+	}
+}
+
+// Run keeps the window live until ctx ends: the agent's events, a status
+// poll for the sync indicator and the one-second tick for the clock and
+// the session timeout. Call it in its own goroutine.
+func (u *UI) Run(ctx context.Context) {
+	go u.followEvents(ctx)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	poll := time.NewTicker(10 * time.Second)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			fyne.Do(u.Tick)
+		case <-poll.C:
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			st, err := u.be.Status(pctx)
+			cancel()
+			if err == nil {
+				fyne.Do(func() { u.setStatus(st); u.refreshIndicators() })
+			}
+		}
+	}
+}
+
+func (u *UI) followEvents(ctx context.Context) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		ch, err := u.be.Events(ctx)
+		if err != nil {
+			u.log.Warn("event stream", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		for e := range ch {
+			fyne.Do(func() { u.HandleEvent(e) })
+		}
+	}
+}
+
+// HandleEvent applies one agent event (on the Fyne goroutine).
+func (u *UI) HandleEvent(e localapi.Event) {
+	switch e.Type {
+	case localapi.EventCard:
+		if e.Card != nil {
+			u.card(e.Card.Presented, e.Card.Hash)
+		}
+	case localapi.EventReading:
+		if r := e.Reading; r != nil && !r.WarmUp {
+			u.latest[r.Quantity] = *r
+			if u.name == ScreenAttract || u.name == ScreenAir {
+				u.render()
+			}
+		}
+	case localapi.EventDevice:
+		if d := e.Device; d != nil {
+			if ok, why, rel := session.PrinterFromEvent(*d); rel {
+				u.printerOK, u.printerWhy = ok, why
+				u.refreshIndicators()
+			}
+		}
+	case localapi.EventSync:
+		if s := e.Sync; s != nil {
+			u.status.Sync = *s
+			u.syncOK = s.HubReachable && !s.Unauthorized
+			u.refreshIndicators()
+		}
+	case localapi.EventMode:
+		if m := e.Mode; m != nil {
+			u.setOutOfOrder(m.OutOfOrder)
+		}
+	}
+}
+
+func (u *UI) setOutOfOrder(on bool) {
+	if on == u.outOfOrder {
+		return
+	}
+	u.outOfOrder = on
+	if on {
+		u.sess.End(session.EndOutOfOrder)
+		u.hideWarning()
+		u.show(ScreenOutOfOrder, u.outOfOrderScreen)
+		return
+	}
+	u.showAttract()
+}
+
+// card handles a card at the reader.
+func (u *UI) card(presented bool, hash string) {
+	if presented && session.IsServiceCard(hash, u.content.ServiceCards) {
+		u.sess.End(session.EndDone)
+		u.hideWarning()
+		u.pin, u.serviceMsg, u.serviceLast = "", "", u.opts.Now()
+		u.show(ScreenPIN, u.pinScreen)
+		return
+	}
+	if u.outOfOrder || u.name == ScreenPIN || u.name == ScreenService {
+		return
+	}
+	_, started, ended := u.sess.Card(presented, hash)
+	switch {
+	case started:
+		u.showHome()
+	case ended:
+		u.hideWarning()
+		u.showAttract()
+	case u.name == ScreenSurvey:
+		u.render() // a card may now allow a once-per-card survey
+	}
+}
+
+// Tick updates the clock and enforces the session timeout.
+func (u *UI) Tick() {
+	if u.clock != nil {
+		u.clock.SetText(u.opts.Now().Format("15:04"))
+	}
+	if u.name == ScreenAttract || u.name == ScreenOutOfOrder || u.name == ScreenPIN || u.name == ScreenService {
+		if u.name == ScreenPIN || u.name == ScreenService {
+			u.serviceTick()
+		}
+		return
+	}
+	st, left := u.sess.Check()
+	switch st {
+	case session.Idle:
+		u.hideWarning()
+		u.showAttract()
+	case session.Warning:
+		u.showWarning(left)
+	default:
+		u.hideWarning()
+	}
+}
+
+// Screen is the name of the screen shown.
+func (u *UI) Screen() string { return u.name }
+
+// Session is the running session (nil on the attract screen).
+func (u *UI) Session() *session.Session { return u.sess.Current() }
+
+// lang is the language to show now.
+func (u *UI) lang() string {
+	if s := u.sess.Current(); s != nil {
+		return s.Language
+	}
+	return u.sess.DefaultLanguage()
+}
+
+// tr translates a UI string key.
+func (u *UI) tr(key string, args ...any) string { return u.cat.T(u.lang(), key, args...) }
+
+// txt picks a content text in the current language.
+func (u *UI) txt(t api.Text) string { return t.In(u.lang(), u.sess.DefaultLanguage()) }
+
+// show switches to a screen.
+func (u *UI) show(name string, build func() fyne.CanvasObject) {
+	u.name, u.build = name, build
+	u.render()
+}
+
+// render rebuilds the current screen from state (after a language or
+// display change, or new data). Widgets hold no state of their own that
+// is not also in the session.
+func (u *UI) render() {
+	if u.build == nil {
+		return
+	}
+	s := u.sess.Current()
+	hc, lt := false, false
+	if s != nil {
+		hc, lt = s.HighContrast, s.LargeText
+	}
+	if u.th.highContrast != hc || u.th.largeText != lt {
+		u.th.highContrast, u.th.largeText = hc, lt
+		u.app.Settings().SetTheme(&kioskTheme{highContrast: hc, largeText: lt})
+		u.th = u.app.Settings().Theme().(*kioskTheme)
+	}
+	u.clock = nil
+	content := u.frame(u.build())
+	if u.opts.HideCursor {
+		content = newNoCursor(content)
+	}
+	u.win.SetContent(content)
+}
+
+func (u *UI) refreshIndicators() {
+	switch u.name {
+	case ScreenHome, ScreenAttract, ScreenConfirm, ScreenTicket, ScreenService:
+		u.render()
+	}
+}
+
+// act wraps a tap handler: every tap is activity that keeps the session.
+func (u *UI) act(f func()) func() {
+	return func() {
+		u.sess.Touch()
+		f()
+	}
+}
+
+func (u *UI) showAttract() {
+	u.show(ScreenAttract, u.attractScreen)
+}
+
+func (u *UI) showHome() {
+	u.show(ScreenHome, u.homeScreen)
+}
+
+// startSession starts a session from a touch, optionally in lang.
+func (u *UI) startSession(lang string) {
+	s := u.sess.Start("")
+	if lang != "" {
+		s.Language = lang
+	}
+	u.showHome()
+}
+
+// finish ends the session (the resident is done) and returns to attract.
+func (u *UI) finish() {
+	u.sess.End(session.EndDone)
+	u.hideWarning()
+	u.showAttract()
+}
+
+func (u *UI) showWarning(left time.Duration) {
+	secs := int(left.Round(time.Second) / time.Second)
+	text := u.tr("timeout.warning", "seconds", secs)
+	if u.warn != nil {
+		u.warnLabel.SetText(text)
+		return
+	}
+	u.warnLabel = widget.NewLabel(text)
+	u.warnLabel.Wrapping = fyne.TextWrapWord
+	u.warnLabel.Alignment = fyne.TextAlignCenter
+	more := u.button(u.tr("timeout.more"), theme.HistoryIcon(), widget.HighImportance, func() {
+		u.sess.Extend()
+		u.hideWarning()
+	})
+	end := u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish)
+	title := heading(u.tr("timeout.title"))
+	box := container.NewVBox(title, u.warnLabel, container.NewGridWithColumns(2, end, more))
+	u.warn = widget.NewModalPopUp(container.NewPadded(box), u.win.Canvas())
+	u.warn.Resize(fyne.NewSize(640, 0).Max(box.MinSize().AddWidthHeight(40, 40)))
+	u.warn.Show()
+}
+
+func (u *UI) hideWarning() {
+	if u.warn != nil {
+		u.warn.Hide()
+		u.warn, u.warnLabel = nil, nil
+	}
+}
+
+// WarningShown reports whether the timeout warning is up (for tests).
+func (u *UI) WarningShown() bool { return u.warn != nil }
+
+// LastEnd says why the last session ended (for tests and logs).
+func (u *UI) LastEnd() (session.EndReason, int) { return u.sess.LastEnd() }
