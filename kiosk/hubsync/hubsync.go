@@ -160,7 +160,7 @@ type Syncer struct {
 	mu      sync.Mutex
 	status  Status
 	contact time.Time // last time the hub answered a request with success
-	rndMu  sync.Mutex
+	rndMu   sync.Mutex
 }
 
 // New returns a Syncer for q.
