@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,12 +24,12 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
 	"github.com/quartierhub/quartierhub/hub-server/internal/server"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 )
 
 // Opts are the process's surroundings. Zero values are the defaults.
 type Opts struct {
+	Stdin  io.Reader // default os.Stdin (user add --password-stdin)
 	Stdout io.Writer // default os.Stdout
 	Stderr io.Writer // default os.Stderr; also where logs go
 	// Now is the clock. Default time.Now.
@@ -45,24 +44,30 @@ type Opts struct {
 }
 
 const usage = `usage:
-  hub-server serve --data HUBDIR [--listen ADDR] [--webhook URL] [--offline-after 10m] [alert thresholds, see serve -h]
-  hub-server token create --data HUBDIR --terminal NAME --quarter Q [--ttl 24h]
-  hub-server export --data HUBDIR [--type TYPE] [--format jsonl|csv]
-  hub-server terminal list --data HUBDIR [--online-within 90s]
-  hub-server terminal show --data HUBDIR --terminal NAME [--history 20]
-  hub-server terminal tag --data HUBDIR --terminal NAME --tags a,b   (replaces; "" clears)
-  hub-server terminal revoke --data HUBDIR --id TERMINAL_ID
-  hub-server config set --data HUBDIR --scope global|quarter:NAME|terminal:NAME --file F.json
-  hub-server config show --data HUBDIR (--scope SCOPE | --effective TERMINAL)
-  hub-server command send --data HUBDIR (--terminal NAME|--quarter Q|--tag T) --kind KIND [--message M] [--ttl 24h]
+  hub-server serve --data HUBDIR|--db URL [--listen ADDR] [--webhook URL] [--offline-after 10m] [alert thresholds, see serve -h]
+  hub-server token create --data HUBDIR|--db URL --terminal NAME --quarter Q [--ttl 24h]
+  hub-server export --data HUBDIR|--db URL [--type TYPE] [--format jsonl|csv]
+  hub-server terminal list --data HUBDIR|--db URL [--online-within 90s]
+  hub-server terminal show --data HUBDIR|--db URL --terminal NAME [--history 20]
+  hub-server terminal tag --data HUBDIR|--db URL --terminal NAME --tags a,b   (replaces; "" clears)
+  hub-server terminal revoke --data HUBDIR|--db URL (--terminal NAME | --id TERMINAL_ID)
+  hub-server user add --data HUBDIR|--db URL --name NAME --role admin|moderator|viewer --password-stdin
+  hub-server user password --data HUBDIR|--db URL --name NAME --password-stdin [--enable]
+  hub-server user list --data HUBDIR|--db URL
+  hub-server config set --data HUBDIR|--db URL --scope global|quarter:NAME|terminal:NAME --file F.json
+  hub-server config show --data HUBDIR|--db URL (--scope SCOPE | --effective TERMINAL)
+  hub-server command send --data HUBDIR|--db URL (--terminal NAME|--quarter Q|--tag T) --kind KIND [--message M] [--ttl 24h]
       KIND: maintenance_on maintenance_off restart sync_now test_print collect_diagnostics
-  hub-server command list --data HUBDIR [--terminal NAME] [--state S] [--limit 50]
-  hub-server alert list --data HUBDIR [--all] [--terminal NAME]
-  hub-server diagnostics show --data HUBDIR --id ID`
+  hub-server command list --data HUBDIR|--db URL [--terminal NAME] [--state S] [--limit 50]
+  hub-server alert list --data HUBDIR|--db URL [--all] [--terminal NAME]
+  hub-server diagnostics show --data HUBDIR|--db URL --id ID`
 
 // Main runs the command line args (without the program name) and returns
 // the exit status. Errors are one line on Stderr.
 func Main(ctx context.Context, args []string, o Opts) int {
+	if o.Stdin == nil {
+		o.Stdin = os.Stdin
+	}
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}
@@ -130,6 +135,12 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return commandList(ctx, args[2:], o)
 	case cmd(2) == "alert list":
 		return alertList(ctx, args[2:], o)
+	case cmd(2) == "user add":
+		return userAdd(ctx, args[2:], o)
+	case cmd(2) == "user password":
+		return userPassword(ctx, args[2:], o)
+	case cmd(2) == "user list":
+		return userList(ctx, args[2:], o)
 	case cmd(2) == "diagnostics show":
 		return diagnosticsShow(ctx, args[2:], o)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
@@ -138,14 +149,15 @@ func run(ctx context.Context, args []string, o Opts) error {
 	return usageError{fmt.Sprintf("unknown command %q", cmd(2))}
 }
 
-func flags(name string) (*flag.FlagSet, *string) {
+func flags(name string) (*flag.FlagSet, *storeLoc) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // Main prints the usage once
-	data := fs.String("data", "", "hub data directory (holds hub.db)")
+	data := &storeLoc{}
+	data.register(fs)
 	return fs, data
 }
 
-func parse(fs *flag.FlagSet, args []string, data *string) error {
+func parse(fs *flag.FlagSet, args []string, data *storeLoc) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -155,42 +167,35 @@ func parse(fs *flag.FlagSet, args []string, data *string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
 	}
-	if *data == "" {
-		return usageError{fs.Name() + ": --data is required"}
-	}
-	return nil
-}
-
-// DBPath is where the hub keeps its SQLite database in a data directory.
-func DBPath(dataDir string) string { return filepath.Join(dataDir, "hub.db") }
-
-func openStore(ctx context.Context, dataDir string, create bool) (*sqlitestore.Store, error) {
-	if create {
-		if err := os.MkdirAll(dataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("create data directory: %w", err)
-		}
-	} else if _, err := os.Stat(DBPath(dataDir)); err != nil {
-		return nil, fmt.Errorf("no hub database in %s (run serve first): %w", dataDir, err)
-	}
-	return sqlitestore.Open(ctx, DBPath(dataDir), sqlitestore.Opts{})
+	return data.check(fs.Name())
 }
 
 func serve(ctx context.Context, args []string, o Opts) error {
 	fs, data := flags("serve")
 	listen := fs.String("listen", server.DefaultAddr, "listen address")
 	fo := fleetFlags(fs)
+	co := consoleFlags(fs)
+	so := serveOpsFlags(fs)
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *data, true)
+	if err := so.check(); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, data, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(o.Stderr, nil))
+	st, front := withOps(st, log)
 	f := newFleet(st, fo, o, log)
 	h := terminalapi.New(st, terminalapi.Opts{Now: o.Now, Rand: o.Rand, Logger: log, Fleet: f.handlerOpts(log)})
-	return f.run(ctx, server.New(server.Opts{Addr: *listen, Handler: h, Logger: log, OnListening: o.OnListening}).Run)
+	handler, runConsole, err := withConsole(st, h, co, o, log)
+	if err != nil {
+		return err
+	}
+	return f.run(ctx, alongside(server.New(so.serverOpts(*listen, front(handler), log, o.OnListening)).Run, runConsole))
 }
 
 // NewToken returns a fresh enrolment token: "qht_" and 160 random bits,
@@ -217,7 +222,7 @@ func tokenCreate(ctx context.Context, args []string, o Opts) error {
 	if *ttl <= 0 {
 		return usageError{"token create: --ttl must be positive"}
 	}
-	st, err := openStore(ctx, *data, false)
+	st, err := openStore(ctx, data, false)
 	if err != nil {
 		return err
 	}
@@ -301,7 +306,7 @@ func export(ctx context.Context, args []string, o Opts) error {
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *data, false)
+	st, err := openStore(ctx, data, false)
 	if err != nil {
 		return err
 	}
@@ -315,7 +320,7 @@ func terminalList(ctx context.Context, args []string, o Opts) error {
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *data, false)
+	st, err := openStore(ctx, data, false)
 	if err != nil {
 		return err
 	}
@@ -349,22 +354,37 @@ func terminalList(ctx context.Context, args []string, o Opts) error {
 func terminalRevoke(ctx context.Context, args []string, o Opts) error {
 	fs, data := flags("terminal revoke")
 	id := fs.String("id", "", "terminal ID")
+	name := fs.String("terminal", "", "terminal name")
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	if *id == "" {
-		return usageError{"terminal revoke: --id is required"}
+	if (*id == "") == (*name == "") {
+		return usageError{"terminal revoke: give --terminal NAME or --id TERMINAL_ID"}
 	}
-	st, err := openStore(ctx, *data, false)
+	st, err := openStore(ctx, data, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.RevokeTerminal(ctx, *id, o.Now()); errors.Is(err, store.ErrNotFound) {
+	if *name != "" {
+		t, err := terminalByName(ctx, st, *name)
+		if err != nil {
+			return err
+		}
+		*id = t.ID
+	}
+	t, err := st.Terminal(ctx, *id)
+	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no terminal with ID %q", *id)
 	} else if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Stdout, "revoked %s\n", *id)
+	if err := st.RevokeTerminal(ctx, t.ID, o.Now()); err != nil {
+		return err
+	}
+	if err := st.AppendAudit(ctx, store.Audit{At: o.Now(), Actor: o.Actor, Action: "terminal.revoke", Subject: "terminal:" + t.Name}); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "revoked %s (%s)\n", t.Name, t.ID)
 	return nil
 }

@@ -16,7 +16,10 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/cli"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
+
+func TestMain(m *testing.M) { teststores.Main(m) }
 
 // syncBuffer is a bytes.Buffer safe for the serving goroutine's logs.
 type syncBuffer struct {
@@ -63,13 +66,19 @@ func send(t *testing.T, req *http.Request) (int, []byte) {
 // token create (a second store on the same file while the hub runs),
 // enrolment and upload by a terminal, export.
 func TestTokenEnrolIngestExport(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "hub")
+	teststores.EachKind(t, func(t *testing.T, kind string) { testTokenEnrolIngestExport(t, teststores.Location(t, kind)) })
+}
+
+// with appends the store location flags to a command line.
+func with(loc []string, args ...string) []string { return append(args, loc...) }
+
+func testTokenEnrolIngestExport(t *testing.T, loc []string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
 	logs := newSyncBuffer()
 	served := make(chan int, 1)
 	go func() {
-		served <- cli.Main(ctx, []string{"serve", "--data", data, "--listen", "127.0.0.1:0"},
+		served <- cli.Main(ctx, with(loc, "serve", "--listen", "127.0.0.1:0"),
 			cli.Opts{Stdout: logs, Stderr: logs, OnListening: func(a net.Addr) { addrc <- a }})
 	}()
 	var base string
@@ -80,7 +89,7 @@ func TestTokenEnrolIngestExport(t *testing.T) {
 		t.Fatalf("serve exited %d: %s", code, logs.String())
 	}
 
-	tok, errOut, code := run(t, "token", "create", "--data", data, "--terminal", "prohlis-1", "--quarter", "Prohlis", "--ttl", "1h")
+	tok, errOut, code := run(t, with(loc, "token", "create", "--terminal", "prohlis-1", "--quarter", "Prohlis", "--ttl", "1h")...)
 	tok = strings.TrimSpace(tok)
 	if code != 0 || !strings.HasPrefix(tok, "qht_") || len(tok) < 4+27 {
 		t.Fatalf("token create: %d %q %q", code, tok, errOut)
@@ -108,7 +117,19 @@ func TestTokenEnrolIngestExport(t *testing.T) {
 		t.Fatalf("records: %d %s", status, rb)
 	}
 
-	out, errOut, code := run(t, "export", "--data", data, "--type", "sensor.sds011", "--format", "jsonl")
+	req, _ = http.NewRequest("GET", base+"/metrics", nil)
+	if status, rb := send(t, req); status != 200 || !strings.Contains(string(rb), `quartierhub_ingest_records_total{result="stored"} 3`) ||
+		!strings.Contains(string(rb), `quartierhub_http_requests_total{code="200",method="POST",route="POST /api/v1/records"} 1`) {
+		t.Errorf("metrics after an upload: %d\n%s", status, rb)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		req, _ = http.NewRequest("GET", base+p, nil)
+		if status, rb := send(t, req); status != 200 {
+			t.Errorf("%s: %d %s", p, status, rb)
+		}
+	}
+
+	out, errOut, code := run(t, with(loc, "export", "--type", "sensor.sds011", "--format", "jsonl")...)
 	if code != 0 {
 		t.Fatalf("export jsonl: %d %s", code, errOut)
 	}
@@ -141,7 +162,7 @@ func TestTokenEnrolIngestExport(t *testing.T) {
 		t.Errorf("jsonl export misses records: %v", seen)
 	}
 
-	out, errOut, code = run(t, "export", "--data", data, "--format", "csv")
+	out, errOut, code = run(t, with(loc, "export", "--format", "csv")...)
 	if code != 0 {
 		t.Fatalf("export csv: %d %s", code, errOut)
 	}
@@ -158,14 +179,14 @@ func TestTokenEnrolIngestExport(t *testing.T) {
 		}
 	}
 
-	out, _, code = run(t, "terminal", "list", "--data", data)
+	out, _, code = run(t, with(loc, "terminal", "list")...)
 	if code != 0 || !strings.Contains(out, er.TerminalID) || !strings.Contains(out, "prohlis-1") || !strings.Contains(out, "active") {
 		t.Errorf("terminal list: %d\n%s", code, out)
 	}
-	if _, errOut, code := run(t, "token", "create", "--data", data, "--terminal", "prohlis-1", "--quarter", "Prohlis"); code != 1 || strings.Count(errOut, "\n") != 1 {
+	if _, errOut, code := run(t, with(loc, "token", "create", "--terminal", "prohlis-1", "--quarter", "Prohlis")...); code != 1 || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("token for an enrolled name: %d %q", code, errOut)
 	}
-	if out, _, code := run(t, "terminal", "revoke", "--data", data, "--id", er.TerminalID); code != 0 || !strings.Contains(out, "revoked") {
+	if out, _, code := run(t, with(loc, "terminal", "revoke", "--id", er.TerminalID)...); code != 0 || !strings.Contains(out, "revoked") {
 		t.Errorf("revoke: %d %s", code, out)
 	}
 	req, _ = http.NewRequest("GET", base+api.PathPing, nil)

@@ -19,8 +19,9 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/ops"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 )
 
@@ -41,6 +42,7 @@ func osUser() string {
 // fleetOpts are serve's fleet flags.
 type fleetOpts struct {
 	webhook          string
+	webhookPoll      time.Duration
 	sampleEvery      time.Duration
 	historyRetention time.Duration
 	th               fleet.Thresholds
@@ -49,6 +51,7 @@ type fleetOpts struct {
 func fleetFlags(fs *flag.FlagSet) *fleetOpts {
 	f := &fleetOpts{}
 	fs.StringVar(&f.webhook, "webhook", "", "URL that receives alerts as JSON POSTs (empty: none)")
+	fs.DurationVar(&f.webhookPoll, "webhook-poll", 5*time.Second, "with --db postgres: how often the leading process looks for alerts other processes opened")
 	fs.DurationVar(&f.sampleEvery, "history-sample", 15*time.Minute, "write an unchanged terminal health to the history this often")
 	fs.DurationVar(&f.historyRetention, "history-retention", 30*24*time.Hour, "keep health history this long")
 	fs.DurationVar(&f.th.OfflineAfter, "offline-after", 10*time.Minute, "alert when a terminal is silent this long")
@@ -64,17 +67,27 @@ func fleetFlags(fs *flag.FlagSet) *fleetOpts {
 // hubFleet is serve's fleet machinery: heartbeat batcher, alert
 // evaluator, webhook notifier and janitor.
 type hubFleet struct {
+	st       store.Store
+	log      *slog.Logger
 	batcher  *fleet.Batcher
 	eval     *fleet.Evaluator
 	notifier *fleet.Notifier
 	janitor  *fleet.Janitor
 }
 
-func newFleet(st *sqlitestore.Store, fo *fleetOpts, o Opts, log *slog.Logger) *hubFleet {
-	f := &hubFleet{}
+func newFleet(st store.Store, fo *fleetOpts, o Opts, log *slog.Logger) *hubFleet {
+	f := &hubFleet{st: st, log: log}
 	f.batcher = fleet.NewBatcher(st, fleet.BatcherOpts{SampleEvery: fo.sampleEvery, Logger: log})
-	f.notifier = fleet.NewNotifier(st, fleet.NotifierOpts{URL: fo.webhook, Now: o.Now, Logger: log})
-	f.eval = fleet.NewEvaluator(st, fleet.EvaluatorOpts{Thresholds: fo.th, Now: o.Now, Rand: o.Rand, Logger: log, OnChange: f.notifier.Kick})
+	no := fleet.NotifierOpts{URL: fo.webhook, Now: o.Now, Logger: log}
+	eo := fleet.EvaluatorOpts{Thresholds: fo.th, Now: o.Now, Rand: o.Rand, Logger: log}
+	if shared, ok := ops.Unwrap(st).(fleet.TrendStore); ok {
+		// Several processes may share this store: alerts opened by a
+		// process that does not run the notifier are found by polling.
+		eo.Shared, no.Poll = shared, fo.webhookPoll
+	}
+	f.notifier = fleet.NewNotifier(st, no)
+	eo.OnChange = f.notifier.Kick
+	f.eval = fleet.NewEvaluator(st, eo)
 	f.janitor = fleet.NewJanitor(st, fleet.JanitorOpts{HistoryRetention: fo.historyRetention, Now: o.Now, Logger: log})
 	return f
 }
@@ -105,13 +118,29 @@ func (f *hubFleet) run(ctx context.Context, serve func(context.Context) error) e
 		}
 		return err
 	})
-	for _, run := range []func(context.Context) error{f.batcher.Run, f.eval.Run, f.notifier.Run, f.janitor.Run} {
-		g.Go(func() error { return run(gctx) })
+	g.Go(func() error { return f.batcher.Run(gctx) })
+	// The evaluator's ticks, the notifier and the janitor are singletons:
+	// with PostgreSQL only the process holding the lease runs them.
+	singletons := func(ctx context.Context) error {
+		sg, sctx := errgroup.WithContext(ctx)
+		for _, run := range []func(context.Context) error{f.eval.Run, f.notifier.Run, f.janitor.Run} {
+			sg.Go(func() error { return run(sctx) })
+		}
+		return sg.Wait()
+	}
+	if pg, ok := ops.Unwrap(f.st).(*pgstore.Store); ok {
+		g.Go(func() error {
+			return pg.Lead(gctx, "fleet-singletons", singletons, pgstore.LeadOpts{Logger: f.log, OnChange: func(leading bool) {
+				f.log.Info("fleet singletons", "leading", leading)
+			}})
+		})
+	} else {
+		g.Go(func() error { return singletons(gctx) })
 	}
 	return g.Wait()
 }
 
-func withStore(ctx context.Context, data string, fn func(*sqlitestore.Store) error) error {
+func withStore(ctx context.Context, data *storeLoc, fn func(store.Store) error) error {
 	st, err := openStore(ctx, data, false)
 	if err != nil {
 		return err
@@ -138,7 +167,7 @@ func terminalTag(ctx context.Context, args []string, o Opts) error {
 	if *name == "" {
 		return usageError{"terminal tag: --terminal is required"}
 	}
-	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+	return withStore(ctx, data, func(st store.Store) error {
 		t, err := terminalByName(ctx, st, *name)
 		if err != nil {
 			return err
@@ -167,7 +196,7 @@ func terminalShow(ctx context.Context, args []string, o Opts) error {
 	if *name == "" {
 		return usageError{"terminal show: --terminal is required"}
 	}
-	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+	return withStore(ctx, data, func(st store.Store) error {
 		t, err := terminalByName(ctx, st, *name)
 		if err != nil {
 			return err
@@ -221,7 +250,7 @@ func configSet(ctx context.Context, args []string, o Opts) error {
 	if _, err := api.ValidateConfigLayer(doc); err != nil {
 		return fmt.Errorf("%s: %w", *file, err)
 	}
-	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+	return withStore(ctx, data, func(st store.Store) error {
 		if err := checkAffected(ctx, st, *scope, doc); err != nil {
 			return err
 		}
@@ -283,7 +312,7 @@ func configShow(ctx context.Context, args []string, o Opts) error {
 	if (*scope == "") == (*effective == "") {
 		return usageError{"config show: give --scope or --effective"}
 	}
-	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+	return withStore(ctx, data, func(st store.Store) error {
 		var doc []byte
 		var head string
 		if *scope != "" {
@@ -392,7 +421,7 @@ func commandSend(ctx context.Context, args []string, o Opts) error {
 	if *ttl <= 0 || len(*msg) > 500 {
 		return usageError{"command send: --ttl must be positive and --message at most 500 bytes"}
 	}
-	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+	return withStore(ctx, data, func(st store.Store) error {
 		ts, target, err := Targets(ctx, st, *name, *quarter, *tag)
 		if err != nil {
 			return err
@@ -430,7 +459,7 @@ func commandList(ctx context.Context, args []string, o Opts) error {
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+	return withStore(ctx, data, func(st store.Store) error {
 		f := store.CommandFilter{State: *state, Limit: *limit}
 		if *name != "" {
 			t, err := terminalByName(ctx, st, *name)
@@ -477,7 +506,7 @@ func alertList(ctx context.Context, args []string, o Opts) error {
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+	return withStore(ctx, data, func(st store.Store) error {
 		f := store.AlertFilter{State: store.AlertOpen, Limit: *limit}
 		if *all {
 			f.State = ""
@@ -520,7 +549,7 @@ func diagnosticsShow(ctx context.Context, args []string, o Opts) error {
 	if *id == "" {
 		return usageError{"diagnostics show: --id is required"}
 	}
-	return withStore(ctx, *data, func(st *sqlitestore.Store) error {
+	return withStore(ctx, data, func(st store.Store) error {
 		d, err := st.Diagnostics(ctx, *id)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no diagnostics %q", *id)

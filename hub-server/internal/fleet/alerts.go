@@ -95,14 +95,30 @@ type EvaluatorOpts struct {
 	// After waits like time.After (tests drive Run with their own ticks).
 	After  func(time.Duration) <-chan time.Time
 	Logger *slog.Logger
+	// Shared, if set, says that several hub processes share the store
+	// (PostgreSQL): a terminal's heartbeats may reach any of them. The
+	// evaluator then re-reads the terminal's open alerts before each
+	// evaluation (and all open alerts on each Tick) instead of trusting
+	// its memory, and keeps backlog trends in Shared rather than in
+	// memory. Without it a single process remembers both.
+	Shared TrendStore
+}
+
+// TrendStore keeps each terminal's backlog trend where every hub process
+// sees it: BacklogTrend starts a new trend at (at, total) when the
+// terminal has none or total is at or below its base, atomically, and
+// returns the trend.
+type TrendStore interface {
+	BacklogTrend(ctx context.Context, terminalID string, total int64, at time.Time) (since time.Time, base int64, err error)
 }
 
 // Evaluator turns heartbeats and silence into alerts: it opens an alert
 // when a condition starts, keeps one open alert per terminal and kind,
 // and resolves it when the condition ends. It remembers the open alerts
 // in memory (loaded from the store once), so a heartbeat without a change
-// costs no write. With several hub processes each keeps its own memory;
-// the store's unique open index still keeps one open alert per kind.
+// costs no write. With several hub processes (EvaluatorOpts.Shared) it
+// re-reads what the others may have changed; the store's unique index of
+// open alerts keeps one open alert per terminal and kind either way.
 type Evaluator struct {
 	st AlertStore
 	o  EvaluatorOpts
@@ -152,6 +168,26 @@ func NewEvaluator(st AlertStore, o EvaluatorOpts) *Evaluator {
 
 // Thresholds returns the thresholds in use.
 func (e *Evaluator) Thresholds() Thresholds { return e.o.Thresholds }
+
+// allKinds are the kinds the evaluator opens.
+var allKinds = []string{AlertOffline, AlertPaperNearEnd, AlertPaperOut, AlertSensorFault, AlertSensorSilent,
+	AlertDeviceFault, AlertBacklogGrowing, AlertBacklogOld, AlertDiskLow, AlertRevokedCalling}
+
+// reload replaces what memory holds of terminal's open alerts with the
+// store's (shared mode). Called with e.mu held.
+func (e *Evaluator) reload(ctx context.Context, terminal string) error {
+	als, err := e.st.Alerts(ctx, store.AlertFilter{State: store.AlertOpen, TerminalID: terminal})
+	if err != nil {
+		return fmt.Errorf("fleet: alerts: %w", err)
+	}
+	for _, k := range allKinds {
+		delete(e.open, alertKey{terminal, k})
+	}
+	for _, a := range als {
+		e.open[alertKey{a.TerminalID, a.Kind}] = &openAlert{detail: a.Detail, written: a.LastSeen, seen: a.LastSeen}
+	}
+	return nil
+}
 
 func (e *Evaluator) load(ctx context.Context) error {
 	if e.loaded {
@@ -220,6 +256,11 @@ func (e *Evaluator) Heartbeat(ctx context.Context, t store.Terminal, hb *api.Hea
 	if err := e.load(ctx); err != nil {
 		return err
 	}
+	if e.o.Shared != nil {
+		if err := e.reload(ctx, t.ID); err != nil {
+			return err
+		}
+	}
 	th := e.o.Thresholds
 	type cond struct {
 		kind   string
@@ -266,6 +307,13 @@ func (e *Evaluator) Heartbeat(ctx context.Context, t store.Terminal, hb *api.Hea
 		}
 	}
 	tr, ok := e.growth[t.ID]
+	if e.o.Shared != nil {
+		since, base, err := e.o.Shared.BacklogTrend(ctx, t.ID, total, at)
+		if err != nil {
+			return fmt.Errorf("fleet: %w", err)
+		}
+		tr, ok = backlogTrend{since: since, base: base}, true
+	}
 	if !ok || total <= tr.base {
 		tr = backlogTrend{since: at, base: total}
 		e.growth[t.ID] = tr
@@ -303,6 +351,11 @@ func (e *Evaluator) RevokedCall(ctx context.Context, t store.Terminal, at time.T
 	if err := e.load(ctx); err != nil {
 		return err
 	}
+	if e.o.Shared != nil {
+		if err := e.reload(ctx, t.ID); err != nil {
+			return err
+		}
+	}
 	return e.set(ctx, t.ID, AlertRevokedCalling, true, "revoked "+t.RevokedAt.UTC().Format(time.RFC3339)+", still calling", at)
 }
 
@@ -316,6 +369,11 @@ func (e *Evaluator) Tick(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.o.Shared != nil {
+		// Other processes open and resolve alerts too: start from the store.
+		clear(e.open)
+		e.loaded = false
+	}
 	if err := e.load(ctx); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -28,6 +29,14 @@ type Opts struct {
 	// OnListening, if set, is called with the bound address once the
 	// server accepts connections (tests listen on port 0).
 	OnListening func(net.Addr)
+	// TLSCertFile and TLSKeyFile, if both set, make the server speak
+	// HTTPS with that certificate chain and key (PEM). See proxy.go for
+	// running behind a reverse proxy instead.
+	TLSCertFile, TLSKeyFile string
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed (proxy.go).
+	// Empty: those headers are removed from every request.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultAddr is the default listen address.
@@ -61,7 +70,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	hs := &http.Server{
-		Handler:           s.logRequests(s.o.Handler),
+		Handler:           s.forwarded(s.logRequests(s.o.Handler)),
 		ReadHeaderTimeout: 10 * time.Second,
 		// A batch of 4 MiB over a slow mobile link must still fit.
 		ReadTimeout:  2 * time.Minute,
@@ -69,12 +78,28 @@ func (s *Server) Run(ctx context.Context) error {
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn),
 	}
-	s.o.Logger.Info("hub listening", "addr", ln.Addr().String())
+	tls := s.o.TLSCertFile != "" && s.o.TLSKeyFile != ""
+	if tls {
+		// Load now, so a bad certificate is an error before "listening".
+		cert, err := loadKeyPair(s.o.TLSCertFile, s.o.TLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("server: %w", err)
+		}
+		hs.TLSConfig = tlsConfig(cert)
+	}
+	s.o.Logger.Info("hub listening", "addr", ln.Addr().String(), "tls", tls)
 	if s.o.OnListening != nil {
 		s.o.OnListening(ln.Addr())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if tls {
+			errc <- hs.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server: %w", err)

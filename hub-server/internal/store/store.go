@@ -146,7 +146,10 @@ type Store interface {
 	CreateEnrolToken(ctx context.Context, tok EnrolToken) error
 	// Enroll consumes the token (ErrTokenUnknown, ErrTokenUsed,
 	// ErrTokenExpired) and creates the terminal it names (ErrNameTaken),
-	// atomically. The token stays unused if enrolment fails.
+	// atomically. The token stays unused if enrolment fails. A rotation
+	// token (Console.CreateRotationToken) instead gives its existing
+	// terminal the new public key and software version and clears its
+	// revocation; the terminal keeps its ID.
 	Enroll(ctx context.Context, e Enrolment) (Terminal, error)
 	// Terminal returns the terminal with the given ID, or ErrNotFound.
 	Terminal(ctx context.Context, id string) (Terminal, error)
@@ -168,6 +171,8 @@ type Store interface {
 	ExportRecords(ctx context.Context, f ExportFilter, fn func(*ExportedRecord) error) error
 	// Fleet is the fleet-management part (fleet.go).
 	Fleet
+	// Console is the web console's part (console.go).
+	Console
 	// Close releases the store.
 	Close() error
 }

@@ -65,6 +65,7 @@ type Handler struct {
 	o      Opts
 	mux    *http.ServeMux
 	ingest chan struct{} // admission slots for uploads
+	routes []string      // patterns of the API's endpoints (Routes)
 }
 
 // New returns the terminal API on st.
@@ -88,14 +89,32 @@ func New(st Store, o Opts) *Handler {
 		o.TouchInterval = time.Minute
 	}
 	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: make(chan struct{}, o.MaxIngests)}
-	h.mux.HandleFunc("POST "+api.PathEnroll, h.enroll)
-	h.mux.Handle("GET "+api.PathPing, h.authenticate(noBody, h.ping))
-	h.mux.Handle("POST "+api.PathRecords, h.admitIngest(h.authenticate(batchLimit, h.records)))
+	h.handle("POST "+api.PathEnroll, http.HandlerFunc(h.enroll))
+	h.handle("GET "+api.PathPing, h.authenticate(noBody, h.ping))
+	h.handle("POST "+api.PathRecords, h.admitIngest(h.authenticate(batchLimit, h.records)))
 	h.fleetRoutes()
+	h.handle("GET "+api.PathOpenAPI, http.HandlerFunc(serveOpenAPI))
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
 	})
 	return h
+}
+
+// handle registers an endpoint of the API.
+func (h *Handler) handle(pattern string, hd http.Handler) {
+	h.mux.Handle(pattern, hd)
+	h.routes = append(h.routes, pattern)
+}
+
+// Routes returns the patterns ("METHOD /path/{param}") of every endpoint
+// the handler serves; the OpenAPI test checks them against the document.
+func (h *Handler) Routes() []string { return append([]string(nil), h.routes...) }
+
+// serveOpenAPI serves the API's OpenAPI 3 document (api.OpenAPI).
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(api.OpenAPI)
 }
 
 // ServeHTTP implements http.Handler.

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,7 +20,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 )
 
@@ -29,7 +28,7 @@ var t0 = time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
 
 type env struct {
 	t   *testing.T
-	st  *sqlitestore.Store
+	st  store.Store
 	srv *httptest.Server
 	now atomic.Int64 // hub clock, unix nanos
 	seq atomic.Int64 // makes tokens unique
@@ -37,11 +36,11 @@ type env struct {
 
 func newEnv(t *testing.T, wrap func(terminalapi.Store) terminalapi.Store, o terminalapi.Opts) *env {
 	t.Helper()
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"), sqlitestore.Opts{})
-	if err != nil {
-		t.Fatal(err)
+	kind := teststores.SQLite
+	if strings.HasPrefix(t.Name(), "TestPostgres/") {
+		kind = teststores.Postgres
 	}
-	t.Cleanup(func() { st.Close() })
+	st := teststores.Open(t, kind)
 	e := &env{t: t, st: st}
 	e.now.Store(t0.UnixNano())
 	o.Now = func() time.Time { return time.Unix(0, e.now.Load()).UTC() }

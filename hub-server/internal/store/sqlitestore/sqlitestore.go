@@ -134,8 +134,9 @@ func (s *Store) Enroll(ctx context.Context, e store.Enrolment) (store.Terminal, 
 		hash := hex.EncodeToString(e.TokenHash[:])
 		var expires int64
 		var used sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT terminal_name, quarter, expires_at, used_at FROM enrol_tokens WHERE hash = ?`, hash).
-			Scan(&t.Name, &t.Quarter, &expires, &used)
+		var rotate sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT terminal_name, quarter, expires_at, used_at, rotate_terminal_id FROM enrol_tokens WHERE hash = ?`, hash).
+			Scan(&t.Name, &t.Quarter, &expires, &used, &rotate)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return store.ErrTokenUnknown
@@ -145,6 +146,9 @@ func (s *Store) Enroll(ctx context.Context, e store.Enrolment) (store.Terminal, 
 			return store.ErrTokenUsed
 		case !e.Now.Before(store.FromNanos(expires)):
 			return store.ErrTokenExpired
+		}
+		if rotate.Valid {
+			return rotateTx(ctx, tx, &t, rotate.String, hash, e)
 		}
 		var taken int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM terminals WHERE name = ?`, t.Name).Scan(&taken); err != nil {
@@ -272,7 +276,7 @@ func (s *Store) writeTx(ctx context.Context, what string, fn func(*sql.Tx) error
 }
 
 func isStoreErr(err error) bool {
-	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed} {
+	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed, store.ErrUserExists} {
 		if err == e {
 			return true
 		}

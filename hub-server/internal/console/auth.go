@@ -1,0 +1,247 @@
+package console
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+const (
+	cookieName       = "qh_console"
+	secureCookieName = "__Host-qh_console"
+	loginCookieName  = "qh_login"
+	csrfField        = "csrf"
+	// failureWindow: failures older than this are forgotten.
+	failureWindow = time.Hour
+	maxBackoff    = 15 * time.Minute
+)
+
+// principal is the logged-in user of a request.
+type principal struct {
+	user    store.User
+	session store.Session
+}
+
+type ctxKey struct{}
+
+func principalFrom(ctx context.Context) *principal {
+	p, _ := ctx.Value(ctxKey{}).(*principal)
+	return p
+}
+
+func (c *Console) randToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c.o.Rand, b); err != nil {
+		return "", fmt.Errorf("console: random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func hashID(v string) string {
+	s := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(s[:])
+}
+
+// secure reports whether the request reached the hub over HTTPS.
+func (c *Console) secure(r *http.Request) bool {
+	return c.o.SecureCookies || r.TLS != nil || (c.o.TrustProxy && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
+}
+
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	sec := c.secure(r)
+	if sec && name == cookieName {
+		name = secureCookieName
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: sec, SameSite: http.SameSiteLaxMode})
+}
+
+func sessionCookie(r *http.Request) string {
+	for _, n := range []string{secureCookieName, cookieName} {
+		if ck, err := r.Cookie(n); err == nil && ck.Value != "" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// startSession logs u in: a new session, its cookie.
+func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u store.User) error {
+	id, err := c.randToken(32)
+	if err != nil {
+		return err
+	}
+	csrf, err := c.randToken(32)
+	if err != nil {
+		return err
+	}
+	now := c.o.Now()
+	if err := c.st.CreateSession(ctx, store.Session{IDHash: hashID(id), UserID: u.ID, CSRF: csrf, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(c.o.IdleTimeout)}); err != nil {
+		return err
+	}
+	c.setCookie(w, r, cookieName, id, 0)
+	return nil
+}
+
+// authenticated loads the session and its user; nil when there is none.
+func (c *Console) authenticated(r *http.Request) (*principal, error) {
+	v := sessionCookie(r)
+	if v == "" {
+		return nil, nil
+	}
+	now := c.o.Now()
+	se, err := c.st.Session(r.Context(), hashID(v), now)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if now.Sub(se.CreatedAt) >= c.o.MaxAge {
+		return nil, c.st.DeleteSession(r.Context(), se.IDHash)
+	}
+	u, err := c.st.UserByID(r.Context(), se.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled()) {
+		return nil, c.st.DeleteSession(r.Context(), se.IDHash)
+	} else if err != nil {
+		return nil, err
+	}
+	// Extend the idle timeout, writing at most once a minute.
+	if now.Sub(se.LastSeenAt) >= time.Minute {
+		exp := now.Add(c.o.IdleTimeout)
+		if err := c.st.TouchSession(r.Context(), se.IDHash, now, exp); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		se.LastSeenAt, se.ExpiresAt = now, exp
+	}
+	return &principal{user: u, session: se}, nil
+}
+
+// sameOrigin refuses requests a browser marks as coming from another
+// site: the second line of defence besides the CSRF token.
+func sameOrigin(r *http.Request) bool {
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" && s != "none" {
+		return false
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return false
+		}
+	}
+	return true
+}
+
+// guard wraps a handler: a session is required (else to the login page),
+// the user's role must allow action (else 403), and a POST must carry
+// the session's CSRF token and come from this site (else 403).
+func (c *Console) guard(action Action, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := c.authenticated(r)
+		if err != nil {
+			c.serverError(w, r, "session", err)
+			return
+		}
+		if p == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/console/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			c.fail(w, r, http.StatusUnauthorized, "Your session has ended. Please log in again.")
+			return
+		}
+		ctx := context.WithValue(r.Context(), ctxKey{}, p)
+		r = r.WithContext(ctx)
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.PostFormValue(csrfField)), []byte(p.session.CSRF)) != 1 {
+				c.o.Logger.Info("console: csrf refused", "route", r.Pattern, "user", p.user.Name)
+				c.fail(w, r, http.StatusForbidden, "This form was out of date or did not come from this console. Please go back, reload the page and try again.")
+				return
+			}
+		}
+		if !Can(p.user.Role, action) {
+			c.fail(w, r, http.StatusForbidden, "Your role ("+p.user.Role+") does not allow this.")
+			return
+		}
+		next(w, r)
+	})
+}
+
+// maxForm bounds a form body (a configuration layer is the largest).
+const maxForm = 5 << 20
+
+// clientAddr is the client's address for the login throttle: the
+// connection's, or the one the trusted proxy appended last.
+func (c *Console) clientAddr(r *http.Request) string {
+	if c.o.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			return strings.TrimSpace(parts[len(parts)-1])
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// throttleKey keeps neither address nor name in the clear.
+func (c *Console) throttleKey(r *http.Request, name string) string {
+	return hashID("login\n" + c.clientAddr(r) + "\n" + strings.ToLower(strings.TrimSpace(name)))
+}
+
+// backoff is how long after the last failure the next attempt must wait.
+func (c *Console) backoff(failures int64) time.Duration {
+	over := failures - int64(c.o.FreeAttempts)
+	if over < 0 {
+		return 0
+	}
+	if over > 10 {
+		return maxBackoff
+	}
+	return min(time.Second<<over, maxBackoff)
+}
+
+// loginWait is how long the key must still wait before trying again.
+func (c *Console) loginWait(ctx context.Context, key string) (time.Duration, error) {
+	n, last, err := c.st.LoginFailures(ctx, key)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	wait := last.Add(c.backoff(n)).Sub(c.o.Now())
+	if wait < 0 || c.o.Now().Sub(last) > failureWindow {
+		return 0, nil
+	}
+	return wait, nil
+}
+
+func (c *Console) audit(ctx context.Context, action, subject, detail string) {
+	a := store.Audit{At: c.o.Now(), Actor: actor(ctx), Action: action, Subject: subject, Detail: detail}
+	if err := c.st.AppendAudit(ctx, a); err != nil {
+		c.o.Logger.Error("console: audit", "action", action, "err", err)
+	}
+}
+
+func (c *Console) auditEntry(ctx context.Context, action, subject, detail string) store.Audit {
+	return store.Audit{At: c.o.Now(), Actor: actor(ctx), Action: action, Subject: subject, Detail: detail}
+}
+
+func actor(ctx context.Context) string {
+	if p := principalFrom(ctx); p != nil {
+		return p.user.Name
+	}
+	return "anonymous"
+}

@@ -1,0 +1,176 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// currentLayer returns scope's current layer document, nil if none.
+func (c *Console) currentLayer(ctx context.Context, scope string) (*store.ConfigLayer, error) {
+	layers, err := c.st.ConfigLayers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range layers {
+		if layers[i].Scope == scope {
+			return &layers[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// checked is the outcome of checking a new layer.
+type checked struct {
+	Errors   []string
+	Affected []string // terminals whose effective configuration changes
+	Preview  *preview
+}
+
+// checkLayer validates doc as scope's new layer: the layer itself, and
+// the effective configuration of every active terminal it reaches, so no
+// terminal is sent a document it must refuse. settingsLocked refuses a
+// change of the settings section (moderators edit content only).
+func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, settingsLocked bool) (checked, error) {
+	var out checked
+	if _, err := api.ValidateConfigLayer(doc); err != nil {
+		out.Errors = append(out.Errors, err.Error())
+		return out, nil
+	}
+	layers, err := c.st.ConfigLayers(ctx)
+	if err != nil {
+		return out, err
+	}
+	byScope := map[string][]byte{}
+	for _, l := range layers {
+		byScope[l.Scope] = l.Document
+	}
+	if settingsLocked && !sameSection(byScope[scope], doc, "settings") {
+		out.Errors = append(out.Errors, T("Your role may change the content section only; the settings section must stay as it was."))
+		return out, nil
+	}
+	byScope[scope] = doc
+	ts, err := c.st.Terminals(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, t := range ts {
+		scopes := fleet.Scopes(t.Quarter, t.Name)
+		if t.Revoked() || (scope != store.ScopeGlobal && scope != scopes[1] && scope != scopes[2]) {
+			continue
+		}
+		var docs [][]byte
+		for _, s := range scopes {
+			if d, ok := byScope[s]; ok {
+				docs = append(docs, d)
+			}
+		}
+		eff, _, err := fleet.Effective(docs...)
+		if err != nil {
+			out.Errors = append(out.Errors, err.Error())
+			continue
+		}
+		cfg, err := api.ValidateConfig(eff)
+		if err != nil {
+			out.Errors = append(out.Errors, fmt.Sprintf(T("Terminal %s would get an invalid configuration: %v"), t.Name, err))
+			continue
+		}
+		out.Affected = append(out.Affected, t.Name)
+		if out.Preview == nil && len(cfg.Content) > 0 {
+			var ct api.Content
+			if json.Unmarshal(cfg.Content, &ct) == nil {
+				out.Preview = newPreview(t.Name, ct, c.o.Now())
+			}
+		}
+	}
+	if out.Preview == nil && len(out.Errors) == 0 {
+		// No terminal yet: preview the layer's own content if it is complete.
+		if cfg, err := api.ValidateConfig(doc); err == nil && len(cfg.Content) > 0 {
+			var ct api.Content
+			if json.Unmarshal(cfg.Content, &ct) == nil {
+				out.Preview = newPreview("", ct, c.o.Now())
+			}
+		}
+	}
+	return out, nil
+}
+
+// sameSection reports whether two layer documents carry the same value
+// (canonically) under key.
+func sameSection(a, b []byte, key string) bool {
+	get := func(doc []byte) []byte {
+		if len(doc) == 0 {
+			return nil
+		}
+		v, err := fleet.Decode(doc)
+		if err != nil {
+			return []byte("invalid")
+		}
+		m, _ := v.(map[string]any)
+		sec, ok := m[key]
+		if !ok || sec == nil {
+			return nil
+		}
+		out, _, _ := fleet.Canonical(sec)
+		return out
+	}
+	return bytes.Equal(get(a), get(b))
+}
+
+// preview is what a terminal would show, in the first language.
+type preview struct {
+	Terminal      string
+	Lang          string
+	Quarter       string
+	Services      []previewItem
+	Announcements []previewItem
+	Pages         []previewItem
+	Surveys       []previewSurvey
+	Categories    []string
+}
+
+type previewItem struct{ Title, Body, Note string }
+
+type previewSurvey struct {
+	Title     string
+	Questions []string
+}
+
+func newPreview(terminal string, ct api.Content, now time.Time) *preview {
+	lang := "de"
+	if len(ct.Languages) > 0 {
+		lang = ct.Languages[0]
+	}
+	tx := func(t api.Text) string { return t.In(lang, "en") }
+	p := &preview{Terminal: terminal, Lang: lang, Quarter: tx(ct.Quarter)}
+	for _, s := range ct.Services {
+		p.Services = append(p.Services, previewItem{Title: tx(s.Title), Body: tx(s.Subtitle), Note: s.Kind})
+	}
+	for _, a := range ct.Announcements {
+		note := T("shown now")
+		if !a.ValidAt(now) {
+			note = T("not shown now (outside its dates)")
+		}
+		p.Announcements = append(p.Announcements, previewItem{Title: tx(a.Title), Body: tx(a.Body), Note: note})
+	}
+	for _, pg := range ct.Pages {
+		p.Pages = append(p.Pages, previewItem{Title: tx(pg.Title), Body: tx(pg.Body)})
+	}
+	for _, s := range ct.Surveys {
+		ps := previewSurvey{Title: tx(s.Title)}
+		for _, q := range s.Questions {
+			ps.Questions = append(ps.Questions, tx(q.Text))
+		}
+		p.Surveys = append(p.Surveys, ps)
+	}
+	for _, cat := range ct.ProblemCategories {
+		p.Categories = append(p.Categories, tx(cat.Label))
+	}
+	return p
+}

@@ -1,0 +1,166 @@
+// Package console is the hub's web console for IT staff and moderators:
+// server-rendered HTML (templates and one stylesheet embedded, no
+// JavaScript build step), one handler per file named noun_verb.go.
+//
+// # Security
+//
+//   - Users have one role (admin, moderator, viewer); roles.go holds the
+//     one table of what each may do, and every route names its action
+//     (routes.go).
+//   - Passwords are hashed with argon2id (password.go, DefaultParams).
+//   - Sessions are server-side in the store (so hub processes sharing a
+//     PostgreSQL database share them); the cookie carries 256 random bits
+//     and the store only their SHA-256. The cookie is HttpOnly,
+//     SameSite=Lax, Path=/, and Secure with the __Host- prefix when the
+//     request came over HTTPS (directly, or through a proxy that says so
+//     in X-Forwarded-Proto when Opts.TrustProxy is set, or always with
+//     Opts.SecureCookies). Sessions end after Opts.IdleTimeout without a
+//     request and Opts.MaxAge after login, at logout, and when the user's
+//     password or role changes or the user is disabled.
+//   - Every state-changing request is a POST that must carry the
+//     session's CSRF token (hidden form field "csrf"), and is refused
+//     when the browser says it came from another site (Origin,
+//     Sec-Fetch-Site). The login form uses a double-submit cookie.
+//   - Failed logins are counted in the store per client address and user
+//     name (hashed): after Opts.FreeAttempts failures within an hour each
+//     further attempt must wait 1 s, 2 s, 4 s … up to 15 minutes, so
+//     several hub processes enforce one limit.
+//   - Every change and every export is written to the audit log (who,
+//     what, target, when), never with passwords, tokens or residents' text.
+//
+// The public status page of a problem report (/status/REF) shows only
+// category, status, the public note and dates — the resident's text only
+// when a moderator approved publishing it.
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// Opts configures the console. Zero values are the defaults.
+type Opts struct {
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Rand is the entropy for session IDs, tokens and IDs. Default crypto/rand.
+	Rand io.Reader
+	// Logger gets notable events (no personal data). Default slog.Default().
+	Logger *slog.Logger
+	// PublicURL is the hub's address as terminals and residents reach it
+	// (e.g. https://hub.example.org), for enrolment instructions and
+	// status links. Default: taken from each request.
+	PublicURL string
+	// OnlineWithin: a terminal seen this recently is online. Default 90s.
+	OnlineWithin time.Duration
+	// IdleTimeout ends a session after this long without a request.
+	// Default 30 minutes.
+	IdleTimeout time.Duration
+	// MaxAge ends a session this long after login. Default 12 hours.
+	MaxAge time.Duration
+	// FreeAttempts is how many failed logins per client and user name
+	// pass before the backoff starts. Default 5.
+	FreeAttempts int
+	// SecureCookies marks cookies Secure on every request (set it when a
+	// proxy terminates TLS without saying so).
+	SecureCookies bool
+	// TrustProxy believes X-Forwarded-Proto and X-Forwarded-For (set it
+	// only behind a reverse proxy that sets them).
+	TrustProxy bool
+	// Params are the argon2id parameters for new password hashes.
+	// Default DefaultParams.
+	Params Params
+	// TokenTTL is how long enrolment tokens made in the console stay
+	// valid. Default 24h.
+	TokenTTL time.Duration
+	// CommandTTL is how long a command waits for its terminal. Default 24h.
+	CommandTTL time.Duration
+}
+
+// Console serves the web console and the public status pages.
+type Console struct {
+	st      store.Store
+	o       Opts
+	mux     *http.ServeMux
+	pages   *pages
+	configs *fleet.Configs
+}
+
+// New returns the console on st.
+func New(st store.Store, o Opts) (*Console, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.OnlineWithin <= 0 {
+		o.OnlineWithin = 90 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 30 * time.Minute
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 12 * time.Hour
+	}
+	if o.FreeAttempts <= 0 {
+		o.FreeAttempts = 5
+	}
+	if o.Params.MemoryKiB == 0 {
+		o.Params = DefaultParams
+	}
+	if o.TokenTTL <= 0 {
+		o.TokenTTL = 24 * time.Hour
+	}
+	if o.CommandTTL <= 0 {
+		o.CommandTTL = 24 * time.Hour
+	}
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	c := &Console{st: st, o: o, mux: http.NewServeMux(), pages: p,
+		configs: fleet.NewConfigs(st, fleet.ConfigsOpts{CheckEvery: -1, Now: o.Now})}
+	c.routes()
+	return c, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	c.mux.ServeHTTP(w, r)
+}
+
+// Run deletes expired sessions and old login-failure counts every few
+// minutes until ctx ends.
+func (c *Console) Run(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		now := c.o.Now()
+		if _, err := c.st.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+			c.o.Logger.Warn("console: expire sessions", "err", err)
+		}
+		if _, err := c.st.PruneLoginFailures(ctx, now.Add(-failureWindow)); err != nil && ctx.Err() == nil {
+			c.o.Logger.Warn("console: prune login failures", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

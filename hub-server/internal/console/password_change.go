@@ -1,0 +1,46 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// passwordChange sets the user's own password. All their sessions end
+// (the store deletes them with the change) and this browser gets a new one.
+func (c *Console) passwordChange(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p := principalFrom(ctx)
+	cur, pw, again := r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("again")
+	fail := func(msg string) {
+		c.render(w, r, http.StatusBadRequest, "account", "Your account", "account", accountData{Error: msg})
+	}
+	if !CheckPassword(p.user.PasswordHash, cur) {
+		fail(T("The current password is wrong."))
+		return
+	}
+	if pw != again {
+		fail(T("The new password and its repetition differ."))
+		return
+	}
+	if err := CheckPasswordRules(pw); err != nil {
+		fail(T(err.Error()))
+		return
+	}
+	hash, err := HashPassword(pw, c.o.Params)
+	if err != nil {
+		c.serverError(w, r, "password", err)
+		return
+	}
+	u := p.user
+	u.PasswordHash = hash
+	if err := c.st.UpdateUser(ctx, u, store.Audit{At: c.o.Now(), Actor: u.Name, Action: "user.password", Subject: "user:" + u.Name}); err != nil {
+		c.serverError(w, r, "password", err)
+		return
+	}
+	if err := c.startSession(ctx, w, r, u); err != nil {
+		c.serverError(w, r, "password session", err)
+		return
+	}
+	c.redirect(w, r, "/console/account", "password")
+}

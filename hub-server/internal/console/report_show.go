@@ -1,0 +1,58 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+type reportShowData struct {
+	R      reportView
+	Next   []string
+	Public string
+	Audit  []store.Audit
+	Error  string
+}
+
+// reportAt loads the report of the {terminal}/{record} path; it answers
+// 404 itself.
+func (c *Console) reportAt(w http.ResponseWriter, r *http.Request) (reportView, bool) {
+	ctx := r.Context()
+	t, err := c.st.TerminalByName(ctx, r.PathValue("terminal"))
+	if err == nil {
+		var rs []store.Report
+		if rs, err = c.st.Reports(ctx, store.ReportFilter{TerminalID: t.ID, RecordID: r.PathValue("record")}); err == nil {
+			if len(rs) == 1 {
+				return viewReports(rs, c.categoryLabels(ctx))[0], true
+			}
+			err = store.ErrNotFound
+		}
+	}
+	if err == store.ErrNotFound {
+		c.fail(w, r, http.StatusNotFound, "There is no such report.")
+	} else {
+		c.serverError(w, r, "report", err)
+	}
+	return reportView{}, false
+}
+
+func (c *Console) reportShow(w http.ResponseWriter, r *http.Request) {
+	rep, ok := c.reportAt(w, r)
+	if !ok {
+		return
+	}
+	c.showReport(w, r, http.StatusOK, rep, "")
+}
+
+func (c *Console) showReport(w http.ResponseWriter, r *http.Request, status int, rep reportView, msg string) {
+	d := reportShowData{R: rep, Public: c.hubURL(r) + "/status/" + rep.Ref, Error: msg}
+	for _, s := range ReportStatuses {
+		if CanMove(rep.Status, s) {
+			d.Next = append(d.Next, s)
+		}
+	}
+	if p := principalFrom(r.Context()); Can(p.user.Role, ViewAudit) {
+		d.Audit, _ = c.st.AuditEntries(r.Context(), store.AuditFilter{Subject: "report:" + rep.TerminalName + "/" + rep.RecordID, Limit: 20})
+	}
+	c.render(w, r, status, "report", T("Report")+" "+rep.Ref, "reports", d)
+}

@@ -1,0 +1,85 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"slices"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// ReportStatuses are the workflow states, in order.
+var ReportStatuses = []string{store.ReportNew, store.ReportInProgress, store.ReportResolved, store.ReportRejected}
+
+// reportNext is the workflow: where a report may go from each state. A
+// closed report may be reopened; nothing goes back to "new".
+var reportNext = map[string][]string{
+	store.ReportNew:        {store.ReportInProgress, store.ReportResolved, store.ReportRejected},
+	store.ReportInProgress: {store.ReportResolved, store.ReportRejected},
+	store.ReportResolved:   {store.ReportInProgress},
+	store.ReportRejected:   {store.ReportInProgress},
+}
+
+// CanMove reports whether a report may go from one status to another
+// (staying in the same status, e.g. to edit the note, is allowed).
+func CanMove(from, to string) bool {
+	return from == to && slices.Contains(ReportStatuses, to) || slices.Contains(reportNext[from], to)
+}
+
+// reportView is a report with its payload decoded.
+type reportView struct {
+	store.Report
+	P             api.ProblemReport
+	CategoryLabel string
+}
+
+// categoryLabels maps category ids to labels from every configuration
+// layer's content (first language found), so the console and the
+// public page can name a category.
+func (c *Console) categoryLabels(ctx context.Context) map[string]string {
+	out := map[string]string{}
+	layers, err := c.st.ConfigLayers(ctx)
+	if err != nil {
+		return out
+	}
+	for _, l := range layers {
+		var doc struct {
+			Content struct {
+				Languages         []string       `json:"languages"`
+				ProblemCategories []api.Category `json:"problem_categories"`
+			} `json:"content"`
+		}
+		if json.Unmarshal(l.Document, &doc) != nil {
+			continue
+		}
+		lang := "de"
+		if len(doc.Content.Languages) > 0 {
+			lang = doc.Content.Languages[0]
+		}
+		for _, cat := range doc.Content.ProblemCategories {
+			if _, ok := out[cat.ID]; !ok {
+				out[cat.ID] = cat.Label.In(lang, "en")
+			}
+		}
+	}
+	return out
+}
+
+func viewReports(rs []store.Report, labels map[string]string) []reportView {
+	out := make([]reportView, len(rs))
+	for i, r := range rs {
+		out[i].Report = r
+		_ = json.Unmarshal(r.Payload, &out[i].P)
+		out[i].CategoryLabel = labels[out[i].P.Category]
+		if out[i].CategoryLabel == "" {
+			out[i].CategoryLabel = out[i].P.Category
+		}
+	}
+	return out
+}
+
+func reportPath(r store.Report) string {
+	return "/console/reports/" + url.PathEscape(r.TerminalName) + "/" + url.PathEscape(r.RecordID)
+}

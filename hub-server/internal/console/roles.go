@@ -1,0 +1,54 @@
+package console
+
+import "github.com/quartierhub/quartierhub/hub-server/internal/store"
+
+// Action is something a console user may be allowed to do. Every route
+// names the one action it needs (routes.go); Can decides.
+type Action string
+
+// Actions. Reading is split from writing so that the viewer role is
+// read-only by construction.
+const (
+	ViewFleet     Action = "view_fleet"     // overview, terminal detail, alerts, commands, configuration (read)
+	ViewReports   Action = "view_reports"   // problem reports (incl. residents' text), survey results, CSV export
+	ViewAudit     Action = "view_audit"     // the audit log
+	EditReports   Action = "edit_reports"   // report status workflow, public note, publishing a resident's text
+	EditContent   Action = "edit_content"   // the "content" section of configuration layers
+	EditSettings  Action = "edit_settings"  // the "settings" section of configuration layers
+	SendCommands  Action = "send_commands"  // remote actions on terminals
+	ManageTerms   Action = "manage_terms"   // enrolment tokens, tags, revoke, credential rotation
+	ManageUsers   Action = "manage_users"   // create users, change roles, disable, reset passwords
+	ChangeOwnPass Action = "change_own_pwd" // one's own password
+)
+
+// Roles lists the roles, most powerful first.
+var Roles = []string{store.RoleAdmin, store.RoleModerator, store.RoleViewer}
+
+// permissions is the one table of who may do what.
+//
+//   - admin: everything.
+//   - moderator: runs participation workshops and handles residents'
+//     reports — reads the fleet and the results, works on reports, edits
+//     content (announcements, pages, surveys) but not terminal settings,
+//     sends no commands, manages neither terminals nor users.
+//   - viewer: reads the fleet, reports, results and the audit log
+//     (e.g. a supervisor or data-protection officer); changes nothing but
+//     their own password.
+var permissions = map[string]map[Action]bool{
+	store.RoleAdmin: {
+		ViewFleet: true, ViewReports: true, ViewAudit: true, EditReports: true, EditContent: true, EditSettings: true,
+		SendCommands: true, ManageTerms: true, ManageUsers: true, ChangeOwnPass: true,
+	},
+	store.RoleModerator: {
+		ViewFleet: true, ViewReports: true, EditReports: true, EditContent: true, ChangeOwnPass: true,
+	},
+	store.RoleViewer: {
+		ViewFleet: true, ViewReports: true, ViewAudit: true, ChangeOwnPass: true,
+	},
+}
+
+// Can reports whether a user of role may do a.
+func Can(role string, a Action) bool { return permissions[role][a] }
+
+// ValidRole reports whether r is a role.
+func ValidRole(r string) bool { _, ok := permissions[r]; return ok }

@@ -1,0 +1,166 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// TestRoleTable states, independently of roles.go, what each role may do.
+func TestRoleTable(t *testing.T) {
+	const A, M, V = "admin", "moderator", "viewer"
+	want := map[Action][]string{
+		ViewFleet:     {A, M, V},
+		ViewReports:   {A, M, V},
+		ViewAudit:     {A, V},
+		EditReports:   {A, M},
+		EditContent:   {A, M},
+		EditSettings:  {A},
+		SendCommands:  {A},
+		ManageTerms:   {A},
+		ManageUsers:   {A},
+		ChangeOwnPass: {A, M, V},
+	}
+	for _, role := range append(Roles, "", "root") {
+		for a, allowed := range want {
+			exp := false
+			for _, r := range allowed {
+				exp = exp || r == role
+			}
+			if got := Can(role, a); got != exp {
+				t.Errorf("Can(%q, %s) = %t, want %t", role, a, got, exp)
+			}
+		}
+	}
+	for role, acts := range permissions {
+		for a := range acts {
+			if _, ok := want[a]; !ok {
+				t.Errorf("role %s has action %s that this test does not know", role, a)
+			}
+		}
+	}
+}
+
+// fixture enrols a terminal with a report and a second user, so every
+// route has something to act on.
+type fixture struct {
+	term   *terminal
+	report string
+}
+
+func setupFixture(t *testing.T, h *hub) fixture {
+	for _, r := range Roles {
+		h.addUser(r, r)
+	}
+	h.addUser("other", store.RoleViewer)
+	term := h.enrolTerminal("jst-1", "Johannstadt")
+	h.enrolTerminal("jst-2", "Johannstadt")
+	id := term.upload(api.RecordProblemReport, api.ProblemReport{Category: "litter", Text: "Müll"})
+	return fixture{term: term, report: id}
+}
+
+// requestFor builds a plausible request for a route.
+func requestFor(rt route, f fixture) (method, path string, form url.Values) {
+	method, path, _ = strings.Cut(rt.pattern, " ")
+	path = strings.NewReplacer("{name}", "jst-1", "{terminal}", "jst-1", "{record}", f.report, "{$}", "").Replace(path)
+	if strings.HasPrefix(path, "/console/users/") {
+		path = "/console/users/other"
+	}
+	form = url.Values{}
+	switch path {
+	case "/console/terminals/jst-1/revoke":
+		path = "/console/terminals/jst-2/revoke" // jst-1 stays for the other routes
+		form.Set("confirm", "jst-2")
+	case "/console/terminals/jst-1/tags":
+		form.Set("tags", "pilot")
+	case "/console/commands":
+		form.Set("scope", "terminal")
+		form.Set("target", "jst-1")
+		form.Set("kind", api.CommandSyncNow)
+	case "/console/enrol":
+		form.Set("name", "jst-new")
+		form.Set("quarter", "Johannstadt")
+	case "/console/config/edit":
+		if method == http.MethodGet {
+			path += "?scope=global"
+		}
+		form.Set("scope", "quarter:Johannstadt")
+		form.Set("document", `{"content": {"announcements": []}}`)
+		form.Set("op", "preview")
+	case "/console/users":
+		form.Set("name", "newbie")
+		form.Set("role", "viewer")
+		form.Set("password", "a long enough password")
+	case "/console/users/other":
+		form.Set("role", "moderator")
+	case "/console/account":
+		form.Set("current", "wrong")
+	}
+	if strings.HasPrefix(path, "/console/reports/") {
+		form.Set("status", store.ReportInProgress)
+	}
+	return method, path, form
+}
+
+// TestRoutesEnforceRoles tries every guarded route as every role: a role
+// that may not do the route's action gets 403, one that may never does.
+// Afterwards the audit log must hold only actions their actors may do.
+func TestRoutesEnforceRoles(t *testing.T) {
+	h := newHub(t, nil)
+	f := setupFixture(t, h)
+	for _, role := range Roles {
+		for _, rt := range guarded {
+			b := h.browser()
+			b.mustLogin(role)
+			method, path, form := requestFor(rt, f)
+			var p page
+			if method == http.MethodGet {
+				p = b.get(path)
+			} else {
+				p = b.post(path, form)
+			}
+			allowed := Can(role, rt.action)
+			switch {
+			case allowed && (p.status == http.StatusForbidden || p.status == http.StatusUnauthorized || p.status >= 500):
+				t.Errorf("%s %s as %s: %d, want it allowed\n%s", method, path, role, p.status, p.body)
+			case allowed && p.status == http.StatusSeeOther && strings.HasPrefix(p.header.Get("Location"), "/console/login") && path != "/console/logout":
+				t.Errorf("%s %s as %s: sent to login", method, path, role)
+			case !allowed && p.status != http.StatusForbidden:
+				t.Errorf("%s %s as %s: %d, want 403", method, path, role, p.status)
+			}
+		}
+	}
+	// Nothing a role may not do left a trace.
+	entries, err := h.st.AuditEntries(context.Background(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := map[string]Action{"terminal.revoke": ManageTerms, "terminal.rotate": ManageTerms, "terminal.tag": ManageTerms,
+		"terminal.token": ManageTerms, "command.send": SendCommands, "config.set": EditContent, "report.status": EditReports,
+		"user.create": ManageUsers, "user.update": ManageUsers, "reports.export": ViewReports, "surveys.export": ViewReports}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		seen[e.Action] = true
+		if e.Actor == "test" {
+			continue
+		}
+		u, err := h.st.UserByName(context.Background(), e.Actor)
+		if err != nil {
+			t.Errorf("audit actor %q is no user: %v", e.Actor, err)
+			continue
+		}
+		if a, ok := need[e.Action]; ok && !Can(u.Role, a) {
+			t.Errorf("audit: %s (%s) did %s", e.Actor, u.Role, e.Action)
+		}
+	}
+	for _, a := range []string{"terminal.revoke", "terminal.rotate", "terminal.tag", "terminal.token", "command.send", "report.status", "user.create", "user.update", "reports.export", "user.login", "user.logout"} {
+		if !seen[a] {
+			t.Errorf("no audit entry for %s", a)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package console
+
+import (
+	"net/http"
+)
+
+// route is one console page or form target and the action it needs.
+type route struct {
+	pattern string
+	action  Action
+	handler func(*Console, http.ResponseWriter, *http.Request)
+}
+
+// guarded lists every route that needs a login, with its action. The
+// role tests walk this table.
+var guarded = []route{
+	{"GET /console/{$}", ViewFleet, (*Console).fleetShow},
+	{"GET /console/terminals/{name}", ViewFleet, (*Console).terminalShow},
+	{"POST /console/terminals/{name}/revoke", ManageTerms, (*Console).terminalRevoke},
+	{"POST /console/terminals/{name}/rotate", ManageTerms, (*Console).terminalRotate},
+	{"POST /console/terminals/{name}/tags", ManageTerms, (*Console).terminalTag},
+	{"POST /console/commands", SendCommands, (*Console).commandSend},
+	{"GET /console/enrol", ManageTerms, (*Console).enrolmentShow},
+	{"POST /console/enrol", ManageTerms, (*Console).enrolmentCreate},
+	{"GET /console/config", ViewFleet, (*Console).configList},
+	{"GET /console/config/edit", ViewFleet, (*Console).configEdit},
+	{"POST /console/config/edit", EditContent, (*Console).configSave},
+	{"GET /console/alerts", ViewFleet, (*Console).alertList},
+	{"GET /console/reports", ViewReports, (*Console).reportList},
+	{"GET /console/reports.csv", ViewReports, (*Console).reportExport},
+	{"GET /console/reports/{terminal}/{record}", ViewReports, (*Console).reportShow},
+	{"POST /console/reports/{terminal}/{record}", EditReports, (*Console).reportUpdate},
+	{"GET /console/surveys", ViewReports, (*Console).surveyList},
+	{"GET /console/surveys.csv", ViewReports, (*Console).surveyExport},
+	{"GET /console/audit", ViewAudit, (*Console).auditList},
+	{"GET /console/users", ManageUsers, (*Console).userList},
+	{"POST /console/users", ManageUsers, (*Console).userCreate},
+	{"POST /console/users/{name}", ManageUsers, (*Console).userUpdate},
+	{"GET /console/account", ChangeOwnPass, (*Console).accountShow},
+	{"POST /console/account", ChangeOwnPass, (*Console).passwordChange},
+	{"POST /console/logout", ChangeOwnPass, (*Console).logoutSubmit},
+}
+
+func (c *Console) routes() {
+	for _, rt := range guarded {
+		h := rt.handler
+		c.mux.Handle(rt.pattern, c.guard(rt.action, func(w http.ResponseWriter, r *http.Request) { h(c, w, r) }))
+	}
+	c.mux.HandleFunc("GET /console/login", c.loginShow)
+	c.mux.HandleFunc("POST /console/login", c.loginSubmit)
+	c.mux.HandleFunc("GET /console/static/", c.staticServe)
+	c.mux.HandleFunc("GET /status", c.statusShow)
+	c.mux.HandleFunc("GET /status/{ref}", c.statusShow)
+	c.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/", http.StatusSeeOther)
+	})
+	c.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		c.fail(w, r, http.StatusNotFound, "There is no such page.")
+	})
+}
+
+func (c *Console) staticServe(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	http.StripPrefix("/console/", http.FileServerFS(assets)).ServeHTTP(w, r)
+}

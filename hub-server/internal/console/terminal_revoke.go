@@ -1,0 +1,24 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+)
+
+func (c *Console) terminalRevoke(w http.ResponseWriter, r *http.Request) {
+	t, ok := c.terminalNamed(w, r)
+	if !ok {
+		return
+	}
+	if r.PostFormValue("confirm") != t.Name {
+		c.fail(w, r, http.StatusBadRequest, "To revoke, type the terminal's name into the confirmation field.")
+		return
+	}
+	if err := c.st.RevokeTerminal(r.Context(), t.ID, c.o.Now()); err != nil {
+		c.serverError(w, r, "revoke", err)
+		return
+	}
+	c.audit(r.Context(), "terminal.revoke", "terminal:"+t.Name, "")
+	c.o.Logger.Info("console: terminal revoked", "terminal", t.ID)
+	c.redirect(w, r, "/console/terminals/"+url.PathEscape(t.Name), "revoked")
+}

@@ -1,0 +1,122 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+type historyRow struct {
+	At      time.Time
+	Reason  string
+	Summary string
+}
+
+type terminalData struct {
+	Row             terminalRow
+	Now             time.Time
+	EffectiveConfig string // version the hub would send
+	ConfigCurrent   bool   // the terminal runs it
+	History         []historyRow
+	Commands        []store.Command
+	Alerts          []store.Alert
+	Audit           []store.Audit
+	CommandKinds    []string
+}
+
+// terminalNamed loads the terminal of the {name} path value; it answers
+// 404 itself when there is none.
+func (c *Console) terminalNamed(w http.ResponseWriter, r *http.Request) (store.Terminal, bool) {
+	t, err := c.st.TerminalByName(r.Context(), r.PathValue("name"))
+	if errors.Is(err, store.ErrNotFound) {
+		c.fail(w, r, http.StatusNotFound, "There is no terminal of this name.")
+		return t, false
+	} else if err != nil {
+		c.serverError(w, r, "terminal", err)
+		return t, false
+	}
+	return t, true
+}
+
+func summary(hb *api.Heartbeat) string {
+	if hb == nil {
+		return ""
+	}
+	s := "v" + hb.SoftwareVersion
+	if hb.Maintenance {
+		s += ", " + T("out of order")
+	}
+	for _, d := range hb.Devices {
+		s += ", " + d.Name + " " + label(d.State)
+		if d.Paper != "" {
+			s += " (" + T("paper") + " " + label(d.Paper) + ")"
+		}
+	}
+	return s
+}
+
+func (c *Console) terminalShow(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t, ok := c.terminalNamed(w, r)
+	if !ok {
+		return
+	}
+	now := c.o.Now()
+	var hb *api.Heartbeat
+	if h, err := c.st.Health(ctx, t.ID); err == nil {
+		hb = parseHealth(h)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		c.serverError(w, r, "terminal health", err)
+		return
+	}
+	alerts, err := c.st.Alerts(ctx, store.AlertFilter{TerminalID: t.ID, Limit: 20})
+	if err != nil {
+		c.serverError(w, r, "terminal alerts", err)
+		return
+	}
+	var open []store.Alert
+	for _, a := range alerts {
+		if a.State == store.AlertOpen {
+			open = append(open, a)
+		}
+	}
+	d := terminalData{Row: c.row(t, hb, open, now), Now: now, Alerts: alerts, CommandKinds: api.CommandKinds}
+	hist, err := c.st.HealthHistory(ctx, t.ID, now.Add(-7*24*time.Hour), 0)
+	if err != nil {
+		c.serverError(w, r, "terminal history", err)
+		return
+	}
+	for _, h := range hist[max(0, len(hist)-20):] {
+		d.History = append(d.History, historyRow{At: h.At, Reason: h.Reason, Summary: summary(parseHealth(store.Health{State: h.State}))})
+	}
+	slices.Reverse(d.History)
+	if d.Commands, err = c.st.Commands(ctx, store.CommandFilter{TerminalID: t.ID, Limit: 20}); err != nil {
+		c.serverError(w, r, "terminal commands", err)
+		return
+	}
+	if p := principalFrom(ctx); Can(p.user.Role, ViewAudit) {
+		if d.Audit, err = c.st.AuditEntries(ctx, store.AuditFilter{Subject: "terminal:" + t.Name, Limit: 20}); err != nil {
+			c.serverError(w, r, "terminal audit", err)
+			return
+		}
+	}
+	layers, err := c.st.ConfigLayers(ctx)
+	if err != nil {
+		c.serverError(w, r, "terminal config", err)
+		return
+	}
+	own := false
+	for _, l := range layers {
+		own = own || slices.Contains(fleet.Scopes(t.Quarter, t.Name), l.Scope)
+	}
+	if doc, err := c.configs.For(ctx, t.Quarter, t.Name); err == nil && own {
+		d.EffectiveConfig = doc.Version
+		d.ConfigCurrent = hb != nil && hb.ConfigVersion == doc.Version
+	}
+	c.render(w, r, http.StatusOK, "terminal", t.Name, "fleet", d)
+}

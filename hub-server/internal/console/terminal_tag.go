@@ -1,0 +1,26 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+func (c *Console) terminalTag(w http.ResponseWriter, r *http.Request) {
+	t, ok := c.terminalNamed(w, r)
+	if !ok {
+		return
+	}
+	tags, err := store.NormalizeTags(strings.Split(r.PostFormValue("tags"), ","))
+	if err != nil {
+		c.fail(w, r, http.StatusBadRequest, "A tag is 1 to 64 characters without commas, spaces, % or _. Separate tags with commas.")
+		return
+	}
+	if err := c.st.SetTerminalTags(r.Context(), t.ID, tags, c.auditEntry(r.Context(), "terminal.tag", "terminal:"+t.Name, strings.Join(tags, ","))); err != nil {
+		c.serverError(w, r, "tags", err)
+		return
+	}
+	c.redirect(w, r, "/console/terminals/"+url.PathEscape(t.Name), "tags")
+}

@@ -1,0 +1,65 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+var userName = regexp.MustCompile(`^[\p{L}\p{N}._@-]{2,64}$`)
+
+// ErrUserInput marks a CreateUser error a person can fix.
+var ErrUserInput = errors.New("console: invalid user")
+
+// CreateUser validates and stores a new user with a hashed password. The
+// CLI's `user add` and the users page both use it.
+func CreateUser(ctx context.Context, st store.Store, name, role, password string, p Params, now time.Time, rnd io.Reader, a store.Audit) error {
+	name = strings.TrimSpace(name)
+	if !userName.MatchString(name) {
+		return fmt.Errorf("%w: a user name has 2 to 64 letters, digits or . _ @ -", ErrUserInput)
+	}
+	if !ValidRole(role) {
+		return fmt.Errorf("%w: the role must be one of %s", ErrUserInput, strings.Join(Roles, ", "))
+	}
+	if err := CheckPasswordRules(password); err != nil {
+		return fmt.Errorf("%w: %v", ErrUserInput, err)
+	}
+	hash, err := HashPassword(password, p)
+	if err != nil {
+		return err
+	}
+	id, err := ulid.New(ulid.Timestamp(now), rnd)
+	if err != nil {
+		return err
+	}
+	a.Action, a.Subject, a.Detail = "user.create", "user:"+name, "role "+role
+	err = st.CreateUser(ctx, store.User{ID: id.String(), Name: name, Role: role, PasswordHash: hash, CreatedAt: now}, a)
+	if errors.Is(err, store.ErrUserExists) {
+		return fmt.Errorf("%w: a user named %q exists already", ErrUserInput, name)
+	}
+	return err
+}
+
+func (c *Console) userCreate(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name, role := r.PostFormValue("name"), r.PostFormValue("role")
+	err := CreateUser(ctx, c.st, name, role, r.PostFormValue("password"), c.o.Params, c.o.Now(), c.o.Rand, c.auditEntry(ctx, "", "", ""))
+	if errors.Is(err, ErrUserInput) {
+		msg := strings.TrimPrefix(err.Error(), ErrUserInput.Error()+": ")
+		c.showUsers(w, r, http.StatusBadRequest, userListData{Error: T(msg), Name: name, Role: role})
+		return
+	} else if err != nil {
+		c.serverError(w, r, "user create", err)
+		return
+	}
+	c.redirect(w, r, "/console/users", "user")
+}

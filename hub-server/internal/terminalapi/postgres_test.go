@@ -1,0 +1,34 @@
+package terminalapi_test
+
+import (
+	"testing"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
+)
+
+func TestMain(m *testing.M) { teststores.Main(m) }
+
+// TestPostgres runs the terminal API tests that matter most for storage
+// again on PostgreSQL: newEnv opens a PostgreSQL store for any test under
+// TestPostgres/ (the others run on SQLite).
+func TestPostgres(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T)
+	}{
+		{"EnrolAndPing", TestEnrolAndPing},
+		{"EnrolRefusals", TestEnrolRefusals},
+		{"AuthRefusals", TestAuthRefusals},
+		{"RevokedAfterUse", TestRevokedAfterUse},
+		{"IngestIdempotent", TestIngestIdempotent},
+		{"IngestGzipAndPlain", TestIngestGzipAndPlain},
+		{"IngestAllOrNothing", TestIngestAllOrNothing},
+		{"IngestTooLarge", TestIngestTooLarge},
+		{"HeartbeatStoresStateAndOnline", TestHeartbeatStoresStateAndOnline},
+		{"ConfigLayeredWithETag", TestConfigLayeredWithETag},
+		{"CommandsOnlyForTheirTerminal", TestCommandsOnlyForTheirTerminal},
+		{"RevokedCallHook", TestRevokedCallHook},
+	} {
+		t.Run(tc.name, tc.fn)
+	}
+}
