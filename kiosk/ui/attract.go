@@ -18,6 +18,7 @@ import (
 func (u *UI) attractScreen() fyne.CanvasObject {
 	now := u.opts.Now()
 	u.clock = heading(now.Format("15:04"))
+	u.clock.SizeName = sizeNameClock
 	u.clock.Alignment = fyne.TextAlignCenter
 	date := widget.NewLabel(u.date())
 	date.Alignment = fyne.TextAlignCenter
@@ -42,10 +43,14 @@ func (u *UI) attractScreen() fyne.CanvasObject {
 	right.Objects = append(right.Objects, news...)
 	prompt := subheading(u.tr("attract.touch"))
 	prompt.Alignment = fyne.TextAlignCenter
-	hand := container.NewCenter(container.NewHBox(container.New(minSize{56, 56}, widget.NewIcon(theme.NavigateNextIcon())), prompt))
+	// Not in a Center: a wrapping label there shrinks to one letter per
+	// line and its height pushes the screen far beyond the display.
+	hand := container.NewBorder(nil, nil, container.New(minSize{56, 56}, widget.NewIcon(theme.NavigateNextIcon())), nil, prompt)
 	body := container.NewBorder(container.NewVBox(welcome, u.clock, date), container.NewVBox(widget.NewSeparator(), hand), nil, nil,
 		container.NewGridWithColumns(2, left, right))
-	return container.NewStack(newTapLayer(func() { u.startSession("") }), body)
+	tl := newTapLayer(func() { u.startSession("") })
+	u.addTarget(tl, func() string { return AttractArea })
+	return container.NewStack(tl, body)
 }
 
 // date is today in words: "Montag, 3. März 2025".
@@ -121,6 +126,7 @@ func (u *UI) homeScreen() fyne.CanvasObject {
 			t.disabled = true
 			t.Subtitle = u.tr(u.printerWhy) + " " + u.tr("ticket.unavailable")
 		}
+		u.addTarget(t, func() string { return t.Title })
 		grid.Add(t)
 	}
 	return container.NewBorder(heading(u.tr("home.title")), nil, nil, nil, container.NewVScroll(container.NewVBox(grid, layout.NewSpacer())))

@@ -39,6 +39,7 @@ func (u *UI) newKeyboard(text string, max int, edit func(string)) fyne.CanvasObj
 			b := widget.NewButton(string(ch), nil)
 			b.OnTapped = u.act(func() { k.typed(b.Text) })
 			k.keys = append(k.keys, b)
+			u.addTarget(b, func() string { return b.Text })
 			r.Add(touch(b))
 		}
 		rows.Add(r)

@@ -177,7 +177,11 @@ func (u *UI) sendReport() {
 }
 
 func (u *UI) busyScreen() fyne.CanvasObject {
-	return container.NewCenter(container.NewVBox(widget.NewProgressBarInfinite(), subheading(u.tr("busy"))))
+	// A fixed width: in a centred box a wrapping label would shrink to a
+	// few letters per line.
+	msg := subheading(u.tr("busy"))
+	msg.Alignment = fyne.TextAlignCenter
+	return container.NewCenter(container.New(minSize{640, 0}, container.NewVBox(widget.NewProgressBarInfinite(), msg)))
 }
 
 func (u *UI) thanksScreen(ref string, printed bool) fyne.CanvasObject {

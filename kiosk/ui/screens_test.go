@@ -130,6 +130,11 @@ func TestEveryScreen(t *testing.T) {
 					if sz := c.Size(); sz.Width > 1920 || sz.Height > 1080 {
 						t.Errorf("%s: the screen needs %v, more than 1920x1080", name, sz)
 					}
+					// The test canvas keeps its size whatever the content
+					// needs; a real window grows to (or overflows with) it.
+					if sz := c.Content().MinSize(); sz.Width > 1920 || sz.Height > 1080 {
+						t.Errorf("%s: the content needs at least %v, more than 1920x1080", name, sz)
+					}
 					checkTouchTargets(t, h, name)
 					if *screenshots != "" {
 						writePNG(t, filepath.Join(*screenshots, fmt.Sprintf("%s-%s-%s.png", name, lang, mode)), h.w)

@@ -27,6 +27,7 @@ const maxPINTries = 3
 func (u *UI) sbutton(label string, icon fyne.Resource, imp widget.Importance, f func()) fyne.CanvasObject {
 	b := widget.NewButtonWithIcon(label, icon, func() { u.serviceLast = u.opts.Now(); f() })
 	b.Importance = imp
+	u.addTarget(b, func() string { return b.Text })
 	return touch(b)
 }
 

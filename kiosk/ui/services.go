@@ -226,5 +226,6 @@ func (u *UI) outOfOrderScreen() fyne.CanvasObject {
 		box.Add(h)
 		box.Add(t)
 	}
-	return container.NewCenter(box)
+	// A fixed width: centred, wrapping labels would shrink to a letter.
+	return container.NewCenter(container.New(minSize{1200, 0}, box))
 }

@@ -95,6 +95,10 @@ func (t *kioskTheme) Font(s fyne.TextStyle) fyne.Resource { return theme.Default
 
 func (t *kioskTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return theme.DefaultTheme().Icon(n) }
 
+// sizeNameClock is the attract screen's clock: readable from across the
+// pavement.
+const sizeNameClock fyne.ThemeSizeName = "quartierhub-clock"
+
 func (t *kioskTheme) Size(n fyne.ThemeSizeName) float32 {
 	scale := float32(1)
 	if t.largeText {
@@ -105,6 +109,8 @@ func (t *kioskTheme) Size(n fyne.ThemeSizeName) float32 {
 		return 22 * scale
 	case theme.SizeNameHeadingText:
 		return 34 * scale
+	case sizeNameClock:
+		return 96 * scale
 	case theme.SizeNameSubHeadingText:
 		return 26 * scale
 	case theme.SizeNameCaptionText:

@@ -93,6 +93,12 @@ type UI struct {
 	serviceMsg    string
 	serviceLast   time.Time
 	pendingStatus *localapi.Status
+
+	// what can be tapped now (Locate), and the fleet state last reported
+	targets, warnTargets []target
+	buildingWarn         bool
+	fleetSent            string
+	fleetCh              chan string
 }
 
 // New builds the window's state; Load then fills it from the backend and
@@ -114,7 +120,7 @@ func New(app fyne.App, win fyne.Window, be session.Backend, opts Opts) *UI {
 	}
 	u := &UI{app: app, win: win, be: be, cat: opts.Catalog, opts: opts, log: opts.Logger,
 		sess: session.NewManager(session.Opts{Now: opts.Now}), th: &kioskTheme{},
-		latest: map[string]localapi.Reading{}}
+		latest: map[string]localapi.Reading{}, fleetCh: make(chan string, 1)}
 	app.Settings().SetTheme(u.th)
 	return u
 }
@@ -186,6 +192,7 @@ func (u *UI) setStatus(st localapi.Status) {
 // the session timeout. Call it in its own goroutine.
 func (u *UI) Run(ctx context.Context) {
 	go u.followEvents(ctx)
+	go u.reportScreens(ctx)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	poll := time.NewTicker(10 * time.Second)
@@ -345,8 +352,10 @@ func (u *UI) txt(t api.Text) string { return t.In(u.lang(), u.sess.DefaultLangua
 
 // show switches to a screen.
 func (u *UI) show(name string, build func() fyne.CanvasObject) {
+	prev := u.name
 	u.name, u.build = name, build
 	u.render()
+	u.noteScreen(prev, name)
 }
 
 // render rebuilds the current screen from state (after a language or
@@ -367,6 +376,7 @@ func (u *UI) render() {
 		u.th = u.app.Settings().Theme().(*kioskTheme)
 	}
 	u.clock = nil
+	u.targets = nil
 	content := u.frame(u.build())
 	if u.opts.HideCursor {
 		content = newNoCursor(content)
@@ -420,6 +430,8 @@ func (u *UI) showWarning(left time.Duration) {
 		u.warnLabel.SetText(text)
 		return
 	}
+	u.warnTargets, u.buildingWarn = nil, true
+	defer func() { u.buildingWarn = false }()
 	u.warnLabel = widget.NewLabel(text)
 	u.warnLabel.Wrapping = fyne.TextWrapWord
 	u.warnLabel.Alignment = fyne.TextAlignCenter
@@ -438,7 +450,7 @@ func (u *UI) showWarning(left time.Duration) {
 func (u *UI) hideWarning() {
 	if u.warn != nil {
 		u.warn.Hide()
-		u.warn, u.warnLabel = nil, nil
+		u.warn, u.warnLabel, u.warnTargets = nil, nil, nil
 	}
 }
 

@@ -42,6 +42,7 @@ func touch(o fyne.CanvasObject) fyne.CanvasObject {
 func (u *UI) button(label string, icon fyne.Resource, imp widget.Importance, tapped func()) fyne.CanvasObject {
 	b := widget.NewButtonWithIcon(label, icon, u.act(tapped))
 	b.Importance = imp
+	u.addTarget(b, func() string { return b.Text })
 	return touch(b)
 }
 

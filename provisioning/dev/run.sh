@@ -7,6 +7,7 @@ BIN=bin
 VAR=${VAR:-var}
 HUB_ADDR=${HUB_ADDR:-127.0.0.1:8480}
 mkdir -p "$VAR/hub" "$VAR/kiosk" "$VAR/dev"
+VAR_ABS=$(cd "$VAR" && pwd)   # device paths in the config must be absolute
 
 pids=()
 cleanup() {
@@ -43,11 +44,11 @@ cat >"$VAR/kiosk/config.json" <<JSON
 {
   "card_hash_key": "51756172746965726875622d64656d6f",
   "devices": {
-    "card_reader": {"kind": "rdm6300", "port": "$PWD/$VAR/dev/rfid"},
-    "printer": {"kind": "escpos", "port": "$PWD/$VAR/dev/printer", "codepage": "cp858"},
+    "card_reader": {"kind": "rdm6300", "port": "$VAR_ABS/dev/rfid"},
+    "printer": {"kind": "escpos", "port": "$VAR_ABS/dev/printer", "codepage": "cp858"},
     "sensors": [
-      {"kind": "sds011", "port": "$PWD/$VAR/dev/pm", "id": "pm-1", "interval": "5s"},
-      {"kind": "mhz19", "port": "$PWD/$VAR/dev/co2", "id": "co2-1", "interval": "5s"}
+      {"kind": "sds011", "port": "$VAR_ABS/dev/pm", "id": "pm-1", "interval": "5s"},
+      {"kind": "mhz19", "port": "$VAR_ABS/dev/co2", "id": "co2-1", "interval": "5s"}
     ]
   }
 }

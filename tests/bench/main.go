@@ -16,7 +16,10 @@
 // it and measures from agent start until the outbox is empty; the hub's
 // count is verified afterwards.
 //
-//	go run ./tests/bench [-only outbox|ingest|drain|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
+//	kiosk       kiosk_start_ms, kiosk_pss_mb, chromium_start_ms, chromium_pss_mb
+//	            (the window against chromium --kiosk under Xvfb; see kiosk.go)
+//
+//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
 package main
 
 import (
@@ -91,7 +94,7 @@ func figure(name string, value float64, unit string) {
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
-	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") {
+	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") {
 		return fmt.Errorf("-only %q: not a group or figure", only)
 	}
 	records := 1_000_000
@@ -139,6 +142,12 @@ func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
 	if selected(only, "drain") {
 		logf("== drain of %d records through kiosk agent and hub-server", records)
 		if err := drain(ctx, filepath.Join(dir, "drain"), records, bulk); err != nil {
+			return err
+		}
+	}
+	if selected(only, "kiosk") {
+		logf("== kiosk window against chromium --kiosk, under Xvfb")
+		if err := kioskBench(ctx, filepath.Join(dir, "kiosk")); err != nil {
 			return err
 		}
 	}
