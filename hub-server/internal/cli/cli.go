@@ -44,7 +44,9 @@ type Opts struct {
 }
 
 const usage = `usage:
-  hub-server serve --data HUBDIR|--db URL [--listen ADDR] [--webhook URL] [--offline-after 10m] [alert thresholds, see serve -h]
+  hub-server serve --data HUBDIR|--db URL [--listen ADDR] [--tls-cert F --tls-key F] [--trusted-proxy CIDR]...
+      [--webhook URL] [--offline-after 10m] [alert thresholds, see serve -h]
+      --db postgres://… (or $QUARTIERHUB_DB): several hub processes on one PostgreSQL database
   hub-server token create --data HUBDIR|--db URL --terminal NAME --quarter Q [--ttl 24h]
   hub-server export --data HUBDIR|--db URL [--type TYPE] [--format jsonl|csv]
   hub-server terminal list --data HUBDIR|--db URL [--online-within 90s]

@@ -17,7 +17,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/cli"
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgtest"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
 
 type hubProc struct {
@@ -78,7 +78,7 @@ func (w *webhook) got() []string {
 // hears each opening and resolution once although both processes run a
 // notifier — only the lease holder does its work.
 func TestTwoServesOneDatabase(t *testing.T) {
-	db := pgtest.NewDatabase(t)
+	db := teststores.PostgresURL(t)
 	hook := &webhook{}
 	hs := httptest.NewServer(hook)
 	defer hs.Close()

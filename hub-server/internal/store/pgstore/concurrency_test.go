@@ -16,6 +16,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgtest"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
 
 var t0 = time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
@@ -23,7 +24,7 @@ var t0 = time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
 // hubs opens n stores (n connection pools: n hub processes) on one new
 // database.
 func hubs(t *testing.T, n int) []*pgstore.Store {
-	url := pgtest.NewDatabase(t)
+	url := teststores.PostgresURL(t)
 	out := make([]*pgstore.Store, n)
 	for i := range out {
 		out[i] = open(t, url)

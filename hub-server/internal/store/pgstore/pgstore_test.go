@@ -8,6 +8,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgtest"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/storetest"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -23,5 +24,5 @@ func open(t *testing.T, url string) *pgstore.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, pgtest.NewDatabase(t)) })
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, teststores.PostgresURL(t)) })
 }

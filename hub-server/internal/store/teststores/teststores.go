@@ -45,7 +45,7 @@ func Open(t testing.TB, kind string) store.Store {
 	case SQLite:
 		st, err = sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"), sqlitestore.Opts{})
 	case Postgres:
-		st, err = pgstore.Open(context.Background(), pgtest.NewDatabase(t), pgstore.Opts{})
+		st, err = pgstore.Open(context.Background(), PostgresURL(t), pgstore.Opts{})
 	default:
 		t.Fatalf("teststores: unknown kind %q", kind)
 	}
@@ -56,12 +56,26 @@ func Open(t testing.TB, kind string) store.Store {
 	return st
 }
 
+// PostgresURL returns the URL of a new PostgreSQL database with the
+// hub's schema already migrated (a copy of a template migrated once per
+// test binary).
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	return pgtest.NewDatabaseFrom(t, "qh_migrated", func(url string) error {
+		st, err := pgstore.Open(context.Background(), url, pgstore.Opts{})
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	})
+}
+
 // Location returns hub-server command-line flags that select a new,
 // empty store of kind: --data DIR (SQLite) or --db URL (PostgreSQL).
 func Location(t testing.TB, kind string) []string {
 	t.Helper()
 	if kind == Postgres {
-		return []string{"--db", pgtest.NewDatabase(t)}
+		return []string{"--db", PostgresURL(t)}
 	}
 	return []string{"--data", filepath.Join(t.TempDir(), "hub")}
 }
