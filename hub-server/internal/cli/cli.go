@@ -193,6 +193,7 @@ func serve(ctx context.Context, args []string, o Opts) error {
 	st, front := withOps(st, log)
 	f := newFleet(st, fo, o, log)
 	h := terminalapi.New(st, terminalapi.Opts{Now: o.Now, Rand: o.Rand, Logger: log, Fleet: f.handlerOpts(log)})
+	co.behindProxy = len(so.proxies) > 0
 	handler, runConsole, err := withConsole(st, h, co, o, log)
 	if err != nil {
 		return err

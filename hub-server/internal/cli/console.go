@@ -23,14 +23,15 @@ import (
 type consoleOpts struct {
 	publicURL     string
 	secureCookies bool
-	trustProxy    bool
+	// behindProxy is set from serve's --trusted-proxy: the server then
+	// passes on X-Forwarded-Proto only from those proxies.
+	behindProxy bool
 }
 
 func consoleFlags(fs *flag.FlagSet) *consoleOpts {
 	c := &consoleOpts{}
 	fs.StringVar(&c.publicURL, "public-url", "", "the hub's address as terminals and residents reach it, e.g. https://hub.example.org (default: from each request)")
 	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "mark console cookies Secure even on plain HTTP (behind a TLS proxy that does not set X-Forwarded-Proto)")
-	fs.BoolVar(&c.trustProxy, "trust-proxy", false, "believe X-Forwarded-Proto/-For from a reverse proxy in front of the hub")
 	return c
 }
 
@@ -38,7 +39,7 @@ func consoleFlags(fs *flag.FlagSet) *consoleOpts {
 // api, everything else to the console. run expires sessions.
 func withConsole(st store.Store, api http.Handler, co *consoleOpts, o Opts, log *slog.Logger) (http.Handler, func(context.Context) error, error) {
 	c, err := console.New(st, console.Opts{Now: o.Now, Rand: o.Rand, Logger: log, PublicURL: strings.TrimRight(co.publicURL, "/"),
-		SecureCookies: co.secureCookies, TrustProxy: co.trustProxy})
+		SecureCookies: co.secureCookies, TrustProxy: co.behindProxy})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -182,15 +182,11 @@ func (c *Console) guard(action Action, next http.HandlerFunc) http.Handler {
 // maxForm bounds a form body (a configuration layer is the largest).
 const maxForm = 5 << 20
 
-// clientAddr is the client's address for the login throttle: the
-// connection's, or the one the trusted proxy appended last.
+// clientAddr is the client's address for the login throttle. Behind
+// trusted proxies the server has already put the real client into
+// RemoteAddr (and dropped forwarded headers from anyone else), so the
+// console never reads X-Forwarded-For itself.
 func (c *Console) clientAddr(r *http.Request) string {
-	if c.o.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			return strings.TrimSpace(parts[len(parts)-1])
-		}
-	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

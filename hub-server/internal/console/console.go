@@ -70,8 +70,9 @@ type Opts struct {
 	// SecureCookies marks cookies Secure on every request (set it when a
 	// proxy terminates TLS without saying so).
 	SecureCookies bool
-	// TrustProxy believes X-Forwarded-Proto and X-Forwarded-For (set it
-	// only behind a reverse proxy that sets them).
+	// TrustProxy believes X-Forwarded-Proto for the Secure cookie flag.
+	// Set it only where the server in front strips forwarded headers from
+	// anyone but trusted proxies (hub-server serve --trusted-proxy does).
 	TrustProxy bool
 	// Params are the argon2id parameters for new password hashes.
 	// Default DefaultParams.
