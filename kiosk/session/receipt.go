@@ -4,27 +4,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
-// Reference is the short code a resident gets for a report: the last 8
-// characters of its record id (a ULID: the random part, Crockford base32,
-// which has no I, L, O or U to misread) as XXXX-XXXX.
-func Reference(recordID string) string {
-	id := strings.ToUpper(recordID)
-	if len(id) < 8 {
-		return id
-	}
-	tail := id[len(id)-8:]
-	return tail[:4] + "-" + tail[4:]
-}
+// Reference is the short code a resident gets for a report (XXXX-XXXX,
+// from the record id's random tail). It is the hub's own function, so the
+// receipt and the hub's status page and console cannot drift apart.
+func Reference(recordID string) string { return api.ReportReference(recordID) }
 
 // StatusURL is the hub's public status page of a report.
 func StatusURL(hubURL, ref string) string {
 	if hubURL == "" {
 		return ""
 	}
-	return strings.TrimRight(hubURL, "/") + "/status/" + ref
+	return strings.TrimRight(hubURL, "/") + api.StatusPath(ref)
 }
 
 // Tr translates a key with placeholder pairs in the session's language.

@@ -233,6 +233,16 @@ func TestReference(t *testing.T) {
 	if got := session.StatusURL("http://hub:8480/", "7B5C-9D0E"); got != "http://hub:8480/status/7B5C-9D0E" {
 		t.Fatalf("status url %q", got)
 	}
+	// The receipt and the hub's status page read the same code.
+	for _, id := range []string{"01JQ3V9ZK8M4T6W2XA7B5C9D0E", "01jq3v9zk8m4t6w2xa7b5c9d0e", "SHORT"} {
+		ref := session.Reference(id)
+		if ref != api.ReportReference(id) {
+			t.Errorf("%s: kiosk %q, hub %q", id, ref, api.ReportReference(id))
+		}
+		if n, ok := api.ParseReference(ref); len(id) >= 8 && (!ok || n != ref) {
+			t.Errorf("%s: the hub does not read %q back (%q, %v)", id, ref, n, ok)
+		}
+	}
 }
 
 func TestAirLevels(t *testing.T) {

@@ -133,12 +133,23 @@ func catalog(t *testing.T) *i18n.Catalog {
 
 func newHarness(t *testing.T, be *fake) *harness {
 	t.Helper()
+	return newHarnessWith(t, be, fyne.NewSize(1920, 1080), nil)
+}
+
+// newHarnessWith is newHarness with a window of size and opts changed by
+// set (if not nil).
+func newHarnessWith(t *testing.T, be *fake, size fyne.Size, set func(*ui.Opts)) *harness {
+	t.Helper()
 	app := test.NewTempApp(t)
 	w := app.NewWindow("")
-	w.Resize(fyne.NewSize(1920, 1080))
+	w.Resize(size)
 	clk := &clock{t: time.Date(2025, 3, 3, 9, 30, 0, 0, time.Local)}
 	cat := catalog(t)
-	u := ui.New(app, w, be, ui.Opts{Catalog: cat, Now: clk.Now, Async: syncRun, Version: "test"})
+	opts := ui.Opts{Catalog: cat, Now: clk.Now, Async: syncRun, Version: "test"}
+	if set != nil {
+		set(&opts)
+	}
+	u := ui.New(app, w, be, opts)
 	if err := u.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}

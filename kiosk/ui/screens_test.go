@@ -20,7 +20,7 @@ import (
 var screenshots = flag.String("screenshots", "", "write a PNG of every screen into this directory")
 
 // visit drives the window to each screen in turn and calls f on it.
-func visit(t *testing.T, lang, mode string, f func(h *harness, name string)) {
+func visit(t *testing.T, lang, mode string, size fyne.Size, set func(*ui.Opts), f func(h *harness, name string)) {
 	be := newFake(t)
 	base := time.Date(2025, 3, 3, 9, 30, 0, 0, time.Local)
 	for i := range 24 * 12 {
@@ -32,7 +32,7 @@ func visit(t *testing.T, lang, mode string, f func(h *harness, name string)) {
 			localapi.Minute{Quantity: "co2", Minute: at, Mean: 430 + w})
 	}
 	be.history.Latest = []localapi.Reading{{Quantity: "pm25", Value: 8.4}, {Quantity: "pm10", Value: 14}, {Quantity: "co2", Value: 612}}
-	h := newHarness(t, be)
+	h := newHarnessWith(t, be, size, set)
 	start := func() {
 		if lang == "de" {
 			h.tapAttract()
@@ -117,7 +117,8 @@ func tileTitle(lang, id string) string {
 
 // TestEveryScreen walks every screen in both languages and all three
 // display modes: nothing a resident taps is smaller than 48 × 48, nothing
-// overflows the 1920 × 1080 screen; with -screenshots DIR it writes PNGs.
+// overflows the 1920 × 1080 screen (which is also ui.WindowedSize, the
+// window of `kiosk run --windowed`); with -screenshots DIR it writes PNGs.
 func TestEveryScreen(t *testing.T) {
 	if testing.Short() && *screenshots == "" {
 		t.Skip("short")
@@ -125,14 +126,14 @@ func TestEveryScreen(t *testing.T) {
 	for _, lang := range []string{"de", "en"} {
 		for _, mode := range []string{"normal", "large", "contrast"} {
 			t.Run(lang+"-"+mode, func(t *testing.T) {
-				visit(t, lang, mode, func(h *harness, name string) {
+				visit(t, lang, mode, fullHD, nil, func(h *harness, name string) {
 					c := h.w.Canvas()
-					if sz := c.Size(); sz.Width > 1920 || sz.Height > 1080 {
+					if sz := c.Size(); sz.Width > fullHD.Width || sz.Height > fullHD.Height {
 						t.Errorf("%s: the screen needs %v, more than 1920x1080", name, sz)
 					}
 					// The test canvas keeps its size whatever the content
 					// needs; a real window grows to (or overflows with) it.
-					if sz := c.Content().MinSize(); sz.Width > 1920 || sz.Height > 1080 {
+					if sz := c.Content().MinSize(); sz.Width > fullHD.Width || sz.Height > fullHD.Height {
 						t.Errorf("%s: the content needs at least %v, more than 1920x1080", name, sz)
 					}
 					checkTouchTargets(t, h, name)
@@ -143,7 +144,12 @@ func TestEveryScreen(t *testing.T) {
 			})
 		}
 	}
+	if ui.WindowedSize != fullHD {
+		t.Errorf("the windowed mode lays out at %v, not at the 1920x1080 checked here", ui.WindowedSize)
+	}
 }
+
+var fullHD = fyne.NewSize(1920, 1080)
 
 func checkTouchTargets(t *testing.T, h *harness, name string) {
 	t.Helper()

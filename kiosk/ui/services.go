@@ -217,11 +217,27 @@ func (u *UI) sendSurvey(sv api.Survey) {
 
 // outOfOrderScreen says so in every language, since nobody can choose.
 func (u *UI) outOfOrderScreen() fyne.CanvasObject {
-	box := container.NewVBox(container.New(minSize{96, 96}, widget.NewIcon(theme.WarningIcon())))
-	for _, l := range u.content.Languages {
-		h := subheading(u.cat.T(l, "outoforder.title"))
+	return u.everyLanguage(theme.WarningIcon(), "outoforder.title", "outoforder.text")
+}
+
+// startingScreen is shown until the agent first answers: calm words, no
+// animation (the window starts on a slow board, sharing it with the agent).
+func (u *UI) startingScreen() fyne.CanvasObject {
+	return u.everyLanguage(theme.HistoryIcon(), "start.title", "start.text")
+}
+
+// everyLanguage is a notice in every language of the terminal (all the
+// catalogue's before the content is known), one under the other.
+func (u *UI) everyLanguage(icon fyne.Resource, title, text string) fyne.CanvasObject {
+	box := container.NewVBox(container.New(minSize{96, 96}, widget.NewIcon(icon)))
+	langs := u.content.Languages
+	if len(langs) == 0 {
+		langs = u.cat.Languages()
+	}
+	for _, l := range langs {
+		h := subheading(u.cat.T(l, title))
 		h.Alignment = fyne.TextAlignCenter
-		t := wrapped(u.cat.T(l, "outoforder.text"))
+		t := wrapped(u.cat.T(l, text))
 		t.Alignment = fyne.TextAlignCenter
 		box.Add(h)
 		box.Add(t)

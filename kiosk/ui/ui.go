@@ -38,11 +38,27 @@ type Opts struct {
 	Version string
 	// HideCursor hides the mouse pointer over the window (touchscreens).
 	HideCursor bool
+	// StartTimeout is how long Start waits for the agent before it shows
+	// the out-of-order screen (it keeps trying); default 60 s.
+	StartTimeout time.Duration
+	// StartRetry is the pause between Start's attempts; default 1 s.
+	StartRetry time.Duration
 	Logger     *slog.Logger
 }
 
+// WindowedSize and WindowedScale make the window of `kiosk run
+// --windowed` (development, demos): the terminal's own 1920 × 1080 layout
+// (what TestEveryScreen checks), drawn at 0.6 scale (Fyne rounds scales
+// to tenths; 0.7 would not fit), 1152 × 648 pixels on a 96 dpi display,
+// which fits a 1280 × 800 or 1366 × 768 laptop. The scale goes to Fyne as
+// FYNE_SCALE unless that is set already (FYNE_SCALE=1 shows it full size).
+var WindowedSize = fyne.NewSize(1920, 1080)
+
+const WindowedScale = "0.6"
+
 // Screen names (for tests, screenshots and logs).
 const (
+	ScreenStarting   = "starting"
 	ScreenAttract    = "attract"
 	ScreenHome       = "home"
 	ScreenCategory   = "report-category"
@@ -85,7 +101,7 @@ type UI struct {
 	build func() fyne.CanvasObject
 	clock *widget.Label
 
-	warn      *widget.PopUp
+	warn      *modal
 	warnLabel *widget.Label
 	// service menu: PIN typed so far, whether the menu is open
 	pin           string
@@ -110,6 +126,12 @@ func New(app fyne.App, win fyne.Window, be session.Backend, opts Opts) *UI {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 60 * time.Second
+	}
+	if opts.StartRetry <= 0 {
+		opts.StartRetry = time.Second
+	}
 	if opts.Async == nil {
 		opts.Async = func(work, then func()) {
 			go func() {
@@ -123,6 +145,41 @@ func New(app fyne.App, win fyne.Window, be session.Backend, opts Opts) *UI {
 		latest: map[string]localapi.Reading{}, fleetCh: make(chan string, 1)}
 	app.Settings().SetTheme(u.th)
 	return u
+}
+
+// ShowStarting shows the calm "starting" screen (on the Fyne goroutine,
+// or before the window runs): the window is up before the agent answers.
+func (u *UI) ShowStarting() { u.show(ScreenStarting, u.startingScreen) }
+
+// Start brings the window up against the agent: it fetches content and
+// status until the agent answers, then shows the attract screen and runs
+// the window (Run) until ctx ends. If the agent has not answered after
+// Opts.StartTimeout, the out-of-order screen replaces the starting screen
+// (Start keeps trying). Call it in its own goroutine, after ShowStarting.
+func (u *UI) Start(ctx context.Context) {
+	giveUp := time.NewTimer(u.opts.StartTimeout)
+	defer giveUp.Stop()
+	for tries := 0; ctx.Err() == nil; tries++ {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c, st, err := u.Fetch(lctx)
+		cancel()
+		if err == nil {
+			fyne.DoAndWait(func() { u.Apply(c, st) })
+			u.Run(ctx)
+			return
+		}
+		if tries%30 == 0 { // not a line a second for as long as it takes
+			u.log.Warn("waiting for the agent", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-giveUp.C:
+			u.log.Error("the agent does not answer: out of order until it does", "waited", u.opts.StartTimeout)
+			fyne.Do(func() { u.show(ScreenOutOfOrder, u.outOfOrderScreen) })
+		case <-time.After(u.opts.StartRetry):
+		}
+	}
 }
 
 // Load fetches content and status and shows the attract screen, all on
@@ -377,11 +434,7 @@ func (u *UI) render() {
 	}
 	u.clock = nil
 	u.targets = nil
-	content := u.frame(u.build())
-	if u.opts.HideCursor {
-		content = newNoCursor(content)
-	}
-	u.win.SetContent(content)
+	u.win.SetContent(u.shielded(u.frame(u.build())))
 }
 
 func (u *UI) refreshIndicators() {
@@ -442,14 +495,15 @@ func (u *UI) showWarning(left time.Duration) {
 	end := u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish)
 	title := heading(u.tr("timeout.title"))
 	box := container.NewVBox(title, u.warnLabel, container.NewGridWithColumns(2, end, more))
-	u.warn = widget.NewModalPopUp(container.NewPadded(box), u.win.Canvas())
-	u.warn.Resize(fyne.NewSize(640, 0).Max(box.MinSize().AddWidthHeight(40, 40)))
-	u.warn.Show()
+	u.warn = newModal(box, 640, u.opts.HideCursor)
+	c := u.win.Canvas()
+	u.warn.Resize(c.Size())
+	c.Overlays().Add(u.warn)
 }
 
 func (u *UI) hideWarning() {
 	if u.warn != nil {
-		u.warn.Hide()
+		u.win.Canvas().Overlays().Remove(u.warn)
 		u.warn, u.warnLabel, u.warnTargets = nil, nil, nil
 	}
 }

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"image/color"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -149,7 +151,7 @@ func (t *tapLayer) CreateRenderer() fyne.WidgetRenderer {
 // frame puts a screen between the top bar (quarter, sync, languages,
 // display modes) and, during a session, the bottom bar (home, finish).
 func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
-	if u.name == ScreenOutOfOrder || u.name == ScreenPIN || u.name == ScreenService {
+	if u.name == ScreenOutOfOrder || u.name == ScreenStarting || u.name == ScreenPIN || u.name == ScreenService {
 		return container.NewPadded(body)
 	}
 	quarter := widget.NewLabel(u.txt(u.content.Quarter))
@@ -225,18 +227,111 @@ func (t *tile) TileTitle() string { return t.Title }
 // AttractTapLayer marks the attract screen's tap area for tests.
 func (t *tapLayer) AttractTapLayer() {}
 
-// noCursor hides the mouse pointer over its content: residents touch.
-type noCursor struct {
+// cursorShield keeps the mouse pointer hidden: residents touch. Fyne
+// takes the pointer's shape from the *last* Cursorable object under it in
+// tree order, so a HiddenCursor wrapper around the content is overridden
+// by every Button (whose Cursor is the arrow). The shield is the last,
+// topmost object over the whole window (and over the timeout warning):
+// invisible, neither tappable nor hoverable, so taps, hover and scrolling
+// still reach what lies under it, but its HiddenCursor always wins.
+type cursorShield struct{ widget.BaseWidget }
+
+func newCursorShield() *cursorShield {
+	s := &cursorShield{}
+	s.ExtendBaseWidget(s)
+	return s
+}
+
+func (*cursorShield) Cursor() desktop.Cursor { return desktop.HiddenCursor }
+
+func (*cursorShield) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.Transparent))
+}
+
+// shielded puts the cursor shield over o when the pointer is to be hidden.
+func (u *UI) shielded(o fyne.CanvasObject) fyne.CanvasObject {
+	if !u.opts.HideCursor {
+		return o
+	}
+	return container.NewStack(o, newCursorShield())
+}
+
+// modal is the timeout warning: a dimmed backdrop over the whole window
+// that swallows taps, the framed box in its middle (the frame in the
+// foreground colour, so it stands out in high contrast too) and, when the
+// pointer is hidden, the cursor shield over both. It is a canvas overlay
+// of our own rather than a widget.PopUp, whose backdrop shows the pointer.
+type modal struct {
 	widget.BaseWidget
-	content fyne.CanvasObject
+	box    fyne.CanvasObject
+	width  float32
+	shield bool
 }
 
-func newNoCursor(c fyne.CanvasObject) *noCursor {
-	n := &noCursor{content: c}
-	n.ExtendBaseWidget(n)
-	return n
+func newModal(box fyne.CanvasObject, width float32, shield bool) *modal {
+	m := &modal{box: box, width: width, shield: shield}
+	m.ExtendBaseWidget(m)
+	return m
 }
 
-func (n *noCursor) Cursor() desktop.Cursor { return desktop.HiddenCursor }
+// Tapped: a tap beside the box does nothing (the warning stays).
+func (*modal) Tapped(*fyne.PointEvent) {}
 
-func (n *noCursor) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(n.content) }
+func (m *modal) CreateRenderer() fyne.WidgetRenderer {
+	dim := canvas.NewRectangle(theme.Color(theme.ColorNameShadow))
+	panel := canvas.NewRectangle(theme.Color(theme.ColorNameOverlayBackground))
+	panel.StrokeColor = theme.Color(theme.ColorNameForeground)
+	panel.StrokeWidth = 2
+	objs := []fyne.CanvasObject{dim, panel, m.box}
+	if m.shield {
+		objs = append(objs, newCursorShield())
+	}
+	return &modalRenderer{m: m, objs: objs}
+}
+
+type modalRenderer struct {
+	m    *modal
+	objs []fyne.CanvasObject
+}
+
+func (r *modalRenderer) Layout(size fyne.Size) {
+	pad := theme.Padding() * 4
+	inner := r.boxSize(size)
+	r.objs[0].Move(fyne.NewPos(0, 0))
+	r.objs[0].Resize(size)
+	pos := fyne.NewPos((size.Width-inner.Width)/2, (size.Height-inner.Height)/2)
+	r.objs[1].Move(pos)
+	r.objs[1].Resize(inner)
+	r.objs[2].Move(pos.AddXY(pad, pad))
+	r.objs[2].Resize(inner.SubtractWidthHeight(2*pad, 2*pad))
+	if len(r.objs) > 3 {
+		r.objs[3].Move(fyne.NewPos(0, 0))
+		r.objs[3].Resize(size)
+	}
+}
+
+// boxSize is the framed box's size: its content's, at least m.width
+// wide, at most the window. Wrapping labels know their height only once
+// they have their width, so the content is sized to the width first.
+func (r *modalRenderer) boxSize(size fyne.Size) fyne.Size {
+	pad := theme.Padding() * 4
+	w := min(max(r.m.box.MinSize().Width+2*pad, r.m.width), size.Width)
+	r.m.box.Resize(fyne.NewSize(w-2*pad, r.m.box.MinSize().Height))
+	return fyne.NewSize(w, min(r.m.box.MinSize().Height+2*pad, size.Height))
+}
+
+func (r *modalRenderer) MinSize() fyne.Size {
+	pad := theme.Padding() * 4
+	return r.m.box.MinSize().AddWidthHeight(2*pad, 2*pad)
+}
+
+func (r *modalRenderer) Refresh() {
+	r.objs[0].(*canvas.Rectangle).FillColor = theme.Color(theme.ColorNameShadow)
+	p := r.objs[1].(*canvas.Rectangle)
+	p.FillColor, p.StrokeColor = theme.Color(theme.ColorNameOverlayBackground), theme.Color(theme.ColorNameForeground)
+	r.Layout(r.m.Size())
+	canvas.Refresh(r.m)
+}
+
+func (r *modalRenderer) Objects() []fyne.CanvasObject { return r.objs }
+func (*modalRenderer) Destroy()                       {}

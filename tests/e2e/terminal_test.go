@@ -217,8 +217,12 @@ func (tm *terminal) waitScreen(name string) {
 }
 
 // loggedScreens are the screens the window logged, in order.
-func (tm *terminal) loggedScreens() []string {
-	b, _ := os.ReadFile(tm.kLog)
+func (tm *terminal) loggedScreens() []string { return loggedScreens(tm.kLog) }
+
+// loggedScreens are the screens a kiosk run with --log-level debug logged
+// to logPath, in order.
+func loggedScreens(logPath string) []string {
+	b, _ := os.ReadFile(logPath)
 	var out []string
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)

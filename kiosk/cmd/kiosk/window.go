@@ -4,10 +4,11 @@ package main
 
 import (
 	"context"
-	"time"
+	"os"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"github.com/go-gl/glfw/v3.3/glfw"
 
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/kiosk/cli"
@@ -25,39 +26,50 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 	if err != nil {
 		return err
 	}
+	if opts.Windowed && os.Getenv("FYNE_SCALE") == "" {
+		// The terminal's 1920 × 1080 layout, smaller (see ui.WindowedSize).
+		_ = os.Setenv("FYNE_SCALE", ui.WindowedScale)
+	}
 	a := app.NewWithID("org.quartierhub.kiosk")
 	w := a.NewWindow("Quartierhub")
 	w.SetPadded(false)
 	if !opts.Windowed {
 		w.SetFullScreen(true)
 	} else {
-		w.Resize(fyne.NewSize(1280, 800))
+		w.Resize(ui.WindowedSize)
 	}
 	// No way out but the service menu: closing is refused.
 	w.SetCloseIntercept(func() {})
 	u := ui.New(a, w, localapi.NewClient(opts.DataDir), ui.Opts{Catalog: cat, Version: opts.Version, Logger: opts.Logger, HideCursor: !opts.Windowed})
-	go func() {
-		// The agent may still be starting: try until the content loads.
-		for ctx.Err() == nil {
-			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			c, st, err := u.Fetch(lctx)
-			cancel()
-			if err == nil {
-				fyne.Do(func() { u.Apply(c, st) })
-				u.Run(ctx)
-				return
-			}
-			opts.Logger.Warn("waiting for the agent", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-		}
-	}()
+	// Something calm to look at until the agent answers (ui.Start).
+	u.ShowStarting()
+	if !opts.Windowed {
+		// The UI keeps Fyne's pointer hidden from the first mouse motion on
+		// (ui.Opts.HideCursor); until then GLFW shows X's pointer, so
+		// hide it in GLFW as soon as the window exists.
+		fyne.Do(func() { hideCursor(w, opts) })
+	}
+	go u.Start(ctx)
 	go func() {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
 	}()
 	w.ShowAndRun()
 	return nil
+}
+
+// hideCursor sets GLFW's cursor mode of w to hidden. Fyne gives no
+// *glfw.Window, but its GLFW window runs code with its GL context
+// current (RunWithContext), and that context is the window.
+func hideCursor(w fyne.Window, opts cli.WindowOpts) {
+	rc, ok := w.(interface{ RunWithContext(func()) })
+	if !ok {
+		opts.Logger.Warn("cursor: not a GLFW window; hidden from the first touch on")
+		return
+	}
+	rc.RunWithContext(func() {
+		if gw := glfw.GetCurrentContext(); gw != nil {
+			gw.SetInputMode(glfw.CursorMode, glfw.CursorHidden)
+		}
+	})
 }

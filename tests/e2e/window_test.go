@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/ui"
+	"github.com/quartierhub/quartierhub/tests/internal/harness"
+	"github.com/quartierhub/quartierhub/tests/internal/xvfb"
+)
+
+// No mouse pointer on the terminal, not even over a button (Fyne's
+// buttons bring their own). Xvfb draws the pointer into its framebuffer
+// (the screenshots of a windowed kiosk show it), so: point at one side of
+// a large button, then at the other side of the same button (same hover
+// state), and the first spot must look the same in both pictures.
+func TestPointerHiddenOverButtons(t *testing.T) {
+	needDisplay(t)
+	tm := startTerminal(t)
+	tm.tap(ui.AttractArea)
+	obj, centre, err := tm.shadow.Locate("Problem melden")
+	must(t, err)
+	w := obj.(fyne.CanvasObject).Size().Width
+	p1 := image.Pt(int(centre.X-w/4), int(centre.Y))
+	p2 := image.Pt(int(centre.X+w/4), int(centre.Y))
+	a, b := tm.pointAndShoot(p1, "pointer-left"), tm.pointAndShoot(p2, "pointer-right")
+	// An arrow pointer reaches down and right of its hot spot.
+	for _, p := range []image.Point{p1, p2} {
+		box := image.Rect(p.X-4, p.Y-4, p.X+32, p.Y+32)
+		if n := differing(a, b, box); n > 0 {
+			t.Errorf("%d pixels near %v change when the pointer leaves: the pointer is drawn (screenshots in %s)", n, p, tm.art)
+		}
+	}
+}
+
+// pointAndShoot moves the pointer to p, lets the window paint and returns
+// the screen (also saved as a screenshot).
+func (tm *terminal) pointAndShoot(p image.Point, name string) image.Image {
+	tm.t.Helper()
+	if _, err := tm.x.X(tm.ctx, "xdotool", "mousemove", strconv.Itoa(p.X), strconv.Itoa(p.Y)); err != nil {
+		tm.t.Fatal(err)
+	}
+	tm.screenshot(name)
+	f, err := os.Open(filepath.Join(tm.art, fmt.Sprintf("%02d-%s.png", tm.shots, name)))
+	must(tm.t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	must(tm.t, err)
+	return img
+}
+
+func differing(a, b image.Image, r image.Rectangle) int {
+	n := 0
+	r = r.Intersect(a.Bounds())
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// `kiosk run --windowed` on a 1280 × 800 display: the window fits it, and
+// while the agent does not answer (here: a socket that accepts and says
+// nothing) the window shows the starting screen, not an empty one.
+func TestWindowedStartsBeforeTheAgent(t *testing.T) {
+	needDisplay(t)
+	const w, h = 1280, 800
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	art, err := os.MkdirTemp("", "qh-e2e-windowed-")
+	must(t, err)
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("E2E_KEEP") != "" {
+			t.Logf("logs and screenshots kept in %s", art)
+			return
+		}
+		os.RemoveAll(art)
+	})
+	xdir := filepath.Join(art, "x")
+	must(t, os.MkdirAll(xdir, 0o755))
+	x, err := xvfb.Start(ctx, xdir, w, h)
+	must(t, err)
+	t.Cleanup(x.Stop)
+
+	data := filepath.Join(art, "kiosk")
+	must(t, os.MkdirAll(data, 0o700))
+	ln, err := net.Listen("unix", filepath.Join(data, localapi.SocketName))
+	must(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() { // accept and hold: an agent that hangs
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+
+	kLog := filepath.Join(art, "kiosk.log")
+	klog, err := os.Create(kLog)
+	must(t, err)
+	k := exec.Command(bins.Kiosk, "run", "--data", data, "--windowed", "--log-level", "debug")
+	k.Env = x.Env() // FYNE_SCALE unset: the windowed mode picks its own
+	k.Stdout, k.Stderr = klog, klog
+	must(t, k.Start())
+	t.Cleanup(func() { stop(k); klog.Close() })
+
+	if _, err := x.X(ctx, "xdotool", "search", "--sync", "--onlyvisible", "--name", "^Quartierhub$"); err != nil {
+		t.Fatalf("no window: %v\n%s", err, harness.Tail(kLog, 30))
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer wcancel()
+	err = harness.WaitFor(wctx, "the starting screen", func() (bool, error) {
+		s := loggedScreens(kLog)
+		return len(s) > 0 && s[0] == ui.ScreenStarting, nil
+	})
+	if err != nil {
+		t.Fatalf("%v: screens %v\n%s", err, loggedScreens(kLog), harness.Tail(kLog, 30))
+	}
+	geo, err := x.X(ctx, "xdotool", "search", "--onlyvisible", "--name", "^Quartierhub$", "getwindowgeometry")
+	must(t, err)
+	m := regexp.MustCompile(`Geometry: (\d+)x(\d+)`).FindStringSubmatch(geo)
+	if m == nil {
+		t.Fatalf("no geometry in %q", geo)
+	}
+	gw, _ := strconv.Atoi(m[1])
+	gh, _ := strconv.Atoi(m[2])
+	if gw > w || gh > h || gw < w/2 || gh < h/2 {
+		t.Errorf("the windowed window is %dx%d on a %dx%d display", gw, gh, w, h)
+	}
+	x.Settle(150*time.Millisecond, 3*time.Second)
+	must(t, x.Screenshot(filepath.Join(art, "starting.png")))
+	if s := loggedScreens(kLog); len(s) != 1 {
+		t.Errorf("screens %v with an agent that never answered", s)
+	}
+}
