@@ -19,7 +19,10 @@
 //	kiosk       kiosk_start_ms, kiosk_pss_mb, chromium_start_ms, chromium_pss_mb
 //	            (the window against chromium --kiosk under Xvfb; see kiosk.go)
 //
-//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
+//	fleet       hub_p50_ms_N, hub_p99_ms_N, hub_cpu_cores_N, hub_rss_mb_N, hub_vs_bare_http_ratio, ...
+//	            (simulated terminals against one hub; see fleet.go)
+//
+//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
 package main
 
 import (
@@ -94,7 +97,7 @@ func figure(name string, value float64, unit string) {
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
-	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") {
+	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") {
 		return fmt.Errorf("-only %q: not a group or figure", only)
 	}
 	records := 1_000_000
@@ -148,6 +151,12 @@ func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
 	if selected(only, "kiosk") {
 		logf("== kiosk window against chromium --kiosk, under Xvfb")
 		if err := kioskBench(ctx, filepath.Join(dir, "kiosk")); err != nil {
+			return err
+		}
+	}
+	if selected(only, "fleet") {
+		logf("== fleet of simulated terminals against one hub (fleet.go)")
+		if err := fleetBench(ctx, filepath.Join(dir, "fleet")); err != nil {
 			return err
 		}
 	}

@@ -44,10 +44,11 @@ type Opts struct {
 }
 
 const usage = `usage:
-  hub-server serve --data HUBDIR|--db URL [--listen ADDR] [--tls-cert F --tls-key F] [--trusted-proxy CIDR]...
+  hub-server serve --data HUBDIR|--db URL [--listen ADDR] [--tls-cert F --tls-key F] [--trusted-proxy CIDR]... [--pprof ADDR]
       [--webhook URL] [--offline-after 10m] [alert thresholds, see serve -h]
       --db postgres://… (or $QUARTIERHUB_DB): several hub processes on one PostgreSQL database
   hub-server token create --data HUBDIR|--db URL --terminal NAME --quarter Q [--ttl 24h]
+  hub-server token bulk --data HUBDIR|--db URL --prefix NAME --count N [--first 0] --quarter Q [--ttl 24h]   (prints NAME TOKEN lines)
   hub-server export --data HUBDIR|--db URL [--type TYPE] [--format jsonl|csv]
   hub-server terminal list --data HUBDIR|--db URL [--online-within 90s]
   hub-server terminal show --data HUBDIR|--db URL --terminal NAME [--history 20]
@@ -117,6 +118,8 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return serve(ctx, args[1:], o)
 	case cmd(2) == "token create":
 		return tokenCreate(ctx, args[2:], o)
+	case cmd(2) == "token bulk":
+		return tokenBulk(ctx, args[2:], o)
 	case args[0] == "export":
 		return export(ctx, args[1:], o)
 	case cmd(2) == "terminal list":
@@ -178,6 +181,7 @@ func serve(ctx context.Context, args []string, o Opts) error {
 	fo := fleetFlags(fs)
 	co := consoleFlags(fs)
 	so := serveOpsFlags(fs)
+	pprofAddr := pprofFlag(fs)
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
@@ -198,7 +202,7 @@ func serve(ctx context.Context, args []string, o Opts) error {
 	if err != nil {
 		return err
 	}
-	return f.run(ctx, alongside(server.New(so.serverOpts(*listen, front(handler), log, o.OnListening)).Run, runConsole))
+	return f.run(ctx, withPprof(*pprofAddr, log, alongside(server.New(so.serverOpts(*listen, front(handler), log, o.OnListening)).Run, runConsole)))
 }
 
 // NewToken returns a fresh enrolment token: "qht_" and 160 random bits,

@@ -1,0 +1,430 @@
+package main
+
+// The fleet group: simulated terminals (tests/fleetsim) against one real
+// hub-server process.
+//
+//	fleet   hub_p50_ms_N, hub_p99_ms_N (client-side latency over every
+//	        request of the window), hub_cpu_cores_N (hub CPU time over the
+//	        window / window), hub_rss_mb_N (VmHWM of a hub process started
+//	        for this N), sim_cpu_cores_N, sim_rss_mb_N (the simulator
+//	        itself: this process), hub_heartbeats_per_s, bare_http_per_s,
+//	        hub_vs_bare_http_ratio
+//
+// for N in BENCH_FLEET_SIZES (default 1000,10000,50000). Each N: a fresh
+// hub process on the same database, N terminals with their phases spread
+// over the schedules, one heartbeat interval (30 s) of ramp-up, then
+// BENCH_FLEET_WINDOW (default 60s) measured; N/1000 commands (at least 5)
+// are sent to random terminals during the window. The fleet (the largest
+// N) is enrolled once, through the real enrolment endpoint, on a hub
+// whose data directory is on /dev/shm when there is one (setup only: the
+// measured hub runs on a copy on the disk under -dir).
+//
+// hub_vs_bare_http_ratio: 64 terminals send heartbeats back to back for
+// 10 s, each on its own connection (fleetsim.ClosedLoop), to the hub and
+// then, with the same client code, to tests/fleetsim/barehttp.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/quartierhub/quartierhub/tests/fleetsim"
+	"github.com/quartierhub/quartierhub/tests/internal/harness"
+)
+
+func init() {
+	var figs []string
+	for _, n := range []string{"1000", "10000", "50000"} {
+		for _, f := range []string{"hub_p50_ms_", "hub_p99_ms_", "hub_cpu_cores_", "hub_rss_mb_", "sim_cpu_cores_", "sim_rss_mb_"} {
+			figs = append(figs, f+n)
+		}
+	}
+	groups["fleet"] = append(figs, "hub_heartbeats_per_s", "bare_http_per_s", "hub_vs_bare_http_ratio")
+}
+
+const closedLoopClients = 64
+
+func fleetSizes() ([]int, time.Duration, error) {
+	sizes := []int{1000, 10000, 50000}
+	if v := os.Getenv("BENCH_FLEET_SIZES"); v != "" {
+		sizes = nil
+		for _, s := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n <= 0 {
+				return nil, 0, fmt.Errorf("BENCH_FLEET_SIZES=%q: want positive integers separated by commas", v)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	window := time.Minute
+	if v := os.Getenv("BENCH_FLEET_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, 0, fmt.Errorf("BENCH_FLEET_WINDOW=%q: want a positive duration", v)
+		}
+		window = d
+	}
+	return sizes, window, nil
+}
+
+func fleetBench(ctx context.Context, dir string) error {
+	sizes, window, err := fleetSizes()
+	if err != nil {
+		return err
+	}
+	largest := max(closedLoopClients, sizes[0])
+	for _, n := range sizes {
+		largest = max(largest, n)
+	}
+	// Every terminal holds a connection here and at the hub; the hub
+	// inherits the limit.
+	lim, err := fleetsim.RaiseFileLimit(uint64(2*largest + 10000))
+	if err != nil {
+		return err
+	}
+	logf("  RLIMIT_NOFILE %d (hub and simulator)", lim)
+	// The hub holds one descriptor per terminal connection (plus its
+	// database, log and listener); so does this process. A size the
+	// limit cannot hold is skipped, not measured with failing dials.
+	var feasible []int
+	largest = closedLoopClients
+	for _, n := range sizes {
+		if uint64(n)+1000 > lim {
+			logf("== fleet of %d terminals: SKIPPED, RLIMIT_NOFILE is %d and cannot be raised here (needs CAP_SYS_RESOURCE); the hub needs one descriptor per terminal", n, lim)
+			continue
+		}
+		feasible = append(feasible, n)
+		largest = max(largest, n)
+	}
+	sizes = feasible
+	bins, err := harness.Build(ctx, filepath.Join(dir, "bin"))
+	if err != nil {
+		return err
+	}
+	bare := filepath.Join(dir, "bin", "barehttp")
+	if err := goBuild(ctx, bare, "./tests/fleetsim/barehttp"); err != nil {
+		return err
+	}
+
+	hubDir := filepath.Join(dir, "hub")
+	ids, err := enrolFleet(ctx, bins, hubDir, largest)
+	if err != nil {
+		return err
+	}
+
+	if err := bareRatio(ctx, bins, hubDir, bare, ids[:closedLoopClients]); err != nil {
+		return err
+	}
+	for _, n := range sizes {
+		logf("== fleet of %d terminals: %s ramp-up, %s window", n, 30*time.Second, window)
+		if err := fleetRun(ctx, bins, hubDir, ids[:n], window); err != nil {
+			return fmt.Errorf("fleet %d: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func goBuild(ctx context.Context, out, pkg string) error {
+	root, err := harness.ModuleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
+	}
+	return nil
+}
+
+// enrolFleet enrols n terminals and leaves the hub's database in hubDir.
+// The setup hub runs on /dev/shm when available: enrolment is one
+// synchronous SQLite transaction per terminal, which on this disk would
+// take minutes for 50,000, and it is not what is measured.
+func enrolFleet(ctx context.Context, bins harness.Bins, hubDir string, n int) ([]fleetsim.Identity, error) {
+	setupDir := hubDir
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		d, err := os.MkdirTemp("/dev/shm", "qh-fleet-")
+		if err == nil {
+			defer os.RemoveAll(d)
+			setupDir = filepath.Join(d, "hub")
+		}
+	}
+	start := time.Now()
+	hub, err := harness.NewHub(bins, setupDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := hub.StartFresh(ctx); err != nil {
+		return nil, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			hub.Stop()
+		}
+	}()
+	if err := fleetsim.SetConfig(ctx, hub, fleetsim.DemoConfig); err != nil {
+		return nil, err
+	}
+	ids, err := fleetsim.EnrollFleet(ctx, hub, "fleet", "Johannstadt", n, 32)
+	if err != nil {
+		return nil, err
+	}
+	stopped = true
+	if err := hub.Stop(); err != nil {
+		return nil, err
+	}
+	if setupDir != hubDir {
+		if err := copyDir(setupDir, hubDir); err != nil {
+			return nil, err
+		}
+	}
+	logf("  enrolled %d terminals (token bulk + POST %s each) in %s, on %s", n, "/api/v1/enroll", time.Since(start).Round(100*time.Millisecond), setupDir)
+	return ids, nil
+}
+
+// copyDir copies the regular files of src (the hub's database) into dst.
+func copyDir(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o750); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() || strings.HasSuffix(e.Name(), ".log") {
+			continue
+		}
+		in, err := os.Open(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		out, err := os.Create(filepath.Join(dst, e.Name()))
+		if err == nil {
+			_, err = io.Copy(out, in)
+			err = errorsJoin(err, out.Sync(), out.Close())
+		}
+		in.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func errorsJoin(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// startHub starts a fresh hub process on hubDir.
+func startHub(ctx context.Context, bins harness.Bins, hubDir string) (*harness.Hub, error) {
+	hub, err := harness.NewHub(bins, hubDir)
+	if err != nil {
+		return nil, err
+	}
+	return hub, hub.StartFresh(ctx)
+}
+
+// bareRatio measures closed-loop heartbeats/s of the hub and of a bare
+// net/http server with the same client.
+func bareRatio(ctx context.Context, bins harness.Bins, hubDir, bareBin string, ids []fleetsim.Identity) error {
+	const d = 10 * time.Second
+	logf("== closed loop: %d terminals sending heartbeats back to back for %s, hub then bare net/http", len(ids), d)
+	hub, err := startHub(ctx, bins, hubDir)
+	if err != nil {
+		return err
+	}
+	hs, err := fleetsim.ClosedLoop(ctx, hub.URL(), ids, d)
+	cpu, _ := harness.CPUSeconds(hub.PID())
+	if serr := hub.Stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+	logf("  hub:  %s  (%.0f/s, hub CPU %.1f s in all)", hs.All, hs.PerSecond(), cpu)
+	if hs.All.Failed > 0 {
+		return fmt.Errorf("closed loop against the hub: %d failures: %v", hs.All.Failed, hs.Errors)
+	}
+
+	cmd := exec.CommandContext(ctx, bareBin)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("barehttp: no address: %w", err)
+	}
+	bs, err := fleetsim.ClosedLoop(ctx, "http://"+strings.TrimSpace(addr), ids, d)
+	if err != nil {
+		return err
+	}
+	logf("  bare: %s  (%.0f/s)", bs.All, bs.PerSecond())
+	if bs.All.Failed > 0 {
+		return fmt.Errorf("closed loop against barehttp: %d failures: %v", bs.All.Failed, bs.Errors)
+	}
+	figure("hub_heartbeats_per_s", hs.PerSecond(), "heartbeats/s")
+	figure("bare_http_per_s", bs.PerSecond(), "requests/s")
+	figure("hub_vs_bare_http_ratio", hs.PerSecond()/bs.PerSecond(), "ratio")
+	return nil
+}
+
+// fleetRun runs one fleet size against a fresh hub process.
+func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleetsim.Identity, window time.Duration) error {
+	n := len(ids)
+	hub, err := startHub(ctx, bins, hubDir)
+	if err != nil {
+		return err
+	}
+	defer hub.Stop()
+	f, err := fleetsim.New(fleetsim.Opts{HubURL: hub.URL()}, ids)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- f.Run(runCtx) }()
+
+	// Ramp-up: every terminal connects and sends its first heartbeat (and
+	// fetches the configuration) within its first heartbeat interval.
+	rampStart := time.Now()
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for f.MinCount(fleetsim.KindHeartbeat) < 1 || time.Since(rampStart) < 30*time.Second {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		s := f.Stats()
+		logf("  ramp-up %s: %d connections, %s", time.Since(rampStart).Round(time.Second), f.Dials(), s.All)
+		if time.Since(rampStart) > 3*time.Minute {
+			return fmt.Errorf("ramp-up: not every terminal heartbeated within 3 minutes (%d connections; errors %v)", f.Dials(), s.Errors)
+		}
+	}
+
+	f.Reset()
+	pid := hub.PID()
+	hubCPU0, err := harness.CPUSeconds(pid)
+	if err != nil {
+		return err
+	}
+	simCPU0 := selfCPUSeconds()
+	start := time.Now()
+	commands := max(5, n/1000)
+	rng := mrand.New(mrand.NewPCG(uint64(n), 1))
+	sent := 0
+	var simRSS float64
+	// Commands go out early enough that the terminals' next heartbeats
+	// (within 30 s) pick them up inside the window.
+	span := max(window-35*time.Second, window/2)
+	for time.Since(start) < window {
+		at := start.Add(span * time.Duration(sent+1) / time.Duration(commands+1))
+		if sent >= commands {
+			at = start.Add(window)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(max(time.Until(at), 0)):
+		}
+		if sent < commands {
+			if err := fleetsim.SendCommand(ctx, hub, ids[rng.IntN(n)].Name, "sync_now"); err != nil {
+				return err
+			}
+			sent++
+		}
+		if v, err := procStatusMiB(os.Getpid(), "VmRSS:"); err == nil {
+			simRSS = max(simRSS, v)
+		}
+	}
+	if v, err := procStatusMiB(os.Getpid(), "VmRSS:"); err == nil {
+		simRSS = max(simRSS, v)
+	}
+	st := f.Stats()
+	hubCPU1, err := harness.CPUSeconds(pid)
+	if err != nil {
+		return err
+	}
+	simCPU1 := selfCPUSeconds()
+	elapsed := st.Elapsed.Seconds()
+	hubRSS, err := harness.PeakRSSMiB(pid)
+	if err != nil {
+		return err
+	}
+	online, oerr := fleetsim.Online(ctx, hub)
+	stop()
+	<-done
+
+	for _, k := range st.Kinds {
+		logf("  %s", k)
+	}
+	logf("  %s  (%.0f requests/s, %d connections dialled, %d commands sent)", st.All, st.PerSecond(), f.Dials(), sent)
+	if len(st.Errors) > 0 {
+		logf("  failures: %s", strings.Join(st.Errors[:min(8, len(st.Errors))], "; "))
+	}
+	if oerr != nil {
+		logf("  terminal list: %v", oerr)
+	} else {
+		logf("  hub lists %d of %d terminals online", online, n)
+	}
+	sfx := "_" + strconv.Itoa(n)
+	figure("hub_p50_ms"+sfx, st.All.P50.Seconds()*1000, "ms")
+	figure("hub_p99_ms"+sfx, st.All.P99.Seconds()*1000, "ms")
+	figure("hub_cpu_cores"+sfx, (hubCPU1-hubCPU0)/elapsed, "cores")
+	figure("hub_rss_mb"+sfx, hubRSS, "MiB")
+	figure("sim_cpu_cores"+sfx, (simCPU1-simCPU0)/elapsed, "cores")
+	figure("sim_rss_mb"+sfx, simRSS, "MiB")
+	return nil
+}
+
+// selfCPUSeconds is this process's user+system CPU time.
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// procStatusMiB reads a kB field of /proc/PID/status in MiB.
+func procStatusMiB(pid int, field string) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
