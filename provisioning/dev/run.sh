@@ -72,7 +72,7 @@ Try, in another terminal:
 
 TXT
 if [ -n "${DISPLAY:-}" ]; then
-  "$BIN/kiosk" run --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --windowed &
+  "$BIN/kiosk" run --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --windowed --log-level warn 2>>"$VAR/kiosk.log" &
 else
   echo "no DISPLAY: running the kiosk agent without its window"
   "$BIN/kiosk" agent --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --log-level warn &
