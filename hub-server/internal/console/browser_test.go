@@ -14,6 +14,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
 
 // chromium finds the browser; in CI (CI=true) a missing browser fails.
@@ -85,9 +86,11 @@ func textOf(t *testing.T, ctx context.Context, sel string) string {
 // TestBrowserFlow is what an IT person does: log in, find an offline
 // terminal, send it a command, see it delivered when the terminal comes
 // back, edit content and see the terminal pick it up.
-func TestBrowserFlow(t *testing.T) {
+func TestBrowserFlow(t *testing.T) { teststores.EachKind(t, testBrowserFlow) }
+
+func testBrowserFlow(t *testing.T, kind string) {
 	ctx := newBrowser(t)
-	h := newHub(t, nil)
+	h := newHubOn(t, kind, nil)
 	sh := shots{t: t, dir: os.Getenv("CONSOLE_SCREENSHOTS")}
 	h.addUser("anna", store.RoleAdmin)
 	lib := h.enrolTerminal("jst-library-1", "Johannstadt")

@@ -15,7 +15,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,7 +23,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 )
 
@@ -46,29 +45,35 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// hub is a real hub: SQLite store, terminal API and console behind one
+func TestMain(m *testing.M) { teststores.Main(m) }
+
+// hub is a real hub: a store, terminal API and console behind one
 // httptest server, as `hub-server serve` wires them.
 type hub struct {
 	t     *testing.T
-	st    *sqlitestore.Store
+	st    store.Store
 	srv   *httptest.Server
 	con   *Console
 	clock *clock
 }
 
+// newHub is a hub on a SQLite store.
 func newHub(t *testing.T, mod func(*Opts)) *hub {
 	t.Helper()
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"), sqlitestore.Opts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	return newHubOn(t, teststores.SQLite, mod)
+}
+
+// newHubOn is a hub on a new, empty store of kind (see teststores).
+func newHubOn(t *testing.T, kind string, mod func(*Opts)) *hub {
+	t.Helper()
+	st := teststores.Open(t, kind)
 	h := &hub{t: t, st: st, clock: &clock{}}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	o := Opts{Now: h.clock.Now, Logger: log, Params: cheap}
 	if mod != nil {
 		mod(&o)
 	}
+	var err error
 	h.con, err = New(st, o)
 	if err != nil {
 		t.Fatal(err)

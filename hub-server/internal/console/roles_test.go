@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
 
 // TestRoleTable states, independently of roles.go, what each role may do.
@@ -110,8 +111,10 @@ func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 // TestRoutesEnforceRoles tries every guarded route as every role: a role
 // that may not do the route's action gets 403, one that may never does.
 // Afterwards the audit log must hold only actions their actors may do.
-func TestRoutesEnforceRoles(t *testing.T) {
-	h := newHub(t, nil)
+func TestRoutesEnforceRoles(t *testing.T) { teststores.EachKind(t, testRoutesEnforceRoles) }
+
+func testRoutesEnforceRoles(t *testing.T, kind string) {
+	h := newHubOn(t, kind, nil)
 	f := setupFixture(t, h)
 	for _, role := range Roles {
 		for _, rt := range guarded {

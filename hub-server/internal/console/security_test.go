@@ -10,12 +10,15 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
 
 // TestCSRFRefused: a state-changing POST without the session's token,
 // with another token, or from another site changes nothing.
-func TestCSRFRefused(t *testing.T) {
-	h := newHub(t, nil)
+func TestCSRFRefused(t *testing.T) { teststores.EachKind(t, testCSRFRefused) }
+
+func testCSRFRefused(t *testing.T, kind string) {
+	h := newHubOn(t, kind, nil)
 	h.addUser("anna", store.RoleAdmin)
 	term := h.enrolTerminal("jst-1", "Johannstadt")
 	b := h.browser()
@@ -63,8 +66,10 @@ func TestCSRFRefused(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimit(t *testing.T) {
-	h := newHub(t, nil)
+func TestLoginRateLimit(t *testing.T) { teststores.EachKind(t, testLoginRateLimit) }
+
+func testLoginRateLimit(t *testing.T, kind string) {
+	h := newHubOn(t, kind, nil)
 	h.addUser("anna", store.RoleAdmin)
 	b := h.browser()
 	for i := 0; i < 5; i++ {
@@ -97,8 +102,10 @@ func TestLoginRateLimit(t *testing.T) {
 	}
 }
 
-func TestSessionCookieAndLifetime(t *testing.T) {
-	h := newHub(t, nil)
+func TestSessionCookieAndLifetime(t *testing.T) { teststores.EachKind(t, testSessionCookieAndLifetime) }
+
+func testSessionCookieAndLifetime(t *testing.T, kind string) {
+	h := newHubOn(t, kind, nil)
 	h.addUser("anna", store.RoleAdmin)
 	b := h.browser()
 	p := b.login("anna", testPassword)
@@ -130,7 +137,7 @@ func TestSessionCookieAndLifetime(t *testing.T) {
 	}
 
 	// Behind a TLS proxy that says so: Secure and the __Host- prefix.
-	hp := newHub(t, func(o *Opts) { o.TrustProxy = true })
+	hp := newHubOn(t, kind, func(o *Opts) { o.TrustProxy = true })
 	hp.addUser("anna", store.RoleAdmin)
 	pb := hp.browser()
 	pb.get("/console/login")
@@ -159,7 +166,11 @@ func TestSessionCookieAndLifetime(t *testing.T) {
 }
 
 func TestDisabledUserAndRoleChangeEndSessions(t *testing.T) {
-	h := newHub(t, nil)
+	teststores.EachKind(t, testDisabledUserAndRoleChangeEndSessions)
+}
+
+func testDisabledUserAndRoleChangeEndSessions(t *testing.T, kind string) {
+	h := newHubOn(t, kind, nil)
 	h.addUser("anna", store.RoleAdmin)
 	h.addUser("mod", store.RoleModerator)
 	admin, mod := h.browser(), h.browser()
@@ -183,8 +194,10 @@ func TestDisabledUserAndRoleChangeEndSessions(t *testing.T) {
 // TestTerminalIsolation: a terminal cannot see or act on another's
 // commands or configuration; a revoked terminal is refused; a renewed
 // credential replaces the old key.
-func TestTerminalIsolation(t *testing.T) {
-	h := newHub(t, nil)
+func TestTerminalIsolation(t *testing.T) { teststores.EachKind(t, testTerminalIsolation) }
+
+func testTerminalIsolation(t *testing.T, kind string) {
+	h := newHubOn(t, kind, nil)
 	h.addUser("anna", store.RoleAdmin)
 	t1 := h.enrolTerminal("jst-1", "Johannstadt")
 	t2 := h.enrolTerminal("jst-2", "Johannstadt")
