@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
@@ -118,7 +119,7 @@ func tileTitle(lang, id string) string {
 // TestEveryScreen walks every screen in both languages and all three
 // display modes: nothing a resident taps is smaller than 48 × 48, nothing
 // overflows the 1920 × 1080 screen (which is also ui.WindowedSize, the
-// window of `kiosk run --windowed`); with -screenshots DIR it writes PNGs.
+// window of `kiosk run --windowed`), no text is drawn over another; with -screenshots DIR it writes PNGs.
 func TestEveryScreen(t *testing.T) {
 	if testing.Short() && *screenshots == "" {
 		t.Skip("short")
@@ -137,6 +138,7 @@ func TestEveryScreen(t *testing.T) {
 						t.Errorf("%s: the content needs at least %v, more than 1920x1080", name, sz)
 					}
 					checkTouchTargets(t, h, name)
+					checkNoTextOverlaps(t, h, name)
 					if *screenshots != "" {
 						writePNG(t, filepath.Join(*screenshots, fmt.Sprintf("%s-%s-%s.png", name, lang, mode)), h.w)
 					}
@@ -189,3 +191,57 @@ func writePNG(t *testing.T, path string, w fyne.Window) {
 
 var _ = test.Tap
 var _ = ui.ScreenHome
+
+// placedText is a text drawn on the screen and where, in canvas coordinates.
+type placedText struct {
+	text string
+	pos  fyne.Position
+	size fyne.Size
+}
+
+// texts lists the visible, non-empty canvas.Text objects under o with
+// their absolute positions.
+func texts(o fyne.CanvasObject, at fyne.Position, out []placedText) []placedText {
+	if o == nil || !o.Visible() {
+		return out
+	}
+	at = at.Add(o.Position())
+	switch x := o.(type) {
+	case *canvas.Text:
+		if strings.TrimSpace(x.Text) != "" {
+			out = append(out, placedText{x.Text, at, x.Size()})
+		}
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			out = texts(c, at, out)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			out = texts(c, at, out)
+		}
+	}
+	return out
+}
+
+// checkNoTextOverlaps fails if two texts on the screen are drawn over one
+// another (wrapped labels laid out before their wrapped height was known
+// overlap what follows them). The window's content and each overlay are
+// checked on their own: an overlay covers the screen on purpose.
+func checkNoTextOverlaps(t *testing.T, h *harness, name string) {
+	t.Helper()
+	c := h.w.Canvas()
+	roots := append([]fyne.CanvasObject{c.Content()}, c.Overlays().List()...)
+	const slack = 1 // rounding; rows of one label touch, they do not overlap
+	for _, root := range roots {
+		ts := texts(root, fyne.NewPos(-root.Position().X, -root.Position().Y), nil)
+		for i, a := range ts {
+			for _, b := range ts[i+1:] {
+				dx := min(a.pos.X+a.size.Width, b.pos.X+b.size.Width) - max(a.pos.X, b.pos.X)
+				dy := min(a.pos.Y+a.size.Height, b.pos.Y+b.size.Height) - max(a.pos.Y, b.pos.Y)
+				if dx > slack && dy > slack {
+					t.Errorf("%s: %q at %v %v overlaps %q at %v %v", name, a.text, a.pos, a.size, b.text, b.pos, b.size)
+				}
+			}
+		}
+	}
+}

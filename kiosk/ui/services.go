@@ -154,7 +154,11 @@ func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
 			}
 			row.Add(u.button(strconv.Itoa(v), icon, imp, func() { d.Scale[q.ID] = v; u.render() }))
 		}
-		ends := container.NewBorder(nil, nil, wrapped(u.tr("survey.scale_min", "n", q.Min, "label", u.txt(q.MinLabel))), wrapped(u.tr("survey.scale_max", "n", q.Max, "label", u.txt(q.MaxLabel))))
+		// Half the width each: a wrapped label at a Border's side gets only
+		// its minimum width, one letter a line.
+		maxEnd := wrapped(u.tr("survey.scale_max", "n", q.Max, "label", u.txt(q.MaxLabel)))
+		maxEnd.Alignment = fyne.TextAlignTrailing
+		ends := container.NewGridWithColumns(2, wrapped(u.tr("survey.scale_min", "n", q.Min, "label", u.txt(q.MinLabel))), maxEnd)
 		answer = container.NewVBox(row, ends)
 	case api.QuestionText:
 		entry := textArea(d.Text[q.ID], u.tr("survey.text_placeholder"))

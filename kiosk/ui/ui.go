@@ -434,7 +434,38 @@ func (u *UI) render() {
 	}
 	u.clock = nil
 	u.targets = nil
-	u.win.SetContent(u.shielded(u.frame(u.build())))
+	content := u.shielded(u.frame(u.build()))
+	u.win.SetContent(content)
+	// A box places each child by its MinSize before resizing it to the
+	// box's width, but a wrapped label's height follows its width: on the
+	// first layout it has no width yet, is given a too-short height and
+	// overlaps what follows (most visibly with large text). Laying out
+	// again, now that every label has its width, gives each its height.
+	for range 4 {
+		before := content.MinSize()
+		relayout(content)
+		if content.MinSize() == before {
+			break
+		}
+	}
+}
+
+// relayout lays out o's containers again from the top down, including
+// the content of scroll containers (which a Refresh alone leaves alone
+// when its size has not changed).
+func relayout(o fyne.CanvasObject) {
+	switch x := o.(type) {
+	case *fyne.Container:
+		if x.Layout != nil {
+			x.Layout.Layout(x.Objects, x.Size())
+		}
+		for _, c := range x.Objects {
+			relayout(c)
+		}
+	case *container.Scroll:
+		x.Refresh()
+		relayout(x.Content)
+	}
 }
 
 func (u *UI) refreshIndicators() {
