@@ -20,18 +20,8 @@ import (
 // counted. No valid frame for --timeout (plus one --interval when polling)
 // is an error: wrong device, wrong port or unplugged.
 func probeSDS011(ctx context.Context, a probeArgs, out *json.Encoder) error {
-	type line struct {
-		Device    string    `json:"device"`
-		PM25      float64   `json:"pm25"`
-		PM10      float64   `json:"pm10"`
-		Unit      string    `json:"unit"`
-		WarmingUp bool      `json:"warming_up"`
-		ID        string    `json:"id"`
-		Rejected  string    `json:"rejected,omitempty"`
-		Time      time.Time `json:"time"`
-	}
-	toLine := func(r sds011.Reading, reason error) line {
-		l := line{"sds011", r.PM25, r.PM10, r.Unit, r.WarmingUp, fmt.Sprintf("%04X", r.DeviceID), "", r.Time}
+	toLine := func(r sds011.Reading, reason error) sds011Printed {
+		l := sds011Printed{"sds011", r.PM25, r.PM10, r.Unit, r.WarmingUp, fmt.Sprintf("%04X", r.DeviceID), "", r.Time}
 		if reason != nil {
 			l.Rejected = reason.Error()
 		}
@@ -51,57 +41,25 @@ func probeSDS011(ctx context.Context, a probeArgs, out *json.Encoder) error {
 	if timeout > 0 {
 		opts.Silence = timeout
 	}
-	lines := make(chan line, 16)
+	lines := make(chan sds011Printed, 16)
 	opts.OnReading = func(r sds011.Reading) { lines <- toLine(r, nil) }
 	opts.OnReject = func(r sds011.Rejection) { lines <- toLine(r.Reading, r.Err) }
 	sensor := sds011.New(opts)
 	return onPort(ctx, a, 9600, func(ctx context.Context, rw io.ReadWriter) error {
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		errc := make(chan error, 1)
-		go func() { errc <- sensor.Run(ctx, rw) }()
-		stop := func(err error) error {
-			cancel()
-			for { // keep OnReading from blocking while Run winds down
-				select {
-				case <-errc:
-					return err
-				case <-lines:
-				}
-			}
-		}
-		var expired <-chan time.Time
-		var timer *time.Timer
-		if timeout > 0 {
-			timer = time.NewTimer(timeout)
-			defer timer.Stop()
-			expired = timer.C
-		}
-		readings := 0
-		for {
-			select {
-			case err := <-errc:
-				if errors.Is(err, sds011.ErrSilent) {
-					return timeoutError(a)
-				}
-				return err
-			case <-expired:
-				return stop(timeoutError(a))
-			case l := <-lines:
-				if timer != nil {
-					timer.Reset(timeout)
-				}
-				if err := out.Encode(l); err != nil {
-					return stop(err)
-				}
-				if l.Rejected != "" {
-					continue
-				}
-				readings++
-				if a.count > 0 && readings >= a.count {
-					return stop(errDone)
-				}
-			}
-		}
+		return printReadings(ctx, a, out, rw, sensor.Run, lines, timeout, sds011.ErrSilent)
 	})
 }
+
+// sds011Printed is one printed reading.
+type sds011Printed struct {
+	Device    string    `json:"device"`
+	PM25      float64   `json:"pm25"`
+	PM10      float64   `json:"pm10"`
+	Unit      string    `json:"unit"`
+	WarmingUp bool      `json:"warming_up"`
+	ID        string    `json:"id"`
+	Rejected  string    `json:"rejected,omitempty"`
+	Time      time.Time `json:"time"`
+}
+
+func (l sds011Printed) rejected() bool { return l.Rejected != "" }
