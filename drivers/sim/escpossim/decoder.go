@@ -51,6 +51,9 @@ type Decoder struct {
 	line   []rune
 	lstyle Entry // style at the line's first character
 	mixed  bool
+	// wrapped: the line was just cut at maxLine, so an LF right after ends
+	// that same line rather than adding an empty one.
+	wrapped bool
 
 	qrModel, qrSize int
 	qrECC           escpos.ECC
@@ -129,10 +132,15 @@ func (d *Decoder) endCmd() {
 }
 
 func (d *Decoder) plain(b byte) {
+	wrapped := d.wrapped
+	d.wrapped = false // only the very next byte may end a wrapped line
 	switch b {
 	case 0x1B, 0x1D, 0x1C, 0x10:
 		d.cmd = append(d.cmd[:0], b)
 	case 0x0A:
+		if wrapped {
+			return
+		}
 		d.printLine()
 	case 0x0D: // CR: ignored with auto line feed off
 	case 0x09:
@@ -158,6 +166,7 @@ func (d *Decoder) text(r rune) {
 	d.line = append(d.line, r)
 	if len(d.line) >= maxLine {
 		d.printLine()
+		d.wrapped = true
 	}
 }
 
