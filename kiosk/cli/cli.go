@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/internal/userr"
 	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/config"
@@ -35,7 +36,7 @@ commands:
   run       --data DIR [--config FILE] [--windowed]
                                        open the touchscreen window (with the agent in
                                        this process unless one already runs on DIR)
-  enroll    --hub URL --token T --data DIR
+  enroll    --hub URL --token T --data DIR  (or --uri QR_TEXT instead of --hub and --token)
                                        enrol this terminal with a hub (one-time token)
   status    --data DIR [--json]        show enrolment, hub, sync, outbox and devices
   submit    --data DIR --type TYPE --payload JSON [--class C]
@@ -125,6 +126,7 @@ func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dir := fs.String("data", "", "data directory")
 	hub := fs.String("hub", "", "hub URL, e.g. https://hub.example.org")
 	token := fs.String("token", "", "one-time enrolment token from the hub")
+	uri := fs.String("uri", "", "the console's enrolment QR code text (quartierhub-enrol:?hub=…&token=…), e.g. typed by a handheld scanner; replaces --hub and --token")
 	force := fs.Bool("force", false, "replace an existing identity")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -132,6 +134,14 @@ func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	d, err := needDir(*dir)
 	if err != nil {
 		return err
+	}
+	if *uri != "" {
+		if *hub, *token, err = api.ParseEnrolmentURI(strings.TrimSpace(*uri)); err != nil {
+			return userr.New("--uri is not an enrolment QR code from the hub console", err)
+		}
+	}
+	if *hub == "" || *token == "" {
+		return userr.New("enroll needs --hub and --token (or --uri with the console's QR code text)", nil)
 	}
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return err

@@ -53,6 +53,9 @@ func TestErrorsAreOneLineWithNonZeroExit(t *testing.T) {
 		{[]string{"status"}, "--data DIR is required"},
 		{[]string{"enroll", "--data", dir, "--hub", "ftp://x", "--token", "t"}, "must look like"},
 		{[]string{"enroll", "--data", dir, "--hub", "http://127.0.0.1:1", "--token", "t"}, "cannot reach the hub"},
+		{[]string{"enroll", "--data", dir, "--uri", "quartierhub-enrol:?hub=http%3A%2F%2F127.0.0.1%3A1&token=t"}, "cannot reach the hub"},
+		{[]string{"enroll", "--data", dir, "--uri", "https://example.org/?token=t"}, "not an enrolment QR code"},
+		{[]string{"enroll", "--data", dir}, "needs --hub and --token"},
 		{[]string{"frobnicate"}, "unknown command"},
 	} {
 		code, _, errs := runCLI(t, c.args...)

@@ -50,6 +50,7 @@ const usage = `usage:
   hub-server token create --data HUBDIR|--db URL --terminal NAME --quarter Q [--ttl 24h]
   hub-server token bulk --data HUBDIR|--db URL --prefix NAME --count N [--first 0] --quarter Q [--ttl 24h]   (prints NAME TOKEN lines)
   hub-server export --data HUBDIR|--db URL [--type TYPE] [--format jsonl|csv]
+  hub-server backup --data HUBDIR --to FILE   (a consistent copy of hub.db while the hub runs)
   hub-server terminal list --data HUBDIR|--db URL [--online-within 90s]
   hub-server terminal show --data HUBDIR|--db URL --terminal NAME [--history 20]
   hub-server terminal tag --data HUBDIR|--db URL --terminal NAME --tags a,b   (replaces; "" clears)
@@ -59,6 +60,7 @@ const usage = `usage:
   hub-server user list --data HUBDIR|--db URL
   hub-server config set --data HUBDIR|--db URL --scope global|quarter:NAME|terminal:NAME --file F.json
   hub-server config show --data HUBDIR|--db URL (--scope SCOPE | --effective TERMINAL)
+  hub-server config example   (prints a complete example layer, the demo content, to start from)
   hub-server command send --data HUBDIR|--db URL (--terminal NAME|--quarter Q|--tag T) --kind KIND [--message M] [--ttl 24h]
       KIND: maintenance_on maintenance_off restart sync_now test_print collect_diagnostics
   hub-server command list --data HUBDIR|--db URL [--terminal NAME] [--state S] [--limit 50]
@@ -122,6 +124,8 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return tokenBulk(ctx, args[2:], o)
 	case args[0] == "export":
 		return export(ctx, args[1:], o)
+	case args[0] == "backup":
+		return backup(ctx, args[1:], o)
 	case cmd(2) == "terminal list":
 		return terminalList(ctx, args[2:], o)
 	case cmd(2) == "terminal revoke":
@@ -134,6 +138,8 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return configSet(ctx, args[2:], o)
 	case cmd(2) == "config show":
 		return configShow(ctx, args[2:], o)
+	case cmd(2) == "config example":
+		return configExample(o)
 	case cmd(2) == "command send":
 		return commandSend(ctx, args[2:], o)
 	case cmd(2) == "command list":
@@ -202,6 +208,7 @@ func serve(ctx context.Context, args []string, o Opts) error {
 	if err != nil {
 		return err
 	}
+	greet(ctx, st, *listen, data, log)
 	return f.run(ctx, withPprof(*pprofAddr, log, alongside(server.New(so.serverOpts(*listen, front(handler), log, o.OnListening)).Run, runConsole)))
 }
 

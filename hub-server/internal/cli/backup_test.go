@@ -1,0 +1,50 @@
+package cli_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/cli"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
+)
+
+// A backup taken while the hub's database is open holds what was stored,
+// refuses to overwrite a file, and is refused for PostgreSQL.
+func TestBackup(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "hub")
+	if err := mkHub(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := runIn(t, "a long enough secret\n", "user", "add", "--data", data, "--name", "anna", "--role", "admin", "--password-stdin"); code != 0 {
+		t.Fatalf("user add: %s", errs)
+	}
+	// Hold the database open as a running hub would.
+	live, err := sqlitestore.Open(context.Background(), cli.DBPath(data), sqlitestore.Opts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+
+	to := filepath.Join(t.TempDir(), "hub-backup.db")
+	if out, errs, code := run(t, "backup", "--data", data, "--to", to); code != 0 || !strings.Contains(out, "backup written") {
+		t.Fatalf("backup: %d %q %q", code, out, errs)
+	}
+	copyDB, err := sqlitestore.Open(context.Background(), to, sqlitestore.Opts{})
+	if err != nil {
+		t.Fatalf("open the backup: %v", err)
+	}
+	defer copyDB.Close()
+	users, err := copyDB.Users(context.Background())
+	if err != nil || len(users) != 1 || users[0].Name != "anna" {
+		t.Fatalf("users in the backup: %+v %v", users, err)
+	}
+
+	if _, errs, code := run(t, "backup", "--data", data, "--to", to); code == 0 || !strings.Contains(errs, "exists already") {
+		t.Errorf("second backup to the same file: %d %q", code, errs)
+	}
+	if _, errs, code := run(t, "backup", "--db", "postgres://x@localhost/hub", "--to", to); code == 0 || !strings.Contains(errs, "pg_dump") {
+		t.Errorf("backup with --db: %d %q", code, errs)
+	}
+}

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/quartierhub/quartierhub/assets"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// greet tells whoever starts a hub where the console is and, on a new
+// hub, which step comes next, so the README is not the only guide.
+func greet(ctx context.Context, st store.Store, listen string, data *storeLoc, log *slog.Logger) {
+	host := listen
+	if strings.HasPrefix(host, ":") {
+		host = "localhost" + host
+	}
+	log.Info("console", "url", "http://"+host+"/console/")
+	users, err := st.Users(ctx)
+	if err != nil || len(users) > 0 {
+		return
+	}
+	where := "--data " + data.data
+	if data.db != "" {
+		where = "--db $QUARTIERHUB_DB"
+	}
+	log.Warn("no console user yet; create the first admin with: echo 'a long passphrase' | hub-server user add " + where + " --name NAME --role admin --password-stdin")
+}
+
+// configExample prints a complete configuration layer, the embedded demo
+// content, as a starting point for `config set --scope global`.
+func configExample(o Opts) error {
+	c, err := assets.DemoContent()
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(map[string]any{"content": c}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("config example: %w", err)
+	}
+	_, err = fmt.Fprintf(o.Stdout, "%s\n", b)
+	return err
+}
