@@ -235,9 +235,14 @@ type TerminalSettings struct {
 	HeartbeatInterval string `json:"heartbeat_interval,omitempty"`
 	// SyncInterval is how often an idle terminal syncs, e.g. "30s".
 	SyncInterval string `json:"sync_interval,omitempty"`
-	// Devices replaces the local configuration's device ports (same
-	// shape as the kiosk's config file "devices" section). A change is
-	// applied by restarting the agent.
+	// Devices replaces sections of the local configuration's devices
+	// (same shape as the kiosk's config file "devices" section: each of
+	// card_reader, printer, sensors present here replaces the file's,
+	// null removes it). The agent applies a change without restarting,
+	// reopening only the devices whose entry changed; it refuses a
+	// version whose devices it cannot run (unknown kind, bad or shared
+	// port, bad interval), keeps the running one and reports the refusal
+	// as a terminal_config_refused record.
 	Devices json.RawMessage `json:"devices,omitempty"`
 }
 

@@ -139,6 +139,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.win.start(); err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
+	a.win.loadHistory()
+	running := false
+	defer func() {
+		if !running { // failed before the parts ran: release the history file
+			a.win.closeHistory()
+			_ = a.win.runHistory()
+		}
+	}()
 	srv := localapi.NewServer(a.opts.DataDir, a, a.log.With("component", "localapi"))
 	ln, err := srv.Listen()
 	if err != nil {
@@ -160,7 +168,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		_, err = ob.Submit(ctx, "sensor_minute", outbox.ClassSensor, payload)
 		return err
 	}), a.opts.Aggregate)
-	devs, err := devices.New(a.opts.Config.Devices, sink{a, agg}, a.opts.Devices)
+	// A configuration from the hub cached by an earlier run applies from
+	// the start: its devices section and sync interval.
+	a.fleet.load()
+	devCfg, syncEvery := a.startSettings()
+	syncer.SetInterval(syncEvery)
+	devs, err := devices.New(devCfg, sink{a, agg}, a.opts.Devices)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("agent: %w", err)
@@ -170,9 +183,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 
 	g, gctx := errgroup.WithContext(ctx)
+	running = true
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error { return syncer.Run(gctx) })
-	g.Go(func() error { return agg.Run(gctx) })
+	g.Go(func() error {
+		// The history writer stops after the aggregator's last (partial)
+		// minutes, so a clean shutdown keeps them for the next start.
+		defer a.win.closeHistory()
+		return agg.Run(gctx)
+	})
+	g.Go(a.win.runHistory)
 	g.Go(func() error { return devs.Run(gctx) })
 	g.Go(func() error { return a.storeEvents(gctx, ob) })
 	g.Go(func() error { return a.fleet.run(gctx) })
@@ -185,6 +205,32 @@ func (a *Agent) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// startSettings is what the cached configuration's settings say at
+// start: the devices to run and the sync interval (0: the default). A
+// cached devices section that no longer fits (the local file changed)
+// is ignored with a warning: the local file's devices run.
+func (a *Agent) startSettings() (config.Devices, time.Duration) {
+	a.fleet.mu.Lock()
+	s, version := a.fleet.cfg.parsed.Settings, a.fleet.cfg.Version
+	a.fleet.mu.Unlock()
+	if s == nil {
+		return a.opts.Config.Devices, 0
+	}
+	_, syncEvery, _ := s.Durations()
+	if len(s.Devices) == 0 {
+		return a.opts.Config.Devices, syncEvery
+	}
+	d, err := a.deviceConfig(s)
+	if err != nil {
+		a.log.Warn("cached devices section not applied; running the local file's devices", "version", version, "err", err)
+		a.fleet.mu.Lock()
+		a.fleet.cfgErr = fmt.Sprintf("cached version %s: %v", version, err)
+		a.fleet.mu.Unlock()
+		return a.opts.Config.Devices, syncEvery
+	}
+	return d, syncEvery
 }
 
 // sink routes device output: readings to the aggregator, events to the

@@ -15,6 +15,8 @@ import (
 
 	"github.com/quartierhub/quartierhub/drivers/escpos"
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/config"
+	"github.com/quartierhub/quartierhub/kiosk/devices"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
@@ -92,6 +94,7 @@ type fleetPart struct {
 	maint      maintenance
 	cfg        remoteConfig
 	cfgErr     string
+	refused    string // version refused last; not fetched again while the hub offers it
 	screen     string
 	lastHB     time.Time
 	hbErr      string
@@ -267,7 +270,13 @@ func (f *fleetPart) round(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if resp.ConfigVersion != "" && resp.ConfigVersion != cur {
+	f.mu.Lock()
+	refused := f.refused
+	if resp.ConfigVersion == cur {
+		f.refused = "" // withdrawn: offered again, it is fetched (and judged) again
+	}
+	f.mu.Unlock()
+	if resp.ConfigVersion != "" && resp.ConfigVersion != cur && resp.ConfigVersion != refused {
 		if err := f.updateConfig(ctx, cur); err != nil {
 			f.a.log.Warn("configuration not updated; keeping the current one", "version", cur, "err", err)
 		}
@@ -322,10 +331,14 @@ func (f *fleetPart) updateConfig(ctx context.Context, have string) error {
 		return err
 	}
 	parsed, err := api.ValidateConfig(doc.Document)
+	var devs config.Devices
+	if err == nil {
+		// What the hub cannot check: the devices section against the local
+		// file and the drivers. Refused before anything is stopped.
+		devs, err = f.a.deviceConfig(parsed.Settings)
+	}
 	if err != nil {
-		f.mu.Lock()
-		f.cfgErr = fmt.Sprintf("version %s refused: %v", doc.Version, err)
-		f.mu.Unlock()
+		f.refuse(ctx, doc.Version, err)
 		return fmt.Errorf("agent: configuration %s refused: %w", doc.Version, err)
 	}
 	rc := remoteConfig{Version: doc.Version, Document: doc.Document, AppliedAt: f.a.opts.Now(), source: "hub", parsed: parsed}
@@ -334,11 +347,89 @@ func (f *fleetPart) updateConfig(ctx context.Context, have string) error {
 		f.a.log.Warn("configuration not cached", "err", err)
 	}
 	f.mu.Lock()
-	f.cfg, f.cfgErr = rc, ""
+	f.cfg, f.cfgErr, f.refused = rc, "", ""
 	f.mu.Unlock()
+	if err := f.a.applySettings(ctx, parsed.Settings, devs); err != nil {
+		f.mu.Lock()
+		f.cfgErr = fmt.Sprintf("version %s applied in part: %v", rc.Version, err)
+		f.mu.Unlock()
+		f.a.log.Warn("configuration applied in part", "version", rc.Version, "err", err)
+	}
 	f.a.log.Info("configuration applied", "version", rc.Version)
 	if f.o.OnConfig != nil {
 		f.o.OnConfig(f.configResponse())
+	}
+	return nil
+}
+
+// refuse keeps the running configuration and says why the hub's version
+// was not taken: in the log, in the local API's last error, and to the
+// hub as a terminal_config_refused record (the heartbeats meanwhile go
+// on reporting the version the terminal runs). The version is not
+// fetched again while the hub offers it.
+func (f *fleetPart) refuse(ctx context.Context, version string, err error) {
+	f.mu.Lock()
+	f.cfgErr = fmt.Sprintf("version %s refused: %v", version, err)
+	f.refused = version
+	running := f.cfg.Version
+	f.mu.Unlock()
+	f.a.log.Warn("configuration refused; keeping the running one", "version", version, "running", running, "err", err)
+	ob, _, perr := f.a.parts()
+	if perr != nil {
+		return
+	}
+	payload, _ := json.Marshal(map[string]string{"version": version, "running": running, "reason": err.Error()})
+	if _, serr := ob.Submit(ctx, ConfigRefusedRecord, ClassOf(ConfigRefusedRecord), payload); serr != nil && ctx.Err() == nil {
+		f.a.log.Warn("configuration refusal not recorded", "version", version, "err", serr)
+	}
+}
+
+// ConfigRefusedRecord is the record type that tells the hub a terminal
+// refused a configuration version; its payload has the version, the one
+// still running and the reason.
+const ConfigRefusedRecord = "terminal_config_refused"
+
+// deviceConfig is the devices section the agent runs with settings s: the
+// local file's, with the sections of the hub's settings.devices replacing
+// its own (config.Devices.Overlay), checked against the drivers.
+func (a *Agent) deviceConfig(s *api.TerminalSettings) (config.Devices, error) {
+	var raw json.RawMessage
+	if s != nil {
+		raw = s.Devices
+	}
+	d, err := a.opts.Config.Devices.Overlay(raw)
+	if err != nil {
+		return config.Devices{}, fmt.Errorf("settings.devices: %w", err)
+	}
+	if err := devices.Check(d); err != nil {
+		return config.Devices{}, fmt.Errorf("settings.devices: %w", err)
+	}
+	return d, nil
+}
+
+// applySettings makes the running agent follow s without a restart: the
+// sync interval (the heartbeat interval is read at every beat) and the
+// devices, of which only those whose entry changed are restarted.
+func (a *Agent) applySettings(ctx context.Context, s *api.TerminalSettings, devs config.Devices) error {
+	var syncEvery time.Duration
+	if s != nil {
+		_, syncEvery, _ = s.Durations() // validated with the document
+	}
+	a.mu.Lock()
+	syncer, dm := a.syncer, a.devs
+	a.mu.Unlock()
+	if syncer != nil {
+		syncer.SetInterval(syncEvery)
+	}
+	if dm == nil {
+		return nil
+	}
+	ch, err := dm.Apply(ctx, devs)
+	if !ch.Empty() {
+		a.log.Info("devices reconfigured", "stopped", ch.Stopped, "started", ch.Started, "kept", len(ch.Kept))
+	}
+	if err != nil {
+		return fmt.Errorf("agent: devices: %w", err)
 	}
 	return nil
 }

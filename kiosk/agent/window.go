@@ -55,9 +55,11 @@ type window struct {
 	subs  map[int]chan localapi.Event
 	next  int
 
-	histMu  sync.Mutex
-	latest  map[string]localapi.Reading
-	minutes []localapi.Minute
+	histMu     sync.Mutex
+	latest     map[string]localapi.Reading
+	minutes    []histEntry   // oldest first, at most maxHistoryEntries
+	hist       *historyStore // the file behind minutes (history.go)
+	histClosed bool
 
 	ticketMu sync.Mutex
 	surveyMu sync.Mutex
@@ -193,27 +195,81 @@ func (w *window) device(e devices.Event) {
 		Device: &localapi.DeviceEvent{Device: e.Device, Kind: e.Kind, State: e.State, Detail: e.Detail}})
 }
 
-// minute keeps a closed minute for the 24-hour chart.
+// loadHistory opens the sensor history file and loads the last 24 hours.
+func (w *window) loadHistory() {
+	hist, minutes := openHistory(filepath.Join(w.a.opts.DataDir, HistoryFile), w.a.opts.Now, w.log)
+	w.histMu.Lock()
+	w.hist, w.minutes, w.histClosed = hist, minutes, false
+	w.histMu.Unlock()
+	if len(minutes) > 0 {
+		w.log.Info("sensor history loaded", "minutes", len(minutes), "oldest", minutes[0].Minute.Minute)
+	}
+}
+
+// minute keeps a closed minute for the 24-hour chart, in memory and,
+// through the history writer, on disk.
 func (w *window) minute(m aggregate.Aggregate) {
 	if m.Count == 0 {
 		return
 	}
+	e := histEntry{Minute: localapi.Minute{Sensor: m.Sensor, Quantity: m.Quantity, Unit: m.Unit, Minute: m.Minute.UTC(), Mean: m.Mean, Min: m.Min, Max: m.Max},
+		Count: m.Count, Partial: m.Partial}
 	w.histMu.Lock()
 	defer w.histMu.Unlock()
-	w.minutes = append(w.minutes, localapi.Minute{Sensor: m.Sensor, Quantity: m.Quantity, Unit: m.Unit, Minute: m.Minute, Mean: m.Mean, Min: m.Min, Max: m.Max})
+	// Minutes come nearly in order: an earlier entry for the same minute
+	// (a partial one from before a restart, an emit retried) is near the end.
+	merged := false
+	for i := len(w.minutes) - 1; i >= 0 && !w.minutes[i].Minute.Minute.Before(e.Minute.Minute.Add(-time.Minute)); i-- {
+		if w.minutes[i].sameSeries(e) {
+			e = w.minutes[i].merge(e)
+			w.minutes[i], merged = e, true
+			break
+		}
+	}
+	if !merged {
+		w.minutes = append(w.minutes, e)
+	}
 	cut := w.a.opts.Now().Add(-historyWindow)
 	i := 0
-	for i < len(w.minutes) && w.minutes[i].Minute.Before(cut) {
+	for i < len(w.minutes) && (w.minutes[i].Minute.Minute.Before(cut) || len(w.minutes)-i > maxHistoryEntries) {
 		i++
 	}
 	w.minutes = w.minutes[i:]
+	if w.hist != nil && !w.histClosed {
+		w.hist.put(e)
+	}
+}
+
+// runHistory writes the history until closeHistory.
+func (w *window) runHistory() error {
+	w.histMu.Lock()
+	h := w.hist
+	w.histMu.Unlock()
+	if h == nil {
+		return nil
+	}
+	return h.run()
+}
+
+// closeHistory ends the history writer once nothing more can arrive
+// (the aggregator has emitted its last minutes).
+func (w *window) closeHistory() {
+	w.histMu.Lock()
+	defer w.histMu.Unlock()
+	if w.hist != nil && !w.histClosed {
+		w.histClosed = true
+		close(w.hist.in)
+	}
 }
 
 // Sensors implements localapi.SessionBackend.
 func (w *window) Sensors(context.Context) (localapi.SensorHistory, error) {
 	w.histMu.Lock()
 	defer w.histMu.Unlock()
-	h := localapi.SensorHistory{Minutes: append([]localapi.Minute(nil), w.minutes...)}
+	h := localapi.SensorHistory{Minutes: make([]localapi.Minute, len(w.minutes))}
+	for i, e := range w.minutes {
+		h.Minutes[i] = e.Minute
+	}
 	for _, r := range w.latest {
 		h.Latest = append(h.Latest, r)
 	}

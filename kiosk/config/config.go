@@ -2,6 +2,8 @@
 // sit on which ports, and local limits. It is what a terminal needs before
 // it has ever talked to its hub; content and remote settings come from the
 // hub later. Every field is optional; zero values are documented defaults.
+// The hub's settings.devices may replace sections of "devices" while the
+// agent runs (Devices.Overlay); this file stays the base.
 //
 // Example (JSON):
 //
@@ -24,6 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -87,6 +91,15 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Bounds of a device entry.
+const (
+	// MinInterval and MaxInterval bound a polled device's interval.
+	MinInterval = 10 * time.Millisecond
+	MaxInterval = time.Hour
+	// MaxBaud is the highest baud rate accepted.
+	MaxBaud = 4_000_000
+)
+
 var kinds = map[string]string{
 	"rdm6300": "card_reader", "pn532": "card_reader",
 	"escpos": "printer",
@@ -119,6 +132,7 @@ func Parse(b []byte) (Config, error) {
 // Validate checks every device entry and fills in sensor ids.
 func (c *Config) Validate() error {
 	var errs []error
+	ports := map[string]string{} // path → the entry using it
 	check := func(where string, d *Device, role string) {
 		got, ok := kinds[d.Kind]
 		switch {
@@ -127,11 +141,23 @@ func (c *Config) Validate() error {
 		case got != role:
 			errs = append(errs, fmt.Errorf("%s: a %s is not a %s", where, d.Kind, role))
 		}
-		if d.Port == "" {
+		switch {
+		case d.Port == "":
 			errs = append(errs, fmt.Errorf("%s: port is required", where))
+		case !filepath.IsAbs(d.Port) || strings.ContainsRune(d.Port, 0):
+			errs = append(errs, fmt.Errorf("%s: port %q must be an absolute device path", where, d.Port))
+		case ports[filepath.Clean(d.Port)] != "":
+			errs = append(errs, fmt.Errorf("%s: port %q is already used by %s", where, d.Port, ports[filepath.Clean(d.Port)]))
+		default:
+			ports[filepath.Clean(d.Port)] = where
 		}
 		if d.Baud < 0 || d.Interval.Duration < 0 {
 			errs = append(errs, fmt.Errorf("%s: baud and interval must not be negative", where))
+		} else if d.Interval.Duration != 0 && (d.Interval.Duration < MinInterval || d.Interval.Duration > MaxInterval) {
+			errs = append(errs, fmt.Errorf("%s: interval %v must be between %v and %v", where, d.Interval.Duration, MinInterval, MaxInterval))
+		}
+		if d.Baud > MaxBaud {
+			errs = append(errs, fmt.Errorf("%s: baud %d above %d", where, d.Baud, MaxBaud))
 		}
 	}
 	if d := c.Devices.CardReader; d != nil {
@@ -164,4 +190,52 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
+}
+
+// Overlay returns d with the sections of raw (a JSON object of the same
+// shape as the file's "devices" section, e.g. the hub's settings.devices)
+// replacing d's: a key present in raw replaces that key of d entirely, null
+// removes it, an absent key keeps d's. The result is validated as a whole,
+// so an unknown kind, a bad or shared port or a bad interval refuses the
+// overlay; d itself is not changed. Empty or null raw returns d.
+func (d Devices) Overlay(raw json.RawMessage) (Devices, error) {
+	out := Devices{CardReader: d.CardReader, Printer: d.Printer, Sensors: append([]Device(nil), d.Sensors...)}
+	if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(t, &keys); err != nil || keys == nil {
+			return Devices{}, errors.New("config: devices must be a JSON object")
+		}
+		decode := func(name string, into any) error {
+			dec := json.NewDecoder(bytes.NewReader(keys[name]))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(into); err != nil {
+				return fmt.Errorf("config: devices.%s: %w", name, err)
+			}
+			return nil
+		}
+		for name := range keys {
+			var err error
+			switch name {
+			case "card_reader":
+				out.CardReader = nil
+				err = decode(name, &out.CardReader)
+			case "printer":
+				out.Printer = nil
+				err = decode(name, &out.Printer)
+			case "sensors":
+				out.Sensors = nil
+				err = decode(name, &out.Sensors)
+			default:
+				err = fmt.Errorf("config: devices: unknown section %q (card_reader, printer, sensors)", name)
+			}
+			if err != nil {
+				return Devices{}, err
+			}
+		}
+	}
+	c := Config{Devices: out}
+	if err := c.Validate(); err != nil {
+		return Devices{}, err
+	}
+	return c.Devices, nil
 }

@@ -40,3 +40,57 @@ func TestParseRejectsWithClearReasons(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateBoundsPortsAndIntervals(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"devices": {"printer": {"kind": "escpos", "port": "ttyUSB0"}}}`:                                                    "must be an absolute device path",
+		`{"devices": {"printer": {"kind": "escpos", "port": "/dev/a"}, "card_reader": {"kind": "pn532", "port": "/dev/a"}}}`: "already used by",
+		`{"devices": {"sensors": [{"kind": "mhz19", "port": "/x", "interval": "2h"}]}}`:                                      "must be between",
+		`{"devices": {"sensors": [{"kind": "mhz19", "port": "/x", "interval": "1ns"}]}}`:                                     "must be between",
+		`{"devices": {"sensors": [{"kind": "mhz19", "port": "/x", "baud": 40000000}]}}`:                                      "above",
+	} {
+		_, err := Parse([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestOverlayReplacesSectionsOfTheLocalFile(t *testing.T) {
+	local, err := Parse([]byte(`{"devices": {
+	    "card_reader": {"kind": "rdm6300", "port": "/dev/qh/rfid"},
+	    "printer": {"kind": "escpos", "port": "/dev/qh/printer"},
+	    "sensors": [{"kind": "sds011", "port": "/dev/qh/pm", "id": "pm-1"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := local.Devices.Overlay([]byte(`{"sensors": [{"kind": "mhz19", "port": "/dev/qh/co2"}], "printer": null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CardReader == nil || got.CardReader.Port != "/dev/qh/rfid" || got.Printer != nil ||
+		len(got.Sensors) != 1 || got.Sensors[0].Kind != "mhz19" || got.Sensors[0].ID != "mhz19-0" {
+		t.Fatalf("overlay: %+v %+v %+v", got.CardReader, got.Printer, got.Sensors)
+	}
+	if local.Devices.Printer == nil || local.Devices.Sensors[0].ID != "pm-1" {
+		t.Fatal("the overlay changed the local configuration")
+	}
+	if same, err := local.Devices.Overlay(nil); err != nil || same.Printer == nil || len(same.Sensors) != 1 {
+		t.Fatalf("empty overlay: %+v, %v", same, err)
+	}
+	for in, want := range map[string]string{
+		`{"sensors": [{"kind": "bme280", "port": "/dev/x"}]}`:                    `unknown kind "bme280"`,
+		`{"sensors": [{"kind": "mhz19", "port": "/dev/qh/rfid"}]}`:               "already used by devices.card_reader",
+		`{"sensors": [{"kind": "mhz19", "port": "/dev/x", "interval": "soon"}]}`: "invalid duration",
+		`{"sensors": [{"kind": "mhz19", "port": "/dev/x", "interval": "-5s"}]}`:  "must not be negative",
+		`{"printer": {"kind": "escpos", "port": "/dev/p", "colour": "red"}}`:     "unknown field",
+		`{"scanner": {}}`:         `unknown section "scanner"`,
+		`["not", "an", "object"]`: "must be a JSON object",
+		`{"sensors": [{"kind": "mhz19", "port": "/dev/x", "id": "a"}, {"kind": "mhz19", "port": "/dev/y", "id": "a"}]}`: "used twice",
+	} {
+		_, err := local.Devices.Overlay([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", in, err, want)
+		}
+	}
+}

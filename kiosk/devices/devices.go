@@ -13,10 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/quartierhub/quartierhub/drivers/card"
 	"github.com/quartierhub/quartierhub/drivers/escpos"
@@ -72,6 +71,11 @@ type device struct {
 	cfg        config.Device
 	port       *serialport.Port
 	session    serialport.Session
+	printer    *escpos.Printer // the printer's driver; nil for other devices
+
+	// Guarded by Manager.mu: set while the device runs.
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	mu     sync.Mutex
 	state  string
@@ -86,12 +90,20 @@ func (d *device) set(f func(detail map[string]any)) {
 	f(d.detail)
 }
 
-// Manager owns every configured device.
+// Manager owns every configured device. Apply replaces the configuration
+// while it runs: only the devices whose entry changed are stopped and
+// started again.
 type Manager struct {
-	opts    Opts
-	sink    Sink
+	opts Opts
+	sink Sink
+
+	applyMu sync.Mutex // one Apply at a time
+
+	mu      sync.Mutex
 	devices []*device
-	printer *escpos.Printer
+	ctx     context.Context // Run's while it runs, else nil
+	wg      sync.WaitGroup  // device goroutines
+	fatal   chan error
 }
 
 // New prepares the devices in cfg; Run starts them.
@@ -102,29 +114,69 @@ func New(cfg config.Devices, sink Sink, opts Opts) (*Manager, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	m := &Manager{opts: opts, sink: sink}
+	m := &Manager{opts: opts, sink: sink, fatal: make(chan error, 1)}
+	devs, err := m.build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m.devices = devs
+	return m, nil
+}
+
+// Check reports whether cfg would be accepted by New or Apply, without
+// opening anything.
+func Check(cfg config.Devices) error {
+	m := &Manager{opts: Opts{Now: time.Now, Logger: slog.New(slog.DiscardHandler)}, sink: nopSink{}}
+	_, err := m.build(cfg)
+	return err
+}
+
+type nopSink struct{}
+
+func (nopSink) Reading(aggregate.Reading) {}
+func (nopSink) Event(Event)               {}
+
+// build makes the devices of cfg without starting or opening them.
+func (m *Manager) build(cfg config.Devices) ([]*device, error) {
+	b := &builder{m: m}
 	if c := cfg.CardReader; c != nil {
-		if err := m.addCardReader(*c); err != nil {
+		if err := b.addCardReader(*c); err != nil {
 			return nil, err
 		}
 	}
 	if c := cfg.Printer; c != nil {
-		if err := m.addPrinter(*c); err != nil {
+		if err := b.addPrinter(*c); err != nil {
 			return nil, err
 		}
 	}
 	for _, c := range cfg.Sensors {
-		if err := m.addSensor(c); err != nil {
+		if err := b.addSensor(c); err != nil {
 			return nil, err
 		}
 	}
-	return m, nil
+	return b.devices, nil
+}
+
+// builder collects the devices of one configuration.
+type builder struct {
+	m       *Manager
+	devices []*device
 }
 
 // Printer returns the printer driver, or nil if none is configured.
-func (m *Manager) Printer() *escpos.Printer { return m.printer }
+func (m *Manager) Printer() *escpos.Printer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range m.devices {
+		if d.printer != nil {
+			return d.printer
+		}
+	}
+	return nil
+}
 
-func (m *Manager) add(name string, c config.Device, baud int, silence time.Duration, session serialport.Session) *device {
+func (b *builder) add(name string, c config.Device, baud int, silence time.Duration, session serialport.Session) *device {
+	m := b.m
 	d := &device{name: name, kind: c.Kind, cfg: c, session: session, state: serialport.StateClosed.String(), detail: map[string]any{}}
 	po := m.opts.Port
 	po.Path = c.Port
@@ -155,11 +207,12 @@ func (m *Manager) add(name string, c config.Device, baud int, silence time.Durat
 		m.sink.Event(ev)
 	}
 	d.port = serialport.New(po)
-	m.devices = append(m.devices, d)
+	b.devices = append(b.devices, d)
 	return d
 }
 
-func (m *Manager) addCardReader(c config.Device) error {
+func (b *builder) addCardReader(c config.Device) error {
+	m := b.m
 	var d *device
 	presented := 0
 	onCard := func(e card.Event) {
@@ -178,17 +231,18 @@ func (m *Manager) addCardReader(c config.Device) error {
 	switch c.Kind {
 	case "rdm6300":
 		r := rdm6300.New(rdm6300.Opts{Now: m.opts.Now, OnEvent: onCard})
-		d = m.add("card_reader", c, 9600, 0, r.Run)
+		d = b.add("card_reader", c, 9600, 0, r.Run)
 	case "pn532":
 		r := pn532.New(pn532.Opts{Now: m.opts.Now, Logger: m.opts.Logger, PollInterval: c.Interval.Duration, OnEvent: onCard})
-		d = m.add("card_reader", c, 115200, 0, r.Run)
+		d = b.add("card_reader", c, 115200, 0, r.Run)
 	default:
 		return fmt.Errorf("devices: card reader kind %q", c.Kind)
 	}
 	return nil
 }
 
-func (m *Manager) addPrinter(c config.Device) error {
+func (b *builder) addPrinter(c config.Device) error {
+	m := b.m
 	cp := escpos.CP858
 	if c.CodePage != "" {
 		var err error
@@ -217,12 +271,13 @@ func (m *Manager) addPrinter(c config.Device) error {
 		}
 		m.sink.Event(ev)
 	}})
-	m.printer = p
-	d = m.add("printer", c, escpos.DefaultBaud, 0, p.Run)
+	d = b.add("printer", c, escpos.DefaultBaud, 0, p.Run)
+	d.printer = p
 	return nil
 }
 
-func (m *Manager) addSensor(c config.Device) error {
+func (b *builder) addSensor(c config.Device) error {
+	m := b.m
 	var d *device
 	reading := func(q, unit string, v float64, t time.Time, warm bool) {
 		m.sink.Reading(aggregate.Reading{Sensor: c.ID, Quantity: q, Unit: unit, Value: v, At: t, WarmUp: warm})
@@ -255,7 +310,7 @@ func (m *Manager) addSensor(c config.Device) error {
 			o.Mode, o.QueryInterval = sds011.Query, c.Interval.Duration
 		}
 		s := sds011.New(o)
-		d = m.add(c.ID, c, 9600, 0, s.Run)
+		d = b.add(c.ID, c, 9600, 0, s.Run)
 	case "mhz19":
 		s, err := mhz19.New(mhz19.Opts{Now: m.opts.Now, Logger: m.opts.Logger, PollInterval: c.Interval.Duration,
 			OnReading: func(r mhz19.Reading) { reading("co2", "ppm", float64(r.CO2), r.Time, r.WarmingUp) },
@@ -264,39 +319,161 @@ func (m *Manager) addSensor(c config.Device) error {
 		if err != nil {
 			return fmt.Errorf("devices: %s: %w", c.ID, err)
 		}
-		d = m.add(c.ID, c, 9600, 0, s.Run)
+		d = b.add(c.ID, c, 9600, 0, s.Run)
 	default:
 		return fmt.Errorf("devices: sensor kind %q", c.Kind)
 	}
 	return nil
 }
 
-// Run runs every device until ctx ends.
+// Run runs every device until ctx ends, and those Apply starts meanwhile.
+// It returns once every port is closed.
 func (m *Manager) Run(ctx context.Context) error {
-	if len(m.devices) == 0 {
-		<-ctx.Done()
-		return nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m.mu.Lock()
+	if m.ctx != nil {
+		m.mu.Unlock()
+		return errors.New("devices: already running")
 	}
-	g, gctx := errgroup.WithContext(ctx)
+	m.ctx = ctx
 	for _, d := range m.devices {
-		g.Go(func() error {
-			if err := d.port.Run(gctx, d.session); err != nil {
-				return fmt.Errorf("devices: %s: %w", d.name, err)
-			}
-			return nil
-		})
+		m.start(d)
 	}
-	err := g.Wait()
-	if errors.Is(err, context.Canceled) {
+	m.mu.Unlock()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-m.fatal:
+	}
+	m.mu.Lock()
+	m.ctx = nil // Apply starts nothing from now on
+	m.mu.Unlock()
+	cancel()
+	m.wg.Wait()
+	return err
+}
+
+// start runs d's port in its own goroutine. Called with m.mu held and
+// m.ctx set.
+func (m *Manager) start(d *device) {
+	if d.cancel != nil {
+		return // running
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	done := make(chan struct{})
+	d.cancel, d.done = cancel, done
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(done)
+		if err := d.port.Run(ctx, d.session); err != nil && ctx.Err() == nil {
+			select {
+			case m.fatal <- fmt.Errorf("devices: %s: %w", d.name, err):
+			default:
+			}
+		}
+	}()
+}
+
+// stop ends d's session and waits until its port is closed.
+func (m *Manager) stop(ctx context.Context, d *device) error {
+	m.mu.Lock()
+	cancel, done := d.cancel, d.done
+	d.cancel, d.done = nil, nil
+	m.mu.Unlock()
+	if cancel == nil {
 		return nil
 	}
-	return err
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("devices: stopping %s: %w", d.name, ctx.Err())
+	}
+}
+
+// Changes says what Apply did, by device name.
+type Changes struct {
+	Kept, Stopped, Started []string
+}
+
+// Empty reports whether Apply changed nothing.
+func (c Changes) Empty() bool { return len(c.Stopped) == 0 && len(c.Started) == 0 }
+
+// Apply makes cfg the running configuration. A device whose entry is
+// unchanged (same name and settings) keeps running untouched; the others
+// are stopped, and their ports closed, before the new ones start, so a
+// port that moves from one device to another is free when it is opened
+// again. If cfg is refused (unknown kind, bad codepage...), nothing
+// changes. Before Run, Apply only replaces what Run will start.
+func (m *Manager) Apply(ctx context.Context, cfg config.Devices) (Changes, error) {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	built, err := m.build(cfg)
+	if err != nil {
+		return Changes{}, err
+	}
+	var ch Changes
+	m.mu.Lock()
+	old := make(map[string]*device, len(m.devices))
+	for _, d := range m.devices {
+		old[d.name] = d
+	}
+	next := make([]*device, 0, len(built))
+	kept := map[*device]bool{}
+	for _, nd := range built {
+		if od := old[nd.name]; od != nil && reflect.DeepEqual(od.cfg, nd.cfg) {
+			next = append(next, od)
+			kept[od] = true
+			ch.Kept = append(ch.Kept, od.name)
+			continue
+		}
+		next = append(next, nd)
+	}
+	var gone []*device
+	for _, d := range m.devices {
+		if !kept[d] {
+			gone = append(gone, d)
+		}
+	}
+	m.devices = next
+	m.mu.Unlock()
+
+	var stopErr error
+	for _, d := range gone {
+		if err := m.stop(ctx, d); err != nil && stopErr == nil {
+			stopErr = err
+		}
+		ch.Stopped = append(ch.Stopped, d.name)
+		m.sink.Event(Event{Device: d.name, Kind: d.kind, State: serialport.StateClosed.String(), Detail: "stopped by a configuration change", Time: m.opts.Now()})
+	}
+	if stopErr != nil {
+		// A port still closing must not be opened twice: start the new
+		// devices only once the old ones are gone (the next Apply).
+		return ch, stopErr
+	}
+	m.mu.Lock()
+	for _, d := range next {
+		if !kept[d] {
+			ch.Started = append(ch.Started, d.name)
+		}
+		if m.ctx != nil {
+			m.start(d) // also one a failed Apply left stopped
+		}
+	}
+	m.mu.Unlock()
+	return ch, nil
 }
 
 // States returns every device's live state for the status.
 func (m *Manager) States() []localapi.Device {
-	out := make([]localapi.Device, 0, len(m.devices))
-	for _, d := range m.devices {
+	m.mu.Lock()
+	devs := append([]*device(nil), m.devices...)
+	m.mu.Unlock()
+	out := make([]localapi.Device, 0, len(devs))
+	for _, d := range devs {
 		d.mu.Lock()
 		det := make(map[string]any, len(d.detail))
 		for k, v := range d.detail {

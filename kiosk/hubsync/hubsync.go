@@ -156,17 +156,20 @@ type Syncer struct {
 	http  *retryablehttp.Client
 
 	kick chan chan RoundResult
+	// wake tells a waiting Run that the interval changed.
+	wake chan struct{}
 
-	mu      sync.Mutex
-	status  Status
-	contact time.Time // last time the hub answered a request with success
-	rndMu   sync.Mutex
+	mu       sync.Mutex
+	status   Status
+	interval time.Duration // the idle interval now; Opts.Interval until SetInterval
+	contact  time.Time     // last time the hub answered a request with success
+	rndMu    sync.Mutex
 }
 
 // New returns a Syncer for q.
 func New(q Queue, creds Credentials, opts Opts) *Syncer {
 	opts.setDefaults()
-	s := &Syncer{q: q, creds: creds, opts: opts, kick: make(chan chan RoundResult, 8)}
+	s := &Syncer{q: q, creds: creds, opts: opts, kick: make(chan chan RoundResult, 8), wake: make(chan struct{}, 1), interval: opts.Interval}
 	hc := retryablehttp.NewClient()
 	if opts.HTTPClient != nil {
 		hc.HTTPClient = opts.HTTPClient
@@ -193,6 +196,34 @@ func (s *Syncer) Status() Status {
 	return s.status
 }
 
+// SetInterval changes how often an idle Syncer looks, from now on: a wait
+// already under way is shortened or lengthened to end at its start plus d
+// (at once if that has passed). d <= 0 restores Opts.Interval. A backoff
+// after a failure is not changed. Safe to call from any goroutine.
+func (s *Syncer) SetInterval(d time.Duration) {
+	if d <= 0 {
+		d = s.opts.Interval
+	}
+	s.mu.Lock()
+	changed := s.interval != d
+	s.interval = d
+	s.mu.Unlock()
+	if !changed {
+		return
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default: // a wake-up is already pending; it reads the newest interval
+	}
+}
+
+// Interval returns the idle interval in use.
+func (s *Syncer) Interval() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.interval
+}
+
 // SyncNow asks for a round now and waits for its result.
 func (s *Syncer) SyncNow(ctx context.Context) RoundResult {
 	reply := make(chan RoundResult, 1)
@@ -216,8 +247,9 @@ func (s *Syncer) Run(ctx context.Context) error {
 	failures := 0
 	for {
 		if wait > 0 {
+			start := s.opts.Now()
 			s.mu.Lock()
-			s.status.NextAttempt = s.opts.Now().Add(wait)
+			s.status.NextAttempt = start.Add(wait)
 			s.mu.Unlock()
 			// One timer for the whole wait: new records arriving while the
 			// hub fails must neither cut the backoff short nor restart it.
@@ -234,6 +266,20 @@ func (s *Syncer) Run(ctx context.Context) error {
 					if failures == 0 {
 						break waiting
 					}
+				case <-s.wake:
+					if failures > 0 {
+						continue // a backoff keeps its length
+					}
+					// The idle wait now ends at its start plus the new interval.
+					end := start.Add(s.Interval())
+					left := end.Sub(s.opts.Now())
+					if left <= 0 {
+						break waiting
+					}
+					s.mu.Lock()
+					s.status.NextAttempt = end
+					s.mu.Unlock()
+					timer = s.opts.After(left)
 				case <-timer:
 					break waiting
 				}
@@ -254,7 +300,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 			s.opts.Logger.Warn("sync failed", "err", res.Err, "failures", failures, "retry_in", wait.Round(time.Millisecond))
 		} else {
 			failures = 0
-			wait = s.opts.Interval
+			wait = s.Interval()
 		}
 	}
 }
@@ -293,7 +339,7 @@ func (s *Syncer) retryWait(err error, failures int) time.Duration {
 		return min(he.retryAfter, s.opts.MaxBackoff)
 	}
 	if errors.Is(err, ErrNotEnrolled) {
-		return s.opts.Interval
+		return s.Interval()
 	}
 	return s.jitter(s.opts.MinBackoff, s.opts.MaxBackoff, failures-1)
 }

@@ -120,7 +120,8 @@ type Ticket struct {
 type SensorHistory struct {
 	// Latest is the last reading of each sensor quantity.
 	Latest []Reading `json:"latest"`
-	// Minutes are minute aggregates of the last 24 hours, oldest first.
+	// Minutes are minute aggregates of the last 24 hours, oldest first;
+	// the agent keeps them across restarts (DATA/sensor-history.db).
 	Minutes []Minute `json:"minutes"`
 }
 
