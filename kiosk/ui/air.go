@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
@@ -40,7 +41,7 @@ func (u *UI) showAir() {
 
 // airScreen: each quantity's value now, what it means, and its last 24 h.
 func (u *UI) airScreen(minutes []localapi.Minute) fyne.CanvasObject {
-	cols := container.NewGridWithColumns(len(session.Quantities))
+	cols := newColumns(18*theme.TextSize(), len(session.Quantities))
 	for _, q := range session.Quantities {
 		box := container.NewVBox(subheading(u.tr("air." + q + ".name")))
 		if r, ok := u.latest[q]; ok {
@@ -58,7 +59,15 @@ func (u *UI) airScreen(minutes []localapi.Minute) fyne.CanvasObject {
 			}
 		}
 		box.Add(wrapped(u.tr("air.chart", "hours", 24)))
-		box.Add(u.chart(q, pts))
+		if len(pts) < 2 { // an empty plot says nothing to a resident
+			box.Add(notice(theme.HistoryIcon(), u.tr("air.chart_empty")))
+		} else {
+			box.Add(u.chart(q, pts))
+			// Which side is now: the time axis's two ends, in words.
+			from, now := widget.NewLabel(u.tr("air.chart_from", "hours", 24)), widget.NewLabel(u.tr("air.chart_now"))
+			from.SizeName, now.SizeName = theme.SizeNameCaptionText, theme.SizeNameCaptionText
+			box.Add(container.New(&chartAxis{chart: box.Objects[len(box.Objects)-1]}, from, now))
+		}
 		cols.Add(box)
 	}
 	return container.NewBorder(heading(u.tr("air.title")), nil, nil, nil, container.NewVScroll(cols))
@@ -218,4 +227,28 @@ func stack(tops, heights []float32, gap, height float32) []float32 {
 		out[k] = max(out[k], out[k-1]+heights[k-1]+gap)
 	}
 	return out
+}
+
+// chartAxis puts the time axis's ends under the chart's plot: the first
+// object at its left edge, the second at its right (the plot is the
+// chart less its legend column).
+type chartAxis struct{ chart fyne.CanvasObject }
+
+func (a *chartAxis) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	l, r := objs[0].MinSize(), objs[1].MinSize()
+	return fyne.NewSize(l.Width+r.Width, max(l.Height, r.Height))
+}
+
+func (a *chartAxis) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	plotW := size.Width
+	if c, ok := a.chart.(*fyne.Container); ok {
+		if cl, ok := c.Layout.(*chartLayout); ok {
+			plotW = max(size.Width-cl.legendWidth(c.Objects), objs[0].MinSize().Width+objs[1].MinSize().Width)
+		}
+	}
+	l, r := objs[0].MinSize(), objs[1].MinSize()
+	objs[0].Move(fyne.NewPos(0, 0))
+	objs[0].Resize(fyne.NewSize(l.Width, size.Height))
+	objs[1].Move(fyne.NewPos(plotW-r.Width, 0))
+	objs[1].Resize(fyne.NewSize(r.Width, size.Height))
 }

@@ -109,3 +109,33 @@ func checkChartNames(t *testing.T, h *harness, c *fyne.Container) {
 		}
 	}
 }
+
+// Right after a start there is no history yet: the air screen says so in
+// words instead of drawing empty plots; with history, the plot's time
+// axis is named at both ends.
+func TestAirChartEmptySaysSo(t *testing.T) {
+	for _, withHistory := range []bool{false, true} {
+		be := newFake(t)
+		if withHistory {
+			base := time.Date(2025, 3, 3, 9, 30, 0, 0, time.Local)
+			for i := range 12 {
+				be.history.Minutes = append(be.history.Minutes, localapi.Minute{Quantity: "co2", Minute: base.Add(-time.Duration(i) * time.Hour), Mean: 500})
+			}
+		}
+		h := newHarness(t, be)
+		h.tapAttract()
+		h.tap(tileTitle("de", "air"))
+		h.expectScreen(ui.ScreenAir)
+		empty := h.cat.T("de", "air.chart_empty")
+		now := h.cat.T("de", "air.chart_now")
+		if !withHistory && !h.has(empty) {
+			t.Errorf("no history: %q not shown", empty)
+		}
+		if withHistory && !h.has(now) {
+			t.Errorf("with history: the time axis's end %q is not named", now)
+		}
+		if !withHistory && h.has(now) {
+			t.Errorf("no history, yet a time axis is drawn")
+		}
+	}
+}

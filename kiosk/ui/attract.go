@@ -19,6 +19,7 @@ func (u *UI) attractScreen() fyne.CanvasObject {
 	now := u.opts.Now()
 	u.clock = heading(now.Format("15:04"))
 	u.clock.SizeName = sizeNameClock
+	u.clock.Wrapping = fyne.TextWrapOff
 	u.clock.Alignment = fyne.TextAlignCenter
 	date := widget.NewLabel(u.date())
 	date.Alignment = fyne.TextAlignCenter
@@ -30,10 +31,12 @@ func (u *UI) attractScreen() fyne.CanvasObject {
 		if !a.ValidAt(now) {
 			continue
 		}
-		t := wrapped(u.txt(a.Title))
-		t.TextStyle.Bold = true
-		news = append(news, container.NewBorder(nil, nil, container.New(minSize{40, 40}, widget.NewIcon(theme.InfoIcon())), nil,
-			container.NewVBox(t, wrapped(u.txt(a.Body)))))
+		// Title and text as paragraphs of one text (one padding, not two).
+		t := widget.NewRichText(
+			&widget.TextSegment{Text: u.txt(a.Title), Style: widget.RichTextStyle{ColorName: theme.ColorNameForeground, SizeName: theme.SizeNameText, TextStyle: fyne.TextStyle{Bold: true}}},
+			&widget.TextSegment{Text: u.txt(a.Body), Style: widget.RichTextStyle{ColorName: theme.ColorNameForeground, SizeName: theme.SizeNameText}})
+		t.Wrapping = fyne.TextWrapWord
+		news = append(news, container.NewBorder(nil, nil, container.New(minSize{40, 40}, widget.NewIcon(theme.InfoIcon())), nil, t))
 	}
 	left := container.NewVBox(subheading(u.tr("attract.air")), u.airSummary())
 	right := container.NewVBox(subheading(u.tr("attract.news")))
@@ -46,8 +49,18 @@ func (u *UI) attractScreen() fyne.CanvasObject {
 	// Not in a Center: a wrapping label there shrinks to one letter per
 	// line and its height pushes the screen far beyond the display.
 	hand := container.NewBorder(nil, nil, container.New(minSize{56, 56}, widget.NewIcon(theme.NavigateNextIcon())), nil, prompt)
-	body := container.NewBorder(container.NewVBox(welcome, u.clock, date), container.NewVBox(widget.NewSeparator(), hand), nil, nil,
-		container.NewGridWithColumns(2, left, right))
+	head := container.NewVBox(welcome, u.clock, date)
+	if h := u.win.Canvas().Size().Height; h > 0 && h < 900 {
+		// A shorter screen: the clock beside the welcome and the date.
+		welcome.Alignment, date.Alignment = fyne.TextAlignLeading, fyne.TextAlignLeading
+		date.TextStyle.Bold = true
+		head = container.NewBorder(nil, nil, nil, u.clock, container.NewVBox(welcome, date))
+		if h < 800 {
+			u.clock.SizeName = sizeNameClockSmall
+		}
+	}
+	body := container.NewBorder(head, container.NewVBox(widget.NewSeparator(), hand), nil, nil,
+		container.New(split{0.4}, left, right))
 	tl := newTapLayer(func() { u.startSession("") })
 	u.addTarget(tl, func() string { return AttractArea })
 	return container.NewStack(tl, body)
@@ -118,7 +131,7 @@ func (u *UI) number(v float64) string {
 
 // homeScreen: large service tiles from the hub's content.
 func (u *UI) homeScreen() fyne.CanvasObject {
-	grid := container.NewGridWithColumns(3)
+	grid := newColumns(14*theme.TextSize(), 3)
 	for _, svc := range u.content.Services {
 		sub := u.txt(svc.Subtitle)
 		t := newTile(u.txt(svc.Title), sub, serviceIcon(svc.Kind, svc.Icon), u.act(func() { u.openService(svc.ID) }))
@@ -129,7 +142,15 @@ func (u *UI) homeScreen() fyne.CanvasObject {
 		u.addTarget(t, func() string { return t.Title })
 		grid.Add(t)
 	}
-	return container.NewBorder(heading(u.tr("home.title")), nil, nil, nil, container.NewVScroll(container.NewVBox(grid, layout.NewSpacer())))
+	var tiles fyne.CanvasObject = grid
+	if u.short() { // less padding in the tiles: all rows in view in large text too
+		tiles = container.NewThemeOverride(grid, tightTheme{u.app.Settings().Theme()})
+	}
+	var title fyne.CanvasObject = heading(u.tr("home.title"))
+	if u.short() && u.th.largeText { // the tiles' room: they say what to do
+		title = nil
+	}
+	return container.NewBorder(title, nil, nil, nil, container.NewVScroll(container.NewVBox(tiles, layout.NewSpacer())))
 }
 
 func serviceIcon(kind, name string) fyne.Resource {

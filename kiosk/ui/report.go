@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -22,13 +23,10 @@ func (u *UI) step(n int) fyne.CanvasObject {
 
 func (u *UI) categoryScreen() fyne.CanvasObject {
 	s := u.sess.Current()
-	grid := container.NewGridWithColumns(2)
+	grid := newColumns(14*theme.TextSize(), 2)
 	for _, c := range u.content.ProblemCategories {
-		icon, imp := theme.RadioButtonIcon(), widget.MediumImportance
-		if s.Report.Category == c.ID {
-			icon, imp = theme.RadioButtonCheckedIcon(), widget.HighImportance
-		}
-		grid.Add(u.button(u.txt(c.Label), icon, imp, func() {
+		on := s.Report.Category == c.ID
+		grid.Add(u.newChoice(u.txt(c.Label), radioIcon(on), on, func() {
 			s.Report.Category = c.ID
 			u.show(ScreenDescribe, u.describeScreen)
 		}))
@@ -39,36 +37,41 @@ func (u *UI) categoryScreen() fyne.CanvasObject {
 
 func (u *UI) describeScreen() fyne.CanvasObject {
 	s := u.sess.Current()
-	entry := textArea(s.Report.Text, u.tr("report.describe.placeholder"))
+	entry := u.textArea(s.Report.Text, u.tr("report.describe.placeholder"))
+	short := u.win.Canvas().Size().Height < 900 // the step only where there is room
 	progress := func(t string) string {
-		return u.tr("report.step", "n", 2, "of", 4) + " · " + u.tr("report.describe.count", "n", len([]rune(t)), "max", session.MaxReportText)
+		c := u.tr("report.describe.count", "n", len([]rune(t)), "max", session.MaxReportText)
+		if short {
+			return c
+		}
+		return u.tr("report.step", "n", 2, "of", 4) + " · " + c
 	}
 	count := widget.NewLabel(progress(s.Report.Text))
-	count.Alignment = fyne.TextAlignCenter
 	kb := u.newKeyboard(s.Report.Text, session.MaxReportText, func(t string) {
 		s.Report.Text = t
 		entry.SetText(t)
 		count.SetText(progress(t))
 	})
 	entry.OnChanged = func(t string) { s.Report.Text = t }
-	nav := container.NewGridWithColumns(3,
-		u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { u.show(ScreenCategory, u.categoryScreen) }),
-		count,
-		u.button(u.tr("action.next"), theme.NavigateNextIcon(), widget.HighImportance, func() { u.show(ScreenPlace, u.placeScreen) }))
-	top := container.NewVBox(heading(u.tr("report.describe.title")), notice(theme.VisibilityOffIcon(), u.tr("report.describe.hint")))
-	return container.NewBorder(top, container.NewVBox(kb, nav), nil, nil, entry)
+	count.Alignment = fyne.TextAlignTrailing
+	// Back and next flank the keyboard's last row (like a phone's enter
+	// key), so the keyboard and the text keep their room on small screens.
+	kb.back = u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { u.show(ScreenCategory, u.categoryScreen) })
+	kb.next = u.button(u.tr("action.next"), theme.NavigateNextIcon(), widget.HighImportance, func() { u.show(ScreenPlace, u.placeScreen) })
+	// As wide as the longest count, so typing never squeezes it.
+	widest := widget.NewLabel(progress(strings.Repeat("x", session.MaxReportText))).MinSize().Width
+	title := container.NewBorder(nil, nil, nil, container.New(minSize{widest, 0}, count), heading(u.tr("report.describe.title")))
+	top := container.NewVBox(title, notice(theme.VisibilityOffIcon(), u.tr("report.describe.hint")))
+	return container.NewBorder(top, kb.build(), nil, nil, entry)
 }
 
 func (u *UI) placeScreen() fyne.CanvasObject {
 	s := u.sess.Current()
-	list := container.NewVBox()
 	places := append([]api.Place{u.content.TerminalPlace}, u.content.Places...)
+	list := choiceList(len(places))
 	for _, p := range places {
-		icon, imp := theme.RadioButtonIcon(), widget.MediumImportance
-		if s.Report.Place == p.ID {
-			icon, imp = theme.RadioButtonCheckedIcon(), widget.HighImportance
-		}
-		list.Add(u.button(u.txt(p.Name), icon, imp, func() {
+		on := s.Report.Place == p.ID
+		list.Add(u.newChoice(u.txt(p.Name), radioIcon(on), on, func() {
 			s.Report.Place = p.ID
 			u.show(ScreenConfirm, u.confirmScreen)
 		}))
@@ -76,6 +79,22 @@ func (u *UI) placeScreen() fyne.CanvasObject {
 	back := u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { u.show(ScreenDescribe, u.describeScreen) })
 	return container.NewBorder(container.NewVBox(u.step(3), heading(u.tr("report.place.title"))), container.NewGridWithColumns(2, back), nil, nil,
 		container.NewVScroll(list))
+}
+
+// choiceList holds n choices: one under the other, or side by side
+// where there are many and room for them, so all are in view.
+func choiceList(n int) *fyne.Container {
+	if n > 3 {
+		return newColumns(14*theme.TextSize(), 2)
+	}
+	return container.NewVBox()
+}
+
+func radioIcon(on bool) fyne.Resource {
+	if on {
+		return theme.RadioButtonCheckedIcon()
+	}
+	return theme.RadioButtonIcon()
 }
 
 func (u *UI) category(id string) string {
@@ -177,11 +196,9 @@ func (u *UI) sendReport() {
 }
 
 func (u *UI) busyScreen() fyne.CanvasObject {
-	// A fixed width: in a centred box a wrapping label would shrink to a
-	// few letters per line.
 	msg := subheading(u.tr("busy"))
 	msg.Alignment = fyne.TextAlignCenter
-	return container.NewCenter(container.New(minSize{640, 0}, container.NewVBox(widget.NewProgressBarInfinite(), msg)))
+	return centre(640, container.NewVBox(widget.NewProgressBarInfinite(), msg))
 }
 
 func (u *UI) thanksScreen(ref string, printed bool) fyne.CanvasObject {

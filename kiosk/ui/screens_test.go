@@ -6,13 +6,16 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
@@ -75,10 +78,14 @@ func visit(t *testing.T, lang, mode string, size fyne.Size, set func(*ui.Opts), 
 	h.tap("4")
 	f(h, "survey-3-scale")
 	h.tap("action.next")
+	f(h, "survey-3-single")
 	h.tap(map[string]string{"de": "zu Fuß", "en": "on foot"}[lang])
 	h.tap("action.next")
 	h.tap(map[string]string{"de": "Sitzbänke", "en": "benches"}[lang])
 	f(h, "survey-4-multiple")
+	h.tap("action.next")
+	h.typeKeys("Mehr Grün")
+	f(h, "survey-5-text")
 	h.tap("action.home")
 	h.tap(tileTitle(lang, "ticket"))
 	f(h, "ticket-1")
@@ -117,41 +124,194 @@ func tileTitle(lang, id string) string {
 }
 
 // TestEveryScreen walks every screen in both languages and all three
-// display modes: nothing a resident taps is smaller than 48 × 48, nothing
-// overflows the 1920 × 1080 screen (which is also ui.WindowedSize, the
-// window of `kiosk run --windowed`), no text is drawn over another; with -screenshots DIR it writes PNGs.
+// display modes at the terminals' screen sizes (1920 × 1080, 1280 × 800
+// and the smallest, 1024 × 768): nothing a resident taps is smaller than
+// 48 × 48, the content fits the screen, nothing is drawn outside the
+// window or squeezed below its size (clipped), no text is drawn over
+// another; with -screenshots DIR it writes PNGs (every screen at 1920 ×
+// 1080, the key screens at 1280 × 800).
 func TestEveryScreen(t *testing.T) {
 	if testing.Short() && *screenshots == "" {
 		t.Skip("short")
 	}
-	for _, lang := range []string{"de", "en"} {
-		for _, mode := range []string{"normal", "large", "contrast"} {
-			t.Run(lang+"-"+mode, func(t *testing.T) {
-				visit(t, lang, mode, fullHD, nil, func(h *harness, name string) {
-					c := h.w.Canvas()
-					if sz := c.Size(); sz.Width > fullHD.Width || sz.Height > fullHD.Height {
-						t.Errorf("%s: the screen needs %v, more than 1920x1080", name, sz)
-					}
-					// The test canvas keeps its size whatever the content
-					// needs; a real window grows to (or overflows with) it.
-					if sz := c.Content().MinSize(); sz.Width > fullHD.Width || sz.Height > fullHD.Height {
-						t.Errorf("%s: the content needs at least %v, more than 1920x1080", name, sz)
-					}
-					checkTouchTargets(t, h, name)
-					checkNoTextOverlaps(t, h, name)
-					if *screenshots != "" {
-						writePNG(t, filepath.Join(*screenshots, fmt.Sprintf("%s-%s-%s.png", name, lang, mode)), h.w)
-					}
+	for _, size := range screenSizes {
+		for _, lang := range []string{"de", "en"} {
+			for _, mode := range []string{"normal", "large", "contrast"} {
+				t.Run(fmt.Sprintf("%.0fx%.0f-%s-%s", size.Width, size.Height, lang, mode), func(t *testing.T) {
+					visit(t, lang, mode, size, nil, func(h *harness, name string) {
+						checkFits(t, h, name, size)
+						checkTouchTargets(t, h, name)
+						checkNoTextOverlaps(t, h, name)
+						checkInsideAndUnclipped(t, h, name)
+						if mode != "large" || size != xga {
+							checkNothingScrolls(t, h, name)
+						}
+						if *screenshots != "" {
+							if size == fullHD && (mode == "normal" || !onlyNormal[name]) {
+								writePNG(t, filepath.Join(*screenshots, fmt.Sprintf("%s-%s-%s.png", name, lang, mode)), h.w)
+							} else if size == wxga && keyScreens[name] && (lang == "de") == (mode != "contrast") {
+								writePNG(t, filepath.Join(*screenshots, fmt.Sprintf("1280x800-%s-%s-%s.png", name, lang, mode)), h.w)
+							}
+						}
+					})
 				})
-			})
+			}
 		}
 	}
-	if ui.WindowedSize != fullHD {
-		t.Errorf("the windowed mode lays out at %v, not at the 1920x1080 checked here", ui.WindowedSize)
+	if !slices.Contains(screenSizes, ui.WindowedSize) {
+		t.Errorf("the windowed mode opens at %v, a size not checked here", ui.WindowedSize)
 	}
 }
 
-var fullHD = fyne.NewSize(1920, 1080)
+var (
+	fullHD      = fyne.NewSize(1920, 1080)
+	wxga        = fyne.NewSize(1280, 800)
+	xga         = fyne.NewSize(1024, 768)
+	screenSizes = []fyne.Size{fullHD, wxga, xga}
+	// onlyNormal screens are written in normal text only (file count).
+	onlyNormal = map[string]bool{"survey-3-single": true, "survey-5-text": true}
+	// keyScreens are also written at 1280 × 800 by -screenshots (German
+	// normal and large text, English high contrast).
+	keyScreens = map[string]bool{"home": true, "report-2-describe": true, "air": true, "survey-3-scale": true}
+)
+
+// checkFits fails if the screen's content needs more than size (the test
+// canvas keeps its size whatever the content needs; a real window grows
+// to, or overflows with, it).
+func checkFits(t *testing.T, h *harness, name string, size fyne.Size) {
+	t.Helper()
+	c := h.w.Canvas()
+	if sz := c.Size(); sz.Width > size.Width || sz.Height > size.Height {
+		t.Errorf("%s: the screen needs %v, more than %v", name, sz, size)
+	}
+	if sz := c.Content().MinSize(); sz.Width > size.Width || sz.Height > size.Height {
+		t.Errorf("%s: the content needs at least %v, more than %v", name, sz, size)
+	}
+	// A canvas grown for one screen would hide the next screen's faults.
+	h.w.Resize(size)
+}
+
+// checkInsideAndUnclipped fails if a text or something tappable lies
+// (partly) outside the window — or, inside a scrolled area, to its left or
+// right, where no scrolling reaches it — or is smaller than its own
+// minimum size (a squeezed button or label cuts its text off).
+func checkInsideAndUnclipped(t *testing.T, h *harness, name string) {
+	t.Helper()
+	c := h.w.Canvas()
+	win := rect{0, 0, c.Size().Width, c.Size().Height}
+	const slack = 1
+	seen := map[string]bool{}
+	report := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if !seen[msg] {
+			seen[msg] = true
+			t.Error(msg)
+		}
+	}
+	roots := append([]fyne.CanvasObject{c.Content()}, c.Overlays().List()...)
+	for _, root := range roots {
+		walkPlaced(root, fyne.NewPos(-root.Position().X, -root.Position().Y), win, false, func(o fyne.CanvasObject, r, view rect, scrolled bool) {
+			label, relevant := describe(o)
+			if !relevant {
+				return
+			}
+			outside := r.x0 < view.x0-slack || r.x1 > view.x1+slack
+			if !scrolled {
+				outside = outside || r.y0 < view.y0-slack || r.y1 > view.y1+slack
+			}
+			if outside {
+				report("%s: %s at %v is outside the visible area %v", name, label, r, view)
+			}
+			if _, ok := o.(*canvas.Text); ok {
+				return // a label's text may be narrower than the label
+			}
+			if m, s := o.MinSize(), o.Size(); s.Width < m.Width-slack || s.Height < m.Height-slack {
+				report("%s: %s is %v, smaller than its minimum %v: clipped", name, label, s, m)
+			}
+		})
+	}
+}
+
+// checkNothingScrolls fails if the screen as a whole (the body between
+// the top and bottom bars) needs scrolling to be seen, or any part of it
+// does (home tiles, categories, places, a survey's options): only the
+// long screens may scroll (the air screen's charts, an information page,
+// the staff's service menu). Every
+// mode fits every size without scrolling but one: large text on a
+// 1024 × 768 screen, where the home tiles, the keyboard screen and the
+// ticket scroll (nothing is clipped there either).
+func checkNothingScrolls(t *testing.T, h *harness, name string) {
+	t.Helper()
+	first := true
+	for _, o := range h.objects() {
+		s, ok := o.(*container.Scroll)
+		if !ok {
+			continue
+		}
+		inner := name != "service-menu" && name != "air" && name != "info" // long by nature: they scroll
+		if need, have := s.Content.MinSize().Height, s.Size().Height; (first && name != "service-menu" || inner) && need > have+1 {
+			t.Errorf("%s: needs %.0f px height, has %.0f: it scrolls", name, need, have)
+		}
+		first = false
+	}
+}
+
+type rect struct{ x0, y0, x1, y1 float32 }
+
+func (r rect) String() string { return fmt.Sprintf("(%.0f,%.0f)-(%.0f,%.0f)", r.x0, r.y0, r.x1, r.y1) }
+
+// describe names the texts and tappables checked by checkInsideAndUnclipped.
+func describe(o fyne.CanvasObject) (string, bool) {
+	switch x := o.(type) {
+	case *canvas.Text:
+		if strings.TrimSpace(x.Text) == "" {
+			return "", false
+		}
+		return fmt.Sprintf("text %q", x.Text), true
+	case *widget.Button:
+		return fmt.Sprintf("button %q", x.Text), true
+	case *widget.Label:
+		return fmt.Sprintf("label %q", x.Text), x.Text != ""
+	case interface{ TileTitle() string }:
+		return fmt.Sprintf("tile %q", x.TileTitle()), true
+	}
+	if _, ok := o.(fyne.Tappable); ok {
+		if _, ok := o.(interface{ AttractTapLayer() }); ok {
+			return "", false
+		}
+		if strings.HasPrefix(fmt.Sprintf("%T", o), "*widget.scrollBar") {
+			return "", false
+		}
+		return fmt.Sprintf("%T", o), true
+	}
+	return "", false
+}
+
+// walkPlaced calls f for every visible object under o with its rectangle
+// in canvas coordinates, the visible area it is in (the window, or the
+// viewport of the scroll container around it) and whether that area
+// scrolls vertically (what lies below it can be scrolled to).
+func walkPlaced(o fyne.CanvasObject, at fyne.Position, view rect, scrolled bool, f func(o fyne.CanvasObject, r, view rect, scrolled bool)) {
+	if o == nil || !o.Visible() {
+		return
+	}
+	at = at.Add(o.Position())
+	r := rect{at.X, at.Y, at.X + o.Size().Width, at.Y + o.Size().Height}
+	f(o, r, view, scrolled)
+	switch x := o.(type) {
+	case *container.Scroll:
+		v := rect{max(r.x0, view.x0), max(r.y0, view.y0), min(r.x1, view.x1), min(r.y1, view.y1)}
+		walkPlaced(x.Content, at, v, scrolled || x.Direction == container.ScrollVerticalOnly || x.Direction == container.ScrollBoth, f)
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			walkPlaced(c, at, view, scrolled, f)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			walkPlaced(c, at, view, scrolled, f)
+		}
+	}
+}
 
 func checkTouchTargets(t *testing.T, h *harness, name string) {
 	t.Helper()
@@ -192,34 +352,29 @@ func writePNG(t *testing.T, path string, w fyne.Window) {
 var _ = test.Tap
 var _ = ui.ScreenHome
 
-// placedText is a text drawn on the screen and where, in canvas coordinates.
+// placedText is a text drawn on the screen and where, in canvas
+// coordinates: the part of it that is not scrolled out of view.
 type placedText struct {
 	text string
 	pos  fyne.Position
 	size fyne.Size
 }
 
-// texts lists the visible, non-empty canvas.Text objects under o with
-// their absolute positions.
-func texts(o fyne.CanvasObject, at fyne.Position, out []placedText) []placedText {
-	if o == nil || !o.Visible() {
-		return out
-	}
-	at = at.Add(o.Position())
-	switch x := o.(type) {
-	case *canvas.Text:
-		if strings.TrimSpace(x.Text) != "" {
-			out = append(out, placedText{x.Text, at, x.Size()})
+// texts lists the visible, non-empty canvas.Text objects under root with
+// their absolute positions, cut to the scroll viewport they are in.
+func texts(root fyne.CanvasObject, win rect) []placedText {
+	var out []placedText
+	walkPlaced(root, fyne.NewPos(-root.Position().X, -root.Position().Y), win, false, func(o fyne.CanvasObject, r, view rect, _ bool) {
+		x, ok := o.(*canvas.Text)
+		if !ok || strings.TrimSpace(x.Text) == "" {
+			return
 		}
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			out = texts(c, at, out)
+		c := rect{max(r.x0, view.x0), max(r.y0, view.y0), min(r.x1, view.x1), min(r.y1, view.y1)}
+		if c.x1 <= c.x0 || c.y1 <= c.y0 {
+			return
 		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(x).Objects() {
-			out = texts(c, at, out)
-		}
-	}
+		out = append(out, placedText{x.Text, fyne.NewPos(c.x0, c.y0), fyne.NewSize(c.x1-c.x0, c.y1-c.y0)})
+	})
 	return out
 }
 
@@ -233,7 +388,7 @@ func checkNoTextOverlaps(t *testing.T, h *harness, name string) {
 	roots := append([]fyne.CanvasObject{c.Content()}, c.Overlays().List()...)
 	const slack = 1 // rounding; rows of one label touch, they do not overlap
 	for _, root := range roots {
-		ts := texts(root, fyne.NewPos(-root.Position().X, -root.Position().Y), nil)
+		ts := texts(root, rect{0, 0, c.Size().Width, c.Size().Height})
 		for i, a := range ts {
 			for _, b := range ts[i+1:] {
 				dx := min(a.pos.X+a.size.Width, b.pos.X+b.size.Width) - max(a.pos.X, b.pos.X)

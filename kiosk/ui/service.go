@@ -72,7 +72,7 @@ func (u *UI) pinScreen() fyne.CanvasObject {
 	}
 	box.Add(pad)
 	box.Add(u.sbutton(u.tr("service.close"), theme.CancelIcon(), widget.MediumImportance, u.closeService))
-	return container.NewCenter(container.New(minSize{480, 0}, box))
+	return centre(480, box)
 }
 
 func (u *UI) pinKey(k string) {
@@ -156,7 +156,7 @@ func (u *UI) serviceScreen() fyne.CanvasObject {
 			sensors.Add(u.airLine(q, r.Value))
 		}
 	}
-	actions := container.NewGridWithColumns(4,
+	actions := newColumns(0, 4,
 		u.sbutton(u.tr("service.refresh"), theme.ViewRefreshIcon(), widget.MediumImportance, u.refreshService),
 		u.sbutton(u.tr("service.test_print"), theme.DocumentPrintIcon(), widget.MediumImportance, u.testPrint),
 		u.sbutton(u.tr("service.sync_now"), theme.UploadIcon(), widget.MediumImportance, u.syncNow),
@@ -165,7 +165,7 @@ func (u *UI) serviceScreen() fyne.CanvasObject {
 	if u.serviceMsg != "" {
 		top.Add(notice(theme.InfoIcon(), u.serviceMsg))
 	}
-	cols := container.NewGridWithColumns(2,
+	cols := newColumns(18*theme.TextSize(), 2,
 		container.NewVBox(subheading(u.tr("service.terminal")), info, subheading(u.tr("service.sensors")), sensors),
 		container.NewVBox(subheading(u.tr("service.devices")), devs))
 	return container.NewBorder(top, actions, nil, nil, container.NewVScroll(cols))

@@ -36,13 +36,22 @@ func (u *UI) showInfo(id string) {
 // ticketScreen: draw a waiting number for the help desk.
 func (u *UI) ticketScreen() fyne.CanvasObject {
 	desk := u.txt(u.content.HelpDesk.Name)
-	box := container.NewVBox(heading(u.tr("ticket.title")), wrapped(u.tr("ticket.intro", "desk", desk)))
-	if h := u.txt(u.content.HelpDesk.Hours); h != "" {
-		box.Add(wrapped(u.tr("ticket.hours", "hours", h)))
-	}
+	box := container.NewVBox(heading(u.tr("ticket.title")))
+	hours := u.txt(u.content.HelpDesk.Hours)
 	if s := u.sess.Current(); s != nil && s.Ticket != 0 {
+		// Drawn: the number, large, and what to do with it.
 		box.Add(u.ticketNumber(s.Ticket))
-		return box
+		if hours != "" {
+			box.Add(wrapped(u.tr("ticket.hours", "hours", hours)))
+		}
+		// A way on, as after a report: done (ends the session) or more.
+		return container.NewBorder(nil, container.NewGridWithColumns(2,
+			u.button(u.tr("action.more"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
+			u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish)), nil, nil, box)
+	}
+	box.Add(wrapped(u.tr("ticket.intro", "desk", desk)))
+	if hours != "" {
+		box.Add(wrapped(u.tr("ticket.hours", "hours", hours)))
 	}
 	if !u.printerOK {
 		box.Add(u.disabledButton(u.tr("ticket.draw"), theme.DocumentPrintIcon(), u.tr(u.printerWhy)+" "+u.tr("ticket.unavailable")))
@@ -55,6 +64,11 @@ func (u *UI) ticketScreen() fyne.CanvasObject {
 func (u *UI) ticketNumber(n int) fyne.CanvasObject {
 	num := heading(strconv.Itoa(n))
 	num.Alignment = fyne.TextAlignCenter
+	num.SizeName = sizeNameClock // the one thing to remember: large
+	if u.short() {
+		num.SizeName = sizeNameClockSmall
+	}
+	num.Wrapping = fyne.TextWrapOff
 	return container.NewVBox(wrapped(u.tr("ticket.your_number")), num, notice(theme.DocumentPrintIcon(), u.tr("ticket.printed")))
 }
 
@@ -111,6 +125,8 @@ func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
 		switch {
 		case errors.Is(err, session.ErrNeedsCard):
 			box.Add(notice(theme.InfoIcon(), u.tr("survey.needs_card")))
+			// Not a dead end for someone without a card.
+			box.Add(notice(theme.HomeIcon(), u.tr("survey.no_card")))
 		case errors.Is(err, session.ErrAnswered):
 			box.Add(notice(theme.InfoIcon(), u.tr("survey.already")))
 		default:
@@ -125,23 +141,17 @@ func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
 	var answer fyne.CanvasObject
 	switch q.Kind {
 	case api.QuestionSingle, api.QuestionMultiple:
-		list := container.NewVBox()
+		list := choiceList(len(q.Options))
 		for _, o := range q.Options {
-			icon := theme.RadioButtonIcon()
 			on := d.Chosen(q, o.ID)
+			icon := radioIcon(on)
 			if q.Kind == api.QuestionMultiple {
 				icon = theme.CheckButtonIcon()
 				if on {
 					icon = theme.CheckButtonCheckedIcon()
 				}
-			} else if on {
-				icon = theme.RadioButtonCheckedIcon()
 			}
-			imp := widget.MediumImportance
-			if on {
-				imp = widget.HighImportance
-			}
-			list.Add(u.button(u.txt(o.Label), icon, imp, func() { d.Toggle(q, o.ID); u.render() }))
+			list.Add(u.newChoice(u.txt(o.Label), icon, on, func() { d.Toggle(q, o.ID); u.render() }))
 		}
 		answer = list
 	case api.QuestionScale:
@@ -160,25 +170,51 @@ func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
 		maxEnd.Alignment = fyne.TextAlignTrailing
 		ends := container.NewGridWithColumns(2, wrapped(u.tr("survey.scale_min", "n", q.Min, "label", u.txt(q.MinLabel))), maxEnd)
 		answer = container.NewVBox(row, ends)
-	case api.QuestionText:
-		entry := textArea(d.Text[q.ID], u.tr("survey.text_placeholder"))
-		entry.OnChanged = func(t string) { d.Text[q.ID] = t }
-		kb := u.newKeyboard(d.Text[q.ID], session.MaxSurveyText, func(t string) { d.Text[q.ID] = t; entry.SetText(t) })
-		answer = container.NewVBox(entry, kb)
 	}
 	back := u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { d.Step--; u.render() })
 	last := d.Step == len(sv.Questions)-1
-	var next fyne.CanvasObject
+	var next, why fyne.CanvasObject
 	switch {
 	case !q.Optional && !d.Answered(q):
-		next = u.disabledButton(u.tr("action.next"), theme.NavigateNextIcon(), u.tr("survey.answer_first"))
+		// Why "next" cannot be used yet, above the buttons: they stay
+		// where they are when it can.
+		b := widget.NewButtonWithIcon(u.tr("action.next"), theme.NavigateNextIcon(), nil)
+		b.Disable()
+		next, why = touch(b), notice(theme.InfoIcon(), u.tr("survey.answer_first"))
 	case last:
 		next = u.button(u.tr("survey.send"), theme.MailSendIcon(), widget.HighImportance, func() { u.sendSurvey(sv) })
 	default:
 		next = u.button(u.tr("action.next"), theme.NavigateNextIcon(), widget.HighImportance, func() { d.Step++; u.render() })
 	}
-	top := container.NewVBox(title, wrapped(u.tr("survey.question", "n", d.Step+1, "of", len(sv.Questions))), subheading(u.txt(q.Text)))
-	return container.NewBorder(top, container.NewGridWithColumns(2, back, next), nil, nil, container.NewVScroll(answer))
+	qn := widget.NewLabel(u.tr("survey.question", "n", d.Step+1, "of", len(sv.Questions)))
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, qn, title), subheading(u.txt(q.Text)))
+	if q.Kind == api.QuestionText {
+		if u.short() { // the question only, so the keyboard fits
+			top = container.NewVBox(container.NewBorder(nil, nil, nil, qn, subheading(u.txt(q.Text))))
+		}
+		// The text and the keyboard, back and next beside its last row
+		// (as when describing a problem).
+		entry := u.textArea(d.Text[q.ID], u.tr("survey.text_placeholder"))
+		entry.OnChanged = func(t string) { d.Text[q.ID] = t }
+		kb := u.newKeyboard(d.Text[q.ID], session.MaxSurveyText, func(t string) {
+			was := d.Answered(q)
+			d.Text[q.ID] = t
+			entry.SetText(t)
+			if d.Answered(q) != was { // "next" comes (or goes) with the first letter
+				u.render()
+			}
+		})
+		kb.back, kb.next = back, next
+		if why != nil {
+			top.Add(why)
+		}
+		return container.NewBorder(top, kb.build(), nil, nil, entry)
+	}
+	nav := container.NewVBox(container.NewGridWithColumns(2, back, next))
+	if why != nil {
+		nav.Objects = append([]fyne.CanvasObject{why}, nav.Objects...)
+	}
+	return container.NewBorder(top, nav, nil, nil, container.NewVScroll(answer))
 }
 
 func (u *UI) sendSurvey(sv api.Survey) {
@@ -246,6 +282,5 @@ func (u *UI) everyLanguage(icon fyne.Resource, title, text string) fyne.CanvasOb
 		box.Add(h)
 		box.Add(t)
 	}
-	// A fixed width: centred, wrapping labels would shrink to a letter.
-	return container.NewCenter(container.New(minSize{1200, 0}, box))
+	return centre(1200, box)
 }

@@ -30,6 +30,7 @@ var (
 	deepRed = color.NRGBA{0x9e, 0x1a, 0x1a, 0xff}
 	deepGrn = color.NRGBA{0x1d, 0x5e, 0x2b, 0xff}
 	amber   = color.NRGBA{0x7a, 0x4a, 0x00, 0xff}
+	silver  = color.NRGBA{0xc0, 0xc0, 0xc0, 0xff}
 )
 
 func (t *kioskTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
@@ -37,8 +38,13 @@ func (t *kioskTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Col
 		switch n {
 		case theme.ColorNameBackground, theme.ColorNameOverlayBackground, theme.ColorNameMenuBackground, theme.ColorNameHeaderBackground:
 			return black
-		case theme.ColorNameForeground, theme.ColorNameDisabled, theme.ColorNamePlaceHolder, theme.ColorNameHyperlink:
+		case theme.ColorNameForeground, theme.ColorNameHyperlink:
 			return white
+		case theme.ColorNameDisabled, theme.ColorNamePlaceHolder:
+			// Grey, not white: an example in an empty text box must not
+			// look typed, nor a button that cannot be used usable (still
+			// ≥ 7:1 on the dark buttons and boxes).
+			return silver
 		case theme.ColorNameButton, theme.ColorNameInputBackground, theme.ColorNameDisabledButton:
 			return dark
 		case theme.ColorNamePrimary, theme.ColorNameFocus, theme.ColorNameInputBorder, theme.ColorNameSeparator:
@@ -97,7 +103,10 @@ func (t *kioskTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return theme.Def
 
 // sizeNameClock is the attract screen's clock: readable from across the
 // pavement.
-const sizeNameClock fyne.ThemeSizeName = "quartierhub-clock"
+const (
+	sizeNameClock      fyne.ThemeSizeName = "quartierhub-clock"
+	sizeNameClockSmall fyne.ThemeSizeName = "quartierhub-clock-small"
+)
 
 func (t *kioskTheme) Size(n fyne.ThemeSizeName) float32 {
 	scale := float32(1)
@@ -111,6 +120,8 @@ func (t *kioskTheme) Size(n fyne.ThemeSizeName) float32 {
 		return 34 * scale
 	case sizeNameClock:
 		return 96 * scale
+	case sizeNameClockSmall:
+		return 72 * scale
 	case theme.SizeNameSubHeadingText:
 		return 26 * scale
 	case theme.SizeNameCaptionText:

@@ -23,6 +23,9 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
+	// Initialised before Fyne's lang package: no locale error under
+	// LANG=C.UTF-8, in the kiosk binary (CLI commands too) and in tests.
+	_ "github.com/quartierhub/quartierhub/kiosk/ui/fynelocale"
 )
 
 // Opts configures the window. Zero values are documented defaults.
@@ -46,15 +49,11 @@ type Opts struct {
 	Logger     *slog.Logger
 }
 
-// WindowedSize and WindowedScale make the window of `kiosk run
-// --windowed` (development, demos): the terminal's own 1920 × 1080 layout
-// (what TestEveryScreen checks), drawn at 0.6 scale (Fyne rounds scales
-// to tenths; 0.7 would not fit), 1152 × 648 pixels on a 96 dpi display,
-// which fits a 1280 × 800 or 1366 × 768 laptop. The scale goes to Fyne as
-// FYNE_SCALE unless that is set already (FYNE_SCALE=1 shows it full size).
-var WindowedSize = fyne.NewSize(1920, 1080)
-
-const WindowedScale = "0.6"
+// WindowedSize is the window of `kiosk run --windowed` (development,
+// demos): a 1280 × 800 terminal at full scale. The screens reflow for
+// 1920 × 1080, 1280 × 800 and 1024 × 768 (TestEveryScreen checks all
+// three), so the window may also be resized.
+var WindowedSize = fyne.NewSize(1280, 800)
 
 // Screen names (for tests, screenshots and logs).
 const (
@@ -435,19 +434,30 @@ func (u *UI) render() {
 	u.clock = nil
 	u.targets = nil
 	content := u.shielded(u.frame(u.build()))
-	u.win.SetContent(content)
 	// A box places each child by its MinSize before resizing it to the
 	// box's width, but a wrapped label's height follows its width: on the
 	// first layout it has no width yet, is given a too-short height and
 	// overlaps what follows (most visibly with large text). Laying out
 	// again, now that every label has its width, gives each its height.
-	for range 4 {
-		before := content.MinSize()
-		relayout(content)
-		if content.MinSize() == before {
-			break
+	// This happens once before the content goes into the window too: a
+	// window (not a full screen one) grows to the content's MinSize when
+	// it is set, and a label without its width yet asks for a letter a
+	// line (the out-of-order screen made a 1280 × 800 window 1607 high).
+	settle := func() {
+		for range 4 {
+			before := content.MinSize()
+			relayout(content)
+			if content.MinSize() == before {
+				break
+			}
 		}
 	}
+	if sz := u.win.Canvas().Size(); sz.Width > 0 && sz.Height > 0 {
+		content.Resize(sz)
+		settle()
+	}
+	u.win.SetContent(content)
+	settle()
 }
 
 // relayout lays out o's containers again from the top down, including
@@ -465,12 +475,15 @@ func relayout(o fyne.CanvasObject) {
 	case *container.Scroll:
 		x.Refresh()
 		relayout(x.Content)
+	case *container.ThemeOverride:
+		x.Refresh()
+		relayout(x.Content)
 	}
 }
 
 func (u *UI) refreshIndicators() {
 	switch u.name {
-	case ScreenHome, ScreenAttract, ScreenConfirm, ScreenTicket, ScreenService:
+	case ScreenHome, ScreenAttract, ScreenConfirm, ScreenThanks, ScreenTicket, ScreenService:
 		u.render()
 	}
 }

@@ -92,6 +92,20 @@ type tile struct {
 	icon            fyne.Resource
 	onTap           func()
 	disabled        bool
+	// choice: one answer among several (a category, a place, a survey
+	// option), its label wrapping where it is long; selected shows it
+	// chosen (filled, and by its ticked icon).
+	choice, selected bool
+}
+
+// newChoice is an answer to choose: as wide as its place, its label
+// wrapped if it must (long German words on a small screen), at least
+// MinTouch high.
+func (u *UI) newChoice(label string, icon fyne.Resource, selected bool, tapped func()) *tile {
+	t := &tile{Title: label, icon: icon, onTap: u.act(tapped), choice: true, selected: selected}
+	t.ExtendBaseWidget(t)
+	u.addTarget(t, func() string { return t.Title })
+	return t
 }
 
 func newTile(title, sub string, icon fyne.Resource, tapped func()) *tile {
@@ -108,19 +122,38 @@ func (t *tile) Tapped(*fyne.PointEvent) {
 }
 
 func (t *tile) CreateRenderer() fyne.WidgetRenderer {
+	if t.choice {
+		return t.choiceRenderer()
+	}
 	b := widget.NewButton("", func() { t.Tapped(nil) })
 	b.Importance = widget.HighImportance
 	if t.disabled {
 		b.Disable()
 	}
-	sTxt := widget.NewRichText(&widget.TextSegment{Text: t.Subtitle, Style: widget.RichTextStyle{ColorName: onPrimary(t.disabled), SizeName: theme.SizeNameText}})
-	sTxt.Wrapping = fyne.TextWrapWord
-	tRich := widget.NewRichText(&widget.TextSegment{Text: t.Title, Style: widget.RichTextStyle{ColorName: onPrimary(t.disabled), SizeName: theme.SizeNameSubHeadingText, TextStyle: fyne.TextStyle{Bold: true}}})
-	tRich.Wrapping = fyne.TextWrapWord
+	// Title and explanation as two paragraphs of one text: one text's
+	// padding, not two, keeps tiles low enough for three rows on a
+	// 1024 × 768 screen.
+	text := widget.NewRichText(
+		&widget.TextSegment{Text: t.Title, Style: widget.RichTextStyle{ColorName: onPrimary(t.disabled), SizeName: theme.SizeNameSubHeadingText, TextStyle: fyne.TextStyle{Bold: true}}},
+		&widget.TextSegment{Text: t.Subtitle, Style: widget.RichTextStyle{ColorName: onPrimary(t.disabled), SizeName: theme.SizeNameText}})
+	text.Wrapping = fyne.TextWrapWord
 	icon := widget.NewIcon(theme.NewColoredResource(t.icon, onPrimary(t.disabled)))
-	body := container.NewBorder(nil, nil, container.New(minSize{56, 56}, icon), nil, container.NewVBox(tRich, sTxt))
+	body := container.NewBorder(nil, nil, container.New(minSize{56, 56}, icon), nil, text)
 	c := container.New(minSize{MinTouch * 3, MinTouch * 2}, b, container.NewPadded(body))
 	return widget.NewSimpleRenderer(c)
+}
+
+func (t *tile) choiceRenderer() fyne.WidgetRenderer {
+	b := widget.NewButton("", func() { t.Tapped(nil) })
+	fg := theme.ColorNameForeground
+	if t.selected {
+		b.Importance, fg = widget.HighImportance, theme.ColorNameForegroundOnPrimary
+	}
+	text := widget.NewRichText(&widget.TextSegment{Text: t.Title, Style: widget.RichTextStyle{ColorName: fg, SizeName: theme.SizeNameText, TextStyle: fyne.TextStyle{Bold: true}}})
+	text.Wrapping = fyne.TextWrapWord
+	icon := widget.NewIcon(theme.NewColoredResource(t.icon, fg))
+	body := container.NewBorder(nil, nil, container.New(minSize{40, 40}, icon), nil, text)
+	return widget.NewSimpleRenderer(container.New(minSize{MinTouch * 2, MinTouch}, b, container.NewPadded(body)))
 }
 
 func onPrimary(disabled bool) fyne.ThemeColorName {
@@ -152,7 +185,11 @@ func (t *tapLayer) CreateRenderer() fyne.WidgetRenderer {
 // display modes) and, during a session, the bottom bar (home, finish).
 func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 	if u.name == ScreenOutOfOrder || u.name == ScreenStarting || u.name == ScreenPIN || u.name == ScreenService {
-		return container.NewPadded(body)
+		// In a scroll too: its MinSize is small, so a (not full screen)
+		// window never grows to what its wrapped texts ask for before
+		// they know their width (the out-of-order screen made a 1280 × 800
+		// window 1607 high).
+		return container.NewVScroll(container.NewPadded(body))
 	}
 	quarter := widget.NewLabel(u.txt(u.content.Quarter))
 	quarter.TextStyle.Bold = true
@@ -166,28 +203,32 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 		}
 		langs = append(langs, u.button(u.cat.Name(l), icon, imp, func() { u.setLanguage(l) }))
 	}
-	right := container.NewHBox(langs...)
+	right := langs
 	s := u.sess.Current()
-	if s != nil {
-		right.Add(widget.NewSeparator())
-		right.Add(u.toggle(u.tr("display.large"), s.LargeText, func() { s.LargeText = !s.LargeText; u.render() }))
-		right.Add(u.toggle(u.tr("display.contrast"), s.HighContrast, func() { s.HighContrast = !s.HighContrast; u.render() }))
-	}
-	top := container.NewBorder(nil, nil, container.NewHBox(quarter, u.syncIndicator()), right)
+	top := container.New(&topBar{gap: theme.Padding()}, append([]fyne.CanvasObject{container.NewHBox(quarter, u.syncIndicator())}, right...)...)
+	// The bottom bar during a session: home, the display modes (here,
+	// not up with the languages, so the top bar stays one row on smaller
+	// screens and the content keeps its height), finish.
 	var bottom fyne.CanvasObject
-	if s != nil && u.name != ScreenHome {
-		bottom = container.NewBorder(nil, nil,
-			u.button(u.tr("action.home"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
-			u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish))
-	} else if s != nil {
-		bottom = container.NewBorder(nil, nil, nil,
-			u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish))
+	if s != nil {
+		var home fyne.CanvasObject
+		if u.name != ScreenHome {
+			home = u.button(u.tr("action.home"), theme.HomeIcon(), widget.MediumImportance, u.showHome)
+		}
+		modes := container.New(&flowCentre{gap: theme.Padding()},
+			u.toggle(u.tr("display.large"), s.LargeText, func() { s.LargeText = !s.LargeText; u.render() }),
+			u.toggle(u.tr("display.contrast"), s.HighContrast, func() { s.HighContrast = !s.HighContrast; u.render() }))
+		bottom = container.NewBorder(nil, nil, home,
+			u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish), modes)
 	}
 	var bar fyne.CanvasObject = layout.NewSpacer()
 	if bottom != nil {
 		bar = container.NewVBox(widget.NewSeparator(), bottom)
 	}
-	return container.NewBorder(container.NewVBox(top, widget.NewSeparator()), bar, nil, nil, container.NewPadded(body))
+	// The body scrolls as a whole only where the screen is too small for
+	// it (large text on a small terminal); screens keep their own
+	// scrolling lists and their navigation in view where they fit.
+	return container.NewBorder(container.NewVBox(top, widget.NewSeparator()), bar, nil, nil, container.NewVScroll(container.NewPadded(body)))
 }
 
 // toggle is an on/off button whose state shows as a ticked box and in
@@ -218,7 +259,8 @@ func (u *UI) syncIndicator() fyne.CanvasObject {
 	}
 	l := widget.NewLabel(text)
 	l.SizeName = theme.SizeNameCaptionText
-	return container.NewHBox(container.New(minSize{32, 32}, widget.NewIcon(icon)), l)
+	// In the middle of the bar's height, level with the quarter's name.
+	return container.NewHBox(container.New(minSize{32, 32}, widget.NewIcon(icon)), container.NewVBox(layout.NewSpacer(), l, layout.NewSpacer()))
 }
 
 // TileTitle names a tile for tests.
@@ -335,3 +377,280 @@ func (r *modalRenderer) Refresh() {
 
 func (r *modalRenderer) Objects() []fyne.CanvasObject { return r.objs }
 func (*modalRenderer) Destroy()                       {}
+
+// The layouts below reflow with the width they are given, so one screen
+// serves a 1920 × 1080 terminal as well as a 1280 × 800 or 1024 × 768
+// one. Like a wrapping label, their MinSize height follows the width they
+// were last laid out at (render lays out again until sizes settle); their
+// MinSize width is what they need at least (their widest part), never
+// their preferred width, so they never push the window wider.
+
+// topBar lays out the window's top bar: objs[0] is the left group
+// (quarter, sync state), the rest are buttons (languages, display
+// modes). They share one row, buttons to the right, when that fits;
+// otherwise the buttons follow on rows of their own below, wrapping.
+type topBar struct {
+	gap   float32
+	width float32
+}
+
+func (b *topBar) rows(objs []fyne.CanvasObject, width float32) (oneRow bool, rows [][]fyne.CanvasObject) {
+	left, items := objs[0], objs[1:]
+	natural := left.MinSize().Width
+	for _, o := range items {
+		natural += b.gap + o.MinSize().Width
+	}
+	if width <= 0 || natural <= width {
+		return true, nil
+	}
+	return false, flowRows(items, width, b.gap)
+}
+
+func (b *topBar) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var w, h float32
+	for _, o := range objs {
+		w = max(w, o.MinSize().Width)
+	}
+	one, rows := b.rows(objs, b.width)
+	if one {
+		for _, o := range objs {
+			h = max(h, o.MinSize().Height)
+		}
+		return fyne.NewSize(w, h)
+	}
+	h = objs[0].MinSize().Height
+	for _, r := range rows {
+		h += b.gap + rowHeight(r)
+	}
+	return fyne.NewSize(w, h)
+}
+
+func (b *topBar) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	b.width = size.Width
+	one, rows := b.rows(objs, size.Width)
+	left := objs[0]
+	if one {
+		left.Resize(fyne.NewSize(left.MinSize().Width, size.Height))
+		left.Move(fyne.NewPos(0, 0))
+		x := size.Width
+		for i := len(objs) - 1; i >= 1; i-- {
+			m := objs[i].MinSize()
+			x -= m.Width
+			objs[i].Resize(fyne.NewSize(m.Width, size.Height))
+			objs[i].Move(fyne.NewPos(x, 0))
+			x -= b.gap
+		}
+		return
+	}
+	lh := left.MinSize().Height
+	left.Resize(fyne.NewSize(size.Width, lh))
+	left.Move(fyne.NewPos(0, 0))
+	y := lh + b.gap
+	for _, r := range rows {
+		h := rowHeight(r)
+		var x float32
+		for _, o := range r {
+			w := min(o.MinSize().Width, size.Width)
+			o.Resize(fyne.NewSize(w, h))
+			o.Move(fyne.NewPos(x, y))
+			x += w + b.gap
+		}
+		y += h + b.gap
+	}
+}
+
+// flowRows splits objs into rows no wider than width (one object a row
+// at least).
+func flowRows(objs []fyne.CanvasObject, width, gap float32) [][]fyne.CanvasObject {
+	var rows [][]fyne.CanvasObject
+	var row []fyne.CanvasObject
+	var x float32
+	for _, o := range objs {
+		w := o.MinSize().Width
+		if len(row) > 0 && x+gap+w > width {
+			rows = append(rows, row)
+			row, x = nil, 0
+		}
+		if len(row) > 0 {
+			x += gap
+		}
+		row = append(row, o)
+		x += w
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func rowHeight(row []fyne.CanvasObject) float32 {
+	var h float32
+	for _, o := range row {
+		h = max(h, o.MinSize().Height)
+	}
+	return h
+}
+
+// columns is a grid with as many columns as cells of at least cellWidth
+// fit (1 to most), all cells of a row as tall as its tallest.
+type columns struct {
+	cellWidth float32
+	most      int
+	gap       float32
+	width     float32
+}
+
+func newColumns(cellWidth float32, most int, objs ...fyne.CanvasObject) *fyne.Container {
+	return container.New(&columns{cellWidth: cellWidth, most: most, gap: theme.Padding()}, objs...)
+}
+
+func (c *columns) count(objs []fyne.CanvasObject, width float32) int {
+	if width <= 0 {
+		return 1
+	}
+	cell := c.cellWidth
+	for _, o := range objs {
+		cell = max(cell, o.MinSize().Width)
+	}
+	n := int((width + c.gap) / (cell + c.gap))
+	return max(1, min(n, c.most))
+}
+
+func (c *columns) visible(objs []fyne.CanvasObject) []fyne.CanvasObject {
+	var out []fyne.CanvasObject
+	for _, o := range objs {
+		if o.Visible() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (c *columns) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	objs = c.visible(objs)
+	n := c.count(objs, c.width)
+	var w, h float32
+	for i := 0; i < len(objs); i += n {
+		if i > 0 {
+			h += c.gap
+		}
+		h += rowHeight(objs[i:min(i+n, len(objs))])
+	}
+	for _, o := range objs {
+		w = max(w, o.MinSize().Width)
+	}
+	return fyne.NewSize(w, h)
+}
+
+func (c *columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	c.width = size.Width
+	objs = c.visible(objs)
+	n := c.count(objs, size.Width)
+	cw := (size.Width - c.gap*float32(n-1)) / float32(n)
+	var y float32
+	for i := 0; i < len(objs); i += n {
+		row := objs[i:min(i+n, len(objs))]
+		for k, o := range row { // widths first: wrapped texts' heights follow them
+			o.Resize(fyne.NewSize(cw, o.MinSize().Height))
+			o.Move(fyne.NewPos(float32(k)*(cw+c.gap), y))
+		}
+		h := rowHeight(row)
+		for _, o := range row {
+			o.Resize(fyne.NewSize(cw, h))
+		}
+		y += h + c.gap
+	}
+}
+
+// centred puts its one object in the middle, as wide as it may be up to
+// width (a wrapping label in a plain Center shrinks to a letter a line,
+// and a fixed width would not fit smaller screens).
+type centred struct{ width float32 }
+
+func centre(width float32, o fyne.CanvasObject) *fyne.Container {
+	return container.New(centred{width}, o)
+}
+
+func (c centred) MinSize(objs []fyne.CanvasObject) fyne.Size { return objs[0].MinSize() }
+
+func (c centred) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	o := objs[0]
+	w := max(min(c.width, size.Width), o.MinSize().Width)
+	o.Resize(fyne.NewSize(w, o.MinSize().Height)) // width first: wrapped heights follow it
+	h := min(o.MinSize().Height, size.Height)
+	o.Resize(fyne.NewSize(w, h))
+	o.Move(fyne.NewPos((size.Width-w)/2, (size.Height-h)/2))
+}
+
+// flowCentre lays its objects out in centred rows, wrapping when the
+// width is too small for one row.
+type flowCentre struct {
+	gap   float32
+	width float32
+}
+
+func (f *flowCentre) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var w, h float32
+	for _, o := range objs {
+		w = max(w, o.MinSize().Width)
+	}
+	width := f.width
+	if width <= 0 {
+		width = 1 << 20
+	}
+	for i, r := range flowRows(objs, width, f.gap) {
+		if i > 0 {
+			h += f.gap
+		}
+		h += rowHeight(r)
+	}
+	return fyne.NewSize(w, h)
+}
+
+func (f *flowCentre) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	f.width = size.Width
+	rows := flowRows(objs, size.Width, f.gap)
+	var total float32
+	for i, r := range rows {
+		if i > 0 {
+			total += f.gap
+		}
+		total += rowHeight(r)
+	}
+	y := max(0, (size.Height-total)/2)
+	for _, r := range rows {
+		h := rowHeight(r)
+		var rw float32
+		for i, o := range r {
+			if i > 0 {
+				rw += f.gap
+			}
+			rw += min(o.MinSize().Width, size.Width)
+		}
+		x := max(0, (size.Width-rw)/2)
+		for _, o := range r {
+			w := min(o.MinSize().Width, size.Width)
+			o.Resize(fyne.NewSize(w, h))
+			o.Move(fyne.NewPos(x, y))
+			x += w + f.gap
+		}
+		y += h + f.gap
+	}
+}
+
+// split puts two objects side by side, the first taking share of the
+// width (the attract screen: the air's short lines, then the news).
+type split struct{ share float32 }
+
+func (s split) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	a, b := objs[0].MinSize(), objs[1].MinSize()
+	return fyne.NewSize(a.Width+b.Width+theme.Padding(), max(a.Height, b.Height))
+}
+
+func (s split) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	w := max(objs[0].MinSize().Width, (size.Width-theme.Padding())*s.share)
+	objs[0].Move(fyne.NewPos(0, 0))
+	objs[0].Resize(fyne.NewSize(w, size.Height))
+	objs[1].Move(fyne.NewPos(w+theme.Padding(), 0))
+	objs[1].Resize(fyne.NewSize(size.Width-w-theme.Padding(), size.Height))
+}

@@ -28,7 +28,8 @@ import (
 	"github.com/quartierhub/quartierhub/tests/internal/xvfb"
 )
 
-const screenW, screenH = 1920, 1080
+// A 1280 × 800 terminal: the real window lays out for it natively.
+const screenW, screenH = 1280, 800
 
 // terminal is a hub, devsim and an enrolled `kiosk run` on an Xvfb
 // display, plus the shadow window that says where to click.

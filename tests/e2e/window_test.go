@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +38,28 @@ func TestPointerHiddenOverButtons(t *testing.T) {
 	w := obj.(fyne.CanvasObject).Size().Width
 	p1 := image.Pt(int(centre.X-w/4), int(centre.Y))
 	p2 := image.Pt(int(centre.X+w/4), int(centre.Y))
+	// The window logs the home screen before it paints it; on a busy
+	// machine the paint can come later than any quiet spell, so wait until
+	// the tile's inner edge shows the tile's dark fill, not the light
+	// attract screen.
+	edge := image.Pt(int(centre.X-w/2)+3, int(centre.Y))
+	tm.wait("the home screen painted", func() (bool, error) {
+		probe := filepath.Join(tm.art, "probe.png")
+		if err := tm.x.Screenshot(probe); err != nil {
+			return false, err
+		}
+		f, err := os.Open(probe)
+		if err != nil {
+			return false, err
+		}
+		defer f.Close()
+		img, err := png.Decode(f)
+		if err != nil {
+			return false, err
+		}
+		r, g, b, _ := img.At(edge.X, edge.Y).RGBA()
+		return (r+g+b)/3 < 0x6000, nil
+	})
 	a, b := tm.pointAndShoot(p1, "pointer-left"), tm.pointAndShoot(p2, "pointer-right")
 	// An arrow pointer reaches down and right of its hot spot.
 	for _, p := range []image.Point{p1, p2} {
@@ -75,7 +99,8 @@ func differing(a, b image.Image, r image.Rectangle) int {
 	return n
 }
 
-// `kiosk run --windowed` on a 1280 × 800 display: the window fits it, and
+// `kiosk run --windowed` on a 1280 × 800 display (under LANG=C.UTF-8): the
+// window fits it, logs nothing about its locale, and
 // while the agent does not answer (here: a socket that accepts and says
 // nothing) the window shows the starting screen, not an empty one.
 func TestWindowedStartsBeforeTheAgent(t *testing.T) {
@@ -123,7 +148,7 @@ func TestWindowedStartsBeforeTheAgent(t *testing.T) {
 	klog, err := os.Create(kLog)
 	must(t, err)
 	k := exec.Command(bins.Kiosk, "run", "--data", data, "--windowed", "--log-level", "debug")
-	k.Env = x.Env() // FYNE_SCALE unset: the windowed mode picks its own
+	k.Env = localeC(x.Env()) // FYNE_SCALE unset; the locale Fyne cannot parse
 	k.Stdout, k.Stderr = klog, klog
 	must(t, k.Start())
 	t.Cleanup(func() { stop(k); klog.Close() })
@@ -155,5 +180,69 @@ func TestWindowedStartsBeforeTheAgent(t *testing.T) {
 	must(t, x.Screenshot(filepath.Join(art, "starting.png")))
 	if s := loggedScreens(kLog); len(s) != 1 {
 		t.Errorf("screens %v with an agent that never answered", s)
+	}
+	if b, err := os.ReadFile(kLog); err == nil && strings.Contains(string(b), "locale") {
+		t.Errorf("the window logged about its locale under LANG=C.UTF-8:\n%s", harness.Tail(kLog, 30))
+	}
+}
+
+// The windowed kiosk (a real agent in-process) put out of order: the
+// window stays 1280 × 800 on a 1280 × 800 display. A window that is not
+// full screen grows to its content's MinSize, and the out-of-order
+// screen's wrapped texts, before they knew their width, asked for
+// 1607 px height: the texts sat below the bottom of the screen.
+func TestWindowedOutOfOrderFits(t *testing.T) {
+	needDisplay(t)
+	const w, h = 1280, 800
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	art, err := os.MkdirTemp("", "qh-e2e-ooo-")
+	must(t, err)
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("E2E_KEEP") != "" {
+			t.Logf("logs and screenshots kept in %s", art)
+			return
+		}
+		os.RemoveAll(art)
+	})
+	xdir := filepath.Join(art, "x")
+	must(t, os.MkdirAll(xdir, 0o755))
+	x, err := xvfb.Start(ctx, xdir, w, h)
+	must(t, err)
+	t.Cleanup(x.Stop)
+
+	data := filepath.Join(art, "kiosk")
+	must(t, os.MkdirAll(data, 0o700))
+	must(t, os.WriteFile(filepath.Join(data, "out-of-order"), []byte("e2e\n"), 0o600))
+	kLog := filepath.Join(art, "kiosk.log")
+	klog, err := os.Create(kLog)
+	must(t, err)
+	k := exec.Command(bins.Kiosk, "run", "--data", data, "--windowed", "--log-level", "debug")
+	k.Env = x.Env()
+	k.Stdout, k.Stderr = klog, klog
+	must(t, k.Start())
+	t.Cleanup(func() { stop(k); klog.Close() })
+
+	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer wcancel()
+	err = harness.WaitFor(wctx, "the out-of-order screen", func() (bool, error) {
+		return slices.Contains(loggedScreens(kLog), ui.ScreenOutOfOrder), nil
+	})
+	if err != nil {
+		t.Fatalf("%v: screens %v\n%s", err, loggedScreens(kLog), harness.Tail(kLog, 30))
+	}
+	x.Settle(150*time.Millisecond, 3*time.Second)
+	must(t, x.Screenshot(filepath.Join(art, "out-of-order.png")))
+	geo, err := x.X(ctx, "xdotool", "search", "--onlyvisible", "--name", "^Quartierhub$", "getwindowgeometry")
+	must(t, err)
+	m := regexp.MustCompile(`Geometry: (\d+)x(\d+)`).FindStringSubmatch(geo)
+	if m == nil {
+		t.Fatalf("no geometry in %q", geo)
+	}
+	if gw, _ := strconv.Atoi(m[1]); gw > w {
+		t.Errorf("the out-of-order window is %s px wide on a %d px display", m[1], w)
+	}
+	if gh, _ := strconv.Atoi(m[2]); gh > h {
+		t.Errorf("the out-of-order window is %s px high on a %d px display", m[2], h)
 	}
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -25,10 +24,6 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 	cat, err := i18n.Load(assets.I18n(), "de")
 	if err != nil {
 		return err
-	}
-	if opts.Windowed && os.Getenv("FYNE_SCALE") == "" {
-		// The terminal's 1920 × 1080 layout, smaller (see ui.WindowedSize).
-		_ = os.Setenv("FYNE_SCALE", ui.WindowedScale)
 	}
 	a := app.NewWithID("org.quartierhub.kiosk")
 	w := a.NewWindow("Quartierhub")
