@@ -116,6 +116,9 @@ type Opts struct {
 	// CodePage for text; the zero value is CP858 (Epson table 19). Use
 	// CodePage.WithTable for clones that number their tables differently.
 	CodePage CodePage
+	// Columns is the paper's characters per line at normal size, used for
+	// receipts that set none (Receipt.Columns). 0: the printer wraps.
+	Columns int
 	// StatusInterval is the period of status polls while idle. Default 2s.
 	StatusInterval time.Duration
 	// ReplyTimeout bounds the wait for one DLE EOT reply; a request is
@@ -232,6 +235,9 @@ type response struct {
 // be incomplete. An invalid receipt fails with ErrInvalid before anything
 // is sent.
 func (p *Printer) Print(ctx context.Context, r Receipt) (Result, error) {
+	if r.Columns == 0 {
+		r.Columns = p.opts.Columns
+	}
 	job, err := Render(r, p.opts.CodePage)
 	if err != nil {
 		return Result{}, err

@@ -405,3 +405,36 @@ func TestWithoutSession(t *testing.T) {
 		t.Fatal(p.String())
 	}
 }
+
+// A printer with Columns set wraps text between words, so a place name
+// longer than the paper never breaks inside a word; double width holds
+// half as many characters; a word longer than the line is cut.
+func TestPrintWrapsBetweenWords(t *testing.T) {
+	r := newRig(t, escpossim.Opts{}, escpos.Opts{Columns: 32})
+	r.expect(t, escpos.EventReady)
+	rec := escpos.Receipt{Blocks: []escpos.Block{
+		escpos.Text{Text: "Ort: Hier am Terminal (Yenidze / Weißeritzstraße)"},
+		escpos.Text{Text: "Meldung FDXX-6X49", Width: 2, Height: 2},
+		escpos.Text{Text: "https://hub.example.org/status/FDXX6X49abcdefghijkl"},
+		escpos.Cut{Partial: true},
+	}}
+	if _, err := r.printer.Print(ctxT(t), rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.dev.WaitCuts(ctxT(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	want := `init
+table 19 (cp858)
+line left "Ort: Hier am Terminal (Yenidze /"
+line left "Weißeritzstraße)"
+line left 2x2 "Meldung"
+line left 2x2 "FDXX-6X49"
+line left "https://hub.example.org/status/F"
+line left "DXX6X49abcdefghijkl"
+cut partial +0
+`
+	if got := r.dev.Transcript().String(); got != want {
+		t.Fatalf("transcript:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -172,6 +172,11 @@ func (c Cut) String() string {
 // so the resident can take it.
 type Receipt struct {
 	Blocks []Block
+	// Columns is the characters per line at normal size (58 mm paper: 32,
+	// 80 mm: 48). Text is then wrapped between words, so a line longer
+	// than the paper never breaks inside a word; a double-width line holds
+	// half as many. 0 leaves wrapping to the printer.
+	Columns int
 }
 
 // Add appends blocks and returns r for chaining.

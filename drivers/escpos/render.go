@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Command bytes (protocols.md, ESC/POS).
@@ -49,7 +50,10 @@ func (r Rendered) String() string {
 // like nested brackets — the worked example in protocols.md is exactly this.
 func Render(r Receipt, cp CodePage) (Rendered, error) {
 	cp = cp.orDefault()
-	rr := &renderer{cp: cp, seen: map[rune]bool{}, width: 1, height: 1}
+	if r.Columns < 0 {
+		return Rendered{}, invalid("columns %d", r.Columns)
+	}
+	rr := &renderer{cp: cp, seen: map[rune]bool{}, width: 1, height: 1, columns: r.Columns}
 	rr.cmd(esc, '@')
 	rr.cmd(esc, 't', cp.table)
 	for i, b := range r.Blocks {
@@ -72,6 +76,7 @@ func invalid(format string, args ...any) error {
 
 type renderer struct {
 	cp       CodePage
+	columns  int // characters per line at size 1; 0: no wrapping
 	out      []byte
 	breaks   []int
 	replaced int
@@ -149,7 +154,11 @@ func (t Text) render(r *renderer) error {
 	}
 	text := strings.ReplaceAll(t.Text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
+	var lines []string
 	for _, line := range strings.Split(text, "\n") {
+		lines = append(lines, wrapWords(line, r.columns/w)...)
+	}
+	for _, line := range lines {
 		r.style(t.Align, t.Bold, w, h)
 		e := r.cp.Encode(line)
 		r.replaced += e.Replaced
@@ -215,4 +224,32 @@ func (c Cut) render(r *renderer) error {
 	}
 	r.cmd(gs, 'V', m, byte(c.Extra))
 	return nil
+}
+
+// wrapWords breaks line between words into lines of at most width
+// characters; a word longer than width is cut. width < 1 keeps the line.
+func wrapWords(line string, width int) []string {
+	if width < 1 || utf8.RuneCountInString(line) <= width {
+		return []string{line}
+	}
+	var out []string
+	var cur []rune
+	for _, word := range strings.Fields(line) {
+		wr := []rune(word)
+		switch {
+		case len(cur) == 0:
+		case len(cur)+1+len(wr) <= width:
+			cur = append(cur, ' ')
+		default:
+			out = append(out, string(cur))
+			cur = cur[:0]
+		}
+		for len(cur)+len(wr) > width { // a word wider than the paper
+			n := width - len(cur)
+			out = append(out, string(append(cur, wr[:n]...)))
+			cur, wr = cur[:0], wr[n:]
+		}
+		cur = append(cur, wr...)
+	}
+	return append(out, string(cur))
 }

@@ -69,6 +69,10 @@ type Device struct {
 	CodePage string `json:"codepage,omitempty"`
 	// Table (escpos) overrides the ESC t number for clones.
 	Table *int `json:"table,omitempty"`
+	// Columns (escpos) is the characters per line at normal size: 32 on
+	// 58 mm paper (the default, safe on any printer), 48 on 80 mm.
+	// Receipts are wrapped between words to fit.
+	Columns int `json:"columns,omitempty"`
 	// Interval is the poll period of polled devices; default the driver's.
 	Interval Duration `json:"interval,omitzero"`
 }
@@ -169,6 +173,9 @@ func (c *Config) Validate() error {
 		case "", "cp858", "cp437", "cp850", "cp1252":
 		default:
 			errs = append(errs, fmt.Errorf("devices.printer: unknown codepage %q", d.CodePage))
+		}
+		if d.Columns != 0 && (d.Columns < 16 || d.Columns > 96) {
+			errs = append(errs, fmt.Errorf("devices.printer: columns %d: a receipt line holds 16 to 96 characters (58 mm paper: 32, 80 mm: 48)", d.Columns))
 		}
 	}
 	seen := map[string]bool{}

@@ -30,6 +30,7 @@ func TestParseRejectsWithClearReasons(t *testing.T) {
 		`{"devices": {"card_reader": {"kind": "rdm6300"}}}`:                           "port is required",
 		`{"devices": {"sensors": [{"kind": "bme280", "port": "/x"}]}}`:                `unknown kind "bme280"`,
 		`{"devices": {"printer": {"kind": "escpos", "port": "/x", "codepage": "x"}}}`: "unknown codepage",
+		`{"devices": {"printer": {"kind": "escpos", "port": "/x", "columns": 200}}}`:  "columns 200",
 		`{"devices": {"sensors": [{"kind": "mhz19", "port": "/x", "interval": 5}]}}`:  "duration must be a string",
 		`{"colour": "blue"}`: "unknown field",
 		`{"devices": {"sensors": [{"kind": "mhz19", "port": "/a", "id": "s"}, {"kind": "sds011", "port": "/b", "id": "s"}]}}`: "used twice",

@@ -257,7 +257,11 @@ func (b *builder) addPrinter(c config.Device) error {
 		cp = cp.WithTable(byte(*c.Table))
 	}
 	var d *device
-	p := escpos.New(escpos.Opts{CodePage: cp, Baud: c.Baud, Now: m.opts.Now, Logger: m.opts.Logger, OnStatus: func(e escpos.Event) {
+	columns := c.Columns
+	if columns == 0 {
+		columns = 32
+	}
+	p := escpos.New(escpos.Opts{CodePage: cp, Columns: columns, Baud: c.Baud, Now: m.opts.Now, Logger: m.opts.Logger, OnStatus: func(e escpos.Event) {
 		d.set(func(detail map[string]any) {
 			detail["online"] = e.Status.Online
 			detail["paper"] = e.Status.Paper.String()

@@ -17,7 +17,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$BIN/hub-server" serve --data "$VAR/hub" --listen "$HUB_ADDR" 2>>"$VAR/hub.log" &
-pids+=($!)
+HUB_PID=$!
+pids+=($HUB_PID)
 
 "$BIN/devsim" --no-stdin --control "$VAR/devsim.sock" \
   --script "sds011=provisioning/dev/demo-sds011.txt" \
@@ -69,13 +70,25 @@ Try, in another terminal:
   $BIN/devsim --control $VAR/devsim.sock --send 'escpos transcript'     (what the printer printed, in $VAR/devsim.log)
   $BIN/devsim --control $VAR/devsim.sock --send 'rdm6300 present 0F00C0FFEE'   service card; PIN 2468
   $BIN/devprobe --device escpos --port $VAR/dev/printer --status   (stop the kiosk first: one owner per port)
+  $BIN/hub-server command send --data $VAR/hub --terminal demo-friedrichstadt-1 --kind maintenance_on --message 'Back at 3 pm'
+  offline: kill $HUB_PID   (the terminal keeps working and queues; start the hub again with:
+           $BIN/hub-server serve --data $VAR/hub --listen $HUB_ADDR 2>>$VAR/hub.log &)
 
 TXT
-if [ -n "${DISPLAY:-}" ]; then
-  "$BIN/kiosk" run --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --windowed --log-level warn 2>>"$VAR/kiosk.log" &
-else
-  echo "no DISPLAY: running the kiosk agent without its window"
-  "$BIN/kiosk" agent --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --log-level warn &
-fi
-pids+=($!)
-wait -n "${pids[@]}"
+# The kiosk is what the demo is about: the demo ends when it ends (or on
+# Ctrl-C). Stopping the hub to try the terminal offline does not end it.
+# A restart command from the hub ends the kiosk with status 75, as systemd
+# would see it; start it again then.
+[ -n "${DISPLAY:-}" ] || echo "no DISPLAY: running the kiosk agent without its window"
+while :; do
+  if [ -n "${DISPLAY:-}" ]; then
+    "$BIN/kiosk" run --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --windowed --log-level warn 2>>"$VAR/kiosk.log" &
+  else
+    "$BIN/kiosk" agent --data "$VAR/kiosk" --config "$VAR/kiosk/config.json" --log-level warn &
+  fi
+  pids+=($!)
+  code=0
+  wait "$!" || code=$?
+  [ "$code" = 75 ] || exit "$code"
+  echo "kiosk restarted by the hub"
+done
