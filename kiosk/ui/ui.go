@@ -46,7 +46,10 @@ type Opts struct {
 	StartTimeout time.Duration
 	// StartRetry is the pause between Start's attempts; default 1 s.
 	StartRetry time.Duration
-	Logger     *slog.Logger
+	// OnStarted, if set, runs once Start has shown the first screen with
+	// the agent's content (the window releases start-up memory then).
+	OnStarted func()
+	Logger    *slog.Logger
 }
 
 // WindowedSize is the window of `kiosk run --windowed` (development,
@@ -164,6 +167,9 @@ func (u *UI) Start(ctx context.Context) {
 		cancel()
 		if err == nil {
 			fyne.DoAndWait(func() { u.Apply(c, st) })
+			if u.opts.OnStarted != nil {
+				u.opts.OnStarted()
+			}
 			u.Run(ctx)
 			return
 		}

@@ -7,17 +7,28 @@ package main
 //	        request of the window), hub_cpu_cores_N (hub CPU time over the
 //	        window / window), hub_rss_mb_N (VmHWM of a hub process started
 //	        for this N), sim_cpu_cores_N, sim_rss_mb_N (the simulator
-//	        itself: this process), hub_heartbeats_per_s, bare_http_per_s,
-//	        hub_vs_bare_http_ratio
+//	        itself: this process), sim_late_pct_N (share of the
+//	        simulator's scheduled actions that started more than 1 s
+//	        late: it kept up if ~0), sim_lag_p99_ms_N, fleet_conn_mode_N
+//	        (keepalive or per_request, see below), hub_heartbeats_per_s,
+//	        bare_http_per_s, hub_vs_bare_http_ratio
 //
 // for N in BENCH_FLEET_SIZES (default 1000,10000,50000). Each N: a fresh
 // hub process on the same database, N terminals with their phases spread
 // over the schedules, one heartbeat interval (30 s) of ramp-up, then
-// BENCH_FLEET_WINDOW (default 60s) measured; N/1000 commands (at least 5)
+// BENCH_FLEET_WINDOW (default 45s) measured; N/1000 commands (at least 5)
 // are sent to random terminals during the window. The fleet (the largest
 // N) is enrolled once, through the real enrolment endpoint, on a hub
 // whose data directory is on /dev/shm when there is one (setup only: the
 // measured hub runs on a copy on the disk under -dir).
+//
+// Connection mode: each terminal holds one keep-alive connection when the
+// descriptor limit (RLIMIT_NOFILE, raised as far as allowed) holds one
+// per terminal in the hub and in this process; otherwise (50,000 in a
+// container whose hard limit is 20,000) every request opens its own
+// connection (fleetsim.PerRequest), as terminals behind NAT/LTE routers
+// that drop idle TCP connections do — each terminal keeps its own key,
+// token and source address, and the hub pays a TCP handshake per request.
 //
 // hub_vs_bare_http_ratio: 64 terminals send heartbeats back to back for
 // 10 s, each on its own connection (fleetsim.ClosedLoop), to the hub and
@@ -44,7 +55,8 @@ import (
 func init() {
 	var figs []string
 	for _, n := range []string{"1000", "10000", "50000"} {
-		for _, f := range []string{"hub_p50_ms_", "hub_p99_ms_", "hub_cpu_cores_", "hub_rss_mb_", "sim_cpu_cores_", "sim_rss_mb_"} {
+		for _, f := range []string{"hub_p50_ms_", "hub_p99_ms_", "hub_cpu_cores_", "hub_rss_mb_", "sim_cpu_cores_", "sim_rss_mb_",
+			"sim_late_pct_", "sim_lag_p99_ms_", "fleet_conn_mode_", "hub_listen_overflows_", "fleet_ramped_up_"} {
 			figs = append(figs, f+n)
 		}
 	}
@@ -65,7 +77,7 @@ func fleetSizes() ([]int, time.Duration, error) {
 			sizes = append(sizes, n)
 		}
 	}
-	window := time.Minute
+	window := 45 * time.Second
 	if v := os.Getenv("BENCH_FLEET_WINDOW"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -92,20 +104,16 @@ func fleetBench(ctx context.Context, dir string) error {
 		return err
 	}
 	logf("  RLIMIT_NOFILE %d (hub and simulator)", lim)
-	// The hub holds one descriptor per terminal connection (plus its
-	// database, log and listener); so does this process. A size the
-	// limit cannot hold is skipped, not measured with failing dials.
-	var feasible []int
-	largest = closedLoopClients
-	for _, n := range sizes {
+	// With keep-alive the hub holds one descriptor per terminal
+	// connection (plus its database, log and listener); so does this
+	// process. A size the limit cannot hold runs with a connection per
+	// request instead of failing dials.
+	mode := func(n int) fleetsim.ConnMode {
 		if uint64(n)+1000 > lim {
-			logf("== fleet of %d terminals: SKIPPED, RLIMIT_NOFILE is %d and cannot be raised here (needs CAP_SYS_RESOURCE); the hub needs one descriptor per terminal", n, lim)
-			continue
+			return fleetsim.PerRequest
 		}
-		feasible = append(feasible, n)
-		largest = max(largest, n)
+		return fleetsim.KeepAlive
 	}
-	sizes = feasible
 	bins, err := harness.Build(ctx, filepath.Join(dir, "bin"))
 	if err != nil {
 		return err
@@ -125,8 +133,13 @@ func fleetBench(ctx context.Context, dir string) error {
 		return err
 	}
 	for _, n := range sizes {
-		logf("== fleet of %d terminals: %s ramp-up, %s window", n, 30*time.Second, window)
-		if err := fleetRun(ctx, bins, hubDir, ids[:n], window); err != nil {
+		m := mode(n)
+		logf("== fleet of %d terminals, %s connections: %s ramp-up, %s window; load %s", n, m, 30*time.Second, window, loadavg())
+		if m == fleetsim.PerRequest {
+			logf("  RLIMIT_NOFILE %d cannot hold a keep-alive connection per terminal (raising it needs CAP_SYS_RESOURCE): a new connection per request", lim)
+		}
+		fmt.Printf("fleet_conn_mode_%d %s\n", n, m)
+		if err := fleetRun(ctx, bins, hubDir, ids[:n], window, m); err != nil {
 			return fmt.Errorf("fleet %d: %w", n, err)
 		}
 	}
@@ -296,14 +309,16 @@ func bareRatio(ctx context.Context, bins harness.Bins, hubDir, bareBin string, i
 }
 
 // fleetRun runs one fleet size against a fresh hub process.
-func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleetsim.Identity, window time.Duration) error {
+func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleetsim.Identity, window time.Duration, mode fleetsim.ConnMode) error {
 	n := len(ids)
 	hub, err := startHub(ctx, bins, hubDir)
 	if err != nil {
 		return err
 	}
 	defer hub.Stop()
-	f, err := fleetsim.New(fleetsim.Opts{HubURL: hub.URL()}, ids)
+	// Per request, the sockets in flight stay within this process's
+	// descriptor limit (and so within the hub's, which is the same).
+	f, err := fleetsim.New(fleetsim.Opts{HubURL: hub.URL(), ConnMode: mode, MaxInFlight: max(1000, int(fileLimit())-3000)}, ids)
 	if err != nil {
 		return err
 	}
@@ -313,10 +328,15 @@ func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleet
 	go func() { done <- f.Run(runCtx) }()
 
 	// Ramp-up: every terminal connects and sends its first heartbeat (and
-	// fetches the configuration) within its first heartbeat interval.
+	// fetches the configuration) within its first heartbeat interval. If
+	// the hub (or this shared machine) cannot keep up, the window is
+	// still measured after 90 s, and the figures say so: every terminal
+	// not yet served is an action late (sim_late_pct), and
+	// fleet_ramped_up_N is 0.
 	rampStart := time.Now()
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
+	rampedUp := true
 	for f.MinCount(fleetsim.KindHeartbeat) < 1 || time.Since(rampStart) < 30*time.Second {
 		select {
 		case <-ctx.Done():
@@ -325,8 +345,11 @@ func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleet
 		}
 		s := f.Stats()
 		logf("  ramp-up %s: %d connections, %s", time.Since(rampStart).Round(time.Second), f.Dials(), s.All)
-		if time.Since(rampStart) > 3*time.Minute {
-			return fmt.Errorf("ramp-up: not every terminal heartbeated within 3 minutes (%d connections; errors %v)", f.Dials(), s.Errors)
+		if time.Since(rampStart) > 90*time.Second {
+			logf("  ramp-up: only %d of %d terminals heartbeated within 90 s (load %s); measuring anyway; errors: %s", f.Reached(fleetsim.KindHeartbeat, 1), n, loadavg(),
+				strings.Join(s.Errors[:min(5, len(s.Errors))], "; "))
+			rampedUp = false
+			break
 		}
 	}
 
@@ -337,6 +360,7 @@ func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleet
 		return err
 	}
 	simCPU0 := selfCPUSeconds()
+	overflows0 := listenOverflows()
 	start := time.Now()
 	commands := max(5, n/1000)
 	rng := mrand.New(mrand.NewPCG(uint64(n), 1))
@@ -369,6 +393,8 @@ func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleet
 		simRSS = max(simRSS, v)
 	}
 	st := f.Stats()
+	behind := f.Behind()
+	overflows := listenOverflows() - overflows0
 	hubCPU1, err := harness.CPUSeconds(pid)
 	if err != nil {
 		return err
@@ -387,6 +413,9 @@ func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleet
 		logf("  %s", k)
 	}
 	logf("  %s  (%.0f requests/s, %d connections dialled, %d commands sent)", st.All, st.PerSecond(), f.Dials(), sent)
+	logf("  kernel: %d connections dropped because the hub's listen queue was full (TcpExt ListenOverflows, whole machine)", overflows)
+	logf("  simulator: %d scheduled actions started, %d (%.2f %%) more than %s late, lag p50 %s p99 %s; %d of %d terminals behind at the end; load %s",
+		st.Actions, st.Late, 100*st.LateRatio(), fleetsim.LateAfter, st.LagP50, st.LagP99, behind, n, loadavg())
 	if len(st.Errors) > 0 {
 		logf("  failures: %s", strings.Join(st.Errors[:min(8, len(st.Errors))], "; "))
 	}
@@ -402,7 +431,59 @@ func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleet
 	figure("hub_rss_mb"+sfx, hubRSS, "MiB")
 	figure("sim_cpu_cores"+sfx, (simCPU1-simCPU0)/elapsed, "cores")
 	figure("sim_rss_mb"+sfx, simRSS, "MiB")
+	figure("sim_late_pct"+sfx, 100*st.LateRatio(), "%")
+	figure("sim_lag_p99_ms"+sfx, st.LagP99.Seconds()*1000, "ms")
+	figure("hub_listen_overflows"+sfx, float64(overflows), "connections")
+	ramped := 0.0
+	if rampedUp {
+		ramped = 1
+	}
+	figure("fleet_ramped_up"+sfx, ramped, "bool")
 	return nil
+}
+
+// listenOverflows is the machine's TcpExt ListenOverflows counter: SYNs
+// dropped because a listener's accept queue was full (the client retries
+// after 1 s, 3 s, …, which shows as seconds of latency).
+func listenOverflows() int64 {
+	b, err := os.ReadFile("/proc/net/netstat")
+	if err != nil {
+		return 0
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(names) == 0 || names[0] != "TcpExt:" || len(values) != len(names) {
+			continue
+		}
+		for j, name := range names {
+			if name == "ListenOverflows" {
+				v, _ := strconv.ParseInt(values[j], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// loadavg is /proc/loadavg's first three fields: other work on the
+// machine shows in every figure.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// fileLimit is this process's RLIMIT_NOFILE.
+func fileLimit() uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	return lim.Cur
 }
 
 // selfCPUSeconds is this process's user+system CPU time.

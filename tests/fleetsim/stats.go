@@ -56,6 +56,17 @@ type recorder struct {
 	kinds [6]kindRec
 	mu    sync.Mutex
 	errs  map[string]int64 // "kind: class" → count
+	// lags: how late each scheduled action started.
+	lags [nBuckets]atomic.Int64
+	late atomic.Int64
+}
+
+// lag records how late a scheduled action started.
+func (r *recorder) lag(d time.Duration) {
+	r.lags[bucketOf(max(d, 0))].Add(1)
+	if d > LateAfter {
+		r.late.Add(1)
+	}
 }
 
 func newRecorder() *recorder { return &recorder{start: time.Now(), errs: map[string]int64{}} }
@@ -117,6 +128,19 @@ type Stats struct {
 	Kinds []KindStats
 	// Errors counts failures by "kind: class", most frequent first.
 	Errors []string
+	// Actions is how many scheduled actions (heartbeat, upload, upload
+	// retry, configuration poll) started; Late how many of them more than
+	// LateAfter after they were due; LagP50 and LagP99 how late.
+	Actions, Late  int64
+	LagP50, LagP99 time.Duration
+}
+
+// LateRatio is the share of actions that started late.
+func (s Stats) LateRatio() float64 {
+	if s.Actions == 0 {
+		return 0
+	}
+	return float64(s.Late) / float64(s.Actions)
 }
 
 // Kind returns the figures of one kind.
@@ -146,6 +170,13 @@ func (r *recorder) stats() Stats {
 		s.All.Max = max(s.All.Max, ks.Max)
 	}
 	s.All.P50, s.All.P90, s.All.P99 = quantile(all[:], 0.50), quantile(all[:], 0.90), quantile(all[:], 0.99)
+	var lags [nBuckets]int64
+	for b := range lags {
+		lags[b] = r.lags[b].Load()
+		s.Actions += lags[b]
+	}
+	s.Late = r.late.Load()
+	s.LagP50, s.LagP99 = quantile(lags[:], 0.50), quantile(lags[:], 0.99)
 	r.mu.Lock()
 	for e, n := range r.errs {
 		s.Errors = append(s.Errors, fmt.Sprintf("%d× %s", n, e))

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -45,11 +45,16 @@ type Opts struct {
 	Rand io.Reader
 	// Logger receives one line per notable event. Default slog.Default().
 	Logger *slog.Logger
-	// MaxIngests is how many record uploads may be in progress (reading,
-	// decoding, waiting for the store's single writer, writing) at once;
-	// one more is answered 503 with Retry-After. Default 4, which bounds
-	// the memory of uploads to roughly 4 × 40 MiB.
-	MaxIngests int
+	// MaxIngestBytes bounds the memory of the record uploads in progress
+	// (reading, decompressing, decoding, waiting for the store, writing).
+	// Each upload is charged its body, its decompressed size (announced
+	// by the gzip trailer, enforced while decompressing) and a fixed
+	// overhead; one that does not fit is answered 503 with Retry-After.
+	// Charging bytes rather than counting requests lets thousands of
+	// terminals' small uploads wait for the store's group commit
+	// together, while a few of the largest batches still fill the
+	// budget. Default 80 MiB (four of the largest batches).
+	MaxIngestBytes int64
 	// RetryAfter is what a 503 asks terminals to wait. Default 5s.
 	RetryAfter time.Duration
 	// TouchInterval is how stale a terminal's last-seen time may get before
@@ -64,8 +69,8 @@ type Handler struct {
 	st     Store
 	o      Opts
 	mux    *http.ServeMux
-	ingest chan struct{} // admission slots for uploads
-	routes []string      // patterns of the API's endpoints (Routes)
+	ingest *budget  // admission of uploads by bytes
+	routes []string // patterns of the API's endpoints (Routes)
 }
 
 // New returns the terminal API on st.
@@ -79,8 +84,8 @@ func New(st Store, o Opts) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.MaxIngests <= 0 {
-		o.MaxIngests = 4
+	if o.MaxIngestBytes <= 0 {
+		o.MaxIngestBytes = 4 * (api.MaxBatchBytes + api.MaxBatchBytesUncompressed + ingestOverhead)
 	}
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = 5 * time.Second
@@ -88,7 +93,7 @@ func New(st Store, o Opts) *Handler {
 	if o.TouchInterval <= 0 {
 		o.TouchInterval = time.Minute
 	}
-	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: make(chan struct{}, o.MaxIngests)}
+	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: newBudget(o.MaxIngestBytes)}
 	h.handle("POST "+api.PathEnroll, http.HandlerFunc(h.enroll))
 	h.handle("GET "+api.PathPing, h.authenticate(noBody, h.ping))
 	h.handle("POST "+api.PathRecords, h.admitIngest(h.authenticate(batchLimit, h.records)))
@@ -291,9 +296,9 @@ func (h *Handler) ping(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.PingResponse{TerminalID: t.ID, HubTime: now.UTC()})
 }
 
-// admitIngest refuses unknown encodings and, when MaxIngests uploads are
-// already in progress, answers 503 so terminals back off instead of
-// queueing without bound behind the single writer.
+// admitIngest refuses unknown encodings and, when the uploads in progress
+// already hold MaxIngestBytes, answers 503 so terminals back off instead
+// of queueing without bound behind the store.
 func (h *Handler) admitIngest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Header.Get("Content-Encoding") {
@@ -308,15 +313,17 @@ func (h *Handler) admitIngest(next http.Handler) http.Handler {
 				return
 			}
 		}
-		select {
-		case h.ingest <- struct{}{}:
-			defer func() { <-h.ingest }()
-		default:
-			w.Header().Set("Retry-After", strconv.Itoa(int((h.o.RetryAfter+time.Second-1)/time.Second)))
-			writeError(w, http.StatusServiceUnavailable, api.CodeOverloaded, "hub busy; retry after the Retry-After seconds")
+		body := r.ContentLength
+		if lim := batchLimit(r); body < 0 || body > lim {
+			body = lim // unknown length: charged the most it may be
+		}
+		c := &charge{b: h.ingest}
+		defer c.release()
+		if !c.add(ingestOverhead + body) {
+			h.overloaded(w)
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), chargeKey{}, c)))
 	})
 }
 
@@ -326,7 +333,23 @@ func (h *Handler) records(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		buf := bufPool.Get().(*bytes.Buffer)
 		defer bufPool.Put(buf) // after IngestBatch: the decoded batch points into buf
-		if err := gunzip(buf, data, api.MaxBatchBytesUncompressed); err != nil {
+		// Charged what the gzip trailer announces; a stream that
+		// inflates beyond it is charged the limit before it may go on.
+		c, _ := r.Context().Value(chargeKey{}).(*charge)
+		want := min(gzipSize(data), api.MaxBatchBytesUncompressed)
+		if c != nil && !c.add(want) {
+			h.overloaded(w)
+			return
+		}
+		err := gunzip(buf, data, want)
+		if errors.Is(err, errTooLarge) && want < api.MaxBatchBytesUncompressed {
+			if c != nil && !c.add(api.MaxBatchBytesUncompressed-want) {
+				h.overloaded(w)
+				return
+			}
+			err = gunzip(buf, data, api.MaxBatchBytesUncompressed)
+		}
+		if err != nil {
 			if errors.Is(err, errTooLarge) {
 				h.refuse(w, r, http.StatusRequestEntityTooLarge, api.CodeTooLarge,
 					fmt.Sprintf("batch larger than %d bytes uncompressed", api.MaxBatchBytesUncompressed), t.ID)
@@ -388,6 +411,15 @@ func decodeBatch(data []byte) (api.Batch, error) {
 }
 
 var errTooLarge = errors.New("too large")
+
+// gzipSize is the uncompressed size a gzip stream's trailer announces
+// (ISIZE, RFC 1952; modulo 2³², so only a hint), 0 if there is none.
+func gzipSize(data []byte) int64 {
+	if len(data) < 18 {
+		return 0
+	}
+	return int64(binary.LittleEndian.Uint32(data[len(data)-4:]))
+}
 
 // Pools keep the decompression state and buffers of a busy hub from being
 // allocated anew for every batch.

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -492,10 +493,14 @@ func (s *blockingStore) IngestBatch(ctx context.Context, id string, recs []api.R
 	return s.Store.IngestBatch(ctx, id, recs, at)
 }
 
+// smallUploadCharge is what an upload of records(_, 10) is charged,
+// rounded up: the fixed overhead and its body.
+const smallUploadCharge = 16<<10 + 2<<10
+
 func TestOverloadAnswers503(t *testing.T) {
 	bs := &blockingStore{entered: make(chan struct{}, 2), release: make(chan struct{})}
 	e := newEnv(t, func(s terminalapi.Store) terminalapi.Store { bs.Store = s; return bs },
-		terminalapi.Opts{MaxIngests: 2, RetryAfter: 7 * time.Second})
+		terminalapi.Opts{MaxIngestBytes: 2*smallUploadCharge + 1<<10, RetryAfter: 7 * time.Second})
 	a := e.enrolled("a")
 	done := make(chan resp, 2)
 	for i := range 2 {
@@ -514,7 +519,7 @@ func TestOverloadAnswers503(t *testing.T) {
 	<-bs.entered
 	r := e.post(a, records(100, 10), false)
 	if r.status != 503 || r.header.Get("Retry-After") != "7" || r.errCode(t) != api.CodeOverloaded {
-		t.Errorf("third upload while two are in progress: %d Retry-After %q %s", r.status, r.header.Get("Retry-After"), r.body)
+		t.Errorf("third upload while two hold the budget: %d Retry-After %q %s", r.status, r.header.Get("Retry-After"), r.body)
 	}
 	close(bs.release)
 	for range 2 {
@@ -524,6 +529,67 @@ func TestOverloadAnswers503(t *testing.T) {
 	}
 	if got := ack(t, e.post(a, records(100, 10), false)); got.Stored != 10 {
 		t.Errorf("after the load: %+v", got)
+	}
+}
+
+// Admission counts bytes, not requests: many small uploads are in
+// progress at once, while a large one that would not fit beside them is
+// answered 503 (its decompressed size, from the gzip trailer, is
+// charged) and accepted once they are done.
+func TestAdmissionByBytes(t *testing.T) {
+	const small = 20
+	bs := &blockingStore{entered: make(chan struct{}, small), release: make(chan struct{})}
+	e := newEnv(t, func(s terminalapi.Store) terminalapi.Store { bs.Store = s; return bs },
+		terminalapi.Opts{MaxIngestBytes: small*smallUploadCharge + 100<<10})
+	a := e.enrolled("a")
+	done := make(chan resp, small)
+	for i := range small {
+		req := e.signed(a, "POST", api.PathRecords, batchJSON(t, records(i*10, 10)), false)
+		go func() {
+			res, err := e.srv.Client().Do(req)
+			if err != nil {
+				done <- resp{status: -1}
+				return
+			}
+			res.Body.Close()
+			done <- resp{status: res.StatusCode}
+		}()
+	}
+	for range small {
+		<-bs.entered
+	}
+	large := batchJSON(t, records(1000, 3000))
+	if len(large) < 200<<10 {
+		t.Fatalf("large batch is only %d bytes", len(large))
+	}
+	r := e.post(a, records(1000, 3000), true)
+	if r.status != 503 || r.errCode(t) != api.CodeOverloaded {
+		t.Errorf("large upload beside %d small ones: %d %s", small, r.status, r.body)
+	}
+	close(bs.release)
+	for range small {
+		if r := <-done; r.status != 200 {
+			t.Errorf("small upload: %d", r.status)
+		}
+	}
+	if got := ack(t, e.post(a, records(1000, 3000), true)); got.Stored != 3000 {
+		t.Errorf("large upload alone: %+v", got)
+	}
+}
+
+// A gzip stream that inflates beyond what its trailer announces is
+// charged for it before it may go on.
+func TestAdmissionChargesInflation(t *testing.T) {
+	e := newEnv(t, nil, terminalapi.Opts{MaxIngestBytes: 200 << 10})
+	a := e.enrolled("a")
+	body := gzipped(t, batchJSON(t, records(0, 3000)))
+	binary.LittleEndian.PutUint32(body[len(body)-4:], 1000) // a lie
+	r := e.do(e.signed(a, "POST", api.PathRecords, body, true))
+	if r.status != 503 || r.errCode(t) != api.CodeOverloaded {
+		t.Errorf("upload inflating beyond its trailer and the budget: %d %s", r.status, r.body)
+	}
+	if got := ack(t, e.post(a, records(0, 10), true)); got.Stored != 10 {
+		t.Errorf("honest upload afterwards (budget given back): %+v", got)
 	}
 }
 

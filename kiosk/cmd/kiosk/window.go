@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"runtime/debug"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -20,7 +22,21 @@ import (
 // command is the headless agent and CLI only.
 func init() { cli.Window = runWindow }
 
+// windowMemoryLimit is the window process's soft heap limit. Its live
+// heap is about 20 MiB, but laying out the first screens at 1920×1080
+// briefly needs twice that, and with the default GOGC the heap would stay
+// at that high-water mark. The limit makes the collector give it back;
+// being soft, it never fails an allocation, only collects sooner. An
+// explicit GOMEMLIMIT wins. Once the first screen stands, the start-up
+// garbage is returned to the system at once (releaseStartupMemory).
+const windowMemoryLimit = 40 << 20
+
+func releaseStartupMemory() { debug.FreeOSMemory() }
+
 func runWindow(ctx context.Context, opts cli.WindowOpts) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(windowMemoryLimit)
+	}
 	cat, err := i18n.Load(assets.I18n(), "de")
 	if err != nil {
 		return err
@@ -35,7 +51,8 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 	}
 	// No way out but the service menu: closing is refused.
 	w.SetCloseIntercept(func() {})
-	u := ui.New(a, w, localapi.NewClient(opts.DataDir), ui.Opts{Catalog: cat, Version: opts.Version, Logger: opts.Logger, HideCursor: !opts.Windowed})
+	u := ui.New(a, w, localapi.NewClient(opts.DataDir), ui.Opts{Catalog: cat, Version: opts.Version, Logger: opts.Logger, HideCursor: !opts.Windowed,
+		OnStarted: releaseStartupMemory})
 	// Something calm to look at until the agent answers (ui.Start).
 	u.ShowStarting()
 	if !opts.Windowed {

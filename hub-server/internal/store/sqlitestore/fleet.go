@@ -68,10 +68,7 @@ const heartbeatSQL = `INSERT INTO terminal_health (terminal_id, received_at, dig
 func (s *Store) SaveHeartbeats(ctx context.Context, ws []store.HeartbeatWrite, sampleEvery time.Duration) ([]bool, error) {
 	hist := make([]bool, len(ws))
 	err := s.writeTx(ctx, "heartbeats", func(tx *sql.Tx) error {
-		up, err := tx.PrepareContext(ctx, heartbeatSQL)
-		if err != nil {
-			return err
-		}
+		up := tx.StmtContext(ctx, s.hot.heartbeat)
 		defer up.Close()
 		var ins *sql.Stmt
 		for i, w := range ws {
@@ -90,10 +87,7 @@ func (s *Store) SaveHeartbeats(ctx context.Context, ws []store.HeartbeatWrite, s
 				continue
 			}
 			if ins == nil {
-				if ins, err = tx.PrepareContext(ctx, `INSERT INTO health_history (terminal_id, at, reason, state) VALUES (?, ?, ?, ?)
-					ON CONFLICT (terminal_id, at) DO NOTHING`); err != nil {
-					return err
-				}
+				ins = tx.StmtContext(ctx, s.hot.history)
 				defer ins.Close()
 			}
 			if _, err := ins.ExecContext(ctx, w.TerminalID, at, reason, string(w.State)); err != nil {
@@ -247,9 +241,7 @@ func scanCommand(sc interface{ Scan(...any) error }) (store.Command, error) {
 
 // OpenCommands implements store.Store.
 func (s *Store) OpenCommands(ctx context.Context, terminalID string, now time.Time) ([]store.Command, error) {
-	return queryAll(ctx, s.r, "open commands", scanCommand, `SELECT `+commandCols+` FROM commands
-		WHERE terminal_id = ? AND state IN ('queued', 'delivered') AND expires_at > ? ORDER BY created_at, id`,
-		terminalID, store.Nanos(now))
+	return queryStmt(ctx, s.hot.openCommands, "open commands", scanCommand, terminalID, store.Nanos(now))
 }
 
 // commandTx loads the terminal's command id for update in tx.

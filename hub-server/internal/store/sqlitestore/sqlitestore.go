@@ -33,8 +33,10 @@ type Opts struct {
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	w *sql.DB // single writer connection
-	r *sql.DB // readers
+	w   *sql.DB // single writer connection
+	r   *sql.DB // readers
+	hot *hot    // prepared hot-path statements (hotpath.go)
+	ing *ingester
 }
 
 var _ store.Store = (*Store)(nil)
@@ -87,7 +89,14 @@ func Open(ctx context.Context, path string, o Opts) (*Store, error) {
 	}
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
-	return &Store{w: w, r: r}, nil
+	s := &Store{w: w, r: r}
+	if err := s.prepareHot(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	s.startIngester()
+	return s, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -108,6 +117,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	s.stopIngester()
+	s.hot.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -197,7 +208,7 @@ func scanTerminal(sc interface{ Scan(...any) error }) (store.Terminal, error) {
 
 // Terminal implements store.Store.
 func (s *Store) Terminal(ctx context.Context, id string) (store.Terminal, error) {
-	t, err := scanTerminal(s.r.QueryRowContext(ctx, `SELECT `+terminalCols+terminalFrom+` WHERE t.id = ?`, id))
+	t, err := scanTerminal(s.hot.terminal.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, store.ErrNotFound
 	}
@@ -305,76 +316,6 @@ func insertSQL(rows int) string {
 }
 
 var insertChunkSQL = insertSQL(chunk)
-
-// IngestBatch implements store.Store.
-func (s *Store) IngestBatch(ctx context.Context, terminalID string, recs []api.Record, receivedAt time.Time) (api.BatchAck, error) {
-	var ack api.BatchAck
-	err := s.writeTx(ctx, "ingest", func(tx *sql.Tx) error {
-		var num int64
-		var revoked sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT num, revoked_at FROM terminals WHERE id = ?`, terminalID).Scan(&num, &revoked)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotFound
-		} else if err != nil {
-			return err
-		}
-		if revoked.Valid {
-			return store.ErrRevoked
-		}
-		recv := store.Nanos(receivedAt)
-		stored, err := insertRecords(ctx, tx, num, recs, recv)
-		if err != nil {
-			return err
-		}
-		ack = api.BatchAck{Stored: int(stored), Duplicates: len(recs) - int(stored)}
-		_, err = tx.ExecContext(ctx, `UPDATE terminals SET last_seen_at = ? WHERE num = ?`, recv, num)
-		return err
-	})
-	return ack, err
-}
-
-func insertRecords(ctx context.Context, tx *sql.Tx, num int64, recs []api.Record, recv int64) (int64, error) {
-	var stored int64
-	args := make([]any, 0, 7*chunk)
-	exec := func(stmt *sql.Stmt, part []api.Record) error {
-		args = args[:0]
-		for i := range part {
-			r := &part[i]
-			args = append(args, num, r.ID, r.Type, r.Class, r.CreatedAt.UnixNano(), recv, string(r.Payload))
-		}
-		res, err := stmt.ExecContext(ctx, args...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		stored += n
-		return err
-	}
-	if len(recs) >= chunk {
-		stmt, err := tx.PrepareContext(ctx, insertChunkSQL)
-		if err != nil {
-			return 0, err
-		}
-		defer stmt.Close()
-		for len(recs) >= chunk {
-			if err := exec(stmt, recs[:chunk]); err != nil {
-				return 0, err
-			}
-			recs = recs[chunk:]
-		}
-	}
-	if len(recs) > 0 {
-		stmt, err := tx.PrepareContext(ctx, insertSQL(len(recs)))
-		if err != nil {
-			return 0, err
-		}
-		defer stmt.Close()
-		if err := exec(stmt, recs); err != nil {
-			return 0, err
-		}
-	}
-	return stored, nil
-}
 
 // ExportRecords implements store.Store.
 func (s *Store) ExportRecords(ctx context.Context, f store.ExportFilter, fn func(*store.ExportedRecord) error) error {
