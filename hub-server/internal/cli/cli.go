@@ -65,6 +65,9 @@ const usage = `usage:
       KIND: maintenance_on maintenance_off restart sync_now test_print collect_diagnostics
   hub-server command list --data HUBDIR|--db URL [--terminal NAME] [--state S] [--limit 50]
   hub-server alert list --data HUBDIR|--db URL [--all] [--terminal NAME]
+  hub-server alert ack --data HUBDIR|--db URL --terminal NAME (--id ALERT | --kind KIND) [--note N]
+  hub-server alert mute --data HUBDIR|--db URL --terminal NAME [--kind KIND] (--for 24h | --until RFC3339) --reason R
+  hub-server alert unmute --data HUBDIR|--db URL --terminal NAME [--id MUTE]   (without --id: lists active mutes)
   hub-server diagnostics show --data HUBDIR|--db URL --id ID`
 
 // Main runs the command line args (without the program name) and returns
@@ -146,6 +149,12 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return commandList(ctx, args[2:], o)
 	case cmd(2) == "alert list":
 		return alertList(ctx, args[2:], o)
+	case cmd(2) == "alert ack":
+		return alertAck(ctx, args[2:], o)
+	case cmd(2) == "alert mute":
+		return alertMute(ctx, args[2:], o)
+	case cmd(2) == "alert unmute":
+		return alertUnmute(ctx, args[2:], o)
 	case cmd(2) == "user add":
 		return userAdd(ctx, args[2:], o)
 	case cmd(2) == "user password":

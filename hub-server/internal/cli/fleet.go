@@ -522,19 +522,25 @@ func alertList(ctx context.Context, args []string, o Opts) error {
 		if err != nil {
 			return err
 		}
-		als, err := st.Alerts(ctx, f)
+		als, err := st.AlertEntries(ctx, f, o.Now())
 		if err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(o.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TERMINAL\tKIND\tSTATE\tFIRST SEEN\tLAST SEEN\tRESOLVED\tDETAIL")
+		fmt.Fprintln(tw, "TERMINAL\tKIND\tSTATE\tFIRST SEEN\tLAST SEEN\tRESOLVED\tACKNOWLEDGED\tMUTED\tID\tDETAIL")
 		for _, a := range als {
-			resolved := ""
+			resolved, acked, muted := "", "", ""
 			if !a.ResolvedAt.IsZero() {
 				resolved = a.ResolvedAt.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", names[a.TerminalID], a.Kind, a.State, a.FirstSeen.Format(time.RFC3339),
-				a.LastSeen.Format(time.RFC3339), resolved, oneLine(a.Detail))
+			if a.Acked() {
+				acked = a.Ack.By
+			}
+			if a.Muted {
+				muted = "muted"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", names[a.TerminalID], a.Kind, a.State, a.FirstSeen.Format(time.RFC3339),
+				a.LastSeen.Format(time.RFC3339), resolved, acked, muted, a.ID, oneLine(a.Detail))
 		}
 		return tw.Flush()
 	})

@@ -2,8 +2,21 @@ package console
 
 import "net/http"
 
-type accountData struct{ Error string }
+type accountData struct {
+	Error string
+	Lang  string // the user's chosen language, "" = as the browser asks
+}
 
 func (c *Console) accountShow(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "account", "Your account", "account", accountData{})
+	c.showAccount(w, r, http.StatusOK, "")
+}
+
+func (c *Console) showAccount(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	p := principalFrom(r.Context())
+	l, err := c.st.UserLang(r.Context(), p.user.ID)
+	if err != nil {
+		c.serverError(w, r, "account", err)
+		return
+	}
+	c.render(w, r, status, "account", "Your account", "account", accountData{Error: msg, Lang: l})
 }

@@ -8,23 +8,30 @@ import (
 )
 
 type alertData struct {
-	All    bool
-	Alerts []store.Alert
-	Names  map[string]string
-	Now    time.Time
+	All     bool
+	Unacked bool // only open alerts nobody acknowledged
+	Alerts  []store.AlertEntry
+	Names   map[string]string
+	Now     time.Time
 }
 
 func (c *Console) alertList(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	d := alertData{All: r.URL.Query().Get("all") == "1", Now: c.o.Now()}
+	q := r.URL.Query()
+	d := alertData{All: q.Get("all") == "1", Unacked: q.Get("unacked") == "1", Now: c.o.Now()}
 	f := store.AlertFilter{State: store.AlertOpen, Limit: 500}
 	if d.All {
-		f.State = ""
+		f.State, d.Unacked = "", false
 	}
-	var err error
-	if d.Alerts, err = c.st.Alerts(ctx, f); err != nil {
+	es, err := c.st.AlertEntries(ctx, f, d.Now)
+	if err != nil {
 		c.serverError(w, r, "alerts", err)
 		return
+	}
+	for _, e := range es {
+		if !d.Unacked || !e.Acked() {
+			d.Alerts = append(d.Alerts, e)
+		}
 	}
 	if d.Names, err = c.terminalNames(ctx); err != nil {
 		c.serverError(w, r, "alerts", err)

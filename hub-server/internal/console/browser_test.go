@@ -197,10 +197,20 @@ func testBrowserFlow(t *testing.T, kind string) {
 		t.Fatalf("terminal page after pick-up: %q", s)
 	}
 
+	// Acknowledge the tram's alert on the alerts page: the form goes, who
+	// and the note show, the alert stays open.
+	run(t, ctx, "acknowledge alert",
+		chromedp.Navigate(base+"/console/alerts"), chromedp.WaitVisible(chromedp.ID("#note-A1")),
+		chromedp.SendKeys(chromedp.ID("#note-A1"), "new roll on the way"), chromedp.Submit(chromedp.ID("#note-A1")),
+		chromedp.WaitNotPresent(chromedp.ID("#note-A1")), chromedp.WaitVisible(chromedp.ID("#alert-table")))
+	if s := textOf(t, ctx, "#alert-table tbody"); !strings.Contains(s, "by anna") || !strings.Contains(s, "new roll on the way") || !strings.Contains(s, "Open") {
+		t.Errorf("alerts page after acknowledging: %q", s)
+	}
+
 	// The audit log names every step.
 	run(t, ctx, "audit", chromedp.Navigate(base+"/console/audit"), chromedp.WaitVisible(chromedp.CSS("table")), sh.take("audit"))
 	audit := textOf(t, ctx, "tbody")
-	for _, a := range []string{"user.login", "command.send", "config.set"} {
+	for _, a := range []string{"user.login", "command.send", "config.set", "alert.ack"} {
 		if !strings.Contains(audit, a) {
 			t.Errorf("audit page lacks %s", a)
 		}
@@ -237,7 +247,19 @@ func screenshotTour(t *testing.T, ctx context.Context, h *hub, sh shots, lib *te
 	} {
 		lib.upload(api.RecordSurveyResponse, api.SurveyResponse{Survey: "park", Respondent: strings.Repeat("b", 64), Once: "session", Language: "de", Answers: a})
 	}
+	diag := lib.diagnostics(api.Diagnostics{Status: []byte(`{"version":"1.2.3","sync":{"hub_reachable":true,"consecutive_failures":0}}`), Logs: []api.LogLine{
+		{Time: h.clock.Now().Add(-time.Minute), Level: "INFO", Message: "agent started", Attrs: map[string]string{"version": "1.2.3"}},
+		{Time: h.clock.Now(), Level: "WARN", Message: "sync failed", Attrs: map[string]string{"component": "sync", "failures": "2"}},
+	}})
+	if tram, err := h.st.TerminalByName(context.Background(), "fst-tram-1"); err == nil {
+		now := h.clock.Now()
+		h.st.CreateAlertMute(context.Background(), store.AlertMute{ID: "M1", TerminalID: tram.ID, Kind: "paper_out", Reason: "Papier ist bestellt",
+			CreatedAt: now, CreatedBy: "anna", Until: now.Add(24 * time.Hour)}, store.Audit{At: now, Actor: "anna", Action: "alert.mute"})
+	}
 	run(t, ctx, "pages",
+		chromedp.Navigate(base+"/console/terminals/fst-tram-1"), chromedp.WaitVisible(chromedp.ID("#terminal-alerts")),
+		chromedp.Click(chromedp.CSS("#alerts details summary")), chromedp.WaitVisible(chromedp.ID("#mute-reason")), sh.take("terminal-alerts"),
+		chromedp.Navigate(base+"/console/terminals/jst-library-1/diagnostics/"+diag), chromedp.WaitVisible(chromedp.ID("#log-table")), sh.take("diagnostics"),
 		chromedp.Navigate(base+"/console/reports"), chromedp.WaitVisible(chromedp.CSS("table")), sh.take("reports"),
 		chromedp.Navigate(base+"/console/surveys"), chromedp.WaitVisible(chromedp.CSS(".survey")), sh.take("surveys"),
 		chromedp.Navigate(base+"/console/alerts"), chromedp.WaitVisible(chromedp.CSS("table")), sh.take("alerts"),

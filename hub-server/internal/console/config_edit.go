@@ -1,8 +1,10 @@
 package console
 
 import (
+	"encoding/json"
 	"net/http"
 
+	qhassets "github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
@@ -14,12 +16,17 @@ type configEditData struct {
 	Saved    bool
 	CanSave  bool
 	Settings bool // may change settings
+	Example  bool // Document is the example content, not a saved layer
 }
 
 func (c *Console) configEdit(w http.ResponseWriter, r *http.Request) {
 	scope := r.URL.Query().Get("scope")
 	if !store.ValidScope(scope) {
 		c.fail(w, r, http.StatusBadRequest, "Choose a scope: global, quarter:NAME or terminal:NAME.")
+		return
+	}
+	if r.URL.Query().Get("view") == "announcements" {
+		c.annShow(w, r, scope)
 		return
 	}
 	l, err := c.currentLayer(r.Context(), scope)
@@ -32,6 +39,22 @@ func (c *Console) configEdit(w http.ResponseWriter, r *http.Request) {
 		Settings: Can(p.user.Role, EditSettings)}
 	if l != nil {
 		d.Document = prettyJSON(l.Document)
+	} else if scope == "global" {
+		// A new hub has no content: start from a complete, valid example
+		// rather than a blank page (the same as `hub-server config example`).
+		if ex, err := exampleLayer(); err == nil {
+			d.Document, d.Example = ex, true
+		}
 	}
 	c.render(w, r, http.StatusOK, "config_edit", "Edit configuration", "config", d)
+}
+
+// exampleLayer is a complete global layer: the embedded demo content.
+func exampleLayer() (string, error) {
+	content, err := qhassets.DemoContent()
+	if err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(map[string]any{"content": content}, "", "  ")
+	return string(b), err
 }

@@ -19,6 +19,10 @@ func (c *Console) configSave(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusBadRequest, "Choose a scope: global, quarter:NAME or terminal:NAME.")
 		return
 	}
+	if strings.HasPrefix(r.PostFormValue("op"), "ann_") {
+		c.annSave(w, r, scope)
+		return
+	}
 	text := strings.ReplaceAll(r.PostFormValue("document"), "\r\n", "\n")
 	doc := bytes.TrimSpace([]byte(text))
 	ck, err := c.checkLayer(ctx, scope, doc, !Can(p.user.Role, EditSettings))

@@ -24,9 +24,21 @@
 //   - Failed logins are counted in the store per client address and user
 //     name (hashed): after Opts.FreeAttempts failures within an hour each
 //     further attempt must wait 1 s, 2 s, 4 s … up to 15 minutes, so
-//     several hub processes enforce one limit.
+//     several hub processes enforce one limit. A looser limit per user
+//     name alone (20 failures an hour from any address) slows guessing
+//     spread over many addresses; a network without failures still gets
+//     a checked attempt, so the real user is not locked out
+//     (login_throttle.go).
 //   - Every change and every export is written to the audit log (who,
 //     what, target, when), never with passwords, tokens or residents' text.
+//
+// # Languages
+//
+// Every page is English or German (messages.go, messages_de.go), chosen
+// per request: the header's switch (?lang= for visitors, a stored choice
+// for users, which an admin may also set), else the browser's
+// Accept-Language, else Opts.Lang — for the public status page
+// Opts.PublicLang, German, as residents of Dresden read it.
 //
 // The public status page of a problem report (/status/REF) shows only
 // category, status, the public note and dates — the resident's text only
@@ -82,6 +94,12 @@ type Opts struct {
 	TokenTTL time.Duration
 	// CommandTTL is how long a command waits for its terminal. Default 24h.
 	CommandTTL time.Duration
+	// Lang is the console's language for visitors whose browser asks
+	// for none of Langs and users who chose none. Default "en".
+	Lang string
+	// PublicLang is the public status page's language for residents
+	// whose browser asks for none of Langs. Default "de" (Dresden).
+	PublicLang string
 }
 
 // Console serves the web console and the public status pages.
@@ -124,6 +142,12 @@ func New(st store.Store, o Opts) (*Console, error) {
 	}
 	if o.CommandTTL <= 0 {
 		o.CommandTTL = 24 * time.Hour
+	}
+	if !knownLang(o.Lang) {
+		o.Lang = "en"
+	}
+	if !knownLang(o.PublicLang) {
+		o.PublicLang = "de"
 	}
 	p, err := loadPages()
 	if err != nil {

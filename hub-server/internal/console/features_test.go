@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/csv"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -123,8 +124,9 @@ func TestReportsWorkflowAndPublicPage(t *testing.T) {
 	ref := api.ReportReference(id)
 
 	pub := h.browser()
-	p := pub.get("/status/" + strings.ToLower(strings.ReplaceAll(ref, "-", "")))
-	if p.status != 200 || !strings.Contains(p.body, ref) || !strings.Contains(p.body, "Müll") || !strings.Contains(p.body, "New") {
+	// English (the page is German by default; the switch's cookie keeps it).
+	p := pub.get("/status/" + strings.ToLower(strings.ReplaceAll(ref, "-", "")) + "?lang=en")
+	if p.status != 200 || !strings.Contains(p.body, ref) || !strings.Contains(p.body, "Litter") || !strings.Contains(p.body, "New") {
 		t.Fatalf("public page: %d", p.status)
 	}
 	for _, private := range []string{secret, "jst-1", "Bonhoefferplatz", id} {
@@ -208,5 +210,41 @@ func TestSurveyResults(t *testing.T) {
 		if strings.Contains(strings.Join(r, ","), strings.Repeat("a", 64)) {
 			t.Fatal("csv holds the respondent hash")
 		}
+	}
+}
+
+// A new hub has no content: the global layer's editor starts from the
+// example, which checks and saves as it is, and a terminal then gets it.
+func TestNewHubStartsFromExampleContent(t *testing.T) {
+	h := newHub(t, nil)
+	h.addUser("anna", store.RoleAdmin)
+	term := h.enrolTerminal("jst-1", "Johannstadt")
+	admin := h.browser()
+	admin.mustLogin("anna")
+	p := admin.get("/console/config/edit?scope=global&lang=en")
+	if p.status != 200 || !strings.Contains(p.body, `id="example-note"`) {
+		t.Fatalf("editor of a new hub: %d, no example note", p.status)
+	}
+	i := strings.Index(p.body, `id="document"`)
+	start := strings.Index(p.body[i:], ">") + i + 1
+	end := strings.Index(p.body[start:], "</textarea>") + start
+	doc := html.UnescapeString(p.body[start:end])
+	if !strings.Contains(doc, `"problem_categories"`) {
+		t.Fatalf("the editor does not hold the example: %.200s", doc)
+	}
+	if p := admin.post("/console/config/edit", url.Values{"scope": {"global"}, "document": {doc}, "op": {"save"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("saving the example as it is: %d %s", p.status, p.body)
+	}
+	var got api.ConfigDocument
+	if st, _ := term.call(http.MethodGet, api.PathConfig, nil, &got); st != 200 || !strings.Contains(string(got.Document), `"problem_categories"`) {
+		t.Fatalf("terminal config: %d", st)
+	}
+	// Once the layer exists, the editor shows it and no example note.
+	if p := admin.get("/console/config/edit?scope=global"); strings.Contains(p.body, `id="example-note"`) {
+		t.Error("the example note stays after the layer is saved")
+	}
+	// Other scopes start empty: a quarter's layer holds only what differs.
+	if p := admin.get("/console/config/edit?scope=quarter:Johannstadt"); strings.Contains(p.body, `id="example-note"`) {
+		t.Error("a quarter's editor offers the whole example")
 	}
 }

@@ -37,6 +37,13 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, "login throttle", err)
 		return
 	}
+	onPass := false
+	if wait == 0 {
+		if wait, onPass, err = c.nameWait(ctx, r, name); err != nil {
+			c.serverError(w, r, "login throttle", err)
+			return
+		}
+	}
 	if wait > 0 {
 		d.Error = fmt.Sprintf(T("Too many failed attempts. Please wait %d seconds and try again."), int(wait.Seconds())+1)
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
@@ -61,13 +68,32 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		if n == int64(c.o.FreeAttempts) {
 			c.o.Logger.Warn("console: login backoff starts", "failures", n)
 		}
+		// Limit 2 (login_throttle.go): the name from anywhere, and this
+		// network, which is no longer clean for the name; a pass is spent.
+		nn, ferr := c.st.AddLoginFailure(ctx, nameKey(name), c.o.Now(), failureWindow)
+		if ferr == nil {
+			_, ferr = c.st.AddLoginFailure(ctx, c.netKey(r, name), c.o.Now(), failureWindow)
+		}
+		if ferr == nil && onPass {
+			ferr = c.st.ClearLoginFailures(ctx, c.passKey(r, name))
+		}
+		if ferr != nil {
+			c.serverError(w, r, "login failure", ferr)
+			return
+		}
+		if nn == nameFreeAttempts {
+			c.o.Logger.Warn("console: login backoff for a user name starts (failures from several addresses)", "failures", nn)
+		}
 		d.Error = T("Wrong user name or password.")
 		c.showLogin(w, r, http.StatusUnauthorized, d)
 		return
 	}
-	if err := c.st.ClearLoginFailures(ctx, key); err != nil {
-		c.serverError(w, r, "login", err)
-		return
+	// The name's count stays: an attack on it goes on whoever logs in.
+	for _, k := range []string{key, c.netKey(r, name), c.passKey(r, name)} {
+		if err := c.st.ClearLoginFailures(ctx, k); err != nil {
+			c.serverError(w, r, "login", err)
+			return
+		}
 	}
 	if err := c.startSession(ctx, w, r, u); err != nil {
 		c.serverError(w, r, "login session", err)

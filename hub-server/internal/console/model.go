@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -50,9 +51,9 @@ func (c *Console) row(t store.Terminal, h *api.Heartbeat, alerts []store.Alert, 
 		for _, d := range h.Devices {
 			switch {
 			case !d.Healthy():
-				r.Problems = append(r.Problems, d.Name+": "+label(d.State))
+				r.Problems = append(r.Problems, fmt.Sprintf(T("%s: %s"), d.Name, label(d.State)))
 			case d.Paper == "out" || d.Paper == "near_end":
-				r.Problems = append(r.Problems, d.Name+" – "+T("paper")+": "+label(d.Paper))
+				r.Problems = append(r.Problems, fmt.Sprintf(T("%s – paper: %s"), d.Name, label(d.Paper)))
 			}
 		}
 		for _, b := range h.Outbox {

@@ -8,13 +8,16 @@ import (
 
 // passwordChange sets the user's own password. All their sessions end
 // (the store deletes them with the change) and this browser gets a new one.
+// The Account page's other form, the language (op=lang), posts here too.
 func (c *Console) passwordChange(w http.ResponseWriter, r *http.Request) {
+	if r.PostFormValue("op") == "lang" {
+		c.langChange(w, r)
+		return
+	}
 	ctx := r.Context()
 	p := principalFrom(ctx)
 	cur, pw, again := r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("again")
-	fail := func(msg string) {
-		c.render(w, r, http.StatusBadRequest, "account", "Your account", "account", accountData{Error: msg})
-	}
+	fail := func(msg string) { c.showAccount(w, r, http.StatusBadRequest, msg) }
 	if !CheckPassword(p.user.PasswordHash, cur) {
 		fail(T("The current password is wrong."))
 		return
@@ -24,7 +27,7 @@ func (c *Console) passwordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := CheckPasswordRules(pw); err != nil {
-		fail(T(err.Error()))
+		fail(err.Error())
 		return
 	}
 	hash, err := HashPassword(pw, c.o.Params)

@@ -17,39 +17,56 @@ import (
 //go:embed templates/*.html static/*
 var assets embed.FS
 
-type pages struct{ m map[string]*template.Template }
+// pages holds every page once per language: the same parsed templates,
+// cloned at startup with that language's functions (t, label, ago, day),
+// so a request only picks its clone.
+type pages struct {
+	m map[string]map[string]*template.Template // lang → page → template
+}
 
-var funcs = template.FuncMap{
-	"t":    T,
-	"when": when,
-	"day":  func(t time.Time) string { return dayOf(t) },
-	"ago":  ago,
-	"bytes": func(n int64) string {
-		switch {
-		case n >= 1<<30:
-			return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-		case n >= 1<<20:
-			return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-		default:
-			return fmt.Sprintf("%d KiB", n>>10)
-		}
-	},
-	"join":   strings.Join,
-	"list":   func(s ...string) []string { return s },
-	"label":  label,
-	"pretty": prettyJSON,
-	"pct": func(a, b int) int {
-		if b == 0 {
-			return 0
-		}
-		return (a*100 + b/2) / b
-	},
+// funcsFor are the template functions in lang.
+func funcsFor(lang string) template.FuncMap {
+	tl := func(s string) string { return tr(lang, s) }
+	return template.FuncMap{
+		"t":    tl,
+		"when": when,
+		"day":  func(t time.Time) string { return dayIn(lang, t) },
+		"ago":  func(now, t time.Time) string { return tl(ago(now, t)) },
+		"bytes": func(n int64) string {
+			switch {
+			case n >= 1<<30:
+				return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+			case n >= 1<<20:
+				return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+			default:
+				return fmt.Sprintf("%d KiB", n>>10)
+			}
+		},
+		"join": strings.Join,
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				k, _ := kv[i].(string)
+				m[k] = kv[i+1]
+			}
+			return m
+		},
+		"list":   func(s ...string) []string { return s },
+		"label":  func(code string) string { return tl(label(code)) },
+		"pretty": prettyJSON,
+		"pct": func(a, b int) int {
+			if b == 0 {
+				return 0
+			}
+			return (a*100 + b/2) / b
+		},
+	}
 }
 
 // loadPages parses layout.html and the partials (_*.html) once, then each
-// page on a clone of them.
+// page on a clone of them, then clones each page per language.
 func loadPages() (*pages, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/_*.html")
+	base, err := template.New("layout.html").Funcs(funcsFor(Langs[0])).ParseFS(assets, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: templates: %w", err)
 	}
@@ -57,7 +74,10 @@ func loadPages() (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{m: map[string]*template.Template{}}
+	p := &pages{m: map[string]map[string]*template.Template{}}
+	for _, l := range Langs {
+		p.m[l] = map[string]*template.Template{}
+	}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
 		if name == "layout" || strings.HasPrefix(name, "_") {
@@ -67,7 +87,13 @@ func loadPages() (*pages, error) {
 		if err != nil {
 			return nil, fmt.Errorf("console: template %s: %w", name, err)
 		}
-		p.m[name] = t
+		for _, l := range Langs {
+			c, err := t.Clone()
+			if err != nil {
+				return nil, fmt.Errorf("console: template %s (%s): %w", name, l, err)
+			}
+			p.m[l][name] = c.Funcs(funcsFor(l))
+		}
 	}
 	return p, nil
 }
@@ -81,6 +107,11 @@ type view struct {
 	Flash  string
 	Public bool // the public status page: no console navigation
 	Data   any
+	// Lang is the page's language; Langs the switch (links for visitors,
+	// a form for users); Here is where the users' switch returns to.
+	Lang  string
+	Langs []langLink
+	Here  string
 }
 
 // Can reports whether the page's user may do action a.
@@ -89,25 +120,37 @@ func (v *view) Can(a string) bool { return v.User != nil && Can(v.User.Role, Act
 // flashes are the messages a redirect may name (?done=KEY): only fixed
 // texts, so a link cannot make the console show arbitrary words.
 var flashes = map[string]string{
-	"command":  "Command queued. It is delivered when the terminal next calls the hub.",
-	"revoked":  "Terminal revoked. It can no longer talk to the hub.",
-	"tags":     "Tags saved.",
-	"config":   "Configuration saved. Terminals pick it up with their next heartbeat.",
-	"report":   "Report updated.",
-	"user":     "User saved.",
-	"password": "Password changed.",
-	"logout":   "You have logged out.",
+	"command":      "Command queued. It is delivered when the terminal next calls the hub.",
+	"revoked":      "Terminal revoked. It can no longer talk to the hub.",
+	"tags":         "Tags saved.",
+	"config":       "Configuration saved. Terminals pick it up with their next heartbeat.",
+	"report":       "Report updated.",
+	"user":         "User saved.",
+	"password":     "Password changed.",
+	"logout":       "You have logged out.",
+	"lang":         "Language saved.",
+	"alert_ack":    "Alert acknowledged.",
+	"alert_mute":   "Alert notices muted.",
+	"alert_unmute": "Mute lifted.",
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page, title, nav string, data any) {
-	t, ok := c.pages.m[page]
+	p := principalFrom(r.Context())
+	public := page == "status"
+	lang := c.lang(r, p, public)
+	t, ok := c.pages.m[lang][page]
 	if !ok {
 		c.serverError(w, r, "render", fmt.Errorf("no page %q", page))
 		return
 	}
-	v := &view{Title: T(title), Nav: nav, Data: data, Flash: T(flashes[r.URL.Query().Get("done")]), Public: page == "status"}
-	if p := principalFrom(r.Context()); p != nil {
+	v := &view{Title: tr(lang, title), Nav: nav, Data: data, Flash: tr(lang, flashes[r.URL.Query().Get("done")]), Public: public,
+		Lang: lang, Langs: langLinks(r, lang), Here: c.here(r)}
+	if p != nil {
 		v.User, v.CSRF = &p.user, p.session.CSRF
+	}
+	if l := r.URL.Query().Get("lang"); knownLang(l) && p == nil {
+		// A visitor's pick holds for the next pages (status, login).
+		c.setCookie(w, r, langCookie, l, langCookieAge)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
@@ -115,14 +158,43 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", lang)
+	w.Header().Set("Vary", "Accept-Language, Cookie")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
 
+// lang is the language of r's page: the public status page defaults to
+// Opts.PublicLang, the console to Opts.Lang; a logged-in user's own
+// choice comes before the browser's.
+func (c *Console) lang(r *http.Request, p *principal, public bool) string {
+	def, user := c.o.Lang, ""
+	if public {
+		def = c.o.PublicLang
+	}
+	if p != nil && !public {
+		l, err := c.st.UserLang(r.Context(), p.user.ID)
+		if err != nil {
+			c.o.Logger.Warn("console: user language", "err", err)
+		}
+		user = l
+	}
+	return requestLang(r, user, def)
+}
+
+// here is where the logged-in language switch returns to: this page,
+// or for a form's answer the console's start page.
+func (c *Console) here(r *http.Request) string {
+	if r.Method != http.MethodGet {
+		return "/console/"
+	}
+	return safeNext(hereWithoutLang(r))
+}
+
 // fail shows a page with msg (already plain language) and status.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	c.render(w, r, status, "error", http.StatusText(status), "", T(msg))
+	c.render(w, r, status, "error", http.StatusText(status), "", msg)
 }
 
 func (c *Console) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
@@ -148,11 +220,18 @@ func when(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05")
 }
 
-func dayOf(t time.Time) string {
+var monthsDE = [...]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"}
+
+// dayIn is t's date as people write it in lang.
+func dayIn(lang string, t time.Time) string {
 	if t.IsZero() {
 		return "–"
 	}
-	return t.Local().Format("2 January 2006")
+	t = t.Local()
+	if lang == "de" {
+		return fmt.Sprintf("%d. %s %d", t.Day(), monthsDE[t.Month()-1], t.Year())
+	}
+	return t.Format("2 January 2006")
 }
 
 func ago(now, t time.Time) string {

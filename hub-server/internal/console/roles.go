@@ -18,6 +18,9 @@ const (
 	SendCommands  Action = "send_commands"  // remote actions on terminals
 	ManageTerms   Action = "manage_terms"   // enrolment tokens, tags, revoke, credential rotation
 	ManageUsers   Action = "manage_users"   // create users, change roles, disable, reset passwords
+	AckAlerts     Action = "ack_alerts"     // acknowledge an open alert ("someone is on it")
+	MuteAlerts    Action = "mute_alerts"    // mute a terminal's alert notices for a while, lift a mute
+	ViewDiags     Action = "view_diags"     // terminals' diagnostics bundles (agent status, log lines; no personal data)
 	ChangeOwnPass Action = "change_own_pwd" // one's own password
 )
 
@@ -30,20 +33,22 @@ var Roles = []string{store.RoleAdmin, store.RoleModerator, store.RoleViewer}
 //   - moderator: runs participation workshops and handles residents'
 //     reports — reads the fleet and the results, works on reports, edits
 //     content (announcements, pages, surveys) but not terminal settings,
-//     sends no commands, manages neither terminals nor users.
-//   - viewer: reads the fleet, reports, results and the audit log
-//     (e.g. a supervisor or data-protection officer); changes nothing but
-//     their own password.
+//     sends no commands, manages neither terminals nor users, neither
+//     acknowledges nor mutes alerts and does not read diagnostics.
+//   - viewer: reads the fleet, reports, results, diagnostics bundles and
+//     the audit log (e.g. a supervisor or data-protection officer);
+//     changes nothing but their own password.
 var permissions = map[string]map[Action]bool{
 	store.RoleAdmin: {
 		ViewFleet: true, ViewReports: true, ViewAudit: true, EditReports: true, EditContent: true, EditSettings: true,
 		SendCommands: true, ManageTerms: true, ManageUsers: true, ChangeOwnPass: true,
+		AckAlerts: true, MuteAlerts: true, ViewDiags: true,
 	},
 	store.RoleModerator: {
 		ViewFleet: true, ViewReports: true, EditReports: true, EditContent: true, ChangeOwnPass: true,
 	},
 	store.RoleViewer: {
-		ViewFleet: true, ViewReports: true, ViewAudit: true, ChangeOwnPass: true,
+		ViewFleet: true, ViewReports: true, ViewAudit: true, ChangeOwnPass: true, ViewDiags: true,
 	},
 }
 

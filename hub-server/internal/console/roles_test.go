@@ -2,10 +2,12 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
@@ -26,6 +28,9 @@ func TestRoleTable(t *testing.T) {
 		ManageTerms:   {A},
 		ManageUsers:   {A},
 		ChangeOwnPass: {A, M, V},
+		AckAlerts:     {A},
+		MuteAlerts:    {A},
+		ViewDiags:     {A, V},
 	}
 	for _, role := range append(Roles, "", "root") {
 		for a, allowed := range want {
@@ -52,6 +57,9 @@ func TestRoleTable(t *testing.T) {
 type fixture struct {
 	term   *terminal
 	report string
+	alert  string // an open alert of jst-1
+	mute   string // an active mute of jst-1
+	bundle string // a diagnostics bundle of jst-1
 }
 
 func setupFixture(t *testing.T, h *hub) fixture {
@@ -62,13 +70,24 @@ func setupFixture(t *testing.T, h *hub) fixture {
 	term := h.enrolTerminal("jst-1", "Johannstadt")
 	h.enrolTerminal("jst-2", "Johannstadt")
 	id := term.upload(api.RecordProblemReport, api.ProblemReport{Category: "litter", Text: "Müll"})
-	return fixture{term: term, report: id}
+	f := fixture{term: term, report: id, alert: "ALERT-1", mute: "MUTE-1"}
+	ctx, now := context.Background(), h.clock.Now()
+	if _, err := h.st.OpenAlert(ctx, store.Alert{ID: f.alert, TerminalID: term.id, Kind: "paper_out", FirstSeen: now, LastSeen: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.CreateAlertMute(ctx, store.AlertMute{ID: f.mute, TerminalID: term.id, Reason: "fixture", CreatedAt: now, CreatedBy: "test",
+		Until: now.Add(time.Hour)}, store.Audit{At: now, Actor: "test", Action: "fixture.mute"}); err != nil {
+		t.Fatal(err)
+	}
+	f.bundle = term.diagnostics(api.Diagnostics{Status: json.RawMessage(`{"version":"1.2.3"}`)})
+	return f
 }
 
 // requestFor builds a plausible request for a route.
 func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 	method, path, _ = strings.Cut(rt.pattern, " ")
-	path = strings.NewReplacer("{name}", "jst-1", "{terminal}", "jst-1", "{record}", f.report, "{$}", "").Replace(path)
+	path = strings.NewReplacer("{name}", "jst-1", "{terminal}", "jst-1", "{record}", f.report, "{$}", "",
+		"{alert}", f.alert, "{mute}", f.mute, "{bundle}", f.bundle).Replace(path)
 	if strings.HasPrefix(path, "/console/users/") {
 		path = "/console/users/other"
 	}
@@ -79,6 +98,12 @@ func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 		form.Set("confirm", "jst-2")
 	case "/console/terminals/jst-1/tags":
 		form.Set("tags", "pilot")
+	case "/console/terminals/jst-1/alerts/" + f.alert + "/ack":
+		form.Set("note", "on it")
+	case "/console/terminals/jst-1/mutes":
+		form.Set("kind", "paper_out")
+		form.Set("period", "1d")
+		form.Set("reason", "roll ordered")
 	case "/console/commands":
 		form.Set("scope", "terminal")
 		form.Set("target", "jst-1")
@@ -145,7 +170,8 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 	}
 	need := map[string]Action{"terminal.revoke": ManageTerms, "terminal.rotate": ManageTerms, "terminal.tag": ManageTerms,
 		"terminal.token": ManageTerms, "command.send": SendCommands, "config.set": EditContent, "report.status": EditReports,
-		"user.create": ManageUsers, "user.update": ManageUsers, "reports.export": ViewReports, "surveys.export": ViewReports}
+		"user.create": ManageUsers, "user.update": ManageUsers, "reports.export": ViewReports, "surveys.export": ViewReports,
+		"alert.ack": AckAlerts, "alert.mute": MuteAlerts, "alert.unmute": MuteAlerts, "diagnostics.download": ViewDiags}
 	seen := map[string]bool{}
 	for _, e := range entries {
 		seen[e.Action] = true
@@ -161,7 +187,8 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 			t.Errorf("audit: %s (%s) did %s", e.Actor, u.Role, e.Action)
 		}
 	}
-	for _, a := range []string{"terminal.revoke", "terminal.rotate", "terminal.tag", "terminal.token", "command.send", "report.status", "user.create", "user.update", "reports.export", "user.login", "user.logout"} {
+	for _, a := range []string{"terminal.revoke", "terminal.rotate", "terminal.tag", "terminal.token", "command.send", "report.status", "user.create", "user.update", "reports.export", "user.login", "user.logout",
+		"alert.ack", "alert.mute", "alert.unmute", "diagnostics.download"} {
 		if !seen[a] {
 			t.Errorf("no audit entry for %s", a)
 		}

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -12,7 +14,16 @@ import (
 // terminal, no place, no text unless a moderator approved it.
 type publicReport struct {
 	Ref, Category, Quarter, Status, Note, Text string
+	Explain                                    string // what the status means, in plain words
 	Submitted, Updated                         time.Time
+}
+
+// statusExplain says what each status means for the resident.
+var statusExplain = map[string]string{
+	store.ReportNew:        T("Your report has arrived. The city will look at it soon."),
+	store.ReportInProgress: T("Someone at the city is working on it."),
+	store.ReportResolved:   T("The city has dealt with it. Thank you for reporting!"),
+	store.ReportRejected:   T("The city cannot act on this report. The note below may say why."),
 }
 
 type statusData struct {
@@ -42,9 +53,9 @@ func (c *Console) statusShow(w http.ResponseWriter, r *http.Request) {
 				c.serverError(w, r, "status", err)
 				return
 			}
-			for _, v := range viewReports(rs, c.categoryLabels(ctx)) {
+			for _, v := range viewReports(rs, c.categoryLabelsIn(ctx, c.lang(r, nil, true))) {
 				pr := publicReport{Ref: v.Ref, Category: v.CategoryLabel, Quarter: v.Quarter, Status: v.Status, Note: v.PublicNote,
-					Submitted: v.CreatedAt, Updated: v.UpdatedAt}
+					Explain: statusExplain[v.Status], Submitted: v.CreatedAt, Updated: v.UpdatedAt}
 				if v.PublishText {
 					pr.Text = v.P.Text
 				}
@@ -62,4 +73,35 @@ func (c *Console) statusShow(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) renderPublic(w http.ResponseWriter, r *http.Request, status int, d statusData) {
 	c.render(w, r, status, "status", "Report status", "", d)
+}
+
+// categoryLabelsIn names the problem categories in lang (else in the
+// content's first language), for the resident reading the status page.
+func (c *Console) categoryLabelsIn(ctx context.Context, lang string) map[string]string {
+	out := map[string]string{}
+	layers, err := c.st.ConfigLayers(ctx)
+	if err != nil {
+		return out
+	}
+	for _, l := range layers {
+		var doc struct {
+			Content struct {
+				Languages         []string       `json:"languages"`
+				ProblemCategories []api.Category `json:"problem_categories"`
+			} `json:"content"`
+		}
+		if json.Unmarshal(l.Document, &doc) != nil {
+			continue
+		}
+		first := "de"
+		if len(doc.Content.Languages) > 0 {
+			first = doc.Content.Languages[0]
+		}
+		for _, cat := range doc.Content.ProblemCategories {
+			if _, ok := out[cat.ID]; !ok {
+				out[cat.ID] = cat.Label.In(lang, first)
+			}
+		}
+	}
+	return out
 }

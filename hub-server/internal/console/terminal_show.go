@@ -11,10 +11,12 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
+// historyRow is one health sample; the page writes its summary so
+// every part of it is in the reader's language.
 type historyRow struct {
-	At      time.Time
-	Reason  string
-	Summary string
+	At     time.Time
+	Reason string
+	State  *api.Heartbeat // nil when the stored state cannot be read
 }
 
 type terminalData struct {
@@ -24,9 +26,18 @@ type terminalData struct {
 	ConfigCurrent   bool   // the terminal runs it
 	History         []historyRow
 	Commands        []store.Command
-	Alerts          []store.Alert
+	Alerts          []store.AlertEntry
+	Mutes           []store.AlertMute // active now
+	PastMutes       []store.AlertMute // ended, newest first (a few)
+	MuteForm        muteForm
+	Diagnostics     []diagnosticsRow
 	Audit           []store.Audit
 	CommandKinds    []string
+}
+
+type diagnosticsRow struct {
+	store.DiagnosticsInfo
+	Size string
 }
 
 // terminalNamed loads the terminal of the {name} path value; it answers
@@ -43,23 +54,6 @@ func (c *Console) terminalNamed(w http.ResponseWriter, r *http.Request) (store.T
 	return t, true
 }
 
-func summary(hb *api.Heartbeat) string {
-	if hb == nil {
-		return ""
-	}
-	s := "v" + hb.SoftwareVersion
-	if hb.Maintenance {
-		s += ", " + T("out of order")
-	}
-	for _, d := range hb.Devices {
-		s += ", " + d.Name + " " + label(d.State)
-		if d.Paper != "" {
-			s += " (" + T("paper") + " " + label(d.Paper) + ")"
-		}
-	}
-	return s
-}
-
 func (c *Console) terminalShow(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	t, ok := c.terminalNamed(w, r)
@@ -74,7 +68,7 @@ func (c *Console) terminalShow(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, "terminal health", err)
 		return
 	}
-	alerts, err := c.st.Alerts(ctx, store.AlertFilter{TerminalID: t.ID, Limit: 20})
+	alerts, err := c.st.AlertEntries(ctx, store.AlertFilter{TerminalID: t.ID, Limit: 20}, now)
 	if err != nil {
 		c.serverError(w, r, "terminal alerts", err)
 		return
@@ -82,17 +76,39 @@ func (c *Console) terminalShow(w http.ResponseWriter, r *http.Request) {
 	var open []store.Alert
 	for _, a := range alerts {
 		if a.State == store.AlertOpen {
-			open = append(open, a)
+			open = append(open, a.Alert)
 		}
 	}
-	d := terminalData{Row: c.row(t, hb, open, now), Now: now, Alerts: alerts, CommandKinds: api.CommandKinds}
+	d := terminalData{Row: c.row(t, hb, open, now), Now: now, Alerts: alerts, CommandKinds: api.CommandKinds, MuteForm: newMuteForm(now)}
+	mutes, err := c.st.AlertMutes(ctx, store.MuteFilter{TerminalID: t.ID, Limit: 20})
+	if err != nil {
+		c.serverError(w, r, "terminal mutes", err)
+		return
+	}
+	for _, m := range mutes {
+		if m.ActiveAt(now) {
+			d.Mutes = append(d.Mutes, m)
+		} else if !m.CreatedAt.After(now) && len(d.PastMutes) < 5 {
+			d.PastMutes = append(d.PastMutes, m)
+		}
+	}
+	if p := principalFrom(ctx); Can(p.user.Role, ViewDiags) {
+		ds, err := c.st.DiagnosticsList(ctx, t.ID, 10)
+		if err != nil {
+			c.serverError(w, r, "terminal diagnostics", err)
+			return
+		}
+		for _, di := range ds {
+			d.Diagnostics = append(d.Diagnostics, diagnosticsRow{DiagnosticsInfo: di, Size: sizeText(di.Size)})
+		}
+	}
 	hist, err := c.st.HealthHistory(ctx, t.ID, now.Add(-7*24*time.Hour), 0)
 	if err != nil {
 		c.serverError(w, r, "terminal history", err)
 		return
 	}
 	for _, h := range hist[max(0, len(hist)-20):] {
-		d.History = append(d.History, historyRow{At: h.At, Reason: h.Reason, Summary: summary(parseHealth(store.Health{State: h.State}))})
+		d.History = append(d.History, historyRow{At: h.At, Reason: h.Reason, State: parseHealth(store.Health{State: h.State})})
 	}
 	slices.Reverse(d.History)
 	if d.Commands, err = c.st.Commands(ctx, store.CommandFilter{TerminalID: t.ID, Limit: 20}); err != nil {

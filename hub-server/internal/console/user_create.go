@@ -55,7 +55,7 @@ func (c *Console) userCreate(w http.ResponseWriter, r *http.Request) {
 	err := CreateUser(ctx, c.st, name, role, r.PostFormValue("password"), c.o.Params, c.o.Now(), c.o.Rand, c.auditEntry(ctx, "", "", ""))
 	if errors.Is(err, ErrUserInput) {
 		msg := strings.TrimPrefix(err.Error(), ErrUserInput.Error()+": ")
-		c.showUsers(w, r, http.StatusBadRequest, userListData{Error: T(msg), Name: name, Role: role})
+		c.showUsers(w, r, http.StatusBadRequest, userListData{Error: msg, Name: name, Role: role})
 		return
 	} else if err != nil {
 		c.serverError(w, r, "user create", err)

@@ -12,6 +12,8 @@ type userListData struct {
 	Error string
 	Name  string
 	Role  string
+	// UserLangs is each user's chosen console language by user ID.
+	UserLangs map[string]string
 }
 
 func (c *Console) userList(w http.ResponseWriter, r *http.Request) {
@@ -21,6 +23,10 @@ func (c *Console) userList(w http.ResponseWriter, r *http.Request) {
 func (c *Console) showUsers(w http.ResponseWriter, r *http.Request, status int, d userListData) {
 	var err error
 	if d.Users, err = c.st.Users(r.Context()); err != nil {
+		c.serverError(w, r, "users", err)
+		return
+	}
+	if d.UserLangs, err = c.st.UserLangsByID(r.Context()); err != nil {
 		c.serverError(w, r, "users", err)
 		return
 	}

@@ -24,12 +24,12 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, "user", err)
 		return
 	}
-	bad := func(msg string) { c.showUsers(w, r, http.StatusBadRequest, userListData{Error: T(msg)}) }
+	bad := func(msg string) { c.showUsers(w, r, http.StatusBadRequest, userListData{Error: msg}) }
 	role, disabled, pw := r.PostFormValue("role"), r.PostFormValue("disabled") == "yes", r.PostFormValue("password")
 	var changes []string
 	if role != "" && role != u.Role {
 		if !ValidRole(role) {
-			bad("Choose one of the roles.")
+			bad(T("Choose one of the roles."))
 			return
 		}
 		changes = append(changes, "role "+u.Role+" → "+role)
@@ -56,11 +56,39 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) {
 		changes = append(changes, "password reset")
 	}
 	if u.ID == p.user.ID && (u.Role != store.RoleAdmin || u.Disabled()) {
-		bad("You cannot take away your own admin role or disable yourself; ask another admin.")
+		bad(T("You cannot take away your own admin role or disable yourself; ask another admin."))
 		return
 	}
+	// The language is kept apart from the user record (store.UserLangs);
+	// a form without the field leaves it as it is.
+	langChanged := false
+	if l, ok := r.PostForm["lang"]; ok {
+		if len(l) != 1 || (l[0] != "" && !knownLang(l[0])) {
+			bad(T("Choose one of the languages."))
+			return
+		}
+		cur, err := c.st.UserLang(ctx, u.ID)
+		if err != nil {
+			c.serverError(w, r, "user language", err)
+			return
+		}
+		if langChanged = cur != l[0]; langChanged {
+			detail := l[0]
+			if detail == "" {
+				detail = "as the browser asks"
+			}
+			if err := c.st.SetUserLang(ctx, u.ID, l[0], c.auditEntry(ctx, "user.lang", "user:"+u.Name, detail)); err != nil {
+				c.serverError(w, r, "user language", err)
+				return
+			}
+		}
+	}
 	if len(changes) == 0 {
-		c.redirect(w, r, "/console/users", "")
+		done := ""
+		if langChanged {
+			done = "user"
+		}
+		c.redirect(w, r, "/console/users", done)
 		return
 	}
 	if err := c.st.UpdateUser(ctx, u, c.auditEntry(ctx, "user.update", "user:"+u.Name, strings.Join(changes, ", "))); err != nil {

@@ -53,17 +53,32 @@ type NotifierOpts struct {
 	Logger                 *slog.Logger
 }
 
+// NoticeStore is what the notifier needs of the store. Mutes are asked
+// from the store on every round (PendingAlertNotices), so hub processes
+// sharing a database agree on them.
+type NoticeStore interface {
+	Terminal(ctx context.Context, id string) (store.Terminal, error)
+	PendingAlertNotices(ctx context.Context, now time.Time, limit int) ([]store.AlertNotice, error)
+	MarkAlertNotified(ctx context.Context, id string, resolved bool, at time.Time) error
+}
+
 // Notifier sends alert openings and resolutions to a webhook. What was
 // sent is recorded in the store, so nothing is lost or sent twice across
 // restarts (a crash between sending and recording may repeat one notice).
+//
+// Mutes (store.AlertMute) hold notices back: an alert that opens under a
+// mute is announced only if it is still open when the mute ends; one that
+// opens and resolves under a mute is never announced; the resolution of
+// an alert whose opening was sent is always sent, so a receiver tracking
+// open alerts is not left with one that never ends.
 type Notifier struct {
-	st   AlertStore
+	st   NoticeStore
 	o    NotifierOpts
 	kick chan struct{}
 }
 
 // NewNotifier returns a notifier on st.
-func NewNotifier(st AlertStore, o NotifierOpts) *Notifier {
+func NewNotifier(st NoticeStore, o NotifierOpts) *Notifier {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -133,17 +148,27 @@ func (n *Notifier) Run(ctx context.Context) error {
 }
 
 // Round sends every pending notice, oldest first, and stops at the first
-// failure.
+// failure. Each notice it gets is sent or suppressed and then marked, so
+// the loop ends.
 func (n *Notifier) Round(ctx context.Context) error {
 	for {
-		als, err := n.st.UnnotifiedAlerts(ctx, 100)
+		als, err := n.st.PendingAlertNotices(ctx, n.o.Now(), 100)
 		if err != nil {
 			return fmt.Errorf("fleet: notify: %w", err)
 		}
 		if len(als) == 0 {
 			return nil
 		}
-		for _, a := range als {
+		for _, nt := range als {
+			a := nt.Alert
+			if nt.Suppress {
+				for _, resolved := range []bool{false, true} {
+					if err := n.st.MarkAlertNotified(ctx, a.ID, resolved, n.o.Now()); err != nil {
+						return fmt.Errorf("fleet: notify: %w", err)
+					}
+				}
+				continue
+			}
 			if a.NotifiedOpenAt.IsZero() {
 				if err := n.send(ctx, EventAlertOpened, a); err != nil {
 					return err

@@ -33,6 +33,8 @@ type Console interface {
 	UpdateUser(ctx context.Context, u User, a Audit) error
 	// SetUserLogin records a successful login's time.
 	SetUserLogin(ctx context.Context, id string, at time.Time) error
+	// UserLangs is each user's console language (user_lang.go).
+	UserLangs
 
 	// CreateSession stores a new session.
 	CreateSession(ctx context.Context, s Session) error

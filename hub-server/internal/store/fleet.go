@@ -89,6 +89,33 @@ type Fleet interface {
 	// or resolution was sent.
 	MarkAlertNotified(ctx context.Context, id string, resolved bool, at time.Time) error
 
+	// AckAlert records an acknowledgement of the terminal's open alert id
+	// (a repeated one replaces the earlier) and audits it. ErrNotFound if
+	// the terminal has no such alert, ErrAlertResolved if it is resolved.
+	// The alert stays open until its condition clears.
+	AckAlert(ctx context.Context, terminalID, id string, ack AlertAck, a Audit) error
+	// AlertEntries lists alerts matching f like Alerts, each with its
+	// acknowledgement and whether a mute is active for it at now.
+	AlertEntries(ctx context.Context, f AlertFilter, now time.Time) ([]AlertEntry, error)
+	// CreateAlertMute stores a mute (ErrNotFound if the terminal is
+	// unknown) and audits it.
+	CreateAlertMute(ctx context.Context, m AlertMute, a Audit) error
+	// AlertMutes lists mutes matching f, newest first.
+	AlertMutes(ctx context.Context, f MuteFilter) ([]AlertMute, error)
+	// LiftAlertMute ends the terminal's mute id at at and audits it;
+	// ErrNotFound if there is no such mute or it ended already.
+	LiftAlertMute(ctx context.Context, terminalID, id string, at time.Time, by string, a Audit) error
+	// PendingAlertNotices is UnnotifiedAlerts with mutes applied, oldest
+	// first, at most limit: an open alert whose opening is unsent and that
+	// a mute covers at now is left out (it waits for the mute's end); a
+	// resolved alert whose opening is unsent and that a mute covered when
+	// it resolved comes with Suppress set. A resolution whose opening was
+	// sent is always due, so receivers hear the end of what they heard begin.
+	PendingAlertNotices(ctx context.Context, now time.Time, limit int) ([]AlertNotice, error)
+	// DiagnosticsList describes the terminal's diagnostics bundles, newest
+	// first, at most limit (0: all), without their bodies.
+	DiagnosticsList(ctx context.Context, terminalID string, limit int) ([]DiagnosticsInfo, error)
+
 	// AuditLog returns audit entries, newest first, at most limit (0: all).
 	AuditLog(ctx context.Context, limit int) ([]Audit, error)
 }

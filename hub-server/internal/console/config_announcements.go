@@ -1,0 +1,477 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// The announcement editor: a form over a layer's content.announcements
+// for moderators who should not have to write JSON. It edits the same
+// layer document as the JSON editor (GET …/config/edit?view=announcements,
+// POST …/config/edit with op=ann_preview, ann_save or ann_delete), keeps
+// everything else in it (other sections, other languages of a text),
+// and saves through the same check (checkLayer) and audit.
+
+// Limits of the form: a terminal's attract screen has room for a short
+// title and a few sentences.
+const (
+	maxAnnTitle = 120
+	maxAnnBody  = 1000
+)
+
+// annLangs are the languages the form edits; others in a text are kept.
+var annLangs = []string{"de", "en"}
+
+// dateInput is the value format of <input type="datetime-local">.
+const dateInput = "2006-01-02T15:04"
+
+// annForm is one announcement as the form shows and sends it.
+type annForm struct {
+	Orig    string // the announcement's ID; "" for a new one
+	Title   map[string]string
+	Body    map[string]string
+	From    string // dateInput, local time; "" = already valid
+	Until   string // dateInput, local time; "" = no end
+	When    string // shown now, later, or ended (a catalog key)
+	Errors  []string
+	Checked *checked // the check's outcome for this form (preview, errors)
+}
+
+type annData struct {
+	Scope   string
+	Layer   *store.ConfigLayer
+	Version int64 // the layer version the forms are based on
+	Own     bool  // the layer has an announcements list of its own
+	// Inherited are the announcements the scope's terminals show from a
+	// lower layer (From names it) while this one has no list of its own.
+	Inherited []annForm
+	From      string
+	Items     []annForm
+	New       annForm
+	CanSave   bool
+	Langs     []string
+	Bad       string // an error not tied to one form
+}
+
+// annShow is the announcement editor page of a scope.
+func (c *Console) annShow(w http.ResponseWriter, r *http.Request, scope string) {
+	d, _, err := c.annLoad(r.Context(), scope)
+	if err != nil {
+		c.serverError(w, r, "announcements", err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "config_announcements", "Announcements", "config", d)
+}
+
+// annLoad reads scope's layer: the page data and the decoded document.
+func (c *Console) annLoad(ctx context.Context, scope string) (annData, map[string]any, error) {
+	p := principalFrom(ctx)
+	d := annData{Scope: scope, CanSave: Can(p.user.Role, EditContent), Langs: annLangs}
+	l, err := c.currentLayer(ctx, scope)
+	if err != nil {
+		return d, nil, err
+	}
+	doc := map[string]any{}
+	if l != nil {
+		d.Layer, d.Version = l, l.Version
+		v, err := fleet.Decode(l.Document)
+		if err != nil {
+			return d, nil, fmt.Errorf("console: layer %s: %w", scope, err)
+		}
+		if m, ok := v.(map[string]any); ok {
+			doc = m
+		}
+	}
+	list, own := announcementsOf(doc)
+	d.Own = own
+	now := c.o.Now()
+	for _, a := range list {
+		d.Items = append(d.Items, formOf(a, now))
+	}
+	if !own {
+		if d.From, list, err = c.inheritedAnnouncements(ctx, scope); err != nil {
+			return d, nil, err
+		}
+		for _, a := range list {
+			d.Inherited = append(d.Inherited, formOf(a, now))
+		}
+	}
+	d.New = annForm{Title: map[string]string{}, Body: map[string]string{}}
+	return d, doc, nil
+}
+
+// inheritedAnnouncements finds the nearest lower layer with an
+// announcements list: for a terminal its quarter's, then global; for a
+// quarter global.
+func (c *Console) inheritedAnnouncements(ctx context.Context, scope string) (string, []map[string]any, error) {
+	var lower []string
+	switch {
+	case strings.HasPrefix(scope, store.ScopeTerminalPrefix):
+		ts, err := c.st.Terminals(ctx)
+		if err != nil {
+			return "", nil, err
+		}
+		for _, t := range ts {
+			if store.ScopeTerminalPrefix+t.Name == scope {
+				lower = append(lower, store.ScopeQuarterPrefix+t.Quarter)
+			}
+		}
+		lower = append(lower, store.ScopeGlobal)
+	case strings.HasPrefix(scope, store.ScopeQuarterPrefix):
+		lower = []string{store.ScopeGlobal}
+	}
+	for _, s := range lower {
+		l, err := c.currentLayer(ctx, s)
+		if err != nil {
+			return "", nil, err
+		}
+		if l == nil {
+			continue
+		}
+		v, err := fleet.Decode(l.Document)
+		if err != nil {
+			continue
+		}
+		m, _ := v.(map[string]any)
+		if list, ok := announcementsOf(m); ok {
+			return s, list, nil
+		}
+	}
+	return "", nil, nil
+}
+
+// announcementsOf returns doc's content.announcements and whether the
+// layer has such a list at all.
+func announcementsOf(doc map[string]any) ([]map[string]any, bool) {
+	ct, _ := doc["content"].(map[string]any)
+	raw, ok := ct["announcements"]
+	if !ok || raw == nil {
+		return nil, false
+	}
+	arr, _ := raw.([]any)
+	var out []map[string]any
+	for _, v := range arr {
+		if m, ok := v.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out, true
+}
+
+func formOf(a map[string]any, now time.Time) annForm {
+	f := annForm{Title: map[string]string{}, Body: map[string]string{}}
+	f.Orig, _ = a["id"].(string)
+	for k, dst := range map[string]map[string]string{"title": f.Title, "body": f.Body} {
+		m, _ := a[k].(map[string]any)
+		for l, v := range m {
+			if s, ok := v.(string); ok {
+				dst[l] = s
+			}
+		}
+	}
+	var from, until time.Time
+	if s, ok := a["from"].(string); ok {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			from, f.From = t, t.Local().Format(dateInput)
+		}
+	}
+	if s, ok := a["until"].(string); ok {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			until, f.Until = t, t.Local().Format(dateInput)
+		}
+	}
+	switch {
+	case api.Announcement{From: from, Until: until}.ValidAt(now):
+		f.When = T("shown now")
+	case !until.IsZero() && !now.Before(until):
+		f.When = T("ended")
+	default:
+		f.When = T("shown later")
+	}
+	return f
+}
+
+// formFrom reads the posted form.
+func formFrom(r *http.Request) annForm {
+	f := annForm{Orig: r.PostFormValue("orig"), Title: map[string]string{}, Body: map[string]string{},
+		From: strings.TrimSpace(r.PostFormValue("from")), Until: strings.TrimSpace(r.PostFormValue("until"))}
+	for _, l := range annLangs {
+		f.Title[l] = strings.TrimSpace(r.PostFormValue("title_" + l))
+		f.Body[l] = strings.TrimSpace(strings.ReplaceAll(r.PostFormValue("body_"+l), "\r\n", "\n"))
+	}
+	return f
+}
+
+// parseLocal reads a date and time as the form sends it (or typed by
+// hand: with a space, with seconds, or a day alone meaning its start).
+func parseLocal(s string) (time.Time, bool) {
+	for _, layout := range []string{dateInput, "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// validate checks the form on its own; the messages are catalog keys
+// (or formats of them) for the page to translate.
+func (f *annForm) validate() (from, until time.Time) {
+	bad := func(s string) { f.Errors = append(f.Errors, s) }
+	if f.Title["de"] == "" && f.Title["en"] == "" {
+		bad(T("Give the announcement a title, in German or English."))
+	}
+	for _, l := range annLangs {
+		if n := utf8.RuneCountInString(f.Title[l]); n > maxAnnTitle {
+			bad(fmt.Sprintf(T("The title may have at most %d characters (it has %d)."), maxAnnTitle, n))
+		}
+		if n := utf8.RuneCountInString(f.Body[l]); n > maxAnnBody {
+			bad(fmt.Sprintf(T("The text may have at most %d characters (it has %d)."), maxAnnBody, n))
+		}
+	}
+	var ok bool
+	if f.From != "" {
+		if from, ok = parseLocal(f.From); !ok {
+			bad(fmt.Sprintf(T("“Shown from” is not a date: %s. Write it like 2026-12-04 08:00."), f.From))
+		}
+	}
+	if f.Until != "" {
+		if until, ok = parseLocal(f.Until); !ok {
+			bad(fmt.Sprintf(T("“Shown until” is not a date: %s. Write it like 2026-12-04 18:00."), f.Until))
+		}
+	}
+	if !from.IsZero() && !until.IsZero() && !until.After(from) {
+		bad(T("“Shown until” must be later than “Shown from”."))
+	}
+	return from, until
+}
+
+// annSave handles the editor's posts: check and preview, save, delete.
+// Nothing is stored unless the whole layer passes checkLayer.
+func (c *Console) annSave(w http.ResponseWriter, r *http.Request, scope string) {
+	ctx := r.Context()
+	p := principalFrom(ctx)
+	op := r.PostFormValue("op")
+	d, doc, err := c.annLoad(ctx, scope)
+	if err != nil {
+		c.serverError(w, r, "announcements", err)
+		return
+	}
+	f := formFrom(r)
+	// show answers with the page, the posted form (or for a delete the
+	// stored announcement) carrying the messages.
+	show := func(status int) {
+		if f.Orig == "" {
+			d.New = f
+		} else {
+			found := false
+			for i := range d.Items {
+				if d.Items[i].Orig != f.Orig {
+					continue
+				}
+				found = true
+				if op == "ann_delete" {
+					d.Items[i].Errors, d.Items[i].Checked = f.Errors, f.Checked
+				} else {
+					d.Items[i] = f
+				}
+			}
+			if !found && d.Bad == "" && len(f.Errors) > 0 {
+				d.Bad = f.Errors[0] // its form is gone: say it at the top
+			}
+		}
+		c.render(w, r, status, "config_announcements", "Announcements", "config", d)
+	}
+	if v, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64); v != d.Version {
+		f.Errors = append(f.Errors, fmt.Sprintf(T("Someone changed this layer while you were editing (it is now version %d). Nothing was saved: please check the list below and make your change again."), d.Version))
+		show(http.StatusConflict)
+		return
+	}
+	list, _ := announcementsOf(doc)
+	idx := -1
+	if f.Orig != "" {
+		for i, a := range list {
+			if a["id"] == f.Orig {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			d.Bad = T("This announcement is no longer in the layer. Nothing was saved.")
+			show(http.StatusConflict)
+			return
+		}
+	}
+	var detail string
+	switch op {
+	case "ann_delete":
+		if idx < 0 {
+			c.fail(w, r, http.StatusBadRequest, "Choose an announcement to delete.")
+			return
+		}
+		list = append(list[:idx], list[idx+1:]...)
+		detail = "announcement deleted: " + f.Orig
+	case "ann_preview", "ann_save":
+		from, until := f.validate()
+		if len(f.Errors) > 0 {
+			show(http.StatusUnprocessableEntity)
+			return
+		}
+		var a map[string]any
+		if idx >= 0 {
+			a = list[idx]
+			detail = "announcement changed: " + f.Orig
+		} else {
+			a = map[string]any{"id": newAnnID(f, list)}
+			list = append(list, a)
+			detail = "announcement added: " + a["id"].(string)
+		}
+		a["title"] = mergeText(a["title"], f.Title)
+		if body := mergeText(a["body"], f.Body); len(body) > 0 {
+			a["body"] = body
+		} else {
+			delete(a, "body")
+		}
+		setTime(a, "from", from)
+		setTime(a, "until", until)
+	default:
+		c.fail(w, r, http.StatusBadRequest, "Choose what to do with the announcement.")
+		return
+	}
+	ct, _ := doc["content"].(map[string]any)
+	if ct == nil {
+		ct = map[string]any{}
+		doc["content"] = ct
+	}
+	items := make([]any, len(list))
+	for i, a := range list {
+		items[i] = a
+	}
+	ct["announcements"] = items
+	newDoc, err := encodeLayer(doc)
+	if err != nil {
+		c.serverError(w, r, "announcements", err)
+		return
+	}
+	ck, err := c.checkLayer(ctx, scope, newDoc, !Can(p.user.Role, EditSettings))
+	if err != nil {
+		c.serverError(w, r, "config check", err)
+		return
+	}
+	f.Checked = &ck
+	if len(ck.Errors) > 0 {
+		if op == "ann_delete" {
+			d.Bad = T("The announcement was not deleted: the layer would not be valid without it.")
+		}
+		show(http.StatusUnprocessableEntity)
+		return
+	}
+	if op == "ann_preview" {
+		show(http.StatusOK)
+		return
+	}
+	if _, err := c.st.PutConfigLayer(ctx, scope, newDoc, c.auditEntry(ctx, "config.set", scope, detail)); err != nil {
+		c.serverError(w, r, "config save", err)
+		return
+	}
+	c.redirect(w, r, "/console/config/edit?view=announcements&scope="+url.QueryEscape(scope), "config")
+}
+
+// mergeText sets the form's languages in a text, keeping the others; an
+// emptied language is removed.
+func mergeText(old any, form map[string]string) map[string]any {
+	out := map[string]any{}
+	if m, ok := old.(map[string]any); ok {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	for _, l := range annLangs {
+		if form[l] == "" {
+			delete(out, l)
+		} else {
+			out[l] = form[l]
+		}
+	}
+	return out
+}
+
+func setTime(a map[string]any, key string, t time.Time) {
+	if t.IsZero() {
+		delete(a, key)
+		return
+	}
+	a[key] = t.Format(time.RFC3339)
+}
+
+// newAnnID makes an ID from the title (lower-case letters, digits and
+// dashes, as api.Content requires), unique in the list.
+func newAnnID(f annForm, list []map[string]any) string {
+	title := f.Title["de"]
+	if title == "" {
+		title = f.Title["en"]
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case r == 'ä':
+			b.WriteString("ae")
+		case r == 'ö':
+			b.WriteString("oe")
+		case r == 'ü':
+			b.WriteString("ue")
+		case r == 'ß':
+			b.WriteString("ss")
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	base := strings.Trim(b.String(), "-")
+	if base == "" {
+		base = "announcement"
+	}
+	taken := map[string]bool{}
+	for _, a := range list {
+		if id, ok := a["id"].(string); ok {
+			taken[id] = true
+		}
+	}
+	id := base
+	for n := 2; taken[id]; n++ {
+		id = fmt.Sprintf("%s-%d", base, n)
+	}
+	return id
+}
+
+// encodeLayer writes a layer document readably (as the JSON editor
+// shows it), without escaping <, > and &.
+func encodeLayer(doc map[string]any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("console: encode layer: %w", err)
+	}
+	return bytes.TrimSpace(buf.Bytes()), nil
+}

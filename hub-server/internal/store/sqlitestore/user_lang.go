@@ -1,0 +1,53 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// UserLang implements store.Store.
+func (s *Store) UserLang(ctx context.Context, userID string) (string, error) {
+	var lang string
+	err := s.r.QueryRowContext(ctx, `SELECT lang FROM users WHERE id = ?`, userID).Scan(&lang)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", store.ErrNotFound
+	} else if err != nil {
+		return "", fmt.Errorf("sqlitestore: user lang: %w", err)
+	}
+	return lang, nil
+}
+
+// UserLangsByID implements store.Store.
+func (s *Store) UserLangsByID(ctx context.Context) (map[string]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, lang FROM users WHERE lang <> ''`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: user langs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, lang string
+		if err := rows.Scan(&id, &lang); err != nil {
+			return nil, fmt.Errorf("sqlitestore: user langs: %w", err)
+		}
+		out[id] = lang
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: user langs: %w", err)
+	}
+	return out, nil
+}
+
+// SetUserLang implements store.Store.
+func (s *Store) SetUserLang(ctx context.Context, userID, lang string, a store.Audit) error {
+	return s.writeTx(ctx, "set user lang", func(tx *sql.Tx) error {
+		if err := mustAffect(tx.ExecContext(ctx, `UPDATE users SET lang = ? WHERE id = ?`, lang, userID)); err != nil {
+			return err
+		}
+		return audit(ctx, tx, a)
+	})
+}
