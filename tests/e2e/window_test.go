@@ -108,20 +108,7 @@ func TestWindowedStartsBeforeTheAgent(t *testing.T) {
 	const w, h = 1280, 800
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	art, err := os.MkdirTemp("", "qh-e2e-windowed-")
-	must(t, err)
-	t.Cleanup(func() {
-		if t.Failed() || os.Getenv("E2E_KEEP") != "" {
-			t.Logf("logs and screenshots kept in %s", art)
-			return
-		}
-		os.RemoveAll(art)
-	})
-	xdir := filepath.Join(art, "x")
-	must(t, os.MkdirAll(xdir, 0o755))
-	x, err := xvfb.Start(ctx, xdir, w, h)
-	must(t, err)
-	t.Cleanup(x.Stop)
+	art, x := windowedDisplay(t, ctx, "qh-e2e-windowed-", w, h)
 
 	data := filepath.Join(art, "kiosk")
 	must(t, os.MkdirAll(data, 0o700))
@@ -196,20 +183,7 @@ func TestWindowedOutOfOrderFits(t *testing.T) {
 	const w, h = 1280, 800
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	art, err := os.MkdirTemp("", "qh-e2e-ooo-")
-	must(t, err)
-	t.Cleanup(func() {
-		if t.Failed() || os.Getenv("E2E_KEEP") != "" {
-			t.Logf("logs and screenshots kept in %s", art)
-			return
-		}
-		os.RemoveAll(art)
-	})
-	xdir := filepath.Join(art, "x")
-	must(t, os.MkdirAll(xdir, 0o755))
-	x, err := xvfb.Start(ctx, xdir, w, h)
-	must(t, err)
-	t.Cleanup(x.Stop)
+	art, x := windowedDisplay(t, ctx, "qh-e2e-ooo-", w, h)
 
 	data := filepath.Join(art, "kiosk")
 	must(t, os.MkdirAll(data, 0o700))
@@ -245,4 +219,25 @@ func TestWindowedOutOfOrderFits(t *testing.T) {
 	if gh, _ := strconv.Atoi(m[2]); gh > h {
 		t.Errorf("the out-of-order window is %s px high on a %d px display", m[2], h)
 	}
+}
+
+// windowedDisplay makes an artefacts directory (kept when the test fails
+// or E2E_KEEP is set) and starts a w × h Xvfb display for one test.
+func windowedDisplay(t *testing.T, ctx context.Context, prefix string, w, h int) (string, *xvfb.Display) {
+	t.Helper()
+	art, err := os.MkdirTemp("", prefix)
+	must(t, err)
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("E2E_KEEP") != "" {
+			t.Logf("logs and screenshots kept in %s", art)
+			return
+		}
+		os.RemoveAll(art)
+	})
+	xdir := filepath.Join(art, "x")
+	must(t, os.MkdirAll(xdir, 0o755))
+	x, err := xvfb.Start(ctx, xdir, w, h)
+	must(t, err)
+	t.Cleanup(x.Stop)
+	return art, x
 }

@@ -36,35 +36,10 @@ type reportView struct {
 }
 
 // categoryLabels maps category ids to labels from every configuration
-// layer's content (first language found), so the console and the
-// public page can name a category.
+// layer's content, each in its layer's first language, so the console
+// and the CSV export can name a category.
 func (c *Console) categoryLabels(ctx context.Context) map[string]string {
-	out := map[string]string{}
-	layers, err := c.st.ConfigLayers(ctx)
-	if err != nil {
-		return out
-	}
-	for _, l := range layers {
-		var doc struct {
-			Content struct {
-				Languages         []string       `json:"languages"`
-				ProblemCategories []api.Category `json:"problem_categories"`
-			} `json:"content"`
-		}
-		if json.Unmarshal(l.Document, &doc) != nil {
-			continue
-		}
-		lang := "de"
-		if len(doc.Content.Languages) > 0 {
-			lang = doc.Content.Languages[0]
-		}
-		for _, cat := range doc.Content.ProblemCategories {
-			if _, ok := out[cat.ID]; !ok {
-				out[cat.ID] = cat.Label.In(lang, "en")
-			}
-		}
-	}
-	return out
+	return c.categoryLabelsIn(ctx, "")
 }
 
 func viewReports(rs []store.Report, labels map[string]string) []reportView {

@@ -483,6 +483,11 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]store.Audit, error) 
 
 func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(interface{ Scan(...any) error }) (T, error), q string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
+	return scanAll(rows, err, what, scan)
+}
+
+// scanAll reads every row of a query (err is the query's own) with scan.
+func scanAll[T any](rows *sql.Rows, err error, what string, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %s: %w", what, err)
 	}

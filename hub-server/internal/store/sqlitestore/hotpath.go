@@ -112,22 +112,7 @@ func (h *hot) prepareWanted(ctx context.Context, w *sql.DB) {
 // queryStmt is queryAll on a prepared statement.
 func queryStmt[T any](ctx context.Context, st *sql.Stmt, what string, scan func(interface{ Scan(...any) error }) (T, error), args ...any) ([]T, error) {
 	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, err)
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: %s: %w", what, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: %s: %w", what, err)
-	}
-	return out, nil
+	return scanAll(rows, err, what, scan)
 }
 
 // Group commit of uploads. Every upload used to be its own write
