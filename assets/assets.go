@@ -41,3 +41,18 @@ func DemoContent() (api.Content, error) {
 	}
 	return c, nil
 }
+
+// ExampleLayer is a complete configuration layer holding the demo
+// content, indented: where a new hub's global layer starts
+// (`hub-server config example`, the console's editor).
+func ExampleLayer() ([]byte, error) {
+	c, err := DemoContent()
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(map[string]any{"content": c}, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("assets: example layer: %w", err)
+	}
+	return b, nil
+}

@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -16,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/quartierhub/quartierhub/kiosk/internal/boltfile"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
@@ -169,7 +168,7 @@ func (h *historyStore) open() (entries []histEntry, err error) {
 			_ = db.Close()
 		}
 	}()
-	if err := checkComplete(h.path); err != nil {
+	if err := boltfile.CheckComplete(h.path); err != nil {
 		return nil, fmt.Errorf("agent: history: %w", err)
 	}
 	// The freelist is synced so that opening reads it here rather than
@@ -301,66 +300,4 @@ func (h *historyStore) close() {
 		}
 		h.db = nil
 	}
-}
-
-// checkComplete reads a bbolt file's meta pages and checks that the file
-// holds every page the newest valid one counts: bbolt maps the file into
-// memory and a file cut short faults there instead of failing cleanly.
-// A missing or empty file is fine (bbolt creates one). Meta pages are
-// read little-endian, as bbolt writes them on the terminals' amd64 and
-// arm64.
-func checkComplete(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	size := fi.Size()
-	if size == 0 {
-		return nil
-	}
-	type meta struct {
-		pageSize   uint32
-		pgid, txid uint64
-		valid      bool
-	}
-	read := func(off int64) meta {
-		b := make([]byte, 16+64) // page header, then the meta
-		if _, err := f.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
-			return meta{}
-		}
-		m := b[16:]
-		h := fnv.New64a()
-		_, _ = h.Write(m[:56])
-		if binary.LittleEndian.Uint32(m[0:]) != 0xED0CDAED || binary.LittleEndian.Uint32(m[4:]) != 2 || binary.LittleEndian.Uint64(m[56:]) != h.Sum64() {
-			return meta{}
-		}
-		return meta{pageSize: binary.LittleEndian.Uint32(m[8:]), pgid: binary.LittleEndian.Uint64(m[40:]), txid: binary.LittleEndian.Uint64(m[48:]), valid: true}
-	}
-	m0 := read(0)
-	ps := int64(os.Getpagesize())
-	if m0.valid {
-		ps = int64(m0.pageSize)
-	}
-	m1 := read(ps)
-	best := m0
-	if m1.valid && (!m0.valid || m1.txid > m0.txid) {
-		best = m1
-	}
-	switch {
-	case !best.valid:
-		return errors.New("no valid meta page")
-	case best.pageSize < 512 || best.pageSize > 1<<16:
-		return fmt.Errorf("page size %d", best.pageSize)
-	case uint64(size) < best.pgid*uint64(best.pageSize):
-		return fmt.Errorf("file cut short: %d bytes of %d", size, best.pgid*uint64(best.pageSize))
-	}
-	return nil
 }

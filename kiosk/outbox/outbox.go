@@ -15,6 +15,8 @@ import (
 	"github.com/oklog/ulid/v2"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/quartierhub/quartierhub/kiosk/internal/boltfile"
 )
 
 // Defaults for zero Opts fields.
@@ -201,10 +203,18 @@ func (o *Outbox) openDB() (*bolt.DB, error) {
 	return db, nil
 }
 
-var errPanic = errors.New("bbolt panicked")
+var (
+	errPanic      = errors.New("bbolt panicked")
+	errIncomplete = errors.New("incomplete database file")
+)
 
 // safeOpen turns a bbolt panic on a damaged file into an error.
 func safeOpen(path string, opts *bolt.Options) (db *bolt.DB, err error) {
+	// A file cut short would not fail here but kill the process later
+	// with a bus error on its memory map: refuse it before mapping it.
+	if err := boltfile.CheckComplete(path); err != nil {
+		return nil, fmt.Errorf("%w: %v", errIncomplete, err)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, fmt.Errorf("%w: %v", errPanic, r)
@@ -215,7 +225,7 @@ func safeOpen(path string, opts *bolt.Options) (db *bolt.DB, err error) {
 
 func isCorrupt(err error) bool {
 	return errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) ||
-		errors.Is(err, berrors.ErrVersionMismatch) || errors.Is(err, errPanic)
+		errors.Is(err, berrors.ErrVersionMismatch) || errors.Is(err, errPanic) || errors.Is(err, errIncomplete)
 }
 
 // quarantine renames the file aside; it is kept for staff, never deleted.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -33,13 +32,9 @@ func greet(ctx context.Context, st store.Store, listen string, data *storeLoc, l
 // configExample prints a complete configuration layer, the embedded demo
 // content, as a starting point for `config set --scope global`.
 func configExample(o Opts) error {
-	c, err := assets.DemoContent()
+	b, err := assets.ExampleLayer()
 	if err != nil {
 		return err
-	}
-	b, err := json.MarshalIndent(map[string]any{"content": c}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("config example: %w", err)
 	}
 	_, err = fmt.Fprintf(o.Stdout, "%s\n", b)
 	return err

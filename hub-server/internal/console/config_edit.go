@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"net/http"
 
 	qhassets "github.com/quartierhub/quartierhub/assets"
@@ -42,19 +41,9 @@ func (c *Console) configEdit(w http.ResponseWriter, r *http.Request) {
 	} else if scope == "global" {
 		// A new hub has no content: start from a complete, valid example
 		// rather than a blank page (the same as `hub-server config example`).
-		if ex, err := exampleLayer(); err == nil {
-			d.Document, d.Example = ex, true
+		if ex, err := qhassets.ExampleLayer(); err == nil {
+			d.Document, d.Example = string(ex), true
 		}
 	}
 	c.render(w, r, http.StatusOK, "config_edit", "Edit configuration", "config", d)
-}
-
-// exampleLayer is a complete global layer: the embedded demo content.
-func exampleLayer() (string, error) {
-	content, err := qhassets.DemoContent()
-	if err != nil {
-		return "", err
-	}
-	b, err := json.MarshalIndent(map[string]any{"content": content}, "", "  ")
-	return string(b), err
 }

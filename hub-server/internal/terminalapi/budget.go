@@ -3,8 +3,9 @@ package terminalapi
 import (
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 )
@@ -13,33 +14,9 @@ import (
 // state, goroutine, decoded record headers.
 const ingestOverhead = 16 << 10
 
-// budget is a byte budget that never waits: a charge fits or it does not.
-type budget struct {
-	mu   sync.Mutex
-	free int64
-}
-
-func newBudget(total int64) *budget { return &budget{free: total} }
-
-func (b *budget) take(n int64) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if n > b.free {
-		return false
-	}
-	b.free -= n
-	return true
-}
-
-func (b *budget) give(n int64) {
-	b.mu.Lock()
-	b.free += n
-	b.mu.Unlock()
-}
-
 // charge is what one upload holds of the budget.
 type charge struct {
-	b    *budget
+	b    *semaphore.Weighted // the ingest byte budget; never waited on
 	held int64
 }
 
@@ -49,7 +26,7 @@ func (c *charge) add(n int64) bool {
 	if n <= 0 {
 		return true
 	}
-	if !c.b.take(n) {
+	if !c.b.TryAcquire(n) {
 		return false
 	}
 	c.held += n
@@ -57,7 +34,7 @@ func (c *charge) add(n int64) bool {
 }
 
 func (c *charge) release() {
-	c.b.give(c.held)
+	c.b.Release(c.held)
 	c.held = 0
 }
 

@@ -24,6 +24,8 @@ import (
 	"github.com/oklog/ulid/v2"
 	segjson "github.com/segmentio/encoding/json"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
@@ -69,8 +71,8 @@ type Handler struct {
 	st     Store
 	o      Opts
 	mux    *http.ServeMux
-	ingest *budget  // admission of uploads by bytes
-	routes []string // patterns of the API's endpoints (Routes)
+	ingest *semaphore.Weighted // admission of uploads by bytes (TryAcquire only: a charge fits or not)
+	routes []string            // patterns of the API's endpoints (Routes)
 }
 
 // New returns the terminal API on st.
@@ -93,7 +95,7 @@ func New(st Store, o Opts) *Handler {
 	if o.TouchInterval <= 0 {
 		o.TouchInterval = time.Minute
 	}
-	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: newBudget(o.MaxIngestBytes)}
+	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: semaphore.NewWeighted(o.MaxIngestBytes)}
 	h.handle("POST "+api.PathEnroll, http.HandlerFunc(h.enroll))
 	h.handle("GET "+api.PathPing, h.authenticate(noBody, h.ping))
 	h.handle("POST "+api.PathRecords, h.admitIngest(h.authenticate(batchLimit, h.records)))
