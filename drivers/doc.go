@@ -11,7 +11,7 @@
 //     protocol over an io.ReadWriter until ctx ends or the transport fails.
 //     serialport.Port owns the real port and calls Run again after reopening.
 //   - A read returns an arbitrary chunk. Framers keep leftovers across reads,
-//     hunt for headers and drop one byte on a bad frame (see protocols.md).
+//     hunt for headers and drop one byte on a bad frame (see docs/protocols.md).
 //   - A zero-byte read with a nil error means "no data yet": serialport turns
 //     tarm/serial's (0, io.EOF) on a read timeout into that.
 //   - When a valid frame arrives the driver calls MarkAlive on its transport if

@@ -20,7 +20,7 @@ type CodePage struct {
 	table byte
 }
 
-// The supported code pages with Epson's table numbers (protocols.md).
+// The supported code pages with Epson's table numbers (docs/protocols.md).
 var (
 	// CP858 is CP850 with € at D5: the default, since receipts need € and
 	// the German letters.

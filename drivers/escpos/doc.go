@@ -9,7 +9,7 @@
 //
 // A job is a Receipt: Text lines (alignment, bold, size 1–8 × 1–8), QR
 // codes (model 2, module size, error correction), Feed and Cut. Render
-// turns it into bytes (protocols.md, "ESC/POS receipt printers"):
+// turns it into bytes (docs/protocols.md, "ESC/POS receipt printers"):
 //
 //	1B 40        initialize (resets the code table, so:)
 //	1B 74 n      select the code table: CP858 = 19 by default
@@ -58,7 +58,7 @@
 //	devprobe --device escpos --port /dev/quartierhub/printer --status
 //	devprobe --device escpos --port /dev/quartierhub/printer --print 'Grüße\n5,00 €' --qr https://example.com
 //
-// Sources: ../shared/design/protocols.md; python-escpos (constants.py,
+// Sources: docs/protocols.md; python-escpos (constants.py,
 // escpos.py); receipt-print-hq escpos-printer-db; fabienbellanger/escpos-rs
 // status.rs; Epson TM-T88II/III and TM-U220 technical references, Citizen
 // CT-S280 manual.

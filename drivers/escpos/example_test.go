@@ -6,7 +6,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/escpos"
 )
 
-// The worked receipt from protocols.md.
+// The worked receipt from docs/protocols.md.
 func ExampleRender() {
 	r := escpos.Receipt{}
 	r.Add(

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Command bytes (protocols.md, ESC/POS).
+// Command bytes (docs/protocols.md, ESC/POS).
 const (
 	esc = 0x1B
 	gs  = 0x1D
@@ -47,7 +47,7 @@ func (r Rendered) String() string {
 // Styles are sent only when they change, printer state being tracked from
 // initialize: settings going back to normal first (size, bold, align), then
 // settings leaving normal (align, bold, size), so each styled line reads
-// like nested brackets — the worked example in protocols.md is exactly this.
+// like nested brackets — the worked example in docs/protocols.md is exactly this.
 func Render(r Receipt, cp CodePage) (Rendered, error) {
 	cp = cp.orDefault()
 	if r.Columns < 0 {

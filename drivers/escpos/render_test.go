@@ -30,7 +30,7 @@ func hexBytes(t *testing.T, s string) []byte {
 	return out
 }
 
-// The worked receipt from protocols.md.
+// The worked receipt from docs/protocols.md.
 const workedReceipt = `1B 40 1B 74 13 1B 61 01 1B 45 01 1D 21 11 47 72 81 E1 65 0A 1D 21 00 1B 45 00
 1B 61 00 35 2C 30 30 20 D5 0A 1B 64 03 1D 56 42 00`
 

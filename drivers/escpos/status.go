@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Real-time status requests: DLE EOT n (protocols.md). Every reply is one
+// Real-time status requests: DLE EOT n (docs/protocols.md). Every reply is one
 // byte of the form 0xx1xx10.
 const (
 	StatusPrinter    = 1 // drawer, offline, waiting for recovery, feed button

@@ -13,7 +13,7 @@ func TestStatusRepliesMatchProtocol(t *testing.T) {
 		n1, n2, n3, n4 byte
 	}{
 		{"all clear", Status{Online: true}, 0x12, 0x12, 0x12, 0x12},
-		// The worked values in protocols.md.
+		// The worked values in docs/protocols.md.
 		{"out of paper", Status{Paper: PaperOut}, 0x1A, 0x32, 0x12, 0x7E},
 		{"near end", Status{Online: true, Paper: PaperNearEnd}, 0x12, 0x12, 0x12, 0x1E},
 		{"cover open", Status{CoverOpen: true}, 0x1A, 0x16, 0x12, 0x12},

@@ -32,6 +32,6 @@
 // A port owner with a silence timeout (serialport.Opts.SilenceTimeout) must
 // allow more than PollInterval + ReplyTimeout between valid frames.
 //
-// Sources: ../shared/design/protocols.md; Winsen MH-Z19B manual v1.0;
+// Sources: docs/protocols.md; Winsen MH-Z19B manual v1.0;
 // revspace.nl/MHZ19; esphome components/mhz19/mhz19.cpp.
 package mhz19

@@ -24,7 +24,7 @@ func must(f Frame, err error) Frame {
 	return f
 }
 
-// Every frame of the table in protocols.md, byte for byte.
+// Every frame of the table in docs/protocols.md, byte for byte.
 func TestCommandFramesMatchProtocolTable(t *testing.T) {
 	cases := []struct {
 		name string

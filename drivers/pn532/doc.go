@@ -29,7 +29,7 @@
 // Then it polls InListPassiveTarget for one 106 kbps type A target every
 // Opts.PollInterval and turns the answers into Presented and Removed events.
 //
-// Sources: ../shared/design/protocols.md; NXP UM0701-02 "PN532 User Manual"
+// Sources: docs/protocols.md; NXP UM0701-02 "PN532 User Manual"
 // as quoted by Adafruit-PN532; asjdf/pn532; libnfc drivers/pn532_uart.c;
 // esphome components/pn532.
 package pn532

@@ -17,7 +17,7 @@ func h(s string) []byte {
 	return b
 }
 
-// The worked examples from protocols.md, byte for byte.
+// The worked examples from docs/protocols.md, byte for byte.
 var examples = []struct {
 	name string
 	got  func() []byte

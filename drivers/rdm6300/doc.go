@@ -12,6 +12,6 @@
 // still present). Reader de-duplicates those repeats into one presentation
 // and reports removal when they stop for Opts.RemoveAfter.
 //
-// Sources: ../shared/design/protocols.md; arduino12/rdm6300; esphome
+// Sources: docs/protocols.md; arduino12/rdm6300; esphome
 // components/rdm6300.
 package rdm6300

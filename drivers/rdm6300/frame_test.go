@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The worked example from protocols.md.
+// The worked example from docs/protocols.md.
 var exampleFrame = []byte{0x02, 0x30, 0x31, 0x30, 0x30, 0x34, 0x43, 0x41, 0x35, 0x33, 0x42, 0x44, 0x33, 0x03}
 
 func TestEncodeMatchesProtocolExample(t *testing.T) {

@@ -60,7 +60,7 @@
 //	devprobe --device sds011 --port /dev/ttyUSB0 --count 3
 //	devprobe --device sds011 --port /dev/ttyUSB0 --interval 5s --count 3
 //
-// Sources: ../shared/design/protocols.md; Nova Fitness "Laser Dust Sensor
+// Sources: docs/protocols.md; Nova Fitness "Laser Dust Sensor
 // Control Protocol V1.3"; TimOrme/sds011lib docs/understanding.md;
 // sensor.community airrohr firmware.
 package sds011

@@ -6,7 +6,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/sds011"
 )
 
-// The data frame from protocols.md arrives in two chunks behind some noise.
+// The data frame from docs/protocols.md arrives in two chunks behind some noise.
 func ExampleScanner() {
 	var s sds011.Scanner
 	s.Write([]byte{0x00, 0xAA, 0xC0, 0x7B, 0x00})

@@ -16,7 +16,7 @@ func unhexs(t testing.TB, s string) []byte {
 	return b
 }
 
-// The worked examples from protocols.md.
+// The worked examples from docs/protocols.md.
 const (
 	exampleData     = "AA C0 7B 00 C8 01 A1 60 45 AB" // PM2.5 12.3, PM10 45.6, id A1 60
 	exampleSleep    = "AA C5 06 01 00 00 A1 60 08 AB" // set-sleep reply
@@ -56,7 +56,7 @@ func TestRepliesMatchProtocolExamples(t *testing.T) {
 	}
 }
 
-// The command table from protocols.md: bytes 2–4 and CS with id FF FF.
+// The command table from docs/protocols.md: bytes 2–4 and CS with id FF FF.
 func TestCommandsMatchProtocolTable(t *testing.T) {
 	for _, c := range []struct {
 		name        string

@@ -76,7 +76,7 @@ func (p *playback) done() (int, int) {
 	return len(p.steps), p.alive
 }
 
-// Command frames spelled out byte by byte (protocols.md's table, id FF FF).
+// Command frames spelled out byte by byte (docs/protocols.md's table, id FF FF).
 const (
 	cmdWork       = "AA B4 06 01 01 00 00 00 00 00 00 00 00 00 00 FF FF 06 AB"
 	cmdSetActive  = "AA B4 02 01 00 00 00 00 00 00 00 00 00 00 00 FF FF 01 AB"

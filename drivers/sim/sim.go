@@ -3,7 +3,7 @@
 // hardware. A Port owns one pty pair: the device speaks on the master side,
 // the driver opens the slave side (or a symlink to it, as udev would make).
 //
-// Faults every simulator can produce (protocols.md, "Rules for every
+// Faults every simulator can produce (docs/protocols.md, "Rules for every
 // driver"): garbage before a frame, a frame split across writes, two frames
 // in one write, a bad checksum, a truncated frame, silence, and a vanished
 // port (Unplug, then Replug).

@@ -24,7 +24,7 @@ const (
 
 // Decoder turns the bytes a printer receives into transcript entries, one
 // byte at a time, so how the stream is split never matters. It knows the
-// commands of protocols.md (ESC @, ESC t, ESC E, ESC !, ESC a, ESC d,
+// commands of docs/protocols.md (ESC @, ESC t, ESC E, ESC !, ESC a, ESC d,
 // GS !, GS V, GS ( k for QR codes) and the lengths of the other common
 // commands (bit images, barcodes, GS ( functions), which it records as
 // Other without interpreting them; an unknown ESC/GS/FS x is taken to have

@@ -8,7 +8,7 @@
 // text, inside other commands' parameters and inside QR data — and taken
 // out of the stream, as a printer's real-time handler does; only n = 1–4
 // counts, any other DLE EOT x is decoded as an ordinary command. The reply
-// bytes follow protocols.md: all clear 12 for every n; out of paper
+// bytes follow docs/protocols.md: all clear 12 for every n; out of paper
 // 1A/32/7E for n = 1/2/4; cover open 1A/16; an error 1A/52 and its cause
 // for n = 3.
 //

@@ -93,7 +93,7 @@ func (h *host) waitCommands(n int) {
 	}
 }
 
-// The protocols.md example: 500 ppm at 24 °C, byte for byte, even when the
+// The docs/protocols.md example: 500 ppm at 24 °C, byte for byte, even when the
 // host's command arrives byte by byte after noise.
 func TestReadIsByteAccurate(t *testing.T) {
 	h := newHost(t, mhz19sim.Opts{CO2: 500, TempC: 24})

@@ -1,5 +1,5 @@
 // Package pn532sim simulates an NXP PN532 NFC controller on its HSU
-// interface, byte-accurate to the frames in protocols.md.
+// interface, byte-accurate to the frames in docs/protocols.md.
 //
 // Model: after power-on (every Serve, i.e. every plug) the chip sleeps and
 // ignores everything until it sees the wake-up byte 0x55. Awake, it parses

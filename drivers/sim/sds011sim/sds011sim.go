@@ -1,5 +1,5 @@
 // Package sds011sim simulates an SDS011 particulate matter sensor, byte for
-// byte as protocols.md describes it: active mode (a data frame every
+// byte as docs/protocols.md describes it: active mode (a data frame every
 // Opts.Interval) and query mode (a data frame per query-data command),
 // sleep and work, working period, firmware 2015-07-10, device id A1 60.
 //
