@@ -7,6 +7,38 @@
 //
 // Every string a resident reads comes from the translation files in
 // assets/i18n (through kiosk/session/i18n) or from the hub's content.
+//
+// # Layout
+//
+// Screens reflow with the width they get rather than with fixed sizes
+// (widgets.go): topBar, columns (as many as fit: home tiles 3/2,
+// choices 2/1, air charts 3/2/1), flowCentre, centred and split. The
+// display modes sit in the bottom bar so the top bar stays one row. A
+// body scrolls only as a last resort (large text at 1024×768), so a
+// windowed window never grows. TestEveryScreen checks every screen at
+// 1920×1080, 1280×800 and 1024×768 × German/English × normal, large
+// text and high contrast for texts or buttons outside the window,
+// clipping, overlap and scrolling, and `make screenshots` renders them.
+//
+// # The pointer
+//
+// Fyne takes the pointer's shape from the last Cursorable object under
+// it in tree order, so a hidden-cursor wrapper loses to every Button.
+// With Opts.HideCursor a cursorShield (transparent, neither tappable nor
+// hoverable) is the last object over the content, and the timeout
+// warning is our own overlay (modal) rather than a widget.PopUp, whose
+// backdrop showed the pointer.
+//
+// # Start and state
+//
+// The window shows a calm, untimed "starting" screen (ShowStarting)
+// until the agent answers, then the attract screen; after
+// Opts.StartTimeout it shows the out-of-order screen. It reports its
+// state to the fleet (POST /v1/screen: attract, session, service,
+// out_of_order) and logs {"msg":"screen","screen":NAME} at debug level
+// on every change, which the end-to-end tests wait on. UI.Locate(label)
+// gives a tappable's centre so those tests can click the real window
+// where a shadow UI in Fyne's test driver says the control is.
 package ui
 
 import (
