@@ -92,6 +92,11 @@ func Main(ctx context.Context, args []string, o Opts) int {
 		o.Actor = osUser()
 	}
 	err := run(ctx, args, o)
+	var he helpError
+	if errors.As(err, &he) {
+		fmt.Fprint(o.Stderr, he.text())
+		return 0
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(o.Stderr, usage)
 		return 2
@@ -109,6 +114,36 @@ func Main(ctx context.Context, args []string, o Opts) int {
 }
 
 type usageError struct{ msg string }
+
+// helpError asks for a command's help (-h): its usage lines, then every
+// flag it takes, so what the usage only sums up ("alert thresholds") is
+// spelled out.
+type helpError struct{ fs *flag.FlagSet }
+
+func (e helpError) Error() string { return e.fs.Name() + ": help requested" }
+
+func (e helpError) Unwrap() error { return flag.ErrHelp }
+
+func (e helpError) text() string {
+	var b strings.Builder
+	b.WriteString("usage:\n")
+	in := false
+	for _, l := range strings.Split(usage, "\n") {
+		switch {
+		case strings.HasPrefix(l, "  hub-server "):
+			in = strings.HasPrefix(l+" ", "  hub-server "+e.fs.Name()+" ")
+		case !strings.HasPrefix(l, "      "):
+			in = false
+		}
+		if in {
+			b.WriteString(l + "\n")
+		}
+	}
+	b.WriteString("flags:\n")
+	e.fs.SetOutput(&b)
+	e.fs.PrintDefaults()
+	return b.String()
+}
 
 func (e usageError) Error() string { return e.msg }
 
@@ -180,7 +215,7 @@ func flags(name string) (*flag.FlagSet, *storeLoc) {
 func parse(fs *flag.FlagSet, args []string, data *storeLoc) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return helpError{fs}
 		}
 		return usageError{fs.Name() + ": " + err.Error()}
 	}
