@@ -48,7 +48,9 @@ package console
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -109,6 +111,9 @@ type Console struct {
 	mux     *http.ServeMux
 	pages   *pages
 	configs *fleet.Configs
+	// static is static/ alone: the templates beside it are no business
+	// of a browser.
+	static fs.FS
 }
 
 // New returns the console on st.
@@ -153,7 +158,11 @@ func New(st store.Store, o Opts) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{st: st, o: o, mux: http.NewServeMux(), pages: p,
+	static, err := fs.Sub(assets, "static")
+	if err != nil {
+		return nil, fmt.Errorf("console: static files: %w", err)
+	}
+	c := &Console{st: st, o: o, mux: http.NewServeMux(), pages: p, static: static,
 		configs: fleet.NewConfigs(st, fleet.ConfigsOpts{CheckEvery: -1, Now: o.Now})}
 	c.routes()
 	return c, nil

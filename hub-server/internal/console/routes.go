@@ -1,7 +1,9 @@
 package console
 
 import (
+	"io/fs"
 	"net/http"
+	"strings"
 )
 
 // route is one console page or form target and the action it needs.
@@ -64,7 +66,20 @@ func (c *Console) routes() {
 	})
 }
 
+// staticServe serves one regular file of static/. A name with "." or
+// ".." elements (also percent-encoded: r.URL.Path is decoded) or a
+// directory is not found, so nothing outside static/ is reachable and no
+// directory is listed.
 func (c *Console) staticServe(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/console/static/")
+	if !fs.ValidPath(name) || name == "." {
+		c.fail(w, r, http.StatusNotFound, "There is no such page.")
+		return
+	}
+	if fi, err := fs.Stat(c.static, name); err != nil || !fi.Mode().IsRegular() {
+		c.fail(w, r, http.StatusNotFound, "There is no such page.")
+		return
+	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	http.StripPrefix("/console/", http.FileServerFS(assets)).ServeHTTP(w, r)
+	http.ServeFileFS(w, r, c.static, name)
 }
