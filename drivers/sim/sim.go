@@ -45,6 +45,13 @@ type Device interface {
 	Help() string
 }
 
+// Answerer is a Device some of whose script commands answer with text
+// (escpossim's "transcript"): DoTo is Do with the answer written to w, so
+// it reaches whoever sent the command rather than the device's own output.
+type Answerer interface {
+	DoTo(args []string, w io.Writer) error
+}
+
 // Opts configures a Port. Zero values take the documented defaults.
 type Opts struct {
 	// Link, if set, is a symlink kept pointing at the current slave tty,
@@ -200,7 +207,12 @@ func (p *Port) Replug() error { return p.plug() }
 func (p *Port) Close() error { return p.Unplug() }
 
 // Do applies one script command: a generic one (see Help) or the device's.
-func (p *Port) Do(line string) error {
+// A device's answer (see Answerer) goes to the device's own output.
+func (p *Port) Do(line string) error { return p.DoTo(line, nil) }
+
+// DoTo is Do with a command's answer written to w (nil: the device's own
+// output).
+func (p *Port) DoTo(line string, w io.Writer) error {
 	args := strings.Fields(line)
 	if len(args) == 0 {
 		return nil
@@ -230,7 +242,13 @@ func (p *Port) Do(line string) error {
 		p.line.SetSilent(args[1] == "on")
 		return nil
 	}
-	if err := p.dev.Do(args); err != nil {
+	var err error
+	if a, ok := p.dev.(Answerer); ok && w != nil {
+		err = a.DoTo(args, w)
+	} else {
+		err = p.dev.Do(args)
+	}
+	if err != nil {
 		return fmt.Errorf("sim: %s: %w", p.dev.Name(), err)
 	}
 	return nil

@@ -67,7 +67,7 @@ Try, in another terminal:
   $BIN/kiosk submit --data $VAR/kiosk --type problem_report --payload '{"category":"litter","text":"Glas am Spielplatz"}'
   $BIN/kiosk sync-now --data $VAR/kiosk
   $BIN/hub-server export --data $VAR/hub --format csv
-  $BIN/devsim --control $VAR/devsim.sock --send 'escpos transcript'     (what the printer printed, in $VAR/devsim.log)
+  $BIN/devsim --control $VAR/devsim.sock --send 'escpos transcript'     (what the printer printed so far)
   $BIN/devsim --control $VAR/devsim.sock --send 'rdm6300 present 0F00C0FFEE'   service card; PIN 2468
   $BIN/devprobe --device escpos --port $VAR/dev/printer --status   (stop the kiosk first: one owner per port)
   $BIN/hub-server command send --data $VAR/hub --terminal demo-friedrichstadt-1 --kind maintenance_on --message 'Back at 3 pm'

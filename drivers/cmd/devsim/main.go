@@ -101,6 +101,17 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		specs[0] += "=" + *link
 	}
 
+	// The control socket listens before the devices' paths are printed, so
+	// a script that has read them can send commands at once.
+	var ln net.Listener
+	if *control != "" {
+		var err error
+		if ln, err = listenUnix(*control); err != nil {
+			return err
+		}
+		defer os.Remove(*control)
+		defer ln.Close()
+	}
 	ports := map[string]*sim.Port{}
 	var order []string
 	defer func() {
@@ -154,12 +165,7 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 			}
 		}()
 	}
-	if *control != "" {
-		ln, err := listenUnix(*control)
-		if err != nil {
-			return err
-		}
-		defer os.Remove(*control)
+	if ln != nil {
 		go func() { <-ctx.Done(); ln.Close() }()
 		go c.serve(ln, log)
 	}
@@ -244,7 +250,8 @@ func (c *console) port(name string) (*sim.Port, error) {
 	return p, nil
 }
 
-// exec runs one line and returns the reply: "ok" or "error: ...".
+// exec runs one line and returns the reply: the command's answer (the
+// printer's transcript), else "ok", or "error: ...".
 func (c *console) exec(line string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -274,8 +281,12 @@ func (c *console) exec(line string) string {
 	if err != nil {
 		return "error: " + err.Error()
 	}
-	if err := p.Do(strings.Join(f, " ")); err != nil {
+	var answer strings.Builder
+	if err := p.DoTo(strings.Join(f, " "), &answer); err != nil {
 		return "error: " + err.Error()
+	}
+	if answer.Len() > 0 {
+		return strings.TrimRight(answer.String(), "\n")
 	}
 	return "ok"
 }

@@ -200,8 +200,11 @@ func (d *Device) WaitCuts(ctx context.Context, n int) error {
 	return d.Wait(ctx, func(t Transcript) bool { return t.Count(Cut) >= n })
 }
 
-// Do implements sim.Device.
-func (d *Device) Do(args []string) error {
+// Do implements sim.Device; "transcript" prints to Opts.Out.
+func (d *Device) Do(args []string) error { return d.DoTo(args, d.opts.Out) }
+
+// DoTo implements sim.Answerer: "transcript" prints to w.
+func (d *Device) DoTo(args []string, w io.Writer) error {
 	arg := func() (string, error) {
 		if len(args) != 2 {
 			return "", fmt.Errorf("usage: %s", usage[args[0]])
@@ -269,7 +272,7 @@ func (d *Device) Do(args []string) error {
 		d.RunOutAfter(n)
 	case "transcript":
 		t := d.Transcript()
-		_, err := fmt.Fprintf(d.opts.Out, "escpos transcript, %d entries:\n%s", len(t), t)
+		_, err := fmt.Fprintf(w, "escpos transcript, %d entries:\n%s", len(t), t)
 		return err
 	case "clear":
 		d.Clear()
