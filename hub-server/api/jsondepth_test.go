@@ -40,6 +40,41 @@ func TestCheckJSONDepth(t *testing.T) {
 	}
 }
 
+func TestJSONLimitsElements(t *testing.T) {
+	l := api.JSONLimits{Depth: 4, Elements: 3}
+	for _, tc := range []struct {
+		doc string
+		err error
+	}{
+		{`[1,2,3]`, nil},
+		{`[1,2,3,4]`, api.ErrJSONTooLong},
+		{`{"a":1,"b":2,"c":3}`, nil},
+		{`{"a":1,"b":2,"c":3,"d":4}`, api.ErrJSONTooLong},
+		{`[[1,2,3],[1,2,3],[1,2,3]]`, nil},              // per container, not in total
+		{`[[1,2],[1,2],[1,2],[1]]`, api.ErrJSONTooLong}, // the outer one
+		{`[[1,2,3,4]]`, api.ErrJSONTooLong},
+		{`["a,b,c,d,e",","]`, nil}, // commas in strings
+		{`[[[[1,2,3]]]]`, nil},
+		{`[[[[[1]]]]]`, api.ErrJSONTooDeep},
+	} {
+		if err := l.Check([]byte(tc.doc)); !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) {
+			t.Errorf("Check(%s) = %v, want %v", tc.doc, err, tc.err)
+		}
+	}
+	// The terminal limits take a full batch and refuse one record more.
+	full := `{"records":[{}` + strings.Repeat(`,{}`, api.MaxBatchRecords-1) + `]}`
+	if err := api.TerminalJSON.Check([]byte(full)); err != nil {
+		t.Errorf("full batch: %v", err)
+	}
+	if err := api.TerminalJSON.Check([]byte(full[:len(full)-2] + `,null]}`)); !errors.Is(err, api.ErrJSONTooLong) {
+		t.Errorf("one record over: %v", err)
+	}
+	// A huge depth limit does not allocate in proportion to it.
+	if err := (api.JSONLimits{Depth: 1 << 40, Elements: 2}).Check([]byte(`[[[1,2]]]`)); err != nil {
+		t.Errorf("huge depth limit: %v", err)
+	}
+}
+
 // The attack that stopped the hub: two million brackets are refused
 // after max+1 of them, with no allocation.
 func TestCheckJSONDepthBomb(t *testing.T) {
@@ -47,7 +82,7 @@ func TestCheckJSONDepthBomb(t *testing.T) {
 	if err := api.CheckJSONDepth(bomb, api.MaxJSONDepth); !errors.Is(err, api.ErrJSONTooDeep) {
 		t.Fatalf("bomb: %v", err)
 	}
-	if a := testing.AllocsPerRun(10, func() { _ = api.CheckJSONDepth(bomb[:20], api.MaxJSONDepth) }); a != 0 {
+	if a := testing.AllocsPerRun(10, func() { _ = api.TerminalJSON.Check(bomb[:20]) }); a != 0 {
 		t.Errorf("%v allocations per check", a)
 	}
 	ok := strings.Repeat("[", api.MaxJSONDepth) + strings.Repeat("]", api.MaxJSONDepth)
@@ -76,21 +111,57 @@ func jsonDepth(data []byte) (int, bool) {
 	}
 }
 
+// widest is the most elements of one array or members of one object in
+// valid JSON, counted with encoding/json's tokenizer (duplicate keys
+// count as often as they appear).
+func widest(data []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var open []int // tokens seen per open container
+	most := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return most
+		}
+		if len(open) > 0 && tok != json.Delim(']') && tok != json.Delim('}') {
+			open[len(open)-1]++
+		}
+		switch tok {
+		case json.Delim('['), json.Delim('{'):
+			open = append(open, 0)
+		case json.Delim(']'):
+			most = max(most, open[len(open)-1])
+			open = open[:len(open)-1]
+		case json.Delim('}'):
+			most = max(most, open[len(open)-1]/2) // a key and a value each
+			open = open[:len(open)-1]
+		}
+	}
+}
+
 func FuzzCheckJSONDepth(f *testing.F) {
 	for _, s := range []string{
 		`{}`, `[]`, `[[[[]]]]`, `{"a":[{"b":"[[["}]}`, `"\"["`, `["\\",[1]]`,
 		`{"records":[{"id":"01JX0000000000000000000001","payload":{"a":[1,2,{"b":null}]}}]}`,
 		strings.Repeat("[", 40), strings.Repeat("{\"a\":", 33) + "1" + strings.Repeat("}", 33),
-		`]]]][[`, `"`, `\`, "[\"\\", "",
+		`]]]][[`, `"`, `\`, "[\"\\", "", `[1,2,3,4,5,6]`, `{"a":1,"a":2,"a":3}`,
 	} {
-		f.Add([]byte(s), 3)
-		f.Add([]byte(s), api.MaxJSONDepth)
+		f.Add([]byte(s), 3, 0)
+		f.Add([]byte(s), api.MaxJSONDepth, 2)
 	}
-	f.Fuzz(func(t *testing.T, data []byte, limit int) {
+	f.Fuzz(func(t *testing.T, data []byte, limit, elements int) {
 		limit = max(0, min(limit, 100))
 		err := api.CheckJSONDepth(data, limit)
 		if err != nil && !errors.Is(err, api.ErrJSONTooDeep) {
 			t.Fatalf("error %v does not wrap ErrJSONTooDeep", err)
+		}
+		// With elements limited too, it refuses what the depth alone
+		// refuses, and what it refuses for length has a container with
+		// more elements than the limit.
+		elements = max(0, min(elements, 50))
+		lerr := api.JSONLimits{Depth: limit, Elements: elements}.Check(data)
+		if err != nil && lerr == nil || lerr != nil && !errors.Is(lerr, api.ErrJSONTooDeep) && !errors.Is(lerr, api.ErrJSONTooLong) {
+			t.Fatalf("depth alone %v, with elements %d: %v", err, elements, lerr)
 		}
 		// Monotone in the limit.
 		if err == nil && limit > 0 && api.CheckJSONDepth(data, limit+1) != nil {
@@ -104,6 +175,11 @@ func FuzzCheckJSONDepth(f *testing.F) {
 			}
 			if (d > limit) != (err != nil) {
 				t.Fatalf("depth %d, limit %d, CheckJSONDepth %v", d, limit, err)
+			}
+			if elements > 0 && err == nil {
+				if long := widest(data) > elements; long != errors.Is(lerr, api.ErrJSONTooLong) {
+					t.Fatalf("widest container %d, limit %d: %v", widest(data), elements, lerr)
+				}
 			}
 		}
 	})
