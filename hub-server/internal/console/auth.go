@@ -19,9 +19,14 @@ import (
 )
 
 const (
-	cookieName       = "qh_console"
-	secureCookieName = "__Host-qh_console"
-	loginCookieName  = "qh_login"
+	cookieName      = "qh_console"
+	loginCookieName = "qh_login"
+	// hostPrefix is put before every cookie's name over HTTPS: a browser
+	// keeps a __Host- cookie only if it came over HTTPS for this very host
+	// (Secure, Path=/, no Domain), so a sibling subdomain or a plain-HTTP
+	// answer cannot plant one.
+	hostPrefix       = "__Host-"
+	secureCookieName = hostPrefix + cookieName
 	csrfField        = "csrf"
 	// failureWindow: failures older than this are forgotten.
 	failureWindow = time.Hour
@@ -59,21 +64,32 @@ func (c *Console) secure(r *http.Request) bool {
 	return c.o.SecureCookies || r.TLS != nil || (c.o.TrustProxy && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
 }
 
-func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
-	sec := c.secure(r)
-	if sec && name == cookieName {
-		name = secureCookieName
+// cookieName is the name the cookie base has on r: over HTTPS with the
+// __Host- prefix, over plain HTTP (where a browser refuses the prefix)
+// without it.
+func (c *Console) cookieName(r *http.Request, base string) string {
+	if c.secure(r) {
+		return hostPrefix + base
 	}
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: sec, SameSite: http.SameSiteLaxMode})
+	return base
 }
 
-func sessionCookie(r *http.Request) string {
-	for _, n := range []string{secureCookieName, cookieName} {
-		if ck, err := r.Cookie(n); err == nil && ck.Value != "" {
-			return ck.Value
-		}
+// setCookie sets the cookie base under its name for r (cookieName).
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, base, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: c.cookieName(r, base), Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
+}
+
+// cookie is the value of the cookie base under its name for r only: over
+// HTTPS an unprefixed cookie of the same base is ignored, for anyone who
+// can write cookies for the host over HTTP or from a subdomain could
+// have planted it.
+func (c *Console) cookie(r *http.Request, base string) string {
+	ck, err := r.Cookie(c.cookieName(r, base))
+	if err != nil {
+		return ""
 	}
-	return ""
+	return ck.Value
 }
 
 // startSession logs u in: a new session, its cookie.
@@ -97,7 +113,7 @@ func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 
 // authenticated loads the session and its user; nil when there is none.
 func (c *Console) authenticated(r *http.Request) (*principal, error) {
-	v := sessionCookie(r)
+	v := c.cookie(r, cookieName)
 	if v == "" {
 		return nil, nil
 	}

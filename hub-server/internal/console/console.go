@@ -14,7 +14,10 @@
 //     SameSite=Lax, Path=/, and Secure with the __Host- prefix when the
 //     request came over HTTPS (directly, or through a proxy that says so
 //     in X-Forwarded-Proto when Opts.TrustProxy is set, or always with
-//     Opts.SecureCookies). Sessions end after Opts.IdleTimeout without a
+//     Opts.SecureCookies). Over HTTPS every cookie of the console (session,
+//     login form token, language) has the __Host- prefix and the
+//     unprefixed names are ignored, so a cookie planted over plain HTTP or
+//     from a subdomain is never believed. Sessions end after Opts.IdleTimeout without a
 //     request and Opts.MaxAge after login, at logout, and when the user's
 //     password or role changes or the user is disabled.
 //   - Every state-changing request is a POST that must carry the

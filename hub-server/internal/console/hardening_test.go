@@ -1,9 +1,14 @@
 package console
 
 import (
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
 
 // TestStaticServesOnlyStatic: the static route serves the files of
@@ -30,5 +35,104 @@ func TestStaticServesOnlyStatic(t *testing.T) {
 		if p.status == http.StatusOK || strings.Contains(p.body, "{{") || strings.Contains(p.body, "<pre>") || strings.Contains(p.body, "style.css</a>") {
 			t.Errorf("GET %s: %d, want no file and no listing\n%.300s", path, p.status, p.body)
 		}
+	}
+}
+
+// rawGet and rawPost send a request with exactly the given cookies and
+// headers, as a client that ignores cookie rules (an attacker) would.
+func rawDo(t *testing.T, method, url string, body url.Values, hdr map[string]string, cookies ...*http.Cookie) page {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(body.Encode())
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return page{status: res.StatusCode, body: string(b), header: res.Header}
+}
+
+func cookieIn(p page, name string) *http.Cookie {
+	for _, c := range (&http.Response{Header: p.header}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// TestHostPrefixCookies: over HTTPS the console sets and accepts only
+// the __Host- names of its cookies (session, login form token, language),
+// so a cookie planted without the prefix (by a sibling subdomain or over
+// plain HTTP) is never believed; over plain HTTP only the plain names.
+func TestHostPrefixCookies(t *testing.T) { teststores.EachKind(t, testHostPrefixCookies) }
+
+func testHostPrefixCookies(t *testing.T, kind string) {
+	h := newHubOn(t, kind, func(o *Opts) { o.TrustProxy = true })
+	h.addUser("anna", store.RoleAdmin)
+	https := map[string]string{"X-Forwarded-Proto": "https"}
+	u := h.srv.URL
+
+	// Log in over HTTPS: every cookie carries the prefix.
+	lp := rawDo(t, http.MethodGet, u+"/console/login", nil, https)
+	if cookieIn(lp, loginCookieName) != nil {
+		t.Fatalf("over HTTPS the login form set the unprefixed %s", loginCookieName)
+	}
+	lc := cookieIn(lp, hostPrefix+loginCookieName)
+	if lc == nil || !lc.Secure || lc.Path != "/" || lc.Domain != "" {
+		t.Fatalf("login form cookie over HTTPS: %+v, want a Secure __Host- cookie", lc)
+	}
+	// The login form's token in an unprefixed cookie is refused.
+	forged := url.Values{"name": {"anna"}, "password": {testPassword}, "csrf": {"planted-token"}}
+	if p := rawDo(t, http.MethodPost, u+"/console/login", forged, https, &http.Cookie{Name: loginCookieName, Value: "planted-token"}); p.status != http.StatusForbidden {
+		t.Fatalf("login with a planted unprefixed form cookie: %d, want 403", p.status)
+	}
+	tok := between(lp.body, `name="csrf" value="`, `"`)
+	good := url.Values{"name": {"anna"}, "password": {testPassword}, "csrf": {tok}}
+	res := rawDo(t, http.MethodPost, u+"/console/login", good, https, lc)
+	sc := cookieIn(res, secureCookieName)
+	if res.status != http.StatusSeeOther || sc == nil || sc.Value == "" || cookieIn(res, cookieName) != nil {
+		t.Fatalf("login over HTTPS: %d, session cookie %+v; want only %s", res.status, sc, secureCookieName)
+	}
+	// The session works under its prefixed name only.
+	if p := rawDo(t, http.MethodGet, u+"/console/", nil, https, sc); p.status != http.StatusOK {
+		t.Fatalf("prefixed session cookie over HTTPS: %d", p.status)
+	}
+	plain := &http.Cookie{Name: cookieName, Value: sc.Value}
+	if p := rawDo(t, http.MethodGet, u+"/console/", nil, https, plain); p.status != http.StatusSeeOther {
+		t.Fatalf("unprefixed session cookie over HTTPS: %d, want the login page", p.status)
+	}
+	// Over plain HTTP the prefixed name means nothing.
+	if p := rawDo(t, http.MethodGet, u+"/console/", nil, nil, sc); p.status != http.StatusSeeOther {
+		t.Fatalf("prefixed session cookie over plain HTTP: %d, want the login page", p.status)
+	}
+
+	// The language: a visitor's pick over HTTPS is a __Host- cookie, and
+	// an unprefixed one is ignored.
+	sw := rawDo(t, http.MethodGet, u+"/status?lang=en", nil, https)
+	if cookieIn(sw, langCookie) != nil || cookieIn(sw, hostPrefix+langCookie) == nil {
+		t.Fatalf("language switch over HTTPS set %v, want only %s", sw.header["Set-Cookie"], hostPrefix+langCookie)
+	}
+	if p := rawDo(t, http.MethodGet, u+"/status", nil, https, &http.Cookie{Name: langCookie, Value: "en"}); !strings.Contains(p.body, `<html lang="de">`) {
+		t.Errorf("an unprefixed language cookie over HTTPS changed the status page's language")
+	}
+	if p := rawDo(t, http.MethodGet, u+"/status", nil, https, &http.Cookie{Name: hostPrefix + langCookie, Value: "en"}); !strings.Contains(p.body, `<html lang="en">`) {
+		t.Errorf("the prefixed language cookie over HTTPS was not honoured")
+	}
+	if p := rawDo(t, http.MethodGet, u+"/status", nil, nil, &http.Cookie{Name: langCookie, Value: "en"}); !strings.Contains(p.body, `<html lang="en">`) {
+		t.Errorf("the language cookie over plain HTTP was not honoured")
 	}
 }

@@ -21,17 +21,17 @@ func knownLang(l string) bool {
 }
 
 // requestLang is the language of a page for r: the switch's ?lang=, the
-// logged-in user's choice (userLang), the visitor's cookie, the
-// browser's Accept-Language, else def.
-func requestLang(r *http.Request, userLang, def string) string {
+// logged-in user's choice (userLang), the visitor's cookie (cookieLang,
+// the value of Console.cookie), the browser's Accept-Language, else def.
+func requestLang(r *http.Request, userLang, cookieLang, def string) string {
 	if l := r.URL.Query().Get("lang"); knownLang(l) {
 		return l
 	}
 	if knownLang(userLang) {
 		return userLang
 	}
-	if ck, err := r.Cookie(langCookie); err == nil && knownLang(ck.Value) {
-		return ck.Value
+	if knownLang(cookieLang) {
+		return cookieLang
 	}
 	if l := acceptLang(r.Header.Get("Accept-Language")); l != "" {
 		return l

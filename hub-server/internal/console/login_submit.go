@@ -24,8 +24,8 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	pw := r.PostFormValue("password")
 	d := loginData{Name: name, Next: safeNext(r.PostFormValue("next"))}
-	ck, err := r.Cookie(loginCookieName)
-	if err != nil || !sameOrigin(r) || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue(csrfField))) != 1 {
+	ck := c.cookie(r, loginCookieName)
+	if !sameOrigin(r) || ck == "" || subtle.ConstantTimeCompare([]byte(ck), []byte(r.PostFormValue(csrfField))) != 1 {
 		d.Error = T("The login form was out of date. Please try again.")
 		c.showLogin(w, r, http.StatusForbidden, d)
 		return

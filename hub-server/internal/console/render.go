@@ -180,7 +180,7 @@ func (c *Console) lang(r *http.Request, p *principal, public bool) string {
 		}
 		user = l
 	}
-	return requestLang(r, user, def)
+	return requestLang(r, user, c.cookie(r, langCookie), def)
 }
 
 // here is where the logged-in language switch returns to: this page,

@@ -139,29 +139,14 @@ func testSessionCookieAndLifetime(t *testing.T, kind string) {
 	// Behind a TLS proxy that says so: Secure and the __Host- prefix.
 	hp := newHubOn(t, kind, func(o *Opts) { o.TrustProxy = true })
 	hp.addUser("anna", store.RoleAdmin)
-	pb := hp.browser()
-	pb.get("/console/login")
-	form := url.Values{"name": {"anna"}, "password": {testPassword}, "csrf": {pb.csrf}}
-	req, _ := http.NewRequest(http.MethodPost, hp.srv.URL+"/console/login", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Forwarded-Proto", "https")
-	// The login cookie was set for http; send it by hand.
-	for _, c := range pb.c.Jar.Cookies(req.URL) {
-		req.AddCookie(c)
-	}
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	found := false
-	for _, c := range res.Cookies() {
-		if c.Name == secureCookieName && c.Value != "" {
-			found = c.Secure && c.HttpOnly
-		}
-	}
-	if !found {
-		t.Fatalf("behind an HTTPS proxy: no Secure %s cookie (status %d, cookies %v)", secureCookieName, res.StatusCode, res.Header["Set-Cookie"])
+	https := map[string]string{"X-Forwarded-Proto": "https"}
+	// The test's cookie jar keeps no Secure cookie for the http:// test
+	// server, so the cookies go by hand (TestHostPrefixCookies has more).
+	lp := rawDo(t, http.MethodGet, hp.srv.URL+"/console/login", nil, https)
+	form := url.Values{"name": {"anna"}, "password": {testPassword}, "csrf": {between(lp.body, `name="csrf" value="`, `"`)}}
+	res := rawDo(t, http.MethodPost, hp.srv.URL+"/console/login", form, https, cookieIn(lp, hostPrefix+loginCookieName))
+	if c := cookieIn(res, secureCookieName); c == nil || c.Value == "" || !c.Secure || !c.HttpOnly {
+		t.Fatalf("behind an HTTPS proxy: no Secure %s cookie (status %d, cookies %v)", secureCookieName, res.status, res.header["Set-Cookie"])
 	}
 }
 
