@@ -1,10 +1,10 @@
 package console
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
@@ -31,28 +31,47 @@ type checked struct {
 	Errors   []string
 	Affected []string // terminals whose effective configuration changes
 	Preview  *preview
+	// Current is the scope's layer the new one was checked against (nil:
+	// none yet); it may replace only that version (PutConfigLayerIf).
+	Current *store.ConfigLayer
 }
 
-// checkLayer validates doc as scope's new layer: the layer itself, and
-// the effective configuration of every active terminal it reaches, so no
-// terminal is sent a document it must refuse. settingsLocked refuses a
-// change of the settings section (moderators edit content only).
-func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, settingsLocked bool) (checked, error) {
-	var out checked
-	if _, err := api.ValidateConfigLayer(doc); err != nil {
-		out.Errors = append(out.Errors, err.Error())
-		return out, nil
+// Base is the version of Current, 0 when there was none.
+func (ck *checked) Base() int64 {
+	if ck.Current == nil {
+		return 0
 	}
+	return ck.Current.Version
+}
+
+// checkLayer validates doc as scope's new layer for a user of role: the
+// layer itself; that it changes only fields the role owns (layerFields),
+// compared with the scope's current layer; and the effective
+// configuration of every active terminal it reaches, so no terminal is
+// sent a document it must refuse.
+func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, role string) (checked, error) {
+	var out checked
 	layers, err := c.st.ConfigLayers(ctx)
 	if err != nil {
 		return out, err
 	}
 	byScope := map[string][]byte{}
-	for _, l := range layers {
+	for i, l := range layers {
 		byScope[l.Scope] = l.Document
+		if l.Scope == scope {
+			out.Current = &layers[i]
+		}
 	}
-	if settingsLocked && !sameSection(byScope[scope], doc, "settings") {
-		out.Errors = append(out.Errors, T("Your role may change the content section only; the settings section must stay as it was."))
+	if _, err := api.ValidateConfigLayer(doc); err != nil {
+		out.Errors = append(out.Errors, err.Error())
+		return out, nil
+	}
+	denied, err := fieldsNotOwned(role, byScope[scope], doc)
+	if err != nil {
+		return out, err
+	}
+	if len(denied) > 0 {
+		out.Errors = append(out.Errors, fmt.Sprintf(T("Your role may not set, change or remove these fields of the layer: %s. Leave them as they are in the saved version."), strings.Join(denied, ", ")))
 		return out, nil
 	}
 	byScope[scope] = doc
@@ -99,28 +118,6 @@ func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, sett
 		}
 	}
 	return out, nil
-}
-
-// sameSection reports whether two layer documents carry the same value
-// (canonically) under key.
-func sameSection(a, b []byte, key string) bool {
-	get := func(doc []byte) []byte {
-		if len(doc) == 0 {
-			return nil
-		}
-		v, err := fleet.Decode(doc)
-		if err != nil {
-			return []byte("invalid")
-		}
-		m, _ := v.(map[string]any)
-		sec, ok := m[key]
-		if !ok || sec == nil {
-			return nil
-		}
-		out, _, _ := fleet.Canonical(sec)
-		return out
-	}
-	return bytes.Equal(get(a), get(b))
 }
 
 // preview is what a terminal would show, in the first language.

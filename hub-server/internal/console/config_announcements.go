@@ -363,7 +363,7 @@ func (c *Console) annSave(w http.ResponseWriter, r *http.Request, scope string) 
 		c.serverError(w, r, "announcements", err)
 		return
 	}
-	ck, err := c.checkLayer(ctx, scope, newDoc, !Can(p.user.Role, EditSettings))
+	ck, err := c.checkLayer(ctx, scope, newDoc, p.user.Role)
 	if err != nil {
 		c.serverError(w, r, "config check", err)
 		return

@@ -25,7 +25,7 @@ func (c *Console) configSave(w http.ResponseWriter, r *http.Request) {
 	}
 	text := strings.ReplaceAll(r.PostFormValue("document"), "\r\n", "\n")
 	doc := bytes.TrimSpace([]byte(text))
-	ck, err := c.checkLayer(ctx, scope, doc, !Can(p.user.Role, EditSettings))
+	ck, err := c.checkLayer(ctx, scope, doc, p.user.Role)
 	if err != nil {
 		c.serverError(w, r, "config check", err)
 		return
