@@ -227,7 +227,8 @@ type Record struct {
 	Class string `json:"class"`
 	// CreatedAt is the terminal's time of recording, years 2000–2099.
 	CreatedAt time.Time `json:"created_at"`
-	// Payload is a JSON object of at most MaxPayloadBytes.
+	// Payload is a JSON object of at most MaxPayloadBytes; see
+	// [ValidatePayload] for what it may hold.
 	Payload json.RawMessage `json:"payload"`
 }
 

@@ -220,7 +220,7 @@ func (c Content) Validate() error {
 		bad("quarter: a name is required")
 	}
 	for _, l := range c.Languages {
-		if len(l) < 2 || len(l) > 8 || strings.ToLower(l) != l {
+		if !ValidLanguage(l) {
 			bad("language %q: use a lower-case code such as de", l)
 		}
 	}
@@ -233,6 +233,11 @@ func (c Content) Validate() error {
 	ids("announcement", collect(c.Announcements, func(a Announcement) string { return a.ID }))
 	ids("category", collect(c.ProblemCategories, func(a Category) string { return a.ID }))
 	ids("place", collect(c.Places, func(a Place) string { return a.ID }))
+	// A report names its place by id (api.ProblemReport), the terminal's
+	// own place too.
+	if id := c.TerminalPlace.ID; id != "" && !idPattern.MatchString(id) {
+		bad("terminal place id %q: lower-case letters, digits, - and _ only", id)
+	}
 	if len(c.Services) == 0 {
 		bad("services: at least one is required")
 	}

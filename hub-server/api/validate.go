@@ -1,9 +1,6 @@
 package api
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // ValidRecordID reports whether id is a canonical ULID: 26 characters of
 // upper-case Crockford base32 whose first character is 0–7.
@@ -46,24 +43,19 @@ func ValidClass(class string) bool {
 	return class == ClassResident || class == ClassEvent || class == ClassSensor
 }
 
-// Validate checks r against the rules of the terminal API. It does not
-// depend on the clock, so its verdict on a record never changes.
+// Validate checks r against the rules of the terminal API: its ID and
+// time, and its type, class and payload as [ValidatePayload] does (r.Payload
+// must be JSON text, as a decoder leaves a json.RawMessage; the hub's
+// decoder may keep invalid UTF-8 in it, which Validate refuses). It does
+// not depend on the clock, so its verdict on a record never changes.
 func (r *Record) Validate() error {
 	switch {
 	case !ValidRecordID(r.ID):
 		return errors.New("id is not a canonical ULID")
-	case !ValidType(r.Type):
-		return errors.New("type must be 1-64 characters of a-z 0-9 . _ - starting with a letter")
-	case !ValidClass(r.Class):
-		return fmt.Errorf("class must be %q, %q or %q", ClassResident, ClassEvent, ClassSensor)
 	case r.CreatedAt.Year() < 2000 || r.CreatedAt.Year() > 2099:
 		return errors.New("created_at missing or outside the years 2000-2099")
-	case len(r.Payload) > MaxPayloadBytes:
-		return fmt.Errorf("payload larger than %d bytes", MaxPayloadBytes)
-	case !isObject(r.Payload):
-		return errors.New("payload must be a JSON object")
 	}
-	return nil
+	return validatePayload(r.Type, r.Class, r.Payload)
 }
 
 // isObject reports whether raw, known to be valid JSON, is an object.

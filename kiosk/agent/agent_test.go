@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -238,6 +240,43 @@ func TestDevicesFeedTheOutbox(t *testing.T) {
 		}
 		if string(r.Payload) != "" && containsUID(r.Payload) {
 			t.Fatalf("a card UID reached the hub: %s", r.Payload)
+		}
+	}
+}
+
+// TestSubmitRefusesWhatTheHubRefuses: the local API refuses, with the
+// hub's reason, a record the hub would refuse, and stores nothing.
+func TestSubmitRefusesWhatTheHubRefuses(t *testing.T) {
+	c, _ := startAgent(t, agent.Opts{})
+	ctx := context.Background()
+	for _, req := range []localapi.SubmitRequest{
+		{Type: "Bad Type!", Payload: map[string]any{}},
+		{Type: "problem_report", Payload: map[string]any{"category": "litter", "text": strings.Repeat("x", 70<<10)}},
+		{Type: "problem_report", Payload: map[string]any{"foo": 1}},
+		{Type: "problem_report", Class: "event", Payload: map[string]any{"category": "litter"}},
+		{Type: "survey_response", Payload: map[string]any{"survey": "s", "respondent": strings.Repeat("0", 64), "once": "card", "answers": map[string]any{"q": map[string]any{}}}},
+	} {
+		_, err := c.Submit(ctx, req)
+		if !errors.Is(err, localapi.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", req.Type, err)
+			continue
+		}
+		p, _ := json.Marshal(req.Payload)
+		class := req.Class
+		if class == "" {
+			class = agent.ClassOf(req.Type).String()
+		}
+		if want := api.ValidatePayload(req.Type, class, p); want == nil || !strings.Contains(err.Error(), want.Error()) {
+			t.Errorf("%s: %v does not give the hub's reason %v", req.Type, err, want)
+		}
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for class, q := range st.Outbox.Classes {
+		if q.Count != 0 {
+			t.Errorf("outbox holds %d %s records, want none", q.Count, class)
 		}
 	}
 }

@@ -378,7 +378,9 @@ func (f *fleetPart) refuse(ctx context.Context, version string, err error) {
 	if perr != nil {
 		return
 	}
-	payload, _ := json.Marshal(map[string]string{"version": version, "running": running, "reason": err.Error()})
+	// The reason is cut so the record stays within the hub's payload limit
+	// however many faults the document had.
+	payload, _ := json.Marshal(map[string]string{"version": version, "running": running, "reason": api.CleanText(err.Error(), 4000)})
 	if _, serr := ob.Submit(ctx, ConfigRefusedRecord, ClassOf(ConfigRefusedRecord), payload); serr != nil && ctx.Err() == nil {
 		f.a.log.Warn("configuration refusal not recorded", "version", version, "err", serr)
 	}

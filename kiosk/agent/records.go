@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/internal/userr"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/outbox"
@@ -38,7 +39,9 @@ func ParseClass(name, typ string) (outbox.Class, error) {
 	return 0, userr.New(fmt.Sprintf("unknown class %q (resident, event or sensor)", name), localapi.ErrInvalid)
 }
 
-// SubmitTo validates req and stores it durably in ob.
+// SubmitTo validates req by the hub's rules (api.ValidatePayload) and
+// stores it durably in ob. A record the hub would refuse is refused here,
+// with the reason, before anyone is told it is stored.
 func SubmitTo(ctx context.Context, ob *outbox.Outbox, req localapi.SubmitRequest) (outbox.Record, error) {
 	class, err := ParseClass(req.Class, req.Type)
 	if err != nil {
@@ -47,6 +50,9 @@ func SubmitTo(ctx context.Context, ob *outbox.Outbox, req localapi.SubmitRequest
 	payload, err := json.Marshal(req.Payload)
 	if err != nil {
 		return outbox.Record{}, userr.New("the payload is not valid JSON", localapi.ErrInvalid)
+	}
+	if err := api.ValidatePayload(req.Type, class.String(), payload); err != nil {
+		return outbox.Record{}, userr.New("the record is not valid: "+err.Error(), errors.Join(localapi.ErrInvalid, outbox.ErrInvalid))
 	}
 	rec, err := ob.Submit(ctx, req.Type, class, payload)
 	switch {

@@ -67,3 +67,37 @@ func TestErrorsAreOneLineWithNonZeroExit(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitRefusesWhatTheHubRefuses: kiosk submit without an agent
+// (opening the outbox itself) refuses, with the reason on one line and
+// nothing stored, the records the hub would refuse on upload.
+func TestSubmitRefusesWhatTheHubRefuses(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		typ, payload, want string
+	}{
+		{"Bad Type!", `{"text":"x"}`, "type must be"},
+		{"problem_report", `{"category":"litter","text":"` + strings.Repeat("x", 70<<10) + `"}`, "payload larger than 65536 bytes"},
+		{"problem_report", `{"where":"park","severity":3}`, `unknown field "severity"`},
+		{"problem_report", `{"place":"terminal"}`, `"category" is required`},
+		{"problem_report", `{"category":"litter","text":"a\u0000b"}`, "control character"},
+		{"survey_response", `{"survey":"s"}`, `"respondent" is required`},
+		{"help_ticket", `{"number":-1,"day":"2025-06-01"}`, "positive integer"},
+	} {
+		code, out, errs := runCLI(t, "submit", "--data", dir, "--type", c.typ, "--payload", c.payload)
+		if code == 0 || out != "" {
+			t.Errorf("%s %.60s: exit %d, printed %q: confirmed a record the hub refuses", c.typ, c.payload, code, out)
+		}
+		if !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("%s %.60s: stderr %q, want one line with %q", c.typ, c.payload, errs, c.want)
+		}
+	}
+	ob, err := outbox.Open(filepath.Join(dir, agent.OutboxFile), outbox.Opts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	if recs, err := ob.Peek(context.Background(), 10, 1<<20); err != nil || len(recs) != 0 {
+		t.Fatalf("outbox holds %d records (%v), want none", len(recs), err)
+	}
+}

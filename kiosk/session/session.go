@@ -16,6 +16,8 @@ import (
 	"encoding/hex"
 	"sync"
 	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
 )
 
 // Defaults for zero Opts fields.
@@ -24,8 +26,8 @@ const (
 	DefaultWarning   = 30 * time.Second
 	DefaultCardHold  = 5 * time.Second
 	DefaultLanguage  = "de"
-	MaxReportText    = 500
-	MaxSurveyText    = 500
+	MaxReportText    = api.MaxReportText // the hub refuses longer texts
+	MaxSurveyText    = api.MaxSurveyText
 	DefaultLargeText = false
 )
 
@@ -127,14 +129,13 @@ type SurveyDraft struct {
 type Manager struct {
 	opts Opts
 
-	mu       sync.Mutex
-	cur      *Session
-	last     time.Time // last activity
-	cardAt   time.Time // when the session's card was presented
-	cardIn   bool
-	ended    int
-	lastWhy  EndReason
-	onChange func()
+	mu      sync.Mutex
+	cur     *Session
+	last    time.Time // last activity
+	cardAt  time.Time // when the session's card was presented
+	cardIn  bool
+	ended   int
+	lastWhy EndReason
 }
 
 // NewManager returns a Manager without a session.

@@ -2,6 +2,8 @@ package ui_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -64,7 +66,25 @@ func (f *fake) Events(ctx context.Context) (<-chan localapi.Event, error) {
 	go func() { <-ctx.Done(); close(ch) }()
 	return ch, nil
 }
+
+// hubTakes applies the hub's record rules, as the real agent does before
+// it stores anything, so every flow test shows that what the window sends
+// is taken.
+func hubTakes(typ string, payload any) error {
+	p, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	if err := api.ValidatePayload(typ, api.ClassResident, p); err != nil {
+		return errors.Join(localapi.ErrInvalid, err)
+	}
+	return nil
+}
+
 func (f *fake) Submit(_ context.Context, r localapi.SubmitRequest) (localapi.SubmitResponse, error) {
+	if err := hubTakes(r.Type, r.Payload); err != nil {
+		return localapi.SubmitResponse{}, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.submitted = append(f.submitted, r)
@@ -85,6 +105,9 @@ func (f *fake) Ticket(ctx context.Context, req localapi.TicketRequest) (localapi
 	f.ticket++
 	n := f.ticket
 	f.mu.Unlock()
+	if err := hubTakes(api.RecordHelpTicket, map[string]any{"number": n, "day": "2025-03-03"}); err != nil {
+		return localapi.Ticket{}, err
+	}
 	if _, err := f.Print(ctx, req.Receipt); err != nil {
 		return localapi.Ticket{}, err
 	}
@@ -92,6 +115,9 @@ func (f *fake) Ticket(ctx context.Context, req localapi.TicketRequest) (localapi
 }
 func (f *fake) Sensors(context.Context) (localapi.SensorHistory, error) { return f.history, nil }
 func (f *fake) Respond(_ context.Context, r localapi.SurveyResponse) (localapi.SubmitResponse, error) {
+	if err := hubTakes(api.RecordSurveyResponse, r); err != nil {
+		return localapi.SubmitResponse{}, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k := r.Survey + "/" + r.Respondent

@@ -344,3 +344,39 @@ func TestInfoPage(t *testing.T) {
 		t.Fatal("info page text missing")
 	}
 }
+
+// A hardware keyboard or a paste reaches the text area past the on-screen
+// keyboard's limit and with control characters; what is sent is still a
+// report the hub takes (the fake applies the hub's rules), and the
+// confirm screen shows what is sent.
+func TestReportTextTypedPastTheKeyboardIsWhatTheHubTakes(t *testing.T) {
+	be := newFake(t)
+	h := newHarness(t, be)
+	h.tapAttract()
+	h.tap("Problem melden")
+	h.tap("Müll oder Sperrmüll")
+	h.expectScreen(ui.ScreenDescribe)
+	var entry *widget.Entry
+	for _, o := range h.objects() {
+		if e, ok := o.(*widget.Entry); ok {
+			entry = e
+		}
+	}
+	if entry == nil {
+		t.Fatal("no text area on the describe screen")
+	}
+	entry.SetText("Zeile eins\r\nZeile zwei\x1b[31m\x00 " + strings.Repeat("ä", 600))
+	h.tap("action.next")
+	h.tap("Yenidze / Weißeritzstraße")
+	h.expectScreen(ui.ScreenConfirm)
+	h.tap("report.confirm.send")
+	h.expectScreen(ui.ScreenThanks)
+	if len(be.submitted) != 1 {
+		t.Fatalf("%d records submitted", len(be.submitted))
+	}
+	text := be.submitted[0].Payload.(map[string]any)["text"].(string)
+	want := "Zeile eins\nZeile zwei[31m " + strings.Repeat("ä", session.MaxReportText-len([]rune("Zeile eins\nZeile zwei[31m ")))
+	if text != want {
+		t.Fatalf("sent text %.60q… (%d characters), want %.60q… (%d)", text, len([]rune(text)), want, len([]rune(want)))
+	}
+}

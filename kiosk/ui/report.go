@@ -52,7 +52,9 @@ func (u *UI) describeScreen() fyne.CanvasObject {
 		entry.SetText(t)
 		count.SetText(progress(t))
 	})
-	entry.OnChanged = func(t string) { s.Report.Text = t }
+	// A hardware keyboard or a paste can bring more, or control
+	// characters; the session keeps what the hub takes.
+	entry.OnChanged = func(t string) { s.Report.Text = api.CleanText(t, session.MaxReportText) }
 	count.Alignment = fyne.TextAlignTrailing
 	// Back and next flank the keyboard's last row (like a phone's enter
 	// key), so the keyboard and the text keep their room on small screens.
@@ -146,8 +148,8 @@ func (u *UI) sendReport() {
 	id := s.ID
 	p := u.place(s.Report.Place)
 	payload := map[string]any{
-		"category": s.Report.Category, "text": s.Report.Text, "place": p.ID,
-		"place_name": p.Name.In(u.sess.DefaultLanguage(), "de"), "language": s.Language,
+		"category": s.Report.Category, "text": api.CleanText(s.Report.Text, session.MaxReportText), "place": p.ID,
+		"place_name": api.CleanText(p.Name.In(u.sess.DefaultLanguage(), "de"), api.MaxPlaceName), "language": s.Language,
 	}
 	if p.Lat != 0 || p.Lon != 0 {
 		payload["lat"], payload["lon"] = p.Lat, p.Lon

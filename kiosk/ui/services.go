@@ -195,7 +195,7 @@ func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
 		// The text and the keyboard, back and next beside its last row
 		// (as when describing a problem).
 		entry := u.textArea(d.Text[q.ID], u.tr("survey.text_placeholder"))
-		entry.OnChanged = func(t string) { d.Text[q.ID] = t }
+		entry.OnChanged = func(t string) { d.Text[q.ID] = api.CleanText(t, session.MaxSurveyText) }
 		kb := u.newKeyboard(d.Text[q.ID], session.MaxSurveyText, func(t string) {
 			was := d.Answered(q)
 			d.Text[q.ID] = t
