@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -51,6 +52,10 @@ func (ck *checked) Base() int64 {
 // sent a document it must refuse.
 func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, role string) (checked, error) {
 	var out checked
+	if msg := layerShape(doc); msg != "" {
+		out.Errors = append(out.Errors, msg)
+		return out, nil
+	}
 	layers, err := c.st.ConfigLayers(ctx)
 	if err != nil {
 		return out, err
@@ -118,6 +123,23 @@ func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, role
 		}
 	}
 	return out, nil
+}
+
+// layerShape bounds a layer document a person pasted before any decoder
+// sees it: its size, and how deeply and how long its arrays and objects
+// nest (api.TerminalJSON, the limits terminals' JSON has too). It
+// returns what is wrong, "" when nothing is.
+func layerShape(doc []byte) string {
+	if len(doc) > api.MaxConfigBytes {
+		return fmt.Sprintf(T("The document has %d bytes; a layer may have at most %d."), len(doc), api.MaxConfigBytes)
+	}
+	switch err := api.TerminalJSON.Check(doc); {
+	case errors.Is(err, api.ErrJSONTooDeep):
+		return fmt.Sprintf(T("The document nests lists and objects more than %d levels deep."), api.TerminalJSON.Depth)
+	case err != nil:
+		return fmt.Sprintf(T("The document has a list or object with more than %d entries."), api.TerminalJSON.Elements)
+	}
+	return ""
 }
 
 // preview is what a terminal would show, in the first language.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
@@ -286,4 +287,73 @@ func TestModeratorCannotReachSettings(t *testing.T) {
 	if ls, _ := h.st.ConfigLayers(ctx); len(ls) != 1 {
 		t.Fatalf("%d layers stored, want only the global one", len(ls))
 	}
+}
+
+// FuzzFieldsNotOwned: whatever two layer documents a moderator swaps,
+// when fieldsNotOwned lets the change pass, the terminals' effective
+// configuration keeps every field the moderator does not own — merged
+// over a lower layer that sets them all, as fleet.Effective merges.
+func FuzzFieldsNotOwned(f *testing.F) {
+	for _, s := range [][2]string{
+		{`{"settings": {"sync_interval": "20s"}}`, `{"settings": null}`},
+		{`{}`, `{"content": {"service_pin": "x"}}`},
+		{`{"content": {"announcements": []}}`, `{"content": null}`},
+		{`{"content": {"Service_PIN": "x"}}`, `{"content": {}}`},
+		{`{"content": {"pages": [1]}}`, `{"content": {"pages": [2]}, "settings": {}}`},
+		{`{"content": 5}`, `{"content": {"announcements": null}}`},
+		{``, `{"content": {"help_desk": {"hours": null}}}`},
+	} {
+		f.Add(s[0], s[1])
+	}
+	lower := `{"settings": {"sync_interval": "10s", "heartbeat_interval": "30s", "devices": {"printer": {"kind": "escpos"}}},
+		"content": {"service_pin": "pin", "service_cards": ["c"], "session_timeout_seconds": 120, "warning_seconds": 30, "Service_PIN": "p2",
+		"announcements": [], "help_desk": {"hours": {"de": "9-17"}}}}`
+	f.Fuzz(func(t *testing.T, old, new string) {
+		if len(old) > 4096 || len(new) > 4096 || api.TerminalJSON.Check([]byte(old)) != nil || api.TerminalJSON.Check([]byte(new)) != nil {
+			return
+		}
+		for _, d := range []string{old, new} {
+			if d == "" {
+				continue
+			}
+			if _, err := api.ValidateConfigLayer([]byte(d)); err != nil {
+				return
+			}
+		}
+		denied, err := fieldsNotOwned(store.RoleModerator, []byte(old), []byte(new))
+		if err != nil || len(denied) > 0 {
+			return
+		}
+		effective := func(layer string) map[string]any {
+			docs := [][]byte{[]byte(lower)}
+			if layer != "" {
+				docs = append(docs, []byte(layer))
+			}
+			eff, _, err := fleet.Effective(docs...)
+			if err != nil {
+				t.Fatalf("effective: %v", err)
+			}
+			v, _ := fleet.Decode(eff)
+			m, _ := v.(map[string]any)
+			return m
+		}
+		// adminPart is what the moderator must not change.
+		adminPart := func(m map[string]any) string {
+			part := map[string]any{"settings": m["settings"]}
+			if ct, ok := m["content"].(map[string]any); ok {
+				for k, v := range ct {
+					if !Can(store.RoleModerator, fieldOwner("content."+k)) {
+						part["content."+k] = v
+					}
+				}
+			} else {
+				part["content"] = m["content"]
+			}
+			b, _, _ := fleet.Canonical(part)
+			return string(b)
+		}
+		if a, b := adminPart(effective(old)), adminPart(effective(new)); a != b {
+			t.Fatalf("a moderator's change %q → %q passed but changed the admins' part:\n%s\n%s", old, new, a, b)
+		}
+	})
 }

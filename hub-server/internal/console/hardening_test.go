@@ -1,12 +1,14 @@
 package console
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
@@ -134,5 +136,35 @@ func testHostPrefixCookies(t *testing.T, kind string) {
 	}
 	if p := rawDo(t, http.MethodGet, u+"/status", nil, nil, &http.Cookie{Name: langCookie, Value: "en"}); !strings.Contains(p.body, `<html lang="en">`) {
 		t.Errorf("the language cookie over plain HTTP was not honoured")
+	}
+}
+
+// TestConfigEditorBoundsJSON: a layer pasted into the JSON editor is
+// bounded in size, nesting depth and list length before it is decoded;
+// such a document is refused with a plain message and nothing is stored.
+func TestConfigEditorBoundsJSON(t *testing.T) {
+	h := newHub(t, nil)
+	h.addUser("anna", store.RoleAdmin)
+	b := h.browser()
+	b.mustLogin("anna")
+	nest := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	for name, tc := range map[string]struct{ doc, want string }{
+		"one level too deep": {`{"content": {"pages": ` + nest(api.MaxJSONDepth-1) + `}}`, "levels deep"},
+		"deep":               {`{"content": {"pages": ` + nest(9000) + `}}`, "levels deep"},
+		"long list":          {`{"content": {"places": [` + strings.Repeat("0,", api.MaxJSONElements) + `0]}}`, "more than"},
+		"large":              {`{"content": {"version": "` + strings.Repeat("x", api.MaxConfigBytes) + `"}}`, "at most"},
+	} {
+		p := b.post("/console/config/edit", url.Values{"scope": {"global"}, "document": {tc.doc}, "op": {"save"}, "version": {"0"}})
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, tc.want) {
+			t.Errorf("%s: %d, want 422 saying %q\n%.500s", name, p.status, tc.want, between(p.body, `id="config-errors"`, "</div>"))
+		}
+	}
+	if ls, _ := h.st.ConfigLayers(context.Background()); len(ls) != 0 {
+		t.Fatalf("%d layers stored from refused documents", len(ls))
+	}
+	// Just within the limits is fine.
+	ok := `{"content": {"pages": ` + nest(api.MaxJSONDepth-2) + `}}`
+	if p := b.post("/console/config/edit", url.Values{"scope": {"global"}, "document": {ok}, "op": {"save"}, "version": {"0"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("a layer %d levels deep: %d", api.MaxJSONDepth, p.status)
 	}
 }
