@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 )
@@ -183,4 +184,25 @@ func FuzzCheckJSONDepth(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkTerminalJSONCheck measures the pre-check on a full batch of
+// sensor records (payloads of about 200 bytes), as decodeBatch runs it.
+func BenchmarkTerminalJSONCheck(b *testing.B) {
+	recs := make([]api.Record, api.MaxBatchRecords)
+	for i := range recs {
+		recs[i] = api.Record{ID: "01JX0000000000000000000001", Type: "sensor.sds011", Class: api.ClassSensor,
+			CreatedAt: time.Date(2025, 3, 1, 0, 0, i, 0, time.UTC),
+			Payload:   json.RawMessage(`{"sensor":"sds011","pm25":12.5,"pm10":20.1,"pad":"` + strings.Repeat("q", 150) + `"}`)}
+	}
+	data, err := json.Marshal(api.Batch{Records: recs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := api.TerminalJSON.Check(data); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package terminalapi
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -30,8 +29,8 @@ func (h *Handler) commandAck(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) commandResult(w http.ResponseWriter, r *http.Request) {
 	t, _ := TerminalFrom(r.Context())
 	var res api.CommandResult
-	if err := json.Unmarshal(bodyFrom(r.Context()), &res); err != nil {
-		h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, "malformed command result: "+err.Error(), t.ID)
+	if err := decodeJSON(bodyFrom(r.Context()), &res); err != nil {
+		h.refuse(w, r, jsonErrorStatus(err), jsonErrorCode(err), "malformed command result: "+err.Error(), t.ID)
 		return
 	}
 	detail := res.Detail

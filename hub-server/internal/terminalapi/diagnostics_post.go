@@ -1,7 +1,6 @@
 package terminalapi
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/oklog/ulid/v2"
@@ -15,8 +14,8 @@ func (h *Handler) diagnostics(w http.ResponseWriter, r *http.Request) {
 	t, _ := TerminalFrom(r.Context())
 	body := bodyFrom(r.Context())
 	var d api.Diagnostics
-	if err := json.Unmarshal(body, &d); err != nil {
-		h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, "malformed diagnostics: "+err.Error(), t.ID)
+	if err := decodeJSON(body, &d); err != nil {
+		h.refuse(w, r, jsonErrorStatus(err), jsonErrorCode(err), "malformed diagnostics: "+err.Error(), t.ID)
 		return
 	}
 	if len(d.CommandID) > 64 {

@@ -15,8 +15,8 @@ import (
 func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 	t, _ := TerminalFrom(r.Context())
 	var hb api.Heartbeat
-	if err := json.Unmarshal(bodyFrom(r.Context()), &hb); err != nil {
-		h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, "malformed heartbeat: "+err.Error(), t.ID)
+	if err := decodeJSON(bodyFrom(r.Context()), &hb); err != nil {
+		h.refuse(w, r, jsonErrorStatus(err), jsonErrorCode(err), "malformed heartbeat: "+err.Error(), t.ID)
 		return
 	}
 	if err := hb.Validate(); err != nil {
