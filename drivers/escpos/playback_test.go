@@ -4,53 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/quartierhub/quartierhub/drivers/internal/conntest"
 )
-
-// fakePort is a scripted printer on the other side of an io.ReadWriter:
-// every Write is recorded and answered by reply; Read returns what reply
-// queued, or (0, nil) after a short wait, as serialport's conn does.
-type fakePort struct {
-	mu       sync.Mutex
-	written  []byte
-	writes   [][]byte
-	readable []byte
-	alive    int
-	reply    func(f *fakePort, w []byte) // called with mu held
-}
-
-func (f *fakePort) Read(b []byte) (int, error) {
-	f.mu.Lock()
-	if len(f.readable) > 0 {
-		n := copy(b, f.readable)
-		f.readable = f.readable[n:]
-		f.mu.Unlock()
-		return n, nil
-	}
-	f.mu.Unlock()
-	time.Sleep(2 * time.Millisecond)
-	return 0, nil
-}
-
-func (f *fakePort) Write(b []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	w := append([]byte(nil), b...)
-	f.written = append(f.written, w...)
-	f.writes = append(f.writes, w)
-	if f.reply != nil {
-		f.reply(f, w)
-	}
-	return len(b), nil
-}
-
-func (f *fakePort) MarkAlive() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.alive++
-}
 
 // isRequest reports the n of a DLE EOT n write.
 func isRequest(w []byte) (byte, bool) {
@@ -60,8 +18,15 @@ func isRequest(w []byte) (byte, bool) {
 	return 0, false
 }
 
+// printer is a scripted printer on the other side of the transport: every
+// write is recorded and answered by reply, under the playback's lock (see
+// Playback.Locked).
+func printer(t *testing.T, reply func(w []byte) []byte) *conntest.Playback {
+	return &conntest.Playback{T: t, Respond: reply}
+}
+
 // start runs p on f until the test ends.
-func start(t *testing.T, p *Printer, f *fakePort) {
+func start(t *testing.T, p *Printer, f *conntest.Playback) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -104,19 +69,19 @@ func TestPlaybackPrintExactBytes(t *testing.T) {
 	// Poll at start, poll before the job, the job, poll after it (the
 	// paper is near its end by then). Nothing else may be written.
 	jobDone := false
-	f := &fakePort{reply: func(f *fakePort, w []byte) {
+	f := printer(t, func(w []byte) []byte {
 		if n, ok := isRequest(w); ok {
 			r := byte(0x12)
 			if jobDone && n == 4 {
 				r = 0x1E
 			}
-			f.readable = append(f.readable, r)
-			return
+			return []byte{r}
 		}
 		if bytes.HasSuffix(w, []byte{0x1D, 0x56, 0x42, 0x00}) {
 			jobDone = true
 		}
-	}}
+		return nil
+	})
 	events := make(chan Event, 10)
 	p := New(Opts{StatusInterval: time.Hour, ChunkSize: 10, OnStatus: func(e Event) { events <- e }})
 	start(t, p, f)
@@ -138,37 +103,37 @@ func TestPlaybackPrintExactBytes(t *testing.T) {
 	want = append(want, poll...)
 	want = append(want, hexBytes(t, workedReceipt)...)
 	want = append(want, poll...)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !bytes.Equal(f.written, want) {
-		t.Fatalf("written\n% X\nwant\n% X", f.written, want)
+	if written := f.Written(); !bytes.Equal(written, want) {
+		t.Fatalf("written\n% X\nwant\n% X", written, want)
 	}
 	// Chunks of at most 10 bytes, each ending between commands.
-	for _, w := range f.writes {
+	writes := f.Writes()
+	for _, w := range writes {
 		if len(w) > 10 {
 			t.Fatalf("chunk of %d bytes: % X", len(w), w)
 		}
 	}
 	for _, w := range [][]byte{hexBytes(t, "1B 40 1B 74 13 1B 61 01"), hexBytes(t, "1B 45 01 1D 21 11")} {
 		found := false
-		for _, got := range f.writes {
+		for _, got := range writes {
 			found = found || bytes.Equal(got, w)
 		}
 		if !found {
-			t.Errorf("no chunk % X in %X", w, f.writes)
+			t.Errorf("no chunk % X in %X", w, writes)
 		}
 	}
-	if f.alive != 9 {
-		t.Fatalf("MarkAlive called %d times, want 9", f.alive)
+	if f.Alive() != 9 {
+		t.Fatalf("MarkAlive called %d times, want 9", f.Alive())
 	}
 }
 
 func TestPlaybackErrorCauseAsked(t *testing.T) {
-	f := &fakePort{reply: func(f *fakePort, w []byte) {
+	f := printer(t, func(w []byte) []byte {
 		if n, ok := isRequest(w); ok {
-			f.readable = append(f.readable, map[byte]byte{1: 0x1A, 2: 0x52, 3: 0x36, 4: 0x12}[n])
+			return []byte{map[byte]byte{1: 0x1A, 2: 0x52, 3: 0x36, 4: 0x12}[n]}
 		}
-	}}
+		return nil
+	})
 	events := make(chan Event, 10)
 	p := New(Opts{StatusInterval: time.Hour, OnStatus: func(e Event) { events <- e }})
 	start(t, p, f)
@@ -176,20 +141,19 @@ func TestPlaybackErrorCauseAsked(t *testing.T) {
 	if e.Status.Cause != ErrMechanical|ErrUnrecoverable || e.Status.Online {
 		t.Fatalf("event %s", e)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if want := hexBytes(t, "10 04 01 10 04 02 10 04 04 10 04 03"); !bytes.Equal(f.written, want) {
-		t.Fatalf("written % X", f.written)
+	if want, written := hexBytes(t, "10 04 01 10 04 02 10 04 04 10 04 03"), f.Written(); !bytes.Equal(written, want) {
+		t.Fatalf("written % X", written)
 	}
 }
 
 func TestPlaybackNoReplyRetriesThenUnreachable(t *testing.T) {
 	answer := false
-	f := &fakePort{reply: func(f *fakePort, w []byte) {
+	f := printer(t, func(w []byte) []byte {
 		if _, ok := isRequest(w); ok && answer {
-			f.readable = append(f.readable, 0x12)
+			return []byte{0x12}
 		}
-	}}
+		return nil
+	})
 	events := make(chan Event, 10)
 	p := New(Opts{StatusInterval: 20 * time.Millisecond, ReplyTimeout: 20 * time.Millisecond, OnStatus: func(e Event) { events <- e }})
 	start(t, p, f)
@@ -197,13 +161,11 @@ func TestPlaybackNoReplyRetriesThenUnreachable(t *testing.T) {
 	if !errors.Is(e.Err, ErrNoReply) {
 		t.Fatalf("event %s", e)
 	}
-	f.mu.Lock()
 	// The first request went out twice.
-	if len(f.writes) < 2 || !bytes.Equal(f.writes[1], []byte{0x10, 0x04, 0x01}) {
-		t.Fatalf("writes %X", f.writes)
+	if writes := f.Writes(); len(writes) < 2 || !bytes.Equal(writes[1], []byte{0x10, 0x04, 0x01}) {
+		t.Fatalf("writes %X", writes)
 	}
-	answer = true
-	f.mu.Unlock()
+	f.Locked(func() { answer = true })
 	waitEvent(t, events, EventRecovered)
 }
 
@@ -214,18 +176,17 @@ func TestPlaybackHonoursXOFF(t *testing.T) {
 	const chunk = 8
 	var data []byte
 	paused, polls, afterXOFF, pausedPolls := false, 0, 0, 0
-	f := &fakePort{reply: func(f *fakePort, w []byte) {
+	f := printer(t, func(w []byte) []byte {
 		if _, ok := isRequest(w); ok {
-			f.readable = append(f.readable, 0x12)
 			if paused {
 				polls++
 				if polls == 6 { // two full polls of three requests
 					paused = false
 					pausedPolls = polls
-					f.readable = append(f.readable, xon)
+					return []byte{0x12, xon}
 				}
 			}
-			return
+			return []byte{0x12}
 		}
 		data = append(data, w...)
 		if paused {
@@ -233,9 +194,10 @@ func TestPlaybackHonoursXOFF(t *testing.T) {
 		}
 		if !paused && polls == 0 && len(data) >= 16 {
 			paused = true
-			f.readable = append(f.readable, xoff)
+			return []byte{xoff}
 		}
-	}}
+		return nil
+	})
 	p := New(Opts{StatusInterval: 20 * time.Millisecond, ChunkSize: chunk, Baud: 1200, XOFFTimeout: time.Hour})
 	start(t, p, f)
 	waitSession(t, p)
@@ -247,14 +209,14 @@ func TestPlaybackHonoursXOFF(t *testing.T) {
 	if _, err := p.Print(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !bytes.Equal(data, job.Bytes) {
-		t.Fatalf("data\n% X\nwant\n% X", data, job.Bytes)
-	}
-	if pausedPolls != 6 || afterXOFF > chunk {
-		t.Fatalf("%d bytes sent while paused, %d polls", afterXOFF, pausedPolls)
-	}
+	f.Locked(func() {
+		if !bytes.Equal(data, job.Bytes) {
+			t.Errorf("data\n% X\nwant\n% X", data, job.Bytes)
+		}
+		if pausedPolls != 6 || afterXOFF > chunk {
+			t.Errorf("%d bytes sent while paused, %d polls", afterXOFF, pausedPolls)
+		}
+	})
 }
 
 func TestPlaybackCancelStopsBetweenCommands(t *testing.T) {
@@ -263,17 +225,17 @@ func TestPlaybackCancelStopsBetweenCommands(t *testing.T) {
 	// the printer is never left expecting data.
 	ctx, cancel := context.WithCancel(context.Background())
 	var data []byte
-	f := &fakePort{reply: func(f *fakePort, w []byte) {
+	f := printer(t, func(w []byte) []byte {
 		if _, ok := isRequest(w); ok {
-			f.readable = append(f.readable, 0x12)
-			return
+			return []byte{0x12}
 		}
 		data = append(data, w...)
 		if len(data) > 30 && ctx.Err() == nil { // inside the QR store
-			f.readable = append(f.readable, xoff)
 			cancel()
+			return []byte{xoff}
 		}
-	}}
+		return nil
+	})
 	p := New(Opts{StatusInterval: 20 * time.Millisecond, ChunkSize: 16, XOFFTimeout: 60 * time.Millisecond})
 	start(t, p, f)
 	r := Receipt{Blocks: []Block{QR{Data: string(bytes.Repeat([]byte("x"), 100))}, Cut{}}}
@@ -285,35 +247,36 @@ func TestPlaybackCancelStopsBetweenCommands(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Print = %v", err)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	// 1B 40 1B 74 13, three settings (9, 8, 8 bytes), the store (108).
-	if storeEnd := 5 + 9 + 8 + 8 + 108; len(data) != storeEnd || !bytes.Equal(data, job.Bytes[:storeEnd]) {
-		t.Fatalf("stopped after %d of %d bytes, want the end of the QR store", len(data), len(job.Bytes))
-	}
+	f.Locked(func() {
+		if storeEnd := 5 + 9 + 8 + 8 + 108; len(data) != storeEnd || !bytes.Equal(data, job.Bytes[:storeEnd]) {
+			t.Errorf("stopped after %d of %d bytes, want the end of the QR store", len(data), len(job.Bytes))
+		}
+	})
 }
 
 func TestPlaybackLateReplyIsNotTakenForTheNext(t *testing.T) {
 	// The first DLE EOT 1 is answered only together with the second (a
 	// reply held back); the extra reply must not answer DLE EOT 2.
 	ones := 0
-	f := &fakePort{reply: func(f *fakePort, w []byte) {
+	f := printer(t, func(w []byte) []byte {
 		n, ok := isRequest(w)
 		if !ok {
-			return
+			return nil
 		}
 		switch {
 		case n == 1:
 			ones++
 			if ones == 2 {
-				f.readable = append(f.readable, 0x12, 0x12)
+				return []byte{0x12, 0x12}
 			}
+			return nil
 		case n == 2:
-			f.readable = append(f.readable, 0x16) // cover open
+			return []byte{0x16} // cover open
 		default:
-			f.readable = append(f.readable, 0x12)
+			return []byte{0x12}
 		}
-	}}
+	})
 	events := make(chan Event, 10)
 	p := New(Opts{StatusInterval: time.Hour, ReplyTimeout: 30 * time.Millisecond, OnStatus: func(e Event) { events <- e }})
 	start(t, p, f)

@@ -1,100 +1,36 @@
 package mhz19_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/quartierhub/quartierhub/drivers/internal/conntest"
 	"github.com/quartierhub/quartierhub/drivers/mhz19"
 )
 
-// playback is a transport that expects exact writes and returns canned
-// reads in order (periph's conntest idea). A read with nothing queued
-// returns (0, nil), as serialport's does on its read timeout.
-type playback struct {
-	t *testing.T
+// b is a frame as the bytes on the wire.
+func b(f mhz19.Frame) []byte { return f[:] }
 
-	mu      sync.Mutex
-	ops     []op
-	flushes int
-	alive   int
-}
-
-type op struct {
-	write []byte // expected write, or
-	read  []byte // bytes returned by one Read
-}
-
-func w(f mhz19.Frame) op  { return op{write: f[:]} }
-func r(b ...byte) op      { return op{read: b} }
-func rf(f mhz19.Frame) op { return op{read: f[:]} }
-
-func (p *playback) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.ops) == 0 || p.ops[0].write == nil {
-		p.t.Errorf("unexpected write % X", b)
-		return 0, errors.New("playback: unexpected write")
-	}
-	if !bytes.Equal(b, p.ops[0].write) {
-		p.t.Errorf("write % X, want % X", b, p.ops[0].write)
-		return 0, errors.New("playback: wrong write")
-	}
-	p.ops = p.ops[1:]
-	return len(b), nil
-}
-
-func (p *playback) Read(b []byte) (int, error) {
-	p.mu.Lock()
-	if len(p.ops) == 0 || p.ops[0].read == nil {
-		p.mu.Unlock()
-		time.Sleep(time.Millisecond)
-		return 0, nil
-	}
-	n := copy(b, p.ops[0].read)
-	p.ops[0].read = p.ops[0].read[n:]
-	if len(p.ops[0].read) == 0 {
-		p.ops = p.ops[1:]
-	}
-	p.mu.Unlock()
-	return n, nil
-}
-
-func (p *playback) Flush() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.flushes++
-	return nil
-}
-
-func (p *playback) MarkAlive() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.alive++
-}
-
-func (p *playback) done() {
-	p.t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.ops) != 0 {
-		p.t.Errorf("%d exchanges not used, next %+v", len(p.ops), p.ops[0])
-	}
+// newPlayback expects exactly steps. Flush only counts: an answer left
+// unread when the driver writes again fails the write (Lockstep), which is
+// stricter than discarding it as the real port would.
+func newPlayback(t *testing.T, steps ...conntest.Step) *conntest.Playback {
+	return &conntest.Playback{T: t, Lockstep: true, Steps: steps}
 }
 
 func TestPlaybackSessionStartAndRead(t *testing.T) {
 	r5000, _ := mhz19.RangeCommand(5000)
-	p := &playback{t: t, ops: []op{
-		w(r5000),
-		w(mhz19.ABCCommand(false)),
-		w(mhz19.ReadCommand()),
-		r(0x00, 0xFF, 0x86, 0x02), // noise with a false header
-		r(0xFF, 0x86, 0x02, 0x20), // the datasheet's 544 ppm, split
-		r(0x00, 0x00, 0x00, 0x00, 0x58),
-	}}
+	p := newPlayback(t,
+		conntest.Step{W: b(r5000)},
+		conntest.Step{W: b(mhz19.ABCCommand(false))},
+		conntest.Step{W: b(mhz19.ReadCommand()), R: [][]byte{
+			{0x00, 0xFF, 0x86, 0x02}, // noise with a false header
+			{0xFF, 0x86, 0x02, 0x20}, // the datasheet's 544 ppm, split
+			{0x00, 0x00, 0x00, 0x00, 0x58},
+		}},
+	)
 	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	got := make(chan mhz19.Reading, 1)
 	s, err := mhz19.New(mhz19.Opts{
@@ -123,25 +59,22 @@ func TestPlaybackSessionStartAndRead(t *testing.T) {
 	if rd != want {
 		t.Fatalf("reading %v, want %v", rd, want)
 	}
-	p.done()
-	if p.flushes != 3 || p.alive != 1 {
-		t.Fatalf("flushes %d (want one per command, 3), alive %d (want 1)", p.flushes, p.alive)
+	p.CheckFinished()
+	if p.Flushes() != 3 || p.Alive() != 1 {
+		t.Fatalf("flushes %d (want one per command, 3), alive %d (want 1)", p.Flushes(), p.Alive())
 	}
 }
 
 func TestPlaybackCommandThenVerifyingRead(t *testing.T) {
 	r5000, _ := mhz19.RangeCommand(5000)
 	r2000, _ := mhz19.RangeCommand(2000)
-	p := &playback{t: t, ops: []op{
-		w(r5000),
-		w(mhz19.ReadCommand()),
-		rf(mhz19.ReadResponse(2500, 25, 0)),
-		w(r2000),
-		w(mhz19.ReadCommand()),
-		rf(mhz19.ReadResponse(2000, 25, 0)),
-		w(mhz19.ReadCommand()),
-		rf(mhz19.ReadResponse(2100, 25, 0)),
-	}}
+	p := newPlayback(t,
+		conntest.Step{W: b(r5000)},
+		conntest.Step{W: b(mhz19.ReadCommand()), R: [][]byte{b(mhz19.ReadResponse(2500, 25, 0))}},
+		conntest.Step{W: b(r2000)},
+		conntest.Step{W: b(mhz19.ReadCommand()), R: [][]byte{b(mhz19.ReadResponse(2000, 25, 0))}},
+		conntest.Step{W: b(mhz19.ReadCommand()), R: [][]byte{b(mhz19.ReadResponse(2100, 25, 0))}},
+	)
 	first := make(chan mhz19.Reading, 1)
 	s, _ := mhz19.New(mhz19.Opts{PollInterval: time.Hour, OnReading: func(r mhz19.Reading) { first <- r }})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -164,24 +97,23 @@ func TestPlaybackCommandThenVerifyingRead(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	p.done()
+	p.CheckFinished()
 }
 
 func TestPlaybackSilentSensorEndsSession(t *testing.T) {
 	r5000, _ := mhz19.RangeCommand(5000)
-	p := &playback{t: t, ops: []op{
-		w(r5000),
-		w(mhz19.ReadCommand()),
-		r(0xFF, 0x86, 0x02, 0x20), // cut short: no valid reply
-		w(mhz19.ReadCommand()),
-		w(mhz19.ReadCommand()),
-	}}
+	p := newPlayback(t,
+		conntest.Step{W: b(r5000)},
+		conntest.Step{W: b(mhz19.ReadCommand()), R: [][]byte{{0xFF, 0x86, 0x02, 0x20}}}, // cut short: no valid reply
+		conntest.Step{W: b(mhz19.ReadCommand())},
+		conntest.Step{W: b(mhz19.ReadCommand())},
+	)
 	s, _ := mhz19.New(mhz19.Opts{PollInterval: time.Millisecond, ReplyTimeout: 20 * time.Millisecond})
 	err := s.Run(context.Background(), p)
 	if !errors.Is(err, mhz19.ErrNoReply) {
 		t.Fatalf("Run = %v, want ErrNoReply", err)
 	}
-	p.done()
+	p.CheckFinished()
 	if _, err := s.Read(context.Background()); !errors.Is(err, mhz19.ErrNotConnected) {
 		t.Fatalf("Read after Run = %v, want ErrNotConnected", err)
 	}

@@ -1,15 +1,14 @@
 package pn532_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/quartierhub/quartierhub/drivers/internal/conntest"
 	"github.com/quartierhub/quartierhub/drivers/pn532"
 )
 
@@ -19,86 +18,6 @@ func h(s string) []byte {
 		panic(err)
 	}
 	return b
-}
-
-// step is one expected write and the chunks the device returns for it.
-type step struct {
-	write []byte
-	reads [][]byte
-}
-
-// playback is a transport that expects exact writes and answers with
-// canned reads, in the manner of periph's conntest.
-type playback struct {
-	t *testing.T
-
-	mu       sync.Mutex
-	steps    []step
-	pending  [][]byte
-	done     chan struct{}
-	failed   bool
-	alive    int
-	flushes  int
-	overflow int
-	ops      []string // "write" and "flush", in order
-}
-
-var errUnexpected = errors.New("unexpected write")
-
-func (p *playback) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ops = append(p.ops, "write")
-	if len(p.steps) == 0 || p.failed {
-		p.overflow++
-		return len(b), nil
-	}
-	s := p.steps[0]
-	if !bytes.Equal(b, s.write) {
-		p.t.Errorf("write % X, want % X (%d steps left)", b, s.write, len(p.steps))
-		p.failed = true
-		close(p.done)
-		return 0, errUnexpected
-	}
-	p.steps = p.steps[1:]
-	p.pending = append(p.pending, s.reads...)
-	if len(p.steps) == 0 {
-		close(p.done)
-	}
-	return len(b), nil
-}
-
-func (p *playback) Read(b []byte) (int, error) {
-	p.mu.Lock()
-	if len(p.pending) == 0 {
-		p.mu.Unlock()
-		time.Sleep(time.Millisecond) // like a serial read timeout, shorter
-		return 0, nil
-	}
-	defer p.mu.Unlock()
-	n := copy(b, p.pending[0])
-	if n < len(p.pending[0]) {
-		p.pending[0] = p.pending[0][n:]
-	} else {
-		p.pending = p.pending[1:]
-	}
-	return n, nil
-}
-
-func (p *playback) MarkAlive() {
-	p.mu.Lock()
-	p.alive++
-	p.mu.Unlock()
-}
-
-// Flush discards unread input, as the real one does.
-func (p *playback) Flush() error {
-	p.mu.Lock()
-	p.flushes++
-	p.ops = append(p.ops, "flush")
-	p.pending = nil
-	p.mu.Unlock()
-	return nil
 }
 
 // TestPlaybackExactBytes replays a whole session: start-up, a card, a
@@ -115,21 +34,23 @@ func TestPlaybackExactBytes(t *testing.T) {
 		noCard    = h("00 00 FF 03 FD D5 4B 00 E0 00")
 		card7     = pn532.Encode(pn532.PN532ToHost, h("4B 01 01 00 44 00 07 04 11 22 33 44 55 66"))
 	)
-	p := &playback{t: t, done: make(chan struct{}), steps: []step{
-		{h("55 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"), nil},
-		{h("00 00 FF 05 FB D4 14 01 14 01 02 00"), [][]byte{h("00 00"), h("FF 00 FF 00 00 00 FF 02 FE D5"), h("15 16 00")}},
-		{h("00 00 FF 02 FE D4 02 2A 00"), [][]byte{ack, h("00 00 FF 06 FA D5 03 32 01 06 07 E8 00")}},
-		{h("00 00 FF 06 FA D4 32 05 FF 01 02 F3 00"), [][]byte{ack, h("00 00 FF 02 FE D5 33 F8 00")}},
-		{inList, [][]byte{ack, cardReply[:7], cardReply[7:]}},
-		{inList, [][]byte{ack, badReply}},
-		{nack, [][]byte{cardReply}},
-		{inList, [][]byte{ack, cardReply[:9]}},
-		{nack, [][]byte{cardReply}},
-		{inList, [][]byte{ack, noCard}},
-		{inList, [][]byte{ack, noCard}},
-		{inList, nil}, // lost: no ACK
-		{inList, [][]byte{ack, pn532.ErrorFrame()}},
-		{inList, [][]byte{ack, card7}},
+	// Flush discards pending input, as serialport's does; the reader keeps
+	// polling after the script.
+	p := &conntest.Playback{T: t, FlushDiscards: true, AllowExtra: true, Steps: []conntest.Step{
+		{W: h("55 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00")},
+		{W: h("00 00 FF 05 FB D4 14 01 14 01 02 00"), R: [][]byte{h("00 00"), h("FF 00 FF 00 00 00 FF 02 FE D5"), h("15 16 00")}},
+		{W: h("00 00 FF 02 FE D4 02 2A 00"), R: [][]byte{ack, h("00 00 FF 06 FA D5 03 32 01 06 07 E8 00")}},
+		{W: h("00 00 FF 06 FA D4 32 05 FF 01 02 F3 00"), R: [][]byte{ack, h("00 00 FF 02 FE D5 33 F8 00")}},
+		{W: inList, R: [][]byte{ack, cardReply[:7], cardReply[7:]}},
+		{W: inList, R: [][]byte{ack, badReply}},
+		{W: nack, R: [][]byte{cardReply}},
+		{W: inList, R: [][]byte{ack, cardReply[:9]}},
+		{W: nack, R: [][]byte{cardReply}},
+		{W: inList, R: [][]byte{ack, noCard}},
+		{W: inList, R: [][]byte{ack, noCard}},
+		{W: inList}, // lost: no ACK
+		{W: inList, R: [][]byte{ack, pn532.ErrorFrame()}},
+		{W: inList, R: [][]byte{ack, card7}},
 	}}
 	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	events := make(chan pn532.Event, 16)
@@ -160,7 +81,7 @@ func TestPlaybackExactBytes(t *testing.T) {
 			t.Fatalf("no event %q within 5s", w)
 		}
 	}
-	<-p.done
+	<-p.Done()
 	cancel()
 	if err := <-runErr; err != nil {
 		t.Fatalf("Run = %v, want nil after cancel", err)
@@ -175,29 +96,27 @@ func TestPlaybackExactBytes(t *testing.T) {
 	if r.BadFrames() < 1 || r.Retries() != 4 {
 		t.Fatalf("bad frames %d, retries %d; want ≥1 and 4 (2 NACKs, 2 resends)", r.BadFrames(), r.Retries())
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.failed || p.alive == 0 || p.flushes == 0 {
-		t.Fatalf("failed %v, MarkAlive calls %d, flushes %d", p.failed, p.alive, p.flushes)
+	if p.Failed() || p.Alive() == 0 || p.Flushes() == 0 {
+		t.Fatalf("failed %v, MarkAlive calls %d, flushes %d", p.Failed(), p.Alive(), p.Flushes())
 	}
 	// Never flushed right after the wake-up: it would be thrown away
 	// before it left the UART.
-	if p.ops[0] != "write" || p.ops[1] != "write" {
-		t.Fatalf("operations start %v, want the wake-up and SAMConfiguration written back to back", p.ops[:2])
+	if ops := p.Ops(); ops[0] != conntest.OpWrite || ops[1] != conntest.OpWrite {
+		t.Fatalf("operations start %v, want the wake-up and SAMConfiguration written back to back", ops[:2])
 	}
 }
 
 // TestSilentChipEndsRun: no ACK to anything → Run returns ErrNoResponse
 // after the bounded resends, so the port owner can report a fault.
 func TestSilentChipEndsRun(t *testing.T) {
-	p := &playback{t: t, done: make(chan struct{})}
+	p := &conntest.Playback{T: t, FlushDiscards: true, AllowExtra: true}
 	r := pn532.New(pn532.Opts{AckTimeout: 10 * time.Millisecond})
 	err := r.Run(context.Background(), p)
 	if !errors.Is(err, pn532.ErrNoResponse) || !strings.HasPrefix(err.Error(), "pn532: SAMConfiguration") {
 		t.Fatalf("Run = %v, want a SAMConfiguration ErrNoResponse", err)
 	}
-	if p.overflow != 1+3 {
-		t.Fatalf("%d writes, want the wake-up and 3 attempts", p.overflow)
+	if p.Extra() != 1+3 {
+		t.Fatalf("%d writes, want the wake-up and 3 attempts", p.Extra())
 	}
 	if _, ok := r.Firmware(); ok {
 		t.Fatal("firmware known without an answer")

@@ -1,30 +1,19 @@
 package sds011_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/quartierhub/quartierhub/drivers/internal/conntest"
 	"github.com/quartierhub/quartierhub/drivers/sds011"
 )
 
 // step is one expected write and the bytes the sensor answers with.
 type step struct{ write, read string }
-
-// playback is a transport that expects exactly the listed writes, in order,
-// and answers each with canned bytes in small chunks (periph's conntest).
-type playback struct {
-	t       *testing.T
-	mu      sync.Mutex
-	steps   []step
-	pending []byte
-	alive   int
-}
 
 func bytesOf(t *testing.T, s string) []byte {
 	t.Helper()
@@ -33,47 +22,6 @@ func bytesOf(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func (p *playback) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.steps) == 0 {
-		p.t.Errorf("unexpected write % X", b)
-		return len(b), nil
-	}
-	if want := bytesOf(p.t, p.steps[0].write); !bytes.Equal(b, want) {
-		p.t.Errorf("write % X, want % X", b, want)
-	}
-	p.pending = append(p.pending, bytesOf(p.t, p.steps[0].read)...)
-	p.steps = p.steps[1:]
-	return len(b), nil
-}
-
-func (p *playback) Read(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.pending) == 0 {
-		p.mu.Unlock()
-		time.Sleep(time.Millisecond) // "no data yet", as serialport says it
-		p.mu.Lock()
-		return 0, nil
-	}
-	n := copy(b, p.pending[:min(3, len(p.pending))])
-	p.pending = p.pending[n:]
-	return n, nil
-}
-
-func (p *playback) MarkAlive() {
-	p.mu.Lock()
-	p.alive++
-	p.mu.Unlock()
-}
-
-func (p *playback) done() (int, int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.steps), p.alive
 }
 
 // Command frames spelled out byte by byte (docs/protocols.md's table, id FF FF).
@@ -95,9 +43,14 @@ const (
 	noise         = "AA 00 AA AB"
 )
 
-func runPlayback(t *testing.T, opts sds011.Opts, steps []step, api func(ctx context.Context, s *sds011.Sensor)) *playback {
+// runPlayback expects exactly the listed writes, in order, and answers each
+// in chunks of 3 bytes.
+func runPlayback(t *testing.T, opts sds011.Opts, steps []step, api func(ctx context.Context, s *sds011.Sensor)) *conntest.Playback {
 	t.Helper()
-	p := &playback{t: t, steps: steps}
+	p := &conntest.Playback{T: t, MaxRead: 3}
+	for _, s := range steps {
+		p.Steps = append(p.Steps, conntest.Step{W: bytesOf(t, s.write), R: [][]byte{bytesOf(t, s.read)}})
+	}
 	readings := make(chan sds011.Reading, 100)
 	opts.OnReading = func(r sds011.Reading) { readings <- r }
 	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
@@ -119,7 +72,7 @@ func runPlayback(t *testing.T, opts sds011.Opts, steps []step, api func(ctx cont
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if left, _ := p.done(); left != 0 {
+	if left := p.Left(); left != 0 {
 		t.Fatalf("%d expected exchanges not used", left)
 	}
 	return p
@@ -141,7 +94,7 @@ func TestPlaybackActiveSession(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	if _, alive := p.done(); alive != 9 {
+	if alive := p.Alive(); alive != 9 {
 		t.Fatalf("MarkAlive called %d times, want 9 (one per valid frame)", alive)
 	}
 }
