@@ -265,9 +265,10 @@ func (s *TerminalSettings) Durations() (heartbeat, sync time.Duration, err error
 	return heartbeat, sync, err
 }
 
-// ValidateConfig checks an effective configuration document: well-formed
-// JSON, an object, only known top-level sections (ConfigSections), valid
-// settings and, if present, complete and valid content ([Content.Validate]).
+// ValidateConfig checks an effective configuration document: within
+// [TerminalJSON]'s depth and width, well-formed JSON, an object, only
+// known top-level sections (ConfigSections), valid settings and, if
+// present, complete and valid content ([Content.Validate]).
 // It does not depend on the clock.
 func ValidateConfig(doc []byte) (Config, error) { return validateConfig(doc, true) }
 
@@ -280,6 +281,11 @@ func validateConfig(doc []byte, complete bool) (Config, error) {
 	var c Config
 	if len(doc) > MaxConfigBytes {
 		return c, fmt.Errorf("config: larger than %d bytes", MaxConfigBytes)
+	}
+	// Before any decoder: a document may come from a stranger's editor
+	// session or, on a terminal, from the network.
+	if err := TerminalJSON.Check(doc); err != nil {
+		return c, fmt.Errorf("config: %w", err)
 	}
 	if !json.Valid(doc) {
 		return c, errors.New("config: not well-formed JSON")
