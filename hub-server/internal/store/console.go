@@ -10,6 +10,10 @@ import (
 var (
 	// ErrUserExists: a user of that name exists already.
 	ErrUserExists = errors.New("store: user name taken")
+	// ErrVersionConflict: what the caller changes was changed by someone
+	// else since the caller read it (its version moved on); nothing was
+	// stored. Read it again and let the person decide.
+	ErrVersionConflict = errors.New("store: changed by someone else meanwhile")
 )
 
 // Console is what the hub's web console keeps: staff users, their
@@ -27,9 +31,12 @@ type Console interface {
 	// Users returns all users ordered by name.
 	Users(ctx context.Context) ([]User, error)
 	// UpdateUser replaces the user's role, password hash and disabled
-	// time (ErrNotFound) and audits it. When the password hash or the
-	// role changes, or the user is disabled, all the user's sessions are
-	// deleted in the same transaction.
+	// time (ErrNotFound) and audits it, only if the user is still at
+	// u.Version, the version read with u (else ErrVersionConflict), so
+	// two admins, or an admin and the user, never undo each other's
+	// change unseen; the version then goes up by one. When the password
+	// hash or the role changes, or the user is disabled, all the user's
+	// sessions are deleted in the same transaction.
 	UpdateUser(ctx context.Context, u User, a Audit) error
 	// SetUserLogin records a successful login's time.
 	SetUserLogin(ctx context.Context, id string, at time.Time) error
@@ -38,6 +45,14 @@ type Console interface {
 
 	// CreateSession stores a new session.
 	CreateSession(ctx context.Context, s Session) error
+	// StartSession stores a new session after a login, sets its user's
+	// last login to s.CreatedAt and audits the login, in one transaction:
+	// a login that cannot be audited does not happen. ErrNotFound if the
+	// user does not exist.
+	StartSession(ctx context.Context, s Session, a Audit) error
+	// EndSession deletes a session (logout; no error if absent) and
+	// audits it, in one transaction.
+	EndSession(ctx context.Context, idHash string, a Audit) error
 	// Session returns the session whose ID hash is idHash, or ErrNotFound
 	// (also when it expired at or before now).
 	Session(ctx context.Context, idHash string, now time.Time) (Session, error)
@@ -72,13 +87,29 @@ type Console interface {
 	// its ID, name, tags and history) and lifts a revocation.
 	// ErrNotFound if there is no such terminal. Enroll honours it.
 	CreateRotationToken(ctx context.Context, tok EnrolToken, terminalID string, a Audit) error
+	// CreateEnrolTokenAudited is Store.CreateEnrolToken with its audit
+	// entry written in the same transaction.
+	CreateEnrolTokenAudited(ctx context.Context, tok EnrolToken, a Audit) error
+	// RevokeTerminalAudited is Store.RevokeTerminal with its audit entry
+	// written in the same transaction.
+	RevokeTerminalAudited(ctx context.Context, id string, at time.Time, a Audit) error
 
 	// Reports lists problem reports (records of type ReportType) with
 	// their workflow status, newest first.
 	Reports(ctx context.Context, f ReportFilter) ([]Report, error)
 	// SetReportStatus stores a report's workflow state (ErrNotFound if the
-	// record is not a problem report of that terminal) and audits it.
+	// record is not a problem report of that terminal) and audits it,
+	// only if the stored state is still at st.Version, the version the
+	// change is based on (0: nobody set a state yet); else
+	// ErrVersionConflict. The stored version becomes st.Version+1.
 	SetReportStatus(ctx context.Context, st ReportStatus, a Audit) error
+	// ReportByRef returns the report that owns the public reference ref
+	// (XXXX-XXXX): of the reports whose record IDs end in it, the one the
+	// hub received first (then the lowest terminal, then record ID), so a
+	// reference shows one report however many terminals upload a record
+	// ID ending in it. shared says another report has the same reference.
+	// ErrNotFound when none has.
+	ReportByRef(ctx context.Context, ref string) (r Report, shared bool, err error)
 	// Records calls fn for each record matching f, oldest received
 	// first, streaming; it stops at fn's first error and returns it.
 	Records(ctx context.Context, f RecordFilter, fn func(*RecordRow) error) error
@@ -107,6 +138,8 @@ type User struct {
 	UpdatedAt    time.Time
 	DisabledAt   time.Time // zero: active
 	LastLoginAt  time.Time
+	// Version counts the changes by UpdateUser (1 when created).
+	Version int64
 }
 
 // Disabled reports whether the user may no longer log in.
@@ -151,6 +184,9 @@ type ReportStatus struct {
 	PublishText bool
 	UpdatedAt   time.Time
 	UpdatedBy   string
+	// Version counts the state's changes (0: never set). Read with the
+	// report, it is what SetReportStatus expects.
+	Version int64
 }
 
 // Report is a problem report with its workflow state (Status "new" and

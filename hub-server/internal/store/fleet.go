@@ -44,6 +44,12 @@ type Fleet interface {
 	// PutConfigLayer stores a new version of a scope's layer (the
 	// previous versions stay), audits it and returns the new version (1, 2, …).
 	PutConfigLayer(ctx context.Context, scope string, doc []byte, a Audit) (int64, error)
+	// PutConfigLayerIf is PutConfigLayer for an editor: it stores doc only
+	// if the scope's current version is still base, the version the editor
+	// loaded (0: the scope had no layer), checked and written in one
+	// transaction, so of two people editing the same version the second
+	// gets ErrVersionConflict and nothing is stored or audited.
+	PutConfigLayerIf(ctx context.Context, scope string, doc []byte, base int64, a Audit) (int64, error)
 	// ConfigLayers returns the current (highest) version of every scope.
 	ConfigLayers(ctx context.Context) ([]ConfigLayer, error)
 	// ConfigGeneration changes whenever a layer is put: a cheap check

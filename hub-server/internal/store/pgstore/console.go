@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
@@ -92,13 +93,13 @@ func (s *Store) CreateUser(ctx context.Context, u store.User, a store.Audit) err
 	})
 }
 
-const userCols = `id, name, role, password_hash, created_at, updated_at, disabled_at, last_login_at`
+const userCols = `id, name, role, password_hash, created_at, updated_at, disabled_at, last_login_at, version`
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var u store.User
 	var created, updated int64
 	var disabled, login *int64
-	err := row.Scan(&u.ID, &u.Name, &u.Role, &u.PasswordHash, &created, &updated, &disabled, &login)
+	err := row.Scan(&u.ID, &u.Name, &u.Role, &u.PasswordHash, &created, &updated, &disabled, &login, &u.Version)
 	u.CreatedAt, u.UpdatedAt = store.FromNanos(created), store.FromNanos(updated)
 	u.DisabledAt, u.LastLoginAt = store.FromNanos(nanos(disabled)), store.FromNanos(nanos(login))
 	return u, err
@@ -139,7 +140,11 @@ func (s *Store) UpdateUser(ctx context.Context, u store.User, a store.Audit) err
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET role = $1, password_hash = $2, disabled_at = $3, updated_at = $4 WHERE id = $5`,
+		// The row is locked (FOR UPDATE) from here to the commit.
+		if old.Version != u.Version {
+			return store.ErrVersionConflict
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET role = $1, password_hash = $2, disabled_at = $3, updated_at = $4, version = version + 1 WHERE id = $5`,
 			u.Role, u.PasswordHash, nullNanos(u.DisabledAt), store.Nanos(a.At), u.ID); err != nil {
 			return err
 		}
@@ -321,22 +326,31 @@ func (s *Store) Reports(ctx context.Context, f store.ReportFilter) ([]store.Repo
 		c.add(`COALESCE(s.status, 'new') = ?`, f.Status)
 	}
 	q := `SELECT t.id, t.name, t.quarter, r.record_id, r.created_at, r.received_at, r.payload,
-			COALESCE(s.status, 'new'), COALESCE(s.public_note, ''), COALESCE(s.publish_text, 0), COALESCE(s.updated_at, 0), COALESCE(s.updated_by, '')
+			` + reportStatusCols + `
 		FROM records r JOIN terminals t ON t.num = r.terminal_num
 		LEFT JOIN report_status s ON s.terminal_id = t.id AND s.record_id = r.record_id` +
 		c.where() + ` ORDER BY r.received_at DESC, r.record_id DESC`
 	q += c.limit(f.Limit)
-	return queryAll(ctx, s, "reports", func(row pgx.Row) (store.Report, error) {
-		var r store.Report
-		var created, received, updated, publish int64
-		var payload string
-		err := row.Scan(&r.TerminalID, &r.TerminalName, &r.Quarter, &r.RecordID, &created, &received, &payload,
-			&r.Status, &r.PublicNote, &publish, &updated, &r.UpdatedBy)
-		r.ReportStatus.TerminalID, r.ReportStatus.RecordID = r.TerminalID, r.RecordID
-		r.Ref, r.CreatedAt, r.ReceivedAt, r.Payload = api.ReportReference(r.RecordID), store.FromNanos(created), store.FromNanos(received), []byte(payload)
-		r.PublishText, r.UpdatedAt = publish != 0, store.FromNanos(updated)
-		return r, err
-	}, q, c.args...)
+	return queryAll(ctx, s, "reports", scanReport, q, c.args...)
+}
+
+// reportStatusCols are a report's workflow columns, "new" and zero
+// without a status row.
+const reportStatusCols = `COALESCE(s.status, 'new'), COALESCE(s.public_note, ''), COALESCE(s.publish_text, 0), COALESCE(s.updated_at, 0),
+	COALESCE(s.updated_by, ''), COALESCE(s.version, 0)`
+
+// scanReport reads t.id, t.name, t.quarter, r.record_id, r.created_at,
+// r.received_at, r.payload and reportStatusCols.
+func scanReport(row pgx.Row) (store.Report, error) {
+	var r store.Report
+	var created, received, updated, publish int64
+	var payload string
+	err := row.Scan(&r.TerminalID, &r.TerminalName, &r.Quarter, &r.RecordID, &created, &received, &payload,
+		&r.Status, &r.PublicNote, &publish, &updated, &r.UpdatedBy, &r.Version)
+	r.ReportStatus.TerminalID, r.ReportStatus.RecordID = r.TerminalID, r.RecordID
+	r.Ref, r.CreatedAt, r.ReceivedAt, r.Payload = api.ReportReference(r.RecordID), store.FromNanos(created), store.FromNanos(received), []byte(payload)
+	r.PublishText, r.UpdatedAt = publish != 0, store.FromNanos(updated)
+	return r, err
 }
 
 // SetReportStatus implements store.Store.
@@ -354,11 +368,25 @@ func (s *Store) SetReportStatus(ctx context.Context, st store.ReportStatus, a st
 		if st.PublishText {
 			publish = 1
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO report_status (terminal_id, record_id, status, public_note, publish_text, updated_at, updated_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (terminal_id, record_id) DO UPDATE SET status = excluded.status, public_note = excluded.public_note,
-				publish_text = excluded.publish_text, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-			st.TerminalID, st.RecordID, st.Status, validText([]byte(st.PublicNote)), publish, store.Nanos(st.UpdatedAt), st.UpdatedBy); err != nil {
+		// One statement each way, so the check of the version and the
+		// write cannot be split (an UPDATE that waited for another
+		// transaction's row lock checks the version again on the new row):
+		// the first state inserts (a row there already is a conflict), a
+		// later one updates only its version.
+		var tag pgconn.CommandTag
+		var err error
+		if st.Version == 0 {
+			tag, err = tx.Exec(ctx, `INSERT INTO report_status (terminal_id, record_id, status, public_note, publish_text, updated_at, updated_by, version)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT (terminal_id, record_id) DO NOTHING`,
+				st.TerminalID, st.RecordID, st.Status, validText([]byte(st.PublicNote)), publish, store.Nanos(st.UpdatedAt), st.UpdatedBy)
+		} else {
+			tag, err = tx.Exec(ctx, `UPDATE report_status SET status = $1, public_note = $2, publish_text = $3, updated_at = $4, updated_by = $5,
+				version = version + 1 WHERE terminal_id = $6 AND record_id = $7 AND version = $8`,
+				st.Status, validText([]byte(st.PublicNote)), publish, store.Nanos(st.UpdatedAt), st.UpdatedBy, st.TerminalID, st.RecordID, st.Version)
+		}
+		if err := mustAffect(tag, err); errors.Is(err, store.ErrNotFound) {
+			return store.ErrVersionConflict
+		} else if err != nil {
 			return err
 		}
 		return audit(ctx, tx, a)

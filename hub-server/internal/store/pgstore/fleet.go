@@ -175,6 +175,21 @@ func (s *Store) PruneHealthHistory(ctx context.Context, before time.Time) (int64
 
 // PutConfigLayer implements store.Store.
 func (s *Store) PutConfigLayer(ctx context.Context, scope string, doc []byte, a store.Audit) (int64, error) {
+	return s.putConfigLayer(ctx, scope, doc, -1, a)
+}
+
+// PutConfigLayerIf implements store.Store.
+func (s *Store) PutConfigLayerIf(ctx context.Context, scope string, doc []byte, base int64, a store.Audit) (int64, error) {
+	if base < 0 {
+		return 0, fmt.Errorf("pgstore: put config: base version %d", base)
+	}
+	return s.putConfigLayer(ctx, scope, doc, base, a)
+}
+
+// putConfigLayer stores scope's next version if the current one is base
+// (any when base is -1). The advisory lock on config_layers is held from
+// the check to the commit, so no other process writes in between.
+func (s *Store) putConfigLayer(ctx context.Context, scope string, doc []byte, base int64, a store.Audit) (int64, error) {
 	if !store.ValidScope(scope) {
 		return 0, fmt.Errorf("pgstore: invalid scope %q", scope)
 	}
@@ -185,6 +200,9 @@ func (s *Store) PutConfigLayer(ctx context.Context, scope string, doc []byte, a 
 		}
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM config_layers WHERE scope = $1`, scope).Scan(&version); err != nil {
 			return err
+		}
+		if base >= 0 && version-1 != base {
+			return store.ErrVersionConflict
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO config_layers (scope, version, seq, document, created_at, created_by)
 			VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM config_layers), $3, $4, $5)`,

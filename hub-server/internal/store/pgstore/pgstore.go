@@ -195,7 +195,7 @@ func (s *Store) tx(ctx context.Context, what string, fn func(pgx.Tx) error) erro
 }
 
 func isStoreErr(err error) bool {
-	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed, store.ErrUserExists} {
+	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed, store.ErrUserExists, store.ErrVersionConflict} {
 		if err == e {
 			return true
 		}
@@ -222,21 +222,23 @@ func nanos(p *int64) int64 {
 
 // CreateEnrolToken implements store.Store.
 func (s *Store) CreateEnrolToken(ctx context.Context, tok store.EnrolToken) error {
-	return s.tx(ctx, "create token", func(tx pgx.Tx) error {
-		if err := xactLock(ctx, tx, lockTerminals); err != nil {
-			return err
-		}
-		var taken bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM terminals WHERE name = $1)`, tok.TerminalName).Scan(&taken); err != nil {
-			return err
-		}
-		if taken {
-			return store.ErrNameTaken
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO enrol_tokens (hash, terminal_name, quarter, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-			hex.EncodeToString(tok.Hash[:]), tok.TerminalName, tok.Quarter, store.Nanos(tok.CreatedAt), store.Nanos(tok.ExpiresAt))
+	return s.tx(ctx, "create token", func(tx pgx.Tx) error { return createEnrolToken(ctx, tx, tok) })
+}
+
+func createEnrolToken(ctx context.Context, tx pgx.Tx, tok store.EnrolToken) error {
+	if err := xactLock(ctx, tx, lockTerminals); err != nil {
 		return err
-	})
+	}
+	var taken bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM terminals WHERE name = $1)`, tok.TerminalName).Scan(&taken); err != nil {
+		return err
+	}
+	if taken {
+		return store.ErrNameTaken
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO enrol_tokens (hash, terminal_name, quarter, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		hex.EncodeToString(tok.Hash[:]), tok.TerminalName, tok.Quarter, store.Nanos(tok.CreatedAt), store.Nanos(tok.ExpiresAt))
+	return err
 }
 
 // Enroll implements store.Store.
@@ -331,9 +333,11 @@ func (s *Store) Terminals(ctx context.Context) ([]store.Terminal, error) {
 
 // RevokeTerminal implements store.Store.
 func (s *Store) RevokeTerminal(ctx context.Context, id string, at time.Time) error {
-	return s.tx(ctx, "revoke", func(tx pgx.Tx) error {
-		return mustAffect(tx.Exec(ctx, `UPDATE terminals SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, store.Nanos(at), id))
-	})
+	return s.tx(ctx, "revoke", func(tx pgx.Tx) error { return revokeTerminal(ctx, tx, id, at) })
+}
+
+func revokeTerminal(ctx context.Context, tx pgx.Tx, id string, at time.Time) error {
+	return mustAffect(tx.Exec(ctx, `UPDATE terminals SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, store.Nanos(at), id))
 }
 
 // TouchTerminal implements store.Store.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/quartierhub/quartierhub/internal/atomicfile"
 )
 
 // Backup writes a consistent copy of the database to path while the hub
@@ -19,26 +21,30 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("sqlitestore: backup: %w", err)
 	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
-	_ = os.Remove(tmp) // left by an interrupted backup
+	// VACUUM INTO needs a name that does not exist: a fresh directory beside
+	// path gives each backup its own, so two backups to the same file never
+	// write into one temporary file.
+	tmpDir, err := os.MkdirTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-")
+	if err != nil {
+		return fmt.Errorf("sqlitestore: backup: %w", err)
+	}
+	defer os.RemoveAll(tmpDir)
+	tmp := filepath.Join(tmpDir, filepath.Base(path))
 	// The readers are opened read-only, and VACUUM INTO writes a file; on
 	// the writer connection it still takes no write lock on the database,
 	// so a hub in another process keeps writing meanwhile.
 	if _, err := s.w.ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
-		_ = os.Remove(tmp)
 		return fmt.Errorf("sqlitestore: backup: %w", err)
 	}
 	if err := syncFile(tmp); err != nil {
-		_ = os.Remove(tmp)
 		return fmt.Errorf("sqlitestore: backup: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
 		return fmt.Errorf("sqlitestore: backup: %w", err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync() // make the rename durable
-		d.Close()
+	// The rename is durable once the directory is synced.
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("sqlitestore: backup: %w", err)
 	}
 	return nil
 }

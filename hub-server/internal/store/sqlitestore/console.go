@@ -58,13 +58,13 @@ func (s *Store) CreateUser(ctx context.Context, u store.User, a store.Audit) err
 	})
 }
 
-const userCols = `id, name, role, password_hash, created_at, updated_at, disabled_at, last_login_at`
+const userCols = `id, name, role, password_hash, created_at, updated_at, disabled_at, last_login_at, version`
 
 func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
 	var created, updated int64
 	var disabled, login sql.NullInt64
-	err := sc.Scan(&u.ID, &u.Name, &u.Role, &u.PasswordHash, &created, &updated, &disabled, &login)
+	err := sc.Scan(&u.ID, &u.Name, &u.Role, &u.PasswordHash, &created, &updated, &disabled, &login, &u.Version)
 	u.CreatedAt, u.UpdatedAt = store.FromNanos(created), store.FromNanos(updated)
 	u.DisabledAt, u.LastLoginAt = store.FromNanos(disabled.Int64), store.FromNanos(login.Int64)
 	return u, err
@@ -105,7 +105,10 @@ func (s *Store) UpdateUser(ctx context.Context, u store.User, a store.Audit) err
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, password_hash = ?, disabled_at = ?, updated_at = ? WHERE id = ?`,
+		if old.Version != u.Version {
+			return store.ErrVersionConflict
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, password_hash = ?, disabled_at = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
 			u.Role, u.PasswordHash, nullNanos(u.DisabledAt), store.Nanos(a.At), u.ID); err != nil {
 			return err
 		}
@@ -299,7 +302,7 @@ func (s *Store) Reports(ctx context.Context, f store.ReportFilter) ([]store.Repo
 		where, args = append(where, `COALESCE(s.status, 'new') = ?`), append(args, f.Status)
 	}
 	q := `SELECT t.id, t.name, t.quarter, r.record_id, r.created_at, r.received_at, r.payload,
-			COALESCE(s.status, 'new'), COALESCE(s.public_note, ''), COALESCE(s.publish_text, 0), COALESCE(s.updated_at, 0), COALESCE(s.updated_by, '')
+			` + reportStatusCols + `
 		FROM records r JOIN terminals t ON t.num = r.terminal_num
 		LEFT JOIN report_status s ON s.terminal_id = t.id AND s.record_id = r.record_id` +
 		whereClause(where) + ` ORDER BY r.received_at DESC, r.record_id DESC`
@@ -307,17 +310,26 @@ func (s *Store) Reports(ctx context.Context, f store.ReportFilter) ([]store.Repo
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	return queryAll(ctx, s.r, "reports", func(sc interface{ Scan(...any) error }) (store.Report, error) {
-		var r store.Report
-		var created, received, updated, publish int64
-		var payload string
-		err := sc.Scan(&r.TerminalID, &r.TerminalName, &r.Quarter, &r.RecordID, &created, &received, &payload,
-			&r.Status, &r.PublicNote, &publish, &updated, &r.UpdatedBy)
-		r.ReportStatus.TerminalID, r.ReportStatus.RecordID = r.TerminalID, r.RecordID
-		r.Ref, r.CreatedAt, r.ReceivedAt, r.Payload = api.ReportReference(r.RecordID), store.FromNanos(created), store.FromNanos(received), []byte(payload)
-		r.PublishText, r.UpdatedAt = publish != 0, store.FromNanos(updated)
-		return r, err
-	}, q, args...)
+	return queryAll(ctx, s.r, "reports", scanReport, q, args...)
+}
+
+// reportStatusCols are a report's workflow columns, "new" and zero
+// without a status row.
+const reportStatusCols = `COALESCE(s.status, 'new'), COALESCE(s.public_note, ''), COALESCE(s.publish_text, 0), COALESCE(s.updated_at, 0),
+	COALESCE(s.updated_by, ''), COALESCE(s.version, 0)`
+
+// scanReport reads t.id, t.name, t.quarter, r.record_id, r.created_at,
+// r.received_at, r.payload and reportStatusCols.
+func scanReport(sc interface{ Scan(...any) error }) (store.Report, error) {
+	var r store.Report
+	var created, received, updated, publish int64
+	var payload string
+	err := sc.Scan(&r.TerminalID, &r.TerminalName, &r.Quarter, &r.RecordID, &created, &received, &payload,
+		&r.Status, &r.PublicNote, &publish, &updated, &r.UpdatedBy, &r.Version)
+	r.ReportStatus.TerminalID, r.ReportStatus.RecordID = r.TerminalID, r.RecordID
+	r.Ref, r.CreatedAt, r.ReceivedAt, r.Payload = api.ReportReference(r.RecordID), store.FromNanos(created), store.FromNanos(received), []byte(payload)
+	r.PublishText, r.UpdatedAt = publish != 0, store.FromNanos(updated)
+	return r, err
 }
 
 // SetReportStatus implements store.Store.
@@ -335,11 +347,23 @@ func (s *Store) SetReportStatus(ctx context.Context, st store.ReportStatus, a st
 		if st.PublishText {
 			publish = 1
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO report_status (terminal_id, record_id, status, public_note, publish_text, updated_at, updated_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (terminal_id, record_id) DO UPDATE SET status = excluded.status, public_note = excluded.public_note,
-				publish_text = excluded.publish_text, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-			st.TerminalID, st.RecordID, st.Status, st.PublicNote, publish, store.Nanos(st.UpdatedAt), st.UpdatedBy); err != nil {
+		// One statement each way, so the check of the version and the
+		// write cannot be split: the first state inserts (a row there
+		// already is a conflict), a later one updates only its version.
+		var res sql.Result
+		var err error
+		if st.Version == 0 {
+			res, err = tx.ExecContext(ctx, `INSERT INTO report_status (terminal_id, record_id, status, public_note, publish_text, updated_at, updated_by, version)
+				VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (terminal_id, record_id) DO NOTHING`,
+				st.TerminalID, st.RecordID, st.Status, st.PublicNote, publish, store.Nanos(st.UpdatedAt), st.UpdatedBy)
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE report_status SET status = ?, public_note = ?, publish_text = ?, updated_at = ?, updated_by = ?,
+				version = version + 1 WHERE terminal_id = ? AND record_id = ? AND version = ?`,
+				st.Status, st.PublicNote, publish, store.Nanos(st.UpdatedAt), st.UpdatedBy, st.TerminalID, st.RecordID, st.Version)
+		}
+		if err := mustAffect(res, err); errors.Is(err, store.ErrNotFound) {
+			return store.ErrVersionConflict
+		} else if err != nil {
 			return err
 		}
 		return audit(ctx, tx, a)

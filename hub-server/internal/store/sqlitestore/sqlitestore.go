@@ -124,18 +124,20 @@ func (s *Store) Close() error {
 
 // CreateEnrolToken implements store.Store.
 func (s *Store) CreateEnrolToken(ctx context.Context, tok store.EnrolToken) error {
-	return s.writeTx(ctx, "create token", func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM terminals WHERE name = ?`, tok.TerminalName).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return store.ErrNameTaken
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO enrol_tokens (hash, terminal_name, quarter, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			hex.EncodeToString(tok.Hash[:]), tok.TerminalName, tok.Quarter, store.Nanos(tok.CreatedAt), store.Nanos(tok.ExpiresAt))
+	return s.writeTx(ctx, "create token", func(tx *sql.Tx) error { return createEnrolToken(ctx, tx, tok) })
+}
+
+func createEnrolToken(ctx context.Context, tx *sql.Tx, tok store.EnrolToken) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM terminals WHERE name = ?`, tok.TerminalName).Scan(&n); err != nil {
 		return err
-	})
+	}
+	if n > 0 {
+		return store.ErrNameTaken
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO enrol_tokens (hash, terminal_name, quarter, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		hex.EncodeToString(tok.Hash[:]), tok.TerminalName, tok.Quarter, store.Nanos(tok.CreatedAt), store.Nanos(tok.ExpiresAt))
+	return err
 }
 
 // Enroll implements store.Store.
@@ -241,9 +243,11 @@ func (s *Store) Terminals(ctx context.Context) ([]store.Terminal, error) {
 
 // RevokeTerminal implements store.Store.
 func (s *Store) RevokeTerminal(ctx context.Context, id string, at time.Time) error {
-	return s.writeTx(ctx, "revoke", func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `UPDATE terminals SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, store.Nanos(at), id))
-	})
+	return s.writeTx(ctx, "revoke", func(tx *sql.Tx) error { return revokeTerminal(ctx, tx, id, at) })
+}
+
+func revokeTerminal(ctx context.Context, tx *sql.Tx, id string, at time.Time) error {
+	return mustAffect(tx.ExecContext(ctx, `UPDATE terminals SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, store.Nanos(at), id))
 }
 
 // TouchTerminal implements store.Store.
@@ -287,7 +291,7 @@ func (s *Store) writeTx(ctx context.Context, what string, fn func(*sql.Tx) error
 }
 
 func isStoreErr(err error) bool {
-	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed, store.ErrUserExists} {
+	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed, store.ErrUserExists, store.ErrVersionConflict} {
 		if err == e {
 			return true
 		}
@@ -314,8 +318,6 @@ func insertSQL(rows int) string {
 	b.WriteString(" ON CONFLICT (terminal_num, record_id) DO NOTHING")
 	return b.String()
 }
-
-var insertChunkSQL = insertSQL(chunk)
 
 // ExportRecords implements store.Store.
 func (s *Store) ExportRecords(ctx context.Context, f store.ExportFilter, fn func(*store.ExportedRecord) error) error {

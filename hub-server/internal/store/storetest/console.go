@@ -97,10 +97,21 @@ func testUserChangeEndsSessions(t *testing.T, s store.Store) {
 		return err == nil
 	}
 	mk("s1")
+	// Each update names the version it read (UpdateUser compares).
+	reread := func() {
+		t.Helper()
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Version = got.Version
+	}
+	reread()
 	// A change that touches neither role, password nor disabled keeps sessions.
 	if err := s.UpdateUser(ctx, u, who("user.update", "user:carla", t0)); err != nil {
 		t.Fatal(err)
 	}
+	reread()
 	if !alive("s1") {
 		t.Fatal("session ended by an update that changed nothing")
 	}
@@ -111,6 +122,7 @@ func testUserChangeEndsSessions(t *testing.T, s store.Store) {
 	if alive("s1") {
 		t.Fatal("session survived a password change")
 	}
+	reread()
 	mk("s2")
 	u.Role = store.RoleViewer
 	if err := s.UpdateUser(ctx, u, who("user.update", "user:carla", t0)); err != nil {
