@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/google/renameio/v2"
 	"golang.org/x/sys/unix"
 )
 
@@ -320,12 +321,9 @@ func relink(target, link string) error {
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 		return fmt.Errorf("sim: link dir: %w", err)
 	}
-	tmp := link + ".tmp"
-	_ = os.Remove(tmp)
-	if err := os.Symlink(target, tmp); err != nil {
-		return fmt.Errorf("sim: link: %w", err)
-	}
-	if err := os.Rename(tmp, link); err != nil {
+	// renameio replaces the link through a uniquely named temporary one,
+	// so simulators sharing a directory never take each other's.
+	if err := renameio.Symlink(target, link); err != nil {
 		return fmt.Errorf("sim: link: %w", err)
 	}
 	return nil

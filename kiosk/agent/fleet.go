@@ -15,6 +15,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/drivers/escpos"
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/atomicfile"
 	"github.com/quartierhub/quartierhub/kiosk/config"
 	"github.com/quartierhub/quartierhub/kiosk/devices"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
@@ -169,23 +170,7 @@ func (f *fleetPart) writeFile(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(f.a.opts.DataDir, "."+name+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), f.path(name))
+	return atomicfile.WriteFile(f.path(name), b, 0o600)
 }
 
 // saveJournal persists the journal, dropping reported entries older than

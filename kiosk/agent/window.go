@@ -17,6 +17,7 @@ import (
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/drivers/escpos"
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/atomicfile"
 	"github.com/quartierhub/quartierhub/internal/userr"
 	"github.com/quartierhub/quartierhub/kiosk/aggregate"
 	"github.com/quartierhub/quartierhub/kiosk/devices"
@@ -394,7 +395,7 @@ func (w *window) Ticket(ctx context.Context, req localapi.TicketRequest) (locala
 	}
 	st.Last++
 	b, _ := json.Marshal(st)
-	err := writeFileSync(path, b)
+	err := atomicfile.WriteFile(path, b, 0o600)
 	w.ticketMu.Unlock()
 	if err != nil {
 		return localapi.Ticket{}, fmt.Errorf("agent: ticket: %w", err)
@@ -440,7 +441,9 @@ func (w *window) Respond(ctx context.Context, r localapi.SurveyResponse) (locala
 	if err != nil {
 		return localapi.SubmitResponse{}, err
 	}
-	f, err := os.OpenFile(filepath.Join(w.a.opts.DataDir, RespondentFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	path := filepath.Join(w.a.opts.DataDir, RespondentFile)
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err == nil {
 		_, err = f.WriteString(key + "\n")
 		if err == nil {
@@ -448,31 +451,15 @@ func (w *window) Respond(ctx context.Context, r localapi.SurveyResponse) (locala
 		}
 		f.Close()
 	}
+	if err == nil && errors.Is(statErr, os.ErrNotExist) {
+		err = atomicfile.SyncDir(w.a.opts.DataDir) // the file is new: its entry too
+	}
 	if err != nil {
 		// The response is stored; only the once-rule could not be kept.
 		w.log.Error("survey respondent not remembered", "survey", r.Survey, "err", err)
 	}
 	w.answered[key] = true
 	return localapi.SubmitResponse{ID: rec.ID, Type: rec.Type, Class: outbox.ClassResident.String(), CreatedAt: rec.CreatedAt}, nil
-}
-
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // The agent serves the window's endpoints through its window.

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/quartierhub/quartierhub/internal/atomicfile"
 )
 
 // FileName is the identity file inside the terminal's data directory.
@@ -71,27 +73,9 @@ func Save(dir string, id Identity) error {
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".identity-*")
-	if err != nil {
-		return fmt.Errorf("identity: save: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("identity: save: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("identity: save: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("identity: save: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("identity: save: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, FileName)); err != nil {
+	// Mode 0600 whatever the umask or an older file's mode: the file holds
+	// the private key.
+	if err := atomicfile.WriteFile(filepath.Join(dir, FileName), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("identity: save: %w", err)
 	}
 	return nil

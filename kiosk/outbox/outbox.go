@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/quartierhub/quartierhub/internal/atomicfile"
 	"github.com/quartierhub/quartierhub/kiosk/internal/boltfile"
 )
 
@@ -183,7 +185,7 @@ func (o *Outbox) boltOptions() *bolt.Options {
 func (o *Outbox) openDB() (*bolt.DB, error) {
 	db, err := safeOpen(o.path, o.boltOptions())
 	if err == nil {
-		return db, nil
+		return db, o.syncDir(db)
 	}
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("outbox: open %s: %w (lock not released within %s)", o.path, ErrInUse, o.opts.LockTimeout)
@@ -200,7 +202,18 @@ func (o *Outbox) openDB() (*bolt.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox: open %s after quarantine: %w", o.path, err)
 	}
-	return db, nil
+	return db, o.syncDir(db)
+}
+
+// syncDir makes the file's directory entry durable (bbolt fsyncs the file,
+// not its directory): records confirmed in a file just created, or just
+// put in place of a quarantined one, must not vanish with a power cut.
+func (o *Outbox) syncDir(db *bolt.DB) error {
+	if err := atomicfile.SyncDir(filepath.Dir(o.path)); err != nil {
+		_ = db.Close()
+		return fmt.Errorf("outbox: open %s: %w", o.path, err)
+	}
+	return nil
 }
 
 var (

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/quartierhub/quartierhub/internal/atomicfile"
 )
 
 // CardKeyFile is where a generated card key is kept in the data directory.
@@ -46,23 +48,14 @@ func LoadCardKey(dir, configHex string) ([]byte, error) {
 	if _, err := rand.Read(k); err != nil {
 		return nil, fmt.Errorf("session: card key: %w", err)
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	// Created only if still absent: of two processes starting at once,
+	// both must end up with the one key on disk.
+	created, err := atomicfile.Create(path, []byte(hex.EncodeToString(k)+"\n"), 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("session: card key: %w", err)
 	}
-	_, err = f.WriteString(hex.EncodeToString(k) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("session: card key: %w", err)
+	if !created {
+		return LoadCardKey(dir, "")
 	}
 	return k, nil
 }

@@ -292,3 +292,31 @@ func TestServicePIN(t *testing.T) {
 		t.Fatal("pin check")
 	}
 }
+
+// Processes that start at once and find no card key agree on one: each
+// gets the key that ends up on disk.
+func TestCardKeyCreatedOnce(t *testing.T) {
+	dir := t.TempDir()
+	const n = 12
+	keys := make([][]byte, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			k, err := session.LoadCardKey(dir, "")
+			if err != nil {
+				t.Error(err)
+			}
+			keys[i] = k
+		})
+	}
+	wg.Wait()
+	onDisk, err := session.LoadCardKey(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		if string(k) != string(onDisk) {
+			t.Errorf("starter %d got a key that is not the one on disk", i)
+		}
+	}
+}

@@ -2,8 +2,10 @@ package cli_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/cli"
@@ -46,5 +48,42 @@ func TestBackup(t *testing.T) {
 	}
 	if _, errs, code := run(t, "backup", "--db", "postgres://x@localhost/hub", "--to", to); code == 0 || !strings.Contains(errs, "pg_dump") {
 		t.Errorf("backup with --db: %d %q", code, errs)
+	}
+}
+
+// Backups taken at once to the same file never share a temporary file:
+// each finishes, the file is a complete database, and nothing is left
+// beside it.
+func TestConcurrentBackupsDoNotCollide(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "hub")
+	if err := mkHub(data); err != nil {
+		t.Fatal(err)
+	}
+	live, err := sqlitestore.Open(context.Background(), cli.DBPath(data), sqlitestore.Opts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	dir := t.TempDir()
+	to := filepath.Join(dir, "hub-backup.db")
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() { errs <- live.Backup(context.Background(), to) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil && !strings.Contains(err.Error(), "exists already") {
+			t.Errorf("backup: %v", err)
+		}
+	}
+	copyDB, err := sqlitestore.Open(context.Background(), to, sqlitestore.Opts{})
+	if err != nil {
+		t.Fatalf("open the backup: %v", err)
+	}
+	copyDB.Close()
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("backup directory holds %v, want only the backup", entries)
 	}
 }
