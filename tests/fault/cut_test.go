@@ -75,7 +75,7 @@ func TestConnectionCut(t *testing.T) {
 					typ, class = "problem_report", outbox.ClassResident
 				}
 				led.attempt(seq)
-				rec, err := ob.Submit(ctx, typ, class, payloadJSON(seq, 200))
+				rec, err := ob.Submit(ctx, typ, class, payloadJSON(typ, seq, 200))
 				if err != nil {
 					t.Errorf("submit: %v", err)
 					return

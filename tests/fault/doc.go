@@ -9,7 +9,8 @@
 // stores. Knobs, all optional:
 //
 //	FAULT_KILLS=N          agent kills in TestKillAgent (default 5; `make soak` 100)
-//	FAULT_HUB_RESTARTS=N   hub kills in TestHubRestartMidBatch (default 3)
-//	FAULT_BACKLOG=N        backlog records for the hub restarts (default 30000)
+//	FAULT_HUB_RESTARTS=N   hub kills in TestHubRestartMidBatch (default 3; `make soak` 10)
+//	FAULT_BACKLOG=N        backlog records for the hub restarts (default 30000, or
+//	                       four 2000-record agent batches per hub kill plus two if more)
 //	FAULT_SEED=S           repeat a run's random choices (each test logs its seed)
 package fault

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/tests/internal/harness"
 )
@@ -168,14 +169,37 @@ func (l *ledger) counts() (attempted, acked, failed int) {
 	return len(l.attempted), len(l.acked), l.failed
 }
 
-// payload is a record body of about size bytes carrying seq.
-func payload(seq string, size int) map[string]any {
-	return map[string]any{"seq": seq, "pm25": 12.5, "pad": strings.Repeat("x", max(0, size-40))}
+// payload is a body of about size bytes for a record of type typ that
+// carries seq: a problem report as residents make them (the hub and the
+// terminal take its known fields only, so seq leads its text), any other
+// type a sensor reading with a seq field.
+func payload(typ, seq string, size int) map[string]any {
+	pad := strings.Repeat("x", max(0, size-40))
+	if typ == api.RecordProblemReport {
+		return map[string]any{"category": "litter", "text": seq + " " + pad}
+	}
+	return map[string]any{"seq": seq, "pm25": 12.5, "pad": pad}
 }
 
-func payloadJSON(seq string, size int) []byte {
-	b, _ := json.Marshal(payload(seq, size))
+func payloadJSON(typ, seq string, size int) []byte {
+	b, _ := json.Marshal(payload(typ, seq, size))
 	return b
+}
+
+// seqOf is the seq a payload made by payload carries ("" if none).
+func seqOf(raw json.RawMessage) string {
+	var p struct {
+		Seq  string `json:"seq"`
+		Text string `json:"text"`
+	}
+	if json.Unmarshal(raw, &p) != nil {
+		return ""
+	}
+	if p.Seq != "" {
+		return p.Seq
+	}
+	seq, _, _ := strings.Cut(p.Text, " ")
+	return seq
 }
 
 // outcome summarises a check.
@@ -195,14 +219,12 @@ func checkExactlyOnce(t *testing.T, l *ledger, recs []harness.Exported) outcome 
 	seqs := map[string][]string{}
 	for _, r := range recs {
 		ids[r.ID]++
-		var p struct {
-			Seq string `json:"seq"`
-		}
-		if err := json.Unmarshal(r.Payload, &p); err != nil || p.Seq == "" {
+		seq := seqOf(r.Payload)
+		if seq == "" {
 			t.Errorf("hub record %s has no seq in its payload: %s", r.ID, r.Payload)
 			continue
 		}
-		seqs[p.Seq] = append(seqs[p.Seq], r.ID)
+		seqs[seq] = append(seqs[seq], r.ID)
 	}
 	errs := 0
 	report := func(format string, args ...any) {

@@ -99,7 +99,7 @@ func submitLoop(ctx context.Context, t *testing.T, c *localapi.Client, w int, le
 			typ = "problem_report"
 		}
 		led.attempt(seq)
-		resp, err := c.Submit(ctx, localapi.SubmitRequest{Type: typ, Payload: payload(seq, 200)})
+		resp, err := c.Submit(ctx, localapi.SubmitRequest{Type: typ, Payload: payload(typ, seq, 200)})
 		if err == nil {
 			led.ack(seq, resp.ID)
 			acked.Add(1)

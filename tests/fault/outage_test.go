@@ -161,7 +161,7 @@ func submitSome(t *testing.T, ctx context.Context, ob *outbox.Outbox, rng *rand.
 		}
 		led.attempt(seq)
 		wg.Go(func() {
-			rec, err := ob.Submit(ctx, typ, class, payloadJSON(seq, 200))
+			rec, err := ob.Submit(ctx, typ, class, payloadJSON(typ, seq, 200))
 			if err != nil {
 				t.Errorf("submit during the outage: %v", err)
 				return
