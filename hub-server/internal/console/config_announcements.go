@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -293,9 +293,16 @@ func (c *Console) annSave(w http.ResponseWriter, r *http.Request, scope string) 
 		}
 		c.render(w, r, status, "config_announcements", "Announcements", "config", d)
 	}
-	if v, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64); v != d.Version {
-		f.Errors = append(f.Errors, fmt.Sprintf(T("Someone changed this layer while you were editing (it is now version %d). Nothing was saved: please check the list below and make your change again."), d.Version))
+	// conflict answers a save on a version someone else replaced: the
+	// page as it is now, with the person's form kept.
+	conflict := func() {
+		c.configConflict(ctx, scope, formVersion(r), d.Layer)
+		f.Errors = append(f.Errors[:0], fmt.Sprintf(T("Someone changed this layer while you were editing (it is now version %d). Nothing was saved: please check the list below and make your change again."), d.Version))
+		f.Checked = nil
 		show(http.StatusConflict)
+	}
+	if formVersion(r) != d.Version {
+		conflict()
 		return
 	}
 	list, _ := announcementsOf(doc)
@@ -368,6 +375,14 @@ func (c *Console) annSave(w http.ResponseWriter, r *http.Request, scope string) 
 		c.serverError(w, r, "config check", err)
 		return
 	}
+	if ck.Base() != d.Version {
+		if d, _, err = c.annLoad(ctx, scope); err != nil {
+			c.serverError(w, r, "announcements", err)
+			return
+		}
+		conflict()
+		return
+	}
 	f.Checked = &ck
 	if len(ck.Errors) > 0 {
 		if op == "ann_delete" {
@@ -380,7 +395,15 @@ func (c *Console) annSave(w http.ResponseWriter, r *http.Request, scope string) 
 		show(http.StatusOK)
 		return
 	}
-	if _, err := c.st.PutConfigLayer(ctx, scope, newDoc, c.auditEntry(ctx, "config.set", scope, detail)); err != nil {
+	_, err = c.st.PutConfigLayerIf(ctx, scope, newDoc, d.Version, c.auditEntry(ctx, "config.set", scope, detail))
+	if errors.Is(err, store.ErrVersionConflict) {
+		if d, _, err = c.annLoad(ctx, scope); err != nil {
+			c.serverError(w, r, "announcements", err)
+			return
+		}
+		conflict()
+		return
+	} else if err != nil {
 		c.serverError(w, r, "config save", err)
 		return
 	}

@@ -16,6 +16,11 @@ type configEditData struct {
 	CanSave  bool
 	Settings bool // may change settings
 	Example  bool // Document is the example content, not a saved layer
+	// Base is the layer version the form saves over (0: none yet).
+	Base int64
+	// Conflict: someone else saved Layer while this person edited an
+	// older version; Document is still their text.
+	Conflict bool
 }
 
 func (c *Console) configEdit(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +42,7 @@ func (c *Console) configEdit(w http.ResponseWriter, r *http.Request) {
 	d := configEditData{Scope: scope, Layer: l, Document: "{\n  \"content\": {}\n}", CanSave: Can(p.user.Role, EditContent),
 		Settings: Can(p.user.Role, EditSettings)}
 	if l != nil {
-		d.Document = prettyJSON(l.Document)
+		d.Document, d.Base = prettyJSON(l.Document), l.Version
 	} else if scope == "global" {
 		// A new hub has no content: start from a complete, valid example
 		// rather than a blank page (the same as `hub-server config example`).

@@ -32,6 +32,11 @@
 //     spread over many addresses; a network without failures still gets
 //     a checked attempt, so the real user is not locked out
 //     (login_throttle.go).
+//   - A form that edits something others may edit too (a configuration
+//     layer, a report's state, a user) carries the version it was loaded
+//     with, and the store writes only on that version (compare-and-swap):
+//     of two people the second sees a conflict page that keeps their
+//     entries, never a silent overwrite.
 //   - Every change and every export is written to the audit log (who,
 //     what, target, when), never with passwords, tokens or residents' text.
 //

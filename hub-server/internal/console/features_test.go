@@ -103,10 +103,10 @@ func TestConfigEditing(t *testing.T) {
 		t.Fatalf("moderator content: %d %s", p.status, p.body)
 	}
 	withSettings := `{"content": {"announcements": []}, "settings": {"heartbeat_interval": "5s"}}`
-	if p := mod.post("/console/config/edit", url.Values{"scope": {"quarter:Johannstadt"}, "document": {withSettings}, "op": {"save"}}); p.status != http.StatusUnprocessableEntity {
+	if p := mod.post("/console/config/edit", url.Values{"scope": {"quarter:Johannstadt"}, "document": {withSettings}, "op": {"save"}, "version": {h.layerVersion("quarter:Johannstadt")}}); p.status != http.StatusUnprocessableEntity {
 		t.Fatalf("moderator settings: %d, want 422", p.status)
 	}
-	if p := admin.post("/console/config/edit", url.Values{"scope": {"quarter:Johannstadt"}, "document": {withSettings}, "op": {"save"}}); p.status != http.StatusSeeOther {
+	if p := admin.post("/console/config/edit", url.Values{"scope": {"quarter:Johannstadt"}, "document": {withSettings}, "op": {"save"}, "version": {h.layerVersion("quarter:Johannstadt")}}); p.status != http.StatusSeeOther {
 		t.Fatalf("admin settings: %d", p.status)
 	}
 }
@@ -152,7 +152,7 @@ func TestReportsWorkflowAndPublicPage(t *testing.T) {
 		t.Fatalf("public page after resolving with publishing: %s", p.body)
 	}
 	// Workflow: resolved cannot go back to new.
-	if p := mod.post(path, url.Values{"status": {"new"}}); p.status != http.StatusBadRequest {
+	if p := mod.post(path, url.Values{"status": {"new"}, "version": {h.reportVersion(term.id, id)}}); p.status != http.StatusBadRequest {
 		t.Fatalf("resolved → new: %d, want 400", p.status)
 	}
 	if !CanMove("resolved", "in_progress") || CanMove("in_progress", "new") || !CanMove("new", "rejected") {

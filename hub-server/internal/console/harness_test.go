@@ -270,3 +270,37 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 var tokenRe = regexp.MustCompile(`qht_[A-Za-z0-9_-]{27}`)
+
+// layerVersion is the version of scope's current layer ("0": none), as
+// the editor's form carries it.
+func (h *hub) layerVersion(scope string) string {
+	h.t.Helper()
+	l, err := h.con.currentLayer(context.Background(), scope)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if l == nil {
+		return "0"
+	}
+	return fmt.Sprint(l.Version)
+}
+
+// userVersion is the user's version, as the users page's form carries it.
+func (h *hub) userVersion(name string) string {
+	h.t.Helper()
+	u, err := h.st.UserByName(context.Background(), name)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return fmt.Sprint(u.Version)
+}
+
+// reportVersion is the version of a report's state, as its form carries it.
+func (h *hub) reportVersion(terminalID, record string) string {
+	h.t.Helper()
+	rs, err := h.st.Reports(context.Background(), store.ReportFilter{TerminalID: terminalID, RecordID: record})
+	if err != nil || len(rs) != 1 {
+		h.t.Fatalf("report %s: %d, %v", record, len(rs), err)
+	}
+	return fmt.Sprint(rs[0].Version)
+}

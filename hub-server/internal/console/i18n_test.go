@@ -94,7 +94,7 @@ func TestConsoleLanguage(t *testing.T) {
 	}
 
 	// An admin sets bert's language on the users page.
-	if p := a.post("/console/users/bert", url.Values{"lang": {"de"}}); p.status != http.StatusSeeOther {
+	if p := a.post("/console/users/bert", url.Values{"lang": {"de"}, "version": {h.userVersion("bert")}}); p.status != http.StatusSeeOther {
 		t.Fatalf("admin sets bert's language: %d", p.status)
 	}
 	if p := a.get("/console/users"); !strings.Contains(p.body, `<option value="de" lang="de" selected>Deutsch</option>`) {

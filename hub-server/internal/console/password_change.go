@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
@@ -37,7 +38,12 @@ func (c *Console) passwordChange(w http.ResponseWriter, r *http.Request) {
 	}
 	u := p.user
 	u.PasswordHash = hash
-	if err := c.st.UpdateUser(ctx, u, store.Audit{At: c.o.Now(), Actor: u.Name, Action: "user.password", Subject: "user:" + u.Name}); err != nil {
+	err = c.st.UpdateUser(ctx, u, store.Audit{At: c.o.Now(), Actor: u.Name, Action: "user.password", Subject: "user:" + u.Name})
+	if errors.Is(err, store.ErrVersionConflict) {
+		// An admin changed the account while the password was hashed.
+		fail(T("Your account was changed by an admin meanwhile. Nothing was saved; please try again."))
+		return
+	} else if err != nil {
 		c.serverError(w, r, "password", err)
 		return
 	}

@@ -12,6 +12,14 @@ type reportShowData struct {
 	Public string
 	Audit  []store.Audit
 	Error  string
+	Form   reportForm // what the form shows: the stored state, or what was posted
+}
+
+// reportForm is the workflow form's content.
+type reportForm struct {
+	Status, Note string
+	Publish      bool
+	Version      int64 // the state's version the form saves over
 }
 
 // reportAt loads the report of the {terminal}/{record} path; it answers
@@ -41,11 +49,17 @@ func (c *Console) reportShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c.showReport(w, r, http.StatusOK, rep, "")
+	c.showReport(w, r, http.StatusOK, rep, "", nil)
 }
 
-func (c *Console) showReport(w http.ResponseWriter, r *http.Request, status int, rep reportView, msg string) {
-	d := reportShowData{R: rep, Public: c.hubURL(r) + "/status/" + rep.Ref, Error: msg}
+// showReport shows rep; form, when not nil, is what the person posted
+// (kept after a refusal), otherwise the form shows rep's state.
+func (c *Console) showReport(w http.ResponseWriter, r *http.Request, status int, rep reportView, msg string, form *reportForm) {
+	d := reportShowData{R: rep, Public: c.hubURL(r) + "/status/" + rep.Ref, Error: msg,
+		Form: reportForm{Status: rep.Status, Note: rep.PublicNote, Publish: rep.PublishText, Version: rep.Version}}
+	if form != nil {
+		d.Form = *form
+	}
 	for _, s := range ReportStatuses {
 		if CanMove(rep.Status, s) {
 			d.Next = append(d.Next, s)

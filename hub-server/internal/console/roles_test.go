@@ -124,6 +124,7 @@ func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 		form.Set("password", "a long enough password")
 	case "/console/users/other":
 		form.Set("role", "moderator")
+		form.Set("version", "1")
 	case "/console/account":
 		form.Set("current", "wrong")
 	}

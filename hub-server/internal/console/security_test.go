@@ -161,7 +161,7 @@ func testDisabledUserAndRoleChangeEndSessions(t *testing.T, kind string) {
 	admin, mod := h.browser(), h.browser()
 	admin.mustLogin("anna")
 	mod.mustLogin("mod")
-	if p := admin.post("/console/users/mod", url.Values{"role": {"moderator"}, "disabled": {"yes"}}); p.status != http.StatusSeeOther {
+	if p := admin.post("/console/users/mod", url.Values{"role": {"moderator"}, "disabled": {"yes"}, "version": {h.userVersion("mod")}}); p.status != http.StatusSeeOther {
 		t.Fatalf("disable: %d %s", p.status, p.body)
 	}
 	if p := mod.get("/console/reports"); p.status != http.StatusSeeOther {
@@ -171,7 +171,7 @@ func testDisabledUserAndRoleChangeEndSessions(t *testing.T, kind string) {
 		t.Fatalf("disabled user logs in: %d", p.status)
 	}
 	// An admin cannot lock themselves out.
-	if p := admin.post("/console/users/anna", url.Values{"role": {"viewer"}}); p.status != http.StatusBadRequest {
+	if p := admin.post("/console/users/anna", url.Values{"role": {"viewer"}, "version": {h.userVersion("anna")}}); p.status != http.StatusBadRequest {
 		t.Fatalf("self-demotion: %d", p.status)
 	}
 }

@@ -12,7 +12,10 @@ import (
 
 // userUpdate changes a user's role, disables or enables them, or sets a
 // new password. An admin cannot demote or disable themselves, so a hub
-// always keeps the admin who is logged in.
+// always keeps the admin who is logged in. The form carries the user's
+// version it was loaded with: a form older than another admin's change
+// (or the user's own password change) saves nothing, so it cannot, say,
+// enable again a user who was just disabled.
 func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p := principalFrom(ctx)
@@ -25,6 +28,14 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bad := func(msg string) { c.showUsers(w, r, http.StatusBadRequest, userListData{Error: msg}) }
+	conflict := func() {
+		c.o.Logger.Info("console: user edit conflict", "user", u.Name)
+		c.showUsers(w, r, http.StatusConflict, userListData{Error: T("Someone else changed this user while you were editing. Nothing was saved: check the list below and make your change again.")})
+	}
+	if formVersion(r) != u.Version {
+		conflict()
+		return
+	}
 	role, disabled, pw := r.PostFormValue("role"), r.PostFormValue("disabled") == "yes", r.PostFormValue("password")
 	var changes []string
 	if role != "" && role != u.Role {
@@ -61,40 +72,43 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	// The language is kept apart from the user record (store.UserLangs);
 	// a form without the field leaves it as it is.
-	langChanged := false
-	if l, ok := r.PostForm["lang"]; ok {
-		if len(l) != 1 || (l[0] != "" && !knownLang(l[0])) {
-			bad(T("Choose one of the languages."))
+	lang, setLang := r.PostForm["lang"]
+	if setLang && (len(lang) != 1 || (lang[0] != "" && !knownLang(lang[0]))) {
+		bad(T("Choose one of the languages."))
+		return
+	}
+	if len(changes) > 0 {
+		err := c.st.UpdateUser(ctx, u, c.auditEntry(ctx, "user.update", "user:"+u.Name, strings.Join(changes, ", ")))
+		if errors.Is(err, store.ErrVersionConflict) {
+			conflict()
+			return
+		} else if err != nil {
+			c.serverError(w, r, "user update", err)
 			return
 		}
+		c.o.Logger.Info("console: user updated", "user", u.Name, "changes", fmt.Sprint(len(changes)))
+	}
+	langChanged := false
+	if setLang {
 		cur, err := c.st.UserLang(ctx, u.ID)
 		if err != nil {
 			c.serverError(w, r, "user language", err)
 			return
 		}
-		if langChanged = cur != l[0]; langChanged {
-			detail := l[0]
+		if langChanged = cur != lang[0]; langChanged {
+			detail := lang[0]
 			if detail == "" {
 				detail = "as the browser asks"
 			}
-			if err := c.st.SetUserLang(ctx, u.ID, l[0], c.auditEntry(ctx, "user.lang", "user:"+u.Name, detail)); err != nil {
+			if err := c.st.SetUserLang(ctx, u.ID, lang[0], c.auditEntry(ctx, "user.lang", "user:"+u.Name, detail)); err != nil {
 				c.serverError(w, r, "user language", err)
 				return
 			}
 		}
 	}
-	if len(changes) == 0 {
-		done := ""
-		if langChanged {
-			done = "user"
-		}
-		c.redirect(w, r, "/console/users", done)
-		return
+	done := ""
+	if len(changes) > 0 || langChanged {
+		done = "user"
 	}
-	if err := c.st.UpdateUser(ctx, u, c.auditEntry(ctx, "user.update", "user:"+u.Name, strings.Join(changes, ", "))); err != nil {
-		c.serverError(w, r, "user update", err)
-		return
-	}
-	c.o.Logger.Info("console: user updated", "user", u.Name, "changes", fmt.Sprint(len(changes)))
-	c.redirect(w, r, "/console/users", "user")
+	c.redirect(w, r, "/console/users", done)
 }
