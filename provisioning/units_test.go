@@ -1,14 +1,64 @@
 // Package provisioning holds what puts hubs and terminals into service;
-// its test checks the systemd units against systemd itself.
+// its tests check the systemd units against systemd itself (verify, the
+// security score) and the hub's system calls and writes against its
+// unit's sandbox.
 package provisioning
 
 import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+// maxExposure is the highest `systemd-analyze security` exposure each unit
+// may score (0 is locked down, 10 wide open). The agent needs the serial
+// ports and its supplementary group, so it may score a little higher.
+var maxExposure = map[string]float64{
+	"hub/quartierhub-hub.service":     2.0,
+	"kiosk/quartierhub-agent.service": 3.5,
+}
+
+// TestSystemdUnitsSecurity scores every unit with systemd-analyze
+// security and fails above its limit, listing what still counts.
+func TestSystemdUnitsSecurity(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed (package systemd; provisioning/dev/deps.sh test installs it)")
+	}
+	units, _ := filepath.Glob("*/*.service")
+	if len(units) != len(maxExposure) {
+		t.Fatalf("units %v, limits for %d: give every unit a limit", units, len(maxExposure))
+	}
+	overall := regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`)
+	for _, u := range units {
+		limit, ok := maxExposure[u]
+		if !ok {
+			t.Errorf("%s has no exposure limit", u)
+			continue
+		}
+		out, _ := exec.Command(analyze, "security", "--offline=true", "--no-pager", u).CombinedOutput()
+		m := overall.FindSubmatch(out)
+		if m == nil {
+			t.Errorf("systemd-analyze security %s: no overall exposure level:\n%s", u, out)
+			continue
+		}
+		score, _ := strconv.ParseFloat(string(m[1]), 64)
+		t.Logf("%s: exposure %.1f (limit %.1f)", u, score, limit)
+		if score > limit {
+			var open []string
+			for _, l := range strings.Split(string(out), "\n") {
+				if strings.HasPrefix(l, "✗") {
+					open = append(open, l)
+				}
+			}
+			t.Errorf("%s scores %.1f, above %.1f; still open:\n%s", u, score, limit, strings.Join(open, "\n"))
+		}
+	}
+}
 
 // TestSystemdUnitsVerify runs systemd-analyze verify on every unit, with
 // ExecStart pointed at a stand-in binary (verify checks that it exists).

@@ -20,8 +20,9 @@ case "$what" in
   # cgo with OpenGL and X11 headers for the kiosk window (Fyne with GLFW)
   build) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev) ;;
   # and a virtual display with a clicker for the end-to-end window test,
-  # a browser for the console tests, PostgreSQL for the second store
-  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev xvfb xdotool chromium postgresql) ;;
+  # a browser for the console tests, PostgreSQL for the second store,
+  # systemd-analyze and strace for the systemd units' checks
+  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev xvfb xdotool chromium postgresql systemd strace) ;;
   *) echo "deps: unknown set $what" >&2; exit 2 ;;
 esac
 
