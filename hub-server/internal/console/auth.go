@@ -92,8 +92,11 @@ func (c *Console) cookie(r *http.Request, base string) string {
 	return ck.Value
 }
 
-// startSession logs u in: a new session, its cookie.
-func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u store.User) error {
+// startSession logs u in: a new session, its cookie. With a login audit
+// entry, the session, the user's login time and the entry are stored in
+// one transaction (store.StartSession), so a login that cannot be
+// audited does not happen.
+func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u store.User, login *store.Audit) error {
 	id, err := c.randToken(32)
 	if err != nil {
 		return err
@@ -103,8 +106,13 @@ func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 		return err
 	}
 	now := c.o.Now()
-	if err := c.st.CreateSession(ctx, store.Session{IDHash: hashID(id), UserID: u.ID, CSRF: csrf, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(c.o.IdleTimeout)}); err != nil {
+	se := store.Session{IDHash: hashID(id), UserID: u.ID, CSRF: csrf, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(c.o.IdleTimeout)}
+	if login != nil {
+		err = c.st.StartSession(ctx, se, *login)
+	} else {
+		err = c.st.CreateSession(ctx, se)
+	}
+	if err != nil {
 		return err
 	}
 	c.setCookie(w, r, cookieName, id, 0)
@@ -240,11 +248,11 @@ func (c *Console) loginWait(ctx context.Context, key string) (time.Duration, err
 	return wait, nil
 }
 
-func (c *Console) audit(ctx context.Context, action, subject, detail string) {
-	a := store.Audit{At: c.o.Now(), Actor: actor(ctx), Action: action, Subject: subject, Detail: detail}
-	if err := c.st.AppendAudit(ctx, a); err != nil {
-		c.o.Logger.Error("console: audit", "action", action, "err", err)
-	}
+// audit writes an audit entry for an action that changes nothing in the
+// store (an export, a download) before the action: when it fails, the
+// caller must not act.
+func (c *Console) audit(ctx context.Context, action, subject, detail string) error {
+	return c.st.AppendAudit(ctx, c.auditEntry(ctx, action, subject, detail))
 }
 
 func (c *Console) auditEntry(ctx context.Context, action, subject, detail string) store.Audit {

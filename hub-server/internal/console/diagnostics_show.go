@@ -104,7 +104,10 @@ func (c *Console) diagnosticsDownload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c.audit(r.Context(), "diagnostics.download", "terminal:"+t.Name, d.ID)
+	if err := c.audit(r.Context(), "diagnostics.download", "terminal:"+t.Name, d.ID); err != nil {
+		c.serverError(w, r, "diagnostics audit", err)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="diagnostics-%s.json"`, d.ID))

@@ -51,7 +51,8 @@ func (c *Console) enrolmentCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.o.Now()
-	err = c.st.CreateEnrolToken(ctx, store.EnrolToken{Hash: sha256.Sum256([]byte(tok)), TerminalName: name, Quarter: quarter, CreatedAt: now, ExpiresAt: now.Add(c.o.TokenTTL)})
+	err = c.st.CreateEnrolTokenAudited(ctx, store.EnrolToken{Hash: sha256.Sum256([]byte(tok)), TerminalName: name, Quarter: quarter, CreatedAt: now, ExpiresAt: now.Add(c.o.TokenTTL)},
+		c.auditEntry(ctx, "terminal.token", "terminal:"+name, "enrolment token for quarter "+quarter+", valid until "+when(now.Add(c.o.TokenTTL))))
 	if errors.Is(err, store.ErrNameTaken) {
 		d.Error = T("A terminal of this name is enrolled already. Choose another name, or open that terminal to renew its credentials.")
 		c.render(w, r, http.StatusConflict, "enrol", "Enrol a terminal", "enrol", d)
@@ -60,7 +61,6 @@ func (c *Console) enrolmentCreate(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, "enrol", err)
 		return
 	}
-	c.audit(ctx, "terminal.token", "terminal:"+name, "enrolment token for quarter "+quarter+", valid until "+when(now.Add(c.o.TokenTTL)))
 	c.showToken(w, r, name, quarter, tok, now.Add(c.o.TokenTTL), false)
 }
 

@@ -66,7 +66,12 @@ func newHub(t *testing.T, mod func(*Opts)) *hub {
 // newHubOn is a hub on a new, empty store of kind (see teststores).
 func newHubOn(t *testing.T, kind string, mod func(*Opts)) *hub {
 	t.Helper()
-	st := teststores.Open(t, kind)
+	return newHubWith(t, teststores.Open(t, kind), mod)
+}
+
+// newHubWith is a hub on st.
+func newHubWith(t *testing.T, st store.Store, mod func(*Opts)) *hub {
+	t.Helper()
 	h := &hub{t: t, st: st, clock: &clock{}}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	o := Opts{Now: h.clock.Now, Logger: log, Params: cheap}

@@ -95,12 +95,11 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := c.startSession(ctx, w, r, u); err != nil {
+	login := store.Audit{At: c.o.Now(), Actor: u.Name, Action: "user.login", Subject: "user:" + u.Name}
+	if err := c.startSession(ctx, w, r, u, &login); err != nil {
 		c.serverError(w, r, "login session", err)
 		return
 	}
-	_ = c.st.SetUserLogin(ctx, u.ID, c.o.Now())
 	c.setCookie(w, r, loginCookieName, "", -1)
-	c.st.AppendAudit(ctx, store.Audit{At: c.o.Now(), Actor: u.Name, Action: "user.login", Subject: "user:" + u.Name})
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
 }

@@ -47,7 +47,8 @@ func (c *Console) passwordChange(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, "password", err)
 		return
 	}
-	if err := c.startSession(ctx, w, r, u); err != nil {
+	// The change is audited already (user.password).
+	if err := c.startSession(ctx, w, r, u, nil); err != nil {
 		c.serverError(w, r, "password session", err)
 		return
 	}

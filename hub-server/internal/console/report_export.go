@@ -18,7 +18,10 @@ func (c *Console) reportExport(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, "reports export", err)
 		return
 	}
-	c.audit(ctx, "reports.export", "reports", fmt.Sprintf("CSV, filter %q, %d reports", r.URL.RawQuery, len(rs)))
+	if err := c.audit(ctx, "reports.export", "reports", fmt.Sprintf("CSV, filter %q, %d reports", r.URL.RawQuery, len(rs))); err != nil {
+		c.serverError(w, r, "reports export audit", err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="reports-%s.csv"`, c.o.Now().Format("2006-01-02")))
 	cw := csv.NewWriter(w)

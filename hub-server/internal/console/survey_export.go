@@ -21,7 +21,10 @@ var SurveyCSVHeader = []string{"record_id", "terminal", "quarter", "created_at",
 func (c *Console) surveyExport(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	quarter, survey := r.URL.Query().Get("quarter"), r.URL.Query().Get("survey")
-	c.audit(ctx, "surveys.export", "surveys", fmt.Sprintf("CSV, survey %q, quarter %q", survey, quarter))
+	if err := c.audit(ctx, "surveys.export", "surveys", fmt.Sprintf("CSV, survey %q, quarter %q", survey, quarter)); err != nil {
+		c.serverError(w, r, "surveys export audit", err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="surveys-%s.csv"`, c.o.Now().Format("2006-01-02")))
 	cw := csv.NewWriter(w)

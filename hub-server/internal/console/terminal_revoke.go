@@ -14,11 +14,10 @@ func (c *Console) terminalRevoke(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusBadRequest, "To revoke, type the terminal's name into the confirmation field.")
 		return
 	}
-	if err := c.st.RevokeTerminal(r.Context(), t.ID, c.o.Now()); err != nil {
+	if err := c.st.RevokeTerminalAudited(r.Context(), t.ID, c.o.Now(), c.auditEntry(r.Context(), "terminal.revoke", "terminal:"+t.Name, "")); err != nil {
 		c.serverError(w, r, "revoke", err)
 		return
 	}
-	c.audit(r.Context(), "terminal.revoke", "terminal:"+t.Name, "")
 	c.o.Logger.Info("console: terminal revoked", "terminal", t.ID)
 	c.redirect(w, r, "/console/terminals/"+url.PathEscape(t.Name), "revoked")
 }
