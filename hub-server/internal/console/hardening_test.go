@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
@@ -166,5 +167,51 @@ func TestConfigEditorBoundsJSON(t *testing.T) {
 	ok := `{"content": {"pages": ` + nest(api.MaxJSONDepth-2) + `}}`
 	if p := b.post("/console/config/edit", url.Values{"scope": {"global"}, "document": {ok}, "op": {"save"}, "version": {"0"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("a layer %d levels deep: %d", api.MaxJSONDepth, p.status)
+	}
+}
+
+// TestOneReportPerReference: a terminal uploads a record ID another
+// terminal used already (or one ending in the same 8 characters): the
+// public page still shows exactly one report — the one received first —
+// and never the other terminal's text, even when a moderator published
+// both; the console says the reference is shared.
+func TestOneReportPerReference(t *testing.T) { teststores.EachKind(t, testOneReportPerReference) }
+
+func testOneReportPerReference(t *testing.T, kind string) {
+	h := newHubOn(t, kind, nil)
+	h.addUser("mod", store.RoleModerator)
+	t1 := h.enrolTerminal("jst-1", "Johannstadt")
+	t2 := h.enrolTerminal("jst-2", "Striesen")
+	id := t1.upload(api.RecordProblemReport, api.ProblemReport{Category: "litter", Text: "Worte von Terminal eins"})
+	h.clock.Advance(time.Minute)
+	t2.uploadAs(id, api.RecordProblemReport, api.ProblemReport{Category: "bench", Text: "Worte von Terminal zwei"})
+	ref := api.ReportReference(id)
+	pub := h.browser()
+	p := pub.get("/status/" + ref + "?lang=en")
+	if p.status != http.StatusOK || strings.Count(p.body, `class="card status-card"`) != 1 || !strings.Contains(p.body, "Johannstadt") || strings.Contains(p.body, "Striesen") {
+		t.Fatalf("public page: %d, %d reports; want exactly jst-1's", p.status, strings.Count(p.body, `class="card status-card"`))
+	}
+	// A moderator publishes both residents' texts.
+	mod := h.browser()
+	mod.mustLogin("mod")
+	for _, tm := range []*terminal{t1, t2} {
+		path := "/console/reports/" + tm.name + "/" + id
+		if p := mod.post(path, url.Values{"status": {"in_progress"}, "publish_text": {"yes"}, "version": {h.reportVersion(tm.id, id)}}); p.status != http.StatusSeeOther {
+			t.Fatalf("publish %s: %d", tm.name, p.status)
+		}
+		note := mod.get(path)
+		if !strings.Contains(note.body, `id="ref-shared"`) {
+			t.Errorf("the console does not say that %s's reference is shared", tm.name)
+		}
+	}
+	p = pub.get("/status/" + ref)
+	if strings.Count(p.body, `class="card status-card"`) != 1 || strings.Contains(p.body, "Terminal zwei") || strings.Contains(p.body, "Terminal eins") {
+		t.Fatalf("public page after publishing both: %d reports, shows a resident's text of a shared reference:\n%s", strings.Count(p.body, `class="card status-card"`), between(p.body, "<main", "</main>"))
+	}
+	// A reference of its own shows the published text as before.
+	own := t1.upload(api.RecordProblemReport, api.ProblemReport{Category: "litter", Text: "Eigene Worte"})
+	mod.post("/console/reports/jst-1/"+own, url.Values{"status": {"in_progress"}, "publish_text": {"yes"}, "version": {"0"}})
+	if p := pub.get("/status/" + api.ReportReference(own)); !strings.Contains(p.body, "Eigene Worte") {
+		t.Fatalf("an unshared published text is not shown")
 	}
 }

@@ -246,9 +246,15 @@ var recordSeq int
 func (tm *terminal) upload(typ string, payload any) string {
 	tm.t.Helper()
 	recordSeq++
-	p, _ := json.Marshal(payload)
 	id := fmt.Sprintf("01JX%010d%012d", recordSeq, recordSeq*7919)
 	id = strings.NewReplacer("I", "1", "L", "1", "O", "0", "U", "V").Replace(id)
+	return tm.uploadAs(id, typ, payload)
+}
+
+// uploadAs uploads one resident record with the given ID.
+func (tm *terminal) uploadAs(id, typ string, payload any) string {
+	tm.t.Helper()
+	p, _ := json.Marshal(payload)
 	rec := api.Record{ID: id, Type: typ, Class: api.ClassResident, CreatedAt: tm.h.clock.Now(), Payload: p}
 	if st, b := tm.call(http.MethodPost, api.PathRecords, api.Batch{Records: []api.Record{rec}}, nil); st != 200 {
 		tm.t.Fatalf("upload: %d %s", st, b)

@@ -13,6 +13,10 @@ type reportShowData struct {
 	Audit  []store.Audit
 	Error  string
 	Form   reportForm // what the form shows: the stored state, or what was posted
+	// RefShared: another report's record ID ends like this one's, so
+	// they share the public reference; RefOwner: the public page shows
+	// this one (store.ReportByRef), without the resident's text.
+	RefShared, RefOwner bool
 }
 
 // reportForm is the workflow form's content.
@@ -60,6 +64,13 @@ func (c *Console) showReport(w http.ResponseWriter, r *http.Request, status int,
 	if form != nil {
 		d.Form = *form
 	}
+	owner, shared, err := c.st.ReportByRef(r.Context(), rep.Ref)
+	if err != nil {
+		c.serverError(w, r, "report", err)
+		return
+	}
+	d.RefShared = shared
+	d.RefOwner = owner.TerminalID == rep.TerminalID && owner.RecordID == rep.RecordID
 	for _, s := range ReportStatuses {
 		if CanMove(rep.Status, s) {
 			d.Next = append(d.Next, s)

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -35,6 +36,13 @@ type statusData struct {
 
 // statusShow is the public, read-only status page of a report (/status/REF,
 // opened by the receipt's QR code) and the form to type a reference.
+//
+// A reference is only the last 8 characters of a record ID, which any
+// terminal may upload, so several reports can end alike. The page shows
+// exactly one: the report that owns the reference (store.ReportByRef,
+// the one received first). While another report shares the reference,
+// the resident's text is not shown even if published: the person holding
+// the receipt may have made the other report.
 func (c *Console) statusShow(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	asked := r.PathValue("ref")
@@ -48,15 +56,16 @@ func (c *Console) statusShow(w http.ResponseWriter, r *http.Request) {
 			d.Invalid = true
 		} else {
 			d.Ref = ref
-			rs, err := c.st.Reports(ctx, store.ReportFilter{Ref: ref, Limit: 5})
-			if err != nil {
+			rep, shared, err := c.st.ReportByRef(ctx, ref)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				c.serverError(w, r, "status", err)
 				return
 			}
-			for _, v := range viewReports(rs, c.categoryLabelsIn(ctx, c.lang(r, nil, true))) {
+			if err == nil {
+				v := viewReports([]store.Report{rep}, c.categoryLabelsIn(ctx, c.lang(r, nil, true)))[0]
 				pr := publicReport{Ref: v.Ref, Category: v.CategoryLabel, Quarter: v.Quarter, Status: v.Status, Note: v.PublicNote,
 					Explain: statusExplain[v.Status], Submitted: v.CreatedAt, Updated: v.UpdatedAt}
-				if v.PublishText {
+				if v.PublishText && !shared {
 					pr.Text = v.P.Text
 				}
 				d.Found = append(d.Found, pr)
