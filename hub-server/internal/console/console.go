@@ -50,7 +50,8 @@
 //
 // The public status page of a problem report (/status/REF) shows only
 // category, status, the public note and dates — the resident's text only
-// when a moderator approved publishing it.
+// when a moderator approved publishing it. Lookups are limited per client
+// network (status_limit.go): 429 and a plain page beyond the limit.
 package console
 
 import (
@@ -110,6 +111,14 @@ type Opts struct {
 	// PublicLang is the public status page's language for residents
 	// whose browser asks for none of Langs. Default "de" (Dresden).
 	PublicLang string
+	// StatusLookupEvery, StatusLookupBurst and StatusLookupClients limit
+	// the public status page's lookups per client network (status_limit.go):
+	// a burst of StatusLookupBurst (default 20), then one per
+	// StatusLookupEvery (default 3s), for at most StatusLookupClients
+	// networks at once (default 10000; beyond, they share one limit).
+	StatusLookupEvery   time.Duration
+	StatusLookupBurst   int
+	StatusLookupClients int
 }
 
 // Console serves the web console and the public status pages.
@@ -122,6 +131,8 @@ type Console struct {
 	// static is static/ alone: the templates beside it are no business
 	// of a browser.
 	static fs.FS
+	// lookups limits the public status page per client network.
+	lookups *lookupLimiter
 }
 
 // New returns the console on st.
@@ -171,6 +182,7 @@ func New(st store.Store, o Opts) (*Console, error) {
 		return nil, fmt.Errorf("console: static files: %w", err)
 	}
 	c := &Console{st: st, o: o, mux: http.NewServeMux(), pages: p, static: static,
+		lookups: newLookupLimiter(lookupLimits{Every: o.StatusLookupEvery, Burst: o.StatusLookupBurst, Clients: o.StatusLookupClients}),
 		configs: fleet.NewConfigs(st, fleet.ConfigsOpts{CheckEvery: -1, Now: o.Now})}
 	c.routes()
 	return c, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -213,5 +214,81 @@ func testOneReportPerReference(t *testing.T, kind string) {
 	mod.post("/console/reports/jst-1/"+own, url.Values{"status": {"in_progress"}, "publish_text": {"yes"}, "version": {"0"}})
 	if p := pub.get("/status/" + api.ReportReference(own)); !strings.Contains(p.body, "Eigene Worte") {
 		t.Fatalf("an unshared published text is not shown")
+	}
+}
+
+// lookupFrom asks the console for path as a client at addr (host:port),
+// straight through its handler so each request can come from elsewhere.
+func lookupFrom(h *hub, addr, path string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.RemoteAddr = addr
+	rec := httptest.NewRecorder()
+	h.con.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestStatusLookupRateLimit: lookups on the public status page are
+// limited per client network (IPv4 address, IPv6 /64) with a plain 429
+// page in the resident's language; the limit refills; other networks are
+// not held up; the table of networks stays bounded however many
+// addresses ask.
+func TestStatusLookupRateLimit(t *testing.T) {
+	h := newHub(t, func(o *Opts) { o.StatusLookupBurst, o.StatusLookupEvery, o.StatusLookupClients = 3, time.Minute, 50 })
+	const a = "198.51.100.7:5000"
+	for i := range 3 {
+		if rec := lookupFrom(h, a, "/status/ABCD-000"+itoa(i)); rec.Code != http.StatusNotFound {
+			t.Fatalf("lookup %d: %d, want 404 (unknown reference)", i+1, rec.Code)
+		}
+	}
+	rec := lookupFrom(h, a, "/status/ABCD-0003")
+	body := rec.Body.String()
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || !strings.Contains(body, "Sie haben in kurzer Zeit viele Vorgangsnummern abgefragt") {
+		t.Fatalf("4th lookup: %d, Retry-After %q; want 429 with the German page\n%s", rec.Code, rec.Header().Get("Retry-After"), body)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/status?ref=ABCD-0004", nil)
+	req.RemoteAddr, req.Header["Accept-Language"] = a, []string{"en"}
+	rec = httptest.NewRecorder()
+	h.con.ServeHTTP(rec, req)
+	if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "You have looked up many reference numbers") {
+		t.Fatalf("?ref= form, English: %d", rec.Code)
+	}
+	// The page without a lookup stays open; another address is not held up.
+	if rec := lookupFrom(h, a, "/status"); rec.Code != http.StatusOK {
+		t.Fatalf("the empty form: %d", rec.Code)
+	}
+	if rec := lookupFrom(h, "203.0.113.9:1", "/status/ABCD-0005"); rec.Code != http.StatusNotFound {
+		t.Fatalf("another address: %d", rec.Code)
+	}
+	// One IPv6 /64 is one client.
+	for i := range 3 {
+		lookupFrom(h, "[2001:db8:1:2::"+itoa(i+1)+"]:443", "/status/ABCD-0006")
+	}
+	if rec := lookupFrom(h, "[2001:db8:1:2:ffff::1]:443", "/status/ABCD-0006"); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("4th lookup from the same /64: %d, want 429", rec.Code)
+	}
+	// After a minute one more lookup goes.
+	h.clock.Advance(time.Minute + time.Second)
+	if rec := lookupFrom(h, a, "/status/ABCD-0007"); rec.Code != http.StatusNotFound {
+		t.Fatalf("after the refill: %d", rec.Code)
+	}
+	// Many addresses: the table stays at its bound, and the addresses
+	// beyond it share one limit.
+	limited := 0
+	for i := range 2000 {
+		addr := "10." + itoa(i/250) + "." + itoa(i%250) + ".1:80"
+		if lookupFrom(h, addr, "/status/ABCD-0008").Code == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if n := h.con.lookups.size(); n > 50 {
+		t.Fatalf("%d networks tracked, want at most 50", n)
+	}
+	if limited < 1900 {
+		t.Fatalf("only %d of 2000 lookups from new addresses beyond the table were limited", limited)
+	}
+	// Quiet networks make room again.
+	h.clock.Advance(10 * time.Minute)
+	if rec := lookupFrom(h, "192.0.2.200:1", "/status/ABCD-0009"); rec.Code != http.StatusNotFound {
+		t.Fatalf("a new address once the others are quiet: %d", rec.Code)
 	}
 }

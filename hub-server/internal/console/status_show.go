@@ -32,6 +32,7 @@ type statusData struct {
 	Ref     string
 	Invalid bool
 	Found   []publicReport
+	Limited bool // too many lookups from this network: try again later
 }
 
 // statusShow is the public, read-only status page of a report (/status/REF,
@@ -50,6 +51,18 @@ func (c *Console) statusShow(w http.ResponseWriter, r *http.Request) {
 		asked = r.URL.Query().Get("ref")
 	}
 	d := statusData{Asked: asked}
+	if len(asked) > 64 { // a reference has 9 characters; this is not one, nor echoed
+		asked, d.Asked = "-", ""
+	}
+	if asked != "" {
+		if ok, wait := c.lookups.allow(c.clientNet(r), c.o.Now()); !ok {
+			d.Limited = true
+			w.Header().Set("Retry-After", retryAfter(wait))
+			w.Header().Set("X-Robots-Tag", "noindex")
+			c.renderPublic(w, r, http.StatusTooManyRequests, d)
+			return
+		}
+	}
 	if asked != "" {
 		ref, ok := api.ParseReference(asked)
 		if !ok {
