@@ -292,3 +292,29 @@ func TestStatusLookupRateLimit(t *testing.T) {
 		t.Fatalf("a new address once the others are quiet: %d", rec.Code)
 	}
 }
+
+// TestTerminalTagsBounded: a terminal's tag list is bounded; a longer
+// one is refused and the stored tags stay.
+func TestTerminalTagsBounded(t *testing.T) {
+	h := newHub(t, nil)
+	h.addUser("anna", store.RoleAdmin)
+	term := h.enrolTerminal("jst-1", "Johannstadt")
+	b := h.browser()
+	b.mustLogin("anna")
+	tags := func(n int) string {
+		var s []string
+		for i := range n {
+			s = append(s, "t"+itoa(i))
+		}
+		return strings.Join(s, ",")
+	}
+	if p := b.post("/console/terminals/jst-1/tags", url.Values{"tags": {tags(maxTags)}}); p.status != http.StatusSeeOther {
+		t.Fatalf("%d tags: %d", maxTags, p.status)
+	}
+	if p := b.post("/console/terminals/jst-1/tags", url.Values{"tags": {tags(5000)}}); p.status != http.StatusBadRequest {
+		t.Fatalf("5000 tags: %d, want 400", p.status)
+	}
+	if got, _ := h.st.Terminal(context.Background(), term.id); len(got.Tags) != maxTags {
+		t.Fatalf("%d tags stored, want the %d saved before", len(got.Tags), maxTags)
+	}
+}

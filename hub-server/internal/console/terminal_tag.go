@@ -8,6 +8,10 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
+// maxTags bounds a terminal's tags: they group terminals for commands,
+// and every tag is matched on every command sent.
+const maxTags = 20
+
 func (c *Console) terminalTag(w http.ResponseWriter, r *http.Request) {
 	t, ok := c.terminalNamed(w, r)
 	if !ok {
@@ -16,6 +20,10 @@ func (c *Console) terminalTag(w http.ResponseWriter, r *http.Request) {
 	tags, err := store.NormalizeTags(strings.Split(r.PostFormValue("tags"), ","))
 	if err != nil {
 		c.fail(w, r, http.StatusBadRequest, "A tag is 1 to 64 characters without commas, spaces, % or _. Separate tags with commas.")
+		return
+	}
+	if len(tags) > maxTags {
+		c.fail(w, r, http.StatusBadRequest, "A terminal may have at most 20 tags.")
 		return
 	}
 	if err := c.st.SetTerminalTags(r.Context(), t.ID, tags, c.auditEntry(r.Context(), "terminal.tag", "terminal:"+t.Name, strings.Join(tags, ","))); err != nil {
