@@ -24,13 +24,14 @@ const (
 
 // Decoder turns the bytes a printer receives into transcript entries, one
 // byte at a time, so how the stream is split never matters. It knows the
-// commands of docs/protocols.md (ESC @, ESC t, ESC E, ESC !, ESC a, ESC d,
-// GS !, GS V, GS ( k for QR codes) and the lengths of the other common
-// commands (bit images, barcodes, GS ( functions), which it records as
-// Other without interpreting them; an unknown ESC/GS/FS x is taken to have
-// no parameters. Real-time commands (DLE EOT n) must be taken out first
-// (see RealTime). Memory is bounded: a line is cut at 4096 characters,
-// command data at 64 KiB.
+// length of every command in Commands (the table in docs/protocols.md):
+// it interprets ESC @, ESC t, ESC E, ESC !, ESC a, ESC d, GS !, GS V and
+// the QR functions of GS ( k, and reads the others whole (bit images,
+// barcodes, graphics, spacing, real-time functions), recording each as an
+// Other entry "not interpreted: NAME"; an unknown ESC/GS/FS x is taken to
+// have no parameters. Real-time status requests (DLE EOT 1–4) must be
+// taken out first (see RealTime). Memory is bounded: a line is cut at
+// 4096 characters, kept command data at 64 KiB.
 type Decoder struct {
 	// Tables maps ESC t numbers to code pages; nil means EpsonTables.
 	Tables map[byte]escpos.CodePage
@@ -41,6 +42,10 @@ type Decoder struct {
 	skip    int    // data bytes still to come for a length-prefixed command
 	data    []byte // data kept for the command (GS ( k store)
 	nulTerm int    // > 0: command ends at NUL or after this many more bytes
+	// A command of blocks (ESC &, FS q): blocks still to come, the size
+	// of a block's header, the header read so far, the bytes read.
+	blocks, blockHdr, blockBytes int
+	hdr                          []byte
 
 	table  byte
 	cp     escpos.CodePage
@@ -113,11 +118,13 @@ func (d *Decoder) WriteByte(b byte) error {
 	case d.nulTerm > 0:
 		d.nulTerm--
 		if b == 0 || d.nulTerm == 0 {
-			d.other(fmt.Sprintf("%s with data", name(d.cmd)), d.cmd, len(d.cmd)+len(d.data)+1)
+			d.skipped(len(d.cmd) + len(d.data) + 1)
 			d.endCmd()
 		} else {
 			d.data = append(d.data, b)
 		}
+	case d.blocks > 0:
+		d.blockByte(b)
 	case len(d.cmd) > 0:
 		d.cmd = append(d.cmd, b)
 		d.command()
@@ -128,14 +135,14 @@ func (d *Decoder) WriteByte(b byte) error {
 }
 
 func (d *Decoder) endCmd() {
-	d.cmd, d.data, d.skip, d.nulTerm = d.cmd[:0], d.data[:0], 0, 0
+	d.cmd, d.data, d.skip, d.nulTerm, d.blocks = d.cmd[:0], d.data[:0], 0, 0, 0
 }
 
 func (d *Decoder) plain(b byte) {
 	wrapped := d.wrapped
 	d.wrapped = false // only the very next byte may end a wrapped line
 	switch b {
-	case 0x1B, 0x1D, 0x1C, 0x10:
+	case esc, gs, fs, dle:
 		d.cmd = append(d.cmd[:0], b)
 	case 0x0A:
 		if wrapped {
@@ -195,158 +202,134 @@ func (d *Decoder) other(what string, raw []byte, n int) {
 	d.Emit(Entry{Kind: Other, Text: what, Bytes: append([]byte(nil), raw[:min(len(raw), keepBytes)]...), Count: n})
 }
 
-func name(cmd []byte) string {
-	var p string
-	switch cmd[0] {
-	case 0x1B:
-		p = "ESC"
-	case 0x1D:
-		p = "GS"
-	case 0x1C:
-		p = "FS"
-	case 0x10:
-		p = "DLE"
-	default:
-		return fmt.Sprintf("%02X", cmd[0])
-	}
-	if len(cmd) < 2 {
-		return p
-	}
-	if c := cmd[1]; c > 0x20 && c < 0x7F {
-		return fmt.Sprintf("%s %c", p, c)
-	}
-	return fmt.Sprintf("%s %02X", p, cmd[1])
-}
-
-// fixed gives the parameter count of commands with a fixed length.
-var fixed = map[byte]map[byte]int{
-	0x1B: {'@': 0, 't': 1, 'E': 1, 'a': 1, 'd': 1, '!': 1, '-': 1, 'G': 1, 'M': 1, '2': 0, '3': 1,
-		'J': 1, 'e': 1, 'V': 1, '{': 1, ' ': 1, '$': 2, '\\': 2, 'p': 3, 'R': 1, 'c': 2, '=': 1,
-		'i': 0, 'm': 0, '%': 1, 'r': 1, 'U': 1, 'L': 0, 'S': 0, 'T': 1, 'W': 8, '<': 0, 'K': 0},
-	0x1D: {'!': 1, 'B': 1, 'H': 1, 'h': 1, 'w': 1, 'f': 1, 'L': 2, 'W': 2, 'a': 1, 'r': 1,
-		'I': 1, '/': 1, 'P': 2, 'b': 1, 'E': 1, '$': 2, '\\': 2, 'T': 1, '^': 3, ':': 0, 'C': 0},
-	0x1C: {'p': 2, '.': 0, '&': 0, '!': 1, '-': 1, 'S': 2, 'W': 1, 'C': 1},
-	0x10: {0x04: 1, 0x05: 1, 0x14: 3},
-}
-
 // command acts on d.cmd once enough of it is in.
 func (d *Decoder) command() {
 	c := d.cmd
-	if len(c) == 2 {
-		// Variable-length commands: read their length header first.
-		switch {
-		case c[0] == 0x1D && c[1] == '(', c[0] == 0x1D && c[1] == '8', c[0] == 0x1D && c[1] == 'v',
-			c[0] == 0x1D && c[1] == 'k', c[0] == 0x1D && c[1] == '*', c[0] == 0x1B && c[1] == '*',
-			c[0] == 0x1B && c[1] == 'D', c[0] == 0x1B && c[1] == 'B', c[0] == 0x1D && c[1] == 'V':
-			return
-		}
-		n, ok := fixed[c[0]][c[1]]
-		if !ok {
-			d.other("unknown "+name(c), c, 2)
-			d.endCmd()
-			return
-		}
-		if n > 0 {
-			return
-		}
-	}
-	if d.variable() {
+	sp, ok := commands[[2]byte{c[0], c[1]}]
+	if !ok {
+		d.other("unknown "+cmdName(c), c, 2)
+		d.endCmd()
 		return
 	}
-	if n, ok := fixed[c[0]][c[1]]; ok && len(c) < 2+n {
+	if sp.variable {
+		d.variable()
+		return
+	}
+	if len(c) < 2+sp.params {
 		return
 	}
 	d.execute()
 	d.endCmd()
 }
 
-// variable handles commands whose length depends on their parameters; it
-// reports whether it took the command.
-func (d *Decoder) variable() bool {
+// skipped records a command that was read whole but is not interpreted.
+func (d *Decoder) skipped(n int) {
 	c := d.cmd
-	switch {
-	case c[0] == 0x1D && (c[1] == '(' || c[1] == '8'):
-		// GS ( x pL pH data; GS 8 x p1 p2 p3 p4 data (32-bit length).
+	name, what := cmdName(c), commands[[2]byte{c[0], c[1]}].what
+	if (c[1] == '(' || c[0] == gs && c[1] == '8') && len(c) > 2 && c[2] > 0x20 && c[2] < 0x7F {
+		name += " " + string(c[2]) // the function: GS ( L, GS 8 L
+		what = "extended function"
+	}
+	d.other(fmt.Sprintf("not interpreted: %s (%s)", name, what), c, n)
+}
+
+// variable reads a command whose length depends on its parameters.
+func (d *Decoder) variable() {
+	c := d.cmd
+	switch k := [2]byte{c[0], c[1]}; k {
+	case [2]byte{gs, '('}, [2]byte{fs, '('}, [2]byte{esc, '('}, [2]byte{gs, '8'}:
+		// x ( fn pL pH data; GS 8 fn p1 p2 p3 p4 data (32-bit length).
 		hdr := 5
 		if c[1] == '8' {
 			hdr = 7
 		}
 		if len(c) < hdr {
-			return true
+			return
 		}
 		n := int(c[3]) | int(c[4])<<8
 		if c[1] == '8' {
 			n |= int(c[5])<<16 | int(c[6])<<24
 		}
 		d.startData(n)
-		return true
-	case c[0] == 0x1D && c[1] == 'V':
+	case [2]byte{gs, 'V'}:
 		if len(c) < 3 {
-			return true
+			return
 		}
 		switch c[2] {
 		case 0, 1, 48, 49:
-			d.execute()
-			d.endCmd()
 		default:
 			if len(c) < 4 {
-				return true
+				return
 			}
-			d.execute()
-			d.endCmd()
 		}
-		return true
-	case c[0] == 0x1D && c[1] == 'v':
+		d.execute()
+		d.endCmd()
+	case [2]byte{gs, 'v'}:
 		// GS v 0 m xL xH yL yH: raster image of (xL+xH·256)·(yL+yH·256) bytes.
 		if len(c) < 8 {
-			return true
+			return
 		}
 		d.startData((int(c[4]) | int(c[5])<<8) * (int(c[6]) | int(c[7])<<8))
-		return true
-	case c[0] == 0x1D && c[1] == '*':
+	case [2]byte{gs, '*'}:
 		if len(c) < 4 {
-			return true
+			return
 		}
 		d.startData(int(c[2]) * int(c[3]) * 8)
-		return true
-	case c[0] == 0x1B && c[1] == '*':
+	case [2]byte{esc, '*'}:
 		// ESC * m nL nH: bit image, 1 or 3 bytes per column.
 		if len(c) < 5 {
-			return true
+			return
 		}
 		n := int(c[3]) | int(c[4])<<8
 		if c[2] == 32 || c[2] == 33 {
 			n *= 3
 		}
 		d.startData(n)
-		return true
-	case c[0] == 0x1D && c[1] == 'k':
-		// GS k m: m 0–6 data up to NUL; m 65–73 n then n bytes.
+	case [2]byte{gs, 'k'}:
+		// GS k m: m 0–6 data up to NUL; m ≥ 65 n then n bytes.
 		if len(c) < 3 {
-			return true
+			return
 		}
 		if c[2] <= 6 {
 			d.nulTerm = 256
-			return true
+			return
 		}
 		if len(c) < 4 {
-			return true
+			return
 		}
 		d.startData(int(c[3]))
-		return true
-	case c[0] == 0x1B && (c[1] == 'D' || c[1] == 'B'):
-		if c[1] == 'B' { // ESC B n t: buzzer on some clones
-			if len(c) < 4 {
-				return true
-			}
-			d.other(name(c), c, len(c))
-			d.endCmd()
-			return true
-		}
+	case [2]byte{esc, 'D'}:
 		d.nulTerm = 33 // up to 32 tab positions and NUL
-		return true
+	case [2]byte{esc, '&'}:
+		// ESC & y c1 c2, then per character c1…c2: x and y·x bytes.
+		if len(c) < 5 {
+			return
+		}
+		d.startBlocks(int(c[4])-int(c[3])+1, 1)
+	case [2]byte{fs, 'q'}:
+		// FS q n, then per image: xL xH yL yH and (x·y·8) bytes.
+		if len(c) < 3 {
+			return
+		}
+		d.startBlocks(int(c[2]), 4)
+	case [2]byte{dle, 0x04}:
+		// DLE EOT n (1–4 were taken out by RealTime); 7 and 8 take one more.
+		if len(c) < 3 || (c[2] == 7 || c[2] == 8) && len(c) < 4 {
+			return
+		}
+		d.skipped(len(c))
+		d.endCmd()
+	case [2]byte{dle, 0x14}:
+		// DLE DC4 fn: fn 1, 2, 3 take two bytes more, 7 one, 8 seven.
+		if len(c) < 3 {
+			return
+		}
+		if len(c) < 3+map[byte]int{1: 2, 2: 2, 3: 2, 7: 1, 8: 7}[c[2]] {
+			return
+		}
+		d.skipped(len(c))
+		d.endCmd()
 	}
-	return false
 }
 
 func (d *Decoder) startData(n int) {
@@ -358,13 +341,58 @@ func (d *Decoder) startData(n int) {
 	d.data = d.data[:0]
 }
 
-// finishData completes a length-prefixed command.
+// startBlocks begins a command made of n blocks, each a header of hdr
+// bytes and the data it announces.
+func (d *Decoder) startBlocks(n, hdr int) {
+	d.blocks, d.blockHdr, d.hdr, d.blockBytes = n, hdr, d.hdr[:0], len(d.cmd)
+	if n <= 0 {
+		d.skipped(len(d.cmd))
+		d.endCmd()
+	}
+}
+
+// blockByte takes a header byte of the current block.
+func (d *Decoder) blockByte(b byte) {
+	d.blockBytes++
+	d.hdr = append(d.hdr, b)
+	if len(d.hdr) < d.blockHdr {
+		return
+	}
+	var n int
+	if d.cmd[1] == '&' {
+		n = int(d.cmd[2]) * int(d.hdr[0])
+	} else {
+		n = (int(d.hdr[0]) | int(d.hdr[1])<<8) * (int(d.hdr[2]) | int(d.hdr[3])<<8) * 8
+	}
+	d.hdr = d.hdr[:0]
+	if n > 0 {
+		d.skip = n
+		d.blockBytes += n
+		return
+	}
+	d.blockDone()
+}
+
+// blockDone ends a block, and the command after its last.
+func (d *Decoder) blockDone() {
+	d.blocks--
+	if d.blocks == 0 {
+		d.skipped(d.blockBytes)
+		d.endCmd()
+	}
+}
+
+// finishData completes a length-prefixed command, or a block of one.
 func (d *Decoder) finishData() {
 	c := d.cmd
-	if c[0] == 0x1D && c[1] == '(' && c[2] == 'k' {
+	switch {
+	case d.blocks > 0:
+		d.blockDone()
+		return
+	case c[0] == gs && c[1] == '(' && c[2] == 'k':
 		d.qr(int(c[3])|int(c[4])<<8, d.data)
-	} else {
-		d.other(name(c)+" with data", c, len(c)+len(d.data))
+	default:
+		d.skipped(len(c) + len(d.data))
 	}
 	d.endCmd()
 }
@@ -468,7 +496,7 @@ func (d *Decoder) execute() {
 	case c[0] == 0x1D && c[1] == 'V':
 		d.cut()
 	default:
-		d.other(name(c), c, len(c))
+		d.skipped(len(c))
 	}
 }
 

@@ -84,7 +84,7 @@ line left "šÕ€"
 table 19 (cp858)
 line left "Ü€Ç"
 table 99 (unknown)
-line left "ÜÇ"
+line left unknown-table 99 "ÜÇ"
 `
 	// CP437 D5 is ╒, left out above for readability: check it separately.
 	want = strings.ReplaceAll(want, `"ÜÇ"`, `"Ü╒Ç"`)
@@ -120,24 +120,24 @@ func TestDecodeStylesAndOthers(t *testing.T) {
 		'z', 0x1D, 0x56, 0x00, // cut not at line start: ignored
 		0x0A, 0x1D, 0x56, 0x31, // partial cut, no feed
 		0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30, // QR print with nothing stored
-		0x10, 0x04, 0x07, // DLE EOT with a bad n: an ordinary command
+		0x10, 0x04, 0x05, // DLE EOT with an n RealTime leaves: an ordinary command
 	}
 	got, req := decode(in)
 	want := `line left bold 2x2 mixed "ab"
 other ESC a ignored: not at the start of a line [1B 61 02]
 line left "xy"
 other GS ! with bad size [1D 21 80]
-other ESC * with data [1B 2A 00 02 00]
-other GS k with data [1D 6B 04]
-other GS v with data [1D 76 30 00 01 00 02 00]
-other ESC p [1B 70 00 19 FA]
+other not interpreted: ESC * (bit image) [1B 2A 00 02 00]
+other not interpreted: GS k (barcode) [1D 6B 04]
+other not interpreted: GS v (raster bit image) [1D 76 30 00 01 00 02 00]
+other not interpreted: ESC p (drawer kick-out pulse) [1B 70 00 19 FA]
 other unknown ESC ~ [1B 7E]
 other control 07 [07]
 other GS V ignored: not at the start of a line [1D 56 00]
 line left "z"
 cut partial +0
 other QR print with nothing stored [1D 28 6B 03 00 31 51 30]
-other DLE 04 [10 04 07]
+other not interpreted: DLE EOT (real-time status) [10 04 05]
 `
 	if got.String() != want || len(req) != 0 {
 		t.Fatalf("transcript:\n%s\nwant:\n%s", got, want)
@@ -214,6 +214,9 @@ func FuzzDecoder(f *testing.F) {
 	f.Add([]byte{0x1D, 0x76, 0x30, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x10, 0x04, 0x01})
 	f.Add([]byte{0x1D, 0x38, 0x4C, 0xFF, 0xFF, 0xFF, 0x7F, 0x0A})
 	f.Add([]byte{0x1D, 0x6B, 0x41, 0x03, 'a', 'b', 'c', 0x1B, 0x44, 1, 2, 0})
+	f.Add([]byte{0x1B, 0x26, 0x03, 0x41, 0x42, 0x01, 'a', 'b', 'c', 0x02, 'd', 'e', 'f', 'g', 'h', 'i', 'x', 0x0A})
+	f.Add([]byte{0x1C, 0x71, 0x02, 0x01, 0x00, 0x01, 0x00, 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 0x00, 0x00, 0x00, 0x00, 'y'})
+	f.Add([]byte{0x10, 0x14, 0x08, 0x01, 0x03, 0x14, 0x01, 0x06, 0x02, 0x08, 0x10, 0x04, 0x07, 0x01, 'z', 0x0A})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var entries int
 		var rt RealTime

@@ -2,7 +2,10 @@
 // compatibles) byte-accurately: it decodes everything it receives into a
 // Transcript (text lines decoded from the selected code table with their
 // style, QR codes, feeds, cuts, code table changes, initialize) and answers
-// real-time status requests DLE EOT n from its scriptable state.
+// real-time status requests DLE EOT n from its scriptable state. It reads
+// every command of Commands whole, as common client libraries send them,
+// so no parameter byte is printed as text; those it does not interpret are
+// marked in the transcript (docs/protocols.md has the table).
 //
 // Real-time requests are acted on wherever they appear in the stream — in
 // text, inside other commands' parameters and inside QR data — and taken

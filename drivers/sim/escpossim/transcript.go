@@ -105,6 +105,11 @@ func (e Entry) String() string {
 		if e.Mixed {
 			b.WriteString(" mixed")
 		}
+		if e.CodePage == "" {
+			// ESC t chose a table the simulator does not know: the text
+			// is shown as CP437 would print it.
+			fmt.Fprintf(&b, " unknown-table %d", e.Table)
+		}
 		fmt.Fprintf(&b, " %q", e.Text)
 		return b.String()
 	case QR:
