@@ -17,7 +17,7 @@ import (
 // one report per public reference. Registered here so the file stands
 // alone (package variables are set before init runs).
 func init() {
-	for _, tc := range []struct {
+	consoleTests = append(consoleTests, []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
 	}{
@@ -27,9 +27,7 @@ func init() {
 		{"ReportStatusVersion", testReportStatusVersion},
 		{"AuditedActions", testAuditedActions},
 		{"ReportByRef", testReportByRef},
-	} {
-		consoleTests = append(consoleTests, tc)
-	}
+	}...)
 }
 
 func auditCount(t *testing.T, s store.Store, f store.AuditFilter) int {
