@@ -44,12 +44,7 @@ func TestAgentStaysInItsSandbox(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "kiosk")
-	build := exec.Command(goTool(), "build", "-o", bin, "../kiosk/cmd/kiosk")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := binary(t, dir, "kiosk", "../kiosk/cmd/kiosk")
 	printer := escpossim.New(escpossim.Opts{Out: io.Discard})
 	port, err := sim.Start(ctx, printer, sim.Opts{Link: filepath.Join(dir, "printer")})
 	if err != nil {
