@@ -194,6 +194,8 @@ const (
 	CodeOverloaded      = "overloaded"
 	CodeInternal        = "internal"
 	CodeNotFound        = "not_found"
+	CodeTooManyRequests = "too_many_requests"
+	CodeTimeout         = "timeout"
 )
 
 // EnrollRequest is the body of POST [PathEnroll].

@@ -3,6 +3,7 @@ package terminalapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -21,6 +22,10 @@ type charge struct {
 }
 
 type chargeKey struct{}
+
+// admitFunc charges what an authenticated body of size bytes will cost
+// before it is read, or answers and reports false.
+type admitFunc func(w http.ResponseWriter, c *charge, size int64) bool
 
 func (c *charge) add(n int64) bool {
 	if n <= 0 {
@@ -42,4 +47,45 @@ func (c *charge) release() {
 func (h *Handler) overloaded(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", strconv.Itoa(int((h.o.RetryAfter+time.Second-1)/time.Second)))
 	writeError(w, http.StatusServiceUnavailable, api.CodeOverloaded, "hub busy; retry after the Retry-After seconds")
+}
+
+// inflightKey names a terminal's requests with a body on one route;
+// verified ones (Content-Digest checked) are the terminal's own, the
+// others may be anyone's who knows its ID.
+type inflightKey struct {
+	terminal, route string
+	verified        bool
+}
+
+// inflight holds the keys with a request in progress: one each, so a
+// terminal ID cannot take more than its share of the budgets.
+type inflight struct {
+	mu   sync.Mutex
+	held map[inflightKey]struct{}
+}
+
+func (f *inflight) take(k inflightKey) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.held[k]; ok {
+		return false
+	}
+	if f.held == nil {
+		f.held = make(map[inflightKey]struct{})
+	}
+	f.held[k] = struct{}{}
+	return true
+}
+
+func (f *inflight) give(k inflightKey) {
+	f.mu.Lock()
+	delete(f.held, k)
+	f.mu.Unlock()
+}
+
+// busy answers 429 with Retry-After: the terminal already has a request
+// of this kind in progress.
+func (h *Handler) busy(w http.ResponseWriter, r *http.Request, terminal string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((h.o.RetryAfter+time.Second-1)/time.Second)))
+	h.refuse(w, r, http.StatusTooManyRequests, api.CodeTooManyRequests, "another request of this kind from this terminal is in progress; retry after the Retry-After seconds", terminal)
 }

@@ -47,12 +47,12 @@ func (h *Handler) fleetRoutes() {
 	if h.o.Fleet.Configs == nil {
 		h.o.Fleet.Configs = fleet.NewConfigs(h.st, fleet.ConfigsOpts{Now: h.o.Now})
 	}
-	h.handle("POST "+api.PathHeartbeat, h.authenticate(limit(api.MaxHeartbeatBytes), h.heartbeat))
-	h.handle("GET "+api.PathConfig, h.authenticate(noBody, h.config))
-	h.handle("GET "+api.PathCommands, h.authenticate(noBody, h.commandList))
-	h.handle("POST "+api.PathCommands+"/{id}/ack", h.authenticate(noBody, h.commandAck))
-	h.handle("POST "+api.PathCommands+"/{id}/result", h.authenticate(limit(api.MaxCommandResultBytes), h.commandResult))
-	h.handle("POST "+api.PathDiagnostics, h.authenticate(limit(api.MaxDiagnosticsBytes), h.diagnostics))
+	h.handle("POST "+api.PathHeartbeat, h.authenticate(limit(api.MaxHeartbeatBytes), nil, h.heartbeat))
+	h.handle("GET "+api.PathConfig, h.authenticate(noBody, nil, h.config))
+	h.handle("GET "+api.PathCommands, h.authenticate(noBody, nil, h.commandList))
+	h.handle("POST "+api.PathCommands+"/{id}/ack", h.authenticate(noBody, nil, h.commandAck))
+	h.handle("POST "+api.PathCommands+"/{id}/result", h.authenticate(limit(api.MaxCommandResultBytes), nil, h.commandResult))
+	h.handle("POST "+api.PathDiagnostics, h.authenticate(limit(api.MaxDiagnosticsBytes), nil, h.diagnostics))
 }
 
 func limit(n int64) func(*http.Request) int64 { return func(*http.Request) int64 { return n } }

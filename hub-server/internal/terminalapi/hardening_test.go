@@ -1,18 +1,25 @@
 package terminalapi_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 )
 
@@ -101,4 +108,161 @@ func TestDeepJSONRefusedEverywhere(t *testing.T) {
 	if r := e.enroll(tok, pub); r.status != 200 {
 		t.Errorf("enrolment with the same token afterwards: %d %s", r.status, r.body)
 	}
+}
+
+// lookups reports every terminal the handler looks up, which it does for
+// each request once the request's headers are in.
+type lookups struct {
+	terminalapi.Store
+	seen chan string
+}
+
+func (l *lookups) Terminal(ctx context.Context, id string) (store.Terminal, error) {
+	t, err := l.Store.Terminal(ctx, id)
+	l.seen <- id
+	return t, err
+}
+
+// stranger sends the headers of a request claiming to be terminal id,
+// with a random signature (and, if digest, a Content-Digest), announces
+// length bytes of body and trickles them a byte every 50 ms until the
+// test ends. The channel receives the answer's status if one comes.
+func (e *env) stranger(id, path string, length int, digest bool) <-chan int {
+	e.t.Helper()
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { conn.Close() })
+	sig := make([]byte, ed25519.SignatureSize)
+	rand.Read(sig)
+	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"+
+		"Authorization: %s terminal=%s,ts=%d,sig=%s\r\n", path, length, api.AuthScheme, id, e.clock().Unix(), base64.StdEncoding.EncodeToString(sig))
+	if digest {
+		head += api.DigestHeader + ": " + api.ContentDigest([]byte("whatever")) + "\r\n"
+	}
+	if _, err := io.WriteString(conn, head+"\r\n{"); err != nil {
+		e.t.Fatal(err)
+	}
+	status := make(chan int, 1)
+	go func() {
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			status <- -1
+			return
+		}
+		res.Body.Close()
+		status <- res.StatusCode
+	}()
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for range tick.C {
+			if _, err := conn.Write([]byte(" ")); err != nil {
+				return
+			}
+		}
+	}()
+	return status
+}
+
+// Strangers who know terminal IDs and trickle uploads with made-up
+// signatures used to hold the whole upload budget: every terminal's
+// uploads failed with 503 for as long as they trickled. Now each
+// terminal ID gives them one slot, charged to a budget of their own; a
+// terminal's signed upload, checked by its Content-Digest before its
+// body is read, is not affected even when they use its own ID.
+func TestStrangersTricklingDoNotBlockUploads(t *testing.T) {
+	// Five strangers' bodies are as much as the upload budget holds.
+	const claimed = 1 << 20
+	l := &lookups{seen: make(chan string, 10000)}
+	e := newEnv(t, func(s terminalapi.Store) terminalapi.Store { l.Store = s; return l },
+		terminalapi.Opts{MaxIngestBytes: 5*(claimed+16<<10) + 8<<10})
+	a, b, c := e.enrolled("a"), e.enrolled("b"), e.enrolled("c")
+	var answered []<-chan int
+	for range 5 {
+		answered = append(answered, e.stranger(a.id, api.PathRecords, claimed, false), e.stranger(b.id, api.PathRecords, claimed, false))
+	}
+	statuses := make(chan int, len(answered))
+	for _, ch := range answered {
+		go func() { statuses <- <-ch }()
+	}
+	// Wait until the hub has dealt with every stranger's headers: looked
+	// its terminal up or answered it.
+	var answers []int
+	timeout := time.After(10 * time.Second)
+	for dealt := 0; dealt < len(answered); dealt++ {
+		select {
+		case id := <-l.seen:
+			if id != a.id && id != b.id {
+				dealt--
+			}
+		case s := <-statuses:
+			answers = append(answers, s)
+		case <-timeout:
+			t.Fatalf("the hub dealt with %d of %d strangers", dealt, len(answered))
+		}
+	}
+	if got := ack(t, e.post(a, records(0, 5), true)); got.Stored != 5 {
+		t.Errorf("a's own upload while strangers trickle in its name: %+v", got)
+	}
+	if got := ack(t, e.post(c, records(100, 5), true)); got.Stored != 5 {
+		t.Errorf("c's upload while strangers trickle: %+v", got)
+	}
+	// A terminal without Content-Digest (from before it) still gets in.
+	legacy := e.signed(c, "POST", api.PathRecords, batchJSON(t, records(200, 5)), false)
+	legacy.Header.Del(api.DigestHeader)
+	if got := ack(t, e.do(legacy)); got.Stored != 5 {
+		t.Errorf("c's upload without Content-Digest: %+v", got)
+	}
+	// All but one stranger per terminal ID were turned away at once.
+	for len(answers) < 8 {
+		select {
+		case s := <-statuses:
+			answers = append(answers, s)
+		case <-timeout:
+			t.Fatalf("strangers answered %v, want 8 of 429", answers)
+		}
+	}
+	if slices.ContainsFunc(answers, func(s int) bool { return s != http.StatusTooManyRequests }) {
+		t.Errorf("strangers answered %v, want 429", answers)
+	}
+	// A stranger sending a digest is refused before it sends its body.
+	select {
+	case s := <-e.stranger(a.id, api.PathRecords, 1<<20, true):
+		if s != http.StatusUnauthorized {
+			t.Errorf("stranger with a digest: %d", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("stranger with a digest: the hub waits for its body")
+	}
+}
+
+// A body that arrives too slowly is cut off with 408, and its slot given
+// back.
+func TestSlowBodyCutOff(t *testing.T) {
+	e := newEnv(t, nil, terminalapi.Opts{BodyTimeout: 300 * time.Millisecond, MinBodyRate: 1 << 30})
+	a := e.enrolled("a")
+	select {
+	case s := <-e.stranger(a.id, api.PathHeartbeat, 10<<10, false):
+		if s != http.StatusRequestTimeout {
+			t.Errorf("trickling heartbeat: %d", s)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("trickling heartbeat not cut off")
+	}
+	legacy := e.signed(a, "POST", api.PathHeartbeat, mustJSON(t, heartbeatBody("ok")), false)
+	legacy.Header.Del(api.DigestHeader)
+	if r := e.do(legacy); r.status != 200 {
+		t.Errorf("heartbeat without digest after the cut-off: %d %s", r.status, r.body)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

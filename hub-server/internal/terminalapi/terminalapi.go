@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -55,9 +56,24 @@ type Opts struct {
 	// Charging bytes rather than counting requests lets thousands of
 	// terminals' small uploads wait for the store's group commit
 	// together, while a few of the largest batches still fill the
-	// budget. Default 80 MiB (four of the largest batches).
+	// budget. A terminal has one upload in progress at a time (429
+	// otherwise), so one terminal ID cannot take the budget; it is
+	// charged once the signature is checked. Default 80 MiB (four of the
+	// largest batches).
 	MaxIngestBytes int64
-	// RetryAfter is what a 503 asks terminals to wait. Default 5s.
+	// MaxUnverifiedBytes bounds the bodies being read whose signature
+	// can only be checked once they are in: requests without
+	// Content-Digest (terminals from before it). Strangers who know a
+	// terminal ID can fill it, never MaxIngestBytes. Default 40 MiB.
+	MaxUnverifiedBytes int64
+	// BodyTimeout and MinBodyRate bound how long reading a request body
+	// may take: BodyTimeout plus one second per MinBodyRate bytes it
+	// announces (at most 2 minutes, the server's ReadTimeout), so a slow
+	// link still delivers a large batch while a trickling stranger is
+	// cut off with 408. Defaults 10s and 32 KiB/s.
+	BodyTimeout time.Duration
+	MinBodyRate int64
+	// RetryAfter is what a 503 or 429 asks terminals to wait. Default 5s.
 	RetryAfter time.Duration
 	// TouchInterval is how stale a terminal's last-seen time may get before
 	// a ping updates it. Default 1 minute.
@@ -68,11 +84,13 @@ type Opts struct {
 
 // Handler serves the terminal API.
 type Handler struct {
-	st     Store
-	o      Opts
-	mux    *http.ServeMux
-	ingest *semaphore.Weighted // admission of uploads by bytes (TryAcquire only: a charge fits or not)
-	routes []string            // patterns of the API's endpoints (Routes)
+	st         Store
+	o          Opts
+	mux        *http.ServeMux
+	ingest     *semaphore.Weighted // admission of uploads by bytes (TryAcquire only: a charge fits or not)
+	unverified *semaphore.Weighted // bodies read before their signature can be checked
+	inflight   inflight            // one request with a body per terminal and route
+	routes     []string            // patterns of the API's endpoints (Routes)
 }
 
 // New returns the terminal API on st.
@@ -89,16 +107,26 @@ func New(st Store, o Opts) *Handler {
 	if o.MaxIngestBytes <= 0 {
 		o.MaxIngestBytes = 4 * (api.MaxBatchBytes + api.MaxBatchBytesUncompressed + ingestOverhead)
 	}
+	if o.MaxUnverifiedBytes <= 0 {
+		o.MaxUnverifiedBytes = 40 << 20
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = 10 * time.Second
+	}
+	if o.MinBodyRate <= 0 {
+		o.MinBodyRate = 32 << 10
+	}
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = 5 * time.Second
 	}
 	if o.TouchInterval <= 0 {
 		o.TouchInterval = time.Minute
 	}
-	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: semaphore.NewWeighted(o.MaxIngestBytes)}
+	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: semaphore.NewWeighted(o.MaxIngestBytes),
+		unverified: semaphore.NewWeighted(o.MaxUnverifiedBytes)}
 	h.handle("POST "+api.PathEnroll, http.HandlerFunc(h.enroll))
-	h.handle("GET "+api.PathPing, h.authenticate(noBody, h.ping))
-	h.handle("POST "+api.PathRecords, h.admitIngest(h.authenticate(batchLimit, h.records)))
+	h.handle("GET "+api.PathPing, h.authenticate(noBody, nil, h.ping))
+	h.handle("POST "+api.PathRecords, uploadHeaders(h.authenticate(batchLimit, h.admitUpload, h.records)))
 	h.fleetRoutes()
 	h.handle("GET "+api.PathOpenAPI, http.HandlerFunc(serveOpenAPI))
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
@@ -230,57 +258,148 @@ func batchLimit(r *http.Request) int64 {
 	return api.MaxBatchBytesUncompressed
 }
 
-// authenticate checks the QH-Ed25519 signature (see package api). Header,
-// clock and terminal are checked before the body is read, so strangers
-// cannot make the hub read large bodies for nothing.
-func (h *Handler) authenticate(limit func(*http.Request) int64, next http.HandlerFunc) http.Handler {
+// authenticate checks the QH-Ed25519 signature (see package api) and
+// reads the body. Header, clock and terminal are checked before the
+// body is read, so strangers cannot make the hub read large bodies for
+// nothing; with Content-Digest the signature is checked then too, and a
+// stranger is refused before the hub reads or charges anything. A
+// terminal has one request with a body per route in flight at a time
+// (strangers using its ID contend only with each other, for the
+// unverified budget), and the body must arrive in time (bodyDeadline).
+// admit, if set, charges what the authenticated body will cost before
+// it is read; it answers itself when it refuses.
+func (h *Handler) authenticate(limit func(*http.Request) int64, admit admitFunc, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, err := api.ParseAuth(r.Header.Get("Authorization"))
-		if err != nil {
-			h.refuse(w, r, http.StatusUnauthorized, api.CodeAuthMalformed, "missing or malformed Authorization header; expected "+api.AuthScheme+" terminal=…,ts=…,sig=…", "")
+		a, t, ok := h.identify(w, r)
+		if !ok {
 			return
 		}
-		now := h.o.Now()
-		if !api.FreshTimestamp(a.Timestamp, now) {
-			h.refuse(w, r, http.StatusUnauthorized, api.CodeClockSkew,
-				fmt.Sprintf("request timestamp is more than %v from hub time %s; check the terminal's clock", api.MaxClockSkew, now.UTC().Format(time.RFC3339)), a.TerminalID)
+		lim := limit(r)
+		if r.ContentLength > lim {
+			h.refuse(w, r, http.StatusRequestEntityTooLarge, api.CodeTooLarge, fmt.Sprintf("request body larger than %d bytes", lim), t.ID)
 			return
 		}
-		t, err := h.st.Terminal(r.Context(), a.TerminalID)
-		if errors.Is(err, store.ErrNotFound) {
-			h.refuse(w, r, http.StatusUnauthorized, api.CodeTerminalUnknown, "unknown terminal; enrol again", "")
-			return
-		} else if err != nil {
-			h.internal(w, "authenticate", err)
-			return
+		size := r.ContentLength
+		if size < 0 {
+			size = lim // unknown length: charged the most it may be
 		}
-		if t.Revoked() {
-			if h.o.Fleet.OnRevokedCall != nil {
-				h.o.Fleet.OnRevokedCall(t, now)
-			}
-			h.refuse(w, r, http.StatusUnauthorized, api.CodeRevoked, "terminal credentials revoked; enrol again", t.ID)
-			return
-		}
-		body, err := readBody(w, r, limit(r))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				h.refuse(w, r, http.StatusRequestEntityTooLarge, api.CodeTooLarge, fmt.Sprintf("request body larger than %d bytes", tooBig.Limit), t.ID)
+		var sum [sha256.Size]byte
+		verified := false
+		if v := r.Header.Get(api.DigestHeader); v != "" {
+			s, err := api.ParseContentDigest(v)
+			switch {
+			case err == nil:
+				if !api.VerifySignatureDigest(t.PublicKey, a, r.Method, r.URL.RequestURI(), s) {
+					h.refuse(w, r, http.StatusUnauthorized, api.CodeBadSignature, "signature does not match this terminal's key and request", t.ID)
+					return
+				}
+				sum, verified = s, true
+			case errors.Is(err, api.ErrNoSHA256Digest): // other algorithms only: checked once read
+			default:
+				h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, "malformed Content-Digest; expected sha-256=:BASE64:", t.ID)
 				return
 			}
-			h.o.Logger.Info("terminal api: reading body", "terminal", t.ID, "err", err)
-			writeError(w, http.StatusBadRequest, api.CodeBadRequest, "could not read request body")
+		}
+		if size > 0 {
+			slot := inflightKey{terminal: t.ID, route: r.Pattern, verified: verified}
+			if !h.inflight.take(slot) {
+				h.busy(w, r, t.ID)
+				return
+			}
+			defer h.inflight.give(slot)
+		}
+		c := &charge{b: h.ingest}
+		defer c.release()
+		unv := &charge{b: h.unverified}
+		defer unv.release()
+		if verified {
+			if admit != nil && !admit(w, c, size) {
+				return
+			}
+		} else if !unv.add(size) {
+			h.overloaded(w)
 			return
 		}
-		if !api.VerifySignature(t.PublicKey, a, r.Method, r.URL.RequestURI(), body) {
-			h.refuse(w, r, http.StatusUnauthorized, api.CodeBadSignature, "signature does not match this terminal's key and request", t.ID)
+		body, err := h.readBody(w, r, lim, size)
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooBig):
+				h.refuse(w, r, http.StatusRequestEntityTooLarge, api.CodeTooLarge, fmt.Sprintf("request body larger than %d bytes", tooBig.Limit), t.ID)
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				h.refuse(w, r, http.StatusRequestTimeout, api.CodeTimeout, "request body arrived too slowly", t.ID)
+			default:
+				h.o.Logger.Info("terminal api: reading body", "terminal", t.ID, "err", err)
+				writeError(w, http.StatusBadRequest, api.CodeBadRequest, "could not read request body")
+			}
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &authed{terminal: t, body: body})))
+		if verified {
+			if sha256.Sum256(body) != sum {
+				h.refuse(w, r, http.StatusUnauthorized, api.CodeBadSignature, "body does not match its Content-Digest", t.ID)
+				return
+			}
+		} else {
+			if !api.VerifySignature(t.PublicKey, a, r.Method, r.URL.RequestURI(), body) {
+				h.refuse(w, r, http.StatusUnauthorized, api.CodeBadSignature, "signature does not match this terminal's key and request", t.ID)
+				return
+			}
+			if admit != nil && !admit(w, c, int64(len(body))) {
+				return
+			}
+			unv.release() // authenticated: off the strangers' budget
+		}
+		ctx := context.WithValue(r.Context(), ctxKey{}, &authed{terminal: t, body: body})
+		next(w, r.WithContext(context.WithValue(ctx, chargeKey{}, c)))
 	})
 }
 
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// identify checks what can be checked before the body: the header, the
+// clock, and that the terminal is known and not revoked.
+func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (api.Auth, store.Terminal, bool) {
+	a, err := api.ParseAuth(r.Header.Get("Authorization"))
+	if err != nil {
+		h.refuse(w, r, http.StatusUnauthorized, api.CodeAuthMalformed, "missing or malformed Authorization header; expected "+api.AuthScheme+" terminal=…,ts=…,sig=…", "")
+		return a, store.Terminal{}, false
+	}
+	now := h.o.Now()
+	if !api.FreshTimestamp(a.Timestamp, now) {
+		h.refuse(w, r, http.StatusUnauthorized, api.CodeClockSkew,
+			fmt.Sprintf("request timestamp is more than %v from hub time %s; check the terminal's clock", api.MaxClockSkew, now.UTC().Format(time.RFC3339)), a.TerminalID)
+		return a, store.Terminal{}, false
+	}
+	t, err := h.st.Terminal(r.Context(), a.TerminalID)
+	if errors.Is(err, store.ErrNotFound) {
+		h.refuse(w, r, http.StatusUnauthorized, api.CodeTerminalUnknown, "unknown terminal; enrol again", "")
+		return a, t, false
+	} else if err != nil {
+		h.internal(w, "authenticate", err)
+		return a, t, false
+	}
+	if t.Revoked() {
+		if h.o.Fleet.OnRevokedCall != nil {
+			h.o.Fleet.OnRevokedCall(t, now)
+		}
+		h.refuse(w, r, http.StatusUnauthorized, api.CodeRevoked, "terminal credentials revoked; enrol again", t.ID)
+		return a, t, false
+	}
+	return a, t, true
+}
+
+// maxBodyTime caps a body's deadline at the hub server's ReadTimeout,
+// which a deadline set here replaces.
+const maxBodyTime = 2 * time.Minute
+
+// readBody reads at most limit bytes of r's body, size of them announced.
+// The whole body must arrive within BodyTimeout plus a second per
+// MinBodyRate bytes (at most maxBodyTime); the deadline is the
+// network's, so on the real clock.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, limit, size int64) ([]byte, error) {
+	if size > 0 {
+		d := min(h.o.BodyTimeout+time.Duration(size/h.o.MinBodyRate)*time.Second, maxBodyTime)
+		// Unsupported by test recorders only; a real connection has deadlines.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+	}
 	rd := http.MaxBytesReader(w, r.Body, limit)
 	if r.ContentLength >= 0 && r.ContentLength <= limit {
 		// net/http ends the body at Content-Length: read it in one piece.
@@ -302,10 +421,9 @@ func (h *Handler) ping(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.PingResponse{TerminalID: t.ID, HubTime: now.UTC()})
 }
 
-// admitIngest refuses unknown encodings and, when the uploads in progress
-// already hold MaxIngestBytes, answers 503 so terminals back off instead
-// of queueing without bound behind the store.
-func (h *Handler) admitIngest(next http.Handler) http.Handler {
+// uploadHeaders refuses unknown encodings and content types before
+// anything else is done for an upload.
+func uploadHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Header.Get("Content-Encoding") {
 		case "", "identity", "gzip":
@@ -319,18 +437,20 @@ func (h *Handler) admitIngest(next http.Handler) http.Handler {
 				return
 			}
 		}
-		body := r.ContentLength
-		if lim := batchLimit(r); body < 0 || body > lim {
-			body = lim // unknown length: charged the most it may be
-		}
-		c := &charge{b: h.ingest}
-		defer c.release()
-		if !c.add(ingestOverhead + body) {
-			h.overloaded(w)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), chargeKey{}, c)))
+		next.ServeHTTP(w, r)
 	})
+}
+
+// admitUpload charges an authenticated upload's body and a fixed
+// overhead to the ingest budget; when the uploads in progress already
+// hold MaxIngestBytes it answers 503, so terminals back off instead of
+// queueing without bound behind the store.
+func (h *Handler) admitUpload(w http.ResponseWriter, c *charge, size int64) bool {
+	if !c.add(ingestOverhead + size) {
+		h.overloaded(w)
+		return false
+	}
+	return true
 }
 
 func (h *Handler) records(w http.ResponseWriter, r *http.Request) {

@@ -504,7 +504,8 @@ func TestOverloadAnswers503(t *testing.T) {
 	a := e.enrolled("a")
 	done := make(chan resp, 2)
 	for i := range 2 {
-		req := e.signed(a, "POST", api.PathRecords, batchJSON(t, records(i*10, 10)), false)
+		// Each terminal has one upload in progress at a time.
+		req := e.signed(e.enrolled(fmt.Sprintf("t%d", i)), "POST", api.PathRecords, batchJSON(t, records(i*10, 10)), false)
 		go func() {
 			res, err := e.srv.Client().Do(req)
 			if err != nil {
@@ -544,7 +545,7 @@ func TestAdmissionByBytes(t *testing.T) {
 	a := e.enrolled("a")
 	done := make(chan resp, small)
 	for i := range small {
-		req := e.signed(a, "POST", api.PathRecords, batchJSON(t, records(i*10, 10)), false)
+		req := e.signed(e.enrolled(fmt.Sprintf("t%d", i)), "POST", api.PathRecords, batchJSON(t, records(i*10, 10)), false)
 		go func() {
 			res, err := e.srv.Client().Do(req)
 			if err != nil {
