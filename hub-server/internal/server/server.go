@@ -39,6 +39,9 @@ type Opts struct {
 	TrustedProxies []netip.Prefix
 }
 
+// maxHeaderBytes bounds a request's header.
+const maxHeaderBytes = 64 << 10
+
 // DefaultAddr is the default listen address.
 const DefaultAddr = "127.0.0.1:8480"
 
@@ -76,7 +79,10 @@ func (s *Server) Run(ctx context.Context) error {
 		ReadTimeout:  2 * time.Minute,
 		WriteTimeout: 2 * time.Minute,
 		IdleTimeout:  2 * time.Minute,
-		ErrorLog:     slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn),
+		// Ours are a signature, a session cookie and a few standard
+		// headers; net/http's default lets each connection send 1 MiB.
+		MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn),
 	}
 	tls := s.o.TLSCertFile != "" && s.o.TLSKeyFile != ""
 	if tls {

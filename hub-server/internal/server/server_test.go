@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/server"
@@ -83,5 +84,34 @@ func TestListenErrorIsReturned(t *testing.T) {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Run(context.Background())
 	if err == nil {
 		t.Fatal("Run on a taken port succeeded")
+	}
+}
+
+// A request header beyond 64 KiB is refused before any handler runs.
+func TestLargeHeaderRefused(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan net.Addr, 1)
+	var handled atomic.Bool
+	go server.New(server.Opts{Addr: "127.0.0.1:0", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handled.Store(true) }),
+		Logger: slog.New(slog.DiscardHandler), OnListening: func(a net.Addr) { addrc <- a }}).Run(ctx)
+	addr := <-addrc
+	req, _ := http.NewRequest("GET", "http://"+addr.String()+"/", nil)
+	req.Header.Set("X-Pad", strings.Repeat("x", 100<<10))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge || handled.Load() {
+		t.Errorf("100 KiB header: %d, handled %v", res.StatusCode, handled.Load())
+	}
+	req.Header.Set("X-Pad", strings.Repeat("x", 10<<10))
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("10 KiB header: %d", res.StatusCode)
 	}
 }
