@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -44,7 +45,7 @@ type terminal struct {
 	kiosk   *exec.Cmd
 	kLog    string
 	devsim  string // control socket
-	devOut  string // devsim's standard output (transcripts)
+	devOut  string // devsim's standard output and log
 	shadow  *ui.UI
 	shots   int
 	screens int // screen changes the window has logged so far
@@ -247,18 +248,21 @@ func (tm *terminal) screenshot(name string) {
 	}
 }
 
-// devsimSend sends one command line to devsim's control socket.
-func (tm *terminal) devsimSend(line string) {
+// devsimSend sends one command line to devsim's control socket and
+// returns its answer ("ok", or what the command reports, e.g. the
+// printer's transcript).
+func (tm *terminal) devsimSend(line string) string {
 	tm.t.Helper()
 	c, err := net.Dial("unix", tm.devsim)
 	must(tm.t, err)
 	defer c.Close()
 	fmt.Fprintln(c, line)
 	_ = c.(*net.UnixConn).CloseWrite()
-	reply, _ := bufio.NewReader(c).ReadString('\n')
-	if strings.TrimSpace(reply) != "ok" {
+	reply, _ := io.ReadAll(c)
+	if len(reply) == 0 || strings.HasPrefix(string(reply), "error:") {
 		tm.t.Fatalf("devsim %q: %s", line, reply)
 	}
+	return string(reply)
 }
 
 func (tm *terminal) wait(what string, cond func() (bool, error)) {
