@@ -11,7 +11,7 @@ FUZZTIME  ?= 10m
 # (kiosk/cmd/kiosk/window.go is cgo-only: without cgo, kiosk is agent and CLI).
 CMDS      := ./drivers/cmd/devsim ./drivers/cmd/devprobe ./hub-server/cmd/hub-server
 
-.PHONY: all deps deps-test build test vet unit fuzz-short fuzz bench soak run screenshots clean
+.PHONY: all deps deps-test build test test-times vet unit fuzz-short fuzz bench soak run screenshots clean
 
 all: build
 
@@ -28,11 +28,18 @@ build: deps
 
 vet:
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-unit:
-	$(GO) test -count=1 ./...
+# The tests under tests/ run the binaries just built (QH_BIN) rather
+# than linking their own.
+unit: build
+	QH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
+
+# The ten slowest test packages.
+test-times: build
+	@QH_BIN=$(CURDIR)/$(BIN) tests/test-times.sh
 
 # A short fuzz run per target, so every frame parser is shaken in CI;
 # `make fuzz` runs them for FUZZTIME each. Counted in executions, not

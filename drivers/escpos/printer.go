@@ -184,7 +184,6 @@ func (o *Opts) setDefaults() {
 type Printer struct {
 	opts Opts
 
-	mu  sync.Mutex
 	box mailbox.Box[request, response]
 
 	// Touched only by the session goroutine (one at a time).

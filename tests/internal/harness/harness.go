@@ -45,6 +45,27 @@ func ModuleRoot(ctx context.Context) (string, error) {
 	return filepath.Dir(mod), nil
 }
 
+// BinDirEnv names a directory holding binaries that `make build` made
+// (kiosk with its window, hub-server, devsim). `make test` sets it so the
+// tests under tests/ run what was just built instead of linking their own
+// copies; a plain `go test` leaves it unset and the tests build.
+const BinDirEnv = "QH_BIN"
+
+// Prebuilt returns the path of the binary name in $QH_BIN, or "" when
+// QH_BIN is unset. A set QH_BIN without the binary is an error: a test
+// must not silently run something else than what the caller built.
+func Prebuilt(name string) (string, error) {
+	dir := os.Getenv(BinDirEnv)
+	if dir == "" {
+		return "", nil
+	}
+	p := filepath.Join(dir, name)
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("harness: %s=%s has no executable %s (run make build)", BinDirEnv, dir, name)
+	}
+	return p, nil
+}
+
 // Build compiles kiosk and hub-server into dir (CGO_ENABLED=0, as `make
 // build` does).
 func Build(ctx context.Context, dir string) (Bins, error) {
