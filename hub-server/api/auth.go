@@ -98,8 +98,9 @@ func ParseContentDigest(v string) (sum [sha256.Size]byte, err error) {
 		if k != "sha-256" {
 			continue
 		}
-		b64, ok := strings.CutPrefix(val, ":")
-		if b64, ok = strings.CutSuffix(b64, ":"); !ok {
+		b64, opened := strings.CutPrefix(val, ":")
+		b64, closed := strings.CutSuffix(b64, ":")
+		if !opened || !closed {
 			return sum, ErrMalformedDigest
 		}
 		raw, err := base64.StdEncoding.DecodeString(b64)

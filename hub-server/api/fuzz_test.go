@@ -106,6 +106,13 @@ func TestContentDigestSignature(t *testing.T) {
 	if _, err := api.ParseContentDigest("sha-512=:" + base64.StdEncoding.EncodeToString(make([]byte, 64)) + ":"); !errors.Is(err, api.ErrNoSHA256Digest) {
 		t.Errorf("sha-512 only: %v", err)
 	}
+	// A byte sequence is framed by colons on both sides (RFC 8941).
+	b64 := base64.StdEncoding.EncodeToString(sum[:])
+	for _, v := range []string{"sha-256=" + b64 + ":", "sha-256=:" + b64, "sha-256=" + b64} {
+		if _, err := api.ParseContentDigest(v); !errors.Is(err, api.ErrMalformedDigest) {
+			t.Errorf("%q: %v, want ErrMalformedDigest", v, err)
+		}
+	}
 }
 
 func FuzzParseEnrolmentURI(f *testing.F) {
