@@ -300,74 +300,8 @@ func (a *Agent) Printer() *escpos.Printer {
 	return a.devs.Printer()
 }
 
-// Submit implements localapi.Backend: it returns once the record is durable.
-func (a *Agent) Submit(ctx context.Context, req localapi.SubmitRequest) (localapi.SubmitResponse, error) {
-	ob, _, err := a.parts()
-	if err != nil {
-		return localapi.SubmitResponse{}, err
-	}
-	rec, err := SubmitTo(ctx, ob, req)
-	if err != nil {
-		return localapi.SubmitResponse{}, err
-	}
-	return localapi.SubmitResponse{ID: rec.ID, Type: rec.Type, Class: rec.Class.String(), CreatedAt: rec.CreatedAt}, nil
-}
-
-// SyncNow implements localapi.Backend.
-func (a *Agent) SyncNow(ctx context.Context) localapi.SyncResponse {
-	_, s, err := a.parts()
-	if err != nil {
-		return localapi.SyncResponse{Error: err.Error()}
-	}
-	res := s.SyncNow(ctx)
-	out := localapi.SyncResponse{Sent: res.Sent, Batches: res.Batches}
-	if res.Err != nil {
-		out.Error = res.Err.Error()
-	}
-	return out
-}
-
-// Status implements localapi.Backend.
-func (a *Agent) Status(ctx context.Context) (localapi.Status, error) {
-	ob, s, err := a.parts()
-	if err != nil {
-		return localapi.Status{}, err
-	}
-	st := localapi.Status{Version: a.opts.Version, DataDir: a.opts.DataDir, Started: a.started, Devices: a.devices().States(), Fleet: a.fleet.status()}
-	if id, err := a.ids.Get(); err == nil {
-		st.Terminal = localapi.Terminal{Enrolled: true, TerminalID: id.TerminalID, Name: id.Name, Quarter: id.Quarter, HubURL: id.HubURL}
-	} else if !errors.Is(err, identity.ErrNotEnrolled) {
-		st.Terminal.Error = err.Error()
-	}
-	ss := s.Status()
-	st.Sync = localapi.SyncStatus{
-		HubReachable: ss.Reachable, Unauthorized: ss.Unauthorized, LastAttempt: ss.LastAttempt,
-		LastSync: ss.LastSuccess, LastError: ss.LastError, ConsecutiveFailures: ss.Failures,
-		NextAttempt: ss.NextAttempt, SentRecords: ss.SentRecords, Duplicates: ss.Duplicates,
-	}
-	os, err := ob.Stats()
-	if err != nil {
-		return st, fmt.Errorf("agent: %w", err)
-	}
-	st.Outbox = OutboxStatus(os)
-	return st, nil
-}
-
 func (a *Agent) devices() *devices.Manager {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.devs
-}
-
-// OutboxStatus converts outbox stats for the local API.
-func OutboxStatus(s outbox.Stats) localapi.OutboxStatus {
-	out := localapi.OutboxStatus{Classes: map[string]localapi.ClassStatus{}, UsedBytes: s.UsedBytes, MaxBytes: s.MaxBytes, FileBytes: s.FileBytes}
-	for _, c := range outbox.Classes {
-		cs := s.Class(c)
-		out.Classes[c.String()] = localapi.ClassStatus{
-			Count: cs.Count, Bytes: cs.Bytes, Oldest: cs.Oldest, OldestAgeSeconds: cs.OldestAge.Seconds(),
-			Thinned: cs.Thinned, Evicted: cs.Evicted,
-		}
-	}
-	return out
 }

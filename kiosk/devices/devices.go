@@ -26,7 +26,6 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/serialport"
 	"github.com/quartierhub/quartierhub/kiosk/aggregate"
 	"github.com/quartierhub/quartierhub/kiosk/config"
-	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
 // Event is a device state change worth keeping: stored in the outbox as a
@@ -37,6 +36,19 @@ type Event struct {
 	State  string    `json:"state"`  // connected, lost, recovered, fault, or a printer state
 	Detail string    `json:"detail,omitempty"`
 	Time   time.Time `json:"time"`
+}
+
+// State is one configured device as its port owner sees it now.
+type State struct {
+	Name  string // e.g. "printer", "card_reader", a sensor's id
+	Kind  string // the driver, e.g. "escpos"
+	Path  string // the configured port
+	State string // the port owner's state (serialport.State), e.g. connected
+	Since time.Time
+	Error string // the port's last error, while State says so
+	// Detail is device-specific: the printer's paper and cover, a
+	// sensor's last reading and warm-up, cards presented. It is a copy.
+	Detail map[string]any
 }
 
 // Card is a card presented to or removed from the reader.
@@ -472,18 +484,18 @@ func (m *Manager) Apply(ctx context.Context, cfg config.Devices) (Changes, error
 }
 
 // States returns every device's live state for the status.
-func (m *Manager) States() []localapi.Device {
+func (m *Manager) States() []State {
 	m.mu.Lock()
 	devs := append([]*device(nil), m.devices...)
 	m.mu.Unlock()
-	out := make([]localapi.Device, 0, len(devs))
+	out := make([]State, 0, len(devs))
 	for _, d := range devs {
 		d.mu.Lock()
 		det := make(map[string]any, len(d.detail))
 		for k, v := range d.detail {
 			det[k] = v
 		}
-		out = append(out, localapi.Device{Name: d.name, Kind: d.kind, Path: d.cfg.Port, State: d.state, Since: d.since, Error: d.err, Detail: det})
+		out = append(out, State{Name: d.name, Kind: d.kind, Path: d.cfg.Port, State: d.state, Since: d.since, Error: d.err, Detail: det})
 		d.mu.Unlock()
 	}
 	return out
