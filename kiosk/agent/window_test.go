@@ -25,6 +25,7 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/config"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
+	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
 )
 
 const testCardKey = "00112233445566778899aabbccddeeff"
@@ -92,7 +93,7 @@ func (r *rig) run(t *testing.T, now func() time.Time) (*localapi.Client, func())
 		if err != nil {
 			return false
 		}
-		ok, _ := session.PrinterState(st.Devices)
+		ok, _ := backend.PrinterState(st.Devices)
 		return ok
 	})
 	return c, stop
@@ -205,7 +206,7 @@ func TestPrintAndPrinterProblems(t *testing.T) {
 	r := newRig(t)
 	c, _ := r.run(t, nil)
 	ctx := context.Background()
-	rec := session.ReportReceipt(func(k string, a ...any) string { return k }, "Friedrichstadt", "7B5C-9D01", "Müll", "Yenidze", "http://hub/status/7B5C-9D01", time.Now())
+	rec := backend.Receipt(session.ReportReceipt(func(k string, a ...any) string { return k }, "Friedrichstadt", "7B5C-9D01", "Müll", "Yenidze", "http://hub/status/7B5C-9D01", time.Now()))
 	if _, err := c.Print(ctx, rec); err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,5 @@
 package session
 
-import (
-	"github.com/quartierhub/quartierhub/kiosk/localapi"
-)
-
 // Printer reasons: translation keys for why printing is off.
 const (
 	PrinterOK          = ""
@@ -15,9 +11,18 @@ const (
 	PrinterUnreachable = "printer.unreachable"
 )
 
+// Device is what the printer logic reads of one device in the agent's
+// status: its name, its port's state and its details (the printer's
+// "printable", "paper", "cover_open", "online", "error").
+type Device struct {
+	Name   string
+	State  string
+	Detail map[string]any
+}
+
 // PrinterState tells from the agent's device list whether printing works,
 // and if not, the translation key of the explanation.
-func PrinterState(devs []localapi.Device) (ok bool, reason string) {
+func PrinterState(devs []Device) (ok bool, reason string) {
 	for _, d := range devs {
 		if d.Name != "printer" {
 			continue
@@ -47,12 +52,13 @@ func PrinterState(devs []localapi.Device) (ok bool, reason string) {
 	return false, PrinterMissing
 }
 
-// PrinterFromEvent updates a printer state from a device event.
-func PrinterFromEvent(e localapi.DeviceEvent) (ok bool, reason string, relevant bool) {
-	if e.Device != "printer" {
+// PrinterFromEvent updates a printer state from a device event: the
+// device's name and its new state.
+func PrinterFromEvent(device, state string) (ok bool, reason string, relevant bool) {
+	if device != "printer" {
 		return false, "", false
 	}
-	switch e.State {
+	switch state {
 	case "printer_ready", "printer_recovered", "printer_paper_near_end", "connected", "recovered":
 		return true, PrinterOK, true
 	case "printer_paper_out":

@@ -9,6 +9,11 @@
 // A session is private to one resident: the next session starts from a
 // zero Session, so it cannot see anything of the previous one (see
 // TestNextSessionSeesNothing here and in kiosk/ui).
+//
+// It speaks its own types (SurveyResponse, Device, receipt.Receipt), not
+// the local API's: the window's client, kiosk/ui/backend, converts them
+// to and from kiosk/localapi, so this logic does not change when the
+// wire format does.
 package session
 
 import (

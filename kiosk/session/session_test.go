@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
-	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 )
 
@@ -220,7 +219,7 @@ func TestSurveyDraftAndResponse(t *testing.T) {
 	s.Survey.Text["free"] = "mehr Bänke"
 	r := session.Response(sv, s, "R")
 	four := 4
-	want := map[string]localapi.Answer{"one": {Choices: []string{"b"}}, "many": {Choices: []string{"b"}}, "scale": {Scale: &four}, "free": {Text: "mehr Bänke"}}
+	want := map[string]session.Answer{"one": {Choices: []string{"b"}}, "many": {Choices: []string{"b"}}, "scale": {Scale: &four}, "free": {Text: "mehr Bänke"}}
 	if !reflect.DeepEqual(r.Answers, want) || r.Respondent != "R" || r.Language != "en" {
 		t.Fatalf("response %+v", r)
 	}
@@ -260,11 +259,11 @@ func TestAirLevels(t *testing.T) {
 }
 
 func TestPrinterState(t *testing.T) {
-	dev := func(state string, det map[string]any) []localapi.Device {
-		return []localapi.Device{{Name: "pm-1", State: "connected"}, {Name: "printer", State: state, Detail: det}}
+	dev := func(state string, det map[string]any) []session.Device {
+		return []session.Device{{Name: "pm-1", State: "connected"}, {Name: "printer", State: state, Detail: det}}
 	}
 	cases := []struct {
-		devs   []localapi.Device
+		devs   []session.Device
 		ok     bool
 		reason string
 	}{

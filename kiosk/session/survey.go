@@ -6,7 +6,6 @@ import (
 	"errors"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
-	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
 // ErrNeedsCard: a once-per-card survey in a session without a card.
@@ -84,14 +83,33 @@ func (d SurveyDraft) Chosen(q api.Question, opt string) bool {
 	return false
 }
 
+// SurveyResponse is a finished survey as the window sends it to the agent.
+type SurveyResponse struct {
+	Survey string
+	// Respondent is the key that makes the response unique (Respondent).
+	Respondent string
+	Once       string // the survey's once-rule, api.OncePerCard or api.OncePerSession
+	Language   string
+	// Answers by question id; unanswered questions are absent.
+	Answers map[string]Answer
+}
+
+// Answer is the answer to one question: Choices (single, multiple), Scale
+// or Text.
+type Answer struct {
+	Choices []string
+	Scale   *int
+	Text    string
+}
+
 // Response builds the response to send for the draft.
-func Response(sv api.Survey, s *Session, respondent string) localapi.SurveyResponse {
-	r := localapi.SurveyResponse{Survey: sv.ID, Respondent: respondent, Once: sv.Once, Language: s.Language, Answers: map[string]localapi.Answer{}}
+func Response(sv api.Survey, s *Session, respondent string) SurveyResponse {
+	r := SurveyResponse{Survey: sv.ID, Respondent: respondent, Once: sv.Once, Language: s.Language, Answers: map[string]Answer{}}
 	for _, q := range sv.Questions {
 		if !s.Survey.Answered(q) {
 			continue
 		}
-		var a localapi.Answer
+		var a Answer
 		switch q.Kind {
 		case api.QuestionSingle, api.QuestionMultiple:
 			a.Choices = append([]string(nil), s.Survey.Choices[q.ID]...)

@@ -13,6 +13,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
+	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
 )
 
 // The problem report: category → description → place → confirm → thanks.
@@ -175,7 +176,7 @@ func (u *UI) sendReport() {
 		ref = session.Reference(resp.ID)
 		if printer {
 			r := session.ReportReceipt(tr, receiptLang.quarter, ref, receiptLang.category, receiptLang.place, session.StatusURL(hub, ref), resp.CreatedAt.Local())
-			_, printErr = u.be.Print(ctx, r)
+			_, printErr = u.be.Print(ctx, backend.Receipt(r))
 		}
 	}, func() {
 		cur := u.sess.Current()

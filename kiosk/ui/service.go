@@ -15,6 +15,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/kiosk/session"
+	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
 )
 
 // ServiceIdle closes the PIN pad or the service menu when nobody uses it.
@@ -202,7 +203,7 @@ func (u *UI) testPrint() {
 	u.opts.Async(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, err = u.be.Print(ctx, r)
+		_, err = u.be.Print(ctx, backend.Receipt(r))
 	}, func() {
 		u.serviceMsg = u.tr("service.printed")
 		if err != nil {

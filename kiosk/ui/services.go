@@ -15,6 +15,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
+	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
 )
 
 // showInfo shows an information page from the content.
@@ -82,7 +83,7 @@ func (u *UI) drawTicket() {
 	u.opts.Async(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		t, err = u.be.Ticket(ctx, localapi.TicketRequest{Receipt: r})
+		t, err = u.be.Ticket(ctx, localapi.TicketRequest{Receipt: backend.Receipt(r)})
 	}, func() {
 		cur := u.sess.Current()
 		if cur == nil || cur.ID != id {
@@ -225,7 +226,7 @@ func (u *UI) sendSurvey(sv api.Survey) {
 		u.render()
 		return
 	}
-	resp := session.Response(sv, s, who)
+	resp := backend.SurveyResponse(session.Response(sv, s, who))
 	u.show(ScreenSurvey, u.busyScreen)
 	u.opts.Async(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

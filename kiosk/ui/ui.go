@@ -1,6 +1,7 @@
 // Package ui is the resident's touchscreen window: Fyne screens on top of
 // the session logic (kiosk/session), talking to the agent only through
-// session.Backend (over the local API socket in the real app). It is the
+// backend.Backend (over the local API socket in the real app; see
+// kiosk/ui/backend for why it speaks the local API's types). It is the
 // only package of the kiosk that imports Fyne. Screens are built from a
 // fyne.App and fyne.Window passed in, so tests use test.NewTempApp; I/O
 // runs off the UI goroutine and comes back through fyne.Do.
@@ -55,6 +56,7 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
+	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
 	// Initialised before Fyne's lang package: no locale error under
 	// LANG=C.UTF-8, in the kiosk binary (CLI commands too) and in tests.
 	_ "github.com/quartierhub/quartierhub/kiosk/ui/fynelocale"
@@ -116,7 +118,7 @@ const (
 type UI struct {
 	app  fyne.App
 	win  fyne.Window
-	be   session.Backend
+	be   backend.Backend
 	cat  *i18n.Catalog
 	opts Opts
 	log  *slog.Logger
@@ -153,7 +155,7 @@ type UI struct {
 
 // New builds the window's state; Load then fills it from the backend and
 // shows the attract screen.
-func New(app fyne.App, win fyne.Window, be session.Backend, opts Opts) *UI {
+func New(app fyne.App, win fyne.Window, be backend.Backend, opts Opts) *UI {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -270,7 +272,7 @@ func (u *UI) setContent(c api.Content) {
 
 func (u *UI) setStatus(st localapi.Status) {
 	u.status = st
-	u.printerOK, u.printerWhy = session.PrinterState(st.Devices)
+	u.printerOK, u.printerWhy = backend.PrinterState(st.Devices)
 	u.syncOK = st.Sync.HubReachable && !st.Sync.Unauthorized
 	for _, d := range st.Devices {
 		for _, q := range session.Quantities {
@@ -345,7 +347,7 @@ func (u *UI) HandleEvent(e localapi.Event) {
 		}
 	case localapi.EventDevice:
 		if d := e.Device; d != nil {
-			if ok, why, rel := session.PrinterFromEvent(*d); rel {
+			if ok, why, rel := backend.PrinterFromEvent(*d); rel {
 				u.printerOK, u.printerWhy = ok, why
 				u.refreshIndicators()
 			}

@@ -22,9 +22,9 @@ import (
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
-	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
+	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
 	"github.com/quartierhub/quartierhub/tests/internal/harness"
 	"github.com/quartierhub/quartierhub/tests/internal/xvfb"
 )
@@ -139,7 +139,7 @@ func startTerminal(t *testing.T) *terminal {
 		if err != nil {
 			return false, err
 		}
-		ok, _ := session.PrinterState(st.Devices)
+		ok, _ := backend.PrinterState(st.Devices)
 		return st.Fleet != nil && st.Fleet.Screen == ui.FleetAttract && ok, nil
 	})
 	geo, err := tm.x.X(ctx, "xdotool", "search", "--onlyvisible", "--name", "^Quartierhub$", "getwindowgeometry")
@@ -303,7 +303,7 @@ func (r readOnly) SyncNow(context.Context) (localapi.SyncResponse, error) {
 	return localapi.SyncResponse{}, nil
 }
 
-var _ session.Backend = readOnly{}
+var _ backend.Backend = readOnly{}
 
 func stop(c *exec.Cmd) {
 	if c.Process == nil {
