@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/drivers/internal/conntest"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 // isRequest reports the n of a DLE EOT n write.
@@ -42,12 +43,10 @@ func start(t *testing.T, p *Printer, f *conntest.Playback) {
 // waitSession waits until p's session has polled once.
 func waitSession(t *testing.T, p *Printer) {
 	t.Helper()
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
-		if _, ok := p.LastStatus(); ok {
-			return
-		}
-	}
-	t.Fatal("no session")
+	testutil.Eventually(t, "a session that polled once", func() bool {
+		_, ok := p.LastStatus()
+		return ok
+	})
 }
 
 func waitEvent(t *testing.T, events chan Event, kind EventKind) Event {

@@ -3,6 +3,7 @@ package pn532_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/serialport"
 	"github.com/quartierhub/quartierhub/drivers/sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/pn532sim"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 // rig runs the driver against the simulator through a real pty.
@@ -90,13 +92,9 @@ func (r *rig) expectState(t *testing.T, want serialport.State) {
 func (r *rig) polls(t *testing.T, n int) {
 	t.Helper()
 	want := r.dev.Received(pn532.CmdInListPassiveTarget) + n
-	deadline := time.Now().Add(5 * time.Second)
-	for r.dev.Received(pn532.CmdInListPassiveTarget) < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %d polls within 5s", n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, fmt.Sprintf("%d more polls", n), func() bool {
+		return r.dev.Received(pn532.CmdInListPassiveTarget) >= want
+	})
 }
 
 func (r *rig) quiet(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/serialport"
 	"github.com/quartierhub/quartierhub/drivers/sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/sds011sim"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 const wait = 10 * time.Second // generous: only a failing test waits this long
@@ -153,18 +154,6 @@ func (r *rig) drain() {
 	}
 }
 
-// eventually polls cond with a deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	t.Cleanup(cancel)
@@ -187,7 +176,7 @@ func TestActiveModeReadings(t *testing.T) {
 		sds011.NewCommand(sds011.CmdReportingMode, 1, 0),
 		sds011.NewCommand(sds011.CmdWorkingPeriod, 1, 0),
 	}
-	eventually(t, "start-up commands", func() bool { got = r.dev.Received(); return len(got) >= 3 })
+	testutil.Eventually(t, "start-up commands", func() bool { got = r.dev.Received(); return len(got) >= 3 })
 	if !slices.Equal(got[:3], want) {
 		t.Fatalf("start-up commands %v, want %v", got, want)
 	}
@@ -235,7 +224,7 @@ func TestNegativeWarmUpNeverMarks(t *testing.T) {
 func TestQueryMode(t *testing.T) {
 	r := newRig(t, sds011sim.Opts{Interval: time.Hour}, sds011.Opts{Mode: sds011.Query, QueryInterval: 20 * time.Millisecond})
 	r.next(t)
-	eventually(t, "simulator in query mode", func() bool { return r.dev.Mode() == sds011.Query })
+	testutil.Eventually(t, "simulator in query mode", func() bool { return r.dev.Mode() == sds011.Query })
 	// From now on only answers to queries carry readings.
 	if err := r.dev.Set(1.5, 2.5); err != nil {
 		t.Fatal(err)
@@ -363,7 +352,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 	for _, f := range []sim.Fault{sim.FaultGarbage, sim.FaultSplit, sim.FaultBadChecksum, sim.FaultTruncate, sim.FaultDouble, sim.FaultGarbage} {
 		l.Inject(f)
 	}
-	eventually(t, "faulted frames sent", func() bool { return l.Sent() >= start+7 })
+	testutil.Eventually(t, "faulted frames sent", func() bool { return l.Sent() >= start+7 })
 	if err := r.dev.Set(3, 4); err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +443,7 @@ func TestUnplugReplug(t *testing.T) {
 	r.event(t, serialport.StateLost)
 	ctx := ctxT(t)
 	if _, err := r.sensor.Firmware(ctx); !errors.Is(err, sds011.ErrNotConnected) {
-		eventually(t, "session ended", func() bool {
+		testutil.Eventually(t, "session ended", func() bool {
 			_, err := r.sensor.Firmware(ctx)
 			return errors.Is(err, sds011.ErrNotConnected)
 		})
@@ -471,7 +460,7 @@ func TestUnplugReplug(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.values(t, 9, 9)
-	eventually(t, "query mode set again", func() bool { return r.dev.Mode() == sds011.Query })
+	testutil.Eventually(t, "query mode set again", func() bool { return r.dev.Mode() == sds011.Query })
 }
 
 func TestSleepSurvivesReopen(t *testing.T) {
@@ -487,7 +476,7 @@ func TestSleepSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.event(t, serialport.StateRecovered)
-	eventually(t, "sensor put back to sleep", r.dev.Asleep)
+	testutil.Eventually(t, "sensor put back to sleep", r.dev.Asleep)
 	if r.sensor.Awake() {
 		t.Fatal("driver thinks the sensor is awake")
 	}
@@ -507,6 +496,6 @@ func TestKeepWorkingPeriod(t *testing.T) {
 func TestWorkingPeriodSetAtStart(t *testing.T) {
 	r := newRig(t, sds011sim.Opts{Minute: 30 * time.Millisecond}, sds011.Opts{WorkingPeriod: 2})
 	r.next(t)
-	eventually(t, "period set", func() bool { return r.dev.WorkingPeriod() == 2 })
+	testutil.Eventually(t, "period set", func() bool { return r.dev.WorkingPeriod() == 2 })
 	r.next(t) // one every 2 "minutes"
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/serialport"
 	"github.com/quartierhub/quartierhub/drivers/sim/escpossim"
 	"github.com/quartierhub/quartierhub/drivers/sim/mhz19sim"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/config"
 	"github.com/quartierhub/quartierhub/kiosk/devices"
 )
@@ -69,7 +70,7 @@ func TestApplyRestartsOnlyChangedDevices(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	eventually(t, "readings from the first port and a connected printer", func() bool {
+	testutil.Eventually(t, "readings from the first port and a connected printer", func() bool {
 		return s.readingsOf("co2-1", 611) >= 2 && s.eventsOf("printer", "connected") == 1
 	})
 	printer := m.Printer()
@@ -82,7 +83,7 @@ func TestApplyRestartsOnlyChangedDevices(t *testing.T) {
 	if !slices.Equal(ch.Kept, []string{"printer"}) || !slices.Equal(ch.Stopped, []string{"co2-1"}) || !slices.Equal(ch.Started, []string{"co2-1"}) {
 		t.Fatalf("changes %+v", ch)
 	}
-	eventually(t, "readings from the second port", func() bool { return s.readingsOf("co2-1", 922) >= 3 })
+	testutil.Eventually(t, "readings from the second port", func() bool { return s.readingsOf("co2-1", 922) >= 3 })
 	// The old port was closed when Apply returned: at most a request
 	// already in the pty's buffer reached the first sensor afterwards.
 	if n := simA.Reads(); n > readsA+1 {
@@ -107,7 +108,7 @@ func TestApplyRestartsOnlyChangedDevices(t *testing.T) {
 		t.Fatal("an unknown kind was applied")
 	}
 	before := s.readingsOf("co2-1", 922)
-	eventually(t, "readings continuing from the second port", func() bool { return s.readingsOf("co2-1", 922) > before+2 })
+	testutil.Eventually(t, "readings continuing from the second port", func() bool { return s.readingsOf("co2-1", 922) > before+2 })
 	if got := m.States(); len(got) != 2 || got[1].Path != portB.Path() {
 		t.Fatalf("states after a refused configuration: %+v", got)
 	}
@@ -147,9 +148,9 @@ func TestApplySwapsPorts(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	eventually(t, "both sensors", func() bool { return s.readingsOf("one", 500) > 0 && s.readingsOf("two", 1500) > 0 })
+	testutil.Eventually(t, "both sensors", func() bool { return s.readingsOf("one", 500) > 0 && s.readingsOf("two", 1500) > 0 })
 	if _, err := m.Apply(ctx, cfg(portB.Path(), portA.Path())); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "both sensors on swapped ports", func() bool { return s.readingsOf("one", 1500) > 0 && s.readingsOf("two", 500) > 0 })
+	testutil.Eventually(t, "both sensors on swapped ports", func() bool { return s.readingsOf("one", 1500) > 0 && s.readingsOf("two", 500) > 0 })
 }

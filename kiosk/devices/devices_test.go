@@ -14,6 +14,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/escpossim"
 	"github.com/quartierhub/quartierhub/drivers/sim/sds011sim"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/aggregate"
 	"github.com/quartierhub/quartierhub/kiosk/config"
 	"github.com/quartierhub/quartierhub/kiosk/devices"
@@ -41,17 +42,6 @@ func (s *sink) has(f func(*sink) bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return f(s)
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func startSim(t *testing.T, ctx context.Context, dev sim.Device, name string) *sim.Port {
@@ -92,7 +82,7 @@ func TestSensorAndPrinterThroughRealPorts(t *testing.T) {
 		}
 	}()
 
-	eventually(t, "pm25 and pm10 readings", func() bool {
+	testutil.Eventually(t, "pm25 and pm10 readings", func() bool {
 		return s.has(func(s *sink) bool {
 			var pm25, pm10 bool
 			for _, r := range s.readings {
@@ -102,7 +92,7 @@ func TestSensorAndPrinterThroughRealPorts(t *testing.T) {
 			return pm25 && pm10
 		})
 	})
-	eventually(t, "printer ready", func() bool {
+	testutil.Eventually(t, "printer ready", func() bool {
 		for _, d := range m.States() {
 			if d.Name == "printer" && d.Detail["printable"] == true {
 				return true
@@ -120,7 +110,7 @@ func TestSensorAndPrinterThroughRealPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	printer.SetPaper(escpos.PaperOut)
-	eventually(t, "a paper-out event and state", func() bool {
+	testutil.Eventually(t, "a paper-out event and state", func() bool {
 		out := s.has(func(s *sink) bool {
 			for _, e := range s.events {
 				if e.Device == "printer" && strings.Contains(e.State, "paper_out") {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/kiosk/outbox"
 )
@@ -218,18 +219,13 @@ func (r *rig) submit(t *testing.T, class outbox.Class, n int) []string {
 
 func (r *rig) waitEmpty(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, "the outbox drained", func() bool {
 		st, err := r.ob.Stats()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Resident.Count+st.Event.Count+st.Sensor.Count == 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("outbox not drained")
+		return st.Resident.Count+st.Event.Count+st.Sensor.Count == 0
+	})
 }
 
 func TestDrainsInPriorityOrderInBoundedBatches(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/internal/userr"
 )
 
@@ -212,7 +213,7 @@ func TestSubmitContextCancelled(t *testing.T) {
 		_, err := o.Submit(context.Background(), "a", ClassResident, []byte(`{"a":1}`))
 		resA <- err
 	}()
-	waitFor(t, func() bool { // A taken by the committer
+	testutil.Eventually(t, "A taken by the committer", func() bool {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		return len(o.queue) == 0 && o.ids.last != (ulid.ULID{})
@@ -223,7 +224,7 @@ func TestSubmitContextCancelled(t *testing.T) {
 		_, err := o.Submit(ctxB, "b", ClassResident, []byte(`{"b":1}`))
 		resB <- err
 	}()
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "B in the queue", func() bool {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		return len(o.queue) == 1
@@ -244,17 +245,6 @@ func TestSubmitContextCancelled(t *testing.T) {
 	}
 	if !slices.Equal(types, []string{"a", "test_resident"}) {
 		t.Fatalf("stored %v, want [a test_resident]", types)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -540,7 +530,7 @@ func TestBatchWithFullRecordStoresTheOthers(t *testing.T) {
 		results <- res{r, err}
 	}
 	go sub(0)
-	waitFor(t, func() bool { // the committer holds record 0
+	testutil.Eventually(t, "the committer holding record 0", func() bool {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		return len(o.queue) == 0 && o.ids.last != (ulid.ULID{})
@@ -548,7 +538,7 @@ func TestBatchWithFullRecordStoresTheOthers(t *testing.T) {
 	for i := 1; i < 4; i++ {
 		go sub(i)
 	}
-	waitFor(t, func() bool { // 1..3 wait for the next transaction
+	testutil.Eventually(t, "records 1..3 waiting for the next transaction", func() bool {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		return len(o.queue) == 3

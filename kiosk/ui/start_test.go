@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 )
 
@@ -59,22 +61,18 @@ func (l *screenLog) screens() []string {
 
 func (l *screenLog) waitFor(t *testing.T, screens ...string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.EventuallyOK(t, fmt.Sprint("the screens ", screens), func() error {
 		got := l.screens()
-		if len(got) >= len(screens) {
-			for i := range screens {
-				if got[i] != screens[i] {
-					t.Fatalf("screens %v, want %v", got, screens)
-				}
+		if len(got) < len(screens) {
+			return fmt.Errorf("screens so far %v", got)
+		}
+		for i := range screens {
+			if got[i] != screens[i] {
+				t.Fatalf("screens %v, want %v", got, screens)
 			}
-			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("screens %v, still waiting for %v", got, screens)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // The window is up before the agent: a calm starting screen in every

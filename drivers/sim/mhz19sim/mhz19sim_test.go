@@ -2,6 +2,7 @@ package mhz19sim_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/serialport"
 	"github.com/quartierhub/quartierhub/drivers/sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/mhz19sim"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 // host talks to the simulator through a real pty, as a driver would.
@@ -84,13 +86,12 @@ func (h *host) read() int {
 // waitCommands waits until the simulator has received n commands.
 func (h *host) waitCommands(n int) {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(h.dev.Commands()) < n {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("simulator got %d commands, want %d", len(h.dev.Commands()), n)
+	testutil.EventuallyOK(h.t, fmt.Sprintf("%d commands at the simulator", n), func() error {
+		if got := len(h.dev.Commands()); got < n {
+			return fmt.Errorf("it got %d", got)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // The docs/protocols.md example: 500 ppm at 24 °C, byte for byte, even when the

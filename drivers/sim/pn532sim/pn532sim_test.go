@@ -14,6 +14,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/serialport"
 	"github.com/quartierhub/quartierhub/drivers/sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/pn532sim"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 func h(s string) []byte {
@@ -157,7 +158,7 @@ func TestInListPassiveTargetWaitsUnlessRetriesAreLimited(t *testing.T) {
 	hs.send(inList)
 	hs.expect(ack)
 	hs.send(ack)
-	waitFor(t, "abort", func() bool { return hs.dev.Aborts() == 1 })
+	testutil.Eventually(t, "abort", func() bool { return hs.dev.Aborts() == 1 })
 	if err := hs.dev.Present("0102030405060708090A"); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestScriptedFaults(t *testing.T) {
 	if err := hs.port.Do("reset"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "power cycle", func() bool { return !hs.dev.Awake() })
+	testutil.Eventually(t, "power cycle", func() bool { return !hs.dev.Awake() })
 	hs.send(getFW, wake, getFW)
 	hs.expect(ack, fwReply)
 
@@ -239,17 +240,6 @@ func TestScriptedFaults(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("tapped card never left")
 		}
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

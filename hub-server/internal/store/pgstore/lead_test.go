@@ -11,18 +11,8 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgtest"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // Of three processes one leads; when its session dies another takes
 // over; when the leader stops, another takes over too.
@@ -61,7 +51,7 @@ func TestLeadFailover(t *testing.T) {
 		}
 		return -1
 	}
-	waitFor(t, "a leader", func() bool { return leader() >= 0 && active.Load() == 1 })
+	testutil.Eventually(t, "a leader", func() bool { return leader() >= 0 && active.Load() == 1 })
 	time.Sleep(200 * time.Millisecond) // ten retries of the others
 	if maxActive.Load() != 1 {
 		t.Fatalf("%d processes ran the singleton at once", maxActive.Load())
@@ -77,11 +67,11 @@ func TestLeadFailover(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 20808 AND objsubid = 2`); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a new leader", func() bool { l := leader(); return starts.Load() >= 2 && l >= 0 && active.Load() == 1 })
+	testutil.Eventually(t, "a new leader", func() bool { l := leader(); return starts.Load() >= 2 && l >= 0 && active.Load() == 1 })
 	second := leader()
 
 	// The leader stops (shutdown): another takes over.
 	cancels[second]()
-	waitFor(t, "a third leader", func() bool { l := leader(); return starts.Load() >= 3 && l >= 0 && l != second && active.Load() == 1 })
+	testutil.Eventually(t, "a third leader", func() bool { l := leader(); return starts.Load() >= 3 && l >= 0 && l != second && active.Load() == 1 })
 	t.Logf("leaders: %d, %d, %d", first, second, leader())
 }
