@@ -2,6 +2,16 @@
 // outbox, the sync client, the devices and the local control API, and runs
 // them all under one Run(ctx). The touchscreen window and the CLI are
 // clients of its local API (package localapi); nothing here imports Fyne.
+//
+// The engine's packages (devices, aggregate, outbox, hubsync, session,
+// receipt) do not know the local API: api.go is its edge, where the
+// agent answers localapi's backends and converts between their wire
+// types and the engine's. The window's side (window.go) is made of
+// small parts, each with its own state and tests: the event stream
+// (kiosk/internal/fanout), the card hasher (cards.go), the sync state
+// and mode last told (terminalstate.go), the sensor history (sensors.go
+// over history.go), the printer front (printer.go), the ticket counter
+// (tickets.go) and the surveys' once-rule (surveys.go).
 package agent
 
 import (
@@ -120,7 +130,7 @@ func New(opts Opts) *Agent {
 	a.fleet.ring = ring
 	a.win = newWindow(a)
 	if a.opts.Devices.OnCard == nil {
-		a.opts.Devices.OnCard = a.win.card
+		a.opts.Devices.OnCard = a.cardAtReader
 	}
 	return a
 }
@@ -136,15 +146,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := os.MkdirAll(a.opts.DataDir, 0o700); err != nil {
 		return fmt.Errorf("agent: data directory: %w", err)
 	}
-	if err := a.win.start(); err != nil {
+	if err := a.win.start(a.opts.DataDir, a.opts.Config.CardHashKey); err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	a.win.loadHistory()
+	a.win.sensors.load()
 	running := false
 	defer func() {
 		if !running { // failed before the parts ran: release the history file
-			a.win.closeHistory()
-			_ = a.win.runHistory()
+			a.win.sensors.close()
+			_ = a.win.sensors.run()
 		}
 	}()
 	srv := localapi.NewServer(a.opts.DataDir, a, a.log.With("component", "localapi"))
@@ -160,7 +170,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer ob.Close()
 	syncer := hubsync.New(ob, a.credentials, a.opts.Sync)
 	agg := aggregate.New(aggregate.EmitFunc(func(ctx context.Context, m aggregate.Aggregate) error {
-		a.win.minute(m)
+		a.win.sensors.minute(m)
 		payload, err := json.Marshal(m)
 		if err != nil {
 			return err
@@ -189,14 +199,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error {
 		// The history writer stops after the aggregator's last (partial)
 		// minutes, so a clean shutdown keeps them for the next start.
-		defer a.win.closeHistory()
+		defer a.win.sensors.close()
 		return agg.Run(gctx)
 	})
-	g.Go(a.win.runHistory)
+	g.Go(a.win.sensors.run)
 	g.Go(func() error { return devs.Run(gctx) })
 	g.Go(func() error { return a.storeEvents(gctx, ob) })
 	g.Go(func() error { return a.fleet.run(gctx) })
-	g.Go(func() error { return a.win.run(gctx, syncer) })
+	g.Go(func() error { return a.watchTerminal(gctx, syncer) })
 	close(a.ready)
 	a.log.Info("agent started", "data_dir", a.opts.DataDir, "version", a.opts.Version)
 	err = g.Wait()
@@ -242,11 +252,11 @@ type sink struct {
 
 func (s sink) Reading(r aggregate.Reading) {
 	s.agg.Add(r)
-	s.a.win.reading(r)
+	s.a.sensorReading(r)
 }
 
 func (s sink) Event(e devices.Event) {
-	s.a.win.device(e)
+	s.a.deviceChanged(e)
 	select {
 	case s.a.events <- e:
 	default:

@@ -11,12 +11,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/aggregate"
 	"github.com/quartierhub/quartierhub/kiosk/devices"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/kiosk/identity"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/outbox"
+	"github.com/quartierhub/quartierhub/kiosk/receipt"
 )
 
 var _ localapi.Backend = (*Agent)(nil)
@@ -98,4 +102,111 @@ func apiDevices(states []devices.State) []localapi.Device {
 		out[i] = localapi.Device{Name: d.Name, Kind: d.Kind, Path: d.Path, State: d.State, Since: d.Since, Error: d.Error, Detail: d.Detail}
 	}
 	return out
+}
+
+// The window's endpoints (localapi.SessionBackend).
+
+var _ localapi.SessionBackend = (*Agent)(nil)
+
+// Content implements localapi.SessionBackend (content.go).
+func (a *Agent) Content(context.Context) (api.Content, error) { return a.content() }
+
+// Print implements localapi.SessionBackend.
+func (a *Agent) Print(ctx context.Context, r localapi.Receipt) (localapi.PrintResponse, error) {
+	n, err := a.win.printer.print(ctx, engineReceipt(r))
+	if err != nil {
+		return localapi.PrintResponse{}, err
+	}
+	return localapi.PrintResponse{Bytes: n}, nil
+}
+
+// Ticket implements localapi.SessionBackend: the next number for today,
+// durable before it is printed (tickets.go).
+func (a *Agent) Ticket(ctx context.Context, req localapi.TicketRequest) (localapi.Ticket, error) {
+	t, err := a.issueTicket(ctx, engineReceipt(req.Receipt))
+	if err != nil {
+		return localapi.Ticket{}, err
+	}
+	return localapi.Ticket{Number: t.Number, Day: t.Day, RecordID: t.RecordID}, nil
+}
+
+// Sensors implements localapi.SessionBackend.
+func (a *Agent) Sensors(context.Context) (localapi.SensorHistory, error) {
+	latest, minutes := a.win.sensors.snapshot()
+	h := localapi.SensorHistory{Minutes: make([]localapi.Minute, len(minutes))}
+	for i, e := range minutes {
+		h.Minutes[i] = localapi.Minute{Sensor: e.Sensor, Quantity: e.Quantity, Unit: e.Unit, Minute: e.Minute, Mean: e.Mean, Min: e.Min, Max: e.Max}
+	}
+	for _, r := range latest {
+		h.Latest = append(h.Latest, apiReading(r))
+	}
+	return h, nil
+}
+
+// Respond implements localapi.SessionBackend: one response per survey and
+// respondent (surveys.go). The record's payload is the response as the
+// window sent it: the local API's body is the hub's survey_response
+// payload, as the body of POST /v1/records is any record's.
+func (a *Agent) Respond(ctx context.Context, r localapi.SurveyResponse) (localapi.SubmitResponse, error) {
+	var rec outbox.Record
+	err := a.win.surveys.answer(r.Survey, r.Respondent, func() error {
+		ob, _, err := a.parts()
+		if err != nil {
+			return err
+		}
+		rec, err = storeRecord(ctx, ob, api.RecordSurveyResponse, "", r)
+		return err
+	})
+	if err != nil {
+		return localapi.SubmitResponse{}, err
+	}
+	return localapi.SubmitResponse{ID: rec.ID, Type: rec.Type, Class: outbox.ClassResident.String(), CreatedAt: rec.CreatedAt}, nil
+}
+
+// Subscribe implements localapi.SessionBackend. A new subscriber first
+// gets the current sync state and mode.
+func (a *Agent) Subscribe() (<-chan localapi.Event, func()) {
+	st, mode := a.win.state.current()
+	now := a.opts.Now()
+	return a.win.events.Subscribe(syncEvent(now, st), modeEvent(now, mode))
+}
+
+// engineReceipt is a receipt from the local API in the engine's model.
+func engineReceipt(r localapi.Receipt) receipt.Receipt {
+	out := receipt.Receipt{Blocks: make([]receipt.Block, len(r.Blocks))}
+	for i, b := range r.Blocks {
+		out.Blocks[i] = receipt.Block{Kind: receipt.Kind(b.Kind), Text: b.Text, Align: b.Align, Bold: b.Bold, Size: b.Size, Lines: b.Lines}
+	}
+	return out
+}
+
+func apiReading(r aggregate.Reading) localapi.Reading {
+	return localapi.Reading{Sensor: r.Sensor, Quantity: r.Quantity, Unit: r.Unit, Value: r.Value, WarmUp: r.WarmUp, At: r.At}
+}
+
+// The events of GET /v1/events, converted once when published.
+
+func cardEvent(s cardSeen) localapi.Event {
+	return localapi.Event{Type: localapi.EventCard, Time: s.Time, Card: &localapi.CardEvent{Presented: s.Presented, Hash: s.Hash}}
+}
+
+func readingEvent(r aggregate.Reading) localapi.Event {
+	lr := apiReading(r)
+	return localapi.Event{Type: localapi.EventReading, Time: r.At, Reading: &lr}
+}
+
+func deviceEvent(e devices.Event) localapi.Event {
+	return localapi.Event{Type: localapi.EventDevice, Time: e.Time,
+		Device: &localapi.DeviceEvent{Device: e.Device, Kind: e.Kind, State: e.State, Detail: e.Detail}}
+}
+
+// syncEvent carries what the window shows of the sync state.
+func syncEvent(now time.Time, s hubsync.Status) localapi.Event {
+	st := localapi.SyncStatus{HubReachable: s.Reachable, Unauthorized: s.Unauthorized, LastSync: s.LastSuccess,
+		ConsecutiveFailures: s.Failures, LastAttempt: s.LastAttempt}
+	return localapi.Event{Type: localapi.EventSync, Time: now, Sync: &st}
+}
+
+func modeEvent(now time.Time, m Mode) localapi.Event {
+	return localapi.Event{Type: localapi.EventMode, Time: now, Mode: &localapi.Mode{OutOfOrder: m.OutOfOrder, Reason: m.Reason}}
 }

@@ -582,6 +582,14 @@ func (f *fleetPart) diagnostics(ctx context.Context, commandID string) (string, 
 	return id, nil
 }
 
+// maintenance reports whether the hub has put the terminal out of order,
+// and its message.
+func (f *fleetPart) maintenance() (on bool, message string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maint.On, f.maint.Message
+}
+
 func (f *fleetPart) status() *localapi.FleetStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()

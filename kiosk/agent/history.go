@@ -15,7 +15,6 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/quartierhub/quartierhub/kiosk/internal/boltfile"
-	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
 // HistoryFile keeps the per-minute sensor aggregates of the last 24 hours
@@ -32,13 +31,15 @@ var historyBucket = []byte("minutes")
 
 // histEntry is one sensor quantity's minute as the history keeps it.
 type histEntry struct {
-	localapi.Minute
-	Count   int
-	Partial bool
+	Sensor, Quantity, Unit string
+	Minute                 time.Time // its start, UTC
+	Mean, Min, Max         float64
+	Count                  int  // readings in Mean, Min and Max
+	Partial                bool // cut short by a shutdown (aggregate.Aggregate.Partial)
 }
 
 func (e histEntry) sameSeries(o histEntry) bool {
-	return e.Sensor == o.Sensor && e.Quantity == o.Quantity && e.Unit == o.Unit && e.Minute.Minute.Equal(o.Minute.Minute)
+	return e.Sensor == o.Sensor && e.Quantity == o.Quantity && e.Unit == o.Unit && e.Minute.Equal(o.Minute)
 }
 
 // merge combines a minute's aggregate with one already kept for it. The
@@ -61,7 +62,7 @@ func (e histEntry) merge(n histEntry) histEntry {
 
 func historyKey(e histEntry) []byte {
 	k := make([]byte, 8, 8+len(e.Sensor)+1+len(e.Quantity)+1+len(e.Unit))
-	binary.BigEndian.PutUint64(k, uint64(e.Minute.Minute.Unix()))
+	binary.BigEndian.PutUint64(k, uint64(e.Minute.Unix()))
 	k = append(k, e.Sensor...)
 	k = append(k, 0)
 	k = append(k, e.Quantity...)
@@ -91,7 +92,7 @@ func decodeHistory(k, v []byte) (histEntry, error) {
 	if len(k) < 8 || len(parts) != 3 || len(v) < 1 {
 		return e, errors.New("malformed entry")
 	}
-	e.Minute.Minute, e.Sensor, e.Quantity, e.Unit = keyTime(k), string(parts[0]), string(parts[1]), string(parts[2])
+	e.Minute, e.Sensor, e.Quantity, e.Unit = keyTime(k), string(parts[0]), string(parts[1]), string(parts[2])
 	e.Partial = v[0]&1 != 0
 	count, n := binary.Uvarint(v[1:])
 	rest := v[1+max(n, 0):]

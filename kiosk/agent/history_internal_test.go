@@ -12,11 +12,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quartierhub/quartierhub/kiosk/aggregate"
-	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
 func entry(sensor string, at time.Time, mean float64) histEntry {
-	return histEntry{Minute: localapi.Minute{Sensor: sensor, Quantity: "co2", Unit: "ppm", Minute: at, Mean: mean, Min: mean, Max: mean}, Count: 10}
+	return histEntry{Sensor: sensor, Quantity: "co2", Unit: "ppm", Minute: at, Mean: mean, Min: mean, Max: mean, Count: 10}
 }
 
 func fileEntries(t *testing.T, path string) int {
@@ -79,8 +78,8 @@ func TestHistoryFileIsBounded(t *testing.T) {
 	t.Logf("history file with %d entries: %d bytes", maxHistoryEntries, fi.Size())
 	h, loaded := openHistory(path, clock, slog.New(slog.DiscardHandler))
 	h.close()
-	if len(loaded) != maxHistoryEntries || !loaded[len(loaded)-1].Minute.Minute.Equal(now) {
-		t.Fatalf("loaded %d entries, newest %v", len(loaded), loaded[len(loaded)-1].Minute.Minute)
+	if len(loaded) != maxHistoryEntries || !loaded[len(loaded)-1].Minute.Equal(now) {
+		t.Fatalf("loaded %d entries, newest %v", len(loaded), loaded[len(loaded)-1].Minute)
 	}
 	// The oldest went first: the newest minutes of every series are there.
 	seen := map[string]bool{}
@@ -137,8 +136,8 @@ func TestTruncatedHistoryFile(t *testing.T) {
 
 func TestHistoryMerge(t *testing.T) {
 	at := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
-	a := histEntry{Minute: localapi.Minute{Minute: at, Mean: 10, Min: 8, Max: 12}, Count: 10, Partial: true}
-	b := histEntry{Minute: localapi.Minute{Minute: at, Mean: 40, Min: 30, Max: 50}, Count: 30}
+	a := histEntry{Minute: at, Mean: 10, Min: 8, Max: 12, Count: 10, Partial: true}
+	b := histEntry{Minute: at, Mean: 40, Min: 30, Max: 50, Count: 30}
 	if got := a.merge(b); got.Count != 40 || got.Mean != 32.5 || got.Min != 8 || got.Max != 50 || got.Partial {
 		t.Fatalf("partial + rest = %+v", got)
 	}
@@ -153,7 +152,7 @@ func TestHistoryMerge(t *testing.T) {
 }
 
 func TestHistoryEncoding(t *testing.T) {
-	e := histEntry{Minute: localapi.Minute{Sensor: "pm-1", Quantity: "pm25", Unit: "ug/m3", Minute: time.Date(2026, 5, 4, 12, 1, 0, 0, time.UTC), Mean: 7.25, Min: -1, Max: 1e9}, Count: 59, Partial: true}
+	e := histEntry{Sensor: "pm-1", Quantity: "pm25", Unit: "ug/m3", Minute: time.Date(2026, 5, 4, 12, 1, 0, 0, time.UTC), Mean: 7.25, Min: -1, Max: 1e9, Count: 59, Partial: true}
 	got, err := decodeHistory(historyKey(e), encodeHistory(e))
 	if err != nil || got != e {
 		t.Fatalf("round trip: %+v, %v", got, err)
@@ -177,17 +176,17 @@ func BenchmarkMinuteWithHistory(b *testing.B) {
 	start := time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC)
 	var minute atomic.Int64
 	a := New(Opts{DataDir: dir, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return start.Add(time.Duration(minute.Load()) * time.Minute) }})
-	a.win.loadHistory()
+	a.win.sensors.load()
 	done := make(chan error, 1)
-	go func() { done <- a.win.runHistory() }()
+	go func() { done <- a.win.sensors.run() }()
 	b.ResetTimer()
 	for i := range b.N {
 		minute.Store(int64(i / 3))
-		a.win.minute(aggregate.Aggregate{Sensor: "pm-1", Quantity: []string{"pm25", "pm10", "co2"}[i%3], Unit: "u",
+		a.win.sensors.minute(aggregate.Aggregate{Sensor: "pm-1", Quantity: []string{"pm25", "pm10", "co2"}[i%3], Unit: "u",
 			Minute: start.Add(time.Duration(i/3) * time.Minute), Count: 60, Mean: 5, Min: 4, Max: 6})
 	}
 	b.StopTimer()
-	a.win.closeHistory()
+	a.win.sensors.close()
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}

@@ -43,18 +43,24 @@ func ParseClass(name, typ string) (outbox.Class, error) {
 // stores it durably in ob. A record the hub would refuse is refused here,
 // with the reason, before anyone is told it is stored.
 func SubmitTo(ctx context.Context, ob *outbox.Outbox, req localapi.SubmitRequest) (outbox.Record, error) {
-	class, err := ParseClass(req.Class, req.Type)
+	return storeRecord(ctx, ob, req.Type, req.Class, req.Payload)
+}
+
+// storeRecord is SubmitTo for a record of type typ in class className
+// ("": by its type, ClassOf) with payload as its JSON.
+func storeRecord(ctx context.Context, ob *outbox.Outbox, typ, className string, payload any) (outbox.Record, error) {
+	class, err := ParseClass(className, typ)
 	if err != nil {
 		return outbox.Record{}, err
 	}
-	payload, err := json.Marshal(req.Payload)
+	body, err := json.Marshal(payload)
 	if err != nil {
 		return outbox.Record{}, userr.New("the payload is not valid JSON", localapi.ErrInvalid)
 	}
-	if err := api.ValidatePayload(req.Type, class.String(), payload); err != nil {
+	if err := api.ValidatePayload(typ, class.String(), body); err != nil {
 		return outbox.Record{}, userr.New("the record is not valid: "+err.Error(), errors.Join(localapi.ErrInvalid, outbox.ErrInvalid))
 	}
-	rec, err := ob.Submit(ctx, req.Type, class, payload)
+	rec, err := ob.Submit(ctx, typ, class, body)
 	switch {
 	case err == nil:
 		return rec, nil
