@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/netlimit"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 )
@@ -265,4 +266,69 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// doFrom sends req from the local address ip (any 127.x works on Linux).
+func (e *env) doFrom(ip string, req *http.Request) resp {
+	e.t.Helper()
+	tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext}
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp{res.StatusCode, res.Header, b}
+}
+
+func (e *env) enrolFrom(ip, tok string, pub ed25519.PublicKey) resp {
+	e.t.Helper()
+	body := mustJSON(e.t, api.EnrollRequest{Token: tok, PublicKey: api.EncodePublicKey(pub), SoftwareVersion: "0.1.0"})
+	req, _ := http.NewRequest("POST", e.srv.URL+api.PathEnroll, bytes.NewReader(body))
+	return e.doFrom(ip, req)
+}
+
+// Failed enrolment attempts are limited per client network and overall,
+// so guessing tokens gets nowhere; a throttled attempt is answered 429
+// with Retry-After before its token is looked at. Good tokens cost
+// nothing: a fleet enrols from one network at once.
+func TestEnrolThrottled(t *testing.T) {
+	e := newEnv(t, nil, terminalapi.Opts{EnrolPerNetwork: netlimit.Limits{Every: 10 * time.Second, Burst: 5},
+		EnrolOverall: netlimit.Limits{Every: time.Second, Burst: 8}})
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	for i := range 12 {
+		if r := e.enrolFrom("127.0.0.1", e.token(fmt.Sprint("fleet", i), time.Hour), pub); r.status != 200 {
+			t.Fatalf("fleet enrolment %d: %d %s", i, r.status, r.body)
+		}
+	}
+	good := e.token("a", time.Hour)
+	for i := range 5 {
+		if r := e.enrolFrom("127.0.0.1", fmt.Sprintf("qht_guess%d", i), pub); r.status != 401 {
+			t.Fatalf("guess %d: %d %s", i, r.status, r.body)
+		}
+	}
+	for _, tok := range []string{"qht_guess5", good} {
+		r := e.enrolFrom("127.0.0.1", tok, pub)
+		if r.status != 429 || r.errCode(t) != api.CodeTooManyRequests || r.header.Get("Retry-After") != "10" {
+			t.Errorf("attempt beyond the burst: %d Retry-After %q %s", r.status, r.header.Get("Retry-After"), r.body)
+		}
+	}
+	// Another network has its own limit, but all share the overall one.
+	for i := range 3 {
+		if r := e.enrolFrom("127.0.0.2", fmt.Sprintf("qht_other%d", i), pub); r.status != 401 {
+			t.Errorf("other network, guess %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if r := e.enrolFrom("127.0.0.2", "qht_other3", pub); r.status != 429 || r.header.Get("Retry-After") != "1" {
+		t.Errorf("beyond the overall limit: %d Retry-After %q %s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	// In time the limits fill again, and the token was not spent.
+	e.advance(10 * time.Second)
+	if r := e.enrolFrom("127.0.0.1", good, pub); r.status != 200 {
+		t.Errorf("after the wait: %d %s", r.status, r.body)
+	}
 }

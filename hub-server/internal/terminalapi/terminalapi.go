@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/netlimit"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
@@ -78,6 +79,17 @@ type Opts struct {
 	// TouchInterval is how stale a terminal's last-seen time may get before
 	// a ping updates it. Default 1 minute.
 	TouchInterval time.Duration
+	// EnrolPerNetwork limits failed enrolment attempts per client
+	// network (netlimit.ClientNetwork); beyond it attempts are answered
+	// 429 with Retry-After: enrolment is the one endpoint open to anyone,
+	// and guessing tokens must get nowhere. Default a burst of 20, then
+	// one per 10 s, for up to 10000 networks (beyond them, one shared
+	// limit).
+	EnrolPerNetwork netlimit.Limits
+	// EnrolOverall limits all failed enrolment attempts together, so many
+	// networks cannot add up to a flood (Clients unused). Default a burst
+	// of 200, then two a second.
+	EnrolOverall netlimit.Limits
 	// Fleet wires the fleet endpoints; see FleetOpts.
 	Fleet FleetOpts
 }
@@ -89,6 +101,8 @@ type Handler struct {
 	mux        *http.ServeMux
 	ingest     *semaphore.Weighted // admission of uploads by bytes (TryAcquire only: a charge fits or not)
 	unverified *semaphore.Weighted // bodies read before their signature can be checked
+	enrolNets  *netlimit.Limiter   // enrolment attempts per client network
+	enrolAll   *netlimit.Limiter   // all enrolment attempts, under one key
 	inflight   inflight            // one request with a body per terminal and route
 	routes     []string            // patterns of the API's endpoints (Routes)
 }
@@ -122,8 +136,22 @@ func New(st Store, o Opts) *Handler {
 	if o.TouchInterval <= 0 {
 		o.TouchInterval = time.Minute
 	}
+	if o.EnrolPerNetwork.Every <= 0 {
+		o.EnrolPerNetwork.Every = 10 * time.Second
+	}
+	if o.EnrolPerNetwork.Burst <= 0 {
+		o.EnrolPerNetwork.Burst = 20
+	}
+	if o.EnrolOverall.Every <= 0 {
+		o.EnrolOverall.Every = time.Second / 2
+	}
+	if o.EnrolOverall.Burst <= 0 {
+		o.EnrolOverall.Burst = 200
+	}
+	o.EnrolOverall.Clients = 1
 	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: semaphore.NewWeighted(o.MaxIngestBytes),
-		unverified: semaphore.NewWeighted(o.MaxUnverifiedBytes)}
+		unverified: semaphore.NewWeighted(o.MaxUnverifiedBytes),
+		enrolNets:  netlimit.New(o.EnrolPerNetwork), enrolAll: netlimit.New(o.EnrolOverall)}
 	h.handle("POST "+api.PathEnroll, http.HandlerFunc(h.enroll))
 	h.handle("GET "+api.PathPing, h.authenticate(noBody, nil, h.ping))
 	h.handle("POST "+api.PathRecords, uploadHeaders(h.authenticate(batchLimit, h.admitUpload, h.records)))
@@ -168,6 +196,19 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 const maxEnrollBody = 64 << 10
 
 func (h *Handler) enroll(w http.ResponseWriter, r *http.Request) {
+	// Before the body is read: a network that failed too often waits.
+	// Only failures count, so a fleet enrolled with good tokens from one
+	// workshop network is never slowed, while a guesser gets a few
+	// attempts a minute.
+	now := h.o.Now()
+	done, ok, wait := h.beginEnrol(r, now)
+	if !ok {
+		w.Header().Set("Retry-After", netlimit.RetryAfter(wait))
+		h.refuse(w, r, http.StatusTooManyRequests, api.CodeTooManyRequests, "too many failed enrolment attempts; retry after the Retry-After seconds", "")
+		return
+	}
+	failed := true
+	defer func() { done(failed, h.o.Now()) }()
 	var req api.EnrollRequest
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEnrollBody))
 	if err == nil {
@@ -186,7 +227,6 @@ func (h *Handler) enroll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "software_version longer than 100 characters")
 		return
 	}
-	now := h.o.Now()
 	id, err := ulid.New(ulid.Timestamp(now), h.o.Rand)
 	if err != nil {
 		h.internal(w, "enroll: terminal id", err)
@@ -211,9 +251,25 @@ func (h *Handler) enroll(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.internal(w, "enroll", err)
 	default:
+		failed = false
 		h.o.Logger.Info("terminal enrolled", "terminal", t.ID, "name", t.Name, "quarter", t.Quarter)
 		writeJSON(w, http.StatusOK, api.EnrollResponse{TerminalID: t.ID, Name: t.Name, Quarter: t.Quarter, HubTime: now.UTC()})
 	}
+}
+
+// beginEnrol starts an enrolment attempt under the per-network and the
+// overall limit (netlimit.Limiter.Begin).
+func (h *Handler) beginEnrol(r *http.Request, now time.Time) (done func(failed bool, at time.Time), ok bool, wait time.Duration) {
+	doneNet, ok, wait := h.enrolNets.Begin(netlimit.ClientNetwork(r.RemoteAddr), now)
+	if !ok {
+		return nil, false, wait
+	}
+	doneAll, ok, wait := h.enrolAll.Begin("", now)
+	if !ok {
+		doneNet(false, now)
+		return nil, false, wait
+	}
+	return func(failed bool, at time.Time) { doneNet(failed, at); doneAll(failed, at) }, true, 0
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, code, msg, terminal string) {
