@@ -1,18 +1,12 @@
 package agent_test
 
 import (
-	"compress/gzip"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +14,8 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/sim/mhz19sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/rdm6300sim"
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/fakehub"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/aggregate"
 	"github.com/quartierhub/quartierhub/kiosk/config"
@@ -29,58 +25,13 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
-// hub accepts signed batches from one terminal and keeps them by id.
-type hub struct {
-	pub ed25519.PublicKey
-	mu  sync.Mutex
-	got map[string]api.Record
-}
-
-func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	a, err := api.ParseAuth(r.Header.Get("Authorization"))
-	if err != nil || a.TerminalID != "T1" || !api.VerifySignature(h.pub, a, r.Method, r.URL.RequestURI(), body) {
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	zr, err := gzip.NewReader(bytesReader(body))
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	var b api.Batch
-	if err := json.NewDecoder(zr).Decode(&b); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	h.mu.Lock()
-	for _, rec := range b.Records {
-		h.got[rec.ID] = rec
-	}
-	h.mu.Unlock()
-	_ = json.NewEncoder(w).Encode(api.BatchAck{Stored: len(b.Records)})
-}
-
-func (h *hub) count(typ string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, r := range h.got {
-		if r.Type == typ {
-			n++
-		}
-	}
-	return n
-}
-
-func startAgent(t *testing.T, opts agent.Opts) (*localapi.Client, *hub) {
+// startAgent runs an agent enrolled as T1 with a fake hub on the agent's
+// clock.
+func startAgent(t *testing.T, opts agent.Opts) (*localapi.Client, *fakehub.Hub) {
 	t.Helper()
 	dir := t.TempDir()
-	pub, priv, _ := ed25519.GenerateKey(nil)
-	h := &hub{pub: pub, got: map[string]api.Record{}}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	if err := identity.Save(dir, identity.Identity{TerminalID: "T1", Name: "test", Quarter: "Johannstadt", HubURL: srv.URL, Key: priv}); err != nil {
+	h := fakehub.Start(t, fakehub.Opts{Now: opts.Now})
+	if err := identity.Save(dir, identity.Identity{TerminalID: "T1", Name: "test", Quarter: "Johannstadt", HubURL: h.URL(), Key: h.NewTerminal("T1")}); err != nil {
 		t.Fatal(err)
 	}
 	opts.DataDir = dir
@@ -110,17 +61,6 @@ func startAgent(t *testing.T, opts agent.Opts) (*localapi.Client, *hub) {
 	return localapi.NewClient(dir), h
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestSubmitIsDurableAndSyncs(t *testing.T) {
 	c, h := startAgent(t, agent.Opts{})
 	ctx := context.Background()
@@ -140,7 +80,7 @@ func TestSubmitIsDurableAndSyncs(t *testing.T) {
 	if _, err := c.SyncNow(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the report at the hub", func() bool { return h.count("problem_report") == 1 })
+	testutil.Eventually(t, "the report at the hub", func() bool { return len(h.RecordsOf("problem_report")) == 1 })
 	st, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +138,7 @@ func TestDevicesFeedTheOutbox(t *testing.T) {
 		t.Fatal("no card")
 	}
 	ctxb := context.Background()
-	eventually(t, "device states in the status", func() bool {
+	testutil.Eventually(t, "device states in the status", func() bool {
 		st, err := c.Status(ctxb)
 		if err != nil || len(st.Devices) != 2 {
 			return false
@@ -213,15 +153,13 @@ func TestDevicesFeedTheOutbox(t *testing.T) {
 		}
 		return true
 	})
-	eventually(t, "sensor minutes and device events at the hub", func() bool {
+	testutil.Eventually(t, "sensor minutes and device events at the hub", func() bool {
 		if _, err := c.SyncNow(ctxb); err != nil {
 			return false
 		}
-		return h.count("sensor_minute") >= 2 && h.count("device_event") >= 2
+		return len(h.RecordsOf("sensor_minute")) >= 2 && len(h.RecordsOf("device_event")) >= 2
 	})
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, r := range h.got {
+	for _, r := range h.Records() {
 		if r.Type == "device_event" && string(r.Payload) != "" && json.Valid(r.Payload) {
 			var e devices.Event
 			_ = json.Unmarshal(r.Payload, &e)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
@@ -30,7 +31,7 @@ func TestSensorHistorySurvivesRestarts(t *testing.T) {
 	ctx := context.Background()
 	c, stop := r.run(t, fast)
 	var before []localapi.Minute
-	eventually(t, "three minutes of history", func() bool {
+	testutil.Eventually(t, "three minutes of history", func() bool {
 		h, err := c.Sensors(ctx)
 		before = h.Minutes
 		return err == nil && len(h.Minutes) >= 3
@@ -96,7 +97,7 @@ func TestCorruptSensorHistoryStartsEmpty(t *testing.T) {
 		t.Fatalf("the unreadable file was not moved aside: %v", err)
 	}
 	var before []localapi.Minute
-	eventually(t, "new history", func() bool {
+	testutil.Eventually(t, "new history", func() bool {
 		h, err := c.Sensors(ctx)
 		before = h.Minutes
 		return err == nil && len(h.Minutes) >= 1

@@ -1,26 +1,19 @@
 package agent_test
 
 import (
-	"compress/gzip"
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/quartierhub/quartierhub/drivers/sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/mhz19sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/rdm6300sim"
-	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/fakehub"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/config"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
@@ -28,110 +21,10 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
-// fleetHub is a hub for one terminal: records, heartbeats and one
-// configuration document the test sets; away makes it answer 503.
-type fleetHub struct {
-	pub ed25519.PublicKey
-
-	mu         sync.Mutex
-	doc        []byte
-	version    string
-	away       bool
-	records    []api.Record
-	heartbeats []api.Heartbeat
-	fetched    map[string]int // configuration versions served
-}
-
-func (h *fleetHub) set(doc string) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	sum := sha256.Sum256([]byte(doc))
-	h.doc, h.version = []byte(doc), hex.EncodeToString(sum[:8])
-	return h.version
-}
-
-func (h *fleetHub) setAway(away bool) {
-	h.mu.Lock()
-	h.away = away
-	h.mu.Unlock()
-}
-
-func (h *fleetHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	a, err := api.ParseAuth(r.Header.Get("Authorization"))
-	if err != nil || a.TerminalID != "T1" || !api.VerifySignature(h.pub, a, r.Method, r.URL.RequestURI(), body) {
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.away {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
-	}
-	switch r.URL.Path {
-	case api.PathPing:
-		_ = json.NewEncoder(w).Encode(api.PingResponse{TerminalID: "T1", HubTime: time.Now()})
-	case api.PathRecords:
-		zr, err := gzip.NewReader(bytesReader(body))
-		var b api.Batch
-		if err != nil || json.NewDecoder(zr).Decode(&b) != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		h.records = append(h.records, b.Records...)
-		_ = json.NewEncoder(w).Encode(api.BatchAck{Stored: len(b.Records)})
-	case api.PathHeartbeat:
-		var hb api.Heartbeat
-		if json.Unmarshal(body, &hb) != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		h.heartbeats = append(h.heartbeats, hb)
-		_ = json.NewEncoder(w).Encode(api.HeartbeatResponse{HubTime: time.Now(), ConfigVersion: h.version, Commands: []api.Command{}})
-	case api.PathConfig:
-		if r.Header.Get("If-None-Match") == `"`+h.version+`"` {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		h.fetched[h.version]++
-		_ = json.NewEncoder(w).Encode(api.ConfigDocument{Version: h.version, Document: h.doc})
-	default:
-		w.WriteHeader(http.StatusNotFound)
-	}
-}
-
-func (h *fleetHub) lastHeartbeat() api.Heartbeat {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.heartbeats) == 0 {
-		return api.Heartbeat{}
-	}
-	return h.heartbeats[len(h.heartbeats)-1]
-}
-
-func (h *fleetHub) heartbeatCount() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.heartbeats)
-}
-
-func (h *fleetHub) recordsOf(typ string) []api.Record {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []api.Record
-	for _, r := range h.records {
-		if r.Type == typ {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // fleetRig is an enrolled data directory, its hub and simulated devices.
 type fleetRig struct {
 	dir        string
-	hub        *fleetHub
+	hub        *fakehub.Hub
 	cfg        config.Config
 	co2A, co2B *mhz19sim.Device
 	pathA      string
@@ -151,12 +44,9 @@ func newFleetRig(t *testing.T) *fleetRig {
 		t.Cleanup(func() { p.Close() })
 		return p.Path()
 	}
-	pub, priv, _ := ed25519.GenerateKey(nil)
-	r := &fleetRig{dir: t.TempDir(), hub: &fleetHub{pub: pub, fetched: map[string]int{}},
+	r := &fleetRig{dir: t.TempDir(), hub: fakehub.Start(t, fakehub.Opts{}),
 		co2A: mhz19sim.New(mhz19sim.Opts{CO2: 611}), co2B: mhz19sim.New(mhz19sim.Opts{CO2: 922})}
-	srv := httptest.NewServer(r.hub)
-	t.Cleanup(srv.Close)
-	if err := identity.Save(r.dir, identity.Identity{TerminalID: "T1", Name: "test", Quarter: "Johannstadt", HubURL: srv.URL, Key: priv}); err != nil {
+	if err := identity.Save(r.dir, identity.Identity{TerminalID: "T1", Name: "test", Quarter: "Johannstadt", HubURL: r.hub.URL(), Key: r.hub.NewTerminal("T1")}); err != nil {
 		t.Fatal(err)
 	}
 	r.pathA, r.pathB = start(r.co2A, "co2-a"), start(r.co2B, "co2-b")
@@ -208,7 +98,7 @@ func (r *fleetRig) start(t *testing.T) *fleetAgent {
 // kickUntil sends heartbeats until cond holds.
 func (fa *fleetAgent) kickUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	eventually(t, what, func() bool {
+	testutil.Eventually(t, what, func() bool {
 		if cond() {
 			return true
 		}
@@ -258,7 +148,7 @@ func TestHubSettingsApplyWithoutRestart(t *testing.T) {
 	r := newFleetRig(t)
 	ctx := context.Background()
 	fa := r.start(t)
-	eventually(t, "readings from the local file's port", func() bool {
+	testutil.Eventually(t, "readings from the local file's port", func() bool {
 		p, v, _ := fa.sensor(t)
 		return p == r.pathA && v == 611
 	})
@@ -266,7 +156,7 @@ func TestHubSettingsApplyWithoutRestart(t *testing.T) {
 	st0, _ := fa.c.Status(ctx)
 
 	good := `{"settings":{"sync_interval":"7s","devices":{"sensors":[{"kind":"mhz19","port":"` + r.pathB + `","id":"co2-1","interval":"50ms"}]}}}`
-	v1 := r.hub.set(good)
+	v1 := r.hub.SetConfig(good)
 	fa.kickUntil(t, "the new port's readings", func() bool {
 		p, v, _ := fa.sensor(t)
 		return p == r.pathB && v == 922
@@ -285,7 +175,7 @@ func TestHubSettingsApplyWithoutRestart(t *testing.T) {
 	if _, err := fa.c.SyncNow(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a 7 s idle wait", func() bool {
+	testutil.Eventually(t, "a 7 s idle wait", func() bool {
 		st, err := fa.c.Status(ctx)
 		if err != nil || st.Sync.NextAttempt.IsZero() {
 			return false
@@ -302,7 +192,7 @@ func TestHubSettingsApplyWithoutRestart(t *testing.T) {
 		// Only the card reader replaced: it would share port A with the local file's sensor.
 		`{"settings":{"devices":{"card_reader":{"kind":"pn532","port":"` + r.pathA + `"}}}}`,
 	} {
-		vBad := r.hub.set(bad)
+		vBad := r.hub.SetConfig(bad)
 		fa.kickUntil(t, "the refusal", func() bool {
 			cr, _ := fa.c.RemoteConfig(ctx)
 			return strings.Contains(cr.LastError, vBad)
@@ -310,9 +200,9 @@ func TestHubSettingsApplyWithoutRestart(t *testing.T) {
 		if cr, _ := fa.c.RemoteConfig(ctx); cr.Version != v1 {
 			t.Fatalf("bad section %d: running %s, want %s", i, cr.Version, v1)
 		}
-		eventually(t, "the refusal at the hub", func() bool {
+		testutil.Eventually(t, "the refusal at the hub", func() bool {
 			_, _ = fa.c.SyncNow(ctx)
-			for _, rec := range r.hub.recordsOf(agent.ConfigRefusedRecord) {
+			for _, rec := range r.hub.RecordsOf(agent.ConfigRefusedRecord) {
 				if strings.Contains(string(rec.Payload), vBad) && strings.Contains(string(rec.Payload), `"running":"`+v1+`"`) {
 					return true
 				}
@@ -321,21 +211,20 @@ func TestHubSettingsApplyWithoutRestart(t *testing.T) {
 		})
 		// More heartbeats: the hub keeps seeing the version that runs, and
 		// the refused one is not fetched again.
-		n0 := r.hub.heartbeatCount()
-		fa.kickUntil(t, "three more heartbeats", func() bool { return r.hub.heartbeatCount() >= n0+3 })
-		if hb := r.hub.lastHeartbeat(); hb.ConfigVersion != v1 {
+		n0 := len(r.hub.Heartbeats())
+		fa.kickUntil(t, "three more heartbeats", func() bool { return len(r.hub.Heartbeats()) >= n0+3 })
+		hbs := r.hub.Heartbeats()
+		if hb := hbs[len(hbs)-1]; hb.ConfigVersion != v1 {
 			t.Fatalf("heartbeat reports configuration %s, want the running %s", hb.ConfigVersion, v1)
 		}
 	}
-	r.hub.mu.Lock()
-	for v, n := range r.hub.fetched {
+	for v, n := range r.hub.ConfigVersionsServed() {
 		if n != 1 {
 			t.Errorf("version %s fetched %d times", v, n)
 		}
 	}
-	r.hub.mu.Unlock()
 	readsB := r.co2B.Reads()
-	eventually(t, "the sensor still on port B", func() bool {
+	testutil.Eventually(t, "the sensor still on port B", func() bool {
 		p, v, _ := fa.sensor(t)
 		return p == r.pathB && v == 922 && r.co2B.Reads() > readsB+2
 	})
@@ -345,7 +234,7 @@ func TestHubSettingsApplyWithoutRestart(t *testing.T) {
 
 	// Restart with the hub away: the cached version's devices from the start.
 	fa.stop()
-	r.hub.setAway(true)
+	r.hub.Inject("", fakehub.Always, fakehub.Fault{Status: http.StatusServiceUnavailable}) // the hub away
 	readsA := r.co2A.Reads()
 	fa = r.start(t)
 	if cr, err := fa.c.RemoteConfig(ctx); err != nil || cr.Version != v1 || cr.Source != "cache" {
@@ -354,7 +243,7 @@ func TestHubSettingsApplyWithoutRestart(t *testing.T) {
 	if p, _, _ := fa.sensor(t); p != r.pathB {
 		t.Fatalf("after a restart the sensor runs on %s, want the cached %s", p, r.pathB)
 	}
-	eventually(t, "readings from the cached port", func() bool {
+	testutil.Eventually(t, "readings from the cached port", func() bool {
 		_, v, _ := fa.sensor(t)
 		return v == 922
 	})
@@ -364,8 +253,8 @@ func TestHubSettingsApplyWithoutRestart(t *testing.T) {
 	}
 
 	// The hub drops the devices section: back to the local file's port.
-	r.hub.setAway(false)
-	r.hub.set(`{"settings":{"heartbeat_interval":"30s"}}`)
+	r.hub.ClearFaults()
+	r.hub.SetConfig(`{"settings":{"heartbeat_interval":"30s"}}`)
 	fa.kickUntil(t, "the local file's port again", func() bool {
 		p, v, _ := fa.sensor(t)
 		return p == r.pathA && v == 611
@@ -378,14 +267,14 @@ func TestHubSettingsApplyWithoutRestart(t *testing.T) {
 func TestCachedDevicesThatNoLongerFit(t *testing.T) {
 	r := newFleetRig(t)
 	fa := r.start(t)
-	v1 := r.hub.set(`{"settings":{"devices":{"sensors":[{"kind":"mhz19","port":"` + r.pathB + `","id":"co2-1","interval":"50ms"}]}}}`)
+	v1 := r.hub.SetConfig(`{"settings":{"devices":{"sensors":[{"kind":"mhz19","port":"` + r.pathB + `","id":"co2-1","interval":"50ms"}]}}}`)
 	fa.kickUntil(t, "the hub's configuration", func() bool {
 		p, _, _ := fa.sensor(t)
 		return p == r.pathB
 	})
 	fa.stop()
 
-	r.hub.setAway(true)
+	r.hub.Inject("", fakehub.Always, fakehub.Fault{Status: http.StatusServiceUnavailable}) // the hub away
 	cr := *r.cfg.Devices.CardReader
 	cr.Port = r.pathB // the local file now puts the card reader on B
 	r.cfg.Devices.CardReader = &cr
@@ -394,7 +283,7 @@ func TestCachedDevicesThatNoLongerFit(t *testing.T) {
 	if err != nil || got.Version != v1 || !strings.Contains(got.LastError, "already used by") {
 		t.Fatalf("configuration %+v, %v", got, err)
 	}
-	eventually(t, "the local file's sensor port", func() bool {
+	testutil.Eventually(t, "the local file's sensor port", func() bool {
 		p, v, _ := fa.sensor(t)
 		return p == r.pathA && v == 611
 	})

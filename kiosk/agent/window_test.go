@@ -20,6 +20,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/sim/escpossim"
 	"github.com/quartierhub/quartierhub/drivers/sim/mhz19sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/rdm6300sim"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/aggregate"
 	"github.com/quartierhub/quartierhub/kiosk/config"
@@ -88,7 +89,7 @@ func (r *rig) run(t *testing.T, now func() time.Time) (*localapi.Client, func())
 	}
 	t.Cleanup(stop)
 	c := localapi.NewClient(r.dir)
-	eventually(t, "the printer ready", func() bool {
+	testutil.Eventually(t, "the printer ready", func() bool {
 		st, err := c.Status(context.Background())
 		if err != nil {
 			return false
@@ -270,7 +271,7 @@ func TestContentAndSensors(t *testing.T) {
 	if got, err = c.Content(ctx); err != nil || got.Version != "local-1" {
 		t.Fatalf("content file not used: %q %v", got.Version, err)
 	}
-	eventually(t, "sensor minutes in the history", func() bool {
+	testutil.Eventually(t, "sensor minutes in the history", func() bool {
 		h, err := c.Sensors(ctx)
 		if err != nil || len(h.Minutes) < 2 || len(h.Latest) == 0 {
 			return false

@@ -1,146 +1,28 @@
 package hubsync_test
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/fakehub"
 	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/kiosk/outbox"
 )
 
-// fakeHub is a terminal API that can misbehave on purpose. Its zero value
-// accepts correctly signed batches from any key in keys and stores them
-// idempotently.
-type fakeHub struct {
-	t    *testing.T
-	keys map[string]ed25519.PublicKey
-
-	mu       sync.Mutex
-	stored   map[string]api.Record
-	order    []string // record ids in arrival order (first time only)
-	requests int
-	dups     int
-	pings    int
-	// misbehave, if set, may answer instead of the hub; it returns true
-	// when it did. It runs before the batch is stored.
-	misbehave func(n int, w http.ResponseWriter, r *http.Request) bool
-	// cutAfterStore drops the connection after storing, for the first n requests.
-	cutAfterStore int
-}
-
-func (h *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet && r.URL.Path == api.PathPing {
-		auth, err := api.ParseAuth(r.Header.Get("Authorization"))
-		if err != nil || !api.VerifySignature(h.keys[auth.TerminalID], auth, r.Method, r.URL.RequestURI(), nil) {
-			writeErr(w, http.StatusUnauthorized, api.CodeBadSignature, "bad signature")
-			return
-		}
-		h.mu.Lock()
-		h.pings++
-		h.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(api.PingResponse{TerminalID: auth.TerminalID, HubTime: time.Now()})
-		return
-	}
-	if r.Method != http.MethodPost || r.URL.Path != api.PathRecords {
-		h.t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
-		http.Error(w, "unexpected", http.StatusNotFound)
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return
-	}
-	r.Body = io.NopCloser(strings.NewReader(string(body)))
-	auth, err := api.ParseAuth(r.Header.Get("Authorization"))
-	if err != nil || !api.VerifySignature(h.keys[auth.TerminalID], auth, r.Method, r.URL.RequestURI(), body) {
-		writeErr(w, http.StatusUnauthorized, api.CodeBadSignature, "bad signature")
-		return
-	}
-	h.mu.Lock()
-	h.requests++
-	n := h.requests
-	mis := h.misbehave
-	h.mu.Unlock()
-	if mis != nil && mis(n, w, r) {
-		return
-	}
-	if r.Header.Get("Content-Encoding") != "gzip" {
-		h.t.Errorf("batch not gzipped")
-	}
-	zr, err := gzip.NewReader(strings.NewReader(string(body)))
-	if err != nil {
-		writeErr(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
-		return
-	}
-	var b api.Batch
-	if err := json.NewDecoder(zr).Decode(&b); err != nil {
-		writeErr(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
-		return
-	}
-	var ack api.BatchAck
-	h.mu.Lock()
-	if h.stored == nil {
-		h.stored = map[string]api.Record{}
-	}
-	for _, rec := range b.Records {
-		if _, ok := h.stored[rec.ID]; ok {
-			ack.Duplicates++
-			h.dups++
-			continue
-		}
-		h.stored[rec.ID] = rec
-		h.order = append(h.order, rec.ID)
-		ack.Stored++
-	}
-	cut := h.cutAfterStore > 0
-	if cut {
-		h.cutAfterStore--
-	}
-	h.mu.Unlock()
-	if cut {
-		// Stored, but the terminal never hears of it.
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err == nil {
-			conn.Close()
-		}
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(ack)
-}
-
-func writeErr(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(api.Error{Error: msg, Code: code})
-}
-
-func (h *fakeHub) snapshot() (order []string, dups, requests int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]string(nil), h.order...), h.dups, h.requests
-}
-
 type rig struct {
 	ob     *outbox.Outbox
-	hub    *fakeHub
-	srv    *httptest.Server
+	hub    *fakehub.Hub
 	syncer *hubsync.Syncer
 	waits  chan time.Duration
 	cancel context.CancelFunc
@@ -151,17 +33,16 @@ type rig struct {
 // and pass instantly, so hours of backoff take no time.
 func newRig(t *testing.T, opts hubsync.Opts) *rig {
 	t.Helper()
-	pub, priv, _ := ed25519.GenerateKey(nil)
-	r := &rig{hub: &fakeHub{t: t, keys: map[string]ed25519.PublicKey{"T1": pub}}, waits: make(chan time.Duration, 1000)}
-	r.srv = httptest.NewServer(r.hub)
-	t.Cleanup(r.srv.Close)
+	r := &rig{hub: fakehub.Start(t, fakehub.Opts{}), waits: make(chan time.Duration, 1000)}
+	priv := r.hub.NewTerminal("T1")
+	t.Cleanup(func() { onlyGzippedBatchesAndPings(t, r.hub) })
 	var err error
 	r.ob, err = outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Opts{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.ob.Close() })
-	url := r.srv.URL
+	url := r.hub.URL()
 	creds := func() (string, string, ed25519.PrivateKey, error) { return url, "T1", priv, nil }
 	if opts.Rand == nil {
 		opts.Rand = rand.New(rand.NewPCG(1, 2))
@@ -187,6 +68,31 @@ func newRig(t *testing.T, opts hubsync.Opts) *rig {
 	}
 	r.syncer = hubsync.New(r.ob, creds, opts)
 	return r
+}
+
+// onlyGzippedBatchesAndPings checks that the Syncer asked the hub for
+// nothing else and compressed every batch.
+func onlyGzippedBatchesAndPings(t *testing.T, hub *fakehub.Hub) {
+	for _, req := range hub.Requests() {
+		switch {
+		case req.Method == http.MethodGet && req.Path == api.PathPing:
+		case req.Method == http.MethodPost && req.Path == api.PathRecords:
+			if req.ContentEncoding != "gzip" {
+				t.Errorf("batch not gzipped")
+			}
+		default:
+			t.Errorf("unexpected request %s %s", req.Method, req.Path)
+		}
+	}
+}
+
+// snapshot is what the hub holds: record IDs in order of first arrival,
+// duplicates acknowledged, batches posted.
+func (r *rig) snapshot() (order []string, dups, requests int) {
+	for _, rec := range r.hub.Records() {
+		order = append(order, rec.ID)
+	}
+	return order, r.hub.Duplicates(), r.hub.Count(api.PathRecords)
 }
 
 func (r *rig) start(t *testing.T) {
@@ -235,7 +141,7 @@ func TestDrainsInPriorityOrderInBoundedBatches(t *testing.T) {
 	resident := r.submit(t, outbox.ClassResident, 9)
 	r.start(t)
 	r.waitEmpty(t)
-	order, dups, requests := r.hub.snapshot()
+	order, dups, requests := r.snapshot()
 	want := append(append(resident, event...), sensor...)
 	if strings.Join(order, ",") != strings.Join(want, ",") {
 		t.Fatalf("hub got records out of priority order")
@@ -264,14 +170,7 @@ func (r *rig) syncerRound(t *testing.T) hubsync.RoundResult {
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	r := newRig(t, hubsync.Opts{QuickRetries: -1})
-	r.hub.misbehave = func(n int, w http.ResponseWriter, _ *http.Request) bool {
-		if n <= 2 {
-			w.Header().Set("Retry-After", "42")
-			writeErr(w, http.StatusServiceUnavailable, api.CodeOverloaded, "busy")
-			return true
-		}
-		return false
-	}
+	r.hub.Inject(api.PathRecords, 2, fakehub.Fault{Status: http.StatusServiceUnavailable, RetryAfter: 42 * time.Second})
 	ids := r.submit(t, outbox.ClassResident, 3)
 	r.start(t)
 	var got []time.Duration
@@ -291,7 +190,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		}
 	}
 	r.waitEmpty(t)
-	order, _, _ := r.hub.snapshot()
+	order, _, _ := r.snapshot()
 	if len(order) != len(ids) {
 		t.Fatalf("hub has %d records, want %d", len(order), len(ids))
 	}
@@ -299,16 +198,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 
 func TestBackoffGrowsWithJitterAndStaysBounded(t *testing.T) {
 	r := newRig(t, hubsync.Opts{QuickRetries: -1, MinBackoff: time.Second, MaxBackoff: time.Minute})
-	var failing sync.Mutex
-	down := true
-	r.hub.misbehave = func(n int, w http.ResponseWriter, _ *http.Request) bool {
-		failing.Lock()
-		defer failing.Unlock()
-		if down {
-			writeErr(w, http.StatusInternalServerError, api.CodeInternal, "broken")
-		}
-		return down
-	}
+	r.hub.Inject(api.PathRecords, fakehub.Always, fakehub.Fault{Status: http.StatusInternalServerError})
 	r.submit(t, outbox.ClassSensor, 10)
 	r.start(t)
 	var waits []time.Duration
@@ -331,9 +221,7 @@ func TestBackoffGrowsWithJitterAndStaysBounded(t *testing.T) {
 	if st.Sensor.Count != 10 {
 		t.Fatalf("records lost while the hub failed: %d left", st.Sensor.Count)
 	}
-	failing.Lock()
-	down = false
-	failing.Unlock()
+	r.hub.ClearFaults()
 	r.waitEmpty(t)
 }
 
@@ -341,11 +229,11 @@ func TestBackoffGrowsWithJitterAndStaysBounded(t *testing.T) {
 // acknowledged as duplicates: each record is at the hub exactly once.
 func TestConnectionCutAfterStoreIsNotCountedTwice(t *testing.T) {
 	r := newRig(t, hubsync.Opts{MaxBatchRecords: 10, QuickRetries: -1})
-	r.hub.cutAfterStore = 2
+	r.hub.Inject(api.PathRecords, 2, fakehub.Fault{CutBody: true}) // stored, but the terminal never hears of it
 	ids := r.submit(t, outbox.ClassResident, 25)
 	r.start(t)
 	r.waitEmpty(t)
-	order, dups, _ := r.hub.snapshot()
+	order, dups, _ := r.snapshot()
 	if len(order) != len(ids) {
 		t.Fatalf("hub stored %d records, want %d", len(order), len(ids))
 	}
@@ -366,7 +254,7 @@ func TestConnectionCutAfterStoreIsNotCountedTwice(t *testing.T) {
 
 func TestHubUnreachableKeepsRecordsThenDelivers(t *testing.T) {
 	r := newRig(t, hubsync.Opts{QuickRetries: -1})
-	r.srv.Close() // the hub is away
+	r.hub.Stop() // the hub is away
 	ids := r.submit(t, outbox.ClassResident, 5)
 	res := r.syncerRound(t)
 	if res.Err == nil {
@@ -378,14 +266,9 @@ func TestHubUnreachableKeepsRecordsThenDelivers(t *testing.T) {
 	if st, _ := r.ob.Stats(); st.Resident.Count != 5 {
 		t.Fatalf("outbox has %d records, want 5", st.Resident.Count)
 	}
-	// The hub comes back at the same address.
-	srv := httptest.NewUnstartedServer(r.hub)
-	srv.Listener.Close()
-	srv.Listener = mustListen(t, strings.TrimPrefix(r.srv.URL, "http://"))
-	srv.Start()
-	defer srv.Close()
+	r.hub.Restart() // at the same address
 	r.waitEmpty(t)
-	if order, _, _ := r.hub.snapshot(); len(order) != len(ids) {
+	if order, _, _ := r.snapshot(); len(order) != len(ids) {
 		t.Fatalf("hub has %d records after its return, want %d", len(order), len(ids))
 	}
 	if st := r.syncer.Status(); !st.Reachable || st.LastSuccess.IsZero() {
@@ -395,8 +278,7 @@ func TestHubUnreachableKeepsRecordsThenDelivers(t *testing.T) {
 
 func TestRevokedTerminalKeepsRecords(t *testing.T) {
 	r := newRig(t, hubsync.Opts{QuickRetries: -1})
-	r.hub.misbehave = func(int, http.ResponseWriter, *http.Request) bool { return false }
-	r.hub.keys = map[string]ed25519.PublicKey{} // the hub no longer knows T1
+	r.hub.Revoke("T1")
 	r.submit(t, outbox.ClassResident, 2)
 	res := r.syncerRound(t)
 	if res.Err == nil {
@@ -439,23 +321,10 @@ func TestPermanentlyRefusedRecordIsSetAside(t *testing.T) {
 	r := newRig(t, hubsync.Opts{MaxBatchRecords: 8, QuickRetries: -1})
 	ids := r.submit(t, outbox.ClassResident, 20)
 	poison := ids[11]
-	r.hub.misbehave = func(_ int, w http.ResponseWriter, req *http.Request) bool {
-		body, _ := io.ReadAll(req.Body)
-		zr, err := gzip.NewReader(strings.NewReader(string(body)))
-		if err != nil {
-			return false
-		}
-		raw, _ := io.ReadAll(zr)
-		if strings.Contains(string(raw), poison) {
-			writeErr(w, http.StatusBadRequest, api.CodeInvalidRecord, "record 3: payload too strange")
-			return true
-		}
-		req.Body = io.NopCloser(strings.NewReader(string(body)))
-		return false
-	}
+	r.hub.RefuseRecord(poison, "payload too strange")
 	r.start(t)
 	r.waitEmpty(t)
-	order, _, _ := r.hub.snapshot()
+	order, _, _ := r.snapshot()
 	if len(order) != 19 {
 		t.Fatalf("hub has %d records, want 19", len(order))
 	}
@@ -475,10 +344,7 @@ func TestIdleRoundPingsTheHub(t *testing.T) {
 	if res.Err != nil {
 		t.Fatalf("idle round with the hub up: %v", res.Err)
 	}
-	r.hub.mu.Lock()
-	pings := r.hub.pings
-	r.hub.mu.Unlock()
-	if pings == 0 {
+	if r.hub.Count(api.PathPing) == 0 {
 		t.Fatal("idle round did not ping the hub")
 	}
 	if st := r.syncer.Status(); !st.Reachable || st.LastSuccess.IsZero() {
@@ -488,7 +354,7 @@ func TestIdleRoundPingsTheHub(t *testing.T) {
 
 func TestIdleRoundWithHubAwayIsNotReachable(t *testing.T) {
 	r := newRig(t, hubsync.Opts{QuickRetries: -1})
-	r.srv.Close()
+	r.hub.Stop()
 	res := r.syncerRound(t)
 	if res.Err == nil {
 		t.Fatal("idle round succeeded without a hub")
