@@ -85,6 +85,27 @@ func Build(ctx context.Context, dir string) (Bins, error) {
 	return b, nil
 }
 
+// BuildHub returns the hub-server binary: $QH_BIN's (Prebuilt) when set,
+// else one compiled into dir as Build does, for tests that run the real
+// hub but the kiosk's parts in process.
+func BuildHub(ctx context.Context, dir string) (string, error) {
+	if p, err := Prebuilt("hub-server"); err != nil || p != "" {
+		return p, err
+	}
+	root, err := ModuleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "hub-server")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./hub-server/cmd/hub-server")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("harness: go build ./hub-server/cmd/hub-server: %w\n%s", err, msg)
+	}
+	return out, nil
+}
+
 // FreeAddr returns a loopback address with a port that was free a moment
 // ago (callers retry if someone took it meanwhile).
 func FreeAddr() (string, error) {
@@ -324,6 +345,12 @@ func (h *Hub) cli(ctx context.Context, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("harness: hub-server %s: %w: %s", strings.Join(args[:2], " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
+}
+
+// CLI runs `hub-server ARGS… --data DIR` on the hub's data directory
+// (the hub may be running) and returns its standard output.
+func (h *Hub) CLI(ctx context.Context, args ...string) ([]byte, error) {
+	return h.cli(ctx, append(args, "--data", h.Dir)...)
 }
 
 // Token creates an enrolment token with the hub's CLI.

@@ -1,17 +1,13 @@
-package terminalapi_test
-
-// End to end: the real hub handler on SQLite and a real kiosk agent in
-// the same process, a simulated ESC/POS printer on a pty. (A test may
-// import the kiosk; the hub's code never does.)
+package agenthub
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,49 +17,76 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/escpossim"
 	"github.com/quartierhub/quartierhub/hub-server/api"
-	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
-	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/config"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/kiosk/identity"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/tests/internal/harness"
 )
 
-const validContent = `{"quarter":{"de":"Johannstadt"},"services":[{"id":"air","kind":"air","title":{"de":"Luft","en":"Air"}}]}`
+// hubBin is built once in TestMain, or taken from $QH_BIN (make test).
+var hubBin string
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "qh-agenthub-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if hubBin, err = harness.BuildHub(ctx, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+const (
+	terminalName  = "jst-1"
+	validContent  = `{"quarter":{"de":"Johannstadt"},"services":[{"id":"air","kind":"air","title":{"de":"Luft","en":"Air"}}]}`
+	hubCLITimeout = time.Minute
+)
 
 type e2e struct {
 	t       *testing.T
-	st      *sqlitestore.Store
-	srv     *httptest.Server
+	hub     *harness.Hub
 	dir     string
 	cfg     config.Config
 	printer *escpossim.Device
 	termID  string
 }
 
+// newE2E starts a hub, enrols a terminal named jst-1 with the kiosk's own
+// enrolment and puts a simulated printer on a pty.
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "hub.db"), sqlitestore.Opts{})
+	hub, err := harness.NewHub(harness.Bins{Hub: hubBin}, filepath.Join(t.TempDir(), "hub"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	h := terminalapi.New(st, terminalapi.Opts{Logger: slog.New(slog.DiscardHandler),
-		Fleet: terminalapi.FleetOpts{Configs: fleet.NewConfigs(st, fleet.ConfigsOpts{CheckEvery: -1})}})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	e := &e2e{t: t, st: st, srv: srv, dir: t.TempDir()}
-	tok := "tok-e2e"
-	if err := st.CreateEnrolToken(ctx, store.EnrolToken{Hash: sha256.Sum256([]byte(tok)), TerminalName: "jst-1", Quarter: "Johannstadt",
-		CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+	if err := hub.StartFresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	id, err := hubsync.Enroll(ctx, srv.URL, tok, hubsync.EnrollOpts{SoftwareVersion: "test"})
+	t.Cleanup(func() {
+		_ = hub.Kill()
+		if t.Failed() {
+			t.Logf("hub log tail:\n%s", harness.Tail(hub.Log, 30))
+		}
+	})
+	e := &e2e{t: t, hub: hub, dir: t.TempDir()}
+	tok, err := hub.Token(ctx, terminalName, "Johannstadt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := hubsync.Enroll(ctx, hub.URL(), tok, hubsync.EnrollOpts{SoftwareVersion: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,59 +139,115 @@ func (r *runningAgent) stop(t *testing.T) {
 	}
 }
 
+// stopsForRestart waits for the agent to stop with ErrRestart.
+func (r *runningAgent) stopsForRestart(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		if !errors.Is(err, agent.ErrRestart) {
+			t.Fatalf("agent stopped with %v, want ErrRestart", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("agent did not stop for the restart command")
+	}
+}
+
 // until kicks heartbeats until cond holds.
 func until(t *testing.T, r *runningAgent, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	testutil.Eventually(t, what, func() bool {
+		if cond() {
+			return true
 		}
 		r.a.Heartbeat()
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	}, testutil.Every(20*time.Millisecond))
 }
 
-func (e *e2e) put(scope, doc string) {
+// cli runs the hub's CLI on its data directory.
+func (e *e2e) cli(args ...string) []byte {
 	e.t.Helper()
-	if _, err := e.st.PutConfigLayer(context.Background(), scope, []byte(doc), store.Audit{At: time.Now(), Actor: "test", Action: "config.set", Subject: scope}); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *e2e) effective() api.ConfigDocument {
-	e.t.Helper()
-	d, err := fleet.NewConfigs(e.st, fleet.ConfigsOpts{}).For(context.Background(), "Johannstadt", "jst-1")
+	ctx, cancel := context.WithTimeout(context.Background(), hubCLITimeout)
+	defer cancel()
+	out, err := e.hub.CLI(ctx, args...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return d
+	return out
 }
 
+// put sets the configuration layer of scope, as IT staff do.
+func (e *e2e) put(scope, doc string) {
+	e.t.Helper()
+	f := filepath.Join(e.t.TempDir(), "layer.json")
+	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	e.cli("config", "set", "--scope", scope, "--file", f)
+}
+
+// effectiveVersion is the version of the terminal's effective
+// configuration (`config show --effective`: "# effective for NAME (Q), version V").
+func (e *e2e) effectiveVersion() string {
+	e.t.Helper()
+	out := e.cli("config", "show", "--effective", terminalName)
+	head, _, _ := strings.Cut(string(out), "\n")
+	_, v, ok := strings.Cut(head, ", version ")
+	if !ok || v == "" {
+		e.t.Fatalf("config show --effective: %q", head)
+	}
+	return v
+}
+
+// health is the terminal's current health at the hub (its last
+// heartbeat) from `terminal show`; nil before the first.
+func (e *e2e) health() json.RawMessage {
+	e.t.Helper()
+	var shown struct{ Health json.RawMessage }
+	if out := e.cli("terminal", "show", "--terminal", terminalName); json.Unmarshal(out, &shown) != nil {
+		e.t.Fatalf("terminal show: %s", out)
+	}
+	return shown.Health
+}
+
+// send queues a command for the terminal that expires after ttl.
 func (e *e2e) send(kind, msg string, ttl time.Duration) string {
 	e.t.Helper()
-	id := kind + "-" + time.Now().Format("150405.000000000")
-	now := time.Now()
-	if err := e.st.CreateCommands(context.Background(), []store.Command{{ID: id, GroupID: id, TerminalID: e.termID, Kind: kind, Message: msg,
-		Target: "terminal:jst-1", CreatedAt: now, CreatedBy: "test", ExpiresAt: now.Add(ttl)}}, store.Audit{At: now, Actor: "test", Action: "command.send"}); err != nil {
-		e.t.Fatal(err)
+	out := e.cli("command", "send", "--terminal", terminalName, "--kind", kind, "--message", msg, "--ttl", ttl.String())
+	id, _, ok := strings.Cut(string(out), "\t")
+	if !ok {
+		e.t.Fatalf("command send printed %q", out)
 	}
 	return id
 }
 
-func (e *e2e) command(id string) store.Command {
+// command is a command as `command list` shows it.
+type command struct{ State, Result string }
+
+func (e *e2e) command(id string) command {
 	e.t.Helper()
-	cs, err := e.st.Commands(context.Background(), store.CommandFilter{TerminalID: e.termID})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, c := range cs {
-		if c.ID == id {
-			return c
+	out := e.cli("command", "list", "--terminal", terminalName)
+	// ID TERMINAL KIND STATE TARGET CREATED BY EXPIRES RESULT; only
+	// RESULT may hold spaces.
+	for line := range strings.Lines(string(out)) {
+		if f := strings.Fields(line); len(f) >= 8 && f[0] == id {
+			return command{State: f[3], Result: strings.Join(f[8:], " ")}
 		}
 	}
-	e.t.Fatalf("no command %s", id)
-	return store.Command{}
+	e.t.Fatalf("no command %s in:\n%s", id, out)
+	return command{}
+}
+
+// diagnostics returns the bundle id as the hub stored it.
+func (e *e2e) diagnostics(id string) api.Diagnostics {
+	e.t.Helper()
+	out := e.cli("diagnostics", "show", "--id", id)
+	_, bundle, _ := bytes.Cut(out, []byte("\n")) // after "# terminal …, received …, command …"
+	var d api.Diagnostics
+	if err := json.Unmarshal(bundle, &d); err != nil {
+		e.t.Fatalf("diagnostics show: %v in %s", err, out)
+	}
+	return d
 }
 
 func TestAgentFleetEndToEnd(t *testing.T) {
@@ -176,20 +255,18 @@ func TestAgentFleetEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	e.put("global", `{"settings":{"heartbeat_interval":"30s"},"content":`+validContent+`}`)
 	e.put("quarter:Johannstadt", `{"content":{"languages":["de","en"]}}`)
-	want := e.effective()
+	want := e.effectiveVersion()
 
 	r := e.start()
 	// Heartbeat → current state at the hub; configuration applied and cached.
 	until(t, r, "health and configuration", func() bool {
 		cr, err := r.c.RemoteConfig(ctx)
-		_, herr := e.st.Health(ctx, e.termID)
-		return err == nil && cr.Version == want.Version && herr == nil
+		return err == nil && cr.Version == want && e.health() != nil
 	})
-	h, _ := e.st.Health(ctx, e.termID)
 	var hb api.Heartbeat
-	if err := json.Unmarshal(h.State, &hb); err != nil || hb.SoftwareVersion != "9.9.9" || len(hb.Devices) != 1 || hb.Devices[0].Name != "printer" ||
+	if state := e.health(); json.Unmarshal(state, &hb) != nil || hb.SoftwareVersion != "9.9.9" || len(hb.Devices) != 1 || hb.Devices[0].Name != "printer" ||
 		hb.Outbox == nil || (hb.DiskTotalBytes == 0 && hb.DiskFreeBytes == 0) {
-		t.Errorf("stored heartbeat %s", h.State)
+		t.Errorf("stored heartbeat %s", state)
 	}
 	if c, ok := r.a.RemoteContent(); !ok || c.Quarter["de"] != "Johannstadt" || len(c.Languages) != 2 {
 		t.Errorf("remote content %+v, %v", c, ok)
@@ -201,20 +278,23 @@ func TestAgentFleetEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	until(t, r, "screen state at the hub", func() bool {
-		h, _ := e.st.Health(ctx, e.termID)
-		return strings.Contains(string(h.State), `"screen":"attract"`)
+		var hb api.Heartbeat
+		return json.Unmarshal(e.health(), &hb) == nil && hb.Screen == "attract"
 	})
 
-	// An invalid configuration is refused; the agent keeps the last good one.
-	e.put("terminal:jst-1", `{"content":{"services":[]}}`)
+	// A configuration the terminal cannot run is refused; the agent keeps
+	// the last good one. (The hub refuses invalid content itself, so what
+	// reaches a terminal invalid is a devices section: a sensor of an
+	// unknown kind.)
+	e.put("terminal:"+terminalName, `{"settings":{"devices":{"sensors":[{"kind":"bme280","port":"/dev/null","id":"co2-1"}]}}}`)
 	until(t, r, "refusal of the invalid configuration", func() bool {
 		cr, _ := r.c.RemoteConfig(ctx)
 		return cr.LastError != ""
 	})
-	if cr, _ := r.c.RemoteConfig(ctx); cr.Version != want.Version {
-		t.Errorf("after an invalid configuration the agent runs %s, want %s", cr.Version, want.Version)
+	if cr, _ := r.c.RemoteConfig(ctx); cr.Version != want {
+		t.Errorf("after an invalid configuration the agent runs %s, want %s", cr.Version, want)
 	}
-	e.put("terminal:jst-1", `{}`)
+	e.put("terminal:"+terminalName, `{}`)
 
 	// Commands: maintenance, sync now, test print, diagnostics.
 	on := e.send(api.CommandMaintenanceOn, "Wartung bis 14 Uhr", time.Hour)
@@ -246,13 +326,9 @@ func TestAgentFleetEndToEnd(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("diagnostics result %q", res)
 	}
-	d, err := e.st.Diagnostics(ctx, strings.TrimSuffix(res[i+len("(diagnostics "):], ")"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bundle api.Diagnostics
-	if err := json.Unmarshal(d.Bundle, &bundle); err != nil || len(bundle.Logs) == 0 || !strings.Contains(string(bundle.Status), `"version"`) {
-		t.Errorf("diagnostics bundle: %d log lines, status %.100s, %v", len(bundle.Logs), bundle.Status, err)
+	bundle := e.diagnostics(strings.TrimSuffix(res[i+len("(diagnostics "):], ")"))
+	if len(bundle.Logs) == 0 || !strings.Contains(string(bundle.Status), `"version"`) {
+		t.Errorf("diagnostics bundle: %d log lines, status %.100s", len(bundle.Logs), bundle.Status)
 	}
 	r.stop(t)
 
@@ -260,30 +336,27 @@ func TestAgentFleetEndToEnd(t *testing.T) {
 	// it returns. restart: the agent stops with ErrRestart after acking and
 	// reports done after it comes back.
 	restart := e.send(api.CommandRestart, "", time.Hour)
-	expired := e.send(api.CommandSyncNow, "", -time.Minute) // already past its expiry
+	// Expires a millisecond after it is queued: long past by the time the
+	// agent is back (the CLI takes no shorter a TTL).
+	expired := e.send(api.CommandSyncNow, "", time.Millisecond)
 	if c := e.command(restart); c.State != api.CommandQueued {
 		t.Fatalf("restart command %s while the terminal is away", c.State)
 	}
 	r = e.start()
 	r.a.Heartbeat()
-	select {
-	case err := <-r.done:
-		if !errors.Is(err, agent.ErrRestart) {
-			t.Fatalf("agent stopped with %v, want ErrRestart", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("agent did not stop for the restart command")
-	}
+	r.stopsForRestart(t)
 	if c := e.command(restart); c.State != api.CommandDelivered {
 		t.Errorf("restart command after the agent stopped: %s", c.State)
 	}
 
 	// Hub away: the restarted agent works on its cached configuration
 	// and keeps maintenance on.
-	e.srv.Close()
+	if err := e.hub.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	r = e.start()
 	cr, err := r.c.RemoteConfig(ctx)
-	if err != nil || cr.Version != want.Version || cr.Source != "cache" {
+	if err != nil || cr.Version != want || cr.Source != "cache" {
 		t.Errorf("configuration with the hub away: %+v, %v", cr, err)
 	}
 	if st, _ := r.c.Status(ctx); st.Fleet == nil || !st.Fleet.Maintenance {
@@ -301,14 +374,7 @@ func TestAgentReportsRestartAfterComingBack(t *testing.T) {
 	id := e.send(api.CommandRestart, "", time.Hour)
 	r := e.start()
 	r.a.Heartbeat()
-	select {
-	case err := <-r.done:
-		if !errors.Is(err, agent.ErrRestart) {
-			t.Fatalf("agent stopped with %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no restart")
-	}
+	r.stopsForRestart(t)
 	r = e.start()
 	until(t, r, "restart reported done", func() bool { return e.command(id).State == api.CommandDone })
 	// Maintenance off persists too.
