@@ -196,6 +196,7 @@ const (
 	CodeNotFound        = "not_found"
 	CodeTooManyRequests = "too_many_requests"
 	CodeTimeout         = "timeout"
+	CodeNotRequested    = "not_requested"
 )
 
 // EnrollRequest is the body of POST [PathEnroll].

@@ -76,8 +76,16 @@ type Fleet interface {
 	// Commands lists commands matching f, newest first.
 	Commands(ctx context.Context, f CommandFilter) ([]Command, error)
 
-	// SaveDiagnostics stores a diagnostics bundle.
-	SaveDiagnostics(ctx context.Context, d Diagnostics) error
+	// SaveDiagnostics stores a bundle that terminal d.TerminalID uploaded
+	// for its collect_diagnostics command d.CommandID, and returns the
+	// bundle stored for that command: d, or the one an earlier upload for
+	// it stored (the first wins; d is then not stored). ErrNotFound if
+	// the terminal has no such command of that kind, ErrCommandClosed if
+	// it finished or expired by d.ReceivedAt. Storage stays bounded: then
+	// only the terminal's newest keep.PerTerminal bundles are kept, and
+	// the oldest of all are removed while together they hold more than
+	// keep.TotalBytes (never the one just stored).
+	SaveDiagnostics(ctx context.Context, d Diagnostics, keep DiagnosticsKeep) (Diagnostics, error)
 	// Diagnostics returns a bundle by ID (ErrNotFound).
 	Diagnostics(ctx context.Context, id string) (Diagnostics, error)
 
@@ -223,6 +231,12 @@ type Diagnostics struct {
 	CommandID  string
 	ReceivedAt time.Time
 	Bundle     []byte // api.Diagnostics JSON
+}
+
+// DiagnosticsKeep bounds the stored diagnostics bundles (SaveDiagnostics).
+type DiagnosticsKeep struct {
+	PerTerminal int   // newest bundles kept per terminal, at least 1
+	TotalBytes  int64 // of all bundles together
 }
 
 // Alert states.

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
 // ingestOverhead is what an upload is charged beyond its bytes: request
@@ -23,9 +24,11 @@ type charge struct {
 
 type chargeKey struct{}
 
-// admitFunc charges what an authenticated body of size bytes will cost
-// before it is read, or answers and reports false.
-type admitFunc func(w http.ResponseWriter, c *charge, size int64) bool
+// admitFunc decides whether terminal t's authenticated request may send
+// its body of size bytes and charges what it will cost, or answers and
+// reports false. It runs before the body is read when the signature
+// could be checked first (Content-Digest), otherwise after.
+type admitFunc func(w http.ResponseWriter, r *http.Request, t store.Terminal, c *charge, size int64) bool
 
 func (c *charge) add(n int64) bool {
 	if n <= 0 {

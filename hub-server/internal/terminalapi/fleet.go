@@ -17,7 +17,7 @@ type FleetStore interface {
 	OpenCommands(ctx context.Context, terminalID string, now time.Time) ([]store.Command, error)
 	AckCommand(ctx context.Context, terminalID, id string, at time.Time) (store.Command, error)
 	FinishCommand(ctx context.Context, terminalID, id string, ok bool, result string, at time.Time) (store.Command, error)
-	SaveDiagnostics(ctx context.Context, d store.Diagnostics) error
+	SaveDiagnostics(ctx context.Context, d store.Diagnostics, keep store.DiagnosticsKeep) (store.Diagnostics, error)
 }
 
 // HeartbeatSaver stores one heartbeat (fleet.Batcher, fleet.DirectSaver).
@@ -52,7 +52,7 @@ func (h *Handler) fleetRoutes() {
 	h.handle("GET "+api.PathCommands, h.authenticate(noBody, nil, h.commandList))
 	h.handle("POST "+api.PathCommands+"/{id}/ack", h.authenticate(noBody, nil, h.commandAck))
 	h.handle("POST "+api.PathCommands+"/{id}/result", h.authenticate(limit(api.MaxCommandResultBytes), nil, h.commandResult))
-	h.handle("POST "+api.PathDiagnostics, h.authenticate(limit(api.MaxDiagnosticsBytes), nil, h.diagnostics))
+	h.handle("POST "+api.PathDiagnostics, h.authenticate(limit(api.MaxDiagnosticsBytes), h.diagnosticsAsked, h.diagnostics))
 }
 
 func limit(n int64) func(*http.Request) int64 { return func(*http.Request) int64 { return n } }

@@ -201,8 +201,12 @@ func TestCommandsOnlyForTheirTerminal(t *testing.T) {
 	if hb := decode[api.HeartbeatResponse](t, e.jsonReq(a, "POST", api.PathHeartbeat, heartbeatBody("ok"))); len(hb.Commands) != 0 {
 		t.Errorf("heartbeat still carries %+v", hb.Commands)
 	}
-	// Diagnostics are stored for the uploading terminal.
-	d := decode[api.DiagnosticsAck](t, e.jsonReq(b, "POST", api.PathDiagnostics, api.Diagnostics{Status: json.RawMessage(`{"version":"x"}`),
+	// Diagnostics are stored for the uploading terminal's command.
+	if err := e.st.CreateCommands(ctx, []store.Command{mk("CB1", b.id, api.CommandCollectDiagnostics, time.Hour)},
+		store.Audit{At: e.clock(), Actor: "test", Action: "command.send"}); err != nil {
+		t.Fatal(err)
+	}
+	d := decode[api.DiagnosticsAck](t, e.jsonReq(b, "POST", api.PathDiagnostics, api.Diagnostics{CommandID: "CB1", Status: json.RawMessage(`{"version":"x"}`),
 		Logs: []api.LogLine{{Time: e.clock(), Level: "INFO", Message: "agent started"}}}))
 	got, err := e.st.Diagnostics(ctx, d.ID)
 	if err != nil || got.TerminalID != b.id || !strings.Contains(string(got.Bundle), "agent started") {

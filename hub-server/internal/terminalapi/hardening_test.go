@@ -74,6 +74,11 @@ func TestRecordFloodRefusedCheaply(t *testing.T) {
 func TestDeepJSONRefusedEverywhere(t *testing.T) {
 	e := newEnv(t, nil, terminalapi.Opts{})
 	a := e.enrolled("a")
+	if err := e.st.CreateCommands(context.Background(), []store.Command{{ID: "C1", GroupID: "G", TerminalID: a.id, Kind: api.CommandCollectDiagnostics,
+		Target: "terminal:a", CreatedAt: e.clock(), CreatedBy: "test", ExpiresAt: e.clock().Add(time.Hour)}},
+		store.Audit{At: e.clock(), Actor: "test", Action: "command.send"}); err != nil {
+		t.Fatal(err)
+	}
 	deepPayload := records(0, 1)
 	deepPayload[0].Payload = json.RawMessage(`{"a":` + nested(200) + `}`)
 	for _, tc := range []struct {
@@ -82,7 +87,7 @@ func TestDeepJSONRefusedEverywhere(t *testing.T) {
 	}{
 		{"record payload", "POST", api.PathRecords, string(batchJSON(t, deepPayload))},
 		{"heartbeat", "POST", api.PathHeartbeat, `{"devices":[{"name":"p","kind":"escpos","state":"connected","error":"x"}],"outbox":` + nested(5000) + `}`},
-		{"diagnostics status", "POST", api.PathDiagnostics, `{"status":` + nested(5000) + `,"logs":[]}`},
+		{"diagnostics status", "POST", api.PathDiagnostics, `{"command_id":"C1","status":` + nested(5000) + `,"logs":[]}`},
 		{"command result", "POST", api.CommandResultPath("C1"), `{"ok":true,"x":` + nested(2000) + `}`},
 		{"wide heartbeat", "POST", api.PathHeartbeat, `{"outbox":{"a":{"count":1}},"x":[` + strings.Repeat("0,", api.MaxJSONElements) + `0]}`},
 	} {
@@ -330,5 +335,71 @@ func TestEnrolThrottled(t *testing.T) {
 	e.advance(10 * time.Second)
 	if r := e.enrolFrom("127.0.0.1", good, pub); r.status != 200 {
 		t.Errorf("after the wait: %d %s", r.status, r.body)
+	}
+}
+
+// Diagnostics bundles are taken only for the terminal's open
+// collect_diagnostics command, once per command; without one, the body
+// is refused before it is read. Storage is bounded per terminal.
+func TestDiagnosticsOnlyWhenAsked(t *testing.T) {
+	e := newEnv(t, nil, terminalapi.Opts{KeepDiagnostics: store.DiagnosticsKeep{PerTerminal: 2, TotalBytes: 1 << 30}})
+	a := e.enrolled("a")
+	ctx := context.Background()
+	bundle := func(command string) api.Diagnostics {
+		return api.Diagnostics{CommandID: command, Status: json.RawMessage(`{"version":"1"}`), Logs: []api.LogLine{{Time: e.clock(), Level: "INFO", Message: "x"}}}
+	}
+	if r := e.jsonReq(a, "POST", api.PathDiagnostics, bundle("")); r.status != 409 || r.errCode(t) != api.CodeNotRequested {
+		t.Errorf("unasked bundle: %d %s", r.status, r.body)
+	}
+	// Refused from its headers: the hub answers while the body is unsent.
+	body := mustJSON(t, bundle(""))
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := e.signed(a, "POST", api.PathDiagnostics, body, false)
+	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: %d\r\nAuthorization: %s\r\n%s: %s\r\n\r\n",
+		api.PathDiagnostics, len(body), req.Header.Get("Authorization"), api.DigestHeader, req.Header.Get(api.DigestHeader))
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if res, err := http.ReadResponse(bufio.NewReader(conn), nil); err != nil || res.StatusCode != 409 {
+		t.Errorf("unasked bundle, body unsent: %v %v", res, err)
+	}
+
+	var cmds []store.Command
+	for _, id := range []string{"D1", "D2", "D3"} {
+		cmds = append(cmds, store.Command{ID: id, GroupID: "G", TerminalID: a.id, Kind: api.CommandCollectDiagnostics, Target: "terminal:a",
+			CreatedAt: e.clock(), CreatedBy: "test", ExpiresAt: e.clock().Add(time.Hour)})
+	}
+	cmds = append(cmds, store.Command{ID: "M1", GroupID: "G", TerminalID: a.id, Kind: api.CommandMaintenanceOn, Target: "terminal:a",
+		CreatedAt: e.clock(), CreatedBy: "test", ExpiresAt: e.clock().Add(time.Hour)})
+	if err := e.st.CreateCommands(ctx, cmds, store.Audit{At: e.clock(), Actor: "test", Action: "command.send"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.jsonReq(a, "POST", api.PathDiagnostics, bundle("M1")); r.status != 409 || r.errCode(t) != api.CodeNotRequested {
+		t.Errorf("bundle for a maintenance command: %d %s", r.status, r.body)
+	}
+	first := decode[api.DiagnosticsAck](t, e.jsonReq(a, "POST", api.PathDiagnostics, bundle("D1")))
+	e.advance(time.Second)
+	if again := decode[api.DiagnosticsAck](t, e.jsonReq(a, "POST", api.PathDiagnostics, bundle("D1"))); again.ID != first.ID {
+		t.Errorf("repeated upload for D1 stored %s beside %s", again.ID, first.ID)
+	}
+	for _, c := range []string{"D2", "D3"} {
+		e.advance(time.Second)
+		decode[api.DiagnosticsAck](t, e.jsonReq(a, "POST", api.PathDiagnostics, bundle(c)))
+	}
+	l, err := e.st.DiagnosticsList(ctx, a.id, 0)
+	if err != nil || len(l) != 2 || l[0].CommandID != "D3" || l[1].CommandID != "D2" {
+		t.Errorf("stored bundles %+v, %v; want D3's and D2's", l, err)
+	}
+	if _, err := e.st.FinishCommand(ctx, a.id, "D3", true, "uploaded", e.clock()); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Second)
+	if r := e.jsonReq(a, "POST", api.PathDiagnostics, bundle("D3")); r.status != 200 {
+		t.Errorf("a repeat after the result still gets its bundle back: %d %s", r.status, r.body)
 	}
 }

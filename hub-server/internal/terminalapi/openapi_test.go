@@ -176,6 +176,7 @@ func TestOpenAPIResponses(t *testing.T) {
 	if err := e.st.CreateCommands(ctx, []store.Command{
 		{ID: "01JX00000000000000000000C1", GroupID: "G", TerminalID: tm.id, Kind: api.CommandSyncNow, Target: "terminal:jst-1", CreatedAt: now, CreatedBy: "t", ExpiresAt: now.Add(time.Hour)},
 		{ID: "01JX00000000000000000000C2", GroupID: "G", TerminalID: tm.id, Kind: api.CommandMaintenanceOn, Message: "Wartung", Target: "terminal:jst-1", CreatedAt: now, CreatedBy: "t", ExpiresAt: now.Add(time.Hour)},
+		{ID: "01JX00000000000000000000C3", GroupID: "G", TerminalID: tm.id, Kind: api.CommandCollectDiagnostics, Target: "terminal:jst-1", CreatedAt: now, CreatedBy: "t", ExpiresAt: now.Add(time.Hour)},
 	}, store.Audit{At: now, Actor: "t", Action: "command.send"}); err != nil {
 		t.Fatal(err)
 	}
@@ -203,10 +204,13 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.signed(tm, "POST", api.PathCommands+"/01JX00000000000000000000C1/result", api.CommandResult{OK: false}, true)
 	c.signed(tm, "POST", api.PathCommands+"/01JX00000000000000000000C2/result", []byte(`{"ok":`), false)
 
-	// Diagnostics: ok, malformed.
-	c.signed(tm, "POST", api.PathDiagnostics, api.Diagnostics{CommandID: "01JX00000000000000000000C2", Status: json.RawMessage(`{"a":1}`),
+	// Diagnostics: ok, malformed, not asked for by that command.
+	c.signed(tm, "POST", api.PathDiagnostics, api.Diagnostics{CommandID: "01JX00000000000000000000C3", Status: json.RawMessage(`{"a":1}`),
 		Logs: []api.LogLine{{Time: now, Level: "INFO", Message: "started"}}}, true)
 	c.signed(tm, "POST", api.PathDiagnostics, []byte(`{"logs":5}`), false)
+	if r := c.signed(tm, "POST", api.PathDiagnostics, api.Diagnostics{CommandID: "01JX00000000000000000000C2", Status: json.RawMessage(`{}`), Logs: []api.LogLine{}}, true); r.status != 409 {
+		t.Errorf("diagnostics for a maintenance command: %d %s", r.status, r.body)
+	}
 
 	// Revoked terminal: 401 on a signed endpoint.
 	if err := e.st.RevokeTerminal(ctx, tm.id, now); err != nil {

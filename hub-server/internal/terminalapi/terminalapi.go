@@ -90,6 +90,10 @@ type Opts struct {
 	// networks cannot add up to a flood (Clients unused). Default a burst
 	// of 200, then two a second.
 	EnrolOverall netlimit.Limits
+	// KeepDiagnostics bounds the stored diagnostics bundles (see
+	// store.DiagnosticsKeep). Default the newest 5 per terminal, 256 MiB
+	// in all.
+	KeepDiagnostics store.DiagnosticsKeep
 	// Fleet wires the fleet endpoints; see FleetOpts.
 	Fleet FleetOpts
 }
@@ -149,6 +153,12 @@ func New(st Store, o Opts) *Handler {
 		o.EnrolOverall.Burst = 200
 	}
 	o.EnrolOverall.Clients = 1
+	if o.KeepDiagnostics.PerTerminal <= 0 {
+		o.KeepDiagnostics.PerTerminal = 5
+	}
+	if o.KeepDiagnostics.TotalBytes <= 0 {
+		o.KeepDiagnostics.TotalBytes = 256 << 20
+	}
 	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: semaphore.NewWeighted(o.MaxIngestBytes),
 		unverified: semaphore.NewWeighted(o.MaxUnverifiedBytes),
 		enrolNets:  netlimit.New(o.EnrolPerNetwork), enrolAll: netlimit.New(o.EnrolOverall)}
@@ -204,6 +214,7 @@ func (h *Handler) enroll(w http.ResponseWriter, r *http.Request) {
 	done, ok, wait := h.beginEnrol(r, now)
 	if !ok {
 		w.Header().Set("Retry-After", netlimit.RetryAfter(wait))
+		w.Header().Set("Connection", "close") // not waiting for the body (see authenticate)
 		h.refuse(w, r, http.StatusTooManyRequests, api.CodeTooManyRequests, "too many failed enrolment attempts; retry after the Retry-After seconds", "")
 		return
 	}
@@ -326,6 +337,12 @@ func batchLimit(r *http.Request) int64 {
 // it is read; it answers itself when it refuses.
 func (h *Handler) authenticate(limit func(*http.Request) int64, admit admitFunc, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Refused before its body is read, a request ends its connection:
+		// net/http would otherwise wait for a small body to arrive before
+		// answering, as long as the sender cares to trickle it.
+		if r.ContentLength != 0 {
+			w.Header().Set("Connection", "close")
+		}
 		a, t, ok := h.identify(w, r)
 		if !ok {
 			return
@@ -369,7 +386,7 @@ func (h *Handler) authenticate(limit func(*http.Request) int64, admit admitFunc,
 		unv := &charge{b: h.unverified}
 		defer unv.release()
 		if verified {
-			if admit != nil && !admit(w, c, size) {
+			if admit != nil && !admit(w, r, t, c, size) {
 				return
 			}
 		} else if !unv.add(size) {
@@ -377,6 +394,9 @@ func (h *Handler) authenticate(limit func(*http.Request) int64, admit admitFunc,
 			return
 		}
 		body, err := h.readBody(w, r, lim, size)
+		if err == nil {
+			w.Header().Del("Connection")
+		}
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			switch {
@@ -400,7 +420,7 @@ func (h *Handler) authenticate(limit func(*http.Request) int64, admit admitFunc,
 				h.refuse(w, r, http.StatusUnauthorized, api.CodeBadSignature, "signature does not match this terminal's key and request", t.ID)
 				return
 			}
-			if admit != nil && !admit(w, c, int64(len(body))) {
+			if admit != nil && !admit(w, r, t, c, int64(len(body))) {
 				return
 			}
 			unv.release() // authenticated: off the strangers' budget
@@ -501,7 +521,7 @@ func uploadHeaders(next http.Handler) http.Handler {
 // overhead to the ingest budget; when the uploads in progress already
 // hold MaxIngestBytes it answers 503, so terminals back off instead of
 // queueing without bound behind the store.
-func (h *Handler) admitUpload(w http.ResponseWriter, c *charge, size int64) bool {
+func (h *Handler) admitUpload(w http.ResponseWriter, _ *http.Request, _ store.Terminal, c *charge, size int64) bool {
 	if !c.add(ingestOverhead + size) {
 		h.overloaded(w)
 		return false

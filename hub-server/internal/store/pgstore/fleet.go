@@ -387,16 +387,6 @@ func (s *Store) Commands(ctx context.Context, f store.CommandFilter) ([]store.Co
 	return queryAll(ctx, s, "commands", scanCommand, q, args...)
 }
 
-// SaveDiagnostics implements store.Store.
-func (s *Store) SaveDiagnostics(ctx context.Context, d store.Diagnostics) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO diagnostics (id, terminal_id, command_id, received_at, bundle) VALUES ($1, $2, $3, $4, $5)`,
-		d.ID, d.TerminalID, d.CommandID, store.Nanos(d.ReceivedAt), validText(d.Bundle))
-	if err != nil {
-		return fmt.Errorf("pgstore: save diagnostics: %w", err)
-	}
-	return nil
-}
-
 // Diagnostics implements store.Store.
 func (s *Store) Diagnostics(ctx context.Context, id string) (store.Diagnostics, error) {
 	var d store.Diagnostics

@@ -372,15 +372,6 @@ func whereClause(conds []string) string {
 	return " WHERE " + strings.Join(conds, " AND ")
 }
 
-// SaveDiagnostics implements store.Store.
-func (s *Store) SaveDiagnostics(ctx context.Context, d store.Diagnostics) error {
-	return s.writeTx(ctx, "save diagnostics", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO diagnostics (id, terminal_id, command_id, received_at, bundle) VALUES (?, ?, ?, ?, ?)`,
-			d.ID, d.TerminalID, d.CommandID, store.Nanos(d.ReceivedAt), string(d.Bundle))
-		return err
-	})
-}
-
 // Diagnostics implements store.Store.
 func (s *Store) Diagnostics(ctx context.Context, id string) (store.Diagnostics, error) {
 	var d store.Diagnostics

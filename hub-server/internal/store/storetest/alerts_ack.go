@@ -248,19 +248,19 @@ func testDiagnosticsList(t *testing.T, s store.Store) {
 	b := enrol(t, s, "b", 2)
 	bundles := []store.Diagnostics{
 		{ID: "D1", TerminalID: a.ID, CommandID: "C1", ReceivedAt: t0, Bundle: []byte(`{"logs":[]}`)},
-		{ID: "D2", TerminalID: a.ID, ReceivedAt: t0.Add(time.Hour), Bundle: []byte(`{"logs":[{"msg":"Grüße"}]}`)},
-		{ID: "D3", TerminalID: b.ID, ReceivedAt: t0, Bundle: []byte(`{}`)},
+		{ID: "D2", TerminalID: a.ID, CommandID: "C2", ReceivedAt: t0.Add(30 * time.Minute), Bundle: []byte(`{"logs":[{"msg":"Grüße"}]}`)},
+		{ID: "D3", TerminalID: b.ID, CommandID: "C3", ReceivedAt: t0, Bundle: []byte(`{}`)},
 	}
+	askDiagnostics(t, s, a.ID, "C1", "C2")
+	askDiagnostics(t, s, b.ID, "C3")
 	for _, d := range bundles {
-		if err := s.SaveDiagnostics(ctx, d); err != nil {
-			t.Fatal(err)
-		}
+		saveDiagnostics(t, s, d, keepAll)
 	}
 	got, err := s.DiagnosticsList(ctx, a.ID, 0)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("DiagnosticsList = %+v, %v", got, err)
 	}
-	if got[0].ID != "D2" || got[0].Size != int64(len(bundles[1].Bundle)) || !got[0].ReceivedAt.Equal(t0.Add(time.Hour)) || got[0].TerminalID != a.ID {
+	if got[0].ID != "D2" || got[0].Size != int64(len(bundles[1].Bundle)) || !got[0].ReceivedAt.Equal(t0.Add(30*time.Minute)) || got[0].TerminalID != a.ID {
 		t.Errorf("newest = %+v, want D2 of %d bytes", got[0], len(bundles[1].Bundle))
 	}
 	if got[1].ID != "D1" || got[1].CommandID != "C1" || got[1].Size != int64(len(bundles[0].Bundle)) {

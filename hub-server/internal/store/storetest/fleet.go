@@ -26,6 +26,7 @@ var fleetTests = []struct {
 	{"CommandsPerTerminal", testCommandsPerTerminal},
 	{"CommandsExpire", testCommandsExpire},
 	{"Diagnostics", testDiagnostics},
+	{"DiagnosticsOnlyAskedAndBounded", testDiagnosticsBounded},
 	{"AlertsDedupeResolveNotify", testAlerts},
 	{"AuditLog", testAuditLog},
 }
@@ -341,10 +342,8 @@ func testCommandsExpire(t *testing.T, s store.Store) {
 func testDiagnostics(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a := enrol(t, s, "a", 1)
-	d := store.Diagnostics{ID: "D1", TerminalID: a.ID, CommandID: "C1", ReceivedAt: t0, Bundle: []byte(`{"logs":[]}`)}
-	if err := s.SaveDiagnostics(ctx, d); err != nil {
-		t.Fatal(err)
-	}
+	askDiagnostics(t, s, a.ID, "C1")
+	saveDiagnostics(t, s, store.Diagnostics{ID: "D1", TerminalID: a.ID, CommandID: "C1", ReceivedAt: t0, Bundle: []byte(`{"logs":[]}`)}, keepAll)
 	got, err := s.Diagnostics(ctx, "D1")
 	if err != nil || got.TerminalID != a.ID || got.CommandID != "C1" || !got.ReceivedAt.Equal(t0) || string(got.Bundle) != `{"logs":[]}` {
 		t.Errorf("Diagnostics = %+v, %v", got, err)
