@@ -249,35 +249,52 @@ func (e *Evaluator) changed() {
 	}
 }
 
-// Heartbeat evaluates a heartbeat from t received at at.
+// Heartbeat evaluates a heartbeat from t received at at: it notes which
+// conditions the heartbeat shows, then opens, touches or resolves each
+// alert a heartbeat decides.
 func (e *Evaluator) Heartbeat(ctx context.Context, t store.Terminal, hb *api.Heartbeat, at time.Time) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := e.load(ctx); err != nil {
+	if err := e.refresh(ctx, t.ID); err != nil {
 		return err
 	}
-	if e.o.Shared != nil {
-		if err := e.reload(ctx, t.ID); err != nil {
-			return err
-		}
-	}
 	th := e.o.Thresholds
-	type cond struct {
-		kind   string
-		active bool
-		detail []string
+	shown := findings{}
+	shown.devices(hb.Devices, at, th)
+	shown.oldBacklog(hb.Outbox, th)
+	total := backlogTotal(hb.Outbox)
+	trend, err := e.backlogTrend(ctx, t.ID, total, at)
+	if err != nil {
+		return err
 	}
-	conds := map[string]*cond{}
-	for _, k := range []string{AlertOffline, AlertPaperNearEnd, AlertPaperOut, AlertSensorFault, AlertSensorSilent,
-		AlertDeviceFault, AlertBacklogGrowing, AlertBacklogOld, AlertDiskLow} {
-		conds[k] = &cond{kind: k}
-	}
-	on := func(kind, detail string) {
-		c := conds[kind]
-		c.active = true
-		c.detail = append(c.detail, detail)
-	}
-	for _, d := range hb.Devices {
+	shown.backlogGrowth(trend, total, at, th, e.open[alertKey{t.ID, AlertBacklogGrowing}])
+	shown.diskLow(hb.DiskFreeBytes, hb.DiskTotalBytes, th)
+	return e.settle(ctx, t.ID, shown, at)
+}
+
+// heartbeatKinds are the alerts a heartbeat decides, in the order they
+// are written: each is open while heartbeats show its condition and
+// resolved by one that does not. Offline is one of them: a heartbeat is
+// the terminal speaking.
+var heartbeatKinds = []string{AlertOffline, AlertPaperNearEnd, AlertPaperOut, AlertSensorFault, AlertSensorSilent,
+	AlertDeviceFault, AlertBacklogGrowing, AlertBacklogOld, AlertDiskLow}
+
+// findings are the conditions one heartbeat shows: the alert kinds that
+// hold, each with what it is about (one entry per device or outbox
+// class).
+type findings map[string][]string
+
+func (f findings) add(kind, detail string) { f[kind] = append(f[kind], detail) }
+
+func (f findings) holds(kind string) bool {
+	_, ok := f[kind]
+	return ok
+}
+
+// devices notes lost or faulty devices, sensors silent for longer than
+// SensorSilentAfter and printers low on paper.
+func (f findings) devices(devs []api.DeviceHealth, at time.Time, th Thresholds) {
+	for _, d := range devs {
 		switch {
 		case d.State == "lost" || d.State == "fault":
 			kind := AlertDeviceFault
@@ -288,58 +305,104 @@ func (e *Evaluator) Heartbeat(ctx context.Context, t store.Terminal, hb *api.Hea
 			if d.Error != "" {
 				msg += ": " + d.Error
 			}
-			on(kind, msg)
+			f.add(kind, msg)
 		case d.Sensor() && !d.LastReading.IsZero() && at.Sub(d.LastReading) > th.SensorSilentAfter:
-			on(AlertSensorSilent, fmt.Sprintf("%s: no reading since %s", d.Name, d.LastReading.UTC().Format(time.RFC3339)))
+			f.add(AlertSensorSilent, fmt.Sprintf("%s: no reading since %s", d.Name, d.LastReading.UTC().Format(time.RFC3339)))
 		}
 		switch d.Paper {
 		case "near_end":
-			on(AlertPaperNearEnd, d.Name+" paper near end")
+			f.add(AlertPaperNearEnd, d.Name+" paper near end")
 		case "out":
-			on(AlertPaperOut, d.Name+" paper out")
+			f.add(AlertPaperOut, d.Name+" paper out")
 		}
 	}
-	var total int64
-	for class, b := range hb.Outbox {
-		total += b.Count
+}
+
+// oldBacklog notes outbox classes whose oldest record waits longer than
+// BacklogMaxAge.
+func (f findings) oldBacklog(outbox map[string]api.Backlog, th Thresholds) {
+	for class, b := range outbox {
 		if age := time.Duration(b.OldestAgeSeconds * float64(time.Second)); b.Count > 0 && age > th.BacklogMaxAge {
-			on(AlertBacklogOld, fmt.Sprintf("%s: oldest record waits %s", class, age.Round(time.Minute)))
+			f.add(AlertBacklogOld, fmt.Sprintf("%s: oldest record waits %s", class, age.Round(time.Minute)))
 		}
 	}
-	tr, ok := e.growth[t.ID]
+}
+
+func backlogTotal(outbox map[string]api.Backlog) int64 {
+	var total int64
+	for _, b := range outbox {
+		total += b.Count
+	}
+	return total
+}
+
+// backlogTrend returns since when and from which base terminal's backlog
+// has been growing (in memory, or in Shared with several processes); a
+// backlog at or below its base starts a new trend at (at, total).
+// Called with e.mu held.
+func (e *Evaluator) backlogTrend(ctx context.Context, terminal string, total int64, at time.Time) (backlogTrend, error) {
+	tr, ok := e.growth[terminal]
 	if e.o.Shared != nil {
-		since, base, err := e.o.Shared.BacklogTrend(ctx, t.ID, total, at)
+		since, base, err := e.o.Shared.BacklogTrend(ctx, terminal, total, at)
 		if err != nil {
-			return fmt.Errorf("fleet: %w", err)
+			return backlogTrend{}, fmt.Errorf("fleet: %w", err)
 		}
 		tr, ok = backlogTrend{since: since, base: base}, true
 	}
 	if !ok || total <= tr.base {
 		tr = backlogTrend{since: at, base: total}
-		e.growth[t.ID] = tr
-	} else if at.Sub(tr.since) >= th.BacklogGrowthWindow && total-tr.base >= th.BacklogGrowthMin {
-		on(AlertBacklogGrowing, fmt.Sprintf("outbox grew from %d to %d records since %s", tr.base, total, tr.since.UTC().Format(time.RFC3339)))
+		e.growth[terminal] = tr
 	}
-	if _, open := e.open[alertKey{t.ID, AlertBacklogGrowing}]; open && total > tr.base && !conds[AlertBacklogGrowing].active {
-		// Still above where it started to grow: keep it open until it drains.
-		on(AlertBacklogGrowing, e.open[alertKey{t.ID, AlertBacklogGrowing}].detail)
+	return tr, nil
+}
+
+// backlogGrowth notes a backlog that grew by BacklogGrowthMin over at
+// least BacklogGrowthWindow, and keeps an open backlog_growing alert
+// (open, nil if none) open while the backlog stays above where it started
+// to grow, until it drains.
+func (f findings) backlogGrowth(tr backlogTrend, total int64, at time.Time, th Thresholds, open *openAlert) {
+	if at.Sub(tr.since) >= th.BacklogGrowthWindow && total-tr.base >= th.BacklogGrowthMin {
+		f.add(AlertBacklogGrowing, fmt.Sprintf("outbox grew from %d to %d records since %s", tr.base, total, tr.since.UTC().Format(time.RFC3339)))
 	}
-	if hb.DiskTotalBytes > 0 {
-		pct := 100 * float64(hb.DiskFreeBytes) / float64(hb.DiskTotalBytes)
-		if hb.DiskFreeBytes < th.DiskLowBytes || pct < th.DiskLowPercent {
-			on(AlertDiskLow, fmt.Sprintf("%d MiB free (%.1f%%)", hb.DiskFreeBytes>>20, pct))
+	if open != nil && total > tr.base && !f.holds(AlertBacklogGrowing) {
+		f.add(AlertBacklogGrowing, open.detail)
+	}
+}
+
+// diskLow notes a disk with less than DiskLowBytes or DiskLowPercent free
+// (a heartbeat without the disk's size says nothing about it).
+func (f findings) diskLow(free, total int64, th Thresholds) {
+	if total <= 0 {
+		return
+	}
+	pct := 100 * float64(free) / float64(total)
+	if free < th.DiskLowBytes || pct < th.DiskLowPercent {
+		f.add(AlertDiskLow, fmt.Sprintf("%d MiB free (%.1f%%)", free>>20, pct))
+	}
+}
+
+// settle opens or touches the alerts of the kinds shown and resolves the
+// other heartbeat kinds. Every kind is written even when one fails; the
+// first failure is returned. Called with e.mu held.
+func (e *Evaluator) settle(ctx context.Context, terminal string, shown findings, at time.Time) error {
+	var first error
+	for _, k := range heartbeatKinds {
+		if err := e.set(ctx, terminal, k, shown.holds(k), strings.Join(shown[k], "; "), at); err != nil && first == nil {
+			first = err
 		}
 	}
-	var errs []error
-	for _, k := range []string{AlertOffline, AlertPaperNearEnd, AlertPaperOut, AlertSensorFault, AlertSensorSilent,
-		AlertDeviceFault, AlertBacklogGrowing, AlertBacklogOld, AlertDiskLow} {
-		c := conds[k]
-		if err := e.set(ctx, t.ID, k, c.active, strings.Join(c.detail, "; "), at); err != nil {
-			errs = append(errs, err)
-		}
+	return first
+}
+
+// refresh makes memory hold terminal's open alerts: loaded from the store
+// once, and re-read each time when other processes share the store.
+// Called with e.mu held.
+func (e *Evaluator) refresh(ctx context.Context, terminal string) error {
+	if err := e.load(ctx); err != nil {
+		return err
 	}
-	if len(errs) > 0 {
-		return errs[0]
+	if e.o.Shared != nil {
+		return e.reload(ctx, terminal)
 	}
 	return nil
 }
@@ -348,13 +411,8 @@ func (e *Evaluator) Heartbeat(ctx context.Context, t store.Terminal, hb *api.Hea
 func (e *Evaluator) RevokedCall(ctx context.Context, t store.Terminal, at time.Time) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := e.load(ctx); err != nil {
+	if err := e.refresh(ctx, t.ID); err != nil {
 		return err
-	}
-	if e.o.Shared != nil {
-		if err := e.reload(ctx, t.ID); err != nil {
-			return err
-		}
 	}
 	return e.set(ctx, t.ID, AlertRevokedCalling, true, "revoked "+t.RevokedAt.UTC().Format(time.RFC3339)+", still calling", at)
 }

@@ -213,7 +213,19 @@ func TestAlertBacklogGrowing(t *testing.T) {
 		}
 		at = at.Add(time.Minute)
 	}
+	// Partly drained, still above where it started to grow: the alert
+	// stays open although the growth alone would no longer raise it.
 	hb := healthy()
+	hb.Devices[2].LastReading = at
+	hb.Outbox["sensor"] = api.Backlog{Count: 50, OldestAgeSeconds: 60}
+	if err := ev.Heartbeat(ctx, term, hb, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, open := openKinds(t, st, term.ID)[fleet.AlertBacklogGrowing]; !open {
+		t.Error("backlog_growing resolved while the backlog is still above its base")
+	}
+	at = at.Add(time.Minute)
+	hb = healthy()
 	hb.Devices[2].LastReading = at
 	hb.Outbox["sensor"] = api.Backlog{Count: 5}
 	if err := ev.Heartbeat(ctx, term, hb, at); err != nil {
