@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/quartierhub/quartierhub/hub-server/internal/httpmw"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
@@ -114,43 +115,12 @@ func (p *Ops) Register(mux *http.ServeMux) {
 	})
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // Instrument counts and times the requests next serves, labelled by the
 // route pattern the ServeMux matched ("unmatched" when none).
 func (p *Ops) Instrument(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		p.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
-		p.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+	return httpmw.Observe(next, func(r *http.Request, s httpmw.Served) {
+		p.requests.WithLabelValues(s.Method, s.Route, strconv.Itoa(s.Status)).Inc()
+		p.duration.WithLabelValues(s.Method, s.Route).Observe(s.Took.Seconds())
 	})
 }
 

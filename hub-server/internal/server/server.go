@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/httpmw"
 )
 
 // Opts configures a Server. Zero values are the defaults.
@@ -73,7 +75,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	hs := &http.Server{
-		Handler:           s.forwarded(s.logRequests(s.o.Handler)),
+		Handler:           s.forwarded(httpmw.LogRequests(s.o.Logger, s.o.Handler)),
 		ReadHeaderTimeout: 10 * time.Second,
 		// A batch of 4 MiB over a slow mobile link must still fit.
 		ReadTimeout:  2 * time.Minute,
@@ -123,53 +125,4 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.o.Logger.Info("hub stopped")
 	return nil
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// logRequests logs method, route pattern, status, sizes and duration —
-// never client addresses, query strings or bodies, which may be personal.
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		s.o.Logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-			slog.String("method", r.Method),
-			slog.String("route", route),
-			slog.Int("status", sw.status),
-			slog.Int64("req_bytes", r.ContentLength),
-			slog.Int64("resp_bytes", sw.bytes),
-			slog.Duration("took", time.Since(start)),
-		)
-	})
 }
