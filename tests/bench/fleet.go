@@ -308,17 +308,16 @@ func bareRatio(ctx context.Context, bins harness.Bins, hubDir, bareBin string, i
 	return nil
 }
 
-// fleetRun runs one fleet size against a fresh hub process.
+// fleetRun runs one fleet size against a fresh hub process: the fleet
+// ramps up, one window is measured while commands go out, then the
+// figures are reported.
 func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleetsim.Identity, window time.Duration, mode fleetsim.ConnMode) error {
-	n := len(ids)
 	hub, err := startHub(ctx, bins, hubDir)
 	if err != nil {
 		return err
 	}
 	defer hub.Stop()
-	// Per request, the sockets in flight stay within this process's
-	// descriptor limit (and so within the hub's, which is the same).
-	f, err := fleetsim.New(fleetsim.Opts{HubURL: hub.URL(), ConnMode: mode, MaxInFlight: max(1000, int(fileLimit())-3000)}, ids)
+	f, err := newFleet(hub, ids, mode)
 	if err != nil {
 		return err
 	}
@@ -327,20 +326,45 @@ func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleet
 	done := make(chan error, 1)
 	go func() { done <- f.Run(runCtx) }()
 
-	// Ramp-up: every terminal connects and sends its first heartbeat (and
-	// fetches the configuration) within its first heartbeat interval. If
-	// the hub (or this shared machine) cannot keep up, the window is
-	// still measured after 90 s, and the figures say so: every terminal
-	// not yet served is an action late (sim_late_pct), and
-	// fleet_ramped_up_N is 0.
+	rampedUp, err := rampUp(ctx, f, len(ids))
+	if err != nil {
+		return err
+	}
+	f.Reset()
+	w, err := measureWindow(ctx, hub, f, ids, window)
+	if err != nil {
+		return err
+	}
+	online, oerr := fleetsim.Online(ctx, hub)
+	stop()
+	<-done
+
+	w.log(f, online, oerr)
+	w.figures(rampedUp)
+	return nil
+}
+
+// newFleet simulates the terminals ids against hub. Per request, the
+// sockets in flight stay within this process's descriptor limit (and so
+// within the hub's, which is the same).
+func newFleet(hub *harness.Hub, ids []fleetsim.Identity, mode fleetsim.ConnMode) (*fleetsim.Fleet, error) {
+	return fleetsim.New(fleetsim.Opts{HubURL: hub.URL(), ConnMode: mode, MaxInFlight: max(1000, int(fileLimit())-3000)}, ids)
+}
+
+// rampUp waits until every terminal connected and sent its first
+// heartbeat (and fetched the configuration) within its first heartbeat
+// interval, and at least 30 s. If the hub (or this shared machine)
+// cannot keep up, the window is still measured after 90 s, and the
+// figures say so: every terminal not yet served is an action late
+// (sim_late_pct), and rampedUp (fleet_ramped_up_N) is false.
+func rampUp(ctx context.Context, f *fleetsim.Fleet, n int) (rampedUp bool, err error) {
 	rampStart := time.Now()
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
-	rampedUp := true
 	for f.MinCount(fleetsim.KindHeartbeat) < 1 || time.Since(rampStart) < 30*time.Second {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-tick.C:
 		}
 		s := f.Stats()
@@ -348,26 +372,63 @@ func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleet
 		if time.Since(rampStart) > 90*time.Second {
 			logf("  ramp-up: only %d of %d terminals heartbeated within 90 s (load %s); measuring anyway; errors: %s", f.Reached(fleetsim.KindHeartbeat, 1), n, loadavg(),
 				strings.Join(s.Errors[:min(5, len(s.Errors))], "; "))
-			rampedUp = false
-			break
+			return false, nil
 		}
 	}
+	return true, nil
+}
 
-	f.Reset()
+// fleetWindow is what one measured window saw.
+type fleetWindow struct {
+	n              int
+	st             fleetsim.Stats
+	behind         int
+	overflows      int64   // TcpExt ListenOverflows during the window
+	hubCPU, simCPU float64 // CPU seconds spent in the window
+	hubRSS, simRSS float64 // MiB: the hub's peak, this process's largest seen
+	sent           int     // commands
+}
+
+// measureWindow measures the hub and this process for window while
+// n/1000 commands (at least 5) go to random terminals.
+func measureWindow(ctx context.Context, hub *harness.Hub, f *fleetsim.Fleet, ids []fleetsim.Identity, window time.Duration) (fleetWindow, error) {
+	w := fleetWindow{n: len(ids)}
 	pid := hub.PID()
 	hubCPU0, err := harness.CPUSeconds(pid)
 	if err != nil {
-		return err
+		return w, err
 	}
 	simCPU0 := selfCPUSeconds()
 	overflows0 := listenOverflows()
+	if w.sent, w.simRSS, err = sendCommands(ctx, hub, ids, window); err != nil {
+		return w, err
+	}
+	w.st = f.Stats()
+	w.behind = f.Behind()
+	w.overflows = listenOverflows() - overflows0
+	hubCPU1, err := harness.CPUSeconds(pid)
+	if err != nil {
+		return w, err
+	}
+	w.hubCPU, w.simCPU = hubCPU1-hubCPU0, selfCPUSeconds()-simCPU0
+	w.hubRSS, err = harness.PeakRSSMiB(pid)
+	return w, err
+}
+
+// sendCommands sends sync_now commands to random terminals, spread so
+// that the terminals' next heartbeats (within 30 s) pick them up inside
+// the window, and returns when the window is over with how many it sent
+// and the largest RSS this process had meanwhile.
+func sendCommands(ctx context.Context, hub *harness.Hub, ids []fleetsim.Identity, window time.Duration) (sent int, simRSS float64, err error) {
+	n := len(ids)
 	start := time.Now()
 	commands := max(5, n/1000)
 	rng := mrand.New(mrand.NewPCG(uint64(n), 1))
-	sent := 0
-	var simRSS float64
-	// Commands go out early enough that the terminals' next heartbeats
-	// (within 30 s) pick them up inside the window.
+	noteRSS := func() {
+		if v, err := procStatusMiB(os.Getpid(), "VmRSS:"); err == nil {
+			simRSS = max(simRSS, v)
+		}
+	}
 	span := max(window-35*time.Second, window/2)
 	for time.Since(start) < window {
 		at := start.Add(span * time.Duration(sent+1) / time.Duration(commands+1))
@@ -376,70 +437,60 @@ func fleetRun(ctx context.Context, bins harness.Bins, hubDir string, ids []fleet
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return sent, simRSS, ctx.Err()
 		case <-time.After(max(time.Until(at), 0)):
 		}
 		if sent < commands {
 			if err := fleetsim.SendCommand(ctx, hub, ids[rng.IntN(n)].Name, "sync_now"); err != nil {
-				return err
+				return sent, simRSS, err
 			}
 			sent++
 		}
-		if v, err := procStatusMiB(os.Getpid(), "VmRSS:"); err == nil {
-			simRSS = max(simRSS, v)
-		}
+		noteRSS()
 	}
-	if v, err := procStatusMiB(os.Getpid(), "VmRSS:"); err == nil {
-		simRSS = max(simRSS, v)
-	}
-	st := f.Stats()
-	behind := f.Behind()
-	overflows := listenOverflows() - overflows0
-	hubCPU1, err := harness.CPUSeconds(pid)
-	if err != nil {
-		return err
-	}
-	simCPU1 := selfCPUSeconds()
-	elapsed := st.Elapsed.Seconds()
-	hubRSS, err := harness.PeakRSSMiB(pid)
-	if err != nil {
-		return err
-	}
-	online, oerr := fleetsim.Online(ctx, hub)
-	stop()
-	<-done
+	noteRSS()
+	return sent, simRSS, nil
+}
 
+// log writes what the window saw, per request kind and in all.
+func (w fleetWindow) log(f *fleetsim.Fleet, online int, onlineErr error) {
+	st := w.st
 	for _, k := range st.Kinds {
 		logf("  %s", k)
 	}
-	logf("  %s  (%.0f requests/s, %d connections dialled, %d commands sent)", st.All, st.PerSecond(), f.Dials(), sent)
-	logf("  kernel: %d connections dropped because the hub's listen queue was full (TcpExt ListenOverflows, whole machine)", overflows)
+	logf("  %s  (%.0f requests/s, %d connections dialled, %d commands sent)", st.All, st.PerSecond(), f.Dials(), w.sent)
+	logf("  kernel: %d connections dropped because the hub's listen queue was full (TcpExt ListenOverflows, whole machine)", w.overflows)
 	logf("  simulator: %d scheduled actions started, %d (%.2f %%) more than %s late, lag p50 %s p99 %s; %d of %d terminals behind at the end; load %s",
-		st.Actions, st.Late, 100*st.LateRatio(), fleetsim.LateAfter, st.LagP50, st.LagP99, behind, n, loadavg())
+		st.Actions, st.Late, 100*st.LateRatio(), fleetsim.LateAfter, st.LagP50, st.LagP99, w.behind, w.n, loadavg())
 	if len(st.Errors) > 0 {
 		logf("  failures: %s", strings.Join(st.Errors[:min(8, len(st.Errors))], "; "))
 	}
-	if oerr != nil {
-		logf("  terminal list: %v", oerr)
+	if onlineErr != nil {
+		logf("  terminal list: %v", onlineErr)
 	} else {
-		logf("  hub lists %d of %d terminals online", online, n)
+		logf("  hub lists %d of %d terminals online", online, w.n)
 	}
-	sfx := "_" + strconv.Itoa(n)
+}
+
+// figures prints the window's figures for its fleet size.
+func (w fleetWindow) figures(rampedUp bool) {
+	st := w.st
+	elapsed := st.Elapsed.Seconds()
+	sfx := "_" + strconv.Itoa(w.n)
 	figure("hub_p50_ms"+sfx, st.All.P50.Seconds()*1000, "ms")
 	figure("hub_p99_ms"+sfx, st.All.P99.Seconds()*1000, "ms")
-	figure("hub_cpu_cores"+sfx, (hubCPU1-hubCPU0)/elapsed, "cores")
-	figure("hub_rss_mb"+sfx, hubRSS, "MiB")
-	figure("sim_cpu_cores"+sfx, (simCPU1-simCPU0)/elapsed, "cores")
-	figure("sim_rss_mb"+sfx, simRSS, "MiB")
+	figure("hub_cpu_cores"+sfx, w.hubCPU/elapsed, "cores")
+	figure("hub_rss_mb"+sfx, w.hubRSS, "MiB")
+	figure("sim_cpu_cores"+sfx, w.simCPU/elapsed, "cores")
+	figure("sim_rss_mb"+sfx, w.simRSS, "MiB")
 	figure("sim_late_pct"+sfx, 100*st.LateRatio(), "%")
 	figure("sim_lag_p99_ms"+sfx, st.LagP99.Seconds()*1000, "ms")
-	figure("hub_listen_overflows"+sfx, float64(overflows), "connections")
+	figure("hub_listen_overflows"+sfx, float64(w.overflows), "connections")
 	ramped := 0.0
 	if rampedUp {
 		ramped = 1
 	}
 	figure("fleet_ramped_up"+sfx, ramped, "bool")
-	return nil
 }
 
 // listenOverflows is the machine's TcpExt ListenOverflows counter: SYNs
