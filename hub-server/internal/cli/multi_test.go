@@ -18,6 +18,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/cli"
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 type hubProc struct {
@@ -137,10 +138,7 @@ func TestTwoServesOneDatabase(t *testing.T) {
 	}
 
 	want := []string{"alert.opened paper_out", "alert.resolved paper_out"}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(hook.got()) < len(want) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, "two notices at the webhook", func() bool { return len(hook.got()) >= len(want) })
 	// Both notifiers poll every 100ms: thirty polls give a second sender
 	// every chance to repeat a notice.
 	time.Sleep(3 * time.Second)

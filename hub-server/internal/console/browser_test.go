@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 // chromium finds the browser; in CI (CI=true) a missing browser fails.
@@ -177,17 +179,13 @@ func testBrowserFlow(t *testing.T, kind string) {
 	run(t, ctx, "save", chromedp.Click(chromedp.CSS(`button[value="save"]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	hb := lib.heartbeat(api.Heartbeat{SoftwareVersion: "1.2.3"})
 	var doc api.ConfigDocument
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.EventuallyOK(t, "the new content at the terminal", func() error {
 		if st, _ := lib.call(http.MethodGet, api.PathConfig, nil, &doc); st == 200 && strings.Contains(string(doc.Document), "Stadtteilfest") {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the terminal never got the new content: %s", doc.Document)
-		}
-		time.Sleep(50 * time.Millisecond)
 		hb = lib.heartbeat(api.Heartbeat{SoftwareVersion: "1.2.3"})
-	}
+		return fmt.Errorf("it has %s", doc.Document)
+	}, testutil.Every(50*time.Millisecond))
 	if hb.ConfigVersion == "" {
 		t.Fatal("heartbeat answer names no configuration version")
 	}
