@@ -34,6 +34,8 @@ const (
 	MaxDiagnosticsBytes = 2 << 20
 	// MaxCommandResultBytes is the largest command result body.
 	MaxCommandResultBytes = 16 << 10
+	// MaxCommandDetail is the longest CommandResult.Detail, in bytes.
+	MaxCommandDetail = 2000
 )
 
 // Error codes of the fleet endpoints.
@@ -93,13 +95,19 @@ type Backlog struct {
 	OldestAgeSeconds float64 `json:"oldest_age_seconds"`
 }
 
-// Validate checks the sizes of a heartbeat's strings.
+// Validate checks the sizes of a heartbeat's strings and lists.
 func (h *Heartbeat) Validate() error {
 	if len(h.SoftwareVersion) > 100 || len(h.Screen) > 64 || len(h.ConfigVersion) > 128 {
 		return errors.New("software_version, screen or config_version too long")
 	}
 	if len(h.Devices) > 64 || len(h.Outbox) > 8 {
 		return errors.New("too many devices or outbox classes")
+	}
+	for class := range h.Outbox {
+		// Class names reach alert details and webhook notices.
+		if len(class) > 32 {
+			return fmt.Errorf("outbox class %.32q…: name too long", class)
+		}
 	}
 	for _, d := range h.Devices {
 		if len(d.Name) > 64 || len(d.Kind) > 32 || len(d.State) > 32 || len(d.Paper) > 32 || len(d.Error) > 1000 {
@@ -173,7 +181,8 @@ type CommandList struct {
 type CommandResult struct {
 	// OK: done; otherwise failed.
 	OK bool `json:"ok"`
-	// Detail says what happened, for IT staff (no personal data).
+	// Detail says what happened, for IT staff (no personal data); at
+	// most MaxCommandDetail bytes.
 	Detail string `json:"detail,omitempty"`
 	// DiagnosticsID names the bundle a collect_diagnostics uploaded.
 	DiagnosticsID string `json:"diagnostics_id,omitempty"`

@@ -243,3 +243,15 @@ func FuzzContentValidate(f *testing.F) {
 		}
 	})
 }
+
+// Outbox class names reach alert details and webhook notices: bounded.
+func TestHeartbeatOutboxClassBounded(t *testing.T) {
+	hb := api.Heartbeat{Outbox: map[string]api.Backlog{"resident": {Count: 1}}}
+	if err := hb.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	hb.Outbox[strings.Repeat("x", 33)] = api.Backlog{Count: 1}
+	if err := hb.Validate(); err == nil {
+		t.Error("a 33-byte class name passes")
+	}
+}

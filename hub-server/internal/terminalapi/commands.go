@@ -2,6 +2,7 @@ package terminalapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
@@ -31,6 +32,11 @@ func (h *Handler) commandResult(w http.ResponseWriter, r *http.Request) {
 	var res api.CommandResult
 	if err := decodeJSON(bodyFrom(r.Context()), &res); err != nil {
 		h.refuse(w, r, jsonErrorStatus(err), jsonErrorCode(err), "malformed command result: "+err.Error(), t.ID)
+		return
+	}
+	// The detail is kept with the command and shown to IT staff.
+	if len(res.Detail) > api.MaxCommandDetail || len(res.DiagnosticsID) > 64 {
+		h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf("detail longer than %d bytes or diagnostics_id longer than 64", api.MaxCommandDetail), t.ID)
 		return
 	}
 	detail := res.Detail

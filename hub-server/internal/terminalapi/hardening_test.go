@@ -403,3 +403,20 @@ func TestDiagnosticsOnlyWhenAsked(t *testing.T) {
 		t.Errorf("a repeat after the result still gets its bundle back: %d %s", r.status, r.body)
 	}
 }
+
+// A command's result detail is kept and shown to IT staff: bounded.
+func TestCommandResultDetailBounded(t *testing.T) {
+	e := newEnv(t, nil, terminalapi.Opts{})
+	a := e.enrolled("a")
+	if err := e.st.CreateCommands(context.Background(), []store.Command{{ID: "C1", GroupID: "G", TerminalID: a.id, Kind: api.CommandSyncNow,
+		Target: "terminal:a", CreatedAt: e.clock(), CreatedBy: "test", ExpiresAt: e.clock().Add(time.Hour)}},
+		store.Audit{At: e.clock(), Actor: "test", Action: "command.send"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.jsonReq(a, "POST", api.CommandResultPath("C1"), api.CommandResult{OK: true, Detail: strings.Repeat("x", api.MaxCommandDetail+1)}); r.status != 400 {
+		t.Errorf("detail over the limit: %d %s", r.status, r.body)
+	}
+	if r := e.jsonReq(a, "POST", api.CommandResultPath("C1"), api.CommandResult{OK: true, Detail: strings.Repeat("x", api.MaxCommandDetail)}); r.status != 200 {
+		t.Errorf("detail at the limit: %d %s", r.status, r.body)
+	}
+}
