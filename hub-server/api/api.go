@@ -12,6 +12,12 @@
 // standard Date header, which a terminal may use to estimate its clock
 // offset from the hub.
 //
+// Every JSON body may nest arrays and objects at most [MaxJSONDepth] deep
+// and hold at most [MaxJSONElements] values in one array or object
+// ([TerminalJSON]); the hub checks this before decoding and answers
+// 400 bad_request (too deep) or 413 too_large (too many elements).
+// Payloads and bundles the hub stores are within these limits too.
+//
 // # Enrolment (POST /api/v1/enroll, unauthenticated)
 //
 // IT staff create a single-use enrolment token on the hub (`hub-server token
@@ -27,6 +33,10 @@
 //   - 400 bad_request: malformed body or public key.
 //   - 401 token_unknown, token_used, token_expired.
 //   - 409 name_taken: a terminal with the token's name is already enrolled.
+//   - 429 too_many_requests with Retry-After (seconds): too many failed
+//     attempts from this network (an IPv4 address, an IPv6 /64) or from
+//     all together; answered before the body is read. Only failures
+//     count, so enrolling a whole fleet with good tokens is never slowed.
 //
 // # Authentication of every other request
 //
@@ -47,6 +57,20 @@
 // [VerifySignature]. The hub accepts |hub time − ts| ≤ [MaxClockSkew].
 // Failures answer 401 with code auth_malformed, terminal_unknown,
 // terminal_revoked, clock_skew (compare the Date header) or bad_signature.
+//
+// A request with a body also carries
+//
+//	Content-Digest: sha-256=:<base64 std of sha256(BODY)>:
+//
+// (RFC 9530; [SignRequest] sets it). The signature covers that hash, so
+// the hub checks the signature before it reads the body and refuses a
+// stranger without reading anything; a body that does not match its
+// digest is a 401 bad_signature. Without the header (terminals from
+// before it) the hub reads the body first, from a budget of its own
+// that strangers may fill. A terminal has at most one request with a
+// body in progress per endpoint; another answers 429 too_many_requests
+// with Retry-After. A body must arrive within 10 s plus 1 s per 32 KiB
+// it announces (at most 2 minutes), else 408 timeout.
 // A captured request can be replayed within the skew window; every
 // authenticated endpoint is idempotent, and production hubs run behind TLS.
 //
@@ -124,7 +148,8 @@
 //     another terminal's; 409 command_closed if expired or finished.
 //   - POST /api/v1/commands/{id}/result with [CommandResult] → 200
 //     [CommandAck]: delivered → done or failed, with a detail for IT
-//     staff. Repeating the same report is accepted; 404 and 409 as above.
+//     staff (at most [MaxCommandDetail] bytes, else 400). Repeating the
+//     same report is accepted; 404 and 409 as above.
 //
 // A terminal journals the commands it took, so a command re-sent after a
 // lost answer is not executed twice; restart is acknowledged, its result
@@ -133,9 +158,14 @@
 // # Diagnostics (POST /api/v1/diagnostics, authenticated)
 //
 // The body is [Diagnostics]: the agent's status and its recent log
-// records (no personal data), at most [MaxDiagnosticsBytes]. Answers 200
+// records (no personal data), at most [MaxDiagnosticsBytes], uploaded for
+// an open collect_diagnostics command named by CommandID. Answers 200
 // [DiagnosticsAck] with the bundle's ID, which the collect_diagnostics
-// result names.
+// result names; a repeated upload for the same command answers the first
+// bundle's ID and stores nothing. 409 not_requested if the terminal has
+// no open collect_diagnostics command (answered before the body is read)
+// or CommandID names none, 409 command_closed if it expired or finished.
+// The hub keeps the newest few bundles per terminal, within a total.
 package api
 
 import (
