@@ -262,6 +262,15 @@ func TestSlowBodyCutOff(t *testing.T) {
 	if r := e.do(legacy); r.status != 200 {
 		t.Errorf("heartbeat without digest after the cut-off: %d %s", r.status, r.body)
 	}
+	// Enrolment, open to anyone, has the same deadline.
+	select {
+	case s := <-e.stranger("", api.PathEnroll, 10<<10, false):
+		if s != http.StatusRequestTimeout {
+			t.Errorf("trickling enrolment: %d", s)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("trickling enrolment not cut off")
+	}
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -221,7 +221,15 @@ func (h *Handler) enroll(w http.ResponseWriter, r *http.Request) {
 	failed := true
 	defer func() { done(failed, h.o.Now()) }()
 	var req api.EnrollRequest
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEnrollBody))
+	size := r.ContentLength
+	if size < 0 || size > maxEnrollBody {
+		size = maxEnrollBody
+	}
+	body, err := h.readBody(w, r, maxEnrollBody, size)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		writeError(w, http.StatusRequestTimeout, api.CodeTimeout, "request body arrived too slowly")
+		return
+	}
 	if err == nil {
 		err = decodeJSON(body, &req)
 	}
