@@ -243,13 +243,10 @@ func TestExchange(t *testing.T) {
 	defer cancel()
 	var data []byte
 	var err error
-	for {
+	testutil.Eventually(t, "an open session", func() bool {
 		data, err = r.reader.Exchange(ctx, pn532.CmdGetFirmwareVersion)
-		if !errors.Is(err, pn532.ErrNotConnected) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // the session is still opening
-	}
+		return !errors.Is(err, pn532.ErrNotConnected)
+	})
 	if err != nil || string(data) != "\x32\x01\x06\x07" {
 		t.Fatalf("GetFirmwareVersion = % X, %v", data, err)
 	}

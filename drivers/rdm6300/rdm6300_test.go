@@ -10,6 +10,7 @@ import (
 	"github.com/quartierhub/quartierhub/drivers/serialport"
 	"github.com/quartierhub/quartierhub/drivers/sim"
 	"github.com/quartierhub/quartierhub/drivers/sim/rdm6300sim"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 // rig runs the driver against the simulator through a real pty.
@@ -70,9 +71,7 @@ func TestPresentRepeatsRemove(t *testing.T) {
 	r.expect(t, rdm6300.Presented, "01004CA53B")
 	// Let the module repeat the frame several times: still one presentation.
 	start := r.port.Line().Sent()
-	for r.port.Line().Sent() < start+5 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, "five more frames", func() bool { return r.port.Line().Sent() >= start+5 })
 	r.dev.Remove()
 	r.expect(t, rdm6300.Removed, "01004CA53B")
 	if r.reader.Present() != "" {
