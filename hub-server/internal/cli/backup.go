@@ -16,13 +16,13 @@ func backup(ctx context.Context, args []string, o Opts) error {
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	if data.db != "" {
+	if data.DB != "" {
 		return usageError{"backup: with PostgreSQL use its own tools, e.g. pg_dump --format custom \"$QUARTIERHUB_DB\" > hub.dump"}
 	}
 	if *to == "" {
 		return usageError{"backup: --to FILE is required"}
 	}
-	st, err := openStore(ctx, data, false)
+	st, err := openStore(ctx, data)
 	if err != nil {
 		return err
 	}
@@ -38,6 +38,6 @@ func backup(ctx context.Context, args []string, o Opts) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Stdout, "backup written to %s (%d bytes); to restore, stop the hub, delete %[3]s-wal and %[3]s-shm and copy it to %[3]s\n", *to, info.Size(), DBPath(data.data))
+	fmt.Fprintf(o.Stdout, "backup written to %s (%d bytes); to restore, stop the hub, delete %[3]s-wal and %[3]s-shm and copy it to %[3]s\n", *to, info.Size(), DBPath(data.DataDir))
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -22,9 +21,7 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
-	"github.com/quartierhub/quartierhub/hub-server/internal/server"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
-	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 )
 
 // Opts are the process's surroundings. Zero values are the defaults.
@@ -225,37 +222,6 @@ func parse(fs *flag.FlagSet, args []string, data *storeLoc) error {
 	return data.check(fs.Name())
 }
 
-func serve(ctx context.Context, args []string, o Opts) error {
-	fs, data := flags("serve")
-	listen := fs.String("listen", server.DefaultAddr, "listen address")
-	fo := fleetFlags(fs)
-	co := consoleFlags(fs)
-	so := serveOpsFlags(fs)
-	pprofAddr := pprofFlag(fs)
-	if err := parse(fs, args, data); err != nil {
-		return err
-	}
-	if err := so.check(); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, data, true)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	log := slog.New(slog.NewTextHandler(o.Stderr, nil))
-	st, front := withOps(st, log)
-	f := newFleet(st, fo, o, log)
-	h := terminalapi.New(st, terminalapi.Opts{Now: o.Now, Rand: o.Rand, Logger: log, Fleet: f.handlerOpts(log)})
-	co.behindProxy = len(so.proxies) > 0
-	handler, runConsole, err := withConsole(st, h, co, o, log)
-	if err != nil {
-		return err
-	}
-	greet(ctx, st, *listen, data, log)
-	return f.run(ctx, withPprof(*pprofAddr, log, alongside(server.New(so.serverOpts(*listen, front(handler), log, o.OnListening)).Run, runConsole)))
-}
-
 // NewToken returns a fresh enrolment token: "qht_" and 160 random bits,
 // URL-safe base64.
 func NewToken(r io.Reader) (string, error) {
@@ -280,7 +246,7 @@ func tokenCreate(ctx context.Context, args []string, o Opts) error {
 	if *ttl <= 0 {
 		return usageError{"token create: --ttl must be positive"}
 	}
-	st, err := openStore(ctx, data, false)
+	st, err := openStore(ctx, data)
 	if err != nil {
 		return err
 	}
@@ -364,7 +330,7 @@ func export(ctx context.Context, args []string, o Opts) error {
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, data, false)
+	st, err := openStore(ctx, data)
 	if err != nil {
 		return err
 	}
@@ -378,7 +344,7 @@ func terminalList(ctx context.Context, args []string, o Opts) error {
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, data, false)
+	st, err := openStore(ctx, data)
 	if err != nil {
 		return err
 	}
@@ -419,7 +385,7 @@ func terminalRevoke(ctx context.Context, args []string, o Opts) error {
 	if (*id == "") == (*name == "") {
 		return usageError{"terminal revoke: give --terminal NAME or --id TERMINAL_ID"}
 	}
-	st, err := openStore(ctx, data, false)
+	st, err := openStore(ctx, data)
 	if err != nil {
 		return err
 	}

@@ -4,66 +4,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/quartierhub/quartierhub/hub-server/internal/console"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
-
-// consoleOpts are serve's web console flags.
-type consoleOpts struct {
-	publicURL     string
-	secureCookies bool
-	// behindProxy is set from serve's --trusted-proxy: the server then
-	// passes on X-Forwarded-Proto only from those proxies.
-	behindProxy bool
-}
-
-func consoleFlags(fs *flag.FlagSet) *consoleOpts {
-	c := &consoleOpts{}
-	fs.StringVar(&c.publicURL, "public-url", "", "the hub's address as terminals and residents reach it, e.g. https://hub.example.org (default: from each request)")
-	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "mark console cookies Secure even on plain HTTP (behind a TLS proxy that does not set X-Forwarded-Proto)")
-	return c
-}
-
-// withConsole puts the web console beside the terminal API: /api/ goes to
-// api, everything else to the console. run expires sessions.
-func withConsole(st store.Store, api http.Handler, co *consoleOpts, o Opts, log *slog.Logger) (http.Handler, func(context.Context) error, error) {
-	c, err := console.New(st, console.Opts{Now: o.Now, Rand: o.Rand, Logger: log, PublicURL: strings.TrimRight(co.publicURL, "/"),
-		SecureCookies: co.secureCookies, TrustProxy: co.behindProxy})
-	if err != nil {
-		return nil, nil, err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/", api)
-	mux.Handle("/", c)
-	return mux, c.Run, nil
-}
-
-// alongside runs serve and run together; the first error stops both.
-func alongside(serve, run func(context.Context) error) func(context.Context) error {
-	return func(ctx context.Context) error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return run(gctx) })
-		g.Go(func() error {
-			err := serve(gctx)
-			if err == nil && ctx.Err() == nil {
-				err = errors.New("server stopped")
-			}
-			return err
-		})
-		return g.Wait()
-	}
-}
 
 // readPassword reads one line (without its line ending) from r.
 func readPassword(r io.Reader) (string, error) {
@@ -89,7 +38,7 @@ func userAdd(ctx context.Context, args []string, o Opts) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, data, false)
+	st, err := openStore(ctx, data)
 	if err != nil {
 		return err
 	}
@@ -122,7 +71,7 @@ func userPassword(ctx context.Context, args []string, o Opts) error {
 	if err := console.CheckPasswordRules(pw); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, data, false)
+	st, err := openStore(ctx, data)
 	if err != nil {
 		return err
 	}
@@ -152,7 +101,7 @@ func userList(ctx context.Context, args []string, o Opts) error {
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, data, false)
+	st, err := openStore(ctx, data)
 	if err != nil {
 		return err
 	}

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/user"
 	"strings"
@@ -15,14 +13,10 @@ import (
 	"time"
 
 	"github.com/oklog/ulid/v2"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
-	"github.com/quartierhub/quartierhub/hub-server/internal/ops"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
-	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 )
 
 // DefaultOnlineWithin is how recently a terminal must have been seen to
@@ -39,109 +33,8 @@ func osUser() string {
 	return "unknown"
 }
 
-// fleetOpts are serve's fleet flags.
-type fleetOpts struct {
-	webhook          string
-	webhookPoll      time.Duration
-	sampleEvery      time.Duration
-	historyRetention time.Duration
-	th               fleet.Thresholds
-}
-
-func fleetFlags(fs *flag.FlagSet) *fleetOpts {
-	f := &fleetOpts{}
-	fs.StringVar(&f.webhook, "webhook", "", "URL that receives alerts as JSON POSTs (empty: none)")
-	fs.DurationVar(&f.webhookPoll, "webhook-poll", 5*time.Second, "with --db postgres: how often the leading process looks for alerts other processes opened")
-	fs.DurationVar(&f.sampleEvery, "history-sample", 15*time.Minute, "write an unchanged terminal health to the history this often")
-	fs.DurationVar(&f.historyRetention, "history-retention", 30*24*time.Hour, "keep health history this long")
-	fs.DurationVar(&f.th.OfflineAfter, "offline-after", 10*time.Minute, "alert when a terminal is silent this long")
-	fs.DurationVar(&f.th.SensorSilentAfter, "sensor-silent-after", 10*time.Minute, "alert when a connected sensor sent no reading this long")
-	fs.DurationVar(&f.th.BacklogMaxAge, "backlog-max-age", time.Hour, "alert when a terminal's oldest unsent record is older")
-	fs.DurationVar(&f.th.BacklogGrowthWindow, "backlog-growth-window", 15*time.Minute, "window for the backlog-growing alert")
-	fs.Int64Var(&f.th.BacklogGrowthMin, "backlog-growth-min", 500, "records the backlog must grow by within the window to alert")
-	fs.Int64Var(&f.th.DiskLowBytes, "disk-low-bytes", 1<<30, "alert when a terminal's free disk is below this")
-	fs.Float64Var(&f.th.DiskLowPercent, "disk-low-percent", 5, "alert when a terminal's free disk is below this percentage")
-	return f
-}
-
-// hubFleet is serve's fleet machinery: heartbeat batcher, alert
-// evaluator, webhook notifier and janitor.
-type hubFleet struct {
-	st       store.Store
-	log      *slog.Logger
-	batcher  *fleet.Batcher
-	eval     *fleet.Evaluator
-	notifier *fleet.Notifier
-	janitor  *fleet.Janitor
-}
-
-func newFleet(st store.Store, fo *fleetOpts, o Opts, log *slog.Logger) *hubFleet {
-	f := &hubFleet{st: st, log: log}
-	f.batcher = fleet.NewBatcher(st, fleet.BatcherOpts{SampleEvery: fo.sampleEvery, Logger: log})
-	no := fleet.NotifierOpts{URL: fo.webhook, Now: o.Now, Logger: log}
-	eo := fleet.EvaluatorOpts{Thresholds: fo.th, Now: o.Now, Rand: o.Rand, Logger: log}
-	if shared, ok := ops.Unwrap(st).(fleet.TrendStore); ok {
-		// Several processes may share this store: alerts opened by a
-		// process that does not run the notifier are found by polling.
-		eo.Shared, no.Poll = shared, fo.webhookPoll
-	}
-	f.notifier = fleet.NewNotifier(st, no)
-	eo.OnChange = f.notifier.Kick
-	f.eval = fleet.NewEvaluator(st, eo)
-	f.janitor = fleet.NewJanitor(st, fleet.JanitorOpts{HistoryRetention: fo.historyRetention, Now: o.Now, Logger: log})
-	return f
-}
-
-func (f *hubFleet) handlerOpts(log *slog.Logger) terminalapi.FleetOpts {
-	return terminalapi.FleetOpts{
-		Heartbeats: f.batcher,
-		OnHeartbeat: func(t store.Terminal, hb *api.Heartbeat, at time.Time) {
-			if err := f.eval.Heartbeat(context.Background(), t, hb, at); err != nil {
-				log.Error("alert evaluation", "terminal", t.ID, "err", err)
-			}
-		},
-		OnRevokedCall: func(t store.Terminal, at time.Time) {
-			if err := f.eval.RevokedCall(context.Background(), t, at); err != nil {
-				log.Error("alert evaluation", "terminal", t.ID, "err", err)
-			}
-		},
-	}
-}
-
-// run runs the server and the fleet machinery; the first to fail stops all.
-func (f *hubFleet) run(ctx context.Context, serve func(context.Context) error) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		err := serve(gctx)
-		if err == nil && ctx.Err() == nil {
-			err = errors.New("server stopped")
-		}
-		return err
-	})
-	g.Go(func() error { return f.batcher.Run(gctx) })
-	// The evaluator's ticks, the notifier and the janitor are singletons:
-	// with PostgreSQL only the process holding the lease runs them.
-	singletons := func(ctx context.Context) error {
-		sg, sctx := errgroup.WithContext(ctx)
-		for _, run := range []func(context.Context) error{f.eval.Run, f.notifier.Run, f.janitor.Run} {
-			sg.Go(func() error { return run(sctx) })
-		}
-		return sg.Wait()
-	}
-	if pg, ok := ops.Unwrap(f.st).(*pgstore.Store); ok {
-		g.Go(func() error {
-			return pg.Lead(gctx, "fleet-singletons", singletons, pgstore.LeadOpts{Logger: f.log, OnChange: func(leading bool) {
-				f.log.Info("fleet singletons", "leading", leading)
-			}})
-		})
-	} else {
-		g.Go(func() error { return singletons(gctx) })
-	}
-	return g.Wait()
-}
-
 func withStore(ctx context.Context, data *storeLoc, fn func(store.Store) error) error {
-	st, err := openStore(ctx, data, false)
+	st, err := openStore(ctx, data)
 	if err != nil {
 		return err
 	}

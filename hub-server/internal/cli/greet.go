@@ -22,8 +22,8 @@ func greet(ctx context.Context, st store.Store, listen string, data *storeLoc, l
 	if err != nil || len(users) > 0 {
 		return
 	}
-	where := "--data " + data.data
-	if data.db != "" {
+	where := "--data " + data.DataDir
+	if data.DB != "" {
 		where = "--db $QUARTIERHUB_DB"
 	}
 	log.Warn("no console user yet; create the first admin with: echo 'a long passphrase' | hub-server user add " + where + " --name NAME --role admin --password-stdin")

@@ -33,7 +33,7 @@ func tokenBulk(ctx context.Context, args []string, o Opts) error {
 	case *ttl <= 0:
 		return usageError{"token bulk: --ttl must be positive"}
 	}
-	st, err := openStore(ctx, data, false)
+	st, err := openStore(ctx, data)
 	if err != nil {
 		return err
 	}

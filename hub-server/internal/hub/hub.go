@@ -1,0 +1,196 @@
+// Package hub is the hub's engine: it owns the running hub — the store,
+// the fleet machinery (heartbeat batcher, alert evaluator, webhook
+// notifier, janitor), the terminal API, the web console, the operations
+// endpoints and the HTTP server, and optionally Go's profiling endpoints
+// on an address of their own — and runs them under one Run(ctx). It is
+// for the hub what kiosk/agent is for the terminal; `hub-server serve`
+// only turns its flags into a Config.
+//
+// One address serves everything: /metrics, /healthz and /readyz (ops),
+// /api/ (the terminal API) and the rest (the console), each request
+// counted for the metrics, logged without personal data and, behind
+// trusted proxies, seen with the client's address (package server).
+//
+// With PostgreSQL (Config.Store.DB) several hub processes may share one
+// database: each runs the server, the console and the heartbeat batcher,
+// while the evaluator's ticks, the notifier and the janitor run only in
+// the process holding the "fleet-singletons" lease (pgstore's Lead).
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/console"
+	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/ops"
+	"github.com/quartierhub/quartierhub/hub-server/internal/server"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
+)
+
+// Config configures a hub. Zero values are the parts' defaults.
+type Config struct {
+	// Store is where the hub keeps its data; New opens it, creating
+	// SQLite's directory and database when missing. Required.
+	Store Location
+	// Listen is the address of the hub's HTTP server. Default
+	// server.DefaultAddr.
+	Listen string
+	// Listener, if set, is served instead of listening on Listen.
+	Listener net.Listener
+	// OnListening, if set, is told the bound address once the server
+	// accepts connections (tests listen on port 0).
+	OnListening func(net.Addr)
+	// TLSCertFile and TLSKeyFile, both or neither, make the server speak
+	// HTTPS.
+	TLSCertFile, TLSKeyFile string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (server.Opts); with any, the console
+	// believes X-Forwarded-Proto for its Secure cookies.
+	TrustedProxies []netip.Prefix
+	// PublicURL is the hub's address as terminals and residents reach it
+	// (console.Opts); a trailing slash is dropped. Default: from each
+	// request.
+	PublicURL string
+	// SecureCookies marks console cookies Secure even on plain HTTP.
+	SecureCookies bool
+	// Pprof, if set, is the address of a separate server for Go's
+	// profiling endpoints (/debug/pprof/); never a public one.
+	Pprof string
+	// Fleet tunes the fleet machinery.
+	Fleet FleetConfig
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Rand is the entropy for IDs, tokens and sessions. Default
+	// crypto/rand.
+	Rand io.Reader
+	// Logger gets the hub's log. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Hub is the running hub's parts. New builds them; Run runs them.
+type Hub struct {
+	// Store is the opened store with its ingest and heartbeat writes
+	// counted for the metrics; every part uses it.
+	Store store.Store
+	// Ops serves /metrics, /healthz and /readyz and counts requests.
+	Ops *ops.Ops
+	// Batcher writes heartbeats in groups.
+	Batcher *fleet.Batcher
+	// Evaluator turns heartbeats and silence into alerts.
+	Evaluator *fleet.Evaluator
+	// Notifier sends alerts to the webhook.
+	Notifier *fleet.Notifier
+	// Janitor expires commands and prunes health history.
+	Janitor *fleet.Janitor
+	// TerminalAPI serves /api/.
+	TerminalAPI *terminalapi.Handler
+	// Console serves the web console and the public status pages.
+	Console *console.Console
+	// Handler is everything Server serves: ops, terminal API, console.
+	Handler http.Handler
+	// Server is the hub's HTTP server.
+	Server *server.Server
+	// Pprof serves the profiling endpoints on Config.Pprof; nil when off.
+	Pprof *http.Server
+
+	cfg    Config
+	log    *slog.Logger
+	opened store.Store // as opened, before the metrics' wrapper
+}
+
+// New opens the store and builds the hub's parts on it; Run runs them
+// and Close closes the store.
+func New(ctx context.Context, cfg Config) (*Hub, error) {
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return nil, errors.New("hub: TLS needs both a certificate and a key")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	opened, err := cfg.Store.OpenOrCreate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := &Hub{cfg: cfg, log: cfg.Logger, opened: opened}
+	if err := h.build(); err != nil {
+		opened.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// build makes the parts on h.opened.
+func (h *Hub) build() error {
+	cfg, log := h.cfg, h.log
+	operable, ok := h.opened.(store.Operable)
+	if !ok {
+		return fmt.Errorf("hub: store %T cannot be probed for readiness", h.opened)
+	}
+	h.Ops = ops.New(ops.Opts{Store: operable, Alerts: h.opened, Logger: log})
+	h.Store = h.Ops.InstrumentStore(h.opened)
+	h.buildFleet()
+	h.TerminalAPI = terminalapi.New(h.Store, terminalapi.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, Fleet: h.fleetHandlerOpts()})
+	c, err := console.New(h.Store, console.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		SecureCookies: cfg.SecureCookies, TrustProxy: len(cfg.TrustedProxies) > 0})
+	if err != nil {
+		return err
+	}
+	h.Console = c
+	h.Handler = h.routes()
+	h.Server = server.New(server.Opts{Addr: cfg.Listen, Listener: cfg.Listener, Handler: h.Handler, Logger: log, OnListening: cfg.OnListening,
+		TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, TrustedProxies: cfg.TrustedProxies})
+	if cfg.Pprof != "" {
+		h.Pprof = pprofServer()
+	}
+	return nil
+}
+
+// routes puts the operations endpoints in front of the terminal API
+// (/api/) and the console (everything else), all counted for the metrics.
+func (h *Hub) routes() http.Handler {
+	app := http.NewServeMux()
+	app.Handle("/api/", h.TerminalAPI)
+	app.Handle("/", h.Console)
+	mux := http.NewServeMux()
+	h.Ops.Register(mux)
+	mux.Handle("/", app)
+	return h.Ops.Instrument(mux)
+}
+
+// Run serves and runs the fleet machinery until ctx ends (then it
+// returns nil once all have stopped) or a part fails (then it stops the
+// others and returns the first failure).
+func (h *Hub) Run(ctx context.Context) error {
+	stopPprof, err := h.startPprof(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		err := h.Server.Run(gctx)
+		if err == nil && gctx.Err() == nil {
+			err = errors.New("server stopped")
+		}
+		return err
+	})
+	g.Go(func() error { return h.Console.Run(gctx) })
+	g.Go(func() error { return h.Batcher.Run(gctx) })
+	g.Go(func() error { return h.runSingletons(gctx) })
+	return g.Wait()
+}
+
+// Close closes the store.
+func (h *Hub) Close() error { return h.opened.Close() }
