@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,15 +18,29 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
 
-// diagnostics uploads a bundle as the terminal and returns its ID.
+// diagnostics uploads a bundle as the terminal and returns its ID; the
+// hub takes one only for a collect_diagnostics command, so without a
+// CommandID one is queued first, as the console's command form would.
 func (tm *terminal) diagnostics(d api.Diagnostics) string {
 	tm.t.Helper()
+	if d.CommandID == "" {
+		diagSeq++
+		now := tm.h.clock.Now()
+		d.CommandID = fmt.Sprintf("DIAG-%s-%d", tm.name, diagSeq)
+		if err := tm.h.st.CreateCommands(context.Background(), []store.Command{{ID: d.CommandID, GroupID: d.CommandID, TerminalID: tm.id,
+			Kind: api.CommandCollectDiagnostics, Target: "terminal:" + tm.name, CreatedAt: now, CreatedBy: "test", ExpiresAt: now.Add(time.Hour)}},
+			store.Audit{At: now, Actor: "test", Action: "command.send"}); err != nil {
+			tm.t.Fatal(err)
+		}
+	}
 	var ack api.DiagnosticsAck
 	if st, b := tm.call(http.MethodPost, api.PathDiagnostics, d, &ack); st != 200 {
 		tm.t.Fatalf("diagnostics: %d %s", st, b)
 	}
 	return ack.ID
 }
+
+var diagSeq int
 
 var unackedRe = regexp.MustCompile(`id="count-unacked"><strong>(\d+)</strong>`)
 
