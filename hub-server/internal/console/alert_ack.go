@@ -20,7 +20,7 @@ func (c *Console) alertAck(w http.ResponseWriter, r *http.Request) {
 	}
 	note := strings.TrimSpace(r.PostFormValue("note"))
 	if utf8.RuneCountInString(note) > 500 {
-		c.fail(w, r, http.StatusBadRequest, "The note may have at most 500 characters.")
+		c.fail(w, r, http.StatusBadRequest, msg("alerts.error.note_too_long"))
 		return
 	}
 	id := r.PathValue("alert")
@@ -44,10 +44,10 @@ func (c *Console) alertAck(w http.ResponseWriter, r *http.Request) {
 	err = c.st.AckAlert(ctx, t.ID, id, store.AlertAck{At: now, By: actor(ctx), Note: note}, c.auditEntry(ctx, "alert.ack", "terminal:"+t.Name, detail))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		c.fail(w, r, http.StatusNotFound, "This terminal has no such alert.")
+		c.fail(w, r, http.StatusNotFound, msg("alerts.error.no_such_alert"))
 		return
 	case errors.Is(err, store.ErrAlertResolved):
-		c.fail(w, r, http.StatusConflict, "This alert has resolved already: there is nothing left to acknowledge.")
+		c.fail(w, r, http.StatusConflict, msg("alerts.error.already_resolved"))
 		return
 	case err != nil:
 		c.serverError(w, r, "alert ack", err)

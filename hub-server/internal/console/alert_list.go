@@ -37,5 +37,5 @@ func (c *Console) alertList(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, "alerts", err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "alerts", "Alerts", "alerts", d)
+	c.render(w, r, http.StatusOK, "alerts", msg("common.alerts"), "alerts", d)
 }

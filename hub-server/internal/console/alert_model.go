@@ -15,15 +15,16 @@ var alertKinds = []string{fleet.AlertOffline, fleet.AlertPaperNearEnd, fleet.Ale
 
 // mutePeriod is one choice of the mute form.
 type mutePeriod struct {
-	Value, Label string
-	For          time.Duration // 0: until the date and time given
+	Value string
+	Label *Message
+	For   time.Duration // 0: until the date and time given
 }
 
 var mutePeriods = []mutePeriod{
-	{"1h", T("for 1 hour"), time.Hour},
-	{"1d", T("for 1 day"), 24 * time.Hour},
-	{"1w", T("for 1 week"), 7 * 24 * time.Hour},
-	{"until", T("until a date and time"), 0},
+	{"1h", msg("alerts.mute_1_hour"), time.Hour},
+	{"1d", msg("alerts.mute_1_day"), 24 * time.Hour},
+	{"1w", msg("alerts.mute_1_week"), 7 * 24 * time.Hour},
+	{"until", msg("alerts.mute_until_date"), 0},
 }
 
 // maxMute bounds a mute: longer silence means the terminal needs fixing

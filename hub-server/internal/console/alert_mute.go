@@ -27,12 +27,12 @@ func (c *Console) alertMute(w http.ResponseWriter, r *http.Request) {
 	}
 	kind := r.PostFormValue("kind")
 	if kind != "" && !slices.Contains(alertKinds, kind) {
-		c.fail(w, r, http.StatusBadRequest, "Choose which alerts to mute.")
+		c.fail(w, r, http.StatusBadRequest, msg("alerts.error.choose_kind"))
 		return
 	}
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
 	if reason == "" || utf8.RuneCountInString(reason) > 200 {
-		c.fail(w, r, http.StatusBadRequest, "Give a reason for muting (at most 200 characters), so colleagues know why the alerts are quiet.")
+		c.fail(w, r, http.StatusBadRequest, msg("alerts.error.reason_missing"))
 		return
 	}
 	now := c.o.Now()
@@ -40,14 +40,14 @@ func (c *Console) alertMute(w http.ResponseWriter, r *http.Request) {
 	i := slices.IndexFunc(mutePeriods, func(p mutePeriod) bool { return p.Value == r.PostFormValue("period") })
 	switch {
 	case i < 0:
-		c.fail(w, r, http.StatusBadRequest, "Choose how long to mute.")
+		c.fail(w, r, http.StatusBadRequest, msg("alerts.error.choose_period"))
 		return
 	case mutePeriods[i].For > 0:
 		until = now.Add(mutePeriods[i].For)
 	default:
 		u, err := time.ParseInLocation(dateTimeLocal, r.PostFormValue("until"), time.Local)
 		if err != nil || !u.After(now) || u.Sub(now) > maxMute {
-			c.fail(w, r, http.StatusBadRequest, "Give a date and time in the future, at most 90 days ahead.")
+			c.fail(w, r, http.StatusBadRequest, msg("alerts.error.until_not_future"))
 			return
 		}
 		until = u
@@ -64,7 +64,7 @@ func (c *Console) alertMute(w http.ResponseWriter, r *http.Request) {
 	m := store.AlertMute{ID: id.String(), TerminalID: t.ID, Kind: kind, Reason: reason, CreatedAt: now, CreatedBy: actor(ctx), Until: until}
 	a := c.auditEntry(ctx, "alert.mute", "terminal:"+t.Name, fmt.Sprintf("%s until %s: %s", what, until.UTC().Format(time.RFC3339), reason))
 	if err := c.st.CreateAlertMute(ctx, m, a); errors.Is(err, store.ErrNotFound) {
-		c.fail(w, r, http.StatusNotFound, "There is no terminal of this name.")
+		c.fail(w, r, http.StatusNotFound, msg("common.no_such_terminal"))
 		return
 	} else if err != nil {
 		c.serverError(w, r, "mute", err)
@@ -83,7 +83,7 @@ func (c *Console) alertUnmute(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("mute")
 	err := c.st.LiftAlertMute(ctx, t.ID, id, c.o.Now(), actor(ctx), c.auditEntry(ctx, "alert.unmute", "terminal:"+t.Name, id))
 	if errors.Is(err, store.ErrNotFound) {
-		c.fail(w, r, http.StatusNotFound, "This mute has ended already.")
+		c.fail(w, r, http.StatusNotFound, msg("alerts.error.mute_ended"))
 		return
 	} else if err != nil {
 		c.serverError(w, r, "unmute", err)

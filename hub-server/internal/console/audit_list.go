@@ -20,5 +20,5 @@ func (c *Console) auditList(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, "audit", err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "audit", "Audit log", "audit", d)
+	c.render(w, r, http.StatusOK, "audit", msg("common.audit_log"), "audit", d)
 }

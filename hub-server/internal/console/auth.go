@@ -182,7 +182,7 @@ func (c *Console) guard(action Action, next http.HandlerFunc) http.Handler {
 				http.Redirect(w, r, "/console/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			c.fail(w, r, http.StatusUnauthorized, "Your session has ended. Please log in again.")
+			c.fail(w, r, http.StatusUnauthorized, msg("error.session_ended"))
 			return
 		}
 		ctx := context.WithValue(r.Context(), ctxKey{}, p)
@@ -191,12 +191,12 @@ func (c *Console) guard(action Action, next http.HandlerFunc) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.PostFormValue(csrfField)), []byte(p.session.CSRF)) != 1 {
 				c.o.Logger.Info("console: csrf refused", "route", r.Pattern, "user", p.user.Name)
-				c.fail(w, r, http.StatusForbidden, "This form was out of date or did not come from this console. Please go back, reload the page and try again.")
+				c.fail(w, r, http.StatusForbidden, msg("error.form_stale"))
 				return
 			}
 		}
 		if !Can(p.user.Role, action) {
-			c.fail(w, r, http.StatusForbidden, "Your role ("+p.user.Role+") does not allow this.")
+			c.fail(w, r, http.StatusForbidden, msg("error.role_forbids", "role", label(p.user.Role)))
 			return
 		}
 		next(w, r)

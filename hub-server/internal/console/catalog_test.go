@@ -2,30 +2,47 @@ package console
 
 import (
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
 var (
-	// {{t "…"}} and (t "…") in templates.
-	templateKeyRe = regexp.MustCompile(`(?:\{\{-?|\()\s*t\s+("(?:[^"\\]|\\.)*")`)
-	// T("…") in Go sources, and the texts handlers hand to fail and
-	// render (error message, page title), which those translate.
-	goKeyRes = []*regexp.Regexp{
-		regexp.MustCompile(`\bT\(\s*("(?:[^"\\]|\\.)*")\s*\)`),
-		regexp.MustCompile(`\.fail\(\s*w,\s*r,\s*[^,]+,\s*("(?:[^"\\]|\\.)*")\s*\)`),
-		regexp.MustCompile(`\.render\(\s*w,\s*r,\s*[^,]+,\s*"[^"]*",\s*("(?:[^"\\]|\\.)*")`),
-	}
+	// {{T "key" …}} and (T "key" …) in templates.
+	templateKeyRe = regexp.MustCompile(`(?:\{\{-?|\()\s*T\s+("(?:[^"\\]|\\.)*")`)
+	// msg("key", …) in Go sources.
+	goKeyRe = regexp.MustCompile(`\bmsg\(\s*("(?:[^"\\]|\\.)*")`)
 	// httpStatuses are the statuses the console answers with an error
-	// page, whose title is http.StatusText.
+	// page, whose title is the key http.STATUS.
 	httpStatuses = []int{400, 401, 403, 404, 409, 413, 422, 429, 500}
 )
+
+// labelCodes are the codes the console names with label(): every value
+// of the lists that define them, so a new kind or state without a
+// translation fails TestCatalogComplete.
+func labelCodes() []string {
+	codes := []string{"online", "offline", "never", "revoked"} // Console.status
+	codes = append(codes, api.CommandKinds...)
+	codes = append(codes, api.CommandQueued, api.CommandDelivered, api.CommandDone, api.CommandFailed, api.CommandExpired)
+	codes = append(codes, alertKinds...)
+	codes = append(codes, store.AlertOpen, store.AlertResolved)
+	codes = append(codes, ReportStatuses...)
+	codes = append(codes, Roles...)
+	codes = append(codes, "first", "change", "sample")                         // store.HealthSample.Reason
+	codes = append(codes, "closed", "connected", "lost", "recovered", "fault") // api.DeviceHealth.State
+	codes = append(codes, "ok", "near_end", "out")                             // api.DeviceHealth.Paper
+	codes = append(codes, api.ClassResident, api.ClassEvent, api.ClassSensor)  // outbox classes
+	slices.Sort(codes)
+	return slices.Compact(codes)
+}
 
 // usedKeys walks the templates and the package's Go sources and returns
 // every catalog key they use, with where it was found.
@@ -36,6 +53,9 @@ func usedKeys(t *testing.T) map[string]string {
 		s, err := strconv.Unquote(quoted)
 		if err != nil {
 			t.Fatalf("%s: cannot read %s: %v", where, quoted, err)
+		}
+		if strings.HasSuffix(s, ".") {
+			return // a prefix a key is made of (msg("language." + code)): its keys are added below
 		}
 		if _, ok := keys[s]; !ok {
 			keys[s] = where
@@ -69,112 +89,144 @@ func usedKeys(t *testing.T) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, re := range goKeyRes {
-			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-				add(p, m[1])
-			}
+		for _, m := range goKeyRe.FindAllStringSubmatch(string(b), -1) {
+			add(p, m[1])
 		}
 	}
-	for code, l := range labels {
-		add("labels["+code+"]", strconv.Quote(l))
+	for _, code := range labelCodes() {
+		add("label code", strconv.Quote(labelKeyPrefix+code))
 	}
 	for _, code := range httpStatuses {
-		add("http status", strconv.Quote(http.StatusText(code)))
+		add("http status", strconv.Quote("http."+strconv.Itoa(code)))
 	}
-	for k, f := range flashes {
-		add("flashes["+k+"]", strconv.Quote(f))
+	for _, l := range Langs {
+		add("language name", strconv.Quote("language."+l))
 	}
+	add("language switch", strconv.Quote("language.name"))
 	return keys
 }
 
-// TestCatalogComplete fails when a text a template or handler passes
-// through t / T, a label or a flash message has no German translation,
-// or a translated format has other verbs than its key.
+// TestCatalogComplete fails when a language lacks a key another has, when
+// a key's placeholders differ between languages, when a text is empty,
+// when a template or handler uses a key no language has, and when a key
+// is used nowhere.
 func TestCatalogComplete(t *testing.T) {
-	keys := usedKeys(t)
-	if len(keys) < 200 {
-		t.Fatalf("found only %d keys; the walk of templates and sources is broken", len(keys))
+	if got := catalog.Languages(); !slices.Equal(got, []string{"de", "en"}) {
+		t.Fatalf("catalog languages %v, want de and en", got)
+	}
+	for lang, keys := range catalog.Missing() {
+		t.Errorf("i18n/%s.json lacks %d keys: %s", lang, len(keys), strings.Join(keys, ", "))
+	}
+	all := catalog.Keys(fallbackLang)
+	for _, k := range all {
+		want := catalog.Placeholders(fallbackLang, k)
+		for _, l := range Langs {
+			if strings.TrimSpace(catalog.T(l, k)) == "" {
+				t.Errorf("%s: %s is empty", l, k)
+			}
+			if got := catalog.Placeholders(l, k); !slices.Equal(got, want) {
+				t.Errorf("%s: %s has placeholders %v, %s has %v", k, l, got, fallbackLang, want)
+			}
+		}
+	}
+	used := usedKeys(t)
+	if len(used) < 300 {
+		t.Fatalf("found only %d keys; the walk of templates and sources is broken", len(used))
 	}
 	var missing []string
-	for k, where := range keys {
-		if _, ok := messagesDE[k]; !ok {
-			missing = append(missing, strconv.Quote(k)+": \"\", // "+where)
+	for k, where := range used {
+		if !catalog.HasKey(k) {
+			missing = append(missing, strconv.Quote(k)+" ("+where+")")
 		}
 	}
 	sort.Strings(missing)
 	if len(missing) > 0 {
-		t.Errorf("%d texts lack a German translation; add them to messagesDE in messages_de.go:\n%s", len(missing), strings.Join(missing, "\n"))
+		t.Errorf("%d keys are used but not in the catalog (i18n/*.json):\n%s", len(missing), strings.Join(missing, "\n"))
 	}
-	verbs := func(s string) []string {
-		v := verbRe.FindAllString(s, -1)
-		sort.Strings(v)
-		return v
-	}
-	for k, de := range messagesDE {
-		if strings.TrimSpace(de) == "" {
-			t.Errorf("empty German text for %q", k)
-		}
-		if strings.Contains(de, "%[") {
-			continue // reordered; formatted() checks the count at run time
-		}
-		if a, b := verbs(k), verbs(de); strings.Join(a, " ") != strings.Join(b, " ") {
-			t.Errorf("format verbs differ: %q has %v, its German text %q has %v", k, a, de, b)
+	for _, k := range all {
+		if _, ok := used[k]; !ok {
+			t.Errorf("%s is in the catalog but used nowhere", k)
 		}
 	}
 }
 
 // The walk itself must find keys in every place it looks: a template
-// call, a call in parentheses, a Go call, a label.
+// call, a call in parentheses, a Go call, a label code.
 func TestCatalogWalkFindsKeys(t *testing.T) {
 	keys := usedKeys(t)
 	for _, k := range []string{
-		"Skip to content",                                      // layout.html {{t …}}
-		"We do not know the reference",                         // (t …) — none left; {{t …}} again
-		"Give the announcement a title, in German or English.", // T(…) in Go
-		"Paper nearly empty",                                   // labels
-		"There is no such page.",                               // c.fail
-		"Your account",                                         // c.render's title
+		"layout.skip_content",                    // layout.html {{T …}}
+		"announcements.error.title_missing",      // msg(…) in Go
+		"label.paper_out",                        // a label code
+		"error.no_such_page",                     // c.fail(…, msg(…))
+		"account.title",                          // c.render's title
+		"announcements.error.title_too_long",     // msg with arguments
+		"http.404",                               // an error page's title
+		"flash.alert_unmute",                     // a flash message
+		"status.unknown_ref_before",              // status.html
+		"fleet.with_unacknowledged_alerts",       // (T …) in an expression
+		"users.error.password_too_short",         // password.go
+		"terminal.mute_until_label",              // terminal.html
+		"config.error.fields_not_owned",          // config.go
+		"report.error.transition",                // report_update.go
+		"language.de",                            // a language's name
+		"label." + api.CommandCollectDiagnostics, // a command kind
 	} {
 		if _, ok := keys[k]; !ok {
 			t.Errorf("the catalog walk misses %q", k)
 		}
 	}
 	for src, want := range map[string]string{
-		`{{printf (t "In %s") .Q}}`: "In %s",
-		`{{- t "Trimmed \"x\"" -}}`: `"Trimmed \"x\""`,
-		`{{.Name | t}}`:             "",
+		`{{printf (T "a.b") .Q}}`:                "a.b",
+		`{{- T "x.y" "n" 3 -}}`:                  "x.y",
+		`{{T .Error}}`:                           "",
+		`{{with .Error}}{{T .}}{{end}}`:          "",
+		`<p>{{T "c.d"}} <b>{{.X}}</b></p>`:       "c.d",
+		`{{if .Y}}{{T "e.f" "who" .Who}}{{end}}`: "e.f",
 	} {
 		got := ""
 		if m := templateKeyRe.FindStringSubmatch(src); m != nil {
-			got = m[1]
-			if !strings.HasPrefix(want, `"`) {
-				got, _ = strconv.Unquote(got)
-			}
+			got, _ = strconv.Unquote(m[1])
 		}
 		if got != want {
 			t.Errorf("templateKeyRe on %s: %q, want %q", src, got, want)
 		}
 	}
+	if m := goKeyRe.FindStringSubmatch(`c.fail(w, r, 400, msg("a.b", "n", 3))`); m == nil || m[1] != `"a.b"` {
+		t.Errorf("goKeyRe: %v", m)
+	}
 }
 
+// TestTranslate: a Message in each language, with named arguments, a
+// label as an argument translated with it, a text shown as it is, and a
+// code without a label shown as the code.
 func TestTranslate(t *testing.T) {
-	for _, tc := range []struct{ lang, in, want string }{
-		{"de", "Fleet", messagesDE["Fleet"]},
-		{"en", "Fleet", "Fleet"},
-		{"de", "not a key", "not a key"},
-		// Sprintf(T(format), …) made in Go, translated at rendering, the
-		// label argument too.
-		{"de", "A report cannot go from Resolved to New.", "Eine Meldung kann nicht von „Behoben“ zu „Neu“ wechseln."},
-		{"de", "Too many failed attempts. Please wait 8 seconds and try again.", "Zu viele Fehlversuche. Bitte warten Sie 8 Sekunden und versuchen Sie es dann erneut."},
-		{"de", "5 min ago", "vor 5 min"},
-		{"de", "printer – paper: Nearly empty", "printer – Papier: Fast leer"},
-		{"de", "pm-1: Disconnected", "pm-1: Getrennt"},
-		{"de", "Your role (viewer) does not allow this.", "Ihre Rolle (viewer) erlaubt das nicht."},
-		{"de", "config: not well-formed JSON", "config: not well-formed JSON"},
+	for _, tc := range []struct {
+		m    *Message
+		lang string
+		want string
+	}{
+		{msg("common.fleet"), "de", "Flotte"},
+		{msg("common.fleet"), "en", "Fleet"},
+		{msg("report.error.transition", "from", label(store.ReportResolved), "to", label(store.ReportNew)), "de", "Eine Meldung kann nicht von „Behoben“ zu „Neu“ wechseln."},
+		{msg("report.error.transition", "from", label(store.ReportResolved), "to", label(store.ReportNew)), "en", "A report cannot go from Resolved to New."},
+		{msg("login.error.throttled", "seconds", 8), "de", "Zu viele Fehlversuche. Bitte warten Sie 8 Sekunden und versuchen Sie es dann erneut."},
+		{msg("time.minutes_ago", "n", 5), "de", "vor 5 min"},
+		{msg("fleet.problem.paper", "device", "printer", "paper", label("near_end")), "de", "printer – Papier: Fast leer"},
+		{msg("error.role_forbids", "role", label(store.RoleViewer)), "de", "Ihre Rolle (Lesezugriff) erlaubt das nicht."},
+		{verbatim("config: not well-formed JSON"), "de", "config: not well-formed JSON"},
+		{label("from_a_newer_terminal"), "de", "from_a_newer_terminal"},
+		{langName("de"), "en", "German"},
+		{langName("tr"), "de", "tr"},
+		{nil, "de", ""},
 	} {
-		if got := tr(tc.lang, tc.in); got != tc.want {
-			t.Errorf("tr(%s, %q) = %q, want %q", tc.lang, tc.in, got, tc.want)
+		if got := tc.m.In(tc.lang); got != tc.want {
+			t.Errorf("%+v in %s = %q, want %q", tc.m, tc.lang, got, tc.want)
 		}
+	}
+	// As an error (for the CLI) a Message is English.
+	if err := CheckPasswordRules("short"); err == nil || err.Error() != "a password needs at least 12 characters (it has 5)" {
+		t.Errorf("CheckPasswordRules: %v", err)
 	}
 }
 

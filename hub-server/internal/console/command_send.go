@@ -19,13 +19,13 @@ import (
 func (c *Console) commandSend(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	scope, target := r.PostFormValue("scope"), strings.TrimSpace(r.PostFormValue("target"))
-	kind, msg := r.PostFormValue("kind"), strings.TrimSpace(r.PostFormValue("message"))
+	kind, message := r.PostFormValue("kind"), strings.TrimSpace(r.PostFormValue("message"))
 	if !api.ValidCommandKind(kind) {
-		c.fail(w, r, http.StatusBadRequest, "Choose what the terminal should do.")
+		c.fail(w, r, http.StatusBadRequest, msg("command.error.choose_kind"))
 		return
 	}
-	if len(msg) > 500 {
-		c.fail(w, r, http.StatusBadRequest, "The message may have at most 500 characters.")
+	if len(message) > 500 {
+		c.fail(w, r, http.StatusBadRequest, msg("command.error.message_too_long"))
 		return
 	}
 	ts, err := c.st.Terminals(ctx)
@@ -43,7 +43,7 @@ func (c *Console) commandSend(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(aim) == 0 {
-		c.fail(w, r, http.StatusBadRequest, "No active terminal matches this target.")
+		c.fail(w, r, http.StatusBadRequest, msg("command.error.no_target"))
 		return
 	}
 	now := c.o.Now()
@@ -60,7 +60,7 @@ func (c *Console) commandSend(w http.ResponseWriter, r *http.Request) {
 			c.serverError(w, r, "command", err)
 			return
 		}
-		cmds[i] = store.Command{ID: id.String(), GroupID: group.String(), TerminalID: t.ID, Kind: kind, Message: msg, Target: aimed,
+		cmds[i] = store.Command{ID: id.String(), GroupID: group.String(), TerminalID: t.ID, Kind: kind, Message: message, Target: aimed,
 			CreatedAt: now, CreatedBy: actor(ctx), ExpiresAt: now.Add(c.o.CommandTTL)}
 	}
 	if err := c.st.CreateCommands(ctx, cmds, c.auditEntry(ctx, "command.send", aimed, fmt.Sprintf("%s to %d terminal(s), group %s", kind, len(cmds), group))); err != nil {

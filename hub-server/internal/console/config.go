@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -29,7 +28,7 @@ func (c *Console) currentLayer(ctx context.Context, scope string) (*store.Config
 
 // checked is the outcome of checking a new layer.
 type checked struct {
-	Errors   []string
+	Errors   []*Message
 	Affected []string // terminals whose effective configuration changes
 	Preview  *preview
 	// Current is the scope's layer the new one was checked against (nil:
@@ -52,10 +51,6 @@ func (ck *checked) Base() int64 {
 // sent a document it must refuse.
 func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, role string) (checked, error) {
 	var out checked
-	if msg := layerShape(doc); msg != "" {
-		out.Errors = append(out.Errors, msg)
-		return out, nil
-	}
 	layers, err := c.st.ConfigLayers(ctx)
 	if err != nil {
 		return out, err
@@ -67,8 +62,14 @@ func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, role
 			out.Current = &layers[i]
 		}
 	}
+	// Current is known first, so a refused document is not taken for a
+	// form older than the saved layer.
+	if problem := layerShape(doc); problem != nil {
+		out.Errors = append(out.Errors, problem)
+		return out, nil
+	}
 	if _, err := api.ValidateConfigLayer(doc); err != nil {
-		out.Errors = append(out.Errors, err.Error())
+		out.Errors = append(out.Errors, verbatim(err.Error()))
 		return out, nil
 	}
 	denied, err := fieldsNotOwned(role, byScope[scope], doc)
@@ -76,7 +77,7 @@ func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, role
 		return out, err
 	}
 	if len(denied) > 0 {
-		out.Errors = append(out.Errors, fmt.Sprintf(T("Your role may not set, change or remove these fields of the layer: %s. Leave them as they are in the saved version."), strings.Join(denied, ", ")))
+		out.Errors = append(out.Errors, msg("config.error.fields_not_owned", "fields", strings.Join(denied, ", ")))
 		return out, nil
 	}
 	byScope[scope] = doc
@@ -97,12 +98,12 @@ func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, role
 		}
 		eff, _, err := fleet.Effective(docs...)
 		if err != nil {
-			out.Errors = append(out.Errors, err.Error())
+			out.Errors = append(out.Errors, verbatim(err.Error()))
 			continue
 		}
 		cfg, err := api.ValidateConfig(eff)
 		if err != nil {
-			out.Errors = append(out.Errors, fmt.Sprintf(T("Terminal %s would get an invalid configuration: %v"), t.Name, err))
+			out.Errors = append(out.Errors, msg("config.error.terminal_invalid", "terminal", t.Name, "error", err))
 			continue
 		}
 		out.Affected = append(out.Affected, t.Name)
@@ -128,18 +129,18 @@ func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, role
 // layerShape bounds a layer document a person pasted before any decoder
 // sees it: its size, and how deeply and how long its arrays and objects
 // nest (api.TerminalJSON, the limits terminals' JSON has too). It
-// returns what is wrong, "" when nothing is.
-func layerShape(doc []byte) string {
+// returns what is wrong, nil when nothing is.
+func layerShape(doc []byte) *Message {
 	if len(doc) > api.MaxConfigBytes {
-		return fmt.Sprintf(T("The document has %d bytes; a layer may have at most %d."), len(doc), api.MaxConfigBytes)
+		return msg("config.error.too_large", "size", len(doc), "max", api.MaxConfigBytes)
 	}
 	switch err := api.TerminalJSON.Check(doc); {
 	case errors.Is(err, api.ErrJSONTooDeep):
-		return fmt.Sprintf(T("The document nests lists and objects more than %d levels deep."), api.TerminalJSON.Depth)
+		return msg("config.error.too_deep", "max", api.TerminalJSON.Depth)
 	case err != nil:
-		return fmt.Sprintf(T("The document has a list or object with more than %d entries."), api.TerminalJSON.Elements)
+		return msg("config.error.too_long", "max", api.TerminalJSON.Elements)
 	}
-	return ""
+	return nil
 }
 
 // preview is what a terminal would show, in the first language.
@@ -154,7 +155,10 @@ type preview struct {
 	Categories    []string
 }
 
-type previewItem struct{ Title, Body, Note string }
+type previewItem struct {
+	Title, Body string
+	Note        *Message // an announcement's: shown now or not
+}
 
 type previewSurvey struct {
 	Title     string
@@ -169,12 +173,12 @@ func newPreview(terminal string, ct api.Content, now time.Time) *preview {
 	tx := func(t api.Text) string { return t.In(lang, "en") }
 	p := &preview{Terminal: terminal, Lang: lang, Quarter: tx(ct.Quarter)}
 	for _, s := range ct.Services {
-		p.Services = append(p.Services, previewItem{Title: tx(s.Title), Body: tx(s.Subtitle), Note: s.Kind})
+		p.Services = append(p.Services, previewItem{Title: tx(s.Title), Body: tx(s.Subtitle)})
 	}
 	for _, a := range ct.Announcements {
-		note := T("shown now")
+		note := msg("common.shown_now")
 		if !a.ValidAt(now) {
-			note = T("not shown now (outside its dates)")
+			note = msg("config.not_shown_now")
 		}
 		p.Announcements = append(p.Announcements, previewItem{Title: tx(a.Title), Body: tx(a.Body), Note: note})
 	}

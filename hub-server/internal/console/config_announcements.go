@@ -42,10 +42,11 @@ type annForm struct {
 	Orig    string // the announcement's ID; "" for a new one
 	Title   map[string]string
 	Body    map[string]string
-	From    string // dateInput, local time; "" = already valid
-	Until   string // dateInput, local time; "" = no end
-	When    string // shown now, later, or ended (a catalog key)
-	Errors  []string
+	From    string   // dateInput, local time; "" = already valid
+	Until   string   // dateInput, local time; "" = no end
+	When    *Message // shown now, later, or ended
+	Now     bool     // shown now
+	Errors  []*Message
 	Checked *checked // the check's outcome for this form (preview, errors)
 }
 
@@ -62,7 +63,7 @@ type annData struct {
 	New       annForm
 	CanSave   bool
 	Langs     []string
-	Bad       string // an error not tied to one form
+	Bad       *Message // an error not tied to one form
 }
 
 // annShow is the announcement editor page of a scope.
@@ -72,7 +73,7 @@ func (c *Console) annShow(w http.ResponseWriter, r *http.Request, scope string) 
 		c.serverError(w, r, "announcements", err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "config_announcements", "Announcements", "config", d)
+	c.render(w, r, http.StatusOK, "config_announcements", msg("common.announcements"), "config", d)
 }
 
 // annLoad reads scope's layer: the page data and the decoded document.
@@ -194,11 +195,11 @@ func formOf(a map[string]any, now time.Time) annForm {
 	}
 	switch {
 	case api.Announcement{From: from, Until: until}.ValidAt(now):
-		f.When = T("shown now")
+		f.When, f.Now = msg("common.shown_now"), true
 	case !until.IsZero() && !now.Before(until):
-		f.When = T("ended")
+		f.When = msg("announcements.ended")
 	default:
-		f.When = T("shown later")
+		f.When = msg("announcements.shown_later")
 	}
 	return f
 }
@@ -225,189 +226,239 @@ func parseLocal(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// validate checks the form on its own; the messages are catalog keys
-// (or formats of them) for the page to translate.
+// validate checks the form on its own.
 func (f *annForm) validate() (from, until time.Time) {
-	bad := func(s string) { f.Errors = append(f.Errors, s) }
+	bad := func(m *Message) { f.Errors = append(f.Errors, m) }
 	if f.Title["de"] == "" && f.Title["en"] == "" {
-		bad(T("Give the announcement a title, in German or English."))
+		bad(msg("announcements.error.title_missing"))
 	}
 	for _, l := range annLangs {
 		if n := utf8.RuneCountInString(f.Title[l]); n > maxAnnTitle {
-			bad(fmt.Sprintf(T("The title may have at most %d characters (it has %d)."), maxAnnTitle, n))
+			bad(msg("announcements.error.title_too_long", "max", maxAnnTitle, "n", n))
 		}
 		if n := utf8.RuneCountInString(f.Body[l]); n > maxAnnBody {
-			bad(fmt.Sprintf(T("The text may have at most %d characters (it has %d)."), maxAnnBody, n))
+			bad(msg("announcements.error.text_too_long", "max", maxAnnBody, "n", n))
 		}
 	}
 	var ok bool
 	if f.From != "" {
 		if from, ok = parseLocal(f.From); !ok {
-			bad(fmt.Sprintf(T("“Shown from” is not a date: %s. Write it like 2026-12-04 08:00."), f.From))
+			bad(msg("announcements.error.from_not_a_date", "value", f.From))
 		}
 	}
 	if f.Until != "" {
 		if until, ok = parseLocal(f.Until); !ok {
-			bad(fmt.Sprintf(T("“Shown until” is not a date: %s. Write it like 2026-12-04 18:00."), f.Until))
+			bad(msg("announcements.error.until_not_a_date", "value", f.Until))
 		}
 	}
 	if !from.IsZero() && !until.IsZero() && !until.After(from) {
-		bad(T("“Shown until” must be later than “Shown from”."))
+		bad(msg("announcements.error.until_before_from"))
 	}
 	return from, until
 }
 
 // annSave handles the editor's posts: check and preview, save, delete.
-// Nothing is stored unless the whole layer passes checkLayer.
+// Nothing is stored unless the whole layer passes checkLayer, and only
+// on the layer version the form was loaded with.
 func (c *Console) annSave(w http.ResponseWriter, r *http.Request, scope string) {
-	ctx := r.Context()
-	p := principalFrom(ctx)
-	op := r.PostFormValue("op")
-	d, doc, err := c.annLoad(ctx, scope)
+	e, err := c.startAnnEdit(r, scope)
 	if err != nil {
 		c.serverError(w, r, "announcements", err)
 		return
 	}
-	f := formFrom(r)
-	// show answers with the page, the posted form (or for a delete the
-	// stored announcement) carrying the messages.
-	show := func(status int) {
-		if f.Orig == "" {
-			d.New = f
-		} else {
-			found := false
-			for i := range d.Items {
-				if d.Items[i].Orig != f.Orig {
-					continue
-				}
-				found = true
-				if op == "ann_delete" {
-					d.Items[i].Errors, d.Items[i].Checked = f.Errors, f.Checked
-				} else {
-					d.Items[i] = f
-				}
-			}
-			if !found && d.Bad == "" && len(f.Errors) > 0 {
-				d.Bad = f.Errors[0] // its form is gone: say it at the top
-			}
+	switch {
+	case e.base != e.page.Version:
+		c.annConflict(w, r, e)
+	case !e.findPosted():
+		e.page.Bad = msg("announcements.error.gone")
+		c.annAnswer(w, r, http.StatusConflict, e)
+	case e.op == "ann_delete" && e.idx < 0:
+		c.fail(w, r, http.StatusBadRequest, msg("announcements.error.choose_one"))
+	case e.op == "ann_delete":
+		e.remove()
+		c.annCheckAndStore(w, r, e)
+	case e.op == "ann_preview" || e.op == "ann_save":
+		if !e.update() {
+			c.annAnswer(w, r, http.StatusUnprocessableEntity, e)
+			return
 		}
-		c.render(w, r, status, "config_announcements", "Announcements", "config", d)
+		c.annCheckAndStore(w, r, e)
+	default:
+		c.fail(w, r, http.StatusBadRequest, msg("announcements.error.choose_action"))
 	}
-	// conflict answers a save on a version someone else replaced: the
-	// page as it is now, with the person's form kept.
-	conflict := func() {
-		c.configConflict(ctx, scope, formVersion(r), d.Layer)
-		f.Errors = append(f.Errors[:0], fmt.Sprintf(T("Someone changed this layer while you were editing (it is now version %d). Nothing was saved: please check the list below and make your change again."), d.Version))
-		f.Checked = nil
-		show(http.StatusConflict)
-	}
-	if formVersion(r) != d.Version {
-		conflict()
-		return
+}
+
+// annEdit is one post of the announcement editor: the page and layer as
+// they are now, the posted form, and the layer's list as the post
+// changes it.
+type annEdit struct {
+	scope  string
+	op     string // ann_preview, ann_save or ann_delete
+	page   annData
+	doc    map[string]any   // the layer document
+	list   []map[string]any // its announcements
+	idx    int              // the posted announcement's place in list; -1: a new one
+	form   annForm
+	base   int64  // the layer version the form was loaded with
+	detail string // for the audit log
+}
+
+func (c *Console) startAnnEdit(r *http.Request, scope string) (*annEdit, error) {
+	page, doc, err := c.annLoad(r.Context(), scope)
+	if err != nil {
+		return nil, err
 	}
 	list, _ := announcementsOf(doc)
-	idx := -1
-	if f.Orig != "" {
-		for i, a := range list {
-			if a["id"] == f.Orig {
-				idx = i
-			}
-		}
-		if idx < 0 {
-			d.Bad = T("This announcement is no longer in the layer. Nothing was saved.")
-			show(http.StatusConflict)
-			return
+	return &annEdit{scope: scope, op: r.PostFormValue("op"), page: page, doc: doc, list: list, idx: -1,
+		form: formFrom(r), base: formVersion(r)}, nil
+}
+
+// findPosted finds the announcement the form edits; false when it is
+// no longer in the layer. A new one is always found.
+func (e *annEdit) findPosted() bool {
+	if e.form.Orig == "" {
+		return true
+	}
+	for i, a := range e.list {
+		if a["id"] == e.form.Orig {
+			e.idx = i
 		}
 	}
-	var detail string
-	switch op {
-	case "ann_delete":
-		if idx < 0 {
-			c.fail(w, r, http.StatusBadRequest, "Choose an announcement to delete.")
-			return
-		}
-		list = append(list[:idx], list[idx+1:]...)
-		detail = "announcement deleted: " + f.Orig
-	case "ann_preview", "ann_save":
-		from, until := f.validate()
-		if len(f.Errors) > 0 {
-			show(http.StatusUnprocessableEntity)
-			return
-		}
-		var a map[string]any
-		if idx >= 0 {
-			a = list[idx]
-			detail = "announcement changed: " + f.Orig
-		} else {
-			a = map[string]any{"id": newAnnID(f, list)}
-			list = append(list, a)
-			detail = "announcement added: " + a["id"].(string)
-		}
-		a["title"] = mergeText(a["title"], f.Title)
-		if body := mergeText(a["body"], f.Body); len(body) > 0 {
-			a["body"] = body
-		} else {
-			delete(a, "body")
-		}
-		setTime(a, "from", from)
-		setTime(a, "until", until)
-	default:
-		c.fail(w, r, http.StatusBadRequest, "Choose what to do with the announcement.")
-		return
+	return e.idx >= 0
+}
+
+func (e *annEdit) remove() {
+	e.list = append(e.list[:e.idx], e.list[e.idx+1:]...)
+	e.detail = "announcement deleted: " + e.form.Orig
+}
+
+// update puts the form into the list, as a new announcement or over the
+// one it edits; false when the form itself is not valid.
+func (e *annEdit) update() bool {
+	from, until := e.form.validate()
+	if len(e.form.Errors) > 0 {
+		return false
 	}
-	ct, _ := doc["content"].(map[string]any)
+	var a map[string]any
+	if e.idx >= 0 {
+		a = e.list[e.idx]
+		e.detail = "announcement changed: " + e.form.Orig
+	} else {
+		a = map[string]any{"id": newAnnID(e.form, e.list)}
+		e.list = append(e.list, a)
+		e.detail = "announcement added: " + a["id"].(string)
+	}
+	a["title"] = mergeText(a["title"], e.form.Title)
+	if body := mergeText(a["body"], e.form.Body); len(body) > 0 {
+		a["body"] = body
+	} else {
+		delete(a, "body")
+	}
+	setTime(a, "from", from)
+	setTime(a, "until", until)
+	return true
+}
+
+// changedLayer is the layer document with the changed list.
+func (e *annEdit) changedLayer() ([]byte, error) {
+	ct, _ := e.doc["content"].(map[string]any)
 	if ct == nil {
 		ct = map[string]any{}
-		doc["content"] = ct
+		e.doc["content"] = ct
 	}
-	items := make([]any, len(list))
-	for i, a := range list {
+	items := make([]any, len(e.list))
+	for i, a := range e.list {
 		items[i] = a
 	}
 	ct["announcements"] = items
-	newDoc, err := encodeLayer(doc)
+	return encodeLayer(e.doc)
+}
+
+// annCheckAndStore checks the changed layer as a whole (what every
+// terminal it reaches would get) and, for a save, stores it.
+func (c *Console) annCheckAndStore(w http.ResponseWriter, r *http.Request, e *annEdit) {
+	ctx := r.Context()
+	doc, err := e.changedLayer()
 	if err != nil {
 		c.serverError(w, r, "announcements", err)
 		return
 	}
-	ck, err := c.checkLayer(ctx, scope, newDoc, p.user.Role)
+	ck, err := c.checkLayer(ctx, e.scope, doc, principalFrom(ctx).user.Role)
 	if err != nil {
 		c.serverError(w, r, "config check", err)
 		return
 	}
-	if ck.Base() != d.Version {
-		if d, _, err = c.annLoad(ctx, scope); err != nil {
-			c.serverError(w, r, "announcements", err)
-			return
-		}
-		conflict()
+	if ck.Base() != e.page.Version {
+		c.annConflict(w, r, e)
 		return
 	}
-	f.Checked = &ck
-	if len(ck.Errors) > 0 {
-		if op == "ann_delete" {
-			d.Bad = T("The announcement was not deleted: the layer would not be valid without it.")
+	e.form.Checked = &ck
+	switch {
+	case len(ck.Errors) > 0:
+		if e.op == "ann_delete" {
+			e.page.Bad = msg("announcements.error.not_deleted")
 		}
-		show(http.StatusUnprocessableEntity)
-		return
+		c.annAnswer(w, r, http.StatusUnprocessableEntity, e)
+	case e.op == "ann_preview":
+		c.annAnswer(w, r, http.StatusOK, e)
+	default:
+		c.annStore(w, r, e, doc)
 	}
-	if op == "ann_preview" {
-		show(http.StatusOK)
-		return
-	}
-	_, err = c.st.PutConfigLayerIf(ctx, scope, newDoc, d.Version, c.auditEntry(ctx, "config.set", scope, detail))
-	if errors.Is(err, store.ErrVersionConflict) {
-		if d, _, err = c.annLoad(ctx, scope); err != nil {
-			c.serverError(w, r, "announcements", err)
-			return
-		}
-		conflict()
-		return
-	} else if err != nil {
+}
+
+func (c *Console) annStore(w http.ResponseWriter, r *http.Request, e *annEdit, doc []byte) {
+	ctx := r.Context()
+	_, err := c.st.PutConfigLayerIf(ctx, e.scope, doc, e.page.Version, c.auditEntry(ctx, "config.set", e.scope, e.detail))
+	switch {
+	case errors.Is(err, store.ErrVersionConflict):
+		c.annConflict(w, r, e) // saved by someone else between the check and the write
+	case err != nil:
 		c.serverError(w, r, "config save", err)
+	default:
+		c.redirect(w, r, "/console/config/edit?view=announcements&scope="+url.QueryEscape(e.scope), "config")
+	}
+}
+
+// annConflict answers a post based on a layer version someone else has
+// replaced: the page as it is now, with the person's form kept.
+func (c *Console) annConflict(w http.ResponseWriter, r *http.Request, e *annEdit) {
+	ctx := r.Context()
+	page, _, err := c.annLoad(ctx, e.scope)
+	if err != nil {
+		c.serverError(w, r, "announcements", err)
 		return
 	}
-	c.redirect(w, r, "/console/config/edit?view=announcements&scope="+url.QueryEscape(scope), "config")
+	e.page = page
+	c.configConflict(ctx, e.scope, e.base, page.Layer)
+	e.form.Errors = []*Message{msg("announcements.error.conflict", "version", page.Version)}
+	e.form.Checked = nil
+	c.annAnswer(w, r, http.StatusConflict, e)
+}
+
+// annAnswer shows the editor page with the posted form (for a delete,
+// the stored announcement) carrying the messages; when its announcement
+// is gone, the first message goes to the top of the page.
+func (c *Console) annAnswer(w http.ResponseWriter, r *http.Request, status int, e *annEdit) {
+	d, f := e.page, e.form
+	found := false
+	for i := range d.Items {
+		if f.Orig == "" || d.Items[i].Orig != f.Orig {
+			continue
+		}
+		found = true
+		if e.op == "ann_delete" {
+			d.Items[i].Errors, d.Items[i].Checked = f.Errors, f.Checked
+		} else {
+			d.Items[i] = f
+		}
+	}
+	switch {
+	case f.Orig == "":
+		d.New = f
+	case !found && d.Bad == nil && len(f.Errors) > 0:
+		d.Bad = f.Errors[0]
+	}
+	c.render(w, r, status, "config_announcements", msg("common.announcements"), "config", d)
 }
 
 // mergeText sets the form's languages in a text, keeping the others; an

@@ -26,7 +26,7 @@ type configEditData struct {
 func (c *Console) configEdit(w http.ResponseWriter, r *http.Request) {
 	scope := r.URL.Query().Get("scope")
 	if !store.ValidScope(scope) {
-		c.fail(w, r, http.StatusBadRequest, "Choose a scope: global, quarter:NAME or terminal:NAME.")
+		c.fail(w, r, http.StatusBadRequest, msg("config.error.choose_scope"))
 		return
 	}
 	if r.URL.Query().Get("view") == "announcements" {
@@ -50,5 +50,5 @@ func (c *Console) configEdit(w http.ResponseWriter, r *http.Request) {
 			d.Document, d.Example = string(ex), true
 		}
 	}
-	c.render(w, r, http.StatusOK, "config_edit", "Edit configuration", "config", d)
+	c.render(w, r, http.StatusOK, "config_edit", msg("config.edit_configuration"), "config", d)
 }

@@ -58,5 +58,5 @@ func (c *Console) configList(w http.ResponseWriter, r *http.Request) {
 	for _, s := range extra {
 		d.Scopes = append(d.Scopes, scopeRow{Scope: s, Layer: byScope[s]})
 	}
-	c.render(w, r, http.StatusOK, "config_list", "Configuration and content", "config", d)
+	c.render(w, r, http.StatusOK, "config_list", msg("config.configuration_content"), "config", d)
 }

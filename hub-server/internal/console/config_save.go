@@ -23,7 +23,7 @@ func (c *Console) configSave(w http.ResponseWriter, r *http.Request) {
 	p := principalFrom(ctx)
 	scope := r.PostFormValue("scope")
 	if !store.ValidScope(scope) {
-		c.fail(w, r, http.StatusBadRequest, "Choose a scope: global, quarter:NAME or terminal:NAME.")
+		c.fail(w, r, http.StatusBadRequest, msg("config.error.choose_scope"))
 		return
 	}
 	if strings.HasPrefix(r.PostFormValue("op"), "ann_") {
@@ -45,18 +45,18 @@ func (c *Console) configSave(w http.ResponseWriter, r *http.Request) {
 		if d.Layer != nil {
 			d.Base = d.Layer.Version
 		}
-		c.render(w, r, http.StatusConflict, "config_edit", "Edit configuration", "config", d)
+		c.render(w, r, http.StatusConflict, "config_edit", msg("config.edit_configuration"), "config", d)
 	}
 	if ck.Base() != base {
 		conflict()
 		return
 	}
 	if len(ck.Errors) > 0 {
-		c.render(w, r, http.StatusUnprocessableEntity, "config_edit", "Edit configuration", "config", d)
+		c.render(w, r, http.StatusUnprocessableEntity, "config_edit", msg("config.edit_configuration"), "config", d)
 		return
 	}
 	if r.PostFormValue("op") == "preview" {
-		c.render(w, r, http.StatusOK, "config_edit", "Edit configuration", "config", d)
+		c.render(w, r, http.StatusOK, "config_edit", msg("config.edit_configuration"), "config", d)
 		return
 	}
 	_, err = c.st.PutConfigLayerIf(ctx, scope, doc, base, c.auditEntry(ctx, "config.set", scope, ""))

@@ -44,7 +44,7 @@ func (c *Console) diagnosticsBundle(w http.ResponseWriter, r *http.Request) (sto
 	}
 	d, err := c.st.Diagnostics(r.Context(), r.PathValue("bundle"))
 	if errors.Is(err, store.ErrNotFound) || err == nil && d.TerminalID != t.ID {
-		c.fail(w, r, http.StatusNotFound, "This terminal has no such diagnostics bundle.")
+		c.fail(w, r, http.StatusNotFound, msg("diagnostics.error.no_such_bundle"))
 		return t, d, false
 	} else if err != nil {
 		c.serverError(w, r, "diagnostics", err)
@@ -94,7 +94,7 @@ func (c *Console) diagnosticsShow(w http.ResponseWriter, r *http.Request) {
 			data.Logs = append(data.Logs, logRow{LogLine: l, Attrs: attrsText(l.Attrs)})
 		}
 	}
-	c.render(w, r, http.StatusOK, "diagnostics", "Diagnostics", "fleet", data)
+	c.render(w, r, http.StatusOK, "diagnostics", msg("common.diagnostics"), "fleet", data)
 }
 
 // diagnosticsDownload sends the bundle's JSON as it was uploaded, and

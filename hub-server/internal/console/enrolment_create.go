@@ -37,12 +37,12 @@ func (c *Console) enrolmentCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case !terminalName.MatchString(name):
-		d.Error = T("The name needs 1 to 63 lower-case letters, digits or dashes, e.g. jst-library-1.")
+		d.Error = msg("enrol.error.name_invalid")
 	case quarter == "" || len(quarter) > 100:
-		d.Error = T("Name the quarter the terminal stands in.")
+		d.Error = msg("enrol.error.quarter_missing")
 	}
-	if d.Error != "" {
-		c.render(w, r, http.StatusBadRequest, "enrol", "Enrol a terminal", "enrol", d)
+	if d.Error != nil {
+		c.render(w, r, http.StatusBadRequest, "enrol", msg("enrol.title"), "enrol", d)
 		return
 	}
 	tok, err := c.newToken()
@@ -54,8 +54,8 @@ func (c *Console) enrolmentCreate(w http.ResponseWriter, r *http.Request) {
 	err = c.st.CreateEnrolTokenAudited(ctx, store.EnrolToken{Hash: sha256.Sum256([]byte(tok)), TerminalName: name, Quarter: quarter, CreatedAt: now, ExpiresAt: now.Add(c.o.TokenTTL)},
 		c.auditEntry(ctx, "terminal.token", "terminal:"+name, "enrolment token for quarter "+quarter+", valid until "+when(now.Add(c.o.TokenTTL))))
 	if errors.Is(err, store.ErrNameTaken) {
-		d.Error = T("A terminal of this name is enrolled already. Choose another name, or open that terminal to renew its credentials.")
-		c.render(w, r, http.StatusConflict, "enrol", "Enrol a terminal", "enrol", d)
+		d.Error = msg("enrol.error.name_taken")
+		c.render(w, r, http.StatusConflict, "enrol", msg("enrol.title"), "enrol", d)
 		return
 	} else if err != nil {
 		c.serverError(w, r, "enrol", err)
@@ -73,11 +73,11 @@ func (c *Console) showToken(w http.ResponseWriter, r *http.Request, name, quarte
 	if rotation {
 		d.Command += " --force"
 	}
-	qr, err := qrSVG(d.URI, T("QR code with the hub address and the enrolment token"))
+	qr, err := qrSVG(d.URI, msg("enrol.qr_label").In(c.lang(r, principalFrom(r.Context()), false)))
 	if err != nil {
 		c.serverError(w, r, "qr", err)
 		return
 	}
 	d.QR = qr
-	c.render(w, r, http.StatusOK, "token", "Enrolment token", "enrol", d)
+	c.render(w, r, http.StatusOK, "token", msg("enrol.token_title"), "enrol", d)
 }

@@ -8,7 +8,7 @@ import (
 type enrolData struct {
 	Quarters            []string
 	Name, Quarter       string
-	Error               string
+	Error               *Message
 	Token, Command, URI string
 	QR                  any
 	Expires             time.Time
@@ -23,7 +23,7 @@ func (c *Console) enrolmentShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	qs, _ := quartersAndTags(ts)
-	c.render(w, r, http.StatusOK, "enrol", "Enrol a terminal", "enrol", enrolData{Quarters: qs, Hub: c.hubURL(r)})
+	c.render(w, r, http.StatusOK, "enrol", msg("enrol.title"), "enrol", enrolData{Quarters: qs, Hub: c.hubURL(r)})
 }
 
 // hubURL is the hub's address as terminals reach it.

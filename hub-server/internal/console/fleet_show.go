@@ -84,5 +84,5 @@ func (c *Console) fleetShow(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	c.render(w, r, http.StatusOK, "fleet", "Fleet", "fleet", d)
+	c.render(w, r, http.StatusOK, "fleet", msg("common.fleet"), "fleet", d)
 }

@@ -169,6 +169,11 @@ func TestConfigEditorBoundsJSON(t *testing.T) {
 	if p := b.post("/console/config/edit", url.Values{"scope": {"global"}, "document": {ok}, "op": {"save"}, "version": {"0"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("a layer %d levels deep: %d", api.MaxJSONDepth, p.status)
 	}
+	// Over a saved layer too: the editor names what is wrong (it used to
+	// answer as if someone else had saved meanwhile).
+	if p := b.post("/console/config/edit", url.Values{"scope": {"global"}, "document": {`{"content": {"pages": ` + nest(9000) + `}}`}, "op": {"preview"}, "version": {"1"}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "levels deep") {
+		t.Errorf("too deep over version 1: %d, want 422 saying how deep", p.status)
+	}
 }
 
 // TestOneReportPerReference: a terminal uploads a record ID another

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -338,5 +339,96 @@ func TestAnnouncementEditor(t *testing.T) {
 	}
 	if p := annPost(v, scope, "ann_delete", "buergerbuero-geschlossen", 4, nil); p.status != http.StatusForbidden || stored() != 4 {
 		t.Errorf("viewer deletes: %d", p.status)
+	}
+}
+
+// TestStatusCategoryBeforeContent: a report made while the terminal still
+// showed the built-in demo content (the hub served none yet) names its
+// category in the resident's language on the public page, not by its ID.
+func TestStatusCategoryBeforeContent(t *testing.T) {
+	h := newHub(t, nil)
+	term := h.enrolTerminal("fst-1", "Friedrichstadt")
+	ref := api.ReportReference(term.upload(api.RecordProblemReport, api.ProblemReport{Category: "lighting", Language: "de"}))
+	r := h.browser()
+	de := r.getLang("/status/"+ref, "de")
+	wantIn(t, "status, de", de, "de", "<dd>Straßenlicht kaputt</dd>")
+	wantIn(t, "status, en", r.getLang("/status/"+ref+"?lang=en", ""), "en", "<dd>Street light broken</dd>")
+	if strings.Contains(de.body, "<dd>lighting</dd>") {
+		t.Error("the German status page names the category by its ID")
+	}
+}
+
+// codeTextRe finds the text of an element: what a person reads.
+var codeTextRe = regexp.MustCompile(`>([^<>]+)<`)
+
+// TestPagesNameCodesInTheirLanguage: wherever the console shows a code
+// (a terminal, command, device or alert state, a role, an outbox class,
+// a language, a problem category), a German page shows its German name
+// and an English page its English one, never the code itself.
+func TestPagesNameCodesInTheirLanguage(t *testing.T) {
+	h := newHub(t, nil)
+	h.addUser("anna", store.RoleAdmin)
+	h.addUser("vera", store.RoleViewer)
+	ctx := context.Background()
+	admin := h.browser()
+	admin.mustLogin("anna")
+	admin.post("/console/config/edit", url.Values{"scope": {"global"}, "document": {testContent}, "op": {"save"}, "version": {"0"}})
+	term := h.enrolTerminal("jst-1", "Johannstadt")
+	admin.post("/console/commands", url.Values{"scope": {"terminal"}, "target": {"jst-1"}, "kind": {api.CommandTestPrint}})
+	term.heartbeat(api.Heartbeat{SoftwareVersion: "1.2.3", Devices: []api.DeviceHealth{
+		{Name: "printer", Kind: "escpos", State: "connected", Paper: "near_end"}, {Name: "pm-1", Kind: "sds011", State: "lost"}},
+		Outbox: map[string]api.Backlog{api.ClassResident: {Count: 2, OldestAgeSeconds: 30}, api.ClassSensor: {Count: 9, OldestAgeSeconds: 60}}})
+	now := h.clock.Now()
+	if _, err := h.st.OpenAlert(ctx, store.Alert{ID: "A1", TerminalID: term.id, Kind: "sensor_fault", Detail: "pm-1 lost", FirstSeen: now, LastSeen: now}); err != nil {
+		t.Fatal(err)
+	}
+	rec := term.upload(api.RecordProblemReport, api.ProblemReport{Category: "litter", Text: "x", Language: "de"})
+	viewer := h.browser()
+	viewer.mustLogin("vera")
+
+	for _, tc := range []struct {
+		lang string
+		want map[string][]string // page → texts it must show
+	}{
+		{"de", map[string][]string{
+			"/console/":                       {"printer – Papier: Fast leer", "pm-1: Getrennt", ">Sensorstörung<"},
+			"/console/terminals/jst-1":        {">Eingaben<", ">Messwerte<", ">Testbeleg drucken<", ">Wartet auf das Terminal<"},
+			"/console/reports":                {">Müll<"},
+			"/console/reports/jst-1/" + rec:   {"<dt>Sprache</dt><dd>Deutsch</dd>", "<dt>Kategorie</dt><dd>Müll</dd>"},
+			"/console/terminals/jst-1/revoke": {"Ihre Rolle (Lesezugriff) erlaubt das nicht."},
+		}},
+		{"en", map[string][]string{
+			"/console/":                       {"printer – paper: Nearly empty", "pm-1: Disconnected", ">Sensor fault<"},
+			"/console/terminals/jst-1":        {">resident<", ">sensor<", ">Print a test receipt<"},
+			"/console/reports":                {">Litter<"},
+			"/console/reports/jst-1/" + rec:   {"<dt>Language</dt><dd>German</dd>", "<dt>Category</dt><dd>Litter</dd>"},
+			"/console/terminals/jst-1/revoke": {"Your role (Viewer) does not allow this."},
+		}},
+	} {
+		for _, b := range []*browser{admin, viewer} {
+			b.post("/console/account", url.Values{"op": {"lang"}, "lang": {tc.lang}})
+		}
+		for path, texts := range tc.want {
+			var p page
+			if strings.HasSuffix(path, "/revoke") {
+				p = viewer.post(path, url.Values{"confirm": {"jst-1"}})
+			} else {
+				p = admin.get(path)
+			}
+			wantIn(t, tc.lang+" "+path, p, tc.lang, texts...)
+			if tc.lang != "de" {
+				continue
+			}
+			// Codes that are German words too (online) are left out.
+			codes := map[string]bool{"de": true, "en": true, "litter": true}
+			for _, c := range labelCodes() {
+				codes[c] = !strings.EqualFold(label(c).In("de"), c)
+			}
+			for _, m := range codeTextRe.FindAllStringSubmatch(p.body, -1) {
+				if s := strings.TrimSpace(m[1]); codes[s] {
+					t.Errorf("de %s shows the code %q", path, s)
+				}
+			}
+		}
 	}
 }

@@ -15,11 +15,6 @@ const langCookie = "qh_lang"
 // langCookieAge: a year; it holds nothing but "de" or "en".
 const langCookieAge = 365 * 24 * 3600
 
-func knownLang(l string) bool {
-	_, ok := langNames[l]
-	return ok
-}
-
 // requestLang is the language of a page for r: the switch's ?lang=, the
 // logged-in user's choice (userLang), the visitor's cookie (cookieLang,
 // the value of Console.cookie), the browser's Accept-Language, else def.
@@ -87,7 +82,7 @@ func langLinks(r *http.Request, current string) []langLink {
 		q.Set("lang", l)
 		q.Del("done")
 		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
-		out = append(out, langLink{Code: l, Name: langNames[l], URL: u.String(), Current: l == current})
+		out = append(out, langLink{Code: l, Name: catalog.Name(l), URL: u.String(), Current: l == current})
 	}
 	return out
 }

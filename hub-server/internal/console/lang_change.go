@@ -10,7 +10,7 @@ func (c *Console) langChange(w http.ResponseWriter, r *http.Request) {
 	p := principalFrom(ctx)
 	l := r.PostFormValue("lang")
 	if l != "" && !knownLang(l) {
-		c.fail(w, r, http.StatusBadRequest, "Choose one of the languages.")
+		c.fail(w, r, http.StatusBadRequest, msg("common.choose_language"))
 		return
 	}
 	detail := l

@@ -6,7 +6,8 @@ import (
 )
 
 type loginData struct {
-	Name, Next, Token, Error string
+	Name, Next, Token string
+	Error             *Message
 }
 
 // safeNext keeps the after-login redirect inside the console.
@@ -34,5 +35,5 @@ func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	d.Token = tok
 	c.setCookie(w, r, loginCookieName, tok, 3600)
-	c.render(w, r, status, "login", "Log in", "", d)
+	c.render(w, r, status, "login", msg("common.log_in"), "", d)
 }

@@ -26,7 +26,7 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	d := loginData{Name: name, Next: safeNext(r.PostFormValue("next"))}
 	ck := c.cookie(r, loginCookieName)
 	if !sameOrigin(r) || ck == "" || subtle.ConstantTimeCompare([]byte(ck), []byte(r.PostFormValue(csrfField))) != 1 {
-		d.Error = T("The login form was out of date. Please try again.")
+		d.Error = msg("login.error.form_stale")
 		c.showLogin(w, r, http.StatusForbidden, d)
 		return
 	}
@@ -45,7 +45,7 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if wait > 0 {
-		d.Error = fmt.Sprintf(T("Too many failed attempts. Please wait %d seconds and try again."), int(wait.Seconds())+1)
+		d.Error = msg("login.error.throttled", "seconds", int(wait.Seconds())+1)
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
 		c.showLogin(w, r, http.StatusTooManyRequests, d)
 		return
@@ -84,7 +84,7 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		if nn == nameFreeAttempts {
 			c.o.Logger.Warn("console: login backoff for a user name starts (failures from several addresses)", "failures", nn)
 		}
-		d.Error = T("Wrong user name or password.")
+		d.Error = msg("login.error.wrong")
 		c.showLogin(w, r, http.StatusUnauthorized, d)
 		return
 	}

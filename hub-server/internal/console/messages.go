@@ -1,164 +1,146 @@
 package console
 
 import (
+	"embed"
+	"errors"
 	"fmt"
-	"regexp"
-	"sort"
-	"strings"
+	"io/fs"
+	"slices"
+
+	"github.com/quartierhub/quartierhub/internal/i18n"
 )
 
-// Every text the console shows is translated per request, gettext
-// style: the English text is the key, and a language is one map from
-// those keys to its own texts (German: messages_de.go). Templates call
-// t on literal texts ({{t "Fleet"}}) and on texts made in Go
-// ({{t .Error}}); Go code marks its texts with T so that the catalog
-// test finds them. A Go text made with fmt.Sprintf(T(format), args…)
-// is translated as well: the catalog's formats are matched against it
-// and it is formatted again in the page's language (formatted below).
-// TestCatalogComplete fails when a key lacks a German text.
+// Every text the console shows comes from its catalog, i18n/LANG.json:
+// flat keys ("common.fleet") to texts with {name} placeholders, read by
+// the shared engine (internal/i18n) that the terminal's assets/i18n uses
+// too. Templates translate keys ({{T "common.fleet"}}, with arguments
+// {{T "audit.entries_newest_first" "n" (len .Entries)}}); Go code says
+// what to tell a person as a Message (msg("login.error.throttled",
+// "seconds", 8)), which the page translates when it renders, in the
+// reader's language; codes shown in tables have label.CODE keys (label).
+// A new language is one more file; TestCatalogComplete fails when a
+// language lacks a key, when placeholders differ, when a key is used but
+// missing or in the catalog but unused, or when a code has no label.
+//
+// The catalog is embedded here rather than under assets/: assets is what
+// the terminal embeds, and the console's texts change together with its
+// templates and handlers, in this package.
+
+//go:embed i18n/*.json
+var catalogFiles embed.FS
+
+// fallbackLang is the language of a key some other language lacks (a
+// test makes sure there is none) and the first of the language switch.
+const fallbackLang = "en"
+
+var catalog = mustLoadCatalog()
+
+func mustLoadCatalog() *i18n.Catalog {
+	files, err := fs.Sub(catalogFiles, "i18n")
+	if err != nil {
+		panic(err) // the directory is embedded above
+	}
+	c, err := i18n.Load(files, fallbackLang)
+	if err != nil {
+		panic(err) // embedded files; TestCatalogComplete reads them too
+	}
+	return c
+}
 
 // Langs are the languages the console speaks, in the order of the
-// language switch; English, the language of the keys, first.
-var Langs = []string{"en", "de"}
+// language switch: the fallback first, then the others by code.
+var Langs = func() []string {
+	ls := slices.DeleteFunc(catalog.Languages(), func(l string) bool { return l == fallbackLang })
+	return append([]string{fallbackLang}, ls...)
+}()
 
-// langNames are the languages' names in themselves (for the switch).
-var langNames = map[string]string{"en": "English", "de": "Deutsch"}
+func knownLang(l string) bool { return catalog.Has(l) }
 
-var catalog = map[string]map[string]string{
-	"de": messagesDE,
+// Message is something the console tells a person: a catalog key with
+// its arguments (name, value, name, value…; a value may be a Message,
+// translated with it), or Text shown as it is (an error of another
+// package that has no key). A nil *Message says nothing.
+type Message struct {
+	Key  string
+	Args []any
+	Text string
 }
 
-// T marks s as a text to translate and returns it unchanged: the page
-// translates it when it renders, in the request's language.
-func T(s string) string { return s }
+// msg is the Message of key with args.
+func msg(key string, args ...any) *Message { return &Message{Key: key, Args: args} }
 
-// tr translates s into lang: the catalog's text for s, else s
-// formatted with a catalog format (see formatted), else s.
-func tr(lang, s string) string {
-	m := catalog[lang]
-	if m == nil || s == "" {
-		return s
+// verbatim is a Message that is shown as it is.
+func verbatim(s string) *Message { return &Message{Text: s} }
+
+// In is m in lang.
+func (m *Message) In(lang string) string {
+	if m == nil {
+		return ""
 	}
-	if t, ok := m[s]; ok {
-		return t
+	if m.Key == "" {
+		return m.Text
 	}
-	if t, ok := formatted(lang, s); ok {
-		return t
+	if len(m.Args) == 0 {
+		return catalog.T(lang, m.Key)
 	}
-	return s
-}
-
-// format is a catalog key with fmt verbs, as a pattern that recognises
-// the texts Sprintf made of it.
-type format struct {
-	key  string
-	re   *regexp.Regexp
-	verb int // number of arguments
-}
-
-var (
-	verbRe = regexp.MustCompile(`%(\[\d+\])?[-+# 0]*\d*(\.\d+)?[dsvqf]`)
-	// formats[lang] holds the formats with a translation, most specific
-	// (longest fixed text) first.
-	formats = map[string][]format{}
-)
-
-func init() {
-	for lang, m := range catalog {
-		var fs []format
-		for k := range m {
-			if !verbRe.MatchString(k) || strings.Contains(k, "%[") {
-				continue
-			}
-			var pat strings.Builder
-			pat.WriteString("^")
-			last, n := 0, 0
-			for _, loc := range verbRe.FindAllStringIndex(k, -1) {
-				pat.WriteString(regexp.QuoteMeta(k[last:loc[0]]))
-				switch k[loc[1]-1] {
-				case 'd':
-					pat.WriteString(`(-?\d+)`)
-				case 'f':
-					pat.WriteString(`(-?[\d.]+)`)
-				default:
-					pat.WriteString(`(.+?)`)
-				}
-				last, n = loc[1], n+1
-			}
-			pat.WriteString(regexp.QuoteMeta(k[last:]))
-			pat.WriteString("$")
-			fs = append(fs, format{key: k, re: regexp.MustCompile("(?s)" + pat.String()), verb: n})
+	args := make([]any, len(m.Args))
+	for i, a := range m.Args {
+		if inner, ok := a.(*Message); ok && i%2 == 1 {
+			a = inner.In(lang)
 		}
-		sort.Slice(fs, func(i, j int) bool {
-			li, lj := len(fs[i].key)-2*fs[i].verb, len(fs[j].key)-2*fs[j].verb
-			if li != lj {
-				return li > lj
-			}
-			return fs[i].key < fs[j].key
-		})
-		formats[lang] = fs
+		args[i] = a
 	}
+	return catalog.T(lang, m.Key, args...)
 }
 
-// formatted translates a text Sprintf made of a catalog format: the
-// arguments are taken from s, translated themselves when they are
-// catalog keys (labels such as "Resolved"), and put into the format's
-// translation, whose verbs may be reordered with %[n]s.
-func formatted(lang, s string) (string, bool) {
-	for _, f := range formats[lang] {
-		m := f.re.FindStringSubmatch(s)
-		if m == nil {
-			continue
+// Error makes a Message an error, in English, for callers outside the
+// console (the CLI's user add); the console shows it in the reader's
+// language (see userInputMessage).
+func (m *Message) Error() string { return m.In(fallbackLang) }
+
+// labelKeyPrefix starts the keys that name codes shown in tables:
+// terminal, command and device states, alert kinds, report statuses,
+// roles, outbox classes (label.online, label.paper_out, …).
+const labelKeyPrefix = "label."
+
+// label is the plain-language name of a code, or the code itself when
+// the catalog has none (a code from a newer terminal, say).
+func label(code string) *Message {
+	if !catalog.HasKey(labelKeyPrefix + code) {
+		return verbatim(code)
+	}
+	return msg(labelKeyPrefix + code)
+}
+
+// langName names a language (a report's, a content's) by its code, or
+// is the code when the catalog does not know it.
+func langName(code string) *Message {
+	if code == "" || !catalog.HasKey("language."+code) {
+		return verbatim(code)
+	}
+	return msg("language." + code)
+}
+
+// userInputMessage is what to tell a person about err, an error they can
+// fix: its Message when it has one, else its text.
+func userInputMessage(err error) *Message {
+	var m *Message
+	if errors.As(err, &m) {
+		return m
+	}
+	return verbatim(err.Error())
+}
+
+// tmplT is the templates' T: a key with its arguments, or a Message.
+func tmplT(lang string) func(any, ...any) (string, error) {
+	return func(key any, args ...any) (string, error) {
+		switch k := key.(type) {
+		case string:
+			return msg(k, args...).In(lang), nil
+		case *Message:
+			return k.In(lang), nil
+		default:
+			return "", fmt.Errorf("console: template T got a %T, neither a key nor a Message", key)
 		}
-		args := make([]any, len(m)-1)
-		for i, a := range m[1:] {
-			if t, ok := catalog[lang][a]; ok {
-				a = t
-			}
-			args[i] = a
-		}
-		// The captured arguments are text now: every verb prints a string.
-		out := verbRe.ReplaceAllStringFunc(catalog[lang][f.key], func(v string) string {
-			if i := strings.Index(v, "]"); i > 0 {
-				return v[:i+1] + "s"
-			}
-			return "%s"
-		})
-		return fmt.Sprintf(out, args...), true
 	}
-	return "", false
-}
-
-// labels are plain-language names for codes shown in tables; their
-// values are catalog keys.
-var labels = map[string]string{
-	// terminal states
-	"online": "Online", "offline": "Offline", "revoked": "Revoked", "never": "Never seen",
-	// commands
-	"maintenance_on": "Show out-of-order screen", "maintenance_off": "End out-of-order screen", "restart": "Restart the terminal app",
-	"sync_now": "Send data now", "test_print": "Print a test receipt", "collect_diagnostics": "Collect diagnostics",
-	"queued": "Waiting for the terminal", "delivered": "Delivered", "done": "Done", "failed": "Failed", "expired": "Expired",
-	// alerts
-	"paper_near_end": "Paper nearly empty", "paper_out": "Paper empty", "sensor_fault": "Sensor fault",
-	"sensor_silent": "Sensor silent", "device_fault": "Device fault", "backlog_growing": "Unsent data growing",
-	"backlog_old": "Data not sent for long", "disk_low": "Disk nearly full", "revoked_calling": "Revoked terminal still calling",
-	"open": "Open", "resolved": "Resolved",
-	// health history: why a sample was kept
-	"first": "First contact", "change": "State changed", "sample": "Sample",
-	// reports
-	"new": "New", "in_progress": "In progress", "rejected": "Rejected",
-	// devices
-	"connected": "Working", "recovered": "Working again", "lost": "Disconnected", "fault": "Fault", "closed": "Off",
-	"ok": "OK", "near_end": "Nearly empty", "out": "Empty",
-	// roles
-	"admin": "Admin", "moderator": "Moderator", "viewer": "Viewer",
-}
-
-// label returns the plain-language label of a code (a catalog key, in
-// English), or the code.
-func label(code string) string {
-	if l, ok := labels[code]; ok {
-		return l
-	}
-	return code
 }

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
 
@@ -15,10 +14,10 @@ import (
 // terminalRow is one terminal as the console shows it.
 type terminalRow struct {
 	store.Terminal
-	Status     string // online, offline, never, revoked
-	Seen       string // "3 min ago"
+	Status     string   // online, offline, never, revoked
+	Seen       *Message // "3 min ago"
 	Health     *api.Heartbeat
-	Problems   []string // devices not working, paper
+	Problems   []*Message // devices not working, paper
 	Backlog    int64
 	OpenAlerts []store.Alert
 }
@@ -51,9 +50,9 @@ func (c *Console) row(t store.Terminal, h *api.Heartbeat, alerts []store.Alert, 
 		for _, d := range h.Devices {
 			switch {
 			case !d.Healthy():
-				r.Problems = append(r.Problems, fmt.Sprintf(T("%s: %s"), d.Name, label(d.State)))
+				r.Problems = append(r.Problems, msg("fleet.problem.device", "device", d.Name, "state", label(d.State)))
 			case d.Paper == "out" || d.Paper == "near_end":
-				r.Problems = append(r.Problems, fmt.Sprintf(T("%s – paper: %s"), d.Name, label(d.Paper)))
+				r.Problems = append(r.Problems, msg("fleet.problem.paper", "device", d.Name, "paper", label(d.Paper)))
 			}
 		}
 		for _, b := range h.Outbox {

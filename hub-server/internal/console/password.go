@@ -32,13 +32,13 @@ const (
 )
 
 // CheckPasswordRules returns an error a person can read if pw is too
-// short or too long.
+// short or too long: a *Message, in English as an error.
 func CheckPasswordRules(pw string) error {
 	if n := len([]rune(pw)); n < MinPasswordLen {
-		return fmt.Errorf("a password needs at least %d characters (it has %d)", MinPasswordLen, n)
+		return msg("users.error.password_too_short", "min", MinPasswordLen, "n", n)
 	}
 	if len(pw) > MaxPasswordLen {
-		return fmt.Errorf("a password may have at most %d bytes", MaxPasswordLen)
+		return msg("users.error.password_too_long", "max", MaxPasswordLen)
 	}
 	return nil
 }

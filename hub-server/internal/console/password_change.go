@@ -18,17 +18,17 @@ func (c *Console) passwordChange(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p := principalFrom(ctx)
 	cur, pw, again := r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("again")
-	fail := func(msg string) { c.showAccount(w, r, http.StatusBadRequest, msg) }
+	fail := func(problem *Message) { c.showAccount(w, r, http.StatusBadRequest, problem) }
 	if !CheckPassword(p.user.PasswordHash, cur) {
-		fail(T("The current password is wrong."))
+		fail(msg("account.error.current_wrong"))
 		return
 	}
 	if pw != again {
-		fail(T("The new password and its repetition differ."))
+		fail(msg("account.error.repetition_differs"))
 		return
 	}
 	if err := CheckPasswordRules(pw); err != nil {
-		fail(err.Error())
+		fail(userInputMessage(err))
 		return
 	}
 	hash, err := HashPassword(pw, c.o.Params)
@@ -41,7 +41,7 @@ func (c *Console) passwordChange(w http.ResponseWriter, r *http.Request) {
 	err = c.st.UpdateUser(ctx, u, store.Audit{At: c.o.Now(), Actor: u.Name, Action: "user.password", Subject: "user:" + u.Name})
 	if errors.Is(err, store.ErrVersionConflict) {
 		// An admin changed the account while the password was hashed.
-		fail(T("Your account was changed by an admin meanwhile. Nothing was saved; please try again."))
+		fail(msg("account.error.changed_meanwhile"))
 		return
 	} else if err != nil {
 		c.serverError(w, r, "password", err)

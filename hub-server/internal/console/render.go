@@ -26,12 +26,14 @@ type pages struct {
 
 // funcsFor are the template functions in lang.
 func funcsFor(lang string) template.FuncMap {
-	tl := func(s string) string { return tr(lang, s) }
 	return template.FuncMap{
-		"t":    tl,
-		"when": when,
-		"day":  func(t time.Time) string { return dayIn(lang, t) },
-		"ago":  func(now, t time.Time) string { return tl(ago(now, t)) },
+		"T":     tmplT(lang),
+		"label": func(code string) string { return label(code).In(lang) },
+		// langName names a language code (a report's, a preview's) in lang.
+		"langName": func(code string) string { return langName(code).In(lang) },
+		"when":     when,
+		"day":      func(t time.Time) string { return dayIn(lang, t) },
+		"ago":      func(now, t time.Time) string { return ago(now, t).In(lang) },
 		"bytes": func(n int64) string {
 			switch {
 			case n >= 1<<30:
@@ -52,7 +54,6 @@ func funcsFor(lang string) template.FuncMap {
 			return m
 		},
 		"list":   func(s ...string) []string { return s },
-		"label":  func(code string) string { return tl(label(code)) },
 		"pretty": prettyJSON,
 		"pct": func(a, b int) int {
 			if b == 0 {
@@ -117,24 +118,26 @@ type view struct {
 // Can reports whether the page's user may do action a.
 func (v *view) Can(a string) bool { return v.User != nil && Can(v.User.Role, Action(a)) }
 
-// flashes are the messages a redirect may name (?done=KEY): only fixed
+// flashes are the messages a redirect may name (?done=NAME): only fixed
 // texts, so a link cannot make the console show arbitrary words.
-var flashes = map[string]string{
-	"command":      "Command queued. It is delivered when the terminal next calls the hub.",
-	"revoked":      "Terminal revoked. It can no longer talk to the hub.",
-	"tags":         "Tags saved.",
-	"config":       "Configuration saved. Terminals pick it up with their next heartbeat.",
-	"report":       "Report updated.",
-	"user":         "User saved.",
-	"password":     "Password changed.",
-	"logout":       "You have logged out.",
-	"lang":         "Language saved.",
-	"alert_ack":    "Alert acknowledged.",
-	"alert_mute":   "Alert notices muted.",
-	"alert_unmute": "Mute lifted.",
+var flashes = map[string]*Message{
+	"command":      msg("flash.command"),
+	"revoked":      msg("flash.revoked"),
+	"tags":         msg("flash.tags"),
+	"config":       msg("flash.config"),
+	"report":       msg("flash.report"),
+	"user":         msg("flash.user"),
+	"password":     msg("flash.password"),
+	"logout":       msg("flash.logout"),
+	"lang":         msg("flash.lang"),
+	"alert_ack":    msg("flash.alert_ack"),
+	"alert_mute":   msg("flash.alert_mute"),
+	"alert_unmute": msg("flash.alert_unmute"),
 }
 
-func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page, title, nav string, data any) {
+// render shows page with its title (in the page's language), nav (the
+// menu entry to mark) and data.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, title *Message, nav string, data any) {
 	p := principalFrom(r.Context())
 	public := page == "status"
 	lang := c.lang(r, p, public)
@@ -143,7 +146,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 		c.serverError(w, r, "render", fmt.Errorf("no page %q", page))
 		return
 	}
-	v := &view{Title: tr(lang, title), Nav: nav, Data: data, Flash: tr(lang, flashes[r.URL.Query().Get("done")]), Public: public,
+	v := &view{Title: title.In(lang), Nav: nav, Data: data, Flash: flashes[r.URL.Query().Get("done")].In(lang), Public: public,
 		Lang: lang, Langs: langLinks(r, lang), Here: c.here(r)}
 	if p != nil {
 		v.User, v.CSRF = &p.user, p.session.CSRF
@@ -192,14 +195,23 @@ func (c *Console) here(r *http.Request) string {
 	return safeNext(hereWithoutLang(r))
 }
 
-// fail shows a page with msg (already plain language) and status.
-func (c *Console) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	c.render(w, r, status, "error", http.StatusText(status), "", msg)
+// fail shows the error page with status and what went wrong.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, status int, what *Message) {
+	c.render(w, r, status, "error", statusTitle(status), "", what)
+}
+
+// statusTitle names an HTTP status for the error page's title.
+func statusTitle(status int) *Message {
+	key := fmt.Sprintf("http.%d", status)
+	if !catalog.HasKey(key) {
+		return verbatim(http.StatusText(status))
+	}
+	return msg(key)
 }
 
 func (c *Console) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	c.o.Logger.Error("console: "+what, "route", r.Pattern, "err", err)
-	c.render(w, r, http.StatusInternalServerError, "error", "Something went wrong", "", T("The hub could not do this. Please try again; if it keeps failing, tell IT (the hub log has the details)."))
+	c.render(w, r, http.StatusInternalServerError, "error", msg("error.title"), "", msg("error.server"))
 }
 
 func (c *Console) redirect(w http.ResponseWriter, r *http.Request, path, done string) {
@@ -234,22 +246,23 @@ func dayIn(lang string, t time.Time) string {
 	return t.Format("2 January 2006")
 }
 
-func ago(now, t time.Time) string {
+// ago says how long ago t was, roughly.
+func ago(now, t time.Time) *Message {
 	if t.IsZero() {
-		return T("never")
+		return msg("time.never")
 	}
 	d := now.Sub(t)
 	switch {
 	case d < 0:
-		return T("just now")
+		return msg("time.just_now")
 	case d < time.Minute:
-		return fmt.Sprintf(T("%d s ago"), int(d.Seconds()))
+		return msg("time.seconds_ago", "n", int(d.Seconds()))
 	case d < time.Hour:
-		return fmt.Sprintf(T("%d min ago"), int(d.Minutes()))
+		return msg("time.minutes_ago", "n", int(d.Minutes()))
 	case d < 48*time.Hour:
-		return fmt.Sprintf(T("%d h ago"), int(d.Hours()))
+		return msg("time.hours_ago", "n", int(d.Hours()))
 	default:
-		return fmt.Sprintf(T("%d days ago"), int(d.Hours()/24))
+		return msg("time.days_ago", "n", int(d.Hours()/24))
 	}
 }
 

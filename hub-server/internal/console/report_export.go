@@ -32,7 +32,7 @@ func (c *Console) reportExport(w http.ResponseWriter, r *http.Request) {
 		}
 		return t.UTC().Format(time.RFC3339)
 	}
-	for _, v := range viewReports(rs, c.categoryLabels(ctx)) {
+	for _, v := range viewReports(rs, c.categoryLabels(ctx, "")) {
 		if category != "" && v.P.Category != category {
 			continue
 		}

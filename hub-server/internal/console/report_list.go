@@ -37,7 +37,7 @@ func (c *Console) reportList(w http.ResponseWriter, r *http.Request) {
 		c.serverError(w, r, "reports", err)
 		return
 	}
-	labels := c.categoryLabels(ctx)
+	labels := c.categoryLabels(ctx, c.lang(r, principalFrom(ctx), false))
 	d := reportListData{Statuses: ReportStatuses, Categories: labels, Status: f.Status, Quarter: f.Quarter, Category: category,
 		Ref: r.URL.Query().Get("ref"), Query: r.URL.RawQuery, Counts: map[string]int{}, Limited: len(all) == reportLimit}
 	ts, err := c.st.Terminals(ctx)
@@ -60,5 +60,5 @@ func (c *Console) reportList(w http.ResponseWriter, r *http.Request) {
 			d.Reports = append(d.Reports, v)
 		}
 	}
-	c.render(w, r, http.StatusOK, "reports", "Problem reports", "reports", d)
+	c.render(w, r, http.StatusOK, "reports", msg("reports.problem_reports"), "reports", d)
 }

@@ -11,7 +11,7 @@ type reportShowData struct {
 	Next   []string
 	Public string
 	Audit  []store.Audit
-	Error  string
+	Error  *Message
 	Form   reportForm // what the form shows: the stored state, or what was posted
 	// RefShared: another report's record ID ends like this one's, so
 	// they share the public reference; RefOwner: the public page shows
@@ -35,13 +35,13 @@ func (c *Console) reportAt(w http.ResponseWriter, r *http.Request) (reportView, 
 		var rs []store.Report
 		if rs, err = c.st.Reports(ctx, store.ReportFilter{TerminalID: t.ID, RecordID: r.PathValue("record")}); err == nil {
 			if len(rs) == 1 {
-				return viewReports(rs, c.categoryLabels(ctx))[0], true
+				return viewReports(rs, c.categoryLabels(ctx, c.lang(r, principalFrom(ctx), false)))[0], true
 			}
 			err = store.ErrNotFound
 		}
 	}
 	if err == store.ErrNotFound {
-		c.fail(w, r, http.StatusNotFound, "There is no such report.")
+		c.fail(w, r, http.StatusNotFound, msg("report.error.not_found"))
 	} else {
 		c.serverError(w, r, "report", err)
 	}
@@ -53,13 +53,13 @@ func (c *Console) reportShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c.showReport(w, r, http.StatusOK, rep, "", nil)
+	c.showReport(w, r, http.StatusOK, rep, nil, nil)
 }
 
 // showReport shows rep; form, when not nil, is what the person posted
 // (kept after a refusal), otherwise the form shows rep's state.
-func (c *Console) showReport(w http.ResponseWriter, r *http.Request, status int, rep reportView, msg string, form *reportForm) {
-	d := reportShowData{R: rep, Public: c.hubURL(r) + "/status/" + rep.Ref, Error: msg,
+func (c *Console) showReport(w http.ResponseWriter, r *http.Request, status int, rep reportView, problem *Message, form *reportForm) {
+	d := reportShowData{R: rep, Public: c.hubURL(r) + "/status/" + rep.Ref, Error: problem,
 		Form: reportForm{Status: rep.Status, Note: rep.PublicNote, Publish: rep.PublishText, Version: rep.Version}}
 	if form != nil {
 		d.Form = *form
@@ -79,5 +79,5 @@ func (c *Console) showReport(w http.ResponseWriter, r *http.Request, status int,
 	if p := principalFrom(r.Context()); Can(p.user.Role, ViewAudit) {
 		d.Audit, _ = c.st.AuditEntries(r.Context(), store.AuditFilter{Subject: "report:" + rep.TerminalName + "/" + rep.RecordID, Limit: 20})
 	}
-	c.render(w, r, status, "report", T("Report")+" "+rep.Ref, "reports", d)
+	c.render(w, r, status, "report", msg("report.title", "ref", rep.Ref), "reports", d)
 }

@@ -33,17 +33,17 @@ func (c *Console) reportUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 		kept := *posted
 		kept.Version = rep.Version
-		c.showReport(w, r, http.StatusConflict, rep, T("Someone else changed this report while you were working on it (see “Last change”). Nothing was saved; your entries are still in the form: compare them with the report as it is now and save again."), &kept)
+		c.showReport(w, r, http.StatusConflict, rep, msg("report.error.conflict"), &kept)
 	}
 	switch {
 	case posted.Version != rep.Version:
 		conflict(rep)
 		return
 	case !CanMove(rep.Status, to):
-		c.showReport(w, r, http.StatusBadRequest, rep, fmt.Sprintf(T("A report cannot go from %s to %s."), label(rep.Status), label(to)), posted)
+		c.showReport(w, r, http.StatusBadRequest, rep, msg("report.error.transition", "from", label(rep.Status), "to", label(to)), posted)
 		return
 	case len([]rune(note)) > MaxPublicNote:
-		c.showReport(w, r, http.StatusBadRequest, rep, fmt.Sprintf(T("The public note may have at most %d characters."), MaxPublicNote), posted)
+		c.showReport(w, r, http.StatusBadRequest, rep, msg("report.error.note_too_long", "max", MaxPublicNote), posted)
 		return
 	}
 	st := store.ReportStatus{TerminalID: rep.TerminalID, RecordID: rep.RecordID, Status: to, PublicNote: note, PublishText: publish,

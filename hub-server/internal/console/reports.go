@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 
+	qhassets "github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
@@ -35,11 +36,44 @@ type reportView struct {
 	CategoryLabel string
 }
 
-// categoryLabels maps category ids to labels from every configuration
-// layer's content, each in its layer's first language, so the console
-// and the CSV export can name a category.
-func (c *Console) categoryLabels(ctx context.Context) map[string]string {
-	return c.categoryLabelsIn(ctx, "")
+// categoryLabels names the problem categories in lang ("": in each
+// content's first language, as the CSV export does), else in the
+// content's first language: those of every configuration layer's
+// content, then those of the demo content, which terminals show until
+// the hub serves content, so reports made then have its categories.
+func (c *Console) categoryLabels(ctx context.Context, lang string) map[string]string {
+	out := map[string]string{}
+	add := func(languages []string, categories []api.Category) {
+		first := "de"
+		if len(languages) > 0 {
+			first = languages[0]
+		}
+		for _, cat := range categories {
+			if _, ok := out[cat.ID]; !ok {
+				out[cat.ID] = cat.Label.In(lang, first)
+			}
+		}
+	}
+	layers, err := c.st.ConfigLayers(ctx)
+	if err != nil {
+		c.o.Logger.Warn("console: category labels", "err", err)
+	}
+	for _, l := range layers {
+		// Only the two fields, so nothing else in a layer can hide its names.
+		var doc struct {
+			Content struct {
+				Languages         []string       `json:"languages"`
+				ProblemCategories []api.Category `json:"problem_categories"`
+			} `json:"content"`
+		}
+		if json.Unmarshal(l.Document, &doc) == nil {
+			add(doc.Content.Languages, doc.Content.ProblemCategories)
+		}
+	}
+	if demo, err := qhassets.DemoContent(); err == nil {
+		add(demo.Languages, demo.ProblemCategories)
+	}
+	return out
 }
 
 func viewReports(rs []store.Report, labels map[string]string) []reportView {

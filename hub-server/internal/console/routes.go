@@ -62,7 +62,7 @@ func (c *Console) routes() {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 	})
 	c.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		c.fail(w, r, http.StatusNotFound, "There is no such page.")
+		c.fail(w, r, http.StatusNotFound, msg("error.no_such_page"))
 	})
 }
 
@@ -73,11 +73,11 @@ func (c *Console) routes() {
 func (c *Console) staticServe(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/console/static/")
 	if !fs.ValidPath(name) || name == "." {
-		c.fail(w, r, http.StatusNotFound, "There is no such page.")
+		c.fail(w, r, http.StatusNotFound, msg("error.no_such_page"))
 		return
 	}
 	if fi, err := fs.Stat(c.static, name); err != nil || !fi.Mode().IsRegular() {
-		c.fail(w, r, http.StatusNotFound, "There is no such page.")
+		c.fail(w, r, http.StatusNotFound, msg("error.no_such_page"))
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")

@@ -1,8 +1,6 @@
 package console
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -15,16 +13,16 @@ import (
 // terminal, no place, no text unless a moderator approved it.
 type publicReport struct {
 	Ref, Category, Quarter, Status, Note, Text string
-	Explain                                    string // what the status means, in plain words
+	Explain                                    *Message // what the status means, in plain words
 	Submitted, Updated                         time.Time
 }
 
 // statusExplain says what each status means for the resident.
-var statusExplain = map[string]string{
-	store.ReportNew:        T("Your report has arrived. The city will look at it soon."),
-	store.ReportInProgress: T("Someone at the city is working on it."),
-	store.ReportResolved:   T("The city has dealt with it. Thank you for reporting!"),
-	store.ReportRejected:   T("The city cannot act on this report. The note below may say why."),
+var statusExplain = map[string]*Message{
+	store.ReportNew:        msg("status.explain.new"),
+	store.ReportInProgress: msg("status.explain.in_progress"),
+	store.ReportResolved:   msg("status.explain.resolved"),
+	store.ReportRejected:   msg("status.explain.rejected"),
 }
 
 type statusData struct {
@@ -75,7 +73,7 @@ func (c *Console) statusShow(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if err == nil {
-				v := viewReports([]store.Report{rep}, c.categoryLabelsIn(ctx, c.lang(r, nil, true)))[0]
+				v := viewReports([]store.Report{rep}, c.categoryLabels(ctx, c.lang(r, nil, true)))[0]
 				pr := publicReport{Ref: v.Ref, Category: v.CategoryLabel, Quarter: v.Quarter, Status: v.Status, Note: v.PublicNote,
 					Explain: statusExplain[v.Status], Submitted: v.CreatedAt, Updated: v.UpdatedAt}
 				if v.PublishText && !shared {
@@ -94,36 +92,5 @@ func (c *Console) statusShow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) renderPublic(w http.ResponseWriter, r *http.Request, status int, d statusData) {
-	c.render(w, r, status, "status", "Report status", "", d)
-}
-
-// categoryLabelsIn names the problem categories in lang (else in the
-// content's first language), for the resident reading the status page.
-func (c *Console) categoryLabelsIn(ctx context.Context, lang string) map[string]string {
-	out := map[string]string{}
-	layers, err := c.st.ConfigLayers(ctx)
-	if err != nil {
-		return out
-	}
-	for _, l := range layers {
-		var doc struct {
-			Content struct {
-				Languages         []string       `json:"languages"`
-				ProblemCategories []api.Category `json:"problem_categories"`
-			} `json:"content"`
-		}
-		if json.Unmarshal(l.Document, &doc) != nil {
-			continue
-		}
-		first := "de"
-		if len(doc.Content.Languages) > 0 {
-			first = doc.Content.Languages[0]
-		}
-		for _, cat := range doc.Content.ProblemCategories {
-			if _, ok := out[cat.ID]; !ok {
-				out[cat.ID] = cat.Label.In(lang, first)
-			}
-		}
-	}
-	return out
+	c.render(w, r, status, "status", msg("status.title"), "", d)
 }

@@ -22,5 +22,5 @@ func (c *Console) surveyList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Quarters, _ = quartersAndTags(ts)
-	c.render(w, r, http.StatusOK, "surveys", "Survey results", "surveys", d)
+	c.render(w, r, http.StatusOK, "surveys", msg("surveys.survey_results"), "surveys", d)
 }

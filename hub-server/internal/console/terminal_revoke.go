@@ -11,7 +11,7 @@ func (c *Console) terminalRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostFormValue("confirm") != t.Name {
-		c.fail(w, r, http.StatusBadRequest, "To revoke, type the terminal's name into the confirmation field.")
+		c.fail(w, r, http.StatusBadRequest, msg("terminal.error.revoke_unconfirmed"))
 		return
 	}
 	if err := c.st.RevokeTerminalAudited(r.Context(), t.ID, c.o.Now(), c.auditEntry(r.Context(), "terminal.revoke", "terminal:"+t.Name, "")); err != nil {

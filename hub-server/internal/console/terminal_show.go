@@ -45,7 +45,7 @@ type diagnosticsRow struct {
 func (c *Console) terminalNamed(w http.ResponseWriter, r *http.Request) (store.Terminal, bool) {
 	t, err := c.st.TerminalByName(r.Context(), r.PathValue("name"))
 	if errors.Is(err, store.ErrNotFound) {
-		c.fail(w, r, http.StatusNotFound, "There is no terminal of this name.")
+		c.fail(w, r, http.StatusNotFound, msg("common.no_such_terminal"))
 		return t, false
 	} else if err != nil {
 		c.serverError(w, r, "terminal", err)
@@ -134,5 +134,5 @@ func (c *Console) terminalShow(w http.ResponseWriter, r *http.Request) {
 		d.EffectiveConfig = doc.Version
 		d.ConfigCurrent = hb != nil && hb.ConfigVersion == doc.Version
 	}
-	c.render(w, r, http.StatusOK, "terminal", t.Name, "fleet", d)
+	c.render(w, r, http.StatusOK, "terminal", verbatim(t.Name), "fleet", d)
 }

@@ -19,11 +19,11 @@ func (c *Console) terminalTag(w http.ResponseWriter, r *http.Request) {
 	}
 	tags, err := store.NormalizeTags(strings.Split(r.PostFormValue("tags"), ","))
 	if err != nil {
-		c.fail(w, r, http.StatusBadRequest, "A tag is 1 to 64 characters without commas, spaces, % or _. Separate tags with commas.")
+		c.fail(w, r, http.StatusBadRequest, msg("terminal.error.tag_invalid"))
 		return
 	}
 	if len(tags) > maxTags {
-		c.fail(w, r, http.StatusBadRequest, "A terminal may have at most 20 tags.")
+		c.fail(w, r, http.StatusBadRequest, msg("terminal.error.too_many_tags"))
 		return
 	}
 	if err := c.st.SetTerminalTags(r.Context(), t.ID, tags, c.auditEntry(r.Context(), "terminal.tag", "terminal:"+t.Name, strings.Join(tags, ","))); err != nil {

@@ -17,7 +17,8 @@ import (
 
 var userName = regexp.MustCompile(`^[\p{L}\p{N}._@-]{2,64}$`)
 
-// ErrUserInput marks a CreateUser error a person can fix.
+// ErrUserInput marks a CreateUser error a person can fix; it wraps a
+// *Message (in English as an error), which the users page translates.
 var ErrUserInput = errors.New("console: invalid user")
 
 // CreateUser validates and stores a new user with a hashed password. The
@@ -25,13 +26,13 @@ var ErrUserInput = errors.New("console: invalid user")
 func CreateUser(ctx context.Context, st store.Store, name, role, password string, p Params, now time.Time, rnd io.Reader, a store.Audit) error {
 	name = strings.TrimSpace(name)
 	if !userName.MatchString(name) {
-		return fmt.Errorf("%w: a user name has 2 to 64 letters, digits or . _ @ -", ErrUserInput)
+		return fmt.Errorf("%w: %w", ErrUserInput, msg("users.error.name_invalid"))
 	}
 	if !ValidRole(role) {
-		return fmt.Errorf("%w: the role must be one of %s", ErrUserInput, strings.Join(Roles, ", "))
+		return fmt.Errorf("%w: %w", ErrUserInput, msg("users.error.role_unknown", "roles", strings.Join(Roles, ", ")))
 	}
 	if err := CheckPasswordRules(password); err != nil {
-		return fmt.Errorf("%w: %v", ErrUserInput, err)
+		return fmt.Errorf("%w: %w", ErrUserInput, err)
 	}
 	hash, err := HashPassword(password, p)
 	if err != nil {
@@ -44,7 +45,7 @@ func CreateUser(ctx context.Context, st store.Store, name, role, password string
 	a.Action, a.Subject, a.Detail = "user.create", "user:"+name, "role "+role
 	err = st.CreateUser(ctx, store.User{ID: id.String(), Name: name, Role: role, PasswordHash: hash, CreatedAt: now}, a)
 	if errors.Is(err, store.ErrUserExists) {
-		return fmt.Errorf("%w: a user named %q exists already", ErrUserInput, name)
+		return fmt.Errorf("%w: %w", ErrUserInput, msg("users.error.name_taken", "name", name))
 	}
 	return err
 }
@@ -54,8 +55,7 @@ func (c *Console) userCreate(w http.ResponseWriter, r *http.Request) {
 	name, role := r.PostFormValue("name"), r.PostFormValue("role")
 	err := CreateUser(ctx, c.st, name, role, r.PostFormValue("password"), c.o.Params, c.o.Now(), c.o.Rand, c.auditEntry(ctx, "", "", ""))
 	if errors.Is(err, ErrUserInput) {
-		msg := strings.TrimPrefix(err.Error(), ErrUserInput.Error()+": ")
-		c.showUsers(w, r, http.StatusBadRequest, userListData{Error: msg, Name: name, Role: role})
+		c.showUsers(w, r, http.StatusBadRequest, userListData{Error: userInputMessage(err), Name: name, Role: role})
 		return
 	} else if err != nil {
 		c.serverError(w, r, "user create", err)

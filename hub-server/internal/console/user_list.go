@@ -9,7 +9,7 @@ import (
 type userListData struct {
 	Users []store.User
 	Roles []string
-	Error string
+	Error *Message
 	Name  string
 	Role  string
 	// UserLangs is each user's chosen console language by user ID.
@@ -31,5 +31,5 @@ func (c *Console) showUsers(w http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	d.Roles = Roles
-	c.render(w, r, status, "users", "Users", "users", d)
+	c.render(w, r, status, "users", msg("common.users"), "users", d)
 }

@@ -21,16 +21,16 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) {
 	p := principalFrom(ctx)
 	u, err := c.st.UserByName(ctx, r.PathValue("name"))
 	if errors.Is(err, store.ErrNotFound) {
-		c.fail(w, r, http.StatusNotFound, "There is no such user.")
+		c.fail(w, r, http.StatusNotFound, msg("users.error.not_found"))
 		return
 	} else if err != nil {
 		c.serverError(w, r, "user", err)
 		return
 	}
-	bad := func(msg string) { c.showUsers(w, r, http.StatusBadRequest, userListData{Error: msg}) }
+	bad := func(problem *Message) { c.showUsers(w, r, http.StatusBadRequest, userListData{Error: problem}) }
 	conflict := func() {
 		c.o.Logger.Info("console: user edit conflict", "user", u.Name)
-		c.showUsers(w, r, http.StatusConflict, userListData{Error: T("Someone else changed this user while you were editing. Nothing was saved: check the list below and make your change again.")})
+		c.showUsers(w, r, http.StatusConflict, userListData{Error: msg("users.error.conflict")})
 	}
 	if formVersion(r) != u.Version {
 		conflict()
@@ -40,7 +40,7 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) {
 	var changes []string
 	if role != "" && role != u.Role {
 		if !ValidRole(role) {
-			bad(T("Choose one of the roles."))
+			bad(msg("users.error.choose_role"))
 			return
 		}
 		changes = append(changes, "role "+u.Role+" → "+role)
@@ -57,7 +57,7 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	if pw != "" {
 		if err := CheckPasswordRules(pw); err != nil {
-			bad(err.Error())
+			bad(userInputMessage(err))
 			return
 		}
 		if u.PasswordHash, err = HashPassword(pw, c.o.Params); err != nil {
@@ -67,14 +67,14 @@ func (c *Console) userUpdate(w http.ResponseWriter, r *http.Request) {
 		changes = append(changes, "password reset")
 	}
 	if u.ID == p.user.ID && (u.Role != store.RoleAdmin || u.Disabled()) {
-		bad(T("You cannot take away your own admin role or disable yourself; ask another admin."))
+		bad(msg("users.error.self_demotion"))
 		return
 	}
 	// The language is kept apart from the user record (store.UserLangs);
 	// a form without the field leaves it as it is.
 	lang, setLang := r.PostForm["lang"]
 	if setLang && (len(lang) != 1 || (lang[0] != "" && !knownLang(lang[0]))) {
-		bad(T("Choose one of the languages."))
+		bad(msg("common.choose_language"))
 		return
 	}
 	if len(changes) > 0 {
