@@ -59,6 +59,7 @@ type Hub struct {
 	terminals   map[string]*terminal
 	stored      map[string]bool // terminal "/" record id
 	records     []api.Record    // stored, in order of first arrival
+	batches     [][]string      // record IDs of each well-formed batch, in order handled
 	duplicates  int
 	refused     map[string]string // record id → reason
 	heartbeats  []api.Heartbeat
@@ -220,6 +221,19 @@ func (h *Hub) RecordsOf(typ string) []api.Record {
 		if r.Type == typ {
 			out = append(out, r)
 		}
+	}
+	return out
+}
+
+// Batches returns the record IDs of every well-formed batch the hub
+// handled (stored, acknowledged as duplicates or refused), in the order
+// it handled them.
+func (h *Hub) Batches() [][]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([][]string, len(h.batches))
+	for i, b := range h.batches {
+		out[i] = append([]string(nil), b...)
 	}
 	return out
 }
@@ -449,6 +463,11 @@ func (h *Hub) batch(w http.ResponseWriter, r *http.Request, t *terminal, body []
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	ids := make([]string, len(b.Records))
+	for i, rec := range b.Records {
+		ids[i] = rec.ID
+	}
+	h.batches = append(h.batches, ids)
 	for i := range b.Records {
 		err := b.Records[i].Validate()
 		if reason, ok := h.refused[b.Records[i].ID]; ok && err == nil {

@@ -244,6 +244,10 @@ func TestRecordsAckAndDuplicates(t *testing.T) {
 	if strings.Join(types, ",") != "a,b,c,a" || hub.Duplicates() != 2 || len(hub.RecordsOf("a")) != 2 {
 		t.Fatalf("stored %v with %d duplicates", types, hub.Duplicates())
 	}
+	// Every batch handled, refused ones too, as it came.
+	if got := hub.Batches(); len(got) != 5 || strings.Join(got[1], ",") != b.ID+","+a.ID+","+c.ID || got[4][1] != poison.ID {
+		t.Fatalf("batches %v", got)
+	}
 }
 
 // Heartbeats are kept and answered with the configuration version; the
@@ -438,6 +442,31 @@ func TestFaultDelay(t *testing.T) {
 	hub.Stop()
 	if a := <-done; a.err == nil || time.Since(stopped) > 10*time.Second {
 		t.Fatalf("a request held for an hour answered %d when the hub stopped", a.status)
+	}
+}
+
+// Hold keeps a request until the test lets it go; the hub has seen it
+// meanwhile but not handled it.
+func TestFaultHold(t *testing.T) {
+	hub := fakehub.Start(t, fakehub.Opts{})
+	tm := newTerminal(t, hub, "T1")
+	release := make(chan struct{})
+	hub.Inject(api.PathRecords, 1, fakehub.Fault{Hold: release})
+	body := gzipped(t, api.Batch{Records: []api.Record{record("held")}})
+	done := make(chan answer, 1)
+	go func() { done <- tm.send(http.MethodPost, api.PathRecords, body, "Content-Encoding", "gzip") }()
+	testutil.Eventually(t, "the upload at the hub", func() bool { return hub.Count(api.PathRecords) == 1 })
+	select {
+	case a := <-done:
+		t.Fatalf("a held upload was answered: %d %s", a.status, a.body)
+	default:
+	}
+	if n := len(hub.Records()); n != 0 {
+		t.Fatalf("a held upload stored %d records", n)
+	}
+	close(release)
+	if got := ack(t, <-done); got.Stored != 1 {
+		t.Fatalf("released upload %+v", got)
 	}
 }
 

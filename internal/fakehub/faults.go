@@ -12,13 +12,18 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/api"
 )
 
-// Fault is how the hub misbehaves for a request. Delay comes first; then
-// at most one of Drop, Status and CutBody applies (in that order); with
-// none of them the request is answered normally after the delay.
+// Fault is how the hub misbehaves for a request. Delay and Hold come
+// first; then at most one of Drop, Status and CutBody applies (in that
+// order); with none of them the request is answered normally after the
+// wait.
 type Fault struct {
 	// Delay holds the request this long before anything else (or until
 	// the client gives up or the hub stops).
 	Delay time.Duration
+	// Hold, after Delay, holds the request until Hold is closed (or the
+	// client gives up or the hub stops): the test decides when the hub
+	// answers. Hub.Count sees the request while it is held.
+	Hold <-chan struct{}
 	// Drop closes the connection without an answer; the request is not
 	// handled.
 	Drop bool
@@ -39,6 +44,9 @@ func (f *Fault) String() string {
 	var parts []string
 	if f.Delay > 0 {
 		parts = append(parts, "delay "+f.Delay.String())
+	}
+	if f.Hold != nil {
+		parts = append(parts, "hold")
 	}
 	switch {
 	case f.Drop:
@@ -116,21 +124,14 @@ func (h *Hub) takeFault(path string) *Fault {
 // none).
 func (h *Hub) misbehave(w *recorder, r *http.Request, f *Fault) int {
 	if f.Delay > 0 {
-		h.srvMu.Lock()
-		stopping := h.stopping
-		h.srvMu.Unlock()
 		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			hangUp(w.ResponseWriter)
-			return 0
-		case <-stopping:
-			t.Stop()
-			hangUp(w.ResponseWriter) // else the server would answer an empty 200
+		defer t.Stop()
+		if !wait(h, w, r, t.C) {
 			return 0
 		}
+	}
+	if f.Hold != nil && !wait(h, w, r, f.Hold) {
+		return 0
 	}
 	switch {
 	case f.Drop:
@@ -155,6 +156,22 @@ func (h *Hub) misbehave(w *recorder, r *http.Request, f *Fault) int {
 	}
 	h.route(w, r)
 	return w.status
+}
+
+// wait waits for until; if the client gives up or the hub stops first,
+// it hangs up and reports false.
+func wait[T any](h *Hub, w *recorder, r *http.Request, until <-chan T) bool {
+	h.srvMu.Lock()
+	stopping := h.stopping
+	h.srvMu.Unlock()
+	select {
+	case <-until:
+		return true
+	case <-r.Context().Done():
+	case <-stopping:
+	}
+	hangUp(w.ResponseWriter) // else the server would answer an empty 200
+	return false
 }
 
 // hangUp closes the request's connection without a word.
