@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"slices"
+	"sync"
 
 	qhassets "github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
@@ -36,11 +37,15 @@ type reportView struct {
 	CategoryLabel string
 }
 
-// categoryLabels names the problem categories in lang ("": in each
-// content's first language, as the CSV export does), else in the
-// content's first language: those of every configuration layer's
-// content, then those of the demo content, which terminals show until
-// the hub serves content, so reports made then have its categories.
+// demoContent is the content terminals show until the hub serves one,
+// read once.
+var demoContent = sync.OnceValues(qhassets.DemoContent)
+
+// categoryLabels names the problem categories in lang, or in their
+// content's first language where lang has no name ("" asks for that
+// always, as the CSV export does). The names come from every
+// configuration layer's content, then from the demo content: reports
+// made before the hub served content have its categories.
 func (c *Console) categoryLabels(ctx context.Context, lang string) map[string]string {
 	out := map[string]string{}
 	add := func(languages []string, categories []api.Category) {
@@ -70,7 +75,7 @@ func (c *Console) categoryLabels(ctx context.Context, lang string) map[string]st
 			add(doc.Content.Languages, doc.Content.ProblemCategories)
 		}
 	}
-	if demo, err := qhassets.DemoContent(); err == nil {
+	if demo, err := demoContent(); err == nil {
 		add(demo.Languages, demo.ProblemCategories)
 	}
 	return out
