@@ -48,6 +48,12 @@
 // card_hash_key (hex); without one it generates a random key into
 // DATA/card_hash_key on first start (until the hub distributes one key
 // per deployment). The version prefix lets old CLIs keep working.
+//
+// This package is the wire format only: it imports no package of the
+// terminal's engine, and the engine's packages do not import it. The
+// agent converts its own types at its edge (kiosk/agent/api.go), the
+// window in its client (kiosk/ui/backend), as the hub does between
+// hub-server/api and its store.
 package localapi
 
 import (
