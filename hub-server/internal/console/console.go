@@ -65,6 +65,7 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/netlimit"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
@@ -132,7 +133,7 @@ type Console struct {
 	// of a browser.
 	static fs.FS
 	// lookups limits the public status page per client network.
-	lookups *lookupLimiter
+	lookups *netlimit.Limiter
 }
 
 // New returns the console on st.
@@ -148,6 +149,12 @@ func New(st store.Store, o Opts) (*Console, error) {
 	}
 	if o.OnlineWithin <= 0 {
 		o.OnlineWithin = 90 * time.Second
+	}
+	if o.StatusLookupEvery <= 0 {
+		o.StatusLookupEvery = 3 * time.Second
+	}
+	if o.StatusLookupBurst <= 0 {
+		o.StatusLookupBurst = 20
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Minute
@@ -182,7 +189,7 @@ func New(st store.Store, o Opts) (*Console, error) {
 		return nil, fmt.Errorf("console: static files: %w", err)
 	}
 	c := &Console{st: st, o: o, mux: http.NewServeMux(), pages: p, static: static,
-		lookups: newLookupLimiter(lookupLimits{Every: o.StatusLookupEvery, Burst: o.StatusLookupBurst, Clients: o.StatusLookupClients}),
+		lookups: netlimit.New(netlimit.Limits{Every: o.StatusLookupEvery, Burst: o.StatusLookupBurst, Clients: o.StatusLookupClients}),
 		configs: fleet.NewConfigs(st, fleet.ConfigsOpts{CheckEvery: -1, Now: o.Now})}
 	c.routes()
 	return c, nil

@@ -285,7 +285,7 @@ func TestStatusLookupRateLimit(t *testing.T) {
 			limited++
 		}
 	}
-	if n := h.con.lookups.size(); n > 50 {
+	if n := h.con.lookups.Len(); n > 50 {
 		t.Fatalf("%d networks tracked, want at most 50", n)
 	}
 	if limited < 1900 {

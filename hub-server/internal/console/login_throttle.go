@@ -2,10 +2,11 @@ package console
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/netlimit"
 )
 
 // The login throttle has two limits, both counted in the store so that
@@ -46,11 +47,7 @@ func nameKey(name string) string {
 
 // clientNet is the client's network: the address for IPv4, its /64 for IPv6.
 func (c *Console) clientNet(r *http.Request) string {
-	addr := c.clientAddr(r)
-	if ip := net.ParseIP(addr); ip != nil && ip.To4() == nil {
-		addr = ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-	}
-	return addr
+	return netlimit.ClientNetwork(c.clientAddr(r))
 }
 
 // netKey counts failures of a user name from one network.

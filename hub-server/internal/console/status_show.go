@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/netlimit"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
@@ -52,10 +53,16 @@ func (c *Console) statusShow(w http.ResponseWriter, r *http.Request) {
 	if len(asked) > 64 { // a reference has 9 characters; this is not one, nor echoed
 		asked, d.Asked = "-", ""
 	}
+	// References are short and the page is open to anyone, so lookups
+	// are limited per client network (clientNet, as the login throttle;
+	// behind trusted proxies the real client's): a burst, then one every
+	// few seconds (Opts.StatusLookup*). A resident opening a receipt's QR
+	// code, or typing a number a few times, never notices; guessing from
+	// one network goes at a few per minute.
 	if asked != "" {
-		if ok, wait := c.lookups.allow(c.clientNet(r), c.o.Now()); !ok {
+		if ok, wait := c.lookups.Allow(c.clientNet(r), c.o.Now()); !ok {
 			d.Limited = true
-			w.Header().Set("Retry-After", retryAfter(wait))
+			w.Header().Set("Retry-After", netlimit.RetryAfter(wait))
 			w.Header().Set("X-Robots-Tag", "noindex")
 			c.renderPublic(w, r, http.StatusTooManyRequests, d)
 			return

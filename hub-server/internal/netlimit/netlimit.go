@@ -1,10 +1,15 @@
-// Package netlimit limits how often one client network may fail at
-// something (e.g. guess an enrolment token): a token bucket
-// (golang.org/x/time/rate) per network, in a table of bounded size. An
-// attempt goes ahead only while its network's bucket holds a token for it
-// beyond the attempts already in progress, and takes that token only if
-// it fails, so honest work (a fleet enrolled with good tokens) is never
-// slowed and concurrent guesses cannot overshoot the limit.
+// Package netlimit limits how often one client network may do something
+// where guessing pays: a token bucket (golang.org/x/time/rate) per
+// network, in a table of bounded size. Two kinds of attempt:
+//
+//   - Begin, for attempts that cost only when they fail (guessing an
+//     enrolment token): an attempt goes ahead only while its network's
+//     bucket holds a token for it beyond the attempts already in
+//     progress, and takes that token only if it fails, so honest work (a
+//     fleet enrolled with good tokens) is never slowed and concurrent
+//     guesses cannot overshoot the limit;
+//   - Allow, for attempts that cost whatever their outcome (looking up a
+//     public report reference): each takes a token.
 //
 // Memory is bounded: at most Limits.Clients buckets. When the table is
 // full, buckets that are full again and idle (their network has been
@@ -53,7 +58,7 @@ type Limiter struct {
 }
 
 type bucket struct {
-	failures *rate.Limiter
+	tokens   *rate.Limiter
 	inflight int // attempts begun and not done
 }
 
@@ -70,7 +75,7 @@ func New(l Limits) *Limiter {
 	}
 	lim := rate.Every(l.Every)
 	return &Limiter{limit: lim, burst: l.Burst, max: l.Clients, buckets: map[string]*bucket{},
-		overflow: &bucket{failures: rate.NewLimiter(lim, l.Burst)}}
+		overflow: &bucket{tokens: rate.NewLimiter(lim, l.Burst)}}
 }
 
 // Begin starts an attempt by network at now. If the network may not
@@ -81,7 +86,7 @@ func (l *Limiter) Begin(network string, now time.Time) (done func(failed bool, a
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucket(network, now)
-	short := float64(b.inflight+1) - b.failures.TokensAt(now)
+	short := float64(b.inflight+1) - b.tokens.TokensAt(now)
 	if short > 1e-9 {
 		return nil, false, max(time.Duration(short/float64(l.limit)*float64(time.Second)), time.Second)
 	}
@@ -91,7 +96,7 @@ func (l *Limiter) Begin(network string, now time.Time) (done func(failed bool, a
 		defer l.mu.Unlock()
 		b.inflight--
 		if failed {
-			b.failures.AllowN(at, 1)
+			b.tokens.AllowN(at, 1)
 		}
 	}, true, 0
 }
@@ -104,7 +109,7 @@ func (l *Limiter) bucket(network string, now time.Time) *bucket {
 	if len(l.buckets) >= l.max && now.Sub(l.swept) >= time.Second {
 		l.swept = now
 		for k, b := range l.buckets {
-			if b.inflight == 0 && b.failures.TokensAt(now) >= float64(l.burst)-1e-9 {
+			if b.inflight == 0 && b.tokens.TokensAt(now) >= float64(l.burst)-1e-9 {
 				delete(l.buckets, k)
 			}
 		}
@@ -112,9 +117,24 @@ func (l *Limiter) bucket(network string, now time.Time) *bucket {
 	if len(l.buckets) >= l.max {
 		return l.overflow
 	}
-	b := &bucket{failures: rate.NewLimiter(l.limit, l.burst)}
+	b := &bucket{tokens: rate.NewLimiter(l.limit, l.burst)}
 	l.buckets[network] = b
 	return b
+}
+
+// Allow takes a token from network's bucket at now. When there is none
+// (or attempts begun with Begin still hold them), ok is false and wait
+// says how long until there is (at least a second, for Retry-After).
+func (l *Limiter) Allow(network string, now time.Time) (ok bool, wait time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(network, now)
+	short := float64(b.inflight+1) - b.tokens.TokensAt(now)
+	if short > 1e-9 {
+		return false, max(time.Duration(short/float64(l.limit)*float64(time.Second)), time.Second)
+	}
+	b.tokens.AllowN(now, 1)
+	return true, 0
 }
 
 // Len is how many networks have a bucket of their own.

@@ -47,6 +47,34 @@ func TestFailuresLimited(t *testing.T) {
 	}
 }
 
+// Allow charges every attempt, whatever its outcome, and respects the
+// tokens that attempts begun with Begin hold.
+func TestAllowChargesEveryAttempt(t *testing.T) {
+	l := netlimit.New(netlimit.Limits{Every: 3 * time.Second, Burst: 2})
+	for i := range 2 {
+		if ok, _ := l.Allow("a", t0); !ok {
+			t.Fatalf("lookup %d of the burst refused", i+1)
+		}
+	}
+	if ok, wait := l.Allow("a", t0); ok || wait != 3*time.Second {
+		t.Fatalf("after the burst: %v, wait %v", ok, wait)
+	}
+	if ok, _ := l.Allow("a", t0.Add(3*time.Second)); !ok {
+		t.Error("refused once the next one is earned")
+	}
+	done, ok, _ := l.Begin("b", t0)
+	if !ok {
+		t.Fatal("Begin refused on a full bucket")
+	}
+	if ok, _ := l.Allow("b", t0); !ok {
+		t.Error("the second token refused while one attempt is in progress")
+	}
+	if ok, _ := l.Allow("b", t0); ok {
+		t.Error("a token taken that an attempt in progress holds")
+	}
+	done(false, t0)
+}
+
 // Successes take nothing: a fleet enrolled from one network is never
 // slowed.
 func TestSuccessesFree(t *testing.T) {
