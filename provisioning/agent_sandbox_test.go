@@ -24,22 +24,7 @@ import (
 // and checks its system calls against its unit's SystemCallFilter= and
 // that it wrote only below its data directory and to its device.
 func TestAgentStaysInItsSandbox(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze is not installed (package systemd; provisioning/dev/deps.sh test installs it)")
-	}
-	straceBin, err := exec.LookPath("strace")
-	if err != nil {
-		t.Skip("strace is not installed (package strace; provisioning/dev/deps.sh test installs it)")
-	}
-	if testing.Short() {
-		t.Skip("builds and traces the agent")
-	}
-	unit, err := os.ReadFile("kiosk/quartierhub-agent.service")
-	if err != nil {
-		t.Fatal(err)
-	}
-	allowed := filterOf(t, analyze, string(unit))
+	straceBin, allowed := sandboxOf(t, "kiosk/quartierhub-agent.service", "the agent")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -27,7 +27,7 @@ var maxExposure = map[string]float64{
 func TestSystemdUnitsSecurity(t *testing.T) {
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		t.Skip("systemd-analyze is not installed (package systemd; provisioning/dev/deps.sh test installs it)")
+		missingTool(t, "systemd-analyze is not installed (package systemd; provisioning/dev/deps.sh test installs it)")
 	}
 	units, _ := filepath.Glob("*/*.service")
 	if len(units) != len(maxExposure) {
@@ -65,7 +65,7 @@ func TestSystemdUnitsSecurity(t *testing.T) {
 func TestSystemdUnitsVerify(t *testing.T) {
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		t.Skip("systemd-analyze is not installed (package systemd)")
+		missingTool(t, "systemd-analyze is not installed (package systemd; provisioning/dev/deps.sh test installs it)")
 	}
 	units, _ := filepath.Glob("*/*.service")
 	if len(units) < 2 {
