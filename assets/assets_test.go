@@ -3,13 +3,14 @@ package assets_test
 import (
 	"encoding/hex"
 
-	"github.com/quartierhub/quartierhub/kiosk/session"
 	"reflect"
 	"testing"
 
+	"github.com/quartierhub/quartierhub/kiosk/session"
+
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
-	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
+	"github.com/quartierhub/quartierhub/internal/i18n"
 )
 
 func TestTranslationsComplete(t *testing.T) {

@@ -16,8 +16,8 @@ import (
 
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
-	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 )
 

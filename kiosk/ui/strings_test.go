@@ -14,7 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"github.com/quartierhub/quartierhub/assets"
-	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
+	"github.com/quartierhub/quartierhub/internal/i18n"
 )
 
 func s2n(s string) fyne.ThemeSizeName { return fyne.ThemeSizeName(s) }

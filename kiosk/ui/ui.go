@@ -7,7 +7,7 @@
 // runs off the UI goroutine and comes back through fyne.Do.
 //
 // Every string a resident reads comes from the translation files in
-// assets/i18n (through kiosk/session/i18n) or from the hub's content.
+// assets/i18n (through internal/i18n) or from the hub's content.
 //
 // # Layout
 //
@@ -53,10 +53,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
-	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
+
 	// Initialised before Fyne's lang package: no locale error under
 	// LANG=C.UTF-8, in the kiosk binary (CLI commands too) and in tests.
 	_ "github.com/quartierhub/quartierhub/kiosk/ui/fynelocale"

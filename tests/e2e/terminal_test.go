@@ -21,8 +21,8 @@ import (
 
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
-	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
 	"github.com/quartierhub/quartierhub/tests/internal/harness"

@@ -12,9 +12,9 @@ import (
 	"github.com/go-gl/glfw/v3.3/glfw"
 
 	"github.com/quartierhub/quartierhub/assets"
+	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/cli"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
-	"github.com/quartierhub/quartierhub/kiosk/session/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 )
 
