@@ -3,11 +3,14 @@
 // network, in a table of bounded size. Two kinds of attempt:
 //
 //   - Begin, for attempts that cost only when they fail (guessing an
-//     enrolment token): an attempt goes ahead only while its network's
-//     bucket holds a token for it beyond the attempts already in
-//     progress, and takes that token only if it fails, so honest work (a
-//     fleet enrolled with good tokens) is never slowed and concurrent
-//     guesses cannot overshoot the limit;
+//     enrolment token): an attempt goes ahead while its network's bucket
+//     holds a token and fewer than Limits.InFlight of its attempts are
+//     in progress, and takes a token only if it fails, so honest work (a
+//     fleet enrolled with good tokens, many at a time from one office)
+//     is never slowed. Concurrent failures may take the bucket below
+//     zero; the network then waits until the debt is paid, so a burst of
+//     concurrent guesses overshoots by at most InFlight and gains no
+//     rate;
 //   - Allow, for attempts that cost whatever their outcome (looking up a
 //     public report reference): each takes a token.
 //
@@ -41,6 +44,9 @@ type Limits struct {
 	// Clients is the most networks with a bucket of their own. Default
 	// 10000.
 	Clients int
+	// InFlight is how many attempts begun with Begin one network may
+	// have in progress at once. Default 64.
+	InFlight int
 }
 
 // Limiter is a table of token buckets keyed by client network.
@@ -48,6 +54,7 @@ type Limiter struct {
 	limit    rate.Limit
 	burst    int
 	max      int
+	inFlight int
 	mu       sync.Mutex
 	buckets  map[string]*bucket
 	overflow *bucket // shared by the networks that find the table full
@@ -73,8 +80,11 @@ func New(l Limits) *Limiter {
 	if l.Clients <= 0 {
 		l.Clients = 10000
 	}
+	if l.InFlight <= 0 {
+		l.InFlight = 64
+	}
 	lim := rate.Every(l.Every)
-	return &Limiter{limit: lim, burst: l.Burst, max: l.Clients, buckets: map[string]*bucket{},
+	return &Limiter{limit: lim, burst: l.Burst, max: l.Clients, inFlight: l.InFlight, buckets: map[string]*bucket{},
 		overflow: &bucket{tokens: rate.NewLimiter(lim, l.Burst)}}
 }
 
@@ -86,9 +96,11 @@ func (l *Limiter) Begin(network string, now time.Time) (done func(failed bool, a
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucket(network, now)
-	short := float64(b.inflight+1) - b.tokens.TokensAt(now)
-	if short > 1e-9 {
-		return nil, false, max(time.Duration(short/float64(l.limit)*float64(time.Second)), time.Second)
+	if b.inflight >= l.inFlight {
+		return nil, false, time.Second
+	}
+	if ok, wait := l.hasToken(b, now); !ok {
+		return nil, false, wait
 	}
 	b.inflight++
 	return func(failed bool, at time.Time) {
@@ -96,7 +108,9 @@ func (l *Limiter) Begin(network string, now time.Time) (done func(failed bool, a
 		defer l.mu.Unlock()
 		b.inflight--
 		if failed {
-			b.tokens.AllowN(at, 1)
+			// A reservation is never refused for one token: failures
+			// beyond the bucket leave a debt that later attempts wait out.
+			b.tokens.ReserveN(at, 1)
 		}
 	}, true, 0
 }
@@ -122,19 +136,28 @@ func (l *Limiter) bucket(network string, now time.Time) *bucket {
 	return b
 }
 
-// Allow takes a token from network's bucket at now. When there is none
-// (or attempts begun with Begin still hold them), ok is false and wait
-// says how long until there is (at least a second, for Retry-After).
+// Allow takes a token from network's bucket at now. When there is none,
+// ok is false and wait says how long until there is (at least a second,
+// for Retry-After).
 func (l *Limiter) Allow(network string, now time.Time) (ok bool, wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucket(network, now)
-	short := float64(b.inflight+1) - b.tokens.TokensAt(now)
-	if short > 1e-9 {
-		return false, max(time.Duration(short/float64(l.limit)*float64(time.Second)), time.Second)
+	if ok, wait := l.hasToken(b, now); !ok {
+		return false, wait
 	}
 	b.tokens.AllowN(now, 1)
 	return true, 0
+}
+
+// hasToken reports whether b holds a whole token at now, and if not how
+// long until it does (at least a second, for Retry-After). l.mu held.
+func (l *Limiter) hasToken(b *bucket, now time.Time) (bool, time.Duration) {
+	short := 1 - b.tokens.TokensAt(now)
+	if short <= 1e-9 {
+		return true, 0
+	}
+	return false, max(time.Duration(short/float64(l.limit)*float64(time.Second)), time.Second)
 }
 
 // Len is how many networks have a bucket of their own.
