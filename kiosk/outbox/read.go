@@ -75,6 +75,20 @@ func (o *Outbox) PeekAfter(ctx context.Context, after Record, maxRecords, maxByt
 	return out, nil
 }
 
+// parseIDs turns record IDs into their keys; op names the call in the
+// error, which wraps ErrBadID for the first malformed ID.
+func parseIDs(op string, ids []string) ([]ulid.ULID, error) {
+	keys := make([]ulid.ULID, len(ids))
+	for i, s := range ids {
+		id, err := ulid.ParseStrict(s)
+		if err != nil {
+			return nil, fmt.Errorf("outbox: %s: %w %q: %w", op, ErrBadID, s, err)
+		}
+		keys[i] = id
+	}
+	return keys, nil
+}
+
 // Ack deletes the records with the given IDs, once durably. IDs not stored
 // (already acknowledged, evicted) are ignored, so an ack may be repeated
 // after a crash. A malformed ID fails the whole call before anything is
@@ -83,13 +97,9 @@ func (o *Outbox) Ack(ctx context.Context, ids []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	keys := make([]ulid.ULID, len(ids))
-	for i, s := range ids {
-		id, err := ulid.ParseStrict(s)
-		if err != nil {
-			return fmt.Errorf("outbox: ack: %w %q: %w", ErrBadID, s, err)
-		}
-		keys[i] = id
+	keys, err := parseIDs("ack", ids)
+	if err != nil {
+		return err
 	}
 	if len(keys) == 0 {
 		return nil
@@ -97,7 +107,7 @@ func (o *Outbox) Ack(ctx context.Context, ids []string) error {
 	o.writeMu.Lock()
 	defer o.writeMu.Unlock()
 	c := o.ctr
-	err := o.db.Update(func(tx *bolt.Tx) error {
+	err = o.db.Update(func(tx *bolt.Tx) error {
 		c = o.ctr
 		changed := false
 		for _, k := range keys {

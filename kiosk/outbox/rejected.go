@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -27,13 +26,9 @@ func (o *Outbox) SetAside(ctx context.Context, ids []string, reason string) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	keys := make([]ulid.ULID, len(ids))
-	for i, s := range ids {
-		id, err := ulid.ParseStrict(s)
-		if err != nil {
-			return fmt.Errorf("outbox: set aside: %w %q: %w", ErrBadID, s, err)
-		}
-		keys[i] = id
+	keys, err := parseIDs("set aside", ids)
+	if err != nil {
+		return err
 	}
 	if len(reason) > 1000 {
 		reason = reason[:1000]
@@ -42,7 +37,7 @@ func (o *Outbox) SetAside(ctx context.Context, ids []string, reason string) erro
 	o.writeMu.Lock()
 	defer o.writeMu.Unlock()
 	c := o.ctr
-	err := o.db.Update(func(tx *bolt.Tx) error {
+	err = o.db.Update(func(tx *bolt.Tx) error {
 		c = o.ctr
 		rb, err := tx.CreateBucketIfNotExists(rejectedBucket)
 		if err != nil {
