@@ -173,23 +173,12 @@ func checkAffected(ctx context.Context, st store.Store, scope string, doc []byte
 	if err != nil {
 		return err
 	}
-	for _, t := range ts {
-		scopes := fleet.Scopes(t.Quarter, t.Name)
-		if t.Revoked() || (scope != store.ScopeGlobal && scope != scopes[1] && scope != scopes[2]) {
-			continue
+	for _, r := range fleet.Reach(byScope, scope, ts) {
+		if r.Err != nil {
+			return r.Err
 		}
-		var docs [][]byte
-		for _, s := range scopes {
-			if d, ok := byScope[s]; ok {
-				docs = append(docs, d)
-			}
-		}
-		eff, _, err := fleet.Effective(docs...)
-		if err != nil {
-			return err
-		}
-		if _, err := api.ValidateConfig(eff); err != nil {
-			return fmt.Errorf("refused: the effective configuration of terminal %s would be invalid: %w", t.Name, err)
+		if _, err := api.ValidateConfig(r.Effective); err != nil {
+			return fmt.Errorf("refused: the effective configuration of terminal %s would be invalid: %w", r.Terminal.Name, err)
 		}
 	}
 	return nil

@@ -85,23 +85,13 @@ func (c *Console) checkLayer(ctx context.Context, scope string, doc []byte, role
 	if err != nil {
 		return out, err
 	}
-	for _, t := range ts {
-		scopes := fleet.Scopes(t.Quarter, t.Name)
-		if t.Revoked() || (scope != store.ScopeGlobal && scope != scopes[1] && scope != scopes[2]) {
+	for _, r := range fleet.Reach(byScope, scope, ts) {
+		t := r.Terminal
+		if r.Err != nil {
+			out.Errors = append(out.Errors, verbatim(r.Err.Error()))
 			continue
 		}
-		var docs [][]byte
-		for _, s := range scopes {
-			if d, ok := byScope[s]; ok {
-				docs = append(docs, d)
-			}
-		}
-		eff, _, err := fleet.Effective(docs...)
-		if err != nil {
-			out.Errors = append(out.Errors, verbatim(err.Error()))
-			continue
-		}
-		cfg, err := api.ValidateConfig(eff)
+		cfg, err := api.ValidateConfig(r.Effective)
 		if err != nil {
 			out.Errors = append(out.Errors, msg("config.error.terminal_invalid", "terminal", t.Name, "error", err))
 			continue

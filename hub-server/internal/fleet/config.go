@@ -118,6 +118,44 @@ func Scopes(quarter, name string) []string {
 	return []string{store.ScopeGlobal, store.ScopeQuarterPrefix + quarter, store.ScopeTerminalPrefix + name}
 }
 
+// effectiveOf merges the layers of byScope that make up the configuration
+// of the terminal named name in quarter.
+func effectiveOf(byScope map[string][]byte, quarter, name string) ([]byte, string, error) {
+	var docs [][]byte
+	for _, s := range Scopes(quarter, name) {
+		if d, ok := byScope[s]; ok {
+			docs = append(docs, d)
+		}
+	}
+	return Effective(docs...)
+}
+
+// Reached is a terminal a layer reaches, with its effective configuration
+// or the reason the layers do not merge.
+type Reached struct {
+	Terminal  store.Terminal
+	Effective []byte
+	Err       error
+}
+
+// Reach computes the effective configuration of every terminal among ts
+// that is not revoked and whose configuration includes the layer at
+// scope, from byScope (scope to layer document, the changed layer already
+// in place). Both the CLI and the console check a new layer this way
+// before it is saved, so no terminal is sent a document it must refuse.
+func Reach(byScope map[string][]byte, scope string, ts []store.Terminal) []Reached {
+	var out []Reached
+	for _, t := range ts {
+		scopes := Scopes(t.Quarter, t.Name)
+		if t.Revoked() || (scope != store.ScopeGlobal && scope != scopes[1] && scope != scopes[2]) {
+			continue
+		}
+		eff, _, err := effectiveOf(byScope, t.Quarter, t.Name)
+		out = append(out, Reached{Terminal: t, Effective: eff, Err: err})
+	}
+	return out
+}
+
 // ConfigStore is what Configs needs of the store.
 type ConfigStore interface {
 	ConfigLayers(ctx context.Context) ([]store.ConfigLayer, error)
@@ -176,13 +214,7 @@ func (c *Configs) For(ctx context.Context, quarter, name string) (api.ConfigDocu
 	if d, ok := c.cache[key]; ok {
 		return d, nil
 	}
-	var docs [][]byte
-	for _, s := range scopes {
-		if l, ok := c.layers[s]; ok {
-			docs = append(docs, l)
-		}
-	}
-	doc, version, err := Effective(docs...)
+	doc, version, err := effectiveOf(c.layers, quarter, name)
 	if err != nil {
 		return api.ConfigDocument{}, err
 	}
