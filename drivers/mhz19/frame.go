@@ -3,15 +3,14 @@ package mhz19
 import (
 	"fmt"
 	"strings"
+
+	"github.com/quartierhub/quartierhub/drivers/internal/framer"
 )
 
 // FrameLen is the length of every MH-Z19B frame, command or response.
 const FrameLen = 9
 
-const (
-	start     = 0xFF
-	maxBuffer = 4 * FrameLen
-)
+const start = 0xFF
 
 // SensorNumber is byte 1 of every command frame (the manual's "sensor No.").
 const SensorNumber = 0x01
@@ -150,15 +149,13 @@ type Scanner struct {
 	// for the sensor's read responses, SensorNumber for commands as the
 	// sensor receives them.
 	Want byte
-	buf  []byte
-	// Skipped counts bytes discarded as noise or parts of bad frames.
-	Skipped int
-	// Bad counts candidate frames (right header) whose checksum failed.
-	Bad int
+	// Buffer keeps leftovers and counts Skipped bytes and Bad candidates
+	// (right header, checksum failed).
+	framer.Buffer
 }
 
 func (s *Scanner) String() string {
-	return fmt.Sprintf("mhz19.Scanner(want FF %02X, %d buffered, %d skipped, %d bad)", s.want(), len(s.buf), s.Skipped, s.Bad)
+	return fmt.Sprintf("mhz19.Scanner(want FF %02X, %d buffered, %d skipped, %d bad)", s.want(), s.Buffered(), s.Skipped, s.Bad)
 }
 
 func (s *Scanner) want() byte {
@@ -168,69 +165,17 @@ func (s *Scanner) want() byte {
 	return s.Want
 }
 
-// Write appends received bytes. It never fails.
-func (s *Scanner) Write(p []byte) (int, error) {
-	s.buf = append(s.buf, p...)
-	return len(p), nil
-}
-
-// Reset discards buffered bytes, e.g. stale input before a new command.
-func (s *Scanner) Reset() {
-	s.Skipped += len(s.buf)
-	s.buf = s.buf[:0]
-}
-
-// Buffered returns how many bytes wait for the rest of a frame. After Next
-// returns false it is always below FrameLen.
-func (s *Scanner) Buffered() int { return len(s.buf) }
-
 // Next returns the next valid frame in the stream, if a whole one is in.
 func (s *Scanner) Next() (Frame, bool) {
 	want := s.want()
-	for {
-		i := indexByte(s.buf, start)
-		if i < 0 {
-			s.Skipped += len(s.buf)
-			s.buf = s.buf[:0]
-			return Frame{}, false
-		}
-		if i > 0 {
-			s.Skipped += i
-			s.buf = s.buf[i:]
-		}
-		if len(s.buf) >= 2 && s.buf[1] != want {
-			s.Skipped++
-			s.buf = s.buf[1:]
-			continue
-		}
-		if len(s.buf) < FrameLen {
-			s.compact()
-			return Frame{}, false
-		}
-		f := Frame(s.buf[:FrameLen])
-		if f.Valid() {
-			s.buf = s.buf[FrameLen:]
-			s.compact()
-			return f, true
-		}
-		s.Bad++
-		s.Skipped++
-		s.buf = s.buf[1:]
+	f, ok := s.Buffer.Next(framer.Spec{
+		Size:   FrameLen,
+		Head:   start,
+		Second: func(b byte) bool { return b == want },
+		Valid:  func(f []byte) bool { return Frame(f).Valid() },
+	})
+	if !ok {
+		return Frame{}, false
 	}
-}
-
-// compact moves leftovers to the front so the buffer never grows unbounded.
-func (s *Scanner) compact() {
-	if cap(s.buf) > maxBuffer*4 && len(s.buf) <= maxBuffer {
-		s.buf = append(make([]byte, 0, maxBuffer), s.buf...)
-	}
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
+	return Frame(f), true
 }

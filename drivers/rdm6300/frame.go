@@ -3,13 +3,14 @@ package rdm6300
 import (
 	"encoding/hex"
 	"fmt"
+
+	"github.com/quartierhub/quartierhub/drivers/internal/framer"
 )
 
 const (
-	stx       = 0x02
-	etx       = 0x03
-	frameLen  = 14
-	maxBuffer = 4 * frameLen
+	stx      = 0x02
+	etx      = 0x03
+	frameLen = 14
 )
 
 // Encode returns the 14-byte frame for a 5-byte card id (version + tag).
@@ -51,52 +52,25 @@ func upper(b []byte) []byte {
 // chunks. It keeps leftovers between writes, hunts for STX, and on a bad
 // frame drops one byte and rescans, since a real STX may sit inside it.
 type Scanner struct {
-	buf []byte
-	// Skipped counts bytes discarded as noise or parts of bad frames.
-	Skipped int
-	// Bad counts candidate frames rejected (wrong ETX, non-hex, checksum).
-	Bad int
+	// Buffer keeps leftovers and counts Skipped bytes (noise or parts of
+	// bad frames) and Bad candidates (wrong ETX, non-hex, checksum).
+	framer.Buffer
 }
 
-// Write appends received bytes. It never fails.
-func (s *Scanner) Write(p []byte) (int, error) {
-	s.buf = append(s.buf, p...)
-	return len(p), nil
+var frameSpec = framer.Spec{
+	Size:  frameLen,
+	Head:  stx,
+	Valid: func(f []byte) bool { _, ok := decode(f); return ok },
 }
 
 // Next returns the next valid card id in the stream, if a whole one is in.
 func (s *Scanner) Next() ([5]byte, bool) {
-	for {
-		i := indexByte(s.buf, stx)
-		if i < 0 {
-			s.Skipped += len(s.buf)
-			s.buf = s.buf[:0]
-			return [5]byte{}, false
-		}
-		if i > 0 {
-			s.Skipped += i
-			s.buf = s.buf[i:]
-		}
-		if len(s.buf) < frameLen {
-			s.compact()
-			return [5]byte{}, false
-		}
-		if id, ok := decode(s.buf[:frameLen]); ok {
-			s.buf = s.buf[frameLen:]
-			s.compact()
-			return id, true
-		}
-		s.Bad++
-		s.Skipped++
-		s.buf = s.buf[1:]
+	f, ok := s.Buffer.Next(frameSpec)
+	if !ok {
+		return [5]byte{}, false
 	}
-}
-
-// compact moves leftovers to the front so the buffer never grows unbounded.
-func (s *Scanner) compact() {
-	if cap(s.buf) > maxBuffer*4 && len(s.buf) <= maxBuffer {
-		s.buf = append(make([]byte, 0, maxBuffer), s.buf...)
-	}
+	id, _ := decode(f)
+	return id, true
 }
 
 func decode(f []byte) ([5]byte, bool) {
@@ -135,13 +109,4 @@ func unhex(c byte) (byte, bool) {
 		return c - 'a' + 10, true
 	}
 	return 0, false
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }

@@ -131,8 +131,8 @@ func FuzzScanner(f *testing.F) {
 					t.Fatalf("found %X, whose frame is not in the input", id)
 				}
 			}
-			if len(s.buf) >= frameLen+step {
-				t.Fatalf("buffer holds %d bytes after scanning", len(s.buf))
+			if s.Buffered() >= frameLen+step {
+				t.Fatalf("buffer holds %d bytes after scanning", s.Buffered())
 			}
 		}
 	})

@@ -3,6 +3,8 @@ package sds011
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/quartierhub/quartierhub/drivers/internal/framer"
 )
 
 // Wire constants (Control Protocol V1.3).
@@ -150,82 +152,34 @@ func (c Command) String() string {
 	return fmt.Sprintf("sds011 command %s %02X %02X id=%04X", cmdName(c.Cmd), c.Data[0], c.Data[1], c.ID)
 }
 
-// framer is the shared frame hunter: it keeps leftovers between writes,
-// looks for head + kind, checks length, tail and checksum, and on a bad
-// frame drops one byte and rescans, since a real head may sit inside it.
-type framer struct {
-	buf     []byte
-	size    int
-	kind    func(byte) bool
-	skipped int
-	bad     int
-}
-
-func (f *framer) write(p []byte) { f.buf = append(f.buf, p...) }
-
-// next returns the next valid frame's bytes (a view into the buffer, valid
-// until the next write).
-func (f *framer) next() ([]byte, bool) {
-	for {
-		i := 0
-		for i < len(f.buf) && f.buf[i] != head {
-			i++
-		}
-		f.drop(i)
-		if len(f.buf) >= 2 && !f.kind(f.buf[1]) {
-			f.drop(1) // an AA that starts no frame
-			continue
-		}
-		if len(f.buf) < f.size {
-			f.compact()
-			return nil, false
-		}
-		fr := f.buf[:f.size]
-		if fr[f.size-1] == tail && fr[f.size-2] == checksum(fr[2:f.size-2]) {
-			f.buf = f.buf[f.size:]
-			f.compact()
-			return fr, true
-		}
-		f.bad++
-		f.drop(1)
+// spec is a frame of size bytes whose byte 1 passes kind, checked by
+// tail and checksum.
+func spec(size int, kind func(byte) bool) framer.Spec {
+	return framer.Spec{
+		Size:   size,
+		Head:   head,
+		Second: kind,
+		Valid: func(fr []byte) bool {
+			return fr[size-1] == tail && fr[size-2] == checksum(fr[2:size-2])
+		},
 	}
 }
 
-func (f *framer) drop(n int) {
-	f.skipped += n
-	f.buf = f.buf[n:]
-}
-
-// compact moves leftovers to the front so the buffer never grows unbounded:
-// after next returns false fewer than size bytes remain.
-func (f *framer) compact() {
-	if cap(f.buf) > 8*f.size && len(f.buf) < f.size {
-		f.buf = append(make([]byte, 0, 2*f.size), f.buf...)
-	}
-}
+var (
+	sensorSpec  = spec(FrameLen, func(b byte) bool { return b == KindData || b == KindReply })
+	commandSpec = spec(CommandLen, func(b byte) bool { return b == kindCommand })
+)
 
 // Scanner finds valid sensor frames (data and replies) in a byte stream
 // that arrives in arbitrary chunks. The zero value is ready to use.
-type Scanner struct{ f framer }
-
-func (s *Scanner) init() {
-	if s.f.size == 0 {
-		s.f.size = FrameLen
-		s.f.kind = func(b byte) bool { return b == KindData || b == KindReply }
-	}
-}
+type Scanner struct{ f framer.Buffer }
 
 // Write appends received bytes. It never fails.
-func (s *Scanner) Write(p []byte) (int, error) {
-	s.init()
-	s.f.write(p)
-	return len(p), nil
-}
+func (s *Scanner) Write(p []byte) (int, error) { return s.f.Write(p) }
 
 // Next returns the next valid frame, if a whole one is in.
 func (s *Scanner) Next() (Frame, bool) {
-	s.init()
-	b, ok := s.f.next()
+	b, ok := s.f.Next(sensorSpec)
 	if !ok {
 		return Frame{}, false
 	}
@@ -235,13 +189,13 @@ func (s *Scanner) Next() (Frame, bool) {
 }
 
 // Buffered is the number of bytes kept for the next frame.
-func (s *Scanner) Buffered() int { return len(s.f.buf) }
+func (s *Scanner) Buffered() int { return s.f.Buffered() }
 
 // Bad counts candidate frames rejected (wrong tail or checksum).
-func (s *Scanner) Bad() int { return s.f.bad }
+func (s *Scanner) Bad() int { return s.f.Bad }
 
 // Skipped counts bytes discarded as noise or parts of bad frames.
-func (s *Scanner) Skipped() int { return s.f.skipped }
+func (s *Scanner) Skipped() int { return s.f.Skipped }
 
 func (s *Scanner) String() string {
 	return fmt.Sprintf("sds011.Scanner(%d buffered, %d bad, %d skipped)", s.Buffered(), s.Bad(), s.Skipped())
@@ -249,26 +203,14 @@ func (s *Scanner) String() string {
 
 // CommandScanner finds valid command frames from the host in a byte
 // stream; simulators use it. The zero value is ready to use.
-type CommandScanner struct{ f framer }
-
-func (s *CommandScanner) init() {
-	if s.f.size == 0 {
-		s.f.size = CommandLen
-		s.f.kind = func(b byte) bool { return b == kindCommand }
-	}
-}
+type CommandScanner struct{ f framer.Buffer }
 
 // Write appends received bytes. It never fails.
-func (s *CommandScanner) Write(p []byte) (int, error) {
-	s.init()
-	s.f.write(p)
-	return len(p), nil
-}
+func (s *CommandScanner) Write(p []byte) (int, error) { return s.f.Write(p) }
 
 // Next returns the next valid command, if a whole one is in.
 func (s *CommandScanner) Next() (Command, bool) {
-	s.init()
-	b, ok := s.f.next()
+	b, ok := s.f.Next(commandSpec)
 	if !ok {
 		return Command{}, false
 	}
@@ -278,13 +220,13 @@ func (s *CommandScanner) Next() (Command, bool) {
 }
 
 // Buffered is the number of bytes kept for the next command.
-func (s *CommandScanner) Buffered() int { return len(s.f.buf) }
+func (s *CommandScanner) Buffered() int { return s.f.Buffered() }
 
 // Bad counts candidate commands rejected (wrong tail or checksum).
-func (s *CommandScanner) Bad() int { return s.f.bad }
+func (s *CommandScanner) Bad() int { return s.f.Bad }
 
 // Skipped counts bytes discarded as noise or parts of bad commands.
-func (s *CommandScanner) Skipped() int { return s.f.skipped }
+func (s *CommandScanner) Skipped() int { return s.f.Skipped }
 
 func (s *CommandScanner) String() string {
 	return fmt.Sprintf("sds011.CommandScanner(%d buffered, %d bad, %d skipped)", s.Buffered(), s.Bad(), s.Skipped())
