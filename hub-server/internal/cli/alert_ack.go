@@ -26,11 +26,7 @@ func alertAck(ctx context.Context, args []string, o Opts) error {
 	if *name == "" || (*id == "") == (*kind == "") {
 		return usageError{"alert ack: --terminal and one of --id or --kind are required"}
 	}
-	return withStore(ctx, data, func(st store.Store) error {
-		t, err := terminalByName(ctx, st, *name)
-		if err != nil {
-			return err
-		}
+	return withTerminal(ctx, data, *name, func(st store.Store, t store.Terminal) error {
 		now := o.Now()
 		es, err := st.AlertEntries(ctx, store.AlertFilter{TerminalID: t.ID, State: store.AlertOpen}, now)
 		if err != nil {
@@ -92,11 +88,7 @@ func alertMute(ctx context.Context, args []string, o Opts) error {
 	if !end.After(now) || end.Sub(now) > 90*24*time.Hour {
 		return usageError{"alert mute: the end must be in the future, at most 90 days ahead"}
 	}
-	return withStore(ctx, data, func(st store.Store) error {
-		t, err := terminalByName(ctx, st, *name)
-		if err != nil {
-			return err
-		}
+	return withTerminal(ctx, data, *name, func(st store.Store, t store.Terminal) error {
 		id, err := ulid.New(ulid.Timestamp(now), o.Rand)
 		if err != nil {
 			return err
@@ -126,11 +118,7 @@ func alertUnmute(ctx context.Context, args []string, o Opts) error {
 	if *name == "" {
 		return usageError{"alert unmute: --terminal is required"}
 	}
-	return withStore(ctx, data, func(st store.Store) error {
-		t, err := terminalByName(ctx, st, *name)
-		if err != nil {
-			return err
-		}
+	return withTerminal(ctx, data, *name, func(st store.Store, t store.Terminal) error {
 		now := o.Now()
 		if *id == "" {
 			ms, err := st.AlertMutes(ctx, store.MuteFilter{TerminalID: t.ID, ActiveAt: now})
@@ -148,7 +136,7 @@ func alertUnmute(ctx context.Context, args []string, o Opts) error {
 			}
 			return tw.Flush()
 		}
-		err = st.LiftAlertMute(ctx, t.ID, *id, now, o.Actor, store.Audit{At: now, Actor: o.Actor, Action: "alert.unmute", Subject: "terminal:" + t.Name, Detail: *id})
+		err := st.LiftAlertMute(ctx, t.ID, *id, now, o.Actor, store.Audit{At: now, Actor: o.Actor, Action: "alert.unmute", Subject: "terminal:" + t.Name, Detail: *id})
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("terminal %s has no active mute %s", t.Name, *id)
 		} else if err != nil {

@@ -42,6 +42,17 @@ func withStore(ctx context.Context, data *storeLoc, fn func(store.Store) error) 
 	return fn(st)
 }
 
+// withTerminal runs fn on the store with the terminal named name.
+func withTerminal(ctx context.Context, data *storeLoc, name string, fn func(store.Store, store.Terminal) error) error {
+	return withStore(ctx, data, func(st store.Store) error {
+		t, err := terminalByName(ctx, st, name)
+		if err != nil {
+			return err
+		}
+		return fn(st, t)
+	})
+}
+
 func terminalByName(ctx context.Context, st store.Store, name string) (store.Terminal, error) {
 	t, err := st.TerminalByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
@@ -60,11 +71,7 @@ func terminalTag(ctx context.Context, args []string, o Opts) error {
 	if *name == "" {
 		return usageError{"terminal tag: --terminal is required"}
 	}
-	return withStore(ctx, data, func(st store.Store) error {
-		t, err := terminalByName(ctx, st, *name)
-		if err != nil {
-			return err
-		}
+	return withTerminal(ctx, data, *name, func(st store.Store, t store.Terminal) error {
 		list, err := store.NormalizeTags(strings.Split(*tags, ","))
 		if err != nil {
 			return err
@@ -89,11 +96,7 @@ func terminalShow(ctx context.Context, args []string, o Opts) error {
 	if *name == "" {
 		return usageError{"terminal show: --terminal is required"}
 	}
-	return withStore(ctx, data, func(st store.Store) error {
-		t, err := terminalByName(ctx, st, *name)
-		if err != nil {
-			return err
-		}
+	return withTerminal(ctx, data, *name, func(st store.Store, t store.Terminal) error {
 		out := struct {
 			ID, Name, Quarter, Version string
 			Tags                       []string
