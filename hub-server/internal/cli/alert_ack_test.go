@@ -78,3 +78,24 @@ func TestAlertAckMuteCLI(t *testing.T) {
 		t.Errorf("audit entries = %+v, want ack, mute, unmute", au)
 	}
 }
+
+// TestUnknownTerminal: every command that names one terminal refuses a
+// name no terminal has, with the same message.
+func TestUnknownTerminal(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "hub")
+	if err := mkHub(data); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"terminal", "tag", "--tags", "a"},
+		{"terminal", "show"},
+		{"alert", "ack", "--id", "01ARZ3NDEKTSV4RRFFQ69G5FAV"},
+		{"alert", "mute", "--for", "1h", "--reason", "works"},
+		{"alert", "unmute"},
+	} {
+		args = append(args, "--data", data, "--terminal", "nope")
+		if _, errs, code := runIn(t, "", args...); code != 1 || !strings.Contains(errs, `no terminal named "nope"`) {
+			t.Errorf("%s: exit %d, %s", strings.Join(args[:2], " "), code, errs)
+		}
+	}
+}
