@@ -92,6 +92,8 @@ func TestUnknownTerminal(t *testing.T) {
 		{"alert", "ack", "--id", "01ARZ3NDEKTSV4RRFFQ69G5FAV"},
 		{"alert", "mute", "--for", "1h", "--reason", "works"},
 		{"alert", "unmute"},
+		{"alert", "list"},
+		{"command", "list"},
 	} {
 		args = append(args, "--data", data, "--terminal", "nope")
 		if _, errs, code := runIn(t, "", args...); code != 1 || !strings.Contains(errs, `no terminal named "nope"`) {

@@ -346,17 +346,11 @@ func commandList(ctx context.Context, args []string, o Opts) error {
 	}
 	return withStore(ctx, data, func(st store.Store) error {
 		f := store.CommandFilter{State: *state, Limit: *limit}
-		if *name != "" {
-			t, err := terminalByName(ctx, st, *name)
-			if err != nil {
-				return err
-			}
-			f.TerminalID = t.ID
-		}
-		names, err := terminalNames(ctx, st)
+		id, names, err := listedTerminals(ctx, st, *name)
 		if err != nil {
 			return err
 		}
+		f.TerminalID = id
 		cmds, err := st.Commands(ctx, f)
 		if err != nil {
 			return err
@@ -369,6 +363,22 @@ func commandList(ctx context.Context, args []string, o Opts) error {
 		}
 		return tw.Flush()
 	})
+}
+
+// listedTerminals serves the list commands: the ID of the terminal named
+// name ("" when name is "": every terminal) and every terminal's name by
+// ID, to show in the rows.
+func listedTerminals(ctx context.Context, st store.Store, name string) (string, map[string]string, error) {
+	var id string
+	if name != "" {
+		t, err := terminalByName(ctx, st, name)
+		if err != nil {
+			return "", nil, err
+		}
+		id = t.ID
+	}
+	names, err := terminalNames(ctx, st)
+	return id, names, err
 }
 
 func terminalNames(ctx context.Context, st store.Store) (map[string]string, error) {
@@ -396,17 +406,11 @@ func alertList(ctx context.Context, args []string, o Opts) error {
 		if *all {
 			f.State = ""
 		}
-		if *name != "" {
-			t, err := terminalByName(ctx, st, *name)
-			if err != nil {
-				return err
-			}
-			f.TerminalID = t.ID
-		}
-		names, err := terminalNames(ctx, st)
+		id, names, err := listedTerminals(ctx, st, *name)
 		if err != nil {
 			return err
 		}
+		f.TerminalID = id
 		als, err := st.AlertEntries(ctx, f, o.Now())
 		if err != nil {
 			return err
