@@ -377,20 +377,8 @@ func listedTerminals(ctx context.Context, st store.Store, name string) (string, 
 		}
 		id = t.ID
 	}
-	names, err := terminalNames(ctx, st)
+	names, err := store.TerminalNames(ctx, st)
 	return id, names, err
-}
-
-func terminalNames(ctx context.Context, st store.Store) (map[string]string, error) {
-	ts, err := st.Terminals(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, len(ts))
-	for _, t := range ts {
-		m[t.ID] = t.Name
-	}
-	return m, nil
 }
 
 func alertList(ctx context.Context, args []string, o Opts) error {

@@ -33,7 +33,7 @@ func (c *Console) alertList(w http.ResponseWriter, r *http.Request) {
 			d.Alerts = append(d.Alerts, e)
 		}
 	}
-	if d.Names, err = c.terminalNames(ctx); err != nil {
+	if d.Names, err = store.TerminalNames(ctx, c.st); err != nil {
 		c.serverError(w, r, "alerts", err)
 		return
 	}

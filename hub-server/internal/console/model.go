@@ -108,16 +108,3 @@ func quartersAndTags(ts []store.Terminal) (quarters, tags []string) {
 	slices.Sort(tags)
 	return quarters, tags
 }
-
-// terminalNames maps terminal IDs to names.
-func (c *Console) terminalNames(ctx context.Context) (map[string]string, error) {
-	ts, err := c.st.Terminals(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, len(ts))
-	for _, t := range ts {
-		m[t.ID] = t.Name
-	}
-	return m, nil
-}

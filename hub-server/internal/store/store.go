@@ -103,6 +103,22 @@ type Terminal struct {
 // Revoked reports whether t's credentials were revoked.
 func (t *Terminal) Revoked() bool { return !t.RevokedAt.IsZero() }
 
+// TerminalNames maps every terminal's ID to its name, for lists that
+// store IDs and show names (alerts, commands).
+func TerminalNames(ctx context.Context, st interface {
+	Terminals(context.Context) ([]Terminal, error)
+}) (map[string]string, error) {
+	ts, err := st.Terminals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(ts))
+	for _, t := range ts {
+		m[t.ID] = t.Name
+	}
+	return m, nil
+}
+
 // EnrolToken is an enrolment token as stored: only the SHA-256 of the token.
 type EnrolToken struct {
 	Hash         [32]byte
