@@ -67,8 +67,8 @@
 // stranger without reading anything; a body that does not match its
 // digest is a 401 bad_signature. Without the header (terminals from
 // before it) the hub reads the body first, from a budget of its own
-// that strangers may fill. A terminal has at most one request with a
-// body in progress per endpoint; another answers 429 too_many_requests
+// that strangers may fill. A terminal has at most [MaxBodiesInFlight]
+// requests with a body in progress per endpoint; another answers 429 too_many_requests
 // with Retry-After. A body must arrive within 10 s plus 1 s per 32 KiB
 // it announces (at most 2 minutes), else 408 timeout.
 // A captured request can be replayed within the skew window; every
@@ -184,6 +184,11 @@ const (
 const (
 	// MaxBatchRecords is the most records one batch may carry.
 	MaxBatchRecords = 5000
+	// MaxBodiesInFlight is how many requests with a body one terminal may
+	// have in progress per endpoint: a terminal pipelines two uploads (the
+	// hub decodes one while it stores the other), and after a cut
+	// connection it may retry while the hub still finishes the old one.
+	MaxBodiesInFlight = 4
 	// MaxBatchBytes is the largest request body on the wire (compressed if
 	// gzip is used).
 	MaxBatchBytes = 4 << 20

@@ -60,29 +60,32 @@ type inflightKey struct {
 	verified        bool
 }
 
-// inflight holds the keys with a request in progress: one each, so a
-// terminal ID cannot take more than its share of the budgets.
+// inflight counts the requests in progress per key, at most
+// api.MaxBodiesInFlight each, so a terminal ID cannot take more than its
+// share of the budgets while the terminal's own pipelined uploads pass.
 type inflight struct {
 	mu   sync.Mutex
-	held map[inflightKey]struct{}
+	held map[inflightKey]int
 }
 
 func (f *inflight) take(k inflightKey) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.held[k]; ok {
+	if f.held[k] >= api.MaxBodiesInFlight {
 		return false
 	}
 	if f.held == nil {
-		f.held = make(map[inflightKey]struct{})
+		f.held = make(map[inflightKey]int)
 	}
-	f.held[k] = struct{}{}
+	f.held[k]++
 	return true
 }
 
 func (f *inflight) give(k inflightKey) {
 	f.mu.Lock()
-	delete(f.held, k)
+	if f.held[k]--; f.held[k] <= 0 {
+		delete(f.held, k)
+	}
 	f.mu.Unlock()
 }
 

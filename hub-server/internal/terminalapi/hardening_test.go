@@ -175,7 +175,7 @@ func (e *env) stranger(id, path string, length int, digest bool) <-chan int {
 // Strangers who know terminal IDs and trickle uploads with made-up
 // signatures used to hold the whole upload budget: every terminal's
 // uploads failed with 503 for as long as they trickled. Now each
-// terminal ID gives them one slot, charged to a budget of their own; a
+// terminal ID gives them api.MaxBodiesInFlight slots, charged to a budget of their own; a
 // terminal's signed upload, checked by its Content-Digest before its
 // body is read, is not affected even when they use its own ID.
 func TestStrangersTricklingDoNotBlockUploads(t *testing.T) {
@@ -221,13 +221,15 @@ func TestStrangersTricklingDoNotBlockUploads(t *testing.T) {
 	if got := ack(t, e.do(legacy)); got.Stored != 5 {
 		t.Errorf("c's upload without Content-Digest: %+v", got)
 	}
-	// All but one stranger per terminal ID were turned away at once.
-	for len(answers) < 8 {
+	// All but api.MaxBodiesInFlight strangers per terminal ID were
+	// turned away at once.
+	refused := len(answered) - 2*api.MaxBodiesInFlight
+	for len(answers) < refused {
 		select {
 		case s := <-statuses:
 			answers = append(answers, s)
 		case <-timeout:
-			t.Fatalf("strangers answered %v, want 8 of 429", answers)
+			t.Fatalf("strangers answered %v, want %d of 429", answers, refused)
 		}
 	}
 	if slices.ContainsFunc(answers, func(s int) bool { return s != http.StatusTooManyRequests }) {

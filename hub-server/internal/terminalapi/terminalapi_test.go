@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -604,5 +605,48 @@ func TestUnknownPathIsJSON404(t *testing.T) {
 	var ae api.Error
 	if res.StatusCode != 404 || json.NewDecoder(res.Body).Decode(&ae) != nil || ae.Code != api.CodeNotFound {
 		t.Errorf("%d %+v", res.StatusCode, ae)
+	}
+}
+
+// A terminal pipelines its uploads (hubsync sends two at once, and may
+// retry after a cut while the hub still stores the old one): up to
+// api.MaxBodiesInFlight of them are in progress together; one more is
+// answered 429. One upload at a time halved the drain and, with the
+// Retry-After, slowed a backlog to a batch every five seconds.
+func TestPipelinedUploadsPass(t *testing.T) {
+	bs := &blockingStore{entered: make(chan struct{}, api.MaxBodiesInFlight), release: make(chan struct{})}
+	e := newEnv(t, func(s terminalapi.Store) terminalapi.Store { bs.Store = s; return bs }, terminalapi.Opts{})
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(bs.release) }) }
+	t.Cleanup(release) // a failed test must not leave handlers blocked in the store
+	a := e.enrolled("a")
+	done := make(chan resp, api.MaxBodiesInFlight)
+	for i := range api.MaxBodiesInFlight {
+		req := e.signed(a, "POST", api.PathRecords, batchJSON(t, records(i*10, 10)), false)
+		go func() {
+			res, err := e.srv.Client().Do(req)
+			if err != nil {
+				done <- resp{status: -1}
+				return
+			}
+			res.Body.Close()
+			done <- resp{status: res.StatusCode}
+		}()
+	}
+	for i := range api.MaxBodiesInFlight {
+		select {
+		case <-bs.entered:
+		case r := <-done:
+			t.Fatalf("upload %d of %d in flight answered %d before the store was reached", i+1, api.MaxBodiesInFlight, r.status)
+		}
+	}
+	if r := e.post(a, records(100, 10), false); r.status != http.StatusTooManyRequests || r.errCode(t) != api.CodeTooManyRequests {
+		t.Errorf("one more upload in flight: %d %s", r.status, r.body)
+	}
+	release()
+	for range api.MaxBodiesInFlight {
+		if r := <-done; r.status != http.StatusOK {
+			t.Errorf("pipelined upload: %d", r.status)
+		}
 	}
 }
