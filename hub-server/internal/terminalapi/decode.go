@@ -27,7 +27,9 @@ func decodeBatch(data []byte) (api.Batch, error) {
 	if err != nil {
 		return b, err
 	}
-	if len(bytes.TrimSpace(rest)) > 0 {
+	// Only JSON's own white space may follow (RFC 8259: space, tab, CR,
+	// LF); bytes.TrimSpace would also take a form feed or U+0085.
+	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
 		return b, errors.New("data after the batch object")
 	}
 	return b, nil
