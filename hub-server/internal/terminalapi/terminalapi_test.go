@@ -494,6 +494,18 @@ func (s *blockingStore) IngestBatch(ctx context.Context, id string, recs []api.R
 	return s.Store.IngestBatch(ctx, id, recs, at)
 }
 
+// doAsync sends req and puts its status on done (-1 when it got no
+// answer), for uploads that wait in the store while the test goes on.
+func (e *env) doAsync(req *http.Request, done chan<- resp) {
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		done <- resp{status: -1}
+		return
+	}
+	res.Body.Close()
+	done <- resp{status: res.StatusCode}
+}
+
 // smallUploadCharge is what an upload of records(_, 10) is charged,
 // rounded up: the fixed overhead and its body.
 const smallUploadCharge = 16<<10 + 2<<10
@@ -505,17 +517,8 @@ func TestOverloadAnswers503(t *testing.T) {
 	a := e.enrolled("a")
 	done := make(chan resp, 2)
 	for i := range 2 {
-		// Each terminal has one upload in progress at a time.
 		req := e.signed(e.enrolled(fmt.Sprintf("t%d", i)), "POST", api.PathRecords, batchJSON(t, records(i*10, 10)), false)
-		go func() {
-			res, err := e.srv.Client().Do(req)
-			if err != nil {
-				done <- resp{status: -1}
-				return
-			}
-			res.Body.Close()
-			done <- resp{status: res.StatusCode}
-		}()
+		go e.doAsync(req, done)
 	}
 	<-bs.entered
 	<-bs.entered
@@ -547,15 +550,7 @@ func TestAdmissionByBytes(t *testing.T) {
 	done := make(chan resp, small)
 	for i := range small {
 		req := e.signed(e.enrolled(fmt.Sprintf("t%d", i)), "POST", api.PathRecords, batchJSON(t, records(i*10, 10)), false)
-		go func() {
-			res, err := e.srv.Client().Do(req)
-			if err != nil {
-				done <- resp{status: -1}
-				return
-			}
-			res.Body.Close()
-			done <- resp{status: res.StatusCode}
-		}()
+		go e.doAsync(req, done)
 	}
 	for range small {
 		<-bs.entered
@@ -623,15 +618,7 @@ func TestPipelinedUploadsPass(t *testing.T) {
 	done := make(chan resp, api.MaxBodiesInFlight)
 	for i := range api.MaxBodiesInFlight {
 		req := e.signed(a, "POST", api.PathRecords, batchJSON(t, records(i*10, 10)), false)
-		go func() {
-			res, err := e.srv.Client().Do(req)
-			if err != nil {
-				done <- resp{status: -1}
-				return
-			}
-			res.Body.Close()
-			done <- resp{status: res.StatusCode}
-		}()
+		go e.doAsync(req, done)
 	}
 	for i := range api.MaxBodiesInFlight {
 		select {
