@@ -135,10 +135,10 @@
 // # Commands (authenticated)
 //
 // IT staff send commands ([CommandKinds]: maintenance_on with a message,
-// maintenance_off, restart, sync_now, test_print, collect_diagnostics) to
-// one terminal, a quarter or a tag; the hub keeps one command per
-// terminal, queued until the terminal takes it, and expires it after its
-// TTL. A terminal sees only its own commands:
+// maintenance_off, restart, sync_now, test_print, collect_diagnostics,
+// screenshot) to one terminal, a quarter or a tag; the hub keeps one
+// command per terminal, queued until the terminal takes it, and expires
+// it after its TTL. A terminal sees only its own commands:
 //
 //   - GET /api/v1/commands → 200 [CommandList]: open (queued or
 //     delivered, unexpired) commands, oldest first; the same list rides
@@ -166,6 +166,23 @@
 // no open collect_diagnostics command (answered before the body is read)
 // or CommandID names none, 409 command_closed if it expired or finished.
 // The hub keeps the newest few bundles per terminal, within a total.
+//
+// # Screenshots (POST /api/v1/commands/{id}/screenshot, authenticated)
+//
+// For an open screenshot command the terminal uploads a picture of its
+// window: the body is the PNG itself (Content-Type image/png), at most
+// [MaxScreenshotBytes], and the request must carry Content-Digest, so
+// the hub checks the signature before it reads a byte of the body. 409
+// not_requested unless {id} is an open screenshot command of this
+// terminal (answered before the body is read), 409 command_closed if it
+// expired or finished; 400 bad_request for a body that is not a PNG
+// within [MaxScreenshotSide] and [MaxScreenshotPixels] (CheckScreenshot).
+// Answers 200 [ScreenshotAck]; a repeated upload for the same command
+// answers the first picture's ID. The screenshot command's result names
+// it (ScreenshotID). The window takes no picture while a resident's
+// session is open: the result is then failed with Reason
+// [ReasonResidentSession]. The hub keeps the newest few pictures per
+// terminal, within a total.
 package api
 
 import (

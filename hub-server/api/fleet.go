@@ -137,10 +137,12 @@ const (
 	CommandSyncNow            = "sync_now"
 	CommandTestPrint          = "test_print"
 	CommandCollectDiagnostics = "collect_diagnostics"
+	// CommandScreenshot asks for a picture of the window (screenshot.go).
+	CommandScreenshot = "screenshot"
 )
 
 // CommandKinds lists every command kind.
-var CommandKinds = []string{CommandMaintenanceOn, CommandMaintenanceOff, CommandRestart, CommandSyncNow, CommandTestPrint, CommandCollectDiagnostics}
+var CommandKinds = []string{CommandMaintenanceOn, CommandMaintenanceOff, CommandRestart, CommandSyncNow, CommandTestPrint, CommandCollectDiagnostics, CommandScreenshot}
 
 // ValidCommandKind reports whether k is a command kind.
 func ValidCommandKind(k string) bool {
@@ -186,6 +188,12 @@ type CommandResult struct {
 	Detail string `json:"detail,omitempty"`
 	// DiagnosticsID names the bundle a collect_diagnostics uploaded.
 	DiagnosticsID string `json:"diagnostics_id,omitempty"`
+	// ScreenshotID names the picture a screenshot uploaded.
+	ScreenshotID string `json:"screenshot_id,omitempty"`
+	// Reason is why a command failed, when it is one of [ResultReasons]:
+	// the hub then keeps the reason's text (ReasonText) as the detail,
+	// which the console shows in its reader's language.
+	Reason string `json:"reason,omitempty"`
 }
 
 // CommandAck answers an ack or a result: the command's state now.

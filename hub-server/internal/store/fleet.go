@@ -89,6 +89,20 @@ type Fleet interface {
 	// Diagnostics returns a bundle by ID (ErrNotFound).
 	Diagnostics(ctx context.Context, id string) (Diagnostics, error)
 
+	// SaveScreenshot stores a picture terminal p.TerminalID uploaded for
+	// its screenshot command p.CommandID, as SaveDiagnostics stores a
+	// bundle: the first upload for a command wins (a repeat gets it
+	// back), ErrNotFound if the terminal has no such screenshot command,
+	// ErrCommandClosed if it finished or expired by p.ReceivedAt, and only
+	// the terminal's newest keep.PerTerminal pictures and the newest of
+	// all within keep.TotalBytes are kept (never the one just stored).
+	SaveScreenshot(ctx context.Context, p Screenshot, keep ScreenshotKeep) (Screenshot, error)
+	// Screenshot returns a picture by ID (ErrNotFound).
+	Screenshot(ctx context.Context, id string) (Screenshot, error)
+	// Screenshots describes the terminal's pictures, newest first, at
+	// most limit (0: all), without their bytes.
+	Screenshots(ctx context.Context, terminalID string, limit int) ([]ScreenshotInfo, error)
+
 	// OpenAlert opens an alert for (terminal, kind) or, if one is open,
 	// updates its detail and last-seen time. opened says whether it is new.
 	OpenAlert(ctx context.Context, al Alert) (opened bool, err error)

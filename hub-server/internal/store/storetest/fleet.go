@@ -27,6 +27,7 @@ var fleetTests = []struct {
 	{"CommandsExpire", testCommandsExpire},
 	{"Diagnostics", testDiagnostics},
 	{"DiagnosticsOnlyAskedAndBounded", testDiagnosticsBounded},
+	{"ScreenshotsOnlyAskedAndBounded", testScreenshotsBounded},
 	{"AlertsDedupeResolveNotify", testAlerts},
 	{"AuditLog", testAuditLog},
 }
