@@ -35,13 +35,20 @@ func (h *Handler) commandResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The detail is kept with the command and shown to IT staff.
-	if len(res.Detail) > api.MaxCommandDetail || len(res.DiagnosticsID) > 64 {
-		h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf("detail longer than %d bytes or diagnostics_id longer than 64", api.MaxCommandDetail), t.ID)
+	if len(res.Detail) > api.MaxCommandDetail || len(res.DiagnosticsID) > 64 || len(res.ScreenshotID) > 64 || len(res.Reason) > 64 {
+		h.refuse(w, r, http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf("detail longer than %d bytes, or diagnostics_id, screenshot_id or reason longer than 64", api.MaxCommandDetail), t.ID)
 		return
 	}
 	detail := res.Detail
+	if text := api.ReasonText(res.Reason); text != "" && !res.OK {
+		// The reason's own text, which the console translates.
+		detail = text
+	}
 	if res.DiagnosticsID != "" {
 		detail += " (diagnostics " + res.DiagnosticsID + ")"
+	}
+	if res.ScreenshotID != "" {
+		detail += " (screenshot " + res.ScreenshotID + ")"
 	}
 	c, err := h.st.FinishCommand(r.Context(), t.ID, r.PathValue("id"), res.OK, detail, h.o.Now())
 	h.commandAnswer(w, r, t.ID, c, err)

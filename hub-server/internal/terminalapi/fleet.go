@@ -18,6 +18,7 @@ type FleetStore interface {
 	AckCommand(ctx context.Context, terminalID, id string, at time.Time) (store.Command, error)
 	FinishCommand(ctx context.Context, terminalID, id string, ok bool, result string, at time.Time) (store.Command, error)
 	SaveDiagnostics(ctx context.Context, d store.Diagnostics, keep store.DiagnosticsKeep) (store.Diagnostics, error)
+	SaveScreenshot(ctx context.Context, p store.Screenshot, keep store.ScreenshotKeep) (store.Screenshot, error)
 }
 
 // HeartbeatSaver stores one heartbeat (fleet.Batcher, fleet.DirectSaver).
@@ -53,6 +54,7 @@ func (h *Handler) fleetRoutes() {
 	h.handle("POST "+api.PathCommands+"/{id}/ack", h.authenticate(noBody, nil, h.commandAck))
 	h.handle("POST "+api.PathCommands+"/{id}/result", h.authenticate(limit(api.MaxCommandResultBytes), nil, h.commandResult))
 	h.handle("POST "+api.PathDiagnostics, h.authenticate(limit(api.MaxDiagnosticsBytes), h.diagnosticsAsked, h.diagnostics))
+	h.handle("POST "+api.PathCommands+"/{id}/screenshot", screenshotHeaders(h.authenticate(limit(api.MaxScreenshotBytes), h.screenshotAsked, h.screenshot)))
 }
 
 func limit(n int64) func(*http.Request) int64 { return func(*http.Request) int64 { return n } }

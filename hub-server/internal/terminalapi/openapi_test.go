@@ -177,6 +177,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{ID: "01JX00000000000000000000C1", GroupID: "G", TerminalID: tm.id, Kind: api.CommandSyncNow, Target: "terminal:jst-1", CreatedAt: now, CreatedBy: "t", ExpiresAt: now.Add(time.Hour)},
 		{ID: "01JX00000000000000000000C2", GroupID: "G", TerminalID: tm.id, Kind: api.CommandMaintenanceOn, Message: "Wartung", Target: "terminal:jst-1", CreatedAt: now, CreatedBy: "t", ExpiresAt: now.Add(time.Hour)},
 		{ID: "01JX00000000000000000000C3", GroupID: "G", TerminalID: tm.id, Kind: api.CommandCollectDiagnostics, Target: "terminal:jst-1", CreatedAt: now, CreatedBy: "t", ExpiresAt: now.Add(time.Hour)},
+		{ID: "01JX00000000000000000000C4", GroupID: "G", TerminalID: tm.id, Kind: api.CommandScreenshot, Target: "terminal:jst-1", CreatedAt: now, CreatedBy: "t", ExpiresAt: now.Add(time.Hour)},
 	}, store.Audit{At: now, Actor: "t", Action: "command.send"}); err != nil {
 		t.Fatal(err)
 	}
@@ -210,6 +211,21 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.signed(tm, "POST", api.PathDiagnostics, []byte(`{"logs":5}`), false)
 	if r := c.signed(tm, "POST", api.PathDiagnostics, api.Diagnostics{CommandID: "01JX00000000000000000000C2", Status: json.RawMessage(`{}`), Logs: []api.LogLine{}}, true); r.status != 409 {
 		t.Errorf("diagnostics for a maintenance command: %d %s", r.status, r.body)
+	}
+
+	// Screenshot: ok, not a PNG, not asked for by that command.
+	openapi3filter.RegisterBodyDecoder("image/png", openapi3filter.FileBodyDecoder)
+	shot := func(command string, body []byte, valid bool) resp {
+		req := e.signed(tm, "POST", api.ScreenshotPath(command), body, false)
+		req.Header.Set("Content-Type", "image/png")
+		return c.send(req, body, valid)
+	}
+	if r := shot("01JX00000000000000000000C4", pngOf(t, 32, 20), true); r.status != 200 {
+		t.Errorf("screenshot: %d %s", r.status, r.body)
+	}
+	shot("01JX00000000000000000000C4", []byte("GIF89a"), true)
+	if r := shot("01JX00000000000000000000C2", pngOf(t, 32, 20), true); r.status != 409 {
+		t.Errorf("screenshot for a maintenance command: %d %s", r.status, r.body)
 	}
 
 	// Revoked terminal: 401 on a signed endpoint.

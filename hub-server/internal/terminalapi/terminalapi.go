@@ -5,8 +5,9 @@
 //
 // One file per endpoint, named after its route and method
 // (enroll_post.go, ping_get.go, records_post.go, heartbeat_post.go,
-// config_get.go, commands.go, diagnostics_post.go, openapi_get.go); the
-// fleet endpoints are registered in fleet.go. What they share:
+// config_get.go, commands.go, diagnostics_post.go, screenshot_post.go,
+// openapi_get.go); the fleet endpoints are registered in fleet.go. What
+// they share:
 // authenticating a terminal's request and reading its body (auth.go,
 // body.go), the byte budgets and the one-request-per-terminal rule
 // (budget.go), what an upload must pass before its body is read
@@ -91,6 +92,10 @@ type Opts struct {
 	// store.DiagnosticsKeep). Default the newest 5 per terminal, 256 MiB
 	// in all.
 	KeepDiagnostics store.DiagnosticsKeep
+	// KeepScreenshots bounds the stored screenshots (see
+	// store.ScreenshotKeep). Default the newest 5 per terminal, 256 MiB in
+	// all.
+	KeepScreenshots store.ScreenshotKeep
 	// Fleet wires the fleet endpoints; see FleetOpts.
 	Fleet FleetOpts
 }
@@ -155,6 +160,12 @@ func New(st Store, o Opts) *Handler {
 	}
 	if o.KeepDiagnostics.TotalBytes <= 0 {
 		o.KeepDiagnostics.TotalBytes = 256 << 20
+	}
+	if o.KeepScreenshots.PerTerminal <= 0 {
+		o.KeepScreenshots.PerTerminal = 5
+	}
+	if o.KeepScreenshots.TotalBytes <= 0 {
+		o.KeepScreenshots.TotalBytes = 256 << 20
 	}
 	h := &Handler{st: st, o: o, mux: http.NewServeMux(), ingest: semaphore.NewWeighted(o.MaxIngestBytes),
 		unverified: semaphore.NewWeighted(o.MaxUnverifiedBytes),
