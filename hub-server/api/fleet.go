@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -261,6 +262,73 @@ type TerminalSettings struct {
 	// port, bad interval), keeps the running one and reports the refusal
 	// as a terminal_config_refused record.
 	Devices json.RawMessage `json:"devices,omitempty"`
+	// Display is how the terminal's screen is mounted and when it sleeps.
+	Display *DisplaySettings `json:"display,omitempty"`
+}
+
+// DisplaySettings are the screen's settings: the compositor turns the
+// picture (a change restarts it, a second's black screen), the window
+// blanks the screen at night.
+type DisplaySettings struct {
+	// Rotation is how far the picture is turned clockwise, in degrees:
+	// 0, 90, 180 or 270 (a panel mounted upright is 90 or 270).
+	Rotation int `json:"rotation,omitempty"`
+	// NightFrom and NightTo ("HH:MM", the terminal's local time, both or
+	// neither) are the hours the screen is dark while nobody uses it; a
+	// touch wakes it for a while. NightFrom after NightTo spans midnight.
+	NightFrom string `json:"night_from,omitempty"`
+	NightTo   string `json:"night_to,omitempty"`
+}
+
+// Rotations are the allowed values of DisplaySettings.Rotation.
+var Rotations = []int{0, 90, 180, 270}
+
+// Night returns the night hours as offsets from local midnight; ok is
+// false when none are set.
+func (d *DisplaySettings) Night() (from, to time.Duration, ok bool, err error) {
+	if d == nil || (d.NightFrom == "" && d.NightTo == "") {
+		return 0, 0, false, nil
+	}
+	if d.NightFrom == "" || d.NightTo == "" {
+		return 0, 0, false, errors.New("settings.display: night_from and night_to go together")
+	}
+	if from, err = clockTime("night_from", d.NightFrom); err != nil {
+		return 0, 0, false, err
+	}
+	if to, err = clockTime("night_to", d.NightTo); err != nil {
+		return 0, 0, false, err
+	}
+	if from == to {
+		return 0, 0, false, fmt.Errorf("settings.display: night_from and night_to are both %s", d.NightFrom)
+	}
+	return from, to, true, nil
+}
+
+// Validate checks the rotation and the night hours.
+func (d *DisplaySettings) Validate() error {
+	if d == nil {
+		return nil
+	}
+	if !slices.Contains(Rotations, d.Rotation) {
+		return fmt.Errorf("settings.display: rotation %d must be 0, 90, 180 or 270", d.Rotation)
+	}
+	_, _, _, err := d.Night()
+	return err
+}
+
+// clockTime parses "HH:MM" (00:00 to 23:59) into an offset from midnight.
+func clockTime(name, v string) (time.Duration, error) {
+	digit := func(i int) int {
+		if i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			return int(v[i] - '0')
+		}
+		return -100
+	}
+	h, m := digit(0)*10+digit(1), digit(3)*10+digit(4)
+	if len(v) != 5 || v[2] != ':' || h < 0 || h > 23 || m < 0 || m > 59 {
+		return 0, fmt.Errorf("settings.display: %s %q must be HH:MM between 00:00 and 23:59", name, v)
+	}
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute, nil
 }
 
 // Durations parses the settings' intervals; zero when absent.
@@ -332,6 +400,9 @@ func validateConfig(doc []byte, complete bool) (Config, error) {
 		}
 		if len(c.Settings.Devices) > 0 && !isNull(c.Settings.Devices) && !isObject(c.Settings.Devices) {
 			return c, errors.New("config: settings.devices must be an object")
+		}
+		if err := c.Settings.Display.Validate(); err != nil {
+			return c, fmt.Errorf("config: %w", err)
 		}
 	}
 	if ct, ok := top["content"]; ok && !isNull(ct) {

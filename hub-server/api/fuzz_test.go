@@ -170,7 +170,9 @@ func FuzzValidateConfig(f *testing.F) {
 	for _, s := range []string{`{}`, `null`, `[]`, `{"settings":{"heartbeat_interval":"30s","sync_interval":"1m"}}`,
 		`{"settings":{"heartbeat_interval":"1s"}}`, `{"settings":{"devices":[]}}`, `{"content":{"services":[]}}`,
 		`{"content":null,"settings":null}`, `{"other":1}`, `{"settings":{"devices":{"printer":{"port":"/dev/ttyUSB0"}}}}`,
-		`{"content":` + strings.Repeat("[", 40) + `}`, `{"settings":{"unknown":1}}`} {
+		`{"content":` + strings.Repeat("[", 40) + `}`, `{"settings":{"unknown":1}}`,
+		`{"settings":{"display":{"rotation":90,"night_from":"22:30","night_to":"06:00"}}}`,
+		`{"settings":{"display":{"rotation":45}}}`, `{"settings":{"display":{"night_from":"+1:00","night_to":"24:00"}}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
@@ -191,6 +193,9 @@ func FuzzValidateConfig(f *testing.F) {
 		if layer.Settings != nil {
 			if _, _, err := layer.Settings.Durations(); err != nil {
 				t.Fatalf("accepted settings with bad durations: %v", err)
+			}
+			if err := layer.Settings.Display.Validate(); err != nil {
+				t.Fatalf("accepted a bad display section: %v", err)
 			}
 		}
 		// What was accepted, written again, is accepted again.

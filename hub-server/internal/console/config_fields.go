@@ -43,6 +43,7 @@ var layerFields = map[string]Action{
 	"settings.heartbeat_interval":     EditSettings,
 	"settings.sync_interval":          EditSettings,
 	"settings.devices":                EditSettings,
+	"settings.display":                EditSettings,
 }
 
 // unlistedField is the owner of a path the table does not name: a field

@@ -43,6 +43,7 @@ var wantOwner = map[string]Action{
 	"settings.heartbeat_interval":     EditSettings,
 	"settings.sync_interval":          EditSettings,
 	"settings.devices":                EditSettings,
+	"settings.display":                EditSettings,
 }
 
 // TestLayerFieldsCoverAPI: the ownership table names every field of the
@@ -89,6 +90,8 @@ func fieldValues(path string) (string, string) {
 		return `"20s"`, `"40s"`
 	case "settings.devices":
 		return `{"printer": null}`, `{"printer": {"kind": "escpos"}}`
+	case "settings.display":
+		return `{"rotation": 90}`, `{"night_from": "22:00", "night_to": "06:00"}`
 	case "content.session_timeout_seconds", "content.warning_seconds":
 		return `120`, `86400`
 	}
