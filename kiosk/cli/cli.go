@@ -42,6 +42,9 @@ commands:
   submit    --data DIR --type TYPE --payload JSON [--class C]
                                        store a record durably; prints its id
   sync-now  --data DIR                 send the outbox to the hub now
+  devices scan [--rules] [--json]      list the serial devices with what a udev rule
+                                       needs, and the rule that pins each to a
+                                       stable name under /dev/quartierhub
 `
 
 // Main runs the command in args and returns the exit code.
@@ -60,6 +63,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		"submit":   cmdSubmit,
 		"sync-now": cmdSyncNow,
 		"run":      cmdRun,
+		"devices":  cmdDevices,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -22,7 +22,8 @@ case "$what" in
   # and a virtual display with a clicker for the end-to-end window test,
   # a browser for the console tests, PostgreSQL for the second store,
   # systemd-analyze and strace for the systemd units' checks
-  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev xvfb xdotool chromium postgresql systemd strace) ;;
+  # (udev: udevadm test checks the serial device rules)
+  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev xvfb xdotool chromium postgresql systemd strace udev) ;;
   *) echo "deps: unknown set $what" >&2; exit 2 ;;
 esac
 
