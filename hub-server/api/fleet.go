@@ -270,8 +270,10 @@ type TerminalSettings struct {
 // picture (a change restarts it, a second's black screen), the window
 // blanks the screen at night.
 type DisplaySettings struct {
-	// Rotation is how far the picture is turned clockwise, in degrees:
-	// 0, 90, 180 or 270 (a panel mounted upright is 90 or 270).
+	// Rotation is how far the screen is mounted turned clockwise from its
+	// normal orientation, in degrees: 0, 90, 180 or 270 (a landscape panel
+	// mounted upright is 90 or 270). The compositor turns the picture back
+	// (weston.ini's [output] transform=rotate-N).
 	Rotation int `json:"rotation,omitempty"`
 	// NightFrom and NightTo ("HH:MM", the terminal's local time, both or
 	// neither) are the hours the screen is dark while nobody uses it; a

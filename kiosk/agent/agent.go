@@ -225,6 +225,7 @@ func (a *Agent) startSettings() (config.Devices, time.Duration) {
 	a.fleet.mu.Lock()
 	s, version := a.fleet.cfg.parsed.Settings, a.fleet.cfg.Version
 	a.fleet.mu.Unlock()
+	a.syncCompositor(s)
 	if s == nil {
 		return a.opts.Config.Devices, 0
 	}

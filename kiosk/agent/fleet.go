@@ -18,6 +18,7 @@ import (
 	"github.com/quartierhub/quartierhub/internal/atomicfile"
 	"github.com/quartierhub/quartierhub/kiosk/config"
 	"github.com/quartierhub/quartierhub/kiosk/devices"
+	"github.com/quartierhub/quartierhub/kiosk/display"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
@@ -402,6 +403,7 @@ func (a *Agent) applySettings(ctx context.Context, s *api.TerminalSettings, devs
 	if s != nil {
 		_, syncEvery, _ = s.Durations() // validated with the document
 	}
+	a.syncCompositor(s)
 	a.mu.Lock()
 	syncer, dm := a.syncer, a.devs
 	a.mu.Unlock()
@@ -419,6 +421,23 @@ func (a *Agent) applySettings(ctx context.Context, s *api.TerminalSettings, devs
 		return fmt.Errorf("agent: devices: %w", err)
 	}
 	return nil
+}
+
+// syncCompositor keeps the compositor's part of the settings (the
+// rotation) in display.CompositorFile, rewriting it only when it changes:
+// a write makes systemd restart the compositor with the new rotation
+// (quartierhub-compositor-settings.path). A failure is logged; the screen
+// keeps its rotation.
+func (a *Agent) syncCompositor(s *api.TerminalSettings) {
+	c := display.CompositorOf(s)
+	changed, err := display.WriteCompositor(a.opts.DataDir, c)
+	if err != nil {
+		a.log.Warn("display rotation not passed to the compositor", "err", err)
+		return
+	}
+	if changed {
+		a.log.Info("display rotation for the compositor", "rotation", c.Rotation)
+	}
 }
 
 func (f *fleetPart) configResponse() localapi.ConfigResponse {
