@@ -31,6 +31,7 @@ var (
 func labelCodes() []string {
 	codes := []string{"online", "offline", "never", "revoked"} // Console.status
 	codes = append(codes, api.CommandKinds...)
+	codes = append(codes, api.ResultReasons...) // a command's result (render.go: result)
 	codes = append(codes, api.CommandQueued, api.CommandDelivered, api.CommandDone, api.CommandFailed, api.CommandExpired)
 	codes = append(codes, alertKinds...)
 	codes = append(codes, store.AlertOpen, store.AlertResolved)

@@ -24,6 +24,11 @@ func (c *Console) commandSend(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusBadRequest, msg("command.error.choose_kind"))
 		return
 	}
+	if kind == api.CommandScreenshot && scope != "terminal" {
+		// One picture at a time, looked at on the terminal's page.
+		c.fail(w, r, http.StatusBadRequest, msg("command.error.screenshot_one_terminal"))
+		return
+	}
 	if len(message) > 500 {
 		c.fail(w, r, http.StatusBadRequest, msg("command.error.message_too_long"))
 		return

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
@@ -45,6 +46,14 @@ func funcsFor(lang string) template.FuncMap {
 			}
 		},
 		"join": strings.Join,
+		// result is a command's result; a reason the terminal gave
+		// (api.ReasonText) in lang.
+		"result": func(s string) string {
+			if r, ok := api.ReasonOf(s); ok {
+				return label(r).In(lang)
+			}
+			return s
+		},
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {

@@ -21,6 +21,7 @@ const (
 	AckAlerts     Action = "ack_alerts"     // acknowledge an open alert ("someone is on it")
 	MuteAlerts    Action = "mute_alerts"    // mute a terminal's alert notices for a while, lift a mute
 	ViewDiags     Action = "view_diags"     // terminals' diagnostics bundles (agent status, log lines; no personal data)
+	ViewScreens   Action = "view_screens"   // terminals' screenshots (taken only while no resident uses the terminal)
 	ChangeOwnPass Action = "change_own_pwd" // one's own password
 )
 
@@ -34,21 +35,28 @@ var Roles = []string{store.RoleAdmin, store.RoleModerator, store.RoleViewer}
 //     reports — reads the fleet and the results, works on reports, edits
 //     content (announcements, pages, surveys) but not terminal settings,
 //     sends no commands, manages neither terminals nor users, neither
-//     acknowledges nor mutes alerts and does not read diagnostics.
-//   - viewer: reads the fleet, reports, results, diagnostics bundles and
-//     the audit log (e.g. a supervisor or data-protection officer);
-//     changes nothing but their own password.
+//     acknowledges nor mutes alerts and reads neither diagnostics nor
+//     screenshots.
+//   - viewer: reads the fleet, reports, results, diagnostics bundles,
+//     screenshots and the audit log (e.g. a supervisor or data-protection
+//     officer, who may see what a screenshot showed); changes nothing but
+//     their own password.
+//
+// A screenshot is a command (send_commands: admins only); the window
+// takes it only on the attract screen, the out-of-order screen and in
+// the service menu, so it carries no resident's data, like a
+// diagnostics bundle. Each viewing of one is audited.
 var permissions = map[string]map[Action]bool{
 	store.RoleAdmin: {
 		ViewFleet: true, ViewReports: true, ViewAudit: true, EditReports: true, EditContent: true, EditSettings: true,
 		SendCommands: true, ManageTerms: true, ManageUsers: true, ChangeOwnPass: true,
-		AckAlerts: true, MuteAlerts: true, ViewDiags: true,
+		AckAlerts: true, MuteAlerts: true, ViewDiags: true, ViewScreens: true,
 	},
 	store.RoleModerator: {
 		ViewFleet: true, ViewReports: true, EditReports: true, EditContent: true, ChangeOwnPass: true,
 	},
 	store.RoleViewer: {
-		ViewFleet: true, ViewReports: true, ViewAudit: true, ChangeOwnPass: true, ViewDiags: true,
+		ViewFleet: true, ViewReports: true, ViewAudit: true, ChangeOwnPass: true, ViewDiags: true, ViewScreens: true,
 	},
 }
 

@@ -31,6 +31,7 @@ func TestRoleTable(t *testing.T) {
 		AckAlerts:     {A},
 		MuteAlerts:    {A},
 		ViewDiags:     {A, V},
+		ViewScreens:   {A, V},
 	}
 	for _, role := range append(Roles, "", "root") {
 		for a, allowed := range want {
@@ -60,6 +61,7 @@ type fixture struct {
 	alert  string // an open alert of jst-1
 	mute   string // an active mute of jst-1
 	bundle string // a diagnostics bundle of jst-1
+	shot   string // a screenshot of jst-1
 }
 
 func setupFixture(t *testing.T, h *hub) fixture {
@@ -80,6 +82,7 @@ func setupFixture(t *testing.T, h *hub) fixture {
 		t.Fatal(err)
 	}
 	f.bundle = term.diagnostics(api.Diagnostics{Status: json.RawMessage(`{"version":"1.2.3"}`)})
+	f.shot = term.screenshot(pngOf(t, 40, 30))
 	return f
 }
 
@@ -87,7 +90,7 @@ func setupFixture(t *testing.T, h *hub) fixture {
 func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 	method, path, _ = strings.Cut(rt.pattern, " ")
 	path = strings.NewReplacer("{name}", "jst-1", "{terminal}", "jst-1", "{record}", f.report, "{$}", "",
-		"{alert}", f.alert, "{mute}", f.mute, "{bundle}", f.bundle).Replace(path)
+		"{alert}", f.alert, "{mute}", f.mute, "{bundle}", f.bundle, "{shot}", f.shot).Replace(path)
 	if strings.HasPrefix(path, "/console/users/") {
 		path = "/console/users/other"
 	}
@@ -172,7 +175,8 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 	need := map[string]Action{"terminal.revoke": ManageTerms, "terminal.rotate": ManageTerms, "terminal.tag": ManageTerms,
 		"terminal.token": ManageTerms, "command.send": SendCommands, "config.set": EditContent, "report.status": EditReports,
 		"user.create": ManageUsers, "user.update": ManageUsers, "reports.export": ViewReports, "surveys.export": ViewReports,
-		"alert.ack": AckAlerts, "alert.mute": MuteAlerts, "alert.unmute": MuteAlerts, "diagnostics.download": ViewDiags}
+		"alert.ack": AckAlerts, "alert.mute": MuteAlerts, "alert.unmute": MuteAlerts, "diagnostics.download": ViewDiags,
+		"screenshot.view": ViewScreens}
 	seen := map[string]bool{}
 	for _, e := range entries {
 		seen[e.Action] = true
@@ -189,7 +193,7 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 		}
 	}
 	for _, a := range []string{"terminal.revoke", "terminal.rotate", "terminal.tag", "terminal.token", "command.send", "report.status", "user.create", "user.update", "reports.export", "user.login", "user.logout",
-		"alert.ack", "alert.mute", "alert.unmute", "diagnostics.download"} {
+		"alert.ack", "alert.mute", "alert.unmute", "diagnostics.download", "screenshot.view"} {
 		if !seen[a] {
 			t.Errorf("no audit entry for %s", a)
 		}

@@ -26,6 +26,7 @@ var guarded = []route{
 	{"POST /console/terminals/{name}/mutes/{mute}/lift", MuteAlerts, (*Console).alertUnmute},
 	{"GET /console/terminals/{name}/diagnostics/{bundle}", ViewDiags, (*Console).diagnosticsShow},
 	{"GET /console/terminals/{name}/diagnostics/{bundle}/raw", ViewDiags, (*Console).diagnosticsDownload},
+	{"GET /console/terminals/{name}/screenshots/{shot}", ViewScreens, (*Console).screenshotServe},
 	{"POST /console/commands", SendCommands, (*Console).commandSend},
 	{"GET /console/enrol", ManageTerms, (*Console).enrolmentShow},
 	{"POST /console/enrol", ManageTerms, (*Console).enrolmentCreate},

@@ -31,6 +31,8 @@ type terminalData struct {
 	PastMutes       []store.AlertMute // ended, newest first (a few)
 	MuteForm        muteForm
 	Diagnostics     []diagnosticsRow
+	Screenshot      *store.ScreenshotInfo // the newest, if any
+	ScreenshotSize  string
 	Audit           []store.Audit
 	CommandKinds    []string
 }
@@ -100,6 +102,16 @@ func (c *Console) terminalShow(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, di := range ds {
 			d.Diagnostics = append(d.Diagnostics, diagnosticsRow{DiagnosticsInfo: di, Size: sizeText(di.Size)})
+		}
+	}
+	if p := principalFrom(ctx); Can(p.user.Role, ViewScreens) {
+		shots, err := c.st.Screenshots(ctx, t.ID, 1)
+		if err != nil {
+			c.serverError(w, r, "terminal screenshots", err)
+			return
+		}
+		if len(shots) > 0 {
+			d.Screenshot, d.ScreenshotSize = &shots[0], sizeText(shots[0].Size)
 		}
 	}
 	hist, err := c.st.HealthHistory(ctx, t.ID, now.Add(-7*24*time.Hour), 0)
