@@ -3,7 +3,8 @@
 // of hub-server/api from memory — enrolment, requests signed with or
 // without Content-Digest (clock, terminal, signature and digest checked
 // as the real hub does), records acknowledged with duplicates, ping,
-// heartbeats, configuration with ETag and 304, commands, diagnostics —
+// heartbeats, configuration with ETag and 304, commands, diagnostics,
+// screenshots —
 // keeps what it received for assertions, and misbehaves on request:
 // Inject drops connections, delays, answers a status (with Retry-After)
 // or cuts an answer mid-body, on one path or all, for the next N
@@ -68,6 +69,7 @@ type Hub struct {
 	served      map[string]int // configuration versions answered with 200
 	commands    []*Command
 	diagnostics []Bundle
+	screenshots []Screenshot
 	requests    []Request
 	faults      []*pending
 }
@@ -318,6 +320,8 @@ func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
 		h.authed(w, r, 0, h.configGet)
 	case r.Method == http.MethodGet && p == api.PathCommands:
 		h.authed(w, r, 0, h.commandList)
+	case r.Method == http.MethodPost && strings.HasPrefix(p, api.PathCommands+"/") && strings.HasSuffix(p, "/screenshot"):
+		h.authed(w, r, api.MaxScreenshotBytes, h.screenshotPost)
 	case r.Method == http.MethodPost && strings.HasPrefix(p, api.PathCommands+"/"):
 		h.authed(w, r, api.MaxCommandResultBytes, h.commandPost)
 	case r.Method == http.MethodPost && p == api.PathDiagnostics:

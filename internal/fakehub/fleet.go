@@ -18,8 +18,9 @@ import (
 type Command struct {
 	api.Command
 	TerminalID string
-	// Result is the terminal's detail, with " (diagnostics ID)" appended
-	// as the real hub does when it names a bundle.
+	// Result is the terminal's detail, with " (diagnostics ID)" or
+	// " (screenshot ID)" appended as the real hub does when it names a
+	// bundle or a picture, or a known reason's text (api.ReasonText).
 	Result string
 }
 
@@ -187,8 +188,14 @@ func (h *Hub) commandPost(w http.ResponseWriter, r *http.Request, t *terminal, b
 	case want:
 	case api.CommandQueued, api.CommandDelivered:
 		c.State, c.Result = want, res.Detail
+		if text := api.ReasonText(res.Reason); text != "" && !res.OK {
+			c.Result = text
+		}
 		if res.DiagnosticsID != "" {
 			c.Result += " (diagnostics " + res.DiagnosticsID + ")"
+		}
+		if res.ScreenshotID != "" {
+			c.Result += " (screenshot " + res.ScreenshotID + ")"
 		}
 	default:
 		closed()
@@ -208,4 +215,53 @@ func (h *Hub) diagnosticsPost(w http.ResponseWriter, _ *http.Request, t *termina
 	defer h.mu.Unlock()
 	h.diagnostics = append(h.diagnostics, b)
 	writeJSON(w, http.StatusOK, api.DiagnosticsAck{ID: b.ID})
+}
+
+// Screenshot is a picture the hub received for a screenshot command.
+type Screenshot struct {
+	ID, TerminalID, CommandID string
+	Width, Height             int
+	PNG                       []byte
+}
+
+// Screenshots returns the pictures received, oldest first.
+func (h *Hub) Screenshots() []Screenshot {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Screenshot(nil), h.screenshots...)
+}
+
+// screenshotPost takes a picture for the terminal's open screenshot
+// command {id} as the real hub does: a PNG within api.CheckScreenshot's
+// limits; the first upload for a command wins.
+func (h *Hub) screenshotPost(w http.ResponseWriter, r *http.Request, t *terminal, body []byte) {
+	id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, api.PathCommands+"/"), "/screenshot")
+	if r.Header.Get("Content-Type") != "image/png" {
+		writeError(w, http.StatusUnsupportedMediaType, api.CodeUnsupported, "Content-Type must be image/png")
+		return
+	}
+	width, height, err := api.CheckScreenshot(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range h.screenshots {
+		if s.TerminalID == t.id && s.CommandID == id {
+			writeJSON(w, http.StatusOK, api.ScreenshotAck{ID: s.ID})
+			return
+		}
+	}
+	open := false
+	for _, c := range h.openCommands(t.id) {
+		open = open || c.ID == id && c.Kind == api.CommandScreenshot
+	}
+	if !open {
+		writeError(w, http.StatusConflict, api.CodeNotRequested, "no open screenshot command of this terminal has this ID")
+		return
+	}
+	s := Screenshot{ID: ulid.Make().String(), TerminalID: t.id, CommandID: id, Width: width, Height: height, PNG: body}
+	h.screenshots = append(h.screenshots, s)
+	writeJSON(w, http.StatusOK, api.ScreenshotAck{ID: s.ID})
 }

@@ -54,6 +54,10 @@ type FleetOpts struct {
 	// OnConfig is called after a new configuration is applied (from the
 	// hub or, at start, the cache).
 	OnConfig func(localapi.ConfigResponse)
+	// CaptureTimeout bounds how long a screenshot command waits for the
+	// window's picture (capture.go). Default 15s: encoding a full-HD PNG
+	// takes a slow terminal about a second.
+	CaptureTimeout time.Duration
 }
 
 // maintenance is the persisted maintenance state.
@@ -113,6 +117,9 @@ func newFleetPart(a *Agent, o FleetOpts) *fleetPart {
 	}
 	if o.After == nil {
 		o.After = time.After
+	}
+	if o.CaptureTimeout <= 0 {
+		o.CaptureTimeout = 15 * time.Second
 	}
 	f := &fleetPart{a: a, o: o, ring: newLogRing(o.LogLines), kick: make(chan struct{}, 1), journal: map[string]*journalEntry{}}
 	f.client = hubsync.NewFleetClient(a.credentials, hubsync.FleetClientOpts{HTTPClient: o.HTTPClient, Now: a.opts.Now})
@@ -559,6 +566,8 @@ func (f *fleetPart) execute(ctx context.Context, c api.Command) (res api.Command
 			return fail(err), false
 		}
 		return api.CommandResult{OK: true, Detail: "diagnostics uploaded", DiagnosticsID: id}, false
+	case api.CommandScreenshot:
+		return f.screenshot(ctx, c.ID), false
 	}
 	return fail(fmt.Errorf("unknown command kind %q", c.Kind)), false
 }

@@ -66,13 +66,18 @@ type fleetAgent struct {
 	stop func()
 }
 
-// start runs an agent whose heartbeats happen only when kicked.
-func (r *fleetRig) start(t *testing.T) *fleetAgent {
+// start runs an agent whose heartbeats happen only when kicked; mod, if
+// given, changes its options first.
+func (r *fleetRig) start(t *testing.T, mod ...func(*agent.Opts)) *fleetAgent {
 	t.Helper()
 	never := make(chan time.Time)
-	a := agent.New(agent.Opts{DataDir: r.dir, Config: r.cfg, Logger: slog.New(slog.DiscardHandler),
+	opts := agent.Opts{DataDir: r.dir, Config: r.cfg, Logger: slog.New(slog.DiscardHandler),
 		Sync:  hubsync.Opts{Interval: time.Hour, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
-		Fleet: agent.FleetOpts{After: func(time.Duration) <-chan time.Time { return never }}})
+		Fleet: agent.FleetOpts{After: func(time.Duration) <-chan time.Time { return never }}}
+	for _, m := range mod {
+		m(&opts)
+	}
+	a := agent.New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

@@ -34,14 +34,15 @@ const (
 // once-rule. The wiring below feeds them from the engine; the window's
 // endpoints (api.go) read them.
 type window struct {
-	events  *fanout.Hub[localapi.Event]
-	cards   cardHasher
-	state   terminalState
-	sensors *sensorHistory
-	printer printerFront
-	tickets *ticketCounter
-	surveys *surveyOnce
-	log     *slog.Logger
+	events   *fanout.Hub[localapi.Event]
+	cards    cardHasher
+	state    terminalState
+	sensors  *sensorHistory
+	printer  printerFront
+	tickets  *ticketCounter
+	surveys  *surveyOnce
+	captures captureDesk // screenshots waiting for the window (capture.go)
+	log      *slog.Logger
 }
 
 // eventBuffer is how many events a subscriber may fall behind before it

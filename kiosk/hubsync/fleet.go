@@ -109,6 +109,18 @@ func (c *FleetClient) UploadDiagnostics(ctx context.Context, d *api.Diagnostics)
 	return out.ID, err
 }
 
+// UploadScreenshot stores the picture png for screenshot command
+// commandID at the hub and returns its ID. The request carries
+// Content-Digest (api.SignRequest), which the hub requires of it.
+func (c *FleetClient) UploadScreenshot(ctx context.Context, commandID string, png []byte) (string, error) {
+	var out api.ScreenshotAck
+	_, err := c.do(ctx, http.MethodPost, api.ScreenshotPath(commandID), pngBody(png), nil, &out)
+	return out.ID, err
+}
+
+// pngBody is a request body sent as it is, as image/png.
+type pngBody []byte
+
 // Permanent reports whether err is a refusal no retry changes: the hub
 // answered 4xx other than 401 (credentials may be fixed), 408 and 429.
 func Permanent(err error) bool {
@@ -123,7 +135,10 @@ func (c *FleetClient) do(ctx context.Context, method, path string, in any, hdr h
 		return 0, fmt.Errorf("%w: %v", ErrNotEnrolled, err)
 	}
 	var body []byte
-	if in != nil {
+	contentType := "application/json"
+	if png, ok := in.(pngBody); ok {
+		body, contentType = png, "image/png"
+	} else if in != nil {
 		if body, err = json.Marshal(in); err != nil {
 			return 0, fmt.Errorf("hubsync: %w", err)
 		}
@@ -136,7 +151,7 @@ func (c *FleetClient) do(ctx context.Context, method, path string, in any, hdr h
 		req.Header[k] = v
 	}
 	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	api.SignRequest(req, key, terminalID, c.now(), body)
 	resp, err := c.http.Do(req)

@@ -67,20 +67,29 @@ func (c *Client) SyncNow(ctx context.Context) (SyncResponse, error) {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("localapi: %w", err)
-		}
-		body = bytes.NewReader(b)
+	if in == nil {
+		return c.send(ctx, method, path, "", nil, out)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, body)
+	b, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("localapi: %w", err)
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	return c.send(ctx, method, path, "application/json", b, out)
+}
+
+// send makes a request with body of contentType ("" for none) and
+// decodes the answer into out.
+func (c *Client) send(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, rd)
+	if err != nil {
+		return fmt.Errorf("localapi: %w", err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -109,6 +118,8 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 				sentinel = ErrAlreadyAnswered
 			case CodePrinter:
 				sentinel = ErrPrinter
+			case CodeNotAsked:
+				sentinel = ErrNotAsked
 			}
 			return userr.New(e.Error, sentinel)
 		}

@@ -53,6 +53,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/sync", s.sync)
 	s.sessionRoutes(mux)
 	s.fleetRoutes(mux)
+	s.captureRoutes(mux)
 	return mux
 }
 
@@ -139,6 +140,8 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		code, status = CodeAlreadyAnswered, http.StatusConflict
 	case errors.Is(err, ErrPrinter):
 		code, status = CodePrinter, http.StatusServiceUnavailable
+	case errors.Is(err, ErrNotAsked):
+		code, status = CodeNotAsked, http.StatusNotFound
 	}
 	if status == http.StatusInternalServerError {
 		s.log.Error("local api", "err", err)

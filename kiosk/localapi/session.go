@@ -19,18 +19,20 @@ const (
 	EventDevice  = "device"  // a device changed state
 	EventSync    = "sync"    // the sync state changed
 	EventMode    = "mode"    // the terminal went into or out of maintenance
+	// EventCapture (capture.go): the agent asks for a picture.
 )
 
 // Event is one line of the GET /v1/events stream (NDJSON). Exactly one of
 // the pointers is set, as Type says.
 type Event struct {
-	Type    string       `json:"type"`
-	Time    time.Time    `json:"time"`
-	Card    *CardEvent   `json:"card,omitempty"`
-	Reading *Reading     `json:"reading,omitempty"`
-	Device  *DeviceEvent `json:"device,omitempty"`
-	Sync    *SyncStatus  `json:"sync,omitempty"`
-	Mode    *Mode        `json:"mode,omitempty"`
+	Type    string          `json:"type"`
+	Time    time.Time       `json:"time"`
+	Card    *CardEvent      `json:"card,omitempty"`
+	Reading *Reading        `json:"reading,omitempty"`
+	Device  *DeviceEvent    `json:"device,omitempty"`
+	Sync    *SyncStatus     `json:"sync,omitempty"`
+	Mode    *Mode           `json:"mode,omitempty"`
+	Capture *CaptureRequest `json:"capture,omitempty"`
 }
 
 // CardEvent is a card at the reader. Hash is the hex HMAC-SHA256 of the UID
