@@ -16,12 +16,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/internal/userr"
 	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/config"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
-	"github.com/quartierhub/quartierhub/kiosk/identity"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/outbox"
 )
@@ -33,9 +31,10 @@ const usage = `usage: kiosk COMMAND [flags]
 
 commands:
   agent     --data DIR [--config FILE] run the headless agent (outbox, sync, devices, local API)
-  run       --data DIR [--config FILE] [--windowed]
+  run       --data DIR [--config FILE] [--windowed] [--attach]
                                        open the touchscreen window (with the agent in
-                                       this process unless one already runs on DIR)
+                                       this process unless one already runs on DIR or
+                                       --attach says to wait for it)
   enroll    --hub URL --token T --data DIR  (or --uri QR_TEXT instead of --hub and --token)
                                        enrol this terminal with a hub (one-time token)
   status    --data DIR [--json]        show enrolment, hub, sync, outbox and devices
@@ -45,6 +44,9 @@ commands:
   devices scan [--rules] [--json]      list the serial devices with what a udev rule
                                        needs, and the rule that pins each to a
                                        stable name under /dev/quartierhub
+  session weston-ini --data DIR --out FILE [--base FILE] [--output NAME]
+                                       write the compositor's weston.ini with the hub's
+                                       rotation (the compositor unit runs it)
 `
 
 // Main runs the command in args and returns the exit code.
@@ -64,6 +66,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		"sync-now": cmdSyncNow,
 		"run":      cmdRun,
 		"devices":  cmdDevices,
+		"session":  cmdSession,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -140,24 +143,18 @@ func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *uri != "" {
-		if *hub, *token, err = api.ParseEnrolmentURI(strings.TrimSpace(*uri)); err != nil {
+		if *hub, *token, err = hubsync.ParseEnrolmentText(*uri); err != nil {
 			return userr.New("--uri is not an enrolment QR code from the hub console", err)
 		}
 	}
 	if *hub == "" || *token == "" {
 		return userr.New("enroll needs --hub and --token (or --uri with the console's QR code text)", nil)
 	}
-	if err := os.MkdirAll(d, 0o700); err != nil {
-		return err
+	id, err := hubsync.EnrollInto(ctx, d, *hub, *token, *force, hubsync.EnrollOpts{SoftwareVersion: Version})
+	if errors.Is(err, hubsync.ErrAlreadyEnrolled) {
+		return userr.New(userr.Message(err, "")+"; use --force to replace it", err)
 	}
-	if old, err := identity.Load(d); err == nil && !*force {
-		return userr.New(fmt.Sprintf("this terminal is already enrolled as %s (%s); use --force to replace it", old.Name, old.TerminalID), nil)
-	}
-	id, err := hubsync.Enroll(ctx, *hub, *token, hubsync.EnrollOpts{SoftwareVersion: Version})
 	if err != nil {
-		return err
-	}
-	if err := identity.Save(d, id); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "enrolled as %s (%s) in %s, terminal id %s\n", id.Name, id.Quarter, id.HubURL, id.TerminalID)

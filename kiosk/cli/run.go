@@ -34,6 +34,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	dir := fs.String("data", "", "data directory (outbox, identity, socket)")
 	cfgPath := fs.String("config", "", "configuration file for an in-process agent; optional")
 	windowed := fs.Bool("windowed", false, "a normal window instead of full screen (development)")
+	attach := fs.Bool("attach", false, "never run an agent in this process: wait for the one of DIR (the window unit; the agent is its own unit)")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -58,7 +59,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
 	_, err = localapi.NewClient(d).Status(pctx)
 	pcancel()
-	if errors.Is(err, localapi.ErrNoAgent) {
+	if errors.Is(err, localapi.ErrNoAgent) && !*attach {
 		var cfg config.Config
 		if *cfgPath != "" {
 			if cfg, err = config.Load(*cfgPath); err != nil {

@@ -54,6 +54,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/internal/i18n"
+	"github.com/quartierhub/quartierhub/kiosk/display"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
@@ -85,6 +86,15 @@ type Opts struct {
 	// the agent's content (the window releases start-up memory then).
 	OnStarted func()
 	Logger    *slog.Logger
+	// DisplaySettings, if set, returns the hub's display settings (the
+	// agent's running configuration); the window polls it for the night
+	// hours (night.go). Nil: never dark.
+	DisplaySettings func(ctx context.Context) (*api.DisplaySettings, error)
+	// Backlight, if set, is switched off while the screen is dark at
+	// night (*display.Panel).
+	Backlight interface {
+		Set(on bool, done func(error))
+	}
 }
 
 // WindowedSize is the window of `kiosk run --windowed` (development,
@@ -152,6 +162,10 @@ type UI struct {
 	buildingWarn         bool
 	fleetSent            string
 	fleetCh              chan string
+
+	// night blanking (night.go)
+	night display.Blanker
+	dark  bool
 }
 
 // New builds the window's state; Load then fills it from the backend and
@@ -290,6 +304,7 @@ func (u *UI) setStatus(st localapi.Status) {
 func (u *UI) Run(ctx context.Context) {
 	go u.followEvents(ctx)
 	go u.reportScreens(ctx)
+	go u.followDisplay(ctx)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	poll := time.NewTicker(10 * time.Second)
@@ -363,6 +378,10 @@ func (u *UI) HandleEvent(e localapi.Event) {
 		if m := e.Mode; m != nil {
 			u.setOutOfOrder(m.OutOfOrder)
 		}
+	case localapi.EventCapture:
+		if c := e.Capture; c != nil {
+			u.capture(c.ID) // capture.go
+		}
 	}
 }
 
@@ -409,6 +428,7 @@ func (u *UI) Tick() {
 	if u.clock != nil {
 		u.clock.SetText(u.opts.Now().Format("15:04"))
 	}
+	u.updateNight()
 	if u.name == ScreenAttract || u.name == ScreenOutOfOrder || u.name == ScreenPIN || u.name == ScreenService {
 		if u.name == ScreenPIN || u.name == ScreenService {
 			u.serviceTick()
@@ -460,6 +480,9 @@ func (u *UI) show(name string, build func() fyne.CanvasObject) {
 // is not also in the session.
 func (u *UI) render() {
 	if u.build == nil {
+		return
+	}
+	if u.renderNight() {
 		return
 	}
 	s := u.sess.Current()

@@ -4,16 +4,23 @@ package main
 
 import (
 	"context"
+	"image"
 	"os"
 	"runtime/debug"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"github.com/go-gl/glfw/v3.3/glfw"
 
 	"github.com/quartierhub/quartierhub/assets"
+	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/cli"
+	"github.com/quartierhub/quartierhub/kiosk/display"
+	"github.com/quartierhub/quartierhub/kiosk/internal/sdnotify"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 )
@@ -51,8 +58,26 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 	}
 	// No way out but the service menu: closing is refused.
 	w.SetCloseIntercept(func() {})
-	u := ui.New(a, w, localapi.NewClient(opts.DataDir), ui.Opts{Catalog: cat, Version: opts.Version, Logger: opts.Logger, HideCursor: !opts.Windowed,
-		OnStarted: releaseStartupMemory})
+	client := localapi.NewClient(opts.DataDir)
+	u := ui.New(a, w, client, ui.Opts{Catalog: cat, Version: opts.Version, Logger: opts.Logger, HideCursor: !opts.Windowed,
+		OnStarted: func() {
+			// systemd starts the window's dependents and counts it
+			// started only once the resident can see it.
+			afterPaint(ctx, w)
+			releaseStartupMemory()
+			if err := sdnotify.Ready(); err != nil {
+				opts.Logger.Warn("systemd notify", "err", err)
+			}
+			opts.Logger.Info("first screen painted")
+		},
+		DisplaySettings: func(ctx context.Context) (*api.DisplaySettings, error) {
+			rc, err := client.RemoteConfig(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return display.FromDocument(rc.Document)
+		},
+		Backlight: &display.Panel{Dir: "/sys/class/backlight"}})
 	// Something calm to look at until the agent answers (ui.Start).
 	u.ShowStarting()
 	if !opts.Windowed {
@@ -62,6 +87,7 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 		fyne.Do(func() { hideCursor(w, opts) })
 	}
 	go u.Start(ctx)
+	go feedWatchdog(ctx, opts)
 	go func() {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
@@ -84,4 +110,45 @@ func hideCursor(w fyne.Window, opts cli.WindowOpts) {
 			gw.SetInputMode(glfw.CursorMode, glfw.CursorHidden)
 		}
 	})
+}
+
+// afterPaint returns once the window has painted its content as it is
+// now (or ctx ended): a 1×1 transparent raster goes on top of it, the GL
+// painter calls a raster's generator only while it paints a frame, and
+// the next function the Fyne loop runs after that comes after the frame
+// was swapped onto the screen.
+func afterPaint(ctx context.Context, w fyne.Window) {
+	painted := make(chan struct{})
+	var once sync.Once
+	marker := canvas.NewRaster(func(int, int) image.Image {
+		once.Do(func() { close(painted) })
+		return image.NewNRGBA(image.Rect(0, 0, 1, 1))
+	})
+	marker.Resize(fyne.NewSize(1, 1))
+	fyne.DoAndWait(func() {
+		w.SetContent(container.NewStack(w.Content(), container.NewWithoutLayout(marker)))
+	})
+	select {
+	case <-painted:
+		fyne.DoAndWait(func() {})
+	case <-ctx.Done():
+	}
+}
+
+// feedWatchdog feeds systemd's watchdog (WatchdogSec= of the window
+// unit) from the Fyne loop: a UI thread that hangs stops the feeding and
+// systemd restarts the window. Outside systemd it returns at once.
+func feedWatchdog(ctx context.Context, opts cli.WindowOpts) {
+	every, err := sdnotify.WatchdogInterval()
+	if err != nil || every <= 0 {
+		if err != nil {
+			opts.Logger.Warn("systemd watchdog", "err", err)
+		}
+		return
+	}
+	opts.Logger.Info("feeding systemd's watchdog", "every", every.String())
+	f := &sdnotify.Feeder{OnUIThread: fyne.Do}
+	if err := f.Run(ctx, every); err != nil {
+		opts.Logger.Error("systemd watchdog", "err", err)
+	}
 }
