@@ -59,6 +59,10 @@ type Opts struct {
 	Devices   devices.Opts
 	// Fleet tunes heartbeats, remote configuration and commands (fleet.go).
 	Fleet FleetOpts
+	// EnrolMedia are the directories removable media are mounted below,
+	// searched for the first-boot enrolment file (enrol.go); default
+	// DefaultEnrolMedia.
+	EnrolMedia []string
 	// Now defaults to time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -74,6 +78,8 @@ type Agent struct {
 	lostEv atomic.Int64
 	fleet  *fleetPart
 	win    *window // the touchscreen window's side (window.go)
+	// enrolling is held while a first-boot enrolment runs (enrol.go).
+	enrolling sync.Mutex
 
 	mu      sync.Mutex
 	ob      *outbox.Outbox

@@ -34,6 +34,12 @@ func startAgent(t *testing.T, opts agent.Opts) (*localapi.Client, *fakehub.Hub) 
 	if err := identity.Save(dir, identity.Identity{TerminalID: "T1", Name: "test", Quarter: "Johannstadt", HubURL: h.URL(), Key: h.NewTerminal("T1")}); err != nil {
 		t.Fatal(err)
 	}
+	return runAgent(t, dir, opts), h
+}
+
+// runAgent runs an agent on dir until the test ends.
+func runAgent(t *testing.T, dir string, opts agent.Opts) *localapi.Client {
+	t.Helper()
 	opts.DataDir = dir
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -58,7 +64,7 @@ func startAgent(t *testing.T, opts agent.Opts) (*localapi.Client, *fakehub.Hub) 
 	case <-time.After(10 * time.Second):
 		t.Fatal("agent not ready")
 	}
-	return localapi.NewClient(dir), h
+	return localapi.NewClient(dir)
 }
 
 func TestSubmitIsDurableAndSyncs(t *testing.T) {

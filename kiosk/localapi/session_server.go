@@ -59,6 +59,8 @@ func (s *Server) sessionRoutes(mux *http.ServeMux) {
 		}
 	}))
 	mux.HandleFunc("GET /v1/events", s.withSession(s.events))
+	// The first-run screen's endpoint (enrol.go).
+	s.enrolRoutes(mux)
 }
 
 func (s *Server) withSession(h func(SessionBackend, http.ResponseWriter, *http.Request)) http.HandlerFunc {
