@@ -60,6 +60,7 @@ const usage = `usage:
   hub-server config example   (prints a complete example layer, the demo content, to start from)
   hub-server command send --data HUBDIR|--db URL (--terminal NAME|--quarter Q|--tag T) --kind KIND [--message M] [--ttl 24h]
       KIND: maintenance_on maintenance_off restart sync_now test_print collect_diagnostics
+            screenshot (one terminal; the console's terminal page shows the picture)
   hub-server command list --data HUBDIR|--db URL [--terminal NAME] [--state S] [--limit 50]
   hub-server alert list --data HUBDIR|--db URL [--all] [--terminal NAME]
   hub-server alert ack --data HUBDIR|--db URL --terminal NAME (--id ALERT | --kind KIND) [--note N]

@@ -217,6 +217,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"token", "create", "--data", dir, "--terminal", "x", "--quarter", "q"}, 1}, // no hub.db yet
 		{[]string{"export", "--data", dir, "--bogus"}, 2},
 		{[]string{"terminal", "list", "--data", filepath.Join(dir, "none")}, 1},
+		{[]string{"command", "send", "--data", dir, "--quarter", "q", "--kind", "screenshot"}, 2}, // one terminal only
 	} {
 		_, errOut, code := run(t, tc.args...)
 		if code != tc.code || !strings.HasPrefix(errOut, "hub-server: ") {

@@ -306,6 +306,10 @@ func commandSend(ctx context.Context, args []string, o Opts) error {
 	if *ttl <= 0 || len(*msg) > 500 {
 		return usageError{"command send: --ttl must be positive and --message at most 500 bytes"}
 	}
+	if *kind == api.CommandScreenshot && *name == "" {
+		// As in the console: one picture at a time, of one terminal.
+		return usageError{"command send: a screenshot is taken of one terminal: --terminal NAME"}
+	}
 	return withStore(ctx, data, func(st store.Store) error {
 		ts, target, err := Targets(ctx, st, *name, *quarter, *tag)
 		if err != nil {
