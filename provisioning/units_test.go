@@ -20,6 +20,13 @@ import (
 var maxExposure = map[string]float64{
 	"hub/quartierhub-hub.service":     2.0,
 	"kiosk/quartierhub-agent.service": 3.5,
+	// The compositor needs its devices from logind, netlink for input
+	// hot-plug and the real /tmp for Xwayland's sockets; the window
+	// writes the backlight in /sys and may need executable memory for
+	// Mesa's software renderer.
+	"session/quartierhub-compositor.service":         2.5,
+	"session/quartierhub-window.service":             2.0,
+	"session/quartierhub-compositor-restart.service": 1.5,
 }
 
 // TestSystemdUnitsSecurity scores every unit with systemd-analyze
