@@ -28,6 +28,7 @@ func TestPostgres(t *testing.T) {
 		{"ConfigLayeredWithETag", TestConfigLayeredWithETag},
 		{"CommandsOnlyForTheirTerminal", TestCommandsOnlyForTheirTerminal},
 		{"RevokedCallHook", TestRevokedCallHook},
+		{"ScreenshotStoredForItsCommand", TestScreenshotStoredForItsCommand},
 	} {
 		t.Run(tc.name, tc.fn)
 	}
