@@ -16,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 // pngOf encodes a w × h picture, red in its top-left corner.
@@ -198,5 +201,44 @@ func TestScreenshotRefusalTranslated(t *testing.T) {
 		if !strings.Contains(p.body, want) || strings.Contains(p.body, "report-describe") {
 			t.Errorf("%s: the command table lacks %q", lang, want)
 		}
+	}
+}
+
+// In a real browser, under the console's Content-Security-Policy: IT
+// staff press the button, the terminal answers, and the picture loads
+// on the terminal page at its size.
+func TestBrowserScreenshot(t *testing.T) {
+	ctx := newBrowser(t)
+	h := newHub(t, nil)
+	h.addUser("anna", store.RoleAdmin)
+	lib := h.enrolTerminal("jst-library-1", "Johannstadt")
+	lib.heartbeat(api.Heartbeat{SoftwareVersion: "1.2.3", Screen: "attract"})
+	base := h.srv.URL
+	run(t, ctx, "log in", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.ID("#name")),
+		chromedp.SendKeys(chromedp.ID("#name"), "anna"), chromedp.SendKeys(chromedp.ID("#password"), testPassword),
+		chromedp.Submit(chromedp.ID("#password")), chromedp.WaitVisible(chromedp.CSS(`ul.counts`)))
+	run(t, ctx, "take a screenshot", chromedp.Navigate(base+"/console/terminals/jst-library-1"), chromedp.WaitVisible(chromedp.ID("#h-screen")),
+		chromedp.Click(chromedp.CSS(`#screen form button`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	cmds := lib.heartbeat(api.Heartbeat{SoftwareVersion: "1.2.3", Screen: "attract"}).Commands
+	if len(cmds) != 1 || cmds[0].Kind != api.CommandScreenshot {
+		t.Fatalf("the terminal's commands: %+v", cmds)
+	}
+	id := lib.uploadScreenshot(cmds[0].ID, pngOf(t, 320, 200))
+	lib.call(http.MethodPost, api.CommandResultPath(cmds[0].ID), api.CommandResult{OK: true, ScreenshotID: id}, nil)
+	run(t, ctx, "the picture", chromedp.Navigate(base+"/console/terminals/jst-library-1"), chromedp.WaitVisible(chromedp.ID("#screenshot")))
+	testutil.Eventually(t, "the picture loaded", func() bool {
+		w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => { const i = document.getElementById("screenshot"); return i.complete ? i.naturalWidth : 0 })()`))
+		return err == nil && w == 320
+	})
+	entries, err := h.st.AuditEntries(context.Background(), store.AuditFilter{Subject: "terminal:jst-library-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewed := false
+	for _, e := range entries {
+		viewed = viewed || e.Action == "screenshot.view" && e.Actor == "anna" && e.Detail == id
+	}
+	if !viewed {
+		t.Errorf("the browser's viewing is not audited: %+v", entries)
 	}
 }
