@@ -44,6 +44,11 @@
 //	                   this respondent hash answered this survey before
 //	                   (remembered in DATA/survey-respondents)
 //
+// IT staff's screenshot command reaches the window as a capture event
+// on GET /v1/events, and the window answers POST /v1/captures/{id} with
+// a PNG or …/refusal (capture.go): only it knows whether a resident's
+// session is open at that moment.
+//
 // Card key: the agent hashes card UIDs with the key in the kiosk config's
 // card_hash_key (hex); without one it generates a random key into
 // DATA/card_hash_key on first start (until the hub distributes one key
