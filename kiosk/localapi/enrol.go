@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 
 	"github.com/quartierhub/quartierhub/internal/userr"
 )
@@ -74,6 +75,17 @@ var enrolStatus = map[string]int{
 	EnrolTokenUnknown: http.StatusForbidden, EnrolTokenUsed: http.StatusForbidden, EnrolTokenExpired: http.StatusForbidden,
 	EnrolRefused: http.StatusForbidden, EnrolNoMedia: http.StatusNotFound, EnrolSeveralOnMedia: http.StatusConflict,
 	EnrolAlreadyDone: http.StatusConflict, EnrolBusy: http.StatusTooManyRequests, EnrolFailed: http.StatusInternalServerError,
+}
+
+// EnrolReasons lists every failure code, sorted (the window has words
+// for each).
+func EnrolReasons() []string {
+	out := make([]string, 0, len(enrolStatus))
+	for r := range enrolStatus {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // EnrolFailure is why an enrolment failed. The agent returns it inside a

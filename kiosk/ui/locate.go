@@ -83,7 +83,7 @@ func fleetState(screen string) string {
 	switch screen {
 	case ScreenAttract:
 		return FleetAttract
-	case ScreenOutOfOrder, ScreenStarting: // not (yet) serving residents
+	case ScreenOutOfOrder, ScreenStarting, ScreenFirstRun, ScreenEnrolled: // not (yet) serving residents
 		return FleetOutOfOrder
 	case ScreenPIN, ScreenService:
 		return FleetService

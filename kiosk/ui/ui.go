@@ -143,6 +143,8 @@ type UI struct {
 	syncOK     bool
 	latest     map[string]localapi.Reading
 	outOfOrder bool
+	// first is the first-run screen's state (firstrun.go)
+	first firstRun
 
 	name  string
 	build func() fyne.CanvasObject
@@ -401,6 +403,9 @@ func (u *UI) setOutOfOrder(on bool) {
 
 // card handles a card at the reader.
 func (u *UI) card(presented bool, hash string) {
+	if u.name == ScreenFirstRun || u.name == ScreenEnrolled {
+		return // no residents, no service menu before the terminal is enrolled
+	}
 	if presented && session.IsServiceCard(hash, u.content.ServiceCards) {
 		u.sess.End(session.EndDone)
 		u.hideWarning()
@@ -432,6 +437,12 @@ func (u *UI) Tick() {
 	if u.name == ScreenAttract || u.name == ScreenOutOfOrder || u.name == ScreenPIN || u.name == ScreenService {
 		if u.name == ScreenPIN || u.name == ScreenService {
 			u.serviceTick()
+		}
+		return
+	}
+	if u.name == ScreenFirstRun || u.name == ScreenEnrolled { // no session to time out
+		if u.name == ScreenEnrolled && u.opts.Now().Sub(u.first.doneAt) >= EnrolledPause {
+			u.leaveFirstRun()
 		}
 		return
 	}
@@ -546,6 +557,10 @@ func relayout(o fyne.CanvasObject) {
 }
 
 func (u *UI) refreshIndicators() {
+	if u.name == ScreenFirstRun && u.enrolled() && !u.first.busy {
+		u.showAttract() // enrolled meanwhile, by kiosk enroll on the shell
+		return
+	}
 	switch u.name {
 	case ScreenHome, ScreenAttract, ScreenConfirm, ScreenThanks, ScreenTicket, ScreenService:
 		u.render()
@@ -560,7 +575,13 @@ func (u *UI) act(f func()) func() {
 	}
 }
 
+// showAttract shows the attract screen, or the first-run screen while
+// the terminal has no identity.
 func (u *UI) showAttract() {
+	if !u.enrolled() {
+		u.showFirstRun()
+		return
+	}
 	u.show(ScreenAttract, u.attractScreen)
 }
 

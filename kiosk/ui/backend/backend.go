@@ -39,6 +39,15 @@ type Backend interface {
 
 var _ Backend = (*localapi.Client)(nil)
 
+// Enroller is what the first-run screen needs of the agent: POST
+// /v1/enrol, answered only while the terminal has no identity. A backend
+// without it (a read-only one in tests) cannot enrol.
+type Enroller interface {
+	Enrol(ctx context.Context, req localapi.EnrolRequest) (localapi.EnrolResponse, error)
+}
+
+var _ Enroller = (*localapi.Client)(nil)
+
 // Receipt is r as the local API carries it.
 func Receipt(r receipt.Receipt) localapi.Receipt {
 	out := localapi.Receipt{Blocks: make([]localapi.ReceiptBlock, len(r.Blocks))}
