@@ -3,6 +3,7 @@
 # what is missing. Go itself must be on PATH (Go 1.26 or later).
 #   deps.sh build   packages needed to build everything
 #   deps.sh test    packages needed by the whole test suite
+#   deps.sh packages  packages needed by make test-packages
 set -euo pipefail
 what="${1:-build}"
 
@@ -24,6 +25,10 @@ case "$what" in
   # systemd-analyze and strace for the systemd units' checks
   # (udev: udevadm test checks the serial device rules)
   test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev xvfb xdotool chromium postgresql systemd strace udev) ;;
+  # the Debian packages' checks: lintian, Debian 12 machines made with
+  # mmdebstrap and booted in systemd-nspawn (entered with nsenter), the
+  # session's compositor, dpkg-shlibdeps for the kiosk's dependencies
+  packages) pkgs=(lintian mmdebstrap systemd-container util-linux weston xwayland dpkg-dev) ;;
   *) echo "deps: unknown set $what" >&2; exit 2 ;;
 esac
 

@@ -2,6 +2,7 @@
 // binaries (see provisioning/packaging; `make packages` runs it):
 //
 //	mkpackages --bin bin --out dist [--version 1.2.3] [--root .]
+//	mkpackages --print-version
 //
 // Without --version, the version comes from `git describe --tags --always
 // --dirty` and the commit's time (packaging.DebianVersion has the rule).
@@ -40,6 +41,7 @@ func run(ctx context.Context, args []string) error {
 	version := fs.String("version", "", "Debian version; default from git describe and the commit's time")
 	root := fs.String("root", ".", "the repository's root")
 	arch := fs.String("arch", "amd64", "Debian architecture of the binaries")
+	printVersion := fs.Bool("print-version", false, "print the version (--version or git's) and stop")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +63,10 @@ func run(ctx context.Context, args []string) error {
 		if v, err = packaging.DebianVersion(describe, commit); err != nil {
 			return err
 		}
+	}
+	if *printVersion {
+		fmt.Println(v)
+		return nil
 	}
 	start := time.Now()
 	debs, err := packaging.Build(ctx, packaging.Manifest(v), packaging.Options{
