@@ -107,6 +107,7 @@ func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dir := fs.String("data", "", "data directory (outbox, identity, socket)")
 	cfgPath := fs.String("config", "", "configuration file (devices, limits); optional")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
+	media := enrolMediaFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return agent.New(agent.Opts{DataDir: d, Version: Version, Config: cfg, Logger: log}).Run(ctx)
+	return agent.New(agent.Opts{DataDir: d, Version: Version, Config: cfg, Logger: log, EnrolMedia: media()}).Run(ctx)
 }
 
 func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {

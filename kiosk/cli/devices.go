@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/devices/scan"
 )
 
@@ -97,4 +99,20 @@ func printableRune(r rune) rune {
 		return '?'
 	}
 	return r
+}
+
+// enrolMediaFlag is --enrol-media: where the agent looks for a USB
+// stick's enrolment file on first boot (agent.EnrolFile).
+func enrolMediaFlag(fs *flag.FlagSet) func() []string {
+	v := fs.String("enrol-media", strings.Join(agent.DefaultEnrolMedia, ","),
+		"comma-separated directories removable media are mounted below; the first-run screen reads "+agent.EnrolFile+" from them")
+	return func() []string {
+		var out []string
+		for _, d := range strings.Split(*v, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
 }

@@ -36,6 +36,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	windowed := fs.Bool("windowed", false, "a normal window instead of full screen (development)")
 	attach := fs.Bool("attach", false, "never run an agent in this process: wait for the one of DIR (the window unit; the agent is its own unit)")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
+	media := enrolMediaFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				return err
 			}
 		}
-		a := agent.New(agent.Opts{DataDir: d, Version: Version, Config: cfg, Logger: log.With("part", "agent")})
+		a := agent.New(agent.Opts{DataDir: d, Version: Version, Config: cfg, Logger: log.With("part", "agent"), EnrolMedia: media()})
 		go func() {
 			err := a.Run(ctx)
 			agentDone <- err

@@ -10,6 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/quartierhub/quartierhub/assets"
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/i18n"
+	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/identity"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
@@ -115,4 +122,70 @@ func TestFirstBootEnrolsFromTheWindow(t *testing.T) {
 		t.Fatalf("enrolling again: %v", err)
 	}
 	t.Logf("typed to enrolled in %v (screenshots in %s when kept)", enrolledIn.Round(10*time.Millisecond), art)
+}
+
+// First boot from a USB stick: the console's QR code text in
+// quartierhub-enrol.txt on a "stick" below the media directory (a
+// temporary one, --enrol-media); a tap on "read from USB stick" in the
+// real window and the agent enrols with the real hub.
+func TestFirstBootFromUSBStick(t *testing.T) {
+	needDisplay(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	art, x := windowedDisplay(t, ctx, "qh-e2e-firstboot-usb-", screenW, screenH)
+
+	hub, err := harness.NewHub(bins, filepath.Join(art, "hub"))
+	must(t, err)
+	must(t, hub.StartFresh(ctx))
+	t.Cleanup(func() { _ = hub.Stop() })
+	token, err := hub.Token(ctx, "e2e-usb", "Johannstadt")
+	must(t, err)
+	media := filepath.Join(art, "media")
+	stick := filepath.Join(media, "kiosk", "ENROL")
+	must(t, os.MkdirAll(stick, 0o755))
+	must(t, os.WriteFile(filepath.Join(stick, agent.EnrolFile), []byte(api.EnrolmentURI(hub.URL(), token)+"\r\n"), 0o644))
+
+	data := filepath.Join(art, "kiosk")
+	kLog := filepath.Join(art, "kiosk.log")
+	klog, err := os.Create(kLog)
+	must(t, err)
+	k := exec.Command(bins.Kiosk, "run", "--data", data, "--log-level", "debug", "--enrol-media", media)
+	k.Env = append(x.Env(), "FYNE_SCALE=1")
+	k.Stdout, k.Stderr = klog, klog
+	must(t, k.Start())
+	t.Cleanup(func() { stop(k); klog.Close() })
+	wait := func(what, screen string) {
+		t.Helper()
+		wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+		defer wcancel()
+		if err := harness.WaitFor(wctx, what, func() (bool, error) {
+			return slices.Contains(loggedScreens(kLog), screen), nil
+		}); err != nil {
+			t.Fatalf("%v: screens %v\n%s", err, loggedScreens(kLog), harness.Tail(kLog, 30))
+		}
+	}
+	wait("the first-run screen", ui.ScreenFirstRun)
+
+	// Where the button is: the same screen in Fyne's test driver.
+	cat, err := i18n.Load(assets.I18n(), "de")
+	must(t, err)
+	app := test.NewTempApp(t)
+	w := app.NewWindow("")
+	w.SetPadded(false)
+	w.Resize(fyne.NewSize(screenW, screenH))
+	shadow := ui.New(app, w, readOnly{localapi.NewClient(data)}, ui.Opts{Catalog: cat, Async: func(work, then func()) { work(); then() }})
+	must(t, shadow.Load(ctx))
+	_, pos, err := shadow.Locate("firstrun.media")
+	must(t, err)
+	x.Settle(150*time.Millisecond, 3*time.Second)
+	must(t, x.Click(ctx, int(pos.X), int(pos.Y)))
+
+	wait("the success screen", ui.ScreenEnrolled)
+	x.Settle(150*time.Millisecond, 3*time.Second)
+	must(t, x.Screenshot(filepath.Join(art, "enrolled-from-usb.png")))
+	id, err := identity.Load(data)
+	must(t, err)
+	if id.Name != "e2e-usb" || id.HubURL != hub.URL() {
+		t.Fatalf("identity %s", id)
+	}
 }
