@@ -65,9 +65,10 @@ ends, night blanking and rotation from the hub's settings.`,
 				{Src: "provisioning/session/quartierhub-window.service", Dest: "/usr/lib/systemd/system/quartierhub-window.service", Mode: 0o644},
 				{Src: "provisioning/session/weston.ini", Dest: "/etc/quartierhub/weston.ini", Mode: 0o644, Conffile: true},
 			},
-			// The compositor runs as the terminal's user, which needs the
-			// display, the input devices and the GPU's render node.
-			ExtraGroups: map[string][]string{"quartierhub-kiosk": {"video", "input", "render"}},
+			// logind hands the compositor the display and input devices;
+			// the video group lets the window blank the backlight
+			// (60-quartierhub-backlight.rules).
+			ExtraGroups: map[string][]string{"quartierhub-kiosk": {"video"}},
 			Units:       []string{"quartierhub-compositor.service", "quartierhub-window.service"},
 		},
 		{
