@@ -8,6 +8,9 @@ import (
 	"image/png"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/software"
+
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
@@ -17,8 +20,13 @@ import (
 // only on the attract screen, the out-of-order screen and in the service
 // menu, and never while a resident's session is open (what they see and
 // type is theirs). Elsewhere it refuses, and the agent reports the
-// refusal to the hub. The picture is the canvas as the window drew it;
-// it is encoded off the Fyne goroutine.
+// refusal to the hub. The picture is the canvas as the window drew it
+// (fyne.Canvas.Capture). Fyne's OpenGL driver reads it back from the
+// front buffer, which some drivers leave empty (Mesa on Xvfb gives all
+// zeros: tests/e2e TestScreenshotOfTheRealWindow); then the screen shown
+// is built once more from the window's state, as render builds it, and
+// painted in software (fyne.io/fyne/v2/driver/software). The picture is
+// encoded off the Fyne goroutine.
 
 // capturer is what a capture needs of the window: fyne.Canvas has it,
 // and Fyne's test canvas paints in software, so tests take real pictures.
@@ -70,7 +78,7 @@ func (u *UI) capture(id string) {
 		}, func() {})
 		return
 	}
-	img := u.capturer().Capture()
+	img := u.picture(u.capturer())
 	u.opts.Async(func() {
 		b, err := encodeCapture(img, localapi.MaxCaptureBytes)
 		if err != nil {
@@ -89,6 +97,62 @@ func (u *UI) capture(id string) {
 
 // capturer is the window's canvas.
 func (u *UI) capturer() capturer { return u.win.Canvas() }
+
+// picture is what the window shows: what c captures, or, when that is
+// empty, the screen painted again in software.
+func (u *UI) picture(c capturer) image.Image {
+	if img := c.Capture(); !blank(img) {
+		return img
+	}
+	u.log.Debug("the canvas captured nothing: painting the screen in software", "screen", u.name)
+	return u.paintAgain()
+}
+
+// blank reports whether img has no picture: no pixels, or every pixel
+// fully transparent (a read-back of a buffer nothing was drawn into).
+func blank(img image.Image) bool {
+	if img == nil || img.Bounds().Empty() {
+		return true
+	}
+	r := img.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if _, _, _, a := img.At(x, y).RGBA(); a != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// paintAgain builds the screen shown again from state, as render does,
+// and paints it in software at the window's size, scale and padding.
+// The clock and the tap targets the build registers are the window's
+// own again afterwards.
+func (u *UI) paintAgain() image.Image {
+	live := u.win.Canvas()
+	clock, targets := u.clock, u.targets
+	defer func() { u.clock, u.targets = clock, targets }()
+	var content fyne.CanvasObject
+	if u.dark {
+		content = newNightScreen(u.tr("night.wake"), func() {})
+	} else {
+		content = u.frame(u.build())
+	}
+	c := software.NewCanvas()
+	c.SetPadded(u.win.Padded())
+	c.SetScale(live.Scale())
+	c.SetContent(content)
+	c.Resize(live.Size())
+	for range 4 { // wrapped labels get their height once they know their width (render)
+		before := content.MinSize()
+		relayout(content)
+		if content.MinSize() == before {
+			break
+		}
+	}
+	return c.Capture()
+}
 
 // encodeCapture encodes img as a PNG of at most limit bytes: a busy
 // screen that does not fit is halved in each direction until it does.
