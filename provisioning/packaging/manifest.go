@@ -47,8 +47,8 @@ quartierhub-kiosk-session.`,
 				Mode:   "0700",
 				Groups: []string{"dialout"},
 			},
-			Units: []string{"quartierhub-agent.service"},
-			Udev:  true,
+			Units:          []string{"quartierhub-agent.service"},
+			UdevSubsystems: []string{"tty"},
 		},
 		{
 			Name:     KioskSession,
@@ -64,12 +64,18 @@ ends, night blanking and rotation from the hub's settings.`,
 				{Src: "provisioning/session/quartierhub-compositor.service", Dest: "/usr/lib/systemd/system/quartierhub-compositor.service", Mode: 0o644},
 				{Src: "provisioning/session/quartierhub-window.service", Dest: "/usr/lib/systemd/system/quartierhub-window.service", Mode: 0o644},
 				{Src: "provisioning/session/weston.ini", Dest: "/etc/quartierhub/weston.ini", Mode: 0o644, Conffile: true},
+				{Src: "provisioning/session/quartierhub-compositor-settings.path", Dest: "/usr/lib/systemd/system/quartierhub-compositor-settings.path", Mode: 0o644},
+				{Src: "provisioning/session/quartierhub-compositor-restart.service", Dest: "/usr/lib/systemd/system/quartierhub-compositor-restart.service", Mode: 0o644},
+				{Src: "provisioning/session/60-quartierhub-backlight.rules", Dest: "/usr/lib/udev/rules.d/60-quartierhub-backlight.rules", Mode: 0o644},
 			},
 			// logind hands the compositor the display and input devices;
 			// the video group lets the window blank the backlight
 			// (60-quartierhub-backlight.rules).
 			ExtraGroups: map[string][]string{"quartierhub-kiosk": {"video"}},
-			Units:       []string{"quartierhub-compositor.service", "quartierhub-window.service"},
+			// Not quartierhub-compositor-restart.service: the path unit
+			// starts it when the rotation changes.
+			Units:          []string{"quartierhub-compositor.service", "quartierhub-window.service", "quartierhub-compositor-settings.path"},
+			UdevSubsystems: []string{"backlight"},
 		},
 		{
 			Name:     Hub,

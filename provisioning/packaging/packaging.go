@@ -53,8 +53,10 @@ type Package struct {
 	// Units are enabled and started on install, restarted on upgrade,
 	// stopped on removal.
 	Units []string
-	// Udev reloads udev's rules after install and removal.
-	Udev bool
+	// UdevSubsystems: the package ships udev rules for devices of these
+	// subsystems; postinst reloads the rules and applies them to the
+	// devices already there, postrm reloads them.
+	UdevSubsystems []string
 	// LintianOverrides are lines of the package's lintian overrides
 	// (tags without the package name; "#" lines give the reason).
 	LintianOverrides []string
