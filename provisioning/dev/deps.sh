@@ -23,8 +23,9 @@ case "$what" in
   # and a virtual display with a clicker for the end-to-end window test,
   # a browser for the console tests, PostgreSQL for the second store,
   # systemd-analyze and strace for the systemd units' checks
-  # (udev: udevadm test checks the serial device rules)
-  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev xvfb xdotool chromium postgresql systemd strace udev) ;;
+  # (udev: udevadm test checks the serial device rules; weston, xwayland
+  # and x11-utils' xev: the kiosk window inside Weston's kiosk-shell)
+  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev xvfb xdotool chromium postgresql systemd strace udev weston xwayland x11-utils) ;;
   # the Debian packages' checks: lintian, Debian 12 machines made with
   # mmdebstrap and booted in systemd-nspawn (entered with nsenter), the
   # session's compositor, dpkg-shlibdeps for the kiosk's dependencies
