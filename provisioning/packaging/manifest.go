@@ -83,7 +83,7 @@ ends, night blanking and rotation from the hub's settings.`,
 			Synopsis: "Quartierhub hub: terminal API and web console",
 			Description: `The server of a Quartierhub terminal fleet: the terminal API (enrolment,
 records, heartbeats, commands) and the web console for staff, with its
-data in bbolt or PostgreSQL.
+data in an embedded SQLite database or in PostgreSQL.
 .
 This package runs it as the system service quartierhub-hub under the
 user quartierhub-hub, listening on 127.0.0.1:8480 for a reverse proxy;
@@ -95,6 +95,7 @@ user quartierhub-hub, listening on 127.0.0.1:8480 for a reverse proxy;
 				{Src: "provisioning/hub/quartierhub-hub.service", Dest: "/usr/lib/systemd/system/quartierhub-hub.service", Mode: 0o644},
 				{Src: "provisioning/hub/hub.env", Dest: "/etc/quartierhub/hub.env", Mode: 0o640, Conffile: true},
 				{Src: "provisioning/packaging/man/hub-server.1", Dest: "/usr/share/man/man1/hub-server.1.gz", Mode: 0o644, Gzip: true},
+				{Src: "provisioning/hub/nginx-quartierhub.conf", Dest: "/usr/share/doc/quartierhub-hub/examples/nginx-quartierhub.conf", Mode: 0o644},
 			},
 			LintianOverrides: []string{
 				"# The settings may hold the database's password (QUARTIERHUB_DB);",
