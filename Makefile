@@ -96,7 +96,7 @@ packages: deps
 # The packages checked for real (tests/packages): lintian, and installed,
 # upgraded, removed and purged in booted Debian 12 machines.
 test-packages: deps-packages packages
-	QH_PACKAGES_DIR=$(CURDIR)/dist $(GO) test -count=1 -timeout 40m -v ./tests/packages/...
+	QH_PACKAGES_DIR=$(CURDIR)/dist $(GO) test -count=1 -timeout 40m -v ./tests/packages/... ./tests/session/machine/...
 
 clean:
 	rm -rf $(BIN) dist

@@ -59,7 +59,10 @@ inside Weston's kiosk shell with Xwayland: no way to switch virtual
 terminals or leave the application, the window restarted when it
 ends, night blanking and rotation from the hub's settings.`,
 			// The session is exactly the kiosk of its own build.
-			Depends: []string{"weston", "xwayland", Kiosk + " (= " + version + ")", "adduser"},
+			// libpam-systemd: the compositor unit's PAMName=login opens a
+			// logind session through pam_systemd (XDG_RUNTIME_DIR, the
+			// seat's devices); Debian's minimal installs lack it.
+			Depends: []string{"weston", "xwayland", "libpam-systemd", Kiosk + " (= " + version + ")", "adduser"},
 			Files: []File{
 				{Src: "provisioning/session/quartierhub-compositor.service", Dest: "/usr/lib/systemd/system/quartierhub-compositor.service", Mode: 0o644},
 				{Src: "provisioning/session/quartierhub-window.service", Dest: "/usr/lib/systemd/system/quartierhub-window.service", Mode: 0o644},
