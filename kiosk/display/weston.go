@@ -53,7 +53,9 @@ func WestonINI(base []byte, c Compositor, outputs []string) ([]byte, error) {
 		trim := strings.TrimSpace(line)
 		if strings.HasPrefix(trim, "[") {
 			endSection()
-			section = strings.TrimSpace(strings.Trim(trim, "[]"))
+			// As weston reads it: the name runs to the first ']'.
+			section, _, _ = strings.Cut(trim[1:], "]")
+			section = strings.TrimSpace(section)
 			out.WriteString(line + "\n")
 			continue
 		}
