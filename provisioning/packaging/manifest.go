@@ -73,8 +73,10 @@ ends, night blanking and rotation from the hub's settings.`,
 			},
 			// logind hands the compositor the display and input devices;
 			// the video group lets the window blank the backlight
-			// (60-quartierhub-backlight.rules).
-			ExtraGroups: map[string][]string{"quartierhub-kiosk": {"video"}},
+			// (60-quartierhub-backlight.rules), and render gives the window
+			// the GPU's render node (without it Mesa paints in software).
+			// A group the system lacks is skipped.
+			ExtraGroups: map[string][]string{"quartierhub-kiosk": {"video", "render"}},
 			// Not quartierhub-compositor-restart.service: the path unit
 			// starts it when the rotation changes.
 			Units:          []string{"quartierhub-compositor.service", "quartierhub-window.service", "quartierhub-compositor-settings.path"},

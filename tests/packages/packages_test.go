@@ -571,8 +571,14 @@ func TestSessionInstall(t *testing.T) {
 			t.Errorf("%s is %q, want enabled", u, strings.TrimSpace(out))
 		}
 	}
-	if groups := do(ctx, t, m, "id", "-nG", "quartierhub-kiosk"); !slices.Contains(strings.Fields(groups), "video") {
+	groups := strings.Fields(do(ctx, t, m, "id", "-nG", "quartierhub-kiosk"))
+	if !slices.Contains(groups, "video") {
 		t.Errorf("quartierhub-kiosk is in %q, not in video", groups)
+	}
+	// Debian's systemd makes the render group; the window needs it for
+	// the GPU.
+	if _, err := m.Exec(ctx, "getent", "group", "render"); err == nil && !slices.Contains(groups, "render") {
+		t.Errorf("quartierhub-kiosk is in %q, not in render", groups)
 	}
 	// Settle first: failures come from the jobs the install queued.
 	do(ctx, t, m, "systemctl", "is-system-running", "--wait")

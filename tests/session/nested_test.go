@@ -112,18 +112,6 @@ func (n *notifications) wait(ctx context.Context, msg string) (time.Time, error)
 	}
 }
 
-func (n *notifications) count(msg string) int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	c := 0
-	for _, g := range n.got {
-		if g == msg {
-			c++
-		}
-	}
-	return c
-}
-
 // startNested starts Xvfb, Weston with the packaged weston.ini as the
 // compositor unit writes it (with rotation from the agent's
 // compositor.json), and the kiosk window with a NOTIFY_SOCKET and a
