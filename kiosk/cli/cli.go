@@ -159,8 +159,20 @@ func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fmt.Fprintf(stdout, "enrolled as %s (%s) in %s, terminal id %s\n", id.Name, id.Quarter, id.HubURL, id.TerminalID)
+	// An agent already running on d (a packaged terminal's) backed off
+	// while it had no identity; a sync round now shows the terminal online
+	// in the console at once instead of after its backoff. No agent: fine.
+	nudge, cancel := context.WithTimeout(ctx, enrolNudgeTimeout)
+	defer cancel()
+	if _, err := localapi.NewClient(d).SyncNow(nudge); err == nil {
+		fmt.Fprintln(stdout, "the running agent has synchronised with the hub")
+	}
 	return nil
 }
+
+// enrolNudgeTimeout bounds the sync round `kiosk enroll` asks of a running
+// agent; the enrolment has succeeded whatever the round's outcome.
+const enrolNudgeTimeout = 20 * time.Second
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("status", stderr)
