@@ -1,5 +1,6 @@
 // Package testutil holds what the tests of every part of the module share:
-// waiting for a condition with a deadline. It imports only the standard
+// waiting for a condition with a deadline, and pictures for the screenshot
+// paths (PNG, PNGClaiming). It imports only the standard
 // library, so drivers, kiosk, hub-server and tests may all use it.
 package testutil
 

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"image"
-	"image/color"
-	"image/png"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,23 +11,10 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/internal/fakehub"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
-
-func testPNG(t *testing.T, w, h int) []byte {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{R: byte(x * 3), G: byte(y * 5), B: 90, A: 255})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // fakeWindow is the window's side of a capture over the agent's real
 // socket: it follows the event stream as kiosk/ui does and answers each
@@ -71,7 +55,7 @@ func (fa *fleetAgent) finished(t *testing.T, hub *fakehub.Hub, id string) fakehu
 func TestScreenshotFromTheWindow(t *testing.T) {
 	r := newFleetRig(t)
 	fa := r.start(t)
-	pic := testPNG(t, 128, 80)
+	pic := testutil.PNG(t, 128, 80)
 	asked := fakeWindow(t, fa.c, func(ctx context.Context, id string) bool {
 		if err := fa.c.CaptureTaken(ctx, id, pic); err != nil {
 			t.Errorf("capture taken: %v", err)
@@ -134,7 +118,7 @@ func TestScreenshotRefusedOrUnanswered(t *testing.T) {
 	if waited := time.Since(start); waited < 300*time.Millisecond || waited > 10*time.Second {
 		t.Errorf("waited %v for a silent window; the bound is 300ms", waited)
 	}
-	if err := fa.c.CaptureTaken(context.Background(), <-late, testPNG(t, 8, 8)); !errors.Is(err, localapi.ErrNotAsked) {
+	if err := fa.c.CaptureTaken(context.Background(), <-late, testutil.PNG(t, 8, 8)); !errors.Is(err, localapi.ErrNotAsked) {
 		t.Errorf("a late answer: %v, want ErrNotAsked", err)
 	}
 	if s := r.hub.Screenshots(); len(s) != 0 {
@@ -151,7 +135,7 @@ func TestCaptureAnswersBounded(t *testing.T) {
 	fakeWindow(t, fa.c, func(ctx context.Context, id string) bool {
 		got <- fa.c.CaptureTaken(ctx, id, []byte("GIF89a not a png"))
 		got <- fa.c.RefuseCapture(ctx, id, localapi.CaptureRefusal{Reason: "bored"})
-		got <- fa.c.CaptureTaken(ctx, id, testPNG(t, 16, 16))
+		got <- fa.c.CaptureTaken(ctx, id, testutil.PNG(t, 16, 16))
 		return true
 	})
 	id := r.hub.SendCommand("T1", api.CommandScreenshot, "", time.Hour)

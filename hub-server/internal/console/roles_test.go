@@ -12,6 +12,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 // TestRoleTable states, independently of roles.go, what each role may do.
@@ -82,7 +83,7 @@ func setupFixture(t *testing.T, h *hub) fixture {
 		t.Fatal(err)
 	}
 	f.bundle = term.diagnostics(api.Diagnostics{Status: json.RawMessage(`{"version":"1.2.3"}`)})
-	f.shot = term.screenshot(pngOf(t, 40, 30))
+	f.shot = term.screenshot(testutil.PNG(t, 40, 30))
 	return f
 }
 

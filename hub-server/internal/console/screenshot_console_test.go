@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"image"
-	"image/color"
-	"image/png"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -22,21 +19,6 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/internal/testutil"
 )
-
-// pngOf encodes a w × h picture, red in its top-left corner.
-func pngOf(t testing.TB, w, h int) []byte {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{R: byte(255 * min(1, (x+y)%7)), G: 80, B: byte(x), A: 255})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 var shotSeq int
 
@@ -95,7 +77,7 @@ func TestScreenshotOnTerminalPage(t *testing.T) {
 	if len(cmds) != 1 || cmds[0].Kind != api.CommandScreenshot {
 		t.Fatalf("the terminal's commands: %+v", cmds)
 	}
-	pic := pngOf(t, 96, 60)
+	pic := testutil.PNG(t, 96, 60)
 	h.clock.Advance(time.Minute)
 	id := lib.uploadScreenshot(cmds[0].ID, pic)
 	if st, body := lib.call(http.MethodPost, api.CommandResultPath(cmds[0].ID), api.CommandResult{OK: true, ScreenshotID: id}, nil); st != 200 {
@@ -149,7 +131,7 @@ func TestScreenshotGuarded(t *testing.T) {
 	h.addUser("view", store.RoleViewer)
 	lib := h.enrolTerminal("jst-1", "Johannstadt")
 	h.enrolTerminal("jst-2", "Johannstadt")
-	id := lib.screenshot(pngOf(t, 20, 10))
+	id := lib.screenshot(testutil.PNG(t, 20, 10))
 	mod := h.browser()
 	mod.mustLogin("mod")
 	if p := mod.get("/console/terminals/jst-1"); p.status != 200 || strings.Contains(p.body, `id="screen"`) || strings.Contains(p.body, id) {
@@ -223,7 +205,7 @@ func TestBrowserScreenshot(t *testing.T) {
 	if len(cmds) != 1 || cmds[0].Kind != api.CommandScreenshot {
 		t.Fatalf("the terminal's commands: %+v", cmds)
 	}
-	id := lib.uploadScreenshot(cmds[0].ID, pngOf(t, 320, 200))
+	id := lib.uploadScreenshot(cmds[0].ID, testutil.PNG(t, 320, 200))
 	lib.call(http.MethodPost, api.CommandResultPath(cmds[0].ID), api.CommandResult{OK: true, ScreenshotID: id}, nil)
 	run(t, ctx, "the picture", chromedp.Navigate(base+"/console/terminals/jst-library-1"), chromedp.WaitVisible(chromedp.ID("#screenshot")))
 	testutil.Eventually(t, "the picture loaded", func() bool {

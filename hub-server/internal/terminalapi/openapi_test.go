@@ -22,6 +22,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
 
 // The document checks itself with kin-openapi (getkin/kin-openapi: the
@@ -220,11 +221,11 @@ func TestOpenAPIResponses(t *testing.T) {
 		req.Header.Set("Content-Type", "image/png")
 		return c.send(req, body, valid)
 	}
-	if r := shot("01JX00000000000000000000C4", pngOf(t, 32, 20), true); r.status != 200 {
+	if r := shot("01JX00000000000000000000C4", testutil.PNG(t, 32, 20), true); r.status != 200 {
 		t.Errorf("screenshot: %d %s", r.status, r.body)
 	}
 	shot("01JX00000000000000000000C4", []byte("GIF89a"), true)
-	if r := shot("01JX00000000000000000000C2", pngOf(t, 32, 20), true); r.status != 409 {
+	if r := shot("01JX00000000000000000000C2", testutil.PNG(t, 32, 20), true); r.status != 409 {
 		t.Errorf("screenshot for a maintenance command: %d %s", r.status, r.body)
 	}
 

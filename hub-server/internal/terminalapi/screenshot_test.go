@@ -4,11 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
-	"image"
-	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -19,30 +15,8 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
+	"github.com/quartierhub/quartierhub/internal/testutil"
 )
-
-// pngOf encodes a w × h picture with some colour in it.
-func pngOf(t testing.TB, w, h int) []byte {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = byte(i * 13)
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// claiming rewrites a PNG's header to claim w × h pixels (valid CRC):
-// a few bytes that would decode to gigabytes.
-func claiming(b []byte, w, h uint32) []byte {
-	out := bytes.Clone(b)
-	binary.BigEndian.PutUint32(out[16:], w)
-	binary.BigEndian.PutUint32(out[20:], h)
-	binary.BigEndian.PutUint32(out[29:], crc32.ChecksumIEEE(out[12:29]))
-	return out
-}
 
 // shot uploads body as the picture for command as terminal tm.
 func (e *env) shot(tm term, command string, body []byte) resp {
@@ -71,7 +45,7 @@ func TestScreenshotStoredForItsCommand(t *testing.T) {
 	e := newEnv(t, nil, terminalapi.Opts{})
 	a, b := e.enrolled("a"), e.enrolled("b")
 	e.commands(e.command("S1", a, api.CommandScreenshot), e.command("M1", a, api.CommandMaintenanceOn), e.command("SB", b, api.CommandScreenshot))
-	pic := pngOf(t, 64, 48)
+	pic := testutil.PNG(t, 64, 48)
 	for _, tc := range []struct {
 		name    string
 		tm      term
@@ -91,7 +65,7 @@ func TestScreenshotStoredForItsCommand(t *testing.T) {
 		t.Fatalf("stored %+v, %v", got.ScreenshotInfo, err)
 	}
 	e.advance(time.Second)
-	if again := decode[api.ScreenshotAck](t, e.shot(a, "S1", pngOf(t, 8, 8))); again.ID != ack.ID {
+	if again := decode[api.ScreenshotAck](t, e.shot(a, "S1", testutil.PNG(t, 8, 8))); again.ID != ack.ID {
 		t.Errorf("a repeat stored %s beside %s", again.ID, ack.ID)
 	}
 	if r := e.jsonReq(a, "POST", api.CommandResultPath("S1"), api.CommandResult{OK: true, Detail: "64 × 48", ScreenshotID: ack.ID}); r.status != 200 {
@@ -117,7 +91,7 @@ func TestScreenshotRefusesWhatIsNotAPicture(t *testing.T) {
 	e := newEnv(t, nil, terminalapi.Opts{})
 	a := e.enrolled("a")
 	e.commands(e.command("S1", a, api.CommandScreenshot))
-	good := pngOf(t, 16, 16)
+	good := testutil.PNG(t, 16, 16)
 	huge := append(bytes.Clone(good[:len(good)-12]), append(make([]byte, api.MaxScreenshotBytes), good[len(good)-12:]...)...)
 	for _, tc := range []struct {
 		name   string
@@ -126,8 +100,8 @@ func TestScreenshotRefusesWhatIsNotAPicture(t *testing.T) {
 	}{
 		{"not a PNG", []byte("GIF89a\x01\x00\x01\x00"), 400},
 		{"cut off", good[:len(good)-30], 400},
-		{"too many pixels", claiming(good, 5000, 5000), 400},
-		{"too wide", claiming(good, api.MaxScreenshotSide+1, 1), 400},
+		{"too many pixels", testutil.PNGClaiming(good, 5000, 5000), 400},
+		{"too wide", testutil.PNGClaiming(good, api.MaxScreenshotSide+1, 1), 400},
 		{"too large", huge, 413},
 	} {
 		if r := e.shot(a, "S1", tc.body); r.status != tc.status {
@@ -156,7 +130,7 @@ func TestScreenshotRefusedBeforeTheBody(t *testing.T) {
 	e := newEnv(t, nil, terminalapi.Opts{})
 	a, b := e.enrolled("a"), e.enrolled("b")
 	e.commands(e.command("SA", a, api.CommandScreenshot))
-	body := pngOf(t, 200, 100)
+	body := testutil.PNG(t, 200, 100)
 	for _, tc := range []struct {
 		name    string
 		signer  term
