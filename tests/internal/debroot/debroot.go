@@ -169,8 +169,7 @@ func Boot(ctx context.Context, image string, opt Options) (*Machine, error) {
 	m := &Machine{Root: root, name: name, nspawn: cmd, exited: make(chan error, 1), upper: filepath.Join(opt.Dir, "upper")}
 	go func() { m.exited <- cmd.Wait() }()
 	stopOnErr := func(err error) (*Machine, error) {
-		_ = cmd.Process.Kill()
-		<-m.exited
+		m.kill()
 		_ = unmount()
 		return nil, err
 	}
@@ -194,6 +193,21 @@ func Boot(ctx context.Context, image string, opt Options) (*Machine, error) {
 		return stopOnErr(fmt.Errorf("debroot: machine did not start (%q, %v); failed units:\n%s", state, err, failed))
 	}
 	return m, nil
+}
+
+// kill ends the machine at once. SIGKILL to its PID 1 ends every process
+// in its PID namespace; killing only nspawn would leave the container's
+// systemd running, orphaned, with the overlay busy.
+func (m *Machine) kill() {
+	pid := m.leader
+	if pid == 0 {
+		pid = childOf(m.nspawn.Process.Pid)
+	}
+	if pid > 0 {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	_ = syscall.Kill(-m.nspawn.Process.Pid, syscall.SIGKILL)
+	<-m.exited
 }
 
 // findLeader waits for the container's PID 1 (systemd, the child of
@@ -292,8 +306,7 @@ func (m *Machine) Stop() error {
 	select {
 	case <-m.exited:
 	case <-time.After(30 * time.Second):
-		_ = syscall.Kill(-m.nspawn.Process.Pid, syscall.SIGKILL)
-		<-m.exited
+		m.kill()
 	}
 	var err error
 	for i := 0; i < 50; i++ {
