@@ -33,6 +33,9 @@ func TestBackup(t *testing.T) {
 	if out, errs, code := run(t, "backup", "--data", data, "--to", to); code != 0 || !strings.Contains(out, "backup written") {
 		t.Fatalf("backup: %d %q %q", code, out, errs)
 	}
+	if fi, err := os.Stat(to); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup file mode: %v, %v; want 0600 (it holds password hashes and reports)", fi.Mode(), err)
+	}
 	copyDB, err := sqlitestore.Open(context.Background(), to, sqlitestore.Opts{})
 	if err != nil {
 		t.Fatalf("open the backup: %v", err)

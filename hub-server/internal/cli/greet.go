@@ -12,12 +12,22 @@ import (
 
 // greet tells whoever starts a hub where the console is and, on a new
 // hub, which step comes next, so the README is not the only guide.
-func greet(ctx context.Context, st store.Store, listen string, data *storeLoc, log *slog.Logger) {
-	host := listen
-	if strings.HasPrefix(host, ":") {
-		host = "localhost" + host
+// Behind a reverse proxy the public address (--public-url) is where
+// people reach the console, not the loopback address the hub listens on.
+func greet(ctx context.Context, st store.Store, listen, publicURL string, tls bool, data *storeLoc, log *slog.Logger) {
+	url := strings.TrimSuffix(publicURL, "/") + "/console/"
+	if publicURL == "" {
+		host := listen
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		scheme := "http://"
+		if tls {
+			scheme = "https://"
+		}
+		url = scheme + host + "/console/"
 	}
-	log.Info("console", "url", "http://"+host+"/console/")
+	log.Info("console", "url", url)
 	users, err := st.Users(ctx)
 	if err != nil || len(users) > 0 {
 		return

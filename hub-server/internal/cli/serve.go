@@ -29,7 +29,7 @@ func serve(ctx context.Context, args []string, o Opts) error {
 		return err
 	}
 	defer h.Close()
-	greet(ctx, h.Store, cfg.Listen, data, cfg.Logger)
+	greet(ctx, h.Store, cfg.Listen, cfg.PublicURL, cfg.TLSCertFile != "", data, cfg.Logger)
 	return h.Run(ctx)
 }
 

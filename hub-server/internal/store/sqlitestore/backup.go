@@ -36,6 +36,11 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	if _, err := s.w.ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
 		return fmt.Errorf("sqlitestore: backup: %w", err)
 	}
+	// The copy holds what hub.db holds (password hashes, residents'
+	// reports): its owner's only, whatever the umask of whoever ran it.
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return fmt.Errorf("sqlitestore: backup: %w", err)
+	}
 	if err := syncFile(tmp); err != nil {
 		return fmt.Errorf("sqlitestore: backup: %w", err)
 	}
