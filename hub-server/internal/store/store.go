@@ -189,6 +189,8 @@ type Store interface {
 	Fleet
 	// Console is the web console's part (console.go).
 	Console
+	// TUF is the hub's TUF repository (tuf.go).
+	TUF
 	// Close releases the store.
 	Close() error
 }
