@@ -68,6 +68,9 @@ type Heartbeat struct {
 	Maintenance bool `json:"maintenance"`
 	// ConfigVersion is the configuration version the terminal runs on.
 	ConfigVersion string `json:"config_version,omitempty"`
+	// Updater is the state of the terminal's updater (update.go); absent
+	// on terminals without one.
+	Updater *UpdaterStatus `json:"updater,omitempty"`
 }
 
 // DeviceHealth is one device in a [Heartbeat].
@@ -115,7 +118,7 @@ func (h *Heartbeat) Validate() error {
 			return fmt.Errorf("device %.64q: field too long", d.Name)
 		}
 	}
-	return nil
+	return h.Updater.Validate()
 }
 
 // HeartbeatResponse answers a heartbeat.
@@ -128,6 +131,9 @@ type HeartbeatResponse struct {
 	// Commands are the terminal's open commands (queued or delivered, not
 	// expired), oldest first — the same list GET [PathCommands] returns.
 	Commands []Command `json:"commands"`
+	// Update is the release the terminal may install now, with its
+	// quarter's maintenance window; absent when there is none (update.go).
+	Update *UpdateOffer `json:"update,omitempty"`
 }
 
 // Command kinds.

@@ -15,13 +15,17 @@ import (
 
 // Digest is a short hash of the part of a heartbeat whose change is worth
 // a history row: software and config version, device states and paper,
-// maintenance and screen. Counters (uptime, backlog, disk) are left out;
+// maintenance and screen, the updater's state. Counters (uptime, backlog, disk) are left out;
 // periodic samples record them.
 func Digest(h *api.Heartbeat) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=%s|c=%s|m=%t|s=%s", h.SoftwareVersion, h.ConfigVersion, h.Maintenance, h.Screen)
 	for _, d := range h.Devices {
 		fmt.Fprintf(&b, "|%s:%s:%s", d.Name, d.State, d.Paper)
+	}
+	if u := h.Updater; u != nil {
+		// Each step of an update is worth a history row; its progress is not.
+		fmt.Fprintf(&b, "|u=%s:%s:%s", u.State, u.Version, u.Target)
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:8])

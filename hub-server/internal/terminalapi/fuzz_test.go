@@ -136,12 +136,14 @@ func FuzzHeartbeat(f *testing.F) {
 		Devices: []api.DeviceHealth{{Name: "printer", Kind: "escpos", State: "connected", Paper: "near_end"},
 			{Name: "pm", Kind: "sds011", State: "fault", Error: "timeout", LastReading: time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)}},
 		Outbox: map[string]api.Backlog{"resident": {Count: 2, Bytes: 100, OldestAgeSeconds: 5}}, DiskFreeBytes: 1 << 30, DiskTotalBytes: 2 << 30,
-		Screen: "attract", ConfigVersion: "abc"}
+		Screen: "attract", ConfigVersion: "abc", Updater: &api.UpdaterStatus{State: api.UpdaterTrial, Version: "1.2.3", Target: "1.3.0",
+			ProgressBytes: 30 << 20, TotalBytes: 30 << 20, BadVersions: []string{"1.2.9"}}}
 	good, _ := json.Marshal(hb)
 	f.Add(good)
 	for _, s := range []string{`{}`, `[]`, `null`, `{"devices":null,"outbox":null}`, `{"outbox":{"` + strings.Repeat("k", 40) + `":{}}}`,
 		`{"devices":[` + strings.Repeat(`{},`, 70) + `{}]}`, `{"uptime_seconds":1e99}`, `{"software_version":"` + "\xff" + `"}`,
-		`{"started_at":"0000-01-01T00:00:00Z"}`, `{"outbox":{"a":{"count":-1,"oldest_age_seconds":1e308}}}`} {
+		`{"started_at":"0000-01-01T00:00:00Z"}`, `{"outbox":{"a":{"count":-1,"oldest_age_seconds":1e308}}}`,
+		`{"updater":{"state":"done"}}`, `{"updater":{"state":"x"}}`, `{"updater":{"state":"idle","bad_versions":[null,""]}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
