@@ -185,7 +185,6 @@ type tarEntry struct {
 	mode     int64
 	typeflag byte
 	linkname string
-	size     int64 // if nonzero, the header's size (to lie about it)
 }
 
 func makeTarGz(t testing.TB, entries []tarEntry) []byte {
