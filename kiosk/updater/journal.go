@@ -16,12 +16,12 @@ import (
 // taken, so that a process started after a power cut knows what may be
 // half done.
 const (
-	StateIdle        = "idle"        // nothing in progress
-	StateDownloading = "downloading" // fetching To into downloads/
-	StateStaging     = "staging"     // extracting To into releases/To.tmp
-	StateWaiting     = "waiting"     // To is installed; waiting for the window and no session
-	StateTrying      = "trying"      // current switched (or about to be) to To; units restarted; health gate until Deadline
-	StateCommitted   = "committed"   // To passed the gate; Floor is To; older releases may go
+	StateIdle        = "idle"         // nothing in progress
+	StateDownloading = "downloading"  // fetching To into downloads/
+	StateStaging     = "staging"      // extracting To into releases/To.tmp
+	StateWaiting     = "waiting"      // To is installed; waiting for the window and no session
+	StateTrying      = "trying"       // current switched (or about to be) to To; units restarted; health gate until Deadline
+	StateCommitted   = "committed"    // To passed the gate; Floor is To; older releases may go
 	StateRollingBack = "rolling-back" // To failed; current goes back to From
 )
 

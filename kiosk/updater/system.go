@@ -154,7 +154,9 @@ func ParseWindow(s string) (Window, error) {
 	if err1 != nil || err2 != nil || a == b {
 		return Window{}, fmt.Errorf("updater: window %q: want HH:MM-HH:MM", s)
 	}
-	day := func(t time.Time) time.Duration { return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute }
+	day := func(t time.Time) time.Duration {
+		return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+	}
 	return Window{Start: day(start), End: day(end)}, nil
 }
 
