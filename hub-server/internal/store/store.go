@@ -189,6 +189,8 @@ type Store interface {
 	Fleet
 	// Console is the web console's part (console.go).
 	Console
+	// Rollouts is the staged rollouts' part (rollout.go).
+	Rollouts
 	// TUF is the hub's TUF repository (tuf.go).
 	TUF
 	// Close releases the store.
