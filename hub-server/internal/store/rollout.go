@@ -88,6 +88,11 @@ type Rollout struct {
 	SuccessPercent int
 	FailCount      int
 	FailPercent    int
+	// FailuresSince: members count against the thresholds only if they
+	// began failing (RolloutMember.Since) at or after it. Resuming a
+	// halted rollout moves it to then, so the failures staff accepted do
+	// not halt it again.
+	FailuresSince time.Time
 	// Reason says why it halted, paused or stopped.
 	Reason string
 	// AlertTerminal carries the rollout_halted alert while it is halted.
@@ -161,8 +166,8 @@ type Rollouts interface {
 	// ActiveRollout returns the running, paused or halted rollout, or
 	// ErrNotFound.
 	ActiveRollout(ctx context.Context) (Rollout, error)
-	// UpdateRollout stores r's state, stage, stage start, reason, alert
-	// terminal and update time if the stored row is still at r.Seq
+	// UpdateRollout stores r's state, stage, stage start, failures
+	// since, reason, alert terminal and update time if the stored row is still at r.Seq
 	// (else ErrVersionConflict; ErrNotFound), audits it when a.Action is
 	// set, and returns r with its new Seq.
 	UpdateRollout(ctx context.Context, r Rollout, a Audit) (Rollout, error)

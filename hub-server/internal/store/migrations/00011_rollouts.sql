@@ -14,8 +14,10 @@ CREATE TABLE rollout_releases (
 );
 
 -- stages is JSON: [{"name":"canary","percent":0,"soak_seconds":3600}, …];
--- stage is the index of the open stage. version_seq counts changes of the
--- row, for compare-and-swap between the engine and staff.
+-- stage is the index of the open stage. Members count against the failure
+-- thresholds only if they began failing at or after failures_since (a
+-- resumed halt accepts the failures before it). version_seq counts changes
+-- of the row, for compare-and-swap between the engine and staff.
 CREATE TABLE rollouts (
     id               TEXT   NOT NULL PRIMARY KEY,
     version          TEXT   NOT NULL,
@@ -27,6 +29,7 @@ CREATE TABLE rollouts (
     success_percent  BIGINT NOT NULL,
     fail_count       BIGINT NOT NULL,
     fail_percent     BIGINT NOT NULL,
+    failures_since   BIGINT NOT NULL,
     reason           TEXT   NOT NULL,
     alert_terminal   TEXT   NOT NULL,
     created_at       BIGINT NOT NULL,

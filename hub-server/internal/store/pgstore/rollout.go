@@ -48,18 +48,19 @@ func (s *Store) Releases(ctx context.Context) ([]store.Release, error) {
 	}, `SELECT version, target, added_at, added_by FROM rollout_releases ORDER BY added_at DESC, version DESC`)
 }
 
-const rolloutCols = `id, version, target, state, stages, stage, stage_started_at, success_percent, fail_count, fail_percent,
+const rolloutCols = `id, version, target, state, stages, stage, stage_started_at, success_percent, fail_count, fail_percent, failures_since,
 	reason, alert_terminal, created_at, created_by, updated_at, version_seq`
 
 func scanRollout(row pgx.Row) (store.Rollout, error) {
 	var r store.Rollout
 	var stages string
-	var started, created, updated int64
+	var started, since, created, updated int64
 	if err := row.Scan(&r.ID, &r.Version, &r.Target, &r.State, &stages, &r.Stage, &started, &r.SuccessPercent,
-		&r.FailCount, &r.FailPercent, &r.Reason, &r.AlertTerminal, &created, &r.CreatedBy, &updated, &r.Seq); err != nil {
+		&r.FailCount, &r.FailPercent, &since, &r.Reason, &r.AlertTerminal, &created, &r.CreatedBy, &updated, &r.Seq); err != nil {
 		return r, err
 	}
-	r.StageStartedAt, r.CreatedAt, r.UpdatedAt = store.FromNanos(started), store.FromNanos(created), store.FromNanos(updated)
+	r.StageStartedAt, r.FailuresSince = store.FromNanos(started), store.FromNanos(since)
+	r.CreatedAt, r.UpdatedAt = store.FromNanos(created), store.FromNanos(updated)
 	var err error
 	r.Stages, err = store.DecodeStages(stages)
 	return r, err
@@ -84,9 +85,9 @@ func (s *Store) StartRollout(ctx context.Context, r store.Rollout, members []sto
 		} else if n > 0 {
 			return store.ErrRolloutActive
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO rollouts (`+rolloutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO rollouts (`+rolloutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1)`,
 			r.ID, r.Version, r.Target, r.State, store.EncodeStages(r.Stages), r.Stage, store.Nanos(r.StageStartedAt), r.SuccessPercent,
-			r.FailCount, r.FailPercent, r.Reason, r.AlertTerminal, store.Nanos(r.CreatedAt), r.CreatedBy, store.Nanos(r.UpdatedAt)); err != nil {
+			r.FailCount, r.FailPercent, store.Nanos(r.FailuresSince), r.Reason, r.AlertTerminal, store.Nanos(r.CreatedAt), r.CreatedBy, store.Nanos(r.UpdatedAt)); err != nil {
 			return err
 		}
 		if err := saveMembers(ctx, tx, members); err != nil {
@@ -130,9 +131,9 @@ func (s *Store) Rollouts(ctx context.Context, limit int) ([]store.Rollout, error
 // UpdateRollout implements store.Store.
 func (s *Store) UpdateRollout(ctx context.Context, r store.Rollout, a store.Audit) (store.Rollout, error) {
 	err := s.tx(ctx, "update rollout", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE rollouts SET state = $1, stage = $2, stage_started_at = $3, reason = $4, alert_terminal = $5,
-			updated_at = $6, version_seq = version_seq + 1 WHERE id = $7 AND version_seq = $8`,
-			r.State, r.Stage, store.Nanos(r.StageStartedAt), r.Reason, r.AlertTerminal, store.Nanos(r.UpdatedAt), r.ID, r.Seq)
+		tag, err := tx.Exec(ctx, `UPDATE rollouts SET state = $1, stage = $2, stage_started_at = $3, failures_since = $4, reason = $5, alert_terminal = $6,
+			updated_at = $7, version_seq = version_seq + 1 WHERE id = $8 AND version_seq = $9`,
+			r.State, r.Stage, store.Nanos(r.StageStartedAt), store.Nanos(r.FailuresSince), r.Reason, r.AlertTerminal, store.Nanos(r.UpdatedAt), r.ID, r.Seq)
 		if err != nil {
 			return err
 		}

@@ -39,14 +39,14 @@ func (s *Store) Releases(ctx context.Context) ([]store.Release, error) {
 	}, `SELECT version, target, added_at, added_by FROM rollout_releases ORDER BY added_at DESC, version DESC`)
 }
 
-const rolloutCols = `id, version, target, state, stages, stage, stage_started_at, success_percent, fail_count, fail_percent,
+const rolloutCols = `id, version, target, state, stages, stage, stage_started_at, success_percent, fail_count, fail_percent, failures_since,
 	reason, alert_terminal, created_at, created_by, updated_at, version_seq`
 
 func scanRollout(sc interface{ Scan(...any) error }) (store.Rollout, error) {
 	var r store.Rollout
 	var stages string
 	if err := sc.Scan(&r.ID, &r.Version, &r.Target, &r.State, &stages, &r.Stage, nanosInto{&r.StageStartedAt}, &r.SuccessPercent,
-		&r.FailCount, &r.FailPercent, &r.Reason, &r.AlertTerminal, nanosInto{&r.CreatedAt}, &r.CreatedBy, nanosInto{&r.UpdatedAt}, &r.Seq); err != nil {
+		&r.FailCount, &r.FailPercent, nanosInto{&r.FailuresSince}, &r.Reason, &r.AlertTerminal, nanosInto{&r.CreatedAt}, &r.CreatedBy, nanosInto{&r.UpdatedAt}, &r.Seq); err != nil {
 		return r, err
 	}
 	var err error
@@ -71,9 +71,9 @@ func (s *Store) StartRollout(ctx context.Context, r store.Rollout, members []sto
 		} else if n > 0 {
 			return store.ErrRolloutActive
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO rollouts (`+rolloutCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rollouts (`+rolloutCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 			r.ID, r.Version, r.Target, r.State, store.EncodeStages(r.Stages), r.Stage, store.Nanos(r.StageStartedAt), r.SuccessPercent,
-			r.FailCount, r.FailPercent, r.Reason, r.AlertTerminal, store.Nanos(r.CreatedAt), r.CreatedBy, store.Nanos(r.UpdatedAt)); err != nil {
+			r.FailCount, r.FailPercent, store.Nanos(r.FailuresSince), r.Reason, r.AlertTerminal, store.Nanos(r.CreatedAt), r.CreatedBy, store.Nanos(r.UpdatedAt)); err != nil {
 			return err
 		}
 		if err := saveMembers(ctx, tx, members); err != nil {
@@ -117,9 +117,9 @@ func (s *Store) Rollouts(ctx context.Context, limit int) ([]store.Rollout, error
 // UpdateRollout implements store.Store.
 func (s *Store) UpdateRollout(ctx context.Context, r store.Rollout, a store.Audit) (store.Rollout, error) {
 	err := s.writeTx(ctx, "update rollout", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE rollouts SET state = ?, stage = ?, stage_started_at = ?, reason = ?, alert_terminal = ?,
+		res, err := tx.ExecContext(ctx, `UPDATE rollouts SET state = ?, stage = ?, stage_started_at = ?, failures_since = ?, reason = ?, alert_terminal = ?,
 			updated_at = ?, version_seq = version_seq + 1 WHERE id = ? AND version_seq = ?`,
-			r.State, r.Stage, store.Nanos(r.StageStartedAt), r.Reason, r.AlertTerminal, store.Nanos(r.UpdatedAt), r.ID, r.Seq)
+			r.State, r.Stage, store.Nanos(r.StageStartedAt), store.Nanos(r.FailuresSince), r.Reason, r.AlertTerminal, store.Nanos(r.UpdatedAt), r.ID, r.Seq)
 		if err != nil {
 			return err
 		}

@@ -40,7 +40,7 @@ func release(v string) store.Release {
 func testRollout(id, version string) store.Rollout {
 	return store.Rollout{ID: id, Version: version, Target: release(version).Target, State: store.RolloutRunning,
 		Stages:         []store.Stage{{Name: "canary", Percent: 0, SoakSeconds: 3600}, {Name: "5%", Percent: 5, SoakSeconds: 60}, {Name: "100%", Percent: 100}},
-		StageStartedAt: t0, SuccessPercent: 90, FailCount: 2, FailPercent: 10, CreatedAt: t0, CreatedBy: "ops", UpdatedAt: t0}
+		StageStartedAt: t0, SuccessPercent: 90, FailCount: 2, FailPercent: 10, FailuresSince: t0.Add(-time.Second), CreatedAt: t0, CreatedBy: "ops", UpdatedAt: t0}
 }
 
 // A release is known once; the same again changes nothing, another target
@@ -182,6 +182,7 @@ func testRolloutStartOneActive(t *testing.T, s store.Store) {
 // normRollout makes times comparable with DeepEqual.
 func normRollout(r store.Rollout) store.Rollout {
 	r.StageStartedAt, r.CreatedAt, r.UpdatedAt = r.StageStartedAt.UTC(), r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+	r.FailuresSince = r.FailuresSince.UTC()
 	return r
 }
 
@@ -212,14 +213,14 @@ func testRolloutUpdateCAS(t *testing.T, s store.Store) {
 	if _, err := s.UpdateRollout(ctx, b, store.Audit{At: t0, Actor: "ops", Action: "rollout.pause"}); !errors.Is(err, store.ErrVersionConflict) {
 		t.Fatalf("stale update: %v, want ErrVersionConflict", err)
 	}
-	a2.State, a2.Reason, a2.AlertTerminal = store.RolloutHalted, "3 failing", "rollout:R1"
+	a2.State, a2.Reason, a2.AlertTerminal, a2.FailuresSince = store.RolloutHalted, "3 failing", "T-a", t0.Add(2*time.Hour)
 	a3, err := s.UpdateRollout(ctx, a2, store.Audit{At: t0, Actor: "system", Action: "rollout.halt", Subject: "R1", Detail: "3 failing"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Rollout(ctx, "R1")
 	if !reflect.DeepEqual(normRollout(got), normRollout(a3)) || got.Seq != 3 || got.Stage != 1 || got.Reason != "3 failing" ||
-		got.AlertTerminal != "rollout:R1" || !got.StageStartedAt.Equal(t0.Add(time.Hour)) {
+		got.AlertTerminal != "T-a" || !got.StageStartedAt.Equal(t0.Add(time.Hour)) || !got.FailuresSince.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("stored %+v, want %+v", got, a3)
 	}
 	if au := auditsOf(t, s, "rollout."); len(au) != 2 || au[0].Action != "rollout.halt" || au[0].Actor != "system" {
