@@ -28,6 +28,10 @@ const (
 	AlertBacklogOld     = "backlog_old"     // the oldest waiting record is older than BacklogMaxAge
 	AlertDiskLow        = "disk_low"        // the data directory's disk is nearly full
 	AlertRevokedCalling = "revoked_calling" // a revoked terminal still makes requests
+	// AlertRolloutHalted: a staged rollout halted on its failure
+	// thresholds; raised on one of its failing terminals (package rollout)
+	// and resolved when the rollout is resumed or stopped.
+	AlertRolloutHalted = "rollout_halted"
 )
 
 // Thresholds say when a condition becomes an alert. Zero values are the
@@ -171,7 +175,7 @@ func (e *Evaluator) Thresholds() Thresholds { return e.o.Thresholds }
 
 // allKinds are the kinds the evaluator opens.
 var allKinds = []string{AlertOffline, AlertPaperNearEnd, AlertPaperOut, AlertSensorFault, AlertSensorSilent,
-	AlertDeviceFault, AlertBacklogGrowing, AlertBacklogOld, AlertDiskLow, AlertRevokedCalling}
+	AlertDeviceFault, AlertBacklogGrowing, AlertBacklogOld, AlertDiskLow, AlertRevokedCalling, AlertRolloutHalted}
 
 // reload replaces what memory holds of terminal's open alerts with the
 // store's (shared mode). Called with e.mu held.
@@ -415,6 +419,29 @@ func (e *Evaluator) RevokedCall(ctx context.Context, t store.Terminal, at time.T
 		return err
 	}
 	return e.set(ctx, t.ID, AlertRevokedCalling, true, "revoked "+t.RevokedAt.UTC().Format(time.RFC3339)+", still calling", at)
+}
+
+// Raise opens, or keeps open, the alert of kind for terminal on behalf of
+// another part (the rollout engine's rollout_halted), with the
+// evaluator's de-duplication and notifier kick.
+func (e *Evaluator) Raise(ctx context.Context, terminal, kind, detail string, at time.Time) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.refresh(ctx, terminal); err != nil {
+		return err
+	}
+	return e.set(ctx, terminal, kind, true, detail, at)
+}
+
+// Resolve resolves the open alert of kind for terminal, if any (Raise's
+// counterpart).
+func (e *Evaluator) Resolve(ctx context.Context, terminal, kind string, at time.Time) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.refresh(ctx, terminal); err != nil {
+		return err
+	}
+	return e.set(ctx, terminal, kind, false, "", at)
 }
 
 // Tick evaluates what needs no heartbeat: terminals gone silent, and

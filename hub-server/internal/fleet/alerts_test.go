@@ -305,3 +305,35 @@ func TestAlertOfflineAndRevoked(t *testing.T) {
 	}
 	openKinds(t, st, a.ID) // fails on two open alerts of a kind
 }
+
+// An alert another part raises (rollout_halted) opens once, survives the
+// terminal's healthy heartbeats and ticks, and resolves only by Resolve.
+func TestAlertRaisedByAnotherPart(t *testing.T) {
+	st := openStore(t)
+	term := enrol(t, st, "gorbitz-1")
+	ctx := context.Background()
+	now := t0
+	changes := 0
+	ev := fleet.NewEvaluator(st, fleet.EvaluatorOpts{Now: func() time.Time { return now }, OnChange: func() { changes++ },
+		Logger: slog.New(slog.DiscardHandler)})
+	for range 2 {
+		if err := ev.Raise(ctx, term.ID, fleet.AlertRolloutHalted, "rollout R1 halted", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ev.Heartbeat(ctx, term, healthy(), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if k := openKinds(t, st, term.ID); len(k) != 1 || k[fleet.AlertRolloutHalted] != "rollout R1 halted" || changes != 1 {
+		t.Fatalf("open %v after %d changes, want the rollout_halted alert opened once", k, changes)
+	}
+	if err := ev.Resolve(ctx, term.ID, fleet.AlertRolloutHalted, now); err != nil {
+		t.Fatal(err)
+	}
+	if k := openKinds(t, st, term.ID); len(k) != 0 || changes != 2 {
+		t.Fatalf("open %v after resolve (%d changes)", k, changes)
+	}
+}
