@@ -44,7 +44,16 @@ type Journal struct {
 	// cut; a version that keeps killing the terminal is marked bad.
 	Tries     int    `json:"tries,omitempty"`
 	LastError string `json:"last_error,omitempty"`
+	// Last is the outcome of the last attempt at To, for the status.
+	Last string `json:"last,omitempty"`
 }
+
+// Outcomes of an attempt (Journal.Last).
+const (
+	LastCommitted  = "committed"   // To passed its gate
+	LastRolledBack = "rolled-back" // To failed its gate, or its trial was cut short
+	LastFailed     = "failed"      // the offer, the artifact or its unpacking was wrong
+)
 
 func (j *Journal) isBad(v string) bool {
 	for _, b := range j.Bad {
@@ -88,6 +97,11 @@ func ParseJournal(data []byte) (Journal, error) {
 	}
 	if (j.State == StateTrying || j.State == StateCommitted || j.State == StateRollingBack) && j.To == "" {
 		return Journal{}, fmt.Errorf("updater: journal: state %s without a target version", j.State)
+	}
+	switch j.Last {
+	case "", LastCommitted, LastRolledBack, LastFailed:
+	default:
+		return Journal{}, fmt.Errorf("updater: journal: unknown outcome %q", j.Last)
 	}
 	if len(j.Bad) > 1000 || j.Tries < 0 || len(j.LastError) > 4096 {
 		return Journal{}, fmt.Errorf("updater: journal: out of bounds")

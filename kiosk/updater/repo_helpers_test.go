@@ -22,6 +22,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/atomicfile"
 	"github.com/quartierhub/quartierhub/kiosk/updater"
 )
 
@@ -351,6 +353,7 @@ func newTerminal(t *testing.T, installed string) *terminal {
 		Units:            []string{"quartierhub-agent.service", "quartierhub-window.service"},
 		Window:           updater.Window{Always: true},
 		SessionLockPath:  filepath.Join(dir, "session.lock"),
+		OfferPath:        filepath.Join(t.TempDir(), updater.OfferFile),
 		Trial:            10 * time.Minute,
 		Poll:             15 * time.Second,
 		Jitter:           time.Hour,
@@ -418,4 +421,31 @@ func (term *terminal) releases() []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// offer makes the agent's offer file offer version, as the agent writes
+// it from the hub's heartbeat answer.
+func (term *terminal) offer(version string) {
+	term.t.Helper()
+	term.offerWindow(version, nil)
+}
+
+func (term *terminal) offerWindow(version string, w *api.MaintenanceWindow) {
+	term.t.Helper()
+	data, err := json.Marshal(api.UpdateOffer{RolloutID: "r-1", Version: version, Target: updater.TargetName(version, "amd64"), Window: w})
+	if err != nil {
+		term.t.Fatal(err)
+	}
+	if err := atomicfile.WriteFile(term.cfg.OfferPath, data, 0o600); err != nil {
+		term.t.Fatal(err)
+	}
+}
+
+// withdraw removes the offer, as the agent does when the hub's answer
+// has none.
+func (term *terminal) withdraw() {
+	term.t.Helper()
+	if err := os.Remove(term.cfg.OfferPath); err != nil && !os.IsNotExist(err) {
+		term.t.Fatal(err)
+	}
 }

@@ -113,13 +113,20 @@ func ClockSynced(context.Context) (bool, error) {
 }
 
 // SessionLock is the file the window holds with LOCK_SH during a
-// resident's session.
+// resident's session (kiosk/session.Lock; the agent creates it in its
+// data directory at start).
 type SessionLock struct{ Path string }
 
 // TryExclusive takes the lock exclusively without waiting. It returns
-// ok false while a session holds it; release frees it.
+// ok false while a session holds it; release frees it. A missing file
+// is held by no one: the agent creates it before any window can attach.
+// The file is opened read-only (flock needs no more), so the updater
+// needs no right to write the agent's directory.
 func (l SessionLock) TryExclusive() (release func(), ok bool, err error) {
-	f, err := os.OpenFile(l.Path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.Open(l.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return func() {}, true, nil
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("updater: session lock: %w", err)
 	}

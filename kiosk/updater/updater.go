@@ -1,7 +1,8 @@
 // Package updater is the terminal's software updater: it refreshes TUF
 // metadata from the hub (github.com/theupdateframework/go-tuf/v2) against
-// a root pinned at install, downloads the newest kiosk release above the
-// installed version, installs it beside the running one, switches the
+// a root pinned at install, downloads the kiosk release the hub offers
+// (the agent's OfferFile) when it is above the installed version and the
+// floor, installs it beside the running one, switches the
 // `current` link inside the maintenance window when no resident is in a
 // session, restarts the kiosk's units and keeps the new release only if
 // it passes a health gate for a trial period. A journal on disk, written
@@ -94,20 +95,25 @@ type Config struct {
 	Dir      string // state directory
 	RepoURL  string // TUF repository base: RepoURL/metadata/…, RepoURL/targets/…
 	RootPath string // pinned root.json; DefaultRootPath if ""
+	// OfferPath is the agent's OfferFile; only the version offered there
+	// is installed, in its window. "" means nothing is ever offered.
+	OfferPath string
 	// InstalledVersion is the packaged kiosk's version, which runs while
 	// no current link exists.
 	InstalledVersion string
 	Arch             string   // runtime.GOARCH if ""
 	Units            []string // restarted on a switch and watched by the gate
-	Window           Window
-	SessionLockPath  string
-	Trial            time.Duration // health gate length
-	Poll             time.Duration // interval of gate checks and window waits
-	Jitter           time.Duration // at most this long a random pause before downloading
-	RateLimit        rate.Limit    // download bytes per second; 0 = unlimited
-	Limits           Limits
-	MaxTries         int // interrupted trials before a version counts as bad
-	HTTPClient       *http.Client
+	// Window is the terminal's own maintenance window; an offer's window,
+	// when it has one, must be open as well.
+	Window          Window
+	SessionLockPath string
+	Trial           time.Duration // health gate length
+	Poll            time.Duration // interval of gate checks and window waits
+	Jitter          time.Duration // at most this long a random pause before downloading
+	RateLimit       rate.Limit    // download bytes per second; 0 = unlimited
+	Limits          Limits
+	MaxTries        int // interrupted trials before a version counts as bad
+	HTTPClient      *http.Client
 
 	Clock       Clock
 	Rand        func(n int64) int64 // uniform in [0, n)
@@ -126,6 +132,12 @@ type Config struct {
 type Updater struct {
 	cfg      Config
 	progress float64
+	// total and done are the target's signed length and the bytes of it
+	// on disk, for the status.
+	total, done int64
+	// gate is true once the units were restarted into the target and
+	// its health gate runs.
+	gate bool
 }
 
 // New checks cfg and fills in defaults.
@@ -227,7 +239,7 @@ func (u *Updater) switchTo(v string) error {
 
 // Result says what RunOnce did.
 type Result struct {
-	Outcome string // "up-to-date", "committed", "rolled-back"
+	Outcome string // "up-to-date", "no-offer", "committed", "rolled-back"
 	Version string
 }
 
@@ -250,8 +262,9 @@ func (u *Updater) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// RunOnce finishes whatever the journal says was interrupted, then looks
-// for a newer release and, if there is one, applies it.
+// RunOnce finishes whatever the journal says was interrupted, refreshes
+// the TUF metadata and, if the hub offers a release the terminal may
+// install, applies it.
 func (u *Updater) RunOnce(ctx context.Context) (Result, error) {
 	if err := u.Recover(ctx); err != nil {
 		return Result{}, err
@@ -271,16 +284,32 @@ func (u *Updater) RunOnce(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// Metadata is refreshed even without an offer: a freeze or replay
+	// then shows in the status before anything is offered.
 	tuf, err := u.refresh(ctx)
 	if err != nil {
 		return Result{}, u.fail(j, err)
 	}
-	target, version := u.choose(tuf.GetTopLevelTargets(), running, j)
-	if target == nil {
+	offer, err := u.readOffer()
+	if errors.Is(err, ErrNoOffer) {
+		j.LastError = ""
+		return Result{Outcome: "no-offer", Version: running}, u.record(j)
+	}
+	if err != nil {
+		j.Last = LastFailed
+		return Result{}, u.fail(j, err)
+	}
+	target, err := u.choose(tuf.GetTopLevelTargets(), offer.Version, running, j)
+	if errors.Is(err, errNotNewer) {
 		j.LastError = ""
 		return Result{Outcome: "up-to-date", Version: running}, u.record(j)
 	}
-	return u.apply(ctx, tuf, target, version, j)
+	if err != nil {
+		j.Last = LastFailed
+		return Result{}, u.fail(j, err)
+	}
+	u.cfg.Log.Info("installing the offered release", "version", offer.Version, "rollout", offer.RolloutID)
+	return u.apply(ctx, tuf, target, offer.Version, j)
 }
 
 // fail records err as the journal's last error and returns it.
@@ -354,38 +383,37 @@ type releaseCustom struct {
 	MinVersion string `json:"min_version"`
 }
 
-// choose returns the newest release above the running version and the
-// floor that has not failed before, and may be installed from running.
-func (u *Updater) choose(targets map[string]*metadata.TargetFiles, running string, j Journal) (*metadata.TargetFiles, string) {
+// errNotNewer: the offered version is not one to install here (at or
+// below the running version or the floor, or failed here before). That
+// is not a failure: the hub may offer it to terminals that lag behind.
+var errNotNewer = errors.New("updater: offered version is not above the running version and the floor, or failed here before")
+
+// choose returns the signed target of the offered version v if it may be
+// installed from running: above running and the floor, not bad, its
+// signed custom data agreeing, its minimum version met.
+func (u *Updater) choose(targets map[string]*metadata.TargetFiles, v, running string, j Journal) (*metadata.TargetFiles, error) {
 	lowest := running
 	if compareVersions(j.Floor, lowest) > 0 {
 		lowest = j.Floor
 	}
-	var best *metadata.TargetFiles
-	var bestVersion string
-	for name, tf := range targets {
-		parts := strings.Split(name, "/")
-		if len(parts) != 3 || parts[0] != Product || !ValidVersion(parts[1]) {
-			continue
+	if compareVersions(v, lowest) <= 0 || j.isBad(v) {
+		return nil, errNotNewer
+	}
+	name := TargetName(v, u.cfg.Arch)
+	tf, ok := targets[name]
+	if !ok {
+		return nil, fmt.Errorf("updater: offered %s is not a signed target", name)
+	}
+	if tf.Custom != nil {
+		var c releaseCustom
+		if json.Unmarshal(*tf.Custom, &c) != nil || (c.Version != "" && c.Version != v) {
+			return nil, fmt.Errorf("updater: signed target %s names another version", name)
 		}
-		v := parts[1]
-		if name != TargetName(v, u.cfg.Arch) || compareVersions(v, lowest) <= 0 || j.isBad(v) {
-			continue
-		}
-		if tf.Custom != nil {
-			var c releaseCustom
-			if json.Unmarshal(*tf.Custom, &c) != nil || (c.Version != "" && c.Version != v) {
-				continue
-			}
-			if c.MinVersion != "" && (!ValidVersion(c.MinVersion) || compareVersions(running, c.MinVersion) < 0) {
-				continue
-			}
-		}
-		if best == nil || compareVersions(v, bestVersion) > 0 {
-			best, bestVersion = tf, v
+		if c.MinVersion != "" && (!ValidVersion(c.MinVersion) || compareVersions(running, c.MinVersion) < 0) {
+			return nil, fmt.Errorf("updater: %s needs at least %.64s installed, running %s", v, c.MinVersion, running)
 		}
 	}
-	return best, bestVersion
+	return tf, nil
 }
 
 func (u *Updater) apply(ctx context.Context, tuf *tufupdater.Updater, target *metadata.TargetFiles, v string, j Journal) (Result, error) {
@@ -398,20 +426,36 @@ func (u *Updater) apply(ctx context.Context, tuf *tufupdater.Updater, target *me
 	if j.To != v {
 		j.Tries = 0
 	}
-	j.State, j.To, j.LastError = StateDownloading, v, ""
-	u.progress = 0
+	j.State, j.To, j.LastError, j.Last = StateDownloading, v, "", ""
+	u.progress, u.total, u.done, u.gate = 0, target.Length, 0, false
+	if sum, ok := target.Hashes["sha256"]; ok {
+		if fi, err := os.Stat(filepath.Join(u.cfg.Dir, "downloads", hex.EncodeToString(sum)+".tar.gz.partial")); err == nil {
+			u.done = min(fi.Size(), target.Length)
+		}
+	}
 	if err := u.record(j); err != nil {
 		return Result{}, err
 	}
 	if err := u.step("download"); err != nil {
 		return Result{}, err
 	}
+	// Staged in an earlier round whose offer was withdrawn before the
+	// switch: releases/v only ever appears verified and complete.
+	if _, err := os.Stat(u.releaseDir(v)); err == nil {
+		u.progress, u.done = 1, target.Length
+		return u.install(ctx, v, j)
+	}
 	artifact, err := u.fetch(ctx, target)
 	if err != nil {
 		j.State = StateIdle
+		// An unreachable hub is tried again; a wrong artifact is a failure
+		// the hub's rollout should count.
+		if errors.Is(err, ErrNotVerified) {
+			j.Last = LastFailed
+		}
 		return Result{}, u.fail(j, err)
 	}
-	u.progress = 1
+	u.progress, u.done = 1, target.Length
 	j.State = StateStaging
 	if err := u.record(j); err != nil {
 		return Result{}, err
@@ -420,10 +464,16 @@ func (u *Updater) apply(ctx context.Context, tuf *tufupdater.Updater, target *me
 		return Result{}, err
 	}
 	if err := u.stage(artifact, v); err != nil {
-		j.State = StateIdle
+		j.State, j.Last = StateIdle, LastFailed
 		j.markBad(v) // signed yet unusable: it will not improve
 		return Result{}, u.fail(j, err)
 	}
+	return u.install(ctx, v, j)
+}
+
+// install waits for the window, switches to the staged release v and
+// holds its health gate.
+func (u *Updater) install(ctx context.Context, v string, j Journal) (Result, error) {
 	j.State = StateWaiting
 	if err := u.record(j); err != nil {
 		return Result{}, err
@@ -431,7 +481,14 @@ func (u *Updater) apply(ctx context.Context, tuf *tufupdater.Updater, target *me
 	if err := u.step("wait"); err != nil {
 		return Result{}, err
 	}
-	release, err := u.waitForWindow(ctx)
+	release, err := u.waitForWindow(ctx, v)
+	if errors.Is(err, ErrNoOffer) {
+		// Withdrawn (rollout paused or stopped) before anything switched:
+		// the staged release waits in releases/ for a new offer.
+		j.State = StateIdle
+		running, _ := u.CurrentVersion()
+		return Result{Outcome: "no-offer", Version: running}, u.record(j)
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -467,6 +524,10 @@ func (u *Updater) apply(ctx context.Context, tuf *tufupdater.Updater, target *me
 	release()
 	if err != nil {
 		return Result{}, u.rollBack(ctx, j, err)
+	}
+	u.gate = true
+	if err := u.writeStatus(j); err != nil {
+		return Result{}, err
 	}
 	if err := u.step("restarted"); err != nil {
 		return Result{}, err
@@ -554,11 +615,21 @@ func (u *Updater) stage(artifact, v string) error {
 	return nil
 }
 
-// waitForWindow returns once the window is open and no session runs,
-// holding the session lock exclusively.
-func (u *Updater) waitForWindow(ctx context.Context) (func(), error) {
+// waitForWindow returns once both the terminal's and the offer's windows
+// are open and no session runs, holding the session lock exclusively. The
+// offer is read again on every check: ErrNoOffer if it no longer offers
+// v (a rollout paused or stopped), or has become unreadable.
+func (u *Updater) waitForWindow(ctx context.Context, v string) (func(), error) {
 	for {
-		if u.cfg.Window.Open(u.cfg.Clock.Now()) {
+		offer, err := u.readOffer()
+		if err != nil || offer.Version != v {
+			if err != nil && !errors.Is(err, ErrNoOffer) {
+				u.cfg.Log.Warn("offer unreadable while waiting; not installing", "err", err)
+			}
+			return nil, ErrNoOffer
+		}
+		now := u.cfg.Clock.Now()
+		if u.cfg.Window.Open(now) && (offer.Window == nil || offer.Window.Open(now)) {
 			if u.cfg.SessionLockPath == "" {
 				return func() {}, nil
 			}
@@ -624,7 +695,7 @@ func (u *Updater) healthGate(ctx context.Context, j Journal) error {
 }
 
 func (u *Updater) commit(j Journal) error {
-	j.State, j.Floor, j.Tries = StateCommitted, j.To, 0
+	j.State, j.Floor, j.Tries, j.Last = StateCommitted, j.To, 0, LastCommitted
 	if err := u.record(j); err != nil {
 		return err
 	}
@@ -660,7 +731,7 @@ func (u *Updater) finishCommit(j Journal) error {
 // rollBack records To as bad, points current back at From and restarts
 // the units. cause is returned (with any failure of the rollback itself).
 func (u *Updater) rollBack(ctx context.Context, j Journal, cause error) error {
-	j.State = StateRollingBack
+	j.State, j.Last = StateRollingBack, LastRolledBack
 	j.markBad(j.To)
 	j.LastError = cause.Error()
 	if err := u.record(j); err != nil {
@@ -727,7 +798,7 @@ func (u *Updater) Recover(ctx context.Context) error {
 		return u.finishRollBack(ctx, j)
 	case StateTrying:
 		u.cfg.Log.Warn("trial interrupted; rolling back", "version", j.To, "tries", j.Tries)
-		j.LastError = "trial interrupted"
+		j.LastError, j.Last = "trial interrupted", LastRolledBack
 		if j.Tries >= u.cfg.MaxTries {
 			j.markBad(j.To)
 		}
@@ -759,10 +830,22 @@ func (u *Updater) finishRollBackKeeping(ctx context.Context, j Journal, tries in
 
 // Status is what the agent reports of the updater in its heartbeat.
 type Status struct {
-	State     string    `json:"state"`
-	Running   string    `json:"running,omitempty"`
-	Target    string    `json:"target,omitempty"`
-	Progress  float64   `json:"progress"`
+	State   string `json:"state"` // the journal's state
+	Running string `json:"running,omitempty"`
+	// Target is the version being worked on; when idle, the version of
+	// the last attempt Last names.
+	Target   string  `json:"target,omitempty"`
+	Progress float64 `json:"progress"`
+	// TotalBytes is the target's signed length, DoneBytes how much of it
+	// was on disk when the status was written.
+	TotalBytes int64 `json:"total_bytes,omitempty"`
+	DoneBytes  int64 `json:"done_bytes,omitempty"`
+	// Gate: in StateTrying, the units run the target and its health gate
+	// is being held (before that, the switch and restart are under way).
+	Gate bool `json:"gate,omitempty"`
+	// Last is the outcome of the last attempt (LastCommitted, …).
+	Last      string    `json:"last,omitempty"`
+	Bad       []string  `json:"bad,omitempty"`
 	LastError string    `json:"last_error,omitempty"`
 	Updated   time.Time `json:"updated"`
 }
@@ -775,9 +858,16 @@ func (u *Updater) writeStatus(j Journal) error {
 	if err != nil {
 		running = ""
 	}
-	st := Status{State: j.State, Running: running, Progress: u.progress, LastError: j.LastError, Updated: u.cfg.Clock.Now().UTC()}
-	if j.State != StateIdle {
-		st.Target = j.To
+	st := Status{State: j.State, Running: running, Target: j.To, Progress: u.progress, Last: j.Last, Bad: j.Bad,
+		LastError: j.LastError, Updated: u.cfg.Clock.Now().UTC()}
+	if j.State == StateIdle && j.Last == "" {
+		st.Target = ""
+	}
+	switch j.State {
+	case StateDownloading, StateStaging:
+		st.TotalBytes, st.DoneBytes = u.total, u.done
+	case StateTrying:
+		st.Gate = u.gate
 	}
 	data, err := json.Marshal(st)
 	if err != nil {
@@ -787,20 +877,44 @@ func (u *Updater) writeStatus(j Journal) error {
 	return atomicfile.WriteFile(filepath.Join(u.cfg.Dir, StatusFile), data, 0o644)
 }
 
-// ReadStatus reads the status file in dir (for the agent), bounded.
+// maxStatusSize bounds the status file the agent reads.
+const maxStatusSize = 64 << 10
+
+// ReadStatus reads the status file in dir (for the agent), bounded. A
+// missing file (no updater installed, or it never ran) is an error
+// satisfying errors.Is(err, os.ErrNotExist).
 func ReadStatus(dir string) (Status, error) {
-	var st Status
 	f, err := os.Open(filepath.Join(dir, StatusFile))
 	if err != nil {
-		return st, fmt.Errorf("updater: status: %w", err)
+		return Status{}, fmt.Errorf("updater: status: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	data, err := io.ReadAll(io.LimitReader(f, maxStatusSize+1))
 	if err != nil {
-		return st, fmt.Errorf("updater: status: %w", err)
+		return Status{}, fmt.Errorf("updater: status: %w", err)
+	}
+	return ParseStatus(data)
+}
+
+// ParseStatus decodes a status file, bounded: it comes from another
+// process (root's, but the agent trusts nothing it did not write).
+func ParseStatus(data []byte) (Status, error) {
+	var st Status
+	if len(data) > maxStatusSize {
+		return st, fmt.Errorf("updater: status: %d bytes, more than %d", len(data), maxStatusSize)
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
 		return Status{}, fmt.Errorf("updater: status: %w", err)
+	}
+	switch st.State {
+	case StateIdle, StateDownloading, StateStaging, StateWaiting, StateTrying, StateCommitted, StateRollingBack:
+	default:
+		return Status{}, fmt.Errorf("updater: status: unknown state %.32q", st.State)
+	}
+	switch st.Last {
+	case "", LastCommitted, LastRolledBack, LastFailed:
+	default:
+		return Status{}, fmt.Errorf("updater: status: unknown outcome %.32q", st.Last)
 	}
 	return st, nil
 }

@@ -30,6 +30,7 @@ func mustRun(t *testing.T, u *updater.Updater) updater.Result {
 func TestGoodReleaseCommits(t *testing.T) {
 	term := newTerminal(t, "1.0.0")
 	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+	term.offer("1.1.0")
 	start := term.clock.Now()
 	res := mustRun(t, term.updater())
 	if res.Outcome != "committed" || res.Version != "1.1.0" {
@@ -55,6 +56,7 @@ func TestGoodReleaseCommits(t *testing.T) {
 	}
 
 	term.repo.addRelease("1.2.0", makeRelease(t, "1.2.0", "good"))
+	term.offer("1.2.0")
 	if res := mustRun(t, term.updater()); res.Outcome != "committed" {
 		t.Fatalf("result %+v", res)
 	}
@@ -62,6 +64,7 @@ func TestGoodReleaseCommits(t *testing.T) {
 		t.Fatalf("releases %v, want the previous kept", got)
 	}
 	term.repo.addRelease("1.3.0", makeRelease(t, "1.3.0", "good"))
+	term.offer("1.3.0")
 	mustRun(t, term.updater())
 	if got := term.releases(); !slices.Equal(got, []string{"1.2.0", "1.3.0"}) {
 		t.Fatalf("releases %v", got)
@@ -76,8 +79,10 @@ func TestGoodReleaseCommits(t *testing.T) {
 func TestFailingHealthGateRollsBack(t *testing.T) {
 	term := newTerminal(t, "1.0.0")
 	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+	term.offer("1.1.0")
 	mustRun(t, term.updater())
 	term.repo.addRelease("1.2.0", makeRelease(t, "1.2.0", "crash"))
+	term.offer("1.2.0")
 	res, err := term.updater().RunOnce(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "restarted") || res.Outcome != "rolled-back" {
 		t.Fatalf("RunOnce: %+v %v", res, err)
@@ -107,6 +112,7 @@ func TestAgentNotHealthyRollsBack(t *testing.T) {
 	// The manifest says 1.1.0 but the binary reports another version, as a
 	// build with a wrong version stamp would.
 	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good 9.9.9 /"))
+	term.offer("1.1.0")
 	_, err := term.updater().RunOnce(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "agent runs") {
 		t.Fatalf("RunOnce: %v", err)
@@ -135,6 +141,7 @@ func TestTamperedArtifactRefused(t *testing.T) {
 	term := newTerminal(t, "1.0.0")
 	good := makeRelease(t, "1.1.0", "good")
 	term.repo.addRelease("1.1.0", good)
+	term.offer("1.1.0")
 	evil := makeRelease(t, "1.1.0", "evil")
 	// Same length, so only the hash can tell.
 	evil = append(evil[:0:0], evil...)
@@ -166,10 +173,11 @@ func TestReplayedTimestampRefused(t *testing.T) {
 	term.repo.mu.Lock()
 	term.repo.publishTimestamp()
 	term.repo.mu.Unlock()
-	if res := mustRun(t, term.updater()); res.Outcome != "up-to-date" {
+	if res := mustRun(t, term.updater()); res.Outcome != "no-offer" {
 		t.Fatalf("%+v", res)
 	}
 	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+	term.offer("1.1.0")
 	term.repo.setFile("/metadata/timestamp.json", old)
 	_, err := term.updater().RunOnce(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "tuf refresh") {
@@ -184,6 +192,7 @@ func TestReplayedTimestampRefused(t *testing.T) {
 func TestFrozenMetadataRefused(t *testing.T) {
 	term := newTerminal(t, "1.0.0")
 	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+	term.offer("1.1.0")
 	term.clock.advance(25 * time.Hour)
 	_, err := term.updater().RunOnce(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "expired") {
@@ -207,8 +216,10 @@ func TestFrozenMetadataRefused(t *testing.T) {
 func TestMixAndMatchRefused(t *testing.T) {
 	term := newTerminal(t, "1.0.0")
 	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+	term.offer("1.1.0")
 	staleTargets := term.repo.file("/metadata/2.targets.json")
 	term.repo.addRelease("1.2.0", makeRelease(t, "1.2.0", "good"))
+	term.offer("1.2.0")
 	term.repo.setFile("/metadata/3.targets.json", staleTargets)
 	_, err := term.updater().RunOnce(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "tuf refresh") {
@@ -222,7 +233,9 @@ func TestMixAndMatchRefused(t *testing.T) {
 func TestOlderVersionRefused(t *testing.T) {
 	term := newTerminal(t, "1.5.0")
 	term.repo.addRelease("1.4.0", makeRelease(t, "1.4.0", "good"))
+	term.offer("1.4.0")
 	term.repo.addRelease("1.5.0", makeRelease(t, "1.5.0", "good"))
+	term.offer("1.5.0")
 	if res := mustRun(t, term.updater()); res.Outcome != "up-to-date" {
 		t.Fatalf("%+v", res)
 	}
@@ -237,6 +250,7 @@ func TestOlderVersionRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	term2.repo.addRelease("1.4.0", makeRelease(t, "1.4.0", "good"))
+	term2.offer("1.4.0")
 	if res := mustRun(t, term2.updater()); res.Outcome != "up-to-date" {
 		t.Fatalf("%+v", res)
 	}
@@ -248,6 +262,7 @@ func TestOlderVersionRefused(t *testing.T) {
 func TestRefusesUntilClockSynced(t *testing.T) {
 	term := newTerminal(t, "1.0.0")
 	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+	term.offer("1.1.0")
 	term.cfg.ClockSynced = func(context.Context) (bool, error) { return false, nil }
 	if _, err := term.updater().RunOnce(context.Background()); !errors.Is(err, updater.ErrClockNotSynced) {
 		t.Fatalf("RunOnce: %v", err)
@@ -264,6 +279,7 @@ func TestDownloadResumes(t *testing.T) {
 	art := makeRelease(t, "1.1.0", "good")
 	art = append(art, make([]byte, 0)...)
 	term.repo.addRelease("1.1.0", art)
+	term.offer("1.1.0")
 	var sum string
 	for p := range term.repo.files {
 		if strings.HasPrefix(p, "/targets/") {
@@ -318,6 +334,7 @@ func TestWaitsForWindowAndSession(t *testing.T) {
 	term.cfg.Window = w
 	term.cfg.Jitter = 0
 	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+	term.offer("1.1.0")
 	// A session holds the lock, as the window does, until 02:30.
 	f, err := os.OpenFile(term.cfg.SessionLockPath, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -358,8 +375,10 @@ func TestCrashAtEachStep(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			term := newTerminal(t, "1.0.0")
 			term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+			term.offer("1.1.0")
 			mustRun(t, term.updater())
 			term.repo.addRelease("1.2.0", makeRelease(t, "1.2.0", "good"))
+			term.offer("1.2.0")
 			cfg := term.cfg
 			updater.SetAfterStep(&cfg, func(s string) error {
 				if s == step {
@@ -405,8 +424,10 @@ func TestCrashAtEachStep(t *testing.T) {
 	t.Run("rolling-back", func(t *testing.T) {
 		term := newTerminal(t, "1.0.0")
 		term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+		term.offer("1.1.0")
 		mustRun(t, term.updater())
 		term.repo.addRelease("1.2.0", makeRelease(t, "1.2.0", "crash"))
+		term.offer("1.2.0")
 		cfg := term.cfg
 		updater.SetAfterStep(&cfg, func(s string) error {
 			if s == "rolling-back" {
@@ -433,6 +454,7 @@ func TestCrashAtEachStep(t *testing.T) {
 func TestRepeatedlyInterruptedTrialMarkedBad(t *testing.T) {
 	term := newTerminal(t, "1.0.0")
 	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+	term.offer("1.1.0")
 	cfg := term.cfg
 	updater.SetAfterStep(&cfg, func(s string) error {
 		if s == "restarted" {
