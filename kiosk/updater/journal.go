@@ -10,19 +10,19 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/internal/atomicfile"
+	"github.com/quartierhub/quartierhub/kiosk/updater/handoff"
 )
 
-// States of the journal. Each is written before the step it names is
-// taken, so that a process started after a power cut knows what may be
-// half done.
+// States of the journal (kiosk/updater/handoff defines them, for the
+// status the agent reads).
 const (
-	StateIdle        = "idle"         // nothing in progress
-	StateDownloading = "downloading"  // fetching To into downloads/
-	StateStaging     = "staging"      // extracting To into releases/To.tmp
-	StateWaiting     = "waiting"      // To is installed; waiting for the window and no session
-	StateTrying      = "trying"       // current switched (or about to be) to To; units restarted; health gate until Deadline
-	StateCommitted   = "committed"    // To passed the gate; Floor is To; older releases may go
-	StateRollingBack = "rolling-back" // To failed; current goes back to From
+	StateIdle        = handoff.StateIdle
+	StateDownloading = handoff.StateDownloading
+	StateStaging     = handoff.StateStaging
+	StateWaiting     = handoff.StateWaiting
+	StateTrying      = handoff.StateTrying
+	StateCommitted   = handoff.StateCommitted
+	StateRollingBack = handoff.StateRollingBack
 )
 
 // maxJournalSize bounds the journal read: it is a few hundred bytes, and
@@ -50,9 +50,9 @@ type Journal struct {
 
 // Outcomes of an attempt (Journal.Last).
 const (
-	LastCommitted  = "committed"   // To passed its gate
-	LastRolledBack = "rolled-back" // To failed its gate, or its trial was cut short
-	LastFailed     = "failed"      // the offer, the artifact or its unpacking was wrong
+	LastCommitted  = handoff.LastCommitted
+	LastRolledBack = handoff.LastRolledBack
+	LastFailed     = handoff.LastFailed
 )
 
 func (j *Journal) isBad(v string) bool {

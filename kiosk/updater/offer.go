@@ -10,13 +10,14 @@ import (
 	"unicode"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/updater/handoff"
 )
 
 // OfferFile is the name of the offer file in the agent's data directory:
 // the heartbeat answer's `update` (api.UpdateOffer) as the agent last
 // received it, absent when the hub offers nothing. The updater installs
 // only the version offered there, and only after TUF has verified it.
-const OfferFile = "update-offer.json"
+const OfferFile = handoff.OfferFile
 
 // MaxOfferSize bounds the offer file: an offer is a few hundred bytes.
 const MaxOfferSize = 16 << 10

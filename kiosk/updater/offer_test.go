@@ -11,6 +11,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/kiosk/updater"
+	"github.com/quartierhub/quartierhub/kiosk/updater/handoff"
 )
 
 // Without an offer nothing is installed, however new the signed releases.
@@ -22,7 +23,7 @@ func TestNoOfferInstallsNothing(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	assertNothingInstalled(t, term)
-	st, err := updater.ReadStatus(term.dir)
+	st, err := handoff.ReadStatus(term.dir)
 	if err != nil || st.State != updater.StateIdle || st.Target != "" || st.Last != "" {
 		t.Fatalf("status %+v %v", st, err)
 	}
@@ -47,7 +48,7 @@ func TestInstallsOnlyTheOfferedVersion(t *testing.T) {
 			t.Fatalf("fetched a target not offered: %s", r)
 		}
 	}
-	st, err := updater.ReadStatus(term.dir)
+	st, err := handoff.ReadStatus(term.dir)
 	if err != nil || st.State != updater.StateIdle || st.Last != updater.LastCommitted || st.Target != "1.2.0" || st.Running != "1.2.0" {
 		t.Fatalf("status %+v %v", st, err)
 	}
@@ -221,7 +222,7 @@ func TestRecoveryWithoutOffer(t *testing.T) {
 	if v := term.currentVersion(); v != "1.1.0" {
 		t.Fatalf("current %q after an interrupted trial without offer", v)
 	}
-	st, err := updater.ReadStatus(term.dir)
+	st, err := handoff.ReadStatus(term.dir)
 	if err != nil || st.Last != updater.LastRolledBack || st.Target != "1.2.0" {
 		t.Fatalf("status %+v %v", st, err)
 	}
@@ -235,7 +236,7 @@ func TestStatusThroughAnUpdate(t *testing.T) {
 	term.offer("1.1.0")
 	var seen []string
 	updater.SetAfterStep(&term.cfg, func(step string) error {
-		st, err := updater.ReadStatus(term.dir)
+		st, err := handoff.ReadStatus(term.dir)
 		if err != nil {
 			return err
 		}
@@ -253,7 +254,7 @@ func TestStatusThroughAnUpdate(t *testing.T) {
 	if !slices.Equal(seen, want) {
 		t.Fatalf("statuses\n%v\nwant\n%v", seen, want)
 	}
-	st, err := updater.ReadStatus(term.dir)
+	st, err := handoff.ReadStatus(term.dir)
 	if err != nil || st.State != updater.StateIdle || st.Last != updater.LastRolledBack || !slices.Equal(st.Bad, []string{"1.1.0"}) || st.LastError == "" {
 		t.Fatalf("status %+v %v", st, err)
 	}
@@ -275,20 +276,6 @@ func FuzzParseOffer(f *testing.F) {
 		}
 		if o.Window != nil && o.Window.Validate() != nil {
 			t.Fatalf("accepted an invalid window %+v", o.Window)
-		}
-	})
-}
-
-func FuzzParseStatus(f *testing.F) {
-	f.Add([]byte(`{"state":"idle","running":"1.0.0","progress":0,"updated":"2026-12-07T03:00:00Z"}`))
-	f.Add([]byte(`{"state":"trying","running":"1.1.0","target":"1.1.0","gate":true,"bad":["1.0.1"],"last":"rolled-back","updated":"2026-12-07T03:00:00Z"}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		st, err := updater.ParseStatus(data)
-		if err != nil {
-			return
-		}
-		if st.State == "" {
-			t.Fatalf("accepted a status without state: %+v", st)
 		}
 	})
 }

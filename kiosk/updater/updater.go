@@ -29,7 +29,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -46,6 +45,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/quartierhub/quartierhub/internal/atomicfile"
+	"github.com/quartierhub/quartierhub/kiosk/updater/handoff"
 )
 
 // DefaultRootPath is where the kiosk package installs the pinned root.
@@ -828,30 +828,11 @@ func (u *Updater) finishRollBackKeeping(ctx context.Context, j Journal, tries in
 	return u.record(j2)
 }
 
-// Status is what the agent reports of the updater in its heartbeat.
-type Status struct {
-	State   string `json:"state"` // the journal's state
-	Running string `json:"running,omitempty"`
-	// Target is the version being worked on; when idle, the version of
-	// the last attempt Last names.
-	Target   string  `json:"target,omitempty"`
-	Progress float64 `json:"progress"`
-	// TotalBytes is the target's signed length, DoneBytes how much of it
-	// was on disk when the status was written.
-	TotalBytes int64 `json:"total_bytes,omitempty"`
-	DoneBytes  int64 `json:"done_bytes,omitempty"`
-	// Gate: in StateTrying, the units run the target and its health gate
-	// is being held (before that, the switch and restart are under way).
-	Gate bool `json:"gate,omitempty"`
-	// Last is the outcome of the last attempt (LastCommitted, …).
-	Last      string    `json:"last,omitempty"`
-	Bad       []string  `json:"bad,omitempty"`
-	LastError string    `json:"last_error,omitempty"`
-	Updated   time.Time `json:"updated"`
-}
+// Status is what the agent reports of the updater (kiosk/updater/handoff).
+type Status = handoff.Status
 
 // StatusFile is the name of the status file in the updater's directory.
-const StatusFile = "status.json"
+const StatusFile = handoff.StatusFile
 
 func (u *Updater) writeStatus(j Journal) error {
 	running, err := u.CurrentVersion()
@@ -875,46 +856,4 @@ func (u *Updater) writeStatus(j Journal) error {
 	}
 	// World-readable: the agent runs as its own user.
 	return atomicfile.WriteFile(filepath.Join(u.cfg.Dir, StatusFile), data, 0o644)
-}
-
-// maxStatusSize bounds the status file the agent reads.
-const maxStatusSize = 64 << 10
-
-// ReadStatus reads the status file in dir (for the agent), bounded. A
-// missing file (no updater installed, or it never ran) is an error
-// satisfying errors.Is(err, os.ErrNotExist).
-func ReadStatus(dir string) (Status, error) {
-	f, err := os.Open(filepath.Join(dir, StatusFile))
-	if err != nil {
-		return Status{}, fmt.Errorf("updater: status: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxStatusSize+1))
-	if err != nil {
-		return Status{}, fmt.Errorf("updater: status: %w", err)
-	}
-	return ParseStatus(data)
-}
-
-// ParseStatus decodes a status file, bounded: it comes from another
-// process (root's, but the agent trusts nothing it did not write).
-func ParseStatus(data []byte) (Status, error) {
-	var st Status
-	if len(data) > maxStatusSize {
-		return st, fmt.Errorf("updater: status: %d bytes, more than %d", len(data), maxStatusSize)
-	}
-	if err := json.Unmarshal(data, &st); err != nil {
-		return Status{}, fmt.Errorf("updater: status: %w", err)
-	}
-	switch st.State {
-	case StateIdle, StateDownloading, StateStaging, StateWaiting, StateTrying, StateCommitted, StateRollingBack:
-	default:
-		return Status{}, fmt.Errorf("updater: status: unknown state %.32q", st.State)
-	}
-	switch st.Last {
-	case "", LastCommitted, LastRolledBack, LastFailed:
-	default:
-		return Status{}, fmt.Errorf("updater: status: unknown outcome %.32q", st.Last)
-	}
-	return st, nil
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/quartierhub/quartierhub/kiosk/updater"
+	"github.com/quartierhub/quartierhub/kiosk/updater/handoff"
 )
 
 func mustRun(t *testing.T, u *updater.Updater) updater.Result {
@@ -47,7 +48,7 @@ func TestGoodReleaseCommits(t *testing.T) {
 	if j.State != updater.StateIdle || j.Floor != "1.1.0" || j.From != "" {
 		t.Fatalf("journal %+v", j)
 	}
-	st, err := updater.ReadStatus(term.dir)
+	st, err := handoff.ReadStatus(term.dir)
 	if err != nil || st.State != updater.StateIdle || st.Running != "1.1.0" {
 		t.Fatalf("status %+v %v", st, err)
 	}
