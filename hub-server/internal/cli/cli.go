@@ -1,5 +1,5 @@
 // Package cli is the hub-server command line: serve, token create, export,
-// terminal list/revoke. cmd/hub-server only calls Main.
+// terminal list/revoke, release keys/init/sign/add/list. cmd/hub-server only calls Main.
 package cli
 
 import (
@@ -66,7 +66,16 @@ const usage = `usage:
   hub-server alert ack --data HUBDIR|--db URL --terminal NAME (--id ALERT | --kind KIND) [--note N]
   hub-server alert mute --data HUBDIR|--db URL --terminal NAME [--kind KIND] (--for 24h | --until RFC3339) --reason R
   hub-server alert unmute --data HUBDIR|--db URL --terminal NAME [--id MUTE]   (without --id: lists active mutes)
-  hub-server diagnostics show --data HUBDIR|--db URL --id ID`
+  hub-server diagnostics show --data HUBDIR|--db URL --id ID
+  hub-server release keys --out DIR   (offline, not on the hub: the key ceremony; root 2-of-3, targets, snapshot, timestamp)
+  hub-server release init --data HUBDIR [--db URL] --root root.json --targets targets.json --snapshot-key F --timestamp-key F
+      (on the hub: publishes the ceremony's metadata, installs the online keys in HUBDIR/tuf)
+  hub-server release sign --root root.json --targets-key F (--previous targets.json | --hub URL) --file ARTIFACT --version V
+      [--min-version V] [--expires 2160h] --out targets.json
+      (offline, by the release signer: a new targets.json listing ARTIFACT; the hub cannot sign one itself)
+  hub-server release add --data HUBDIR [--db URL] --file ARTIFACT --targets targets.json --version V
+      (on the hub: publishes ARTIFACT with the targets.json release sign made for it; rollouts may then name V)
+  hub-server release list --data HUBDIR|--db URL`
 
 // Main runs the command line args (without the program name) and returns
 // the exit status. Errors are one line on Stderr.
@@ -196,6 +205,16 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return userList(ctx, args[2:], o)
 	case cmd(2) == "diagnostics show":
 		return diagnosticsShow(ctx, args[2:], o)
+	case cmd(2) == "release keys":
+		return releaseKeys(args[2:], o)
+	case cmd(2) == "release init":
+		return releaseInit(ctx, args[2:], o)
+	case cmd(2) == "release sign":
+		return releaseSign(ctx, args[2:], o)
+	case cmd(2) == "release add":
+		return releaseAdd(ctx, args[2:], o)
+	case cmd(2) == "release list":
+		return releaseList(ctx, args[2:], o)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		return flag.ErrHelp
 	}

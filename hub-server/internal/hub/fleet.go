@@ -71,12 +71,13 @@ func (h *Hub) fleetHandlerOpts() terminalapi.FleetOpts {
 	}
 }
 
-// runSingletons runs the evaluator's ticks, the notifier and the janitor:
+// runSingletons runs the evaluator's ticks, the notifier, the janitor and
+// the TUF timestamp refresher:
 // with PostgreSQL only while this process holds the lease, else always.
 func (h *Hub) runSingletons(ctx context.Context) error {
 	singletons := func(ctx context.Context) error {
 		g, gctx := errgroup.WithContext(ctx)
-		for _, run := range []func(context.Context) error{h.Evaluator.Run, h.Notifier.Run, h.Janitor.Run} {
+		for _, run := range []func(context.Context) error{h.Evaluator.Run, h.Notifier.Run, h.Janitor.Run, h.TUFRefresher.Run} {
 			g.Go(func() error { return run(gctx) })
 		}
 		return g.Wait()

@@ -7,14 +7,16 @@
 // only turns its flags into a Config.
 //
 // One address serves everything: /metrics, /healthz and /readyz (ops),
-// /api/ (the terminal API) and the rest (the console), each request
+// /api/ (the terminal API), /tuf/v1/ (the TUF repository of releases,
+// package tufrepo) and the rest (the console), each request
 // counted for the metrics, logged without personal data and, behind
 // trusted proxies, seen with the client's address (package server).
 //
 // With PostgreSQL (Config.Store.DB) several hub processes may share one
 // database: each runs the server, the console and the heartbeat batcher,
-// while the evaluator's ticks, the notifier and the janitor run only in
-// the process holding the "fleet-singletons" lease (pgstore's Lead).
+// while the evaluator's ticks, the notifier, the janitor and the TUF
+// timestamp refresher run only in the process holding the
+// "fleet-singletons" lease (pgstore's Lead).
 package hub
 
 import (
@@ -37,6 +39,8 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/server"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
+	"github.com/quartierhub/quartierhub/hub-server/internal/tufrepo"
+	"github.com/quartierhub/quartierhub/hub-server/internal/tufrepo/tufhttp"
 )
 
 // Config configures a hub. Zero values are the parts' defaults.
@@ -70,6 +74,9 @@ type Config struct {
 	Pprof string
 	// Fleet tunes the fleet machinery.
 	Fleet FleetConfig
+	// TUFRefresh is how often the TUF timestamp's freshness is checked
+	// (tufrepo.RefresherOpts.Every). Default 1 hour.
+	TUFRefresh time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Rand is the entropy for IDs, tokens and sessions. Default
@@ -98,6 +105,10 @@ type Hub struct {
 	TerminalAPI *terminalapi.Handler
 	// Console serves the web console and the public status pages.
 	Console *console.Console
+	// TUF serves the TUF repository of releases under tufhttp.Prefix.
+	TUF *tufhttp.Handler
+	// TUFRefresher keeps the repository's timestamp fresh (a singleton).
+	TUFRefresher *tufrepo.Refresher
 	// Handler is everything Server serves: ops, terminal API, console.
 	Handler http.Handler
 	// Server is the hub's HTTP server.
@@ -141,6 +152,7 @@ func (h *Hub) build() error {
 	h.Ops = ops.New(ops.Opts{Store: operable, Alerts: h.opened, Logger: log})
 	h.Store = h.Ops.InstrumentStore(h.opened)
 	h.buildFleet()
+	h.buildTUF()
 	h.TerminalAPI = terminalapi.New(h.Store, terminalapi.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, Fleet: h.fleetHandlerOpts()})
 	c, err := console.New(h.Store, console.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		SecureCookies: cfg.SecureCookies, TrustProxy: len(cfg.TrustedProxies) > 0})
@@ -162,6 +174,7 @@ func (h *Hub) build() error {
 func (h *Hub) routes() http.Handler {
 	app := http.NewServeMux()
 	app.Handle("/api/", h.TerminalAPI)
+	app.Handle(tufhttp.Prefix, h.TUF)
 	app.Handle("/", h.Console)
 	mux := http.NewServeMux()
 	h.Ops.Register(mux)

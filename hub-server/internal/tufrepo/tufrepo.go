@@ -67,7 +67,9 @@ type OnlineKeys struct {
 func KeyDir(dataDir string) string { return filepath.Join(dataDir, "tuf") }
 
 // InstallOnlineKeys copies the ceremony's snapshot and timestamp keys
-// into the hub's data directory (KeyDir), 0600.
+// into the hub's data directory (KeyDir), 0600. A key already installed
+// is kept if it is the same key (so release init may be run again after
+// a failure) and refused if it is another.
 func InstallOnlineKeys(dataDir, snapshotKey, timestampKey string) error {
 	dir := KeyDir(dataDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -78,7 +80,16 @@ func InstallOnlineKeys(dataDir, snapshotKey, timestampKey string) error {
 		if err != nil {
 			return err
 		}
-		if err := WriteKey(filepath.Join(dir, dst), k); err != nil {
+		path := filepath.Join(dir, dst)
+		if have, err := ReadKey(path); err == nil {
+			if !have.Equal(k) {
+				return fmt.Errorf("tufrepo: %s holds another key; the hub's online keys are replaced only with a new root", path)
+			}
+			continue
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if err := WriteKey(path, k); err != nil {
 			return err
 		}
 	}

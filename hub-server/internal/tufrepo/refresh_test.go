@@ -1,0 +1,117 @@
+package tufrepo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
+	"github.com/quartierhub/quartierhub/hub-server/internal/tufrepo"
+)
+
+type check struct {
+	published bool
+	expires   time.Time
+	err       error
+}
+
+// The refresher checks at once and then at each period, re-signing only
+// when the timestamp is past half its life, and reports the expiry; it
+// stops when its context ends.
+func TestRefresherRun(t *testing.T) {
+	f := newFixture(t)
+	var now atomic.Int64
+	now.Store(t0.Add(13 * time.Hour).UnixNano())
+	ticks := make(chan time.Time)
+	checks := make(chan check, 1)
+	r := tufrepo.NewRefresher(f.st, func() (tufrepo.OnlineKeys, error) { return f.online, nil }, tufrepo.RefresherOpts{
+		Every: time.Hour, Now: func() time.Time { return time.Unix(0, now.Load()) },
+		After: func(d time.Duration) <-chan time.Time {
+			if d != time.Hour {
+				t.Errorf("period %v, want 1h", d)
+			}
+			return ticks
+		},
+		OnCheck: func(p bool, e time.Time, err error) { checks <- check{p, e, err} }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	want := []check{
+		{true, t0.Add(13*time.Hour + tufrepo.TimestampLifetime), nil},  // at +13h: past half of 24h
+		{false, t0.Add(13*time.Hour + tufrepo.TimestampLifetime), nil}, // at +14h: fresh
+	}
+	for i, w := range want {
+		got := <-checks
+		if got.published != w.published || !got.expires.Equal(w.expires) || got.err != nil {
+			t.Errorf("check %d: %+v, want %+v", i, got, w)
+		}
+		now.Add(int64(time.Hour))
+		ticks <- time.Time{}
+	}
+	<-checks // the check the last tick started
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if ts, _ := f.st.TUFMetadata(context.Background(), "timestamp", 0); ts.Version != 2 {
+		t.Errorf("timestamp version %d, want 2", ts.Version)
+	}
+}
+
+// Before release init there is nothing to keep fresh and no keys: not an
+// error. Once a timestamp is published, missing keys are one (it will
+// expire); keys installed later are picked up without a restart.
+func TestRefresherKeys(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	keys := func() (tufrepo.OnlineKeys, error) { return tufrepo.LoadOnlineKeys(data) }
+	empty, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "hub.db"), sqlitestore.Opts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	at := func() time.Time { return t0.Add(20 * time.Hour) }
+	if p, err := tufrepo.NewRefresher(empty, keys, tufrepo.RefresherOpts{Now: at}).Check(ctx); p || err != nil {
+		t.Fatalf("uninitialised: %v %v, want false nil", p, err)
+	}
+	f := newFixture(t)
+	r := tufrepo.NewRefresher(f.st, keys, tufrepo.RefresherOpts{Now: at})
+	if _, err := r.Check(ctx); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("published timestamp, no keys: %v, want ErrNotExist", err)
+	}
+	if err := tufrepo.InstallOnlineKeys(data, filepath.Join(f.dir, tufrepo.SnapshotKeyFile), filepath.Join(f.dir, tufrepo.TimestampKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := r.Check(ctx); !p || err != nil {
+		t.Fatalf("keys installed: %v %v, want a re-signed timestamp", p, err)
+	}
+}
+
+// Installing the online keys again is harmless with the same keys and
+// refused with others.
+func TestInstallOnlineKeysAgain(t *testing.T) {
+	f := newFixture(t)
+	data := t.TempDir()
+	snap, stamp := filepath.Join(f.dir, tufrepo.SnapshotKeyFile), filepath.Join(f.dir, tufrepo.TimestampKeyFile)
+	for i := range 2 {
+		if err := tufrepo.InstallOnlineKeys(data, snap, stamp); err != nil {
+			t.Fatalf("install %d: %v", i, err)
+		}
+	}
+	other := filepath.Join(t.TempDir(), "keys")
+	if err := tufrepo.Ceremony(other, t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := tufrepo.InstallOnlineKeys(data, filepath.Join(other, tufrepo.SnapshotKeyFile), filepath.Join(other, tufrepo.TimestampKeyFile))
+	if err == nil {
+		t.Fatal("another ceremony's keys replaced the installed ones")
+	}
+	if k, _ := tufrepo.LoadOnlineKeys(data); !k.Snapshot.Equal(f.online.Snapshot) {
+		t.Error(fmt.Errorf("installed snapshot key changed"))
+	}
+}
