@@ -99,6 +99,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	if s.mig, err = goose.NewProvider(goose.DialectPostgres, s.db, fsys); err != nil {
 		return fmt.Errorf("pgstore: migrations: %w", err)
 	}
+	// goose ignores applied versions it does not know: refuse them.
+	if cur, known, err := s.mig.GetVersions(ctx); err != nil {
+		return fmt.Errorf("pgstore: migrations: %w", err)
+	} else if err := store.CheckSchemaVersion(cur, known); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
 	if pending, err := s.mig.HasPending(ctx); err != nil {
 		return fmt.Errorf("pgstore: migrations: %w", err)
 	} else if !pending {

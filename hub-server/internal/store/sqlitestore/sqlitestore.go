@@ -109,6 +109,14 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: migrations: %w", err)
 	}
+	// goose ignores applied versions it does not know: refuse them.
+	cur, known, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: migrations: %w", err)
+	}
+	if err := store.CheckSchemaVersion(cur, known); err != nil {
+		return fmt.Errorf("sqlitestore: %w", err)
+	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("sqlitestore: migrate: %w", err)
 	}
