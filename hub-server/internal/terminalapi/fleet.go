@@ -39,6 +39,8 @@ type FleetOpts struct {
 	OnHeartbeat func(t store.Terminal, hb *api.Heartbeat, at time.Time)
 	// OnRevokedCall is called when a revoked terminal makes a request.
 	OnRevokedCall func(t store.Terminal, at time.Time)
+	// Updates answers heartbeats with update offers; nil: none.
+	Updates UpdateOfferer
 }
 
 func (h *Handler) fleetRoutes() {

@@ -1,17 +1,27 @@
 package terminalapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
+// UpdateOfferer follows the terminals' updaters and offers releases
+// (rollout.Engine): Observe records what a heartbeat's updater status
+// says and returns the offer for the heartbeat's answer, or nil. It is
+// called on every heartbeat and must be cheap when nothing changed.
+type UpdateOfferer interface {
+	Observe(ctx context.Context, terminalID, quarter string, st *api.UpdaterStatus, now time.Time) (*api.UpdateOffer, error)
+}
+
 // heartbeat stores the terminal's health (one UPSERT, grouped with
-// others by the batcher) and answers with its config version and open
-// commands.
+// others by the batcher) and answers with its config version, open
+// commands and, in a rollout, the update offered to it.
 func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 	t, _ := TerminalFrom(r.Context())
 	var hb api.Heartbeat
@@ -51,5 +61,12 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp.Commands = wireCommands(cmds)
+	if h.o.Fleet.Updates != nil {
+		// A failing rollout engine must not fail heartbeats: the terminal
+		// just gets no offer this time.
+		if resp.Update, err = h.o.Fleet.Updates.Observe(r.Context(), t.ID, t.Quarter, hb.Updater, now); err != nil {
+			h.o.Logger.Error("terminal api: heartbeat: rollout", "terminal", t.ID, "err", err)
+		}
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
