@@ -90,6 +90,15 @@ type Opts struct {
 	Now func() time.Time
 	// NewID makes session ids; default 16 random bytes in hex.
 	NewID func() string
+	// Lock, if set, is held from a session's start to its end (whatever
+	// ends it), so the updater does not restart the kiosk meanwhile.
+	Lock SessionLock
+}
+
+// SessionLock is what the Manager holds during a session (*Lock).
+type SessionLock interface {
+	Hold()
+	Release()
 }
 
 // Session is what one resident's session holds. The window reads and
@@ -208,6 +217,9 @@ func (m *Manager) Start(cardHash string) *Session {
 	if m.cur != nil {
 		return m.cur
 	}
+	if m.opts.Lock != nil {
+		m.opts.Lock.Hold()
+	}
 	m.cur = &Session{ID: m.opts.NewID(), Started: now, Language: m.opts.Language, Answered: map[string]bool{}}
 	m.cur.Survey = SurveyDraft{}
 	if cardHash != "" {
@@ -312,4 +324,7 @@ func (m *Manager) endLocked(why EndReason) {
 	m.cardAt = time.Time{}
 	m.ended++
 	m.lastWhy = why
+	if m.opts.Lock != nil {
+		m.opts.Lock.Release()
+	}
 }

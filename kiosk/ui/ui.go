@@ -95,6 +95,9 @@ type Opts struct {
 	Backlight interface {
 		Set(on bool, done func(error))
 	}
+	// SessionLock, if set, is held during every resident's session, so
+	// the updater does not restart the kiosk meanwhile (*session.Lock).
+	SessionLock session.SessionLock
 }
 
 // WindowedSize is the window of `kiosk run --windowed` (development,
@@ -194,7 +197,7 @@ func New(app fyne.App, win fyne.Window, be backend.Backend, opts Opts) *UI {
 		}
 	}
 	u := &UI{app: app, win: win, be: be, cat: opts.Catalog, opts: opts, log: opts.Logger,
-		sess: session.NewManager(session.Opts{Now: opts.Now}), th: &kioskTheme{},
+		sess: session.NewManager(session.Opts{Now: opts.Now, Lock: opts.SessionLock}), th: &kioskTheme{},
 		latest: map[string]localapi.Reading{}, fleetCh: make(chan string, 1)}
 	app.Settings().SetTheme(u.th)
 	return u

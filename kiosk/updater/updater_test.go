@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/updater"
 	"github.com/quartierhub/quartierhub/kiosk/updater/handoff"
 )
@@ -336,20 +335,18 @@ func TestWaitsForWindowAndSession(t *testing.T) {
 	term.cfg.Jitter = 0
 	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
 	term.offer("1.1.0")
-	// A session holds the lock, as the window does, until 02:30.
-	f, err := os.OpenFile(term.cfg.SessionLockPath, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
+	// A session holds the lock, as the window does (the same code), until
+	// 02:30; the agent created the file.
+	if err := session.CreateLockFile(term.cfg.SessionLockPath); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
-		t.Fatal(err)
-	}
+	m := session.NewManager(session.Opts{Now: term.clock.Now, Timeout: 24 * time.Hour, Lock: session.NewLock(term.cfg.SessionLockPath, nil)})
+	m.Start("")
 	sessionEnd := time.Date(2026, 12, 7, 2, 30, 0, 0, time.UTC)
 	var switchedAt time.Time
 	term.clock.onSleep = func(now time.Time) {
 		if !now.Before(sessionEnd) {
-			unix.Flock(int(f.Fd()), unix.LOCK_UN)
+			m.End(session.EndDone)
 		}
 	}
 	updater.SetAfterStep(&term.cfg, func(step string) error {

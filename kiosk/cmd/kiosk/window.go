@@ -6,6 +6,7 @@ import (
 	"context"
 	"image"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/display"
 	"github.com/quartierhub/quartierhub/kiosk/internal/sdnotify"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 )
 
@@ -77,7 +79,8 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 			}
 			return display.FromDocument(rc.Document)
 		},
-		Backlight: &display.Panel{Dir: "/sys/class/backlight"}})
+		Backlight:   &display.Panel{Dir: "/sys/class/backlight"},
+		SessionLock: session.NewLock(filepath.Join(opts.DataDir, session.LockFile), opts.Logger)})
 	// Something calm to look at until the agent answers (ui.Start).
 	u.ShowStarting()
 	if !opts.Windowed {
