@@ -66,7 +66,8 @@ type Hub struct {
 	heartbeats  []api.Heartbeat
 	config      []byte
 	version     string
-	served      map[string]int // configuration versions answered with 200
+	served      map[string]int   // configuration versions answered with 200
+	update      *api.UpdateOffer // offered in every heartbeat answer (SetUpdate)
 	commands    []*Command
 	diagnostics []Bundle
 	screenshots []Screenshot

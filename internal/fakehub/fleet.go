@@ -35,6 +35,14 @@ func (h *Hub) SetConfig(doc string) string {
 	return h.version
 }
 
+// SetUpdate makes every heartbeat answer offer o (nil: no offer), as
+// the real hub does while a terminal's rollout stage is open.
+func (h *Hub) SetUpdate(o *api.UpdateOffer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.update = o
+}
+
 // ConfigServed is how many times the hub answered GET /config with
 // version (304 answers not counted).
 func (h *Hub) ConfigServed(version string) int {
@@ -104,7 +112,8 @@ func (h *Hub) heartbeat(w http.ResponseWriter, _ *http.Request, t *terminal, bod
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.heartbeats = append(h.heartbeats, hb)
-	writeJSON(w, http.StatusOK, api.HeartbeatResponse{HubTime: h.opts.Now().UTC(), ConfigVersion: h.version, Commands: h.openCommands(t.id)})
+	writeJSON(w, http.StatusOK, api.HeartbeatResponse{HubTime: h.opts.Now().UTC(), ConfigVersion: h.version, Commands: h.openCommands(t.id),
+		Update: h.update})
 }
 
 func (h *Hub) configGet(w http.ResponseWriter, r *http.Request, _ *terminal, _ []byte) {

@@ -38,6 +38,7 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/identity"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/outbox"
+	"github.com/quartierhub/quartierhub/kiosk/session"
 )
 
 // OutboxFile is the outbox's file inside the data directory.
@@ -63,6 +64,9 @@ type Opts struct {
 	// searched for the first-boot enrolment file (enrol.go); default
 	// DefaultEnrolMedia.
 	EnrolMedia []string
+	// UpdaterDir is the updater's state directory, whose status.json
+	// the heartbeats report (kiosk/updater/handoff); "" reports none.
+	UpdaterDir string
 	// Now defaults to time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -151,6 +155,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if err := os.MkdirAll(a.opts.DataDir, 0o700); err != nil {
 		return fmt.Errorf("agent: data directory: %w", err)
+	}
+	// The window holds it during sessions but may not create it: its
+	// sandbox sees this directory read-only.
+	if err := session.CreateLockFile(filepath.Join(a.opts.DataDir, session.LockFile)); err != nil {
+		return fmt.Errorf("agent: %w", err)
 	}
 	if err := a.win.start(a.opts.DataDir, a.opts.Config.CardHashKey); err != nil {
 		return fmt.Errorf("agent: %w", err)

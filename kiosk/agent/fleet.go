@@ -21,6 +21,7 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/display"
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/updater/handoff"
 )
 
 // Files of the fleet part in the data directory.
@@ -28,6 +29,9 @@ const (
 	RemoteConfigFile = "remote-config.json" // last good configuration from the hub
 	MaintenanceFile  = "maintenance.json"   // maintenance state, survives restarts
 	CommandsFile     = "commands.json"      // commands taken and their results not yet reported
+	// UpdateOfferFile is the hub's update offer for the updater
+	// (kiosk/updater/handoff); absent when the hub offers nothing.
+	UpdateOfferFile = handoff.OfferFile
 )
 
 // ExitCodeRestart is the exit status of `kiosk agent` after a restart
@@ -106,6 +110,13 @@ type fleetPart struct {
 	hbErr      string
 	journal    map[string]*journalEntry
 	loadedDisk bool
+	// offer is the offer file's content as last written ("" = removed);
+	// offerKnown is false until the first heartbeat answer set it.
+	offer      string
+	offerKnown bool
+	// updaterErr is the last status read error logged, so a damaged
+	// status file is logged once, not every heartbeat.
+	updaterErr string
 }
 
 func newFleetPart(a *Agent, o FleetOpts) *fleetPart {
@@ -263,6 +274,7 @@ func (f *fleetPart) round(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	f.keepOffer(resp.Update)
 	f.mu.Lock()
 	refused := f.refused
 	if resp.ConfigVersion == cur {
@@ -307,10 +319,71 @@ func (f *fleetPart) heartbeat(ctx context.Context) (*api.Heartbeat, error) {
 	if free, total, err := diskSpace(f.a.opts.DataDir); err == nil {
 		hb.DiskFreeBytes, hb.DiskTotalBytes = free, total
 	}
+	hb.Updater = f.updaterStatus()
 	f.mu.Lock()
 	hb.Screen, hb.Maintenance, hb.ConfigVersion = f.screen, f.maint.On, f.cfg.Version
 	f.mu.Unlock()
 	return hb, nil
+}
+
+// updaterStatus is the updater's status for the heartbeat, or nil when
+// there is no updater or its status cannot be read.
+func (f *fleetPart) updaterStatus() *api.UpdaterStatus {
+	if f.a.opts.UpdaterDir == "" {
+		return nil
+	}
+	st, err := handoff.ReadStatus(f.a.opts.UpdaterDir)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) && err.Error() != f.updaterErr {
+			f.a.log.Warn("updater status unreadable; not reported", "err", err)
+		}
+		f.updaterErr = err.Error()
+		return nil
+	}
+	f.updaterErr = ""
+	return st.API()
+}
+
+// keepOffer writes the hub's update offer for the updater, or removes
+// the file when the hub offers nothing (a rollout paused or stopped:
+// an updater that has not switched yet then waits). Written only when it
+// changed.
+func (f *fleetPart) keepOffer(o *api.UpdateOffer) {
+	var data []byte
+	if o != nil {
+		var err error
+		if data, err = json.Marshal(o); err != nil {
+			f.a.log.Warn("update offer not kept", "err", err)
+			return
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.offerKnown && f.offer == string(data) {
+		return
+	}
+	var err error
+	if o == nil {
+		if err = os.Remove(f.path(UpdateOfferFile)); errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+	} else {
+		err = atomicfile.WriteFile(f.path(UpdateOfferFile), data, 0o600)
+	}
+	if err != nil {
+		// Tried again with the next heartbeat answer.
+		f.a.log.Warn("update offer not kept", "err", err)
+		f.offerKnown = false
+		return
+	}
+	if o != nil {
+		f.a.log.Info("update offered", "version", o.Version, "rollout", o.RolloutID)
+	} else if f.offer != "" {
+		f.a.log.Info("update offer withdrawn")
+	}
+	f.offer, f.offerKnown = string(data), true
 }
 
 // updateConfig fetches, validates and applies a new configuration. On

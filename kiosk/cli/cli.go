@@ -22,6 +22,7 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/hubsync"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/outbox"
+	"github.com/quartierhub/quartierhub/kiosk/updater/handoff"
 )
 
 // Version is set at build time with -ldflags.
@@ -108,6 +109,7 @@ func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfgPath := fs.String("config", "", "configuration file (devices, limits); optional")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
 	media := enrolMediaFlag(fs)
+	updaterDir := fs.String("updater-dir", handoff.DefaultUpdaterDir, "the updater's state directory, whose status the heartbeats report; \"\" reports none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -126,7 +128,7 @@ func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return agent.New(agent.Opts{DataDir: d, Version: Version, Config: cfg, Logger: log, EnrolMedia: media()}).Run(ctx)
+	return agent.New(agent.Opts{DataDir: d, Version: Version, Config: cfg, Logger: log, EnrolMedia: media(), UpdaterDir: *updaterDir}).Run(ctx)
 }
 
 func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
