@@ -8,6 +8,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/rollout"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
@@ -35,7 +36,8 @@ type FleetConfig struct {
 const leaseFleetSingletons = "fleet-singletons"
 
 // buildFleet makes the batcher, the notifier, the evaluator (which kicks
-// the notifier on every change) and the janitor.
+// the notifier on every change), the janitor and the rollout engine
+// (which raises its alert through the evaluator).
 func (h *Hub) buildFleet() {
 	cfg, fc, log := h.cfg, h.cfg.Fleet, h.log
 	h.Batcher = fleet.NewBatcher(h.Store, fleet.BatcherOpts{SampleEvery: fc.SampleEvery, Logger: log})
@@ -50,14 +52,17 @@ func (h *Hub) buildFleet() {
 	eo.OnChange = h.Notifier.Kick
 	h.Evaluator = fleet.NewEvaluator(h.Store, eo)
 	h.Janitor = fleet.NewJanitor(h.Store, fleet.JanitorOpts{HistoryRetention: fc.HistoryRetention, Now: cfg.Now, Logger: log})
+	h.Rollouts = rollout.New(h.Store, rollout.Opts{Alerts: h.Evaluator, OfflineAfter: h.Evaluator.Thresholds().OfflineAfter,
+		Now: cfg.Now, Rand: cfg.Rand, Logger: log})
 }
 
 // fleetHandlerOpts wires the terminal API's fleet endpoints: heartbeats
-// go to the batcher and are evaluated for alerts, as are calls of
-// revoked terminals.
+// go to the batcher, are evaluated for alerts and answered with the
+// rollout's offer; calls of revoked terminals are evaluated too.
 func (h *Hub) fleetHandlerOpts() terminalapi.FleetOpts {
 	return terminalapi.FleetOpts{
 		Heartbeats: h.Batcher,
+		Updates:    h.Rollouts,
 		OnHeartbeat: func(t store.Terminal, hb *api.Heartbeat, at time.Time) {
 			if err := h.Evaluator.Heartbeat(context.Background(), t, hb, at); err != nil {
 				h.log.Error("alert evaluation", "terminal", t.ID, "err", err)
@@ -71,13 +76,13 @@ func (h *Hub) fleetHandlerOpts() terminalapi.FleetOpts {
 	}
 }
 
-// runSingletons runs the evaluator's ticks, the notifier, the janitor and
-// the TUF timestamp refresher:
+// runSingletons runs the evaluator's ticks, the notifier, the janitor,
+// the TUF timestamp refresher and the rollout engine's ticks:
 // with PostgreSQL only while this process holds the lease, else always.
 func (h *Hub) runSingletons(ctx context.Context) error {
 	singletons := func(ctx context.Context) error {
 		g, gctx := errgroup.WithContext(ctx)
-		for _, run := range []func(context.Context) error{h.Evaluator.Run, h.Notifier.Run, h.Janitor.Run, h.TUFRefresher.Run} {
+		for _, run := range []func(context.Context) error{h.Evaluator.Run, h.Notifier.Run, h.Janitor.Run, h.TUFRefresher.Run, h.Rollouts.Run} {
 			g.Go(func() error { return run(gctx) })
 		}
 		return g.Wait()

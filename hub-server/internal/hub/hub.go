@@ -14,9 +14,9 @@
 //
 // With PostgreSQL (Config.Store.DB) several hub processes may share one
 // database: each runs the server, the console and the heartbeat batcher,
-// while the evaluator's ticks, the notifier, the janitor and the TUF
-// timestamp refresher run only in the process holding the
-// "fleet-singletons" lease (pgstore's Lead).
+// while the evaluator's ticks, the notifier, the janitor, the TUF
+// timestamp refresher and the rollout engine's ticks run only in the
+// process holding the "fleet-singletons" lease (pgstore's Lead).
 package hub
 
 import (
@@ -36,6 +36,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/console"
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
 	"github.com/quartierhub/quartierhub/hub-server/internal/ops"
+	"github.com/quartierhub/quartierhub/hub-server/internal/rollout"
 	"github.com/quartierhub/quartierhub/hub-server/internal/server"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
@@ -101,6 +102,9 @@ type Hub struct {
 	Notifier *fleet.Notifier
 	// Janitor expires commands and prunes health history.
 	Janitor *fleet.Janitor
+	// Rollouts runs staged rollouts: heartbeats get its offers, staff
+	// actions go to it, its ticks are a singleton.
+	Rollouts *rollout.Engine
 	// TerminalAPI serves /api/.
 	TerminalAPI *terminalapi.Handler
 	// Console serves the web console and the public status pages.
