@@ -19,6 +19,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/rollout"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 	"github.com/quartierhub/quartierhub/internal/userr"
 )
 
@@ -29,9 +30,9 @@ const version = "1.4.0"
 // rig is an engine on a real SQLite store with enrolled terminals, a
 // release, a clock the test moves and the fleet's real alert evaluator.
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
-	st    *sqlitestore.Store
+	st    store.Store
 	e     *rollout.Engine
 	ev    *fleet.Evaluator
 	mu    sync.Mutex
@@ -51,13 +52,23 @@ func (g *rig) advance(d time.Duration) {
 	g.mu.Unlock()
 }
 
-func newRig(t *testing.T, terminals int) *rig {
+func newRig(t testing.TB, terminals int) *rig {
 	t.Helper()
 	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"), sqlitestore.Opts{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return rigOn(t, st, terminals)
+}
+
+// eachStore runs fn on a rig of each kind of store (teststores).
+func eachStore(t *testing.T, terminals int, fn func(t *testing.T, g *rig)) {
+	teststores.Each(t, func(t *testing.T, st store.Store) { fn(t, rigOn(t, st, terminals)) })
+}
+
+func rigOn(t testing.TB, st store.Store, terminals int) *rig {
+	t.Helper()
 	g := &rig{t: t, ctx: context.Background(), st: st, now: t0}
 	for i := range terminals {
 		name := fmt.Sprintf("term-%02d", i)
@@ -172,6 +183,8 @@ func running(v string) *api.UpdaterStatus {
 // Start places the canary terminals in stage 0 and the others by the
 // default shares (ceil of 5 %, 25 %, 100 % of the rest), the same for the
 // same rollout ID; revoked terminals are left out.
+func TestMain(m *testing.M) { teststores.Main(m) }
+
 func TestStartAssignsStages(t *testing.T) {
 	g := newRig(t, 42)
 	if err := g.st.RevokeTerminal(g.ctx, g.terms[41], t0); err != nil {
@@ -381,7 +394,7 @@ func TestObserveCaches(t *testing.T) {
 }
 
 type countingStore struct {
-	*sqlitestore.Store
+	store.Store
 	reads atomic.Int64
 }
 
@@ -404,82 +417,83 @@ func (c *countingStore) MaintenanceWindows(ctx context.Context) ([]store.Mainten
 // is done and it soaked; the last done ends the rollout. Each step is
 // audited as the system.
 func TestStagesAdvance(t *testing.T) {
-	g := newRig(t, 21)
-	r := g.start(plan(g.terms[0]))
-	stageOf := func() map[int][]string {
-		out := map[int][]string{}
-		for id, m := range g.members(r.ID) {
-			out[m.Stage] = append(out[m.Stage], id)
+	eachStore(t, 21, func(t *testing.T, g *rig) {
+		r := g.start(plan(g.terms[0]))
+		stageOf := func() map[int][]string {
+			out := map[int][]string{}
+			for id, m := range g.members(r.ID) {
+				out[m.Stage] = append(out[m.Stage], id)
+			}
+			return out
 		}
-		return out
-	}
-	stages := stageOf()
-	g.tick()
-	if got := g.rollout(r.ID); got.Stage != 0 {
-		t.Fatalf("opened stage %d with nothing done", got.Stage)
-	}
-	g.advance(time.Minute)
-	g.beat(g.terms[0], running(version))
-	g.tick()
-	if got := g.rollout(r.ID); got.Stage != 0 {
-		t.Fatal("next stage opened before the soak time")
-	}
-	for s := 1; s < 4; s++ {
-		g.advance(time.Hour)
-		g.alive()
+		stages := stageOf()
 		g.tick()
-		got := g.rollout(r.ID)
-		if got.Stage != s || !got.StageStartedAt.Equal(g.clock()) || got.State != store.RolloutRunning {
-			t.Fatalf("after soak: %+v, want stage %d open", got, s)
+		if got := g.rollout(r.ID); got.Stage != 0 {
+			t.Fatalf("opened stage %d with nothing done", got.Stage)
 		}
-		ms := g.members(r.ID)
-		for _, id := range stages[s] {
-			if !ms[id].OfferedAt.Equal(g.clock()) {
-				t.Errorf("stage %d member %+v not offered", s, ms[id])
-			}
-			if o := g.beat(id, running("1.3.0")); o == nil {
-				t.Errorf("stage %d member %s got no offer", s, id)
-			}
-		}
-		for _, id := range stages[s+1] {
-			if o := g.beat(id, running("1.3.0")); o != nil {
-				t.Errorf("stage %d member %s offered while stage %d is open", s+1, id, s)
-			}
-		}
-		// One short of SuccessPercent (95 %): the stage waits.
-		done := len(stages[s]) * rollout.DefaultSuccessPercent / 100
-		if done*100 >= rollout.DefaultSuccessPercent*len(stages[s]) {
-			done--
-		}
-		for _, id := range stages[s][:done] {
-			g.beat(id, running(version))
-		}
-		g.advance(2 * time.Hour)
-		g.alive()
+		g.advance(time.Minute)
+		g.beat(g.terms[0], running(version))
 		g.tick()
-		if got := g.rollout(r.ID); got.Stage != s {
-			t.Fatalf("stage %d left with %d of %d done", s, done, len(stages[s]))
+		if got := g.rollout(r.ID); got.Stage != 0 {
+			t.Fatal("next stage opened before the soak time")
 		}
-		for _, id := range stages[s][done:] {
-			g.beat(id, running(version))
+		for s := 1; s < 4; s++ {
+			g.advance(time.Hour)
+			g.alive()
+			g.tick()
+			got := g.rollout(r.ID)
+			if got.Stage != s || !got.StageStartedAt.Equal(g.clock()) || got.State != store.RolloutRunning {
+				t.Fatalf("after soak: %+v, want stage %d open", got, s)
+			}
+			ms := g.members(r.ID)
+			for _, id := range stages[s] {
+				if !ms[id].OfferedAt.Equal(g.clock()) {
+					t.Errorf("stage %d member %+v not offered", s, ms[id])
+				}
+				if o := g.beat(id, running("1.3.0")); o == nil {
+					t.Errorf("stage %d member %s got no offer", s, id)
+				}
+			}
+			for _, id := range stages[s+1] {
+				if o := g.beat(id, running("1.3.0")); o != nil {
+					t.Errorf("stage %d member %s offered while stage %d is open", s+1, id, s)
+				}
+			}
+			// One short of SuccessPercent (95 %): the stage waits.
+			done := len(stages[s]) * rollout.DefaultSuccessPercent / 100
+			if done*100 >= rollout.DefaultSuccessPercent*len(stages[s]) {
+				done--
+			}
+			for _, id := range stages[s][:done] {
+				g.beat(id, running(version))
+			}
+			g.advance(2 * time.Hour)
+			g.alive()
+			g.tick()
+			if got := g.rollout(r.ID); got.Stage != s {
+				t.Fatalf("stage %d left with %d of %d done", s, done, len(stages[s]))
+			}
+			for _, id := range stages[s][done:] {
+				g.beat(id, running(version))
+			}
 		}
-	}
-	g.tick()
-	if got := g.rollout(r.ID); got.State != store.RolloutDone {
-		t.Fatalf("after the last stage: %+v", got)
-	}
-	if _, err := g.st.ActiveRollout(g.ctx); !errors.Is(err, store.ErrNotFound) {
-		t.Fatal("a done rollout is still active")
-	}
-	var acts []string
-	for _, a := range g.audits("rollout.") {
-		if a.Actor == rollout.SystemActor {
-			acts = append([]string{a.Action}, acts...)
+		g.tick()
+		if got := g.rollout(r.ID); got.State != store.RolloutDone {
+			t.Fatalf("after the last stage: %+v", got)
 		}
-	}
-	if fmt.Sprint(acts) != "[rollout.stage rollout.stage rollout.stage rollout.done]" {
-		t.Errorf("system audits %v", acts)
-	}
+		if _, err := g.st.ActiveRollout(g.ctx); !errors.Is(err, store.ErrNotFound) {
+			t.Fatal("a done rollout is still active")
+		}
+		var acts []string
+		for _, a := range g.audits("rollout.") {
+			if a.Actor == rollout.SystemActor {
+				acts = append([]string{a.Action}, acts...)
+			}
+		}
+		if fmt.Sprint(acts) != "[rollout.stage rollout.stage rollout.stage rollout.done]" {
+			t.Errorf("system audits %v", acts)
+		}
+	})
 }
 
 // The canary rolling back halts the rollout with a reason and an alert
@@ -487,107 +501,109 @@ func TestStagesAdvance(t *testing.T) {
 // that failure and resolves the alert; a new failure halts again, and
 // stopping resolves that alert.
 func TestHaltOnCanaryRollback(t *testing.T) {
-	g := newRig(t, 20)
-	r := g.start(plan(g.terms[0], g.terms[1]))
-	g.beat(g.terms[0], &api.UpdaterStatus{State: api.UpdaterRolledBack, Version: "1.3.0", Target: version, BadVersions: []string{version},
-		LastError: "health gate: watchdog not fed"})
-	g.advance(2 * time.Hour)
-	g.alive()
-	g.tick()
-	got := g.rollout(r.ID)
-	if got.State != store.RolloutHalted || got.AlertTerminal != g.terms[0] || !strings.Contains(got.Reason, "1 of 2 terminals") ||
-		!strings.Contains(got.Reason, "rolled back 1") || got.Stage != 0 {
-		t.Fatalf("after the canary rolled back: %+v", got)
-	}
-	als := g.openAlerts()
-	if len(als) != 1 || als[0].TerminalID != g.terms[0] || !strings.Contains(als[0].Detail, r.ID) {
-		t.Fatalf("alerts %+v", als)
-	}
-	if au := g.audits(rollout.ActionHalt); len(au) != 1 || au[0].Actor != rollout.SystemActor || au[0].Detail != got.Reason {
-		t.Errorf("halt audits %+v", au)
-	}
-	for _, id := range g.terms[1:] {
-		if o := g.beat(id, running("1.3.0")); o != nil {
-			t.Fatalf("%s offered by a halted rollout", id)
+	eachStore(t, 20, func(t *testing.T, g *rig) {
+		r := g.start(plan(g.terms[0], g.terms[1]))
+		g.beat(g.terms[0], &api.UpdaterStatus{State: api.UpdaterRolledBack, Version: "1.3.0", Target: version, BadVersions: []string{version},
+			LastError: "health gate: watchdog not fed"})
+		g.advance(2 * time.Hour)
+		g.alive()
+		g.tick()
+		got := g.rollout(r.ID)
+		if got.State != store.RolloutHalted || got.AlertTerminal != g.terms[0] || !strings.Contains(got.Reason, "1 of 2 terminals") ||
+			!strings.Contains(got.Reason, "rolled back 1") || got.Stage != 0 {
+			t.Fatalf("after the canary rolled back: %+v", got)
 		}
-	}
-	g.tick() // halted stays halted, one alert
-	if got := g.rollout(r.ID); got.State != store.RolloutHalted || len(g.openAlerts()) != 1 {
-		t.Fatalf("second tick: %+v", got)
-	}
+		als := g.openAlerts()
+		if len(als) != 1 || als[0].TerminalID != g.terms[0] || !strings.Contains(als[0].Detail, r.ID) {
+			t.Fatalf("alerts %+v", als)
+		}
+		if au := g.audits(rollout.ActionHalt); len(au) != 1 || au[0].Actor != rollout.SystemActor || au[0].Detail != got.Reason {
+			t.Errorf("halt audits %+v", au)
+		}
+		for _, id := range g.terms[1:] {
+			if o := g.beat(id, running("1.3.0")); o != nil {
+				t.Fatalf("%s offered by a halted rollout", id)
+			}
+		}
+		g.tick() // halted stays halted, one alert
+		if got := g.rollout(r.ID); got.State != store.RolloutHalted || len(g.openAlerts()) != 1 {
+			t.Fatalf("second tick: %+v", got)
+		}
 
-	if err := g.e.Resume(g.ctx, r.ID, "ops"); err != nil {
-		t.Fatal(err)
-	}
-	if len(g.openAlerts()) != 0 {
-		t.Fatal("alert still open after resume")
-	}
-	g.advance(time.Minute)
-	g.beat(g.terms[1], running(version))
-	g.tick()
-	if got := g.rollout(r.ID); got.State != store.RolloutRunning || got.Stage != 1 || got.AlertTerminal != "" {
-		t.Fatalf("resumed: %+v, want stage 1 open (the accepted failure does not halt again)", got)
-	}
-	var stage1 []string
-	for id, m := range g.members(r.ID) {
-		if m.Stage == 1 {
-			stage1 = append(stage1, id)
+		if err := g.e.Resume(g.ctx, r.ID, "ops"); err != nil {
+			t.Fatal(err)
 		}
-	}
-	g.advance(time.Minute)
-	g.beat(stage1[0], &api.UpdaterStatus{State: api.UpdaterFailed, Target: version, Version: "1.3.0", LastError: "no space"})
-	g.tick()
-	// 1 new failure of the 3 opened (2 canary + 1 of 18 at 5 %): 33 % ≥ 10 %.
-	if got := g.rollout(r.ID); got.State != store.RolloutHalted || got.AlertTerminal != stage1[0] {
-		t.Fatalf("new failure: %+v", got)
-	}
-	if err := g.e.Stop(g.ctx, r.ID, "ops", "build broken"); err != nil {
-		t.Fatal(err)
-	}
-	if len(g.openAlerts()) != 0 {
-		t.Fatal("alert still open after stop")
-	}
-	if got := g.rollout(r.ID); got.State != store.RolloutStopped || got.Reason != "build broken" || got.AlertTerminal != "" {
-		t.Fatalf("stopped: %+v", got)
-	}
+		if len(g.openAlerts()) != 0 {
+			t.Fatal("alert still open after resume")
+		}
+		g.advance(time.Minute)
+		g.beat(g.terms[1], running(version))
+		g.tick()
+		if got := g.rollout(r.ID); got.State != store.RolloutRunning || got.Stage != 1 || got.AlertTerminal != "" {
+			t.Fatalf("resumed: %+v, want stage 1 open (the accepted failure does not halt again)", got)
+		}
+		var stage1 []string
+		for id, m := range g.members(r.ID) {
+			if m.Stage == 1 {
+				stage1 = append(stage1, id)
+			}
+		}
+		g.advance(time.Minute)
+		g.beat(stage1[0], &api.UpdaterStatus{State: api.UpdaterFailed, Target: version, Version: "1.3.0", LastError: "no space"})
+		g.tick()
+		// 1 new failure of the 3 opened (2 canary + 1 of 18 at 5 %): 33 % ≥ 10 %.
+		if got := g.rollout(r.ID); got.State != store.RolloutHalted || got.AlertTerminal != stage1[0] {
+			t.Fatalf("new failure: %+v", got)
+		}
+		if err := g.e.Stop(g.ctx, r.ID, "ops", "build broken"); err != nil {
+			t.Fatal(err)
+		}
+		if len(g.openAlerts()) != 0 {
+			t.Fatal("alert still open after stop")
+		}
+		if got := g.rollout(r.ID); got.State != store.RolloutStopped || got.Reason != "build broken" || got.AlertTerminal != "" {
+			t.Fatalf("stopped: %+v", got)
+		}
+	})
 }
 
 // A member that heard the offer and then fell silent for the offline
 // threshold is silent and counts as failing; one already unheard when
 // offered stays pending; a heartbeat ends silence. FailCount halts.
 func TestSilentMembers(t *testing.T) {
-	g := newRig(t, 6)
-	r := g.start(rollout.Plan{Version: version, Canary: g.terms[:3], FailCount: 2, FailPercent: 100})
-	g.advance(time.Minute)
-	g.beat(g.terms[0], &api.UpdaterStatus{State: api.UpdaterInstalling, Version: "1.3.0", Target: version})
-	g.beat(g.terms[1], nil) // heard the offer, said nothing of it
-	// terms[2] was never heard after enrolment (before the offer).
-	g.advance(10 * time.Minute)
-	g.tick()
-	for _, id := range g.terms[:3] {
-		if m := g.members(r.ID)[id]; m.State == store.MemberSilent {
-			t.Fatalf("%s silent at the threshold", id)
+	eachStore(t, 6, func(t *testing.T, g *rig) {
+		r := g.start(rollout.Plan{Version: version, Canary: g.terms[:3], FailCount: 2, FailPercent: 100})
+		g.advance(time.Minute)
+		g.beat(g.terms[0], &api.UpdaterStatus{State: api.UpdaterInstalling, Version: "1.3.0", Target: version})
+		g.beat(g.terms[1], nil) // heard the offer, said nothing of it
+		// terms[2] was never heard after enrolment (before the offer).
+		g.advance(10 * time.Minute)
+		g.tick()
+		for _, id := range g.terms[:3] {
+			if m := g.members(r.ID)[id]; m.State == store.MemberSilent {
+				t.Fatalf("%s silent at the threshold", id)
+			}
 		}
-	}
-	g.advance(time.Second)
-	g.tick()
-	ms := g.members(r.ID)
-	if ms[g.terms[0]].State != store.MemberSilent || ms[g.terms[1]].State != store.MemberSilent || ms[g.terms[2]].State != store.MemberPending {
-		t.Fatalf("members %+v", ms)
-	}
-	got := g.rollout(r.ID)
-	if got.State != store.RolloutHalted || !strings.Contains(got.Reason, "silent 2") {
-		t.Fatalf("two silent, FailCount 2: %+v", got)
-	}
-	g.beat(g.terms[1], running("1.3.0"))
-	if m := g.members(r.ID)[g.terms[1]]; m.State != store.MemberPending {
-		t.Errorf("heard again: %+v", m)
-	}
+		g.advance(time.Second)
+		g.tick()
+		ms := g.members(r.ID)
+		if ms[g.terms[0]].State != store.MemberSilent || ms[g.terms[1]].State != store.MemberSilent || ms[g.terms[2]].State != store.MemberPending {
+			t.Fatalf("members %+v", ms)
+		}
+		got := g.rollout(r.ID)
+		if got.State != store.RolloutHalted || !strings.Contains(got.Reason, "silent 2") {
+			t.Fatalf("two silent, FailCount 2: %+v", got)
+		}
+		g.beat(g.terms[1], running("1.3.0"))
+		if m := g.members(r.ID)[g.terms[1]]; m.State != store.MemberPending {
+			t.Errorf("heard again: %+v", m)
+		}
+	})
 }
 
 // hookStore runs before once, just before the next UpdateRollout.
 type hookStore struct {
-	*sqlitestore.Store
+	store.Store
 	before func()
 }
 
@@ -603,36 +619,37 @@ func (h *hookStore) UpdateRollout(ctx context.Context, r store.Rollout, a store.
 // lost to a pause leaves it paused and its stage closed; a pause that
 // lost to a tick is applied to the tick's result.
 func TestStaffAndTickCompareAndSwap(t *testing.T) {
-	g := newRig(t, 5)
-	hs := &hookStore{Store: g.st}
-	e := rollout.New(hs, rollout.Opts{Now: g.clock, CacheFor: time.Nanosecond, Logger: slog.New(slog.DiscardHandler)})
-	r, err := e.Start(g.ctx, plan(g.terms[0]), "ops")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Observe(g.ctx, g.terms[0], "", running(version), g.clock()); err != nil {
-		t.Fatal(err)
-	}
-	g.advance(2 * time.Hour)
-	hs.before = func() {
-		if err := g.e.Pause(g.ctx, r.ID, "ops", "hold on"); err != nil {
+	eachStore(t, 5, func(t *testing.T, g *rig) {
+		hs := &hookStore{Store: g.st}
+		e := rollout.New(hs, rollout.Opts{Now: g.clock, CacheFor: time.Nanosecond, Logger: slog.New(slog.DiscardHandler)})
+		r, err := e.Start(g.ctx, plan(g.terms[0]), "ops")
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := e.Tick(g.ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := g.rollout(r.ID); got.State != store.RolloutPaused || got.Stage != 0 {
-		t.Fatalf("tick lost to pause: %+v", got)
-	}
-	if err := g.e.Resume(g.ctx, r.ID, "ops"); err != nil {
-		t.Fatal(err)
-	}
-	hs.before = func() { g.tick() } // opens stage 1 between the pause's read and write
-	if err := e.Pause(g.ctx, r.ID, "ops", "again"); err != nil {
-		t.Fatal(err)
-	}
-	if got := g.rollout(r.ID); got.State != store.RolloutPaused || got.Stage != 1 || got.Reason != "again" {
-		t.Fatalf("pause after a tick meanwhile: %+v", got)
-	}
+		if _, err := e.Observe(g.ctx, g.terms[0], "", running(version), g.clock()); err != nil {
+			t.Fatal(err)
+		}
+		g.advance(2 * time.Hour)
+		hs.before = func() {
+			if err := g.e.Pause(g.ctx, r.ID, "ops", "hold on"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Tick(g.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := g.rollout(r.ID); got.State != store.RolloutPaused || got.Stage != 0 {
+			t.Fatalf("tick lost to pause: %+v", got)
+		}
+		if err := g.e.Resume(g.ctx, r.ID, "ops"); err != nil {
+			t.Fatal(err)
+		}
+		hs.before = func() { g.tick() } // opens stage 1 between the pause's read and write
+		if err := e.Pause(g.ctx, r.ID, "ops", "again"); err != nil {
+			t.Fatal(err)
+		}
+		if got := g.rollout(r.ID); got.State != store.RolloutPaused || got.Stage != 1 || got.Reason != "again" {
+			t.Fatalf("pause after a tick meanwhile: %+v", got)
+		}
+	})
 }
