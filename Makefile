@@ -9,7 +9,7 @@ VAR       := var
 FUZZTIME  ?= 10m
 # Engines and tools build without cgo; only the kiosk window needs it
 # (kiosk/cmd/kiosk/window.go is cgo-only: without cgo, kiosk is agent and CLI).
-CMDS      := ./drivers/cmd/devsim ./drivers/cmd/devprobe ./hub-server/cmd/hub-server
+CMDS      := ./drivers/cmd/devsim ./drivers/cmd/devprobe ./hub-server/cmd/hub-server ./kiosk/cmd/quartierhub-updater
 
 .PHONY: all deps deps-test deps-packages build test test-times vet unit fuzz-short fuzz bench soak run screenshots packages test-packages clean
 

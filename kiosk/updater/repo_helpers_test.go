@@ -169,9 +169,11 @@ func (r *testRepo) requestLog() []string {
 }
 
 func (r *testRepo) serve(w http.ResponseWriter, req *http.Request) {
+	// Served at the root and, as a hub serves it, under /tuf/v1.
+	p := strings.TrimPrefix(req.URL.Path, updater.RepoPath)
 	r.mu.Lock()
-	r.requests = append(r.requests, req.Method+" "+req.URL.Path+" "+req.Header.Get("Range"))
-	data, ok := r.files[req.URL.Path]
+	r.requests = append(r.requests, req.Method+" "+p+" "+req.Header.Get("Range"))
+	data, ok := r.files[p]
 	r.mu.Unlock()
 	if !ok {
 		http.NotFound(w, req)

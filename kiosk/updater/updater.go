@@ -92,8 +92,11 @@ func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
 
 // Config configures an Updater.
 type Config struct {
-	Dir      string // state directory
-	RepoURL  string // TUF repository base: RepoURL/metadata/…, RepoURL/targets/…
+	Dir string // state directory
+	// RepoURL is the TUF repository's base (RepoURL/metadata/…,
+	// RepoURL/targets/…); "" (a terminal not enrolled yet) allows only
+	// Recover.
+	RepoURL  string
 	RootPath string // pinned root.json; DefaultRootPath if ""
 	// OfferPath is the agent's OfferFile; only the version offered there
 	// is installed, in its window. "" means nothing is ever offered.
@@ -142,8 +145,8 @@ type Updater struct {
 
 // New checks cfg and fills in defaults.
 func New(cfg Config) (*Updater, error) {
-	if cfg.Dir == "" || cfg.RepoURL == "" {
-		return nil, errors.New("updater: Dir and RepoURL are required")
+	if cfg.Dir == "" {
+		return nil, errors.New("updater: Dir is required")
 	}
 	if cfg.Services == nil || cfg.Health == nil || cfg.Rand == nil || cfg.ClockSynced == nil {
 		return nil, errors.New("updater: Services, Health, Rand and ClockSynced are required")
@@ -322,6 +325,9 @@ func (u *Updater) fail(j Journal, err error) error {
 }
 
 func (u *Updater) refresh(ctx context.Context) (*tufupdater.Updater, error) {
+	if u.cfg.RepoURL == "" {
+		return nil, errors.New("updater: no repository URL (terminal not enrolled)")
+	}
 	root, err := u.trustedRoot()
 	if err != nil {
 		return nil, err

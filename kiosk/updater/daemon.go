@@ -1,0 +1,159 @@
+package updater
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/session"
+)
+
+// RepoPath is where a hub serves its TUF repository.
+const RepoPath = "/tuf/v1"
+
+// Daemon is the updater service of a terminal: the engine, with the hub's
+// address, the offer, the session lock and the agent taken from the
+// agent's data directory.
+type Daemon struct {
+	// Config is the engine's; RepoURL is ignored (it comes from the
+	// terminal's identity each round, so an enrolment takes effect
+	// without a restart); OfferPath, SessionLockPath and Health default to
+	// the agent's in KioskDataDir.
+	Config Config
+	// KioskDataDir is the agent's data directory (identity.json,
+	// update-offer.json, session.lock, agent.sock).
+	KioskDataDir string
+	// Interval between rounds; default 5 min (an offer reaches the
+	// agent with a heartbeat and waits at most this long).
+	Interval time.Duration
+}
+
+// Run finishes whatever the journal says was interrupted, then runs a
+// round every Interval until ctx ends. A round's failure is logged and
+// retried; Run returns only ctx's error or a configuration error.
+func (d Daemon) Run(ctx context.Context) error {
+	if d.KioskDataDir == "" {
+		return errors.New("updater: KioskDataDir is required")
+	}
+	if d.Interval <= 0 {
+		d.Interval = 5 * time.Minute
+	}
+	cfg := d.Config
+	if cfg.OfferPath == "" {
+		cfg.OfferPath = filepath.Join(d.KioskDataDir, OfferFile)
+	}
+	if cfg.SessionLockPath == "" {
+		cfg.SessionLockPath = filepath.Join(d.KioskDataDir, session.LockFile)
+	}
+	if cfg.Health == nil {
+		cfg.Health = AgentCheck{DataDir: d.KioskDataDir}
+	}
+	cfg.RepoURL = ""
+	u, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	log, clock := u.cfg.Log, u.cfg.Clock
+	// Before anything else: a power cut in the middle of a switch must be
+	// repaired even on a terminal that cannot reach its hub.
+	if err := u.Recover(ctx); err != nil {
+		log.Warn("recovery failed; tried again next round", "err", err)
+	}
+	for {
+		hub, err := HubURL(d.KioskDataDir)
+		switch {
+		case err != nil:
+			log.Info("no hub to update from", "err", err)
+		default:
+			cfg.RepoURL = hub + RepoPath
+			u, err := New(cfg)
+			if err != nil {
+				return err
+			}
+			res, err := u.RunOnce(ctx)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err != nil {
+				log.Warn("update round failed", "err", err)
+			} else {
+				log.Info("update round", "outcome", res.Outcome, "version", res.Version)
+			}
+		}
+		if err := clock.Sleep(ctx, d.Interval); err != nil {
+			return err
+		}
+	}
+}
+
+// maxIdentitySize bounds the identity file read for its hub URL.
+const maxIdentitySize = 64 << 10
+
+// HubURL returns the hub's base URL from the terminal's identity in the
+// agent's data directory (only the hub_url field is read; the key is
+// not the updater's business).
+func HubURL(kioskDataDir string) (string, error) {
+	f, err := os.Open(filepath.Join(kioskDataDir, "identity.json"))
+	if err != nil {
+		return "", fmt.Errorf("updater: identity: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxIdentitySize+1))
+	if err != nil {
+		return "", fmt.Errorf("updater: identity: %w", err)
+	}
+	if len(data) > maxIdentitySize {
+		return "", errors.New("updater: identity: too large")
+	}
+	var id struct {
+		HubURL string `json:"hub_url"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&id); err != nil {
+		return "", fmt.Errorf("updater: identity: %w", err)
+	}
+	u, err := url.Parse(id.HubURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("updater: identity: hub_url %.200q is not an http(s) URL", id.HubURL)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// AgentCheck is the health gate's view of the agent, through its local
+// API socket in DataDir: it must answer, run the version wanted, be
+// enrolled, reach its hub, and its last heartbeat (one at least since it
+// started) must have been answered.
+type AgentCheck struct{ DataDir string }
+
+// AgentHealthy implements Health.
+func (c AgentCheck) AgentHealthy(ctx context.Context, want string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := localapi.NewClient(c.DataDir).Status(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	switch {
+	case st.Version != want:
+		return fmt.Errorf("agent runs %.64q, want %s", st.Version, want)
+	case !st.Terminal.Enrolled:
+		return errors.New("agent: not enrolled")
+	case st.Sync.Unauthorized:
+		return errors.New("agent: the hub refuses the terminal")
+	case !st.Sync.HubReachable:
+		return fmt.Errorf("agent: hub not reachable: %.200s", st.Sync.LastError)
+	case st.Fleet == nil || st.Fleet.LastHeartbeat.IsZero():
+		return errors.New("agent: no heartbeat reached the hub since it started")
+	case st.Fleet.HeartbeatError != "":
+		return fmt.Errorf("agent: heartbeat failing: %.200s", st.Fleet.HeartbeatError)
+	}
+	return nil
+}
