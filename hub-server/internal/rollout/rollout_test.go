@@ -569,13 +569,17 @@ func TestHaltOnCanaryRollback(t *testing.T) {
 
 // A member that heard the offer and then fell silent for the offline
 // threshold is silent and counts as failing; one already unheard when
-// offered stays pending; a heartbeat ends silence. FailCount halts.
+// offered, or revoked, is not; a heartbeat ends silence. FailCount halts.
 func TestSilentMembers(t *testing.T) {
 	eachStore(t, 6, func(t *testing.T, g *rig) {
-		r := g.start(rollout.Plan{Version: version, Canary: g.terms[:3], FailCount: 2, FailPercent: 100})
+		r := g.start(rollout.Plan{Version: version, Canary: g.terms[:4], FailCount: 2, FailPercent: 100})
 		g.advance(time.Minute)
 		g.beat(g.terms[0], &api.UpdaterStatus{State: api.UpdaterInstalling, Version: "1.3.0", Target: version})
 		g.beat(g.terms[1], nil) // heard the offer, said nothing of it
+		g.beat(g.terms[3], &api.UpdaterStatus{State: api.UpdaterDownloading, Version: "1.3.0", Target: version})
+		if err := g.st.RevokeTerminal(g.ctx, g.terms[3], g.clock()); err != nil {
+			t.Fatal(err)
+		}
 		// terms[2] was never heard after enrolment (before the offer).
 		g.advance(10 * time.Minute)
 		g.tick()
@@ -587,7 +591,8 @@ func TestSilentMembers(t *testing.T) {
 		g.advance(time.Second)
 		g.tick()
 		ms := g.members(r.ID)
-		if ms[g.terms[0]].State != store.MemberSilent || ms[g.terms[1]].State != store.MemberSilent || ms[g.terms[2]].State != store.MemberPending {
+		if ms[g.terms[0]].State != store.MemberSilent || ms[g.terms[1]].State != store.MemberSilent || ms[g.terms[2]].State != store.MemberPending ||
+			ms[g.terms[3]].State != store.MemberDownloading {
 			t.Fatalf("members %+v", ms)
 		}
 		got := g.rollout(r.ID)

@@ -59,6 +59,9 @@ func (e *Engine) Tick(ctx context.Context) error {
 func (e *Engine) markSilent(ctx context.Context, r *store.Rollout, ms []store.RolloutMember, ts []store.Terminal, now time.Time) error {
 	seen := make(map[string]time.Time, len(ts))
 	for _, t := range ts {
+		if t.Revoked() {
+			continue // gone for good: its silence is not the release's doing
+		}
 		at := t.LastSeenAt
 		if at.IsZero() {
 			at = t.EnrolledAt
