@@ -44,12 +44,12 @@ type fixture struct {
 	tamper     func(path string, body []byte) []byte // if set, rewrites responses
 }
 
-func newFixture(t *testing.T) *fixture { return newFixtureWith(t, 1) }
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, 1) }
 
 // newFixtureWith makes a repository whose root trusts targetKeys targets
 // keys with that threshold: 1 is the ceremony's root as it is; more
 // re-sign a root with the ceremony's root keys 1 and 2 (two of three).
-func newFixtureWith(t *testing.T, targetKeys int) *fixture {
+func newFixtureWith(t testing.TB, targetKeys int) *fixture {
 	t.Helper()
 	f := &fixture{dir: filepath.Join(t.TempDir(), "keys")}
 	if err := tufrepo.Ceremony(f.dir, t0, nil); err != nil {
@@ -307,7 +307,7 @@ func TestRefreshTimestamp(t *testing.T) {
 
 // signTargets signs a targets.json listing art as version v with the
 // given keys, bypassing SignTargets' own key check (as an attacker would).
-func signTargets(t *testing.T, version int64, v string, art []byte, keys ...ed25519.PrivateKey) []byte {
+func signTargets(t testing.TB, version int64, v string, art []byte, keys ...ed25519.PrivateKey) []byte {
 	t.Helper()
 	tg := metadata.Targets(t0.Add(tufrepo.TargetsLifetime))
 	tg.Signed.Version = version

@@ -1,0 +1,72 @@
+package tufrepo_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/tufrepo"
+)
+
+// FuzzParseMetadata: root.json and targets.json as an operator uploads
+// them (release init, release add, the console) never panic, and a
+// refusal is ErrRejected.
+func FuzzParseMetadata(f *testing.F) {
+	dir := filepath.Join(f.TempDir(), "keys")
+	if err := tufrepo.Ceremony(dir, t0, nil); err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range []string{tufrepo.RootFile, tufrepo.FirstTargetsFile} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"signed":{"_type":"targets","spec_version":"1.0.31","version":1,"expires":"2030-01-01T00:00:00Z","targets":{"a/../b":{"length":-1,"hashes":{}}}},"signatures":[{"keyid":"","sig":"zz"}]}`))
+	f.Add([]byte(`{"signed":{"_type":"root"},"signatures":null}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := tufrepo.ParseRoot(b); err != nil && !errors.Is(err, tufrepo.ErrRejected) {
+			t.Fatalf("ParseRoot: %v, want ErrRejected", err)
+		}
+		if _, err := tufrepo.ParseTargets(b); err != nil && !errors.Is(err, tufrepo.ErrRejected) {
+			t.Fatalf("ParseTargets: %v, want ErrRejected", err)
+		}
+	})
+}
+
+// FuzzAddTarget: whatever targets.json and artifact are uploaded to a
+// real repository, AddTarget either publishes (only a targets.json the
+// offline targets key signed, as the seed) or refuses with ErrRejected and
+// stores nothing.
+func FuzzAddTarget(f *testing.F) {
+	fx := newFixture(f)
+	art := artifact(7, 3000)
+	signed := signTargets(f, 2, "1.0.0", art, fx.targets)
+	f.Add(signed, art)
+	f.Add(signed, art[:100])
+	f.Add(signTargets(f, 2, "1.0.0", art, fx.online.Snapshot), art)
+	f.Add([]byte(`{"signed":{"_type":"targets","spec_version":"1.0.31","version":9,"expires":"2030-01-01T00:00:00Z","targets":{},"delegations":{"keys":{},"roles":[]}},"signatures":[]}`), []byte{})
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, tj, art []byte) {
+		before, err := fx.st.TUFMetadata(ctx, "targets", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		added, err := fx.repo.AddTarget(ctx, art, tj, t0.Add(time.Minute))
+		after, _ := fx.st.TUFMetadata(ctx, "targets", 0)
+		switch {
+		case err == nil:
+			if parsed, perr := tufrepo.ParseTargets(tj); perr != nil || added.Targets != parsed.Signed.Version || after.Version != added.Targets {
+				t.Fatalf("published %+v from targets.json %v (%v); stored version %d", added, parsed, perr, after.Version)
+			}
+		case !errors.Is(err, tufrepo.ErrRejected):
+			t.Fatalf("AddTarget: %v, want ErrRejected", err)
+		case after.Version != before.Version:
+			t.Fatalf("refused (%v), yet targets version %d became %d", err, before.Version, after.Version)
+		}
+	})
+}
