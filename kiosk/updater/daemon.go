@@ -68,6 +68,9 @@ func (d Daemon) Run(ctx context.Context) error {
 	if err := u.Recover(ctx); err != nil {
 		log.Warn("recovery failed; tried again next round", "err", err)
 	}
+	if _, err := u.PreferPackaged(ctx); err != nil {
+		log.Warn("could not hand back to the packaged kiosk", "err", err)
+	}
 	for {
 		hub, err := HubURL(d.KioskDataDir)
 		switch {

@@ -279,3 +279,29 @@ func FuzzParseOffer(f *testing.F) {
 		}
 	})
 }
+
+// A package upgrade to a version at least as new as the updater's
+// release hands the terminal back to the package; an older package does
+// not.
+func TestPreferPackaged(t *testing.T) {
+	term := newTerminal(t, "1.0.0")
+	term.repo.addRelease("1.1.0", makeRelease(t, "1.1.0", "good"))
+	term.offer("1.1.0")
+	mustRun(t, term.updater())
+	if ok, err := term.updater().PreferPackaged(context.Background()); ok || err != nil {
+		t.Fatalf("an older package preferred: %v %v", ok, err)
+	}
+	term.cfg.InstalledVersion, term.sys.packaged = "1.2.0", "1.2.0"
+	if ok, err := term.updater().PreferPackaged(context.Background()); !ok || err != nil {
+		t.Fatalf("PreferPackaged: %v %v", ok, err)
+	}
+	if v := term.currentVersion(); v != "" {
+		t.Fatalf("current %q, want the package", v)
+	}
+	if got := term.sys.restartLog(); got[len(got)-1] != "good 1.2.0" {
+		t.Fatalf("restarts %v", got)
+	}
+	if j := term.journal(); j.Floor != "1.1.0" || j.State != updater.StateIdle {
+		t.Fatalf("journal %+v", j)
+	}
+}

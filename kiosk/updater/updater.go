@@ -822,6 +822,36 @@ func (u *Updater) Recover(ctx context.Context) error {
 	return fmt.Errorf("updater: journal state %q", j.State)
 }
 
+// PreferPackaged hands the terminal back to the packaged kiosk when a
+// package upgrade made it at least as new as the release current points
+// at: current is removed and the units restarted into the package. The
+// floor stays. Nothing happens while an update is in progress.
+func (u *Updater) PreferPackaged(ctx context.Context) (bool, error) {
+	j, err := readJournal(u.journalPath())
+	if err != nil || j.State != StateIdle || u.cfg.InstalledVersion == "" {
+		return false, err
+	}
+	link, err := os.Readlink(u.currentPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("updater: %w", err)
+	}
+	cur := filepath.Base(link)
+	if ValidVersion(cur) && compareVersions(cur, u.cfg.InstalledVersion) > 0 {
+		return false, nil
+	}
+	u.cfg.Log.Info("the packaged kiosk is as new as the installed release; running the package", "package", u.cfg.InstalledVersion, "release", cur)
+	if err := u.switchTo(""); err != nil {
+		return false, err
+	}
+	if err := u.cfg.Services.Restart(ctx, u.cfg.Units); err != nil {
+		return true, err
+	}
+	return true, u.record(j)
+}
+
 func (u *Updater) finishRollBackKeeping(ctx context.Context, j Journal, tries int) error {
 	if err := u.finishRollBack(ctx, j); err != nil {
 		return err
