@@ -13,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
+	"github.com/quartierhub/quartierhub/hub-server/internal/rollout"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
@@ -96,6 +97,24 @@ func storeState(t *testing.T, st store.Store) string {
 	for _, u := range us {
 		fmt.Fprintf(&b, "user %s %s v%d disabled=%v login=%v hash=%s\n", u.Name, u.Role, u.Version, u.Disabled(), u.LastLoginAt, u.PasswordHash)
 	}
+	rels, err := st.Releases(ctx)
+	must(t, err)
+	for _, r := range rels {
+		fmt.Fprintf(&b, "release %s %s\n", r.Version, r.Target)
+	}
+	tufTargets, err := st.TUFMetadata(ctx, "targets", 0)
+	must(t, err)
+	fmt.Fprintf(&b, "tuf targets v%d\n", tufTargets.Version)
+	ws, err := st.MaintenanceWindows(ctx)
+	must(t, err)
+	for _, w := range ws {
+		fmt.Fprintf(&b, "window %q %v %s\n", w.Quarter, w.Days, w.Start)
+	}
+	ros, err := st.Rollouts(ctx, 0)
+	must(t, err)
+	for _, r := range ros {
+		fmt.Fprintf(&b, "rollout %s %s %s seq %d\n", r.ID, r.Version, r.State, r.Seq)
+	}
 	langs, err := st.UserLangsByID(ctx)
 	must(t, err)
 	fmt.Fprintf(&b, "langs %v\n", langs)
@@ -127,7 +146,8 @@ func TestUnauditedActionsFail(t *testing.T) { teststores.EachKind(t, testUnaudit
 
 func testUnauditedActionsFail(t *testing.T, kind string) {
 	st, db := openWithDB(t, kind)
-	h := newHubWith(t, st, nil)
+	repo, signer := newRepo(t, st, time.Now(), false)
+	h := newHubWith(t, st, func(o *Opts) { o.Releases = repo; o.Rollouts = rollout.New(st, rollout.Opts{}) })
 	f := setupFixture(t, h)
 	admin := h.browser()
 	admin.mustLogin("admin")
@@ -136,11 +156,18 @@ func testUnauditedActionsFail(t *testing.T, kind string) {
 	before := storeState(t, st)
 	allow := refuseAudit(t, kind, db)
 
+	// The fixture's rollout is running: starting another, or resuming
+	// it, is refused before any audit (TestRolloutActionsUnaudited tries
+	// them).
+	notHere := map[string]bool{"POST /console/rollouts": true, "POST /console/rollouts/{id}/resume": true}
 	audited := map[string]bool{"GET /console/reports.csv": true, "GET /console/surveys.csv": true,
 		"GET /console/terminals/{name}/diagnostics/{bundle}/raw": true}
 	tried := 0
 	for _, rt := range guarded {
 		if !strings.HasPrefix(rt.pattern, "POST ") && !audited[rt.pattern] {
+			continue
+		}
+		if notHere[rt.pattern] {
 			continue
 		}
 		method, path, form := requestFor(rt, f)
@@ -157,9 +184,13 @@ func testUnauditedActionsFail(t *testing.T, kind string) {
 			b = leaving
 		}
 		var p page
-		if method == http.MethodGet {
+		switch {
+		case method == http.MethodGet:
 			p = b.get(path)
-		} else {
+		case uploads[rt.pattern] > 0:
+			art := []byte("kiosk 9.0.0")
+			p = b.upload(path, releaseParts("9.0.0", signer.sign("9.0.0", art), art)...)
+		default:
 			p = b.post(path, form)
 		}
 		tried++

@@ -169,8 +169,12 @@ func sameOrigin(r *http.Request) bool {
 
 // guard wraps a handler: a session is required (else to the login page),
 // the user's role must allow action (else 403), and a POST must carry
-// the session's CSRF token and come from this site (else 403).
-func (c *Console) guard(action Action, next http.HandlerFunc) http.Handler {
+// the session's CSRF token and come from this site (else 403). An upload
+// (limit > 0: a multipart body of at most limit bytes) is not parsed
+// here: its first part must be the CSRF token, checked before anything
+// else of the body is read (see upload.go), and the handler reads the
+// rest as a stream.
+func (c *Console) guard(action Action, limit int64, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := c.authenticated(r)
 		if err != nil {
@@ -187,6 +191,22 @@ func (c *Console) guard(action Action, next http.HandlerFunc) http.Handler {
 		}
 		ctx := context.WithValue(r.Context(), ctxKey{}, p)
 		r = r.WithContext(ctx)
+		if r.Method == http.MethodPost && limit > 0 {
+			if !Can(p.user.Role, action) {
+				// Refused before a byte of a large body is read.
+				c.fail(w, r, http.StatusForbidden, msg("error.role_forbids", "role", label(p.user.Role)))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			up, ok := c.openUpload(w, r, p.session.CSRF)
+			if !ok {
+				c.o.Logger.Info("console: csrf refused", "route", r.Pattern, "user", p.user.Name)
+				c.fail(w, r, http.StatusForbidden, msg("error.form_stale"))
+				return
+			}
+			next(w, r.WithContext(context.WithValue(r.Context(), uploadKey{}, up)))
+			return
+		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.PostFormValue(csrfField)), []byte(p.session.CSRF)) != 1 {

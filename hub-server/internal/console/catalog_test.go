@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 )
 
@@ -34,6 +35,7 @@ func labelCodes() []string {
 	codes = append(codes, api.ResultReasons...) // a command's result (render.go: result)
 	codes = append(codes, api.CommandQueued, api.CommandDelivered, api.CommandDone, api.CommandFailed, api.CommandExpired)
 	codes = append(codes, alertKinds...)
+	codes = append(codes, fleet.AlertRolloutHalted) // raised by the rollout engine
 	codes = append(codes, store.AlertOpen, store.AlertResolved)
 	codes = append(codes, ReportStatuses...)
 	codes = append(codes, Roles...)
@@ -41,6 +43,10 @@ func labelCodes() []string {
 	codes = append(codes, "closed", "connected", "lost", "recovered", "fault") // api.DeviceHealth.State
 	codes = append(codes, "ok", "near_end", "out")                             // api.DeviceHealth.Paper
 	codes = append(codes, api.ClassResident, api.ClassEvent, api.ClassSensor)  // outbox classes
+	codes = append(codes, api.Weekdays...)                                     // maintenance windows' days
+	codes = append(codes, memberStates...)                                     // a terminal's state in a rollout
+	codes = append(codes, api.UpdaterStates...)                                // the updater's state in a heartbeat
+	codes = append(codes, rolloutStates...)
 	slices.Sort(codes)
 	return slices.Compact(codes)
 }

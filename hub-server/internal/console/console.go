@@ -39,6 +39,17 @@
 //     entries, never a silent overwrite.
 //   - Every change and every export is written to the audit log (who,
 //     what, target, when), never with passwords, tokens or residents' text.
+//   - A release upload (release.go) is the one body larger than a form:
+//     the role is checked before it is read, its first part must be the
+//     CSRF token, the artifact is streamed to a temporary file within
+//     tufrepo.MaxArtifactBytes, one upload at a time, and the hub's TUF
+//     repository publishes only what the offline targets key signed.
+//
+// # Software updates
+//
+// Admins publish releases (release.go), start, pause, resume and stop
+// staged rollouts through the rollout engine (rollout.go) and set the
+// quarters' maintenance windows (window.go); viewers see all three.
 //
 // # Languages
 //
@@ -120,6 +131,16 @@ type Opts struct {
 	StatusLookupEvery   time.Duration
 	StatusLookupBurst   int
 	StatusLookupClients int
+	// Releases is the hub's TUF repository the releases page publishes
+	// into; nil when the hub has none set up (hub-server release init),
+	// and the page says so.
+	Releases TargetPublisher
+	// Rollouts is the staged rollout engine; nil: rollouts are shown but
+	// cannot be started or changed.
+	Rollouts RolloutEngine
+	// TempDir is where an uploaded release artifact is kept while it is
+	// checked. Default os.TempDir().
+	TempDir string
 }
 
 // Console serves the web console and the public status pages.
@@ -134,6 +155,9 @@ type Console struct {
 	static fs.FS
 	// lookups limits the public status page per client network.
 	lookups *netlimit.Limiter
+	// publishing holds a token while a release is read and published:
+	// one at a time, for each holds an artifact in memory.
+	publishing chan struct{}
 }
 
 // New returns the console on st.
@@ -189,8 +213,9 @@ func New(st store.Store, o Opts) (*Console, error) {
 		return nil, fmt.Errorf("console: static files: %w", err)
 	}
 	c := &Console{st: st, o: o, mux: http.NewServeMux(), pages: p, static: static,
-		lookups: netlimit.New(netlimit.Limits{Every: o.StatusLookupEvery, Burst: o.StatusLookupBurst, Clients: o.StatusLookupClients}),
-		configs: fleet.NewConfigs(st, fleet.ConfigsOpts{CheckEvery: -1, Now: o.Now})}
+		publishing: make(chan struct{}, 1),
+		lookups:    netlimit.New(netlimit.Limits{Every: o.StatusLookupEvery, Burst: o.StatusLookupBurst, Clients: o.StatusLookupClients}),
+		configs:    fleet.NewConfigs(st, fleet.ConfigsOpts{CheckEvery: -1, Now: o.Now})}
 	c.routes()
 	return c, nil
 }

@@ -130,18 +130,24 @@ func (v *view) Can(a string) bool { return v.User != nil && Can(v.User.Role, Act
 // flashes are the messages a redirect may name (?done=NAME): only fixed
 // texts, so a link cannot make the console show arbitrary words.
 var flashes = map[string]*Message{
-	"command":      msg("flash.command"),
-	"revoked":      msg("flash.revoked"),
-	"tags":         msg("flash.tags"),
-	"config":       msg("flash.config"),
-	"report":       msg("flash.report"),
-	"user":         msg("flash.user"),
-	"password":     msg("flash.password"),
-	"logout":       msg("flash.logout"),
-	"lang":         msg("flash.lang"),
-	"alert_ack":    msg("flash.alert_ack"),
-	"alert_mute":   msg("flash.alert_mute"),
-	"alert_unmute": msg("flash.alert_unmute"),
+	"command":        msg("flash.command"),
+	"revoked":        msg("flash.revoked"),
+	"tags":           msg("flash.tags"),
+	"config":         msg("flash.config"),
+	"report":         msg("flash.report"),
+	"user":           msg("flash.user"),
+	"password":       msg("flash.password"),
+	"logout":         msg("flash.logout"),
+	"lang":           msg("flash.lang"),
+	"alert_ack":      msg("flash.alert_ack"),
+	"alert_mute":     msg("flash.alert_mute"),
+	"alert_unmute":   msg("flash.alert_unmute"),
+	"release":        msg("flash.release"),
+	"window":         msg("flash.window"),
+	"rollout_start":  msg("flash.rollout_start"),
+	"rollout_pause":  msg("flash.rollout_pause"),
+	"rollout_resume": msg("flash.rollout_resume"),
+	"rollout_stop":   msg("flash.rollout_stop"),
 }
 
 // render shows page with its title (in the page's language), nav (the

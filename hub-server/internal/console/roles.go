@@ -23,6 +23,7 @@ const (
 	ViewDiags     Action = "view_diags"     // terminals' diagnostics bundles (agent status, log lines; no personal data)
 	ViewScreens   Action = "view_screens"   // terminals' screenshots (taken only while no resident uses the terminal)
 	ChangeOwnPass Action = "change_own_pwd" // one's own password
+	ManageUpdates Action = "manage_updates" // publish releases, start, pause, resume and stop rollouts, maintenance windows
 )
 
 // Roles lists the roles, most powerful first.
@@ -30,7 +31,8 @@ var Roles = []string{store.RoleAdmin, store.RoleModerator, store.RoleViewer}
 
 // permissions is the one table of who may do what.
 //
-//   - admin: everything.
+//   - admin: everything, including software updates (releases,
+//     rollouts, maintenance windows).
 //   - moderator: runs participation workshops and handles residents'
 //     reports — reads the fleet and the results, works on reports, edits
 //     content (announcements, pages, surveys) but not terminal settings,
@@ -39,8 +41,9 @@ var Roles = []string{store.RoleAdmin, store.RoleModerator, store.RoleViewer}
 //     screenshots.
 //   - viewer: reads the fleet, reports, results, diagnostics bundles,
 //     screenshots and the audit log (e.g. a supervisor or data-protection
-//     officer, who may see what a screenshot showed); changes nothing but
-//     their own password.
+//     officer, who may see what a screenshot showed) and the releases,
+//     rollouts and maintenance windows; changes nothing but their own
+//     password.
 //
 // A screenshot is a command (send_commands: admins only); the window
 // takes it only on the attract screen, the out-of-order screen and in
@@ -50,7 +53,7 @@ var permissions = map[string]map[Action]bool{
 	store.RoleAdmin: {
 		ViewFleet: true, ViewReports: true, ViewAudit: true, EditReports: true, EditContent: true, EditSettings: true,
 		SendCommands: true, ManageTerms: true, ManageUsers: true, ChangeOwnPass: true,
-		AckAlerts: true, MuteAlerts: true, ViewDiags: true, ViewScreens: true,
+		AckAlerts: true, MuteAlerts: true, ViewDiags: true, ViewScreens: true, ManageUpdates: true,
 	},
 	store.RoleModerator: {
 		ViewFleet: true, ViewReports: true, EditReports: true, EditContent: true, ChangeOwnPass: true,

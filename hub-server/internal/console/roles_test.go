@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/rollout"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 	"github.com/quartierhub/quartierhub/internal/testutil"
@@ -33,6 +34,7 @@ func TestRoleTable(t *testing.T) {
 		MuteAlerts:    {A},
 		ViewDiags:     {A, V},
 		ViewScreens:   {A, V},
+		ManageUpdates: {A},
 	}
 	for _, role := range append(Roles, "", "root") {
 		for a, allowed := range want {
@@ -63,6 +65,17 @@ type fixture struct {
 	mute   string // an active mute of jst-1
 	bundle string // a diagnostics bundle of jst-1
 	shot   string // a screenshot of jst-1
+	// rollout is a running rollout of release 1.0.0, when the hub has an
+	// engine (Opts.Rollouts).
+	rollout string
+}
+
+// engineHub is a hub on a new store of kind whose console drives the
+// real rollout engine.
+func engineHub(t *testing.T, kind string) *hub {
+	t.Helper()
+	st := teststores.Open(t, kind)
+	return newHubWith(t, st, func(o *Opts) { o.Rollouts = rollout.New(st, rollout.Opts{}) })
 }
 
 func setupFixture(t *testing.T, h *hub) fixture {
@@ -82,6 +95,16 @@ func setupFixture(t *testing.T, h *hub) fixture {
 		Until: now.Add(time.Hour)}, store.Audit{At: now, Actor: "test", Action: "fixture.mute"}); err != nil {
 		t.Fatal(err)
 	}
+	if eng, ok := h.con.o.Rollouts.(*rollout.Engine); ok {
+		if err := h.st.AddRelease(ctx, store.Release{Version: "1.0.0", Target: "t", AddedAt: now, AddedBy: "test"}, store.Audit{At: now, Actor: "test", Action: "release.add"}); err != nil {
+			t.Fatal(err)
+		}
+		ro, err := eng.Start(ctx, rollout.Plan{Version: "1.0.0", Canary: []string{term.id}}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.rollout = ro.ID
+	}
 	f.bundle = term.diagnostics(api.Diagnostics{Status: json.RawMessage(`{"version":"1.2.3"}`)})
 	f.shot = term.screenshot(testutil.PNG(t, 40, 30))
 	return f
@@ -91,7 +114,7 @@ func setupFixture(t *testing.T, h *hub) fixture {
 func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 	method, path, _ = strings.Cut(rt.pattern, " ")
 	path = strings.NewReplacer("{name}", "jst-1", "{terminal}", "jst-1", "{record}", f.report, "{$}", "",
-		"{alert}", f.alert, "{mute}", f.mute, "{bundle}", f.bundle, "{shot}", f.shot).Replace(path)
+		"{alert}", f.alert, "{mute}", f.mute, "{bundle}", f.bundle, "{shot}", f.shot, "{id}", f.rollout).Replace(path)
 	if strings.HasPrefix(path, "/console/users/") {
 		path = "/console/users/other"
 	}
@@ -131,6 +154,20 @@ func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 		form.Set("version", "1")
 	case "/console/account":
 		form.Set("current", "wrong")
+	case "/console/releases":
+		form.Set("version", "1.0.0")
+	case "/console/rollouts":
+		form = startPost("1.0.0")
+	case "/console/rollouts/" + f.rollout + "/pause", "/console/rollouts/" + f.rollout + "/stop":
+		form.Set("reason", "role test")
+	case "/console/windows":
+		form.Set("quarter", "")
+		form.Set("updated", "0")
+		form.Set("days", "mon")
+		form.Set("start", "02:00")
+		form.Set("duration", "60")
+		form.Set("time_zone", "Europe/Berlin")
+		form.Set("op", "save")
 	}
 	if strings.HasPrefix(path, "/console/reports/") {
 		form.Set("status", store.ReportInProgress)
@@ -144,7 +181,7 @@ func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 func TestRoutesEnforceRoles(t *testing.T) { teststores.EachKind(t, testRoutesEnforceRoles) }
 
 func testRoutesEnforceRoles(t *testing.T, kind string) {
-	h := newHubOn(t, kind, nil)
+	h := engineHub(t, kind)
 	f := setupFixture(t, h)
 	for _, role := range Roles {
 		for _, rt := range guarded {
@@ -152,9 +189,16 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 			b.mustLogin(role)
 			method, path, form := requestFor(rt, f)
 			var p page
-			if method == http.MethodGet {
+			switch {
+			case method == http.MethodGet:
 				p = b.get(path)
-			} else {
+			case uploads[rt.pattern] > 0:
+				var parts []part
+				for k, vs := range form {
+					parts = append(parts, part{name: k, body: []byte(vs[0])})
+				}
+				p = b.upload(path, parts...)
+			default:
 				p = b.post(path, form)
 			}
 			allowed := Can(role, rt.action)
@@ -177,7 +221,8 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 		"terminal.token": ManageTerms, "command.send": SendCommands, "config.set": EditContent, "report.status": EditReports,
 		"user.create": ManageUsers, "user.update": ManageUsers, "reports.export": ViewReports, "surveys.export": ViewReports,
 		"alert.ack": AckAlerts, "alert.mute": MuteAlerts, "alert.unmute": MuteAlerts, "diagnostics.download": ViewDiags,
-		"screenshot.view": ViewScreens}
+		"screenshot.view": ViewScreens, "release.add": ManageUpdates, "window.set": ManageUpdates, "window.delete": ManageUpdates,
+		"rollout.start": ManageUpdates, "rollout.pause": ManageUpdates, "rollout.resume": ManageUpdates, "rollout.stop": ManageUpdates}
 	seen := map[string]bool{}
 	for _, e := range entries {
 		seen[e.Action] = true
@@ -194,7 +239,7 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 		}
 	}
 	for _, a := range []string{"terminal.revoke", "terminal.rotate", "terminal.tag", "terminal.token", "command.send", "report.status", "user.create", "user.update", "reports.export", "user.login", "user.logout",
-		"alert.ack", "alert.mute", "alert.unmute", "diagnostics.download", "screenshot.view"} {
+		"alert.ack", "alert.mute", "alert.unmute", "diagnostics.download", "screenshot.view", "window.set", "rollout.pause", "rollout.resume", "rollout.stop"} {
 		if !seen[a] {
 			t.Errorf("no audit entry for %s", a)
 		}

@@ -40,6 +40,16 @@ var guarded = []route{
 	{"POST /console/reports/{terminal}/{record}", EditReports, (*Console).reportUpdate},
 	{"GET /console/surveys", ViewReports, (*Console).surveyList},
 	{"GET /console/surveys.csv", ViewReports, (*Console).surveyExport},
+	{"GET /console/releases", ViewFleet, (*Console).releaseList},
+	{"POST /console/releases", ManageUpdates, (*Console).releaseAdd},
+	{"GET /console/rollouts", ViewFleet, (*Console).rolloutList},
+	{"POST /console/rollouts", ManageUpdates, (*Console).rolloutStart},
+	{"GET /console/rollouts/{id}", ViewFleet, (*Console).rolloutShow},
+	{"POST /console/rollouts/{id}/pause", ManageUpdates, (*Console).rolloutPause},
+	{"POST /console/rollouts/{id}/resume", ManageUpdates, (*Console).rolloutResume},
+	{"POST /console/rollouts/{id}/stop", ManageUpdates, (*Console).rolloutStop},
+	{"GET /console/windows", ViewFleet, (*Console).windowList},
+	{"POST /console/windows", ManageUpdates, (*Console).windowSave},
 	{"GET /console/audit", ViewAudit, (*Console).auditList},
 	{"GET /console/users", ManageUsers, (*Console).userList},
 	{"POST /console/users", ManageUsers, (*Console).userCreate},
@@ -49,10 +59,16 @@ var guarded = []route{
 	{"POST /console/logout", ChangeOwnPass, (*Console).logoutSubmit},
 }
 
+// uploads are the routes whose body is a multipart upload rather than a
+// form, with the most bytes it may have (guard, upload.go).
+var uploads = map[string]int64{
+	"POST /console/releases": maxReleaseUpload,
+}
+
 func (c *Console) routes() {
 	for _, rt := range guarded {
 		h := rt.handler
-		c.mux.Handle(rt.pattern, c.guard(rt.action, func(w http.ResponseWriter, r *http.Request) { h(c, w, r) }))
+		c.mux.Handle(rt.pattern, c.guard(rt.action, uploads[rt.pattern], func(w http.ResponseWriter, r *http.Request) { h(c, w, r) }))
 	}
 	c.mux.HandleFunc("GET /console/login", c.loginShow)
 	c.mux.HandleFunc("POST /console/login", c.loginSubmit)
