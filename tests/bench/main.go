@@ -22,7 +22,10 @@
 //	fleet       hub_p50_ms_N, hub_p99_ms_N, hub_cpu_cores_N, hub_rss_mb_N, hub_vs_bare_http_ratio, ...
 //	            (simulated terminals against one hub; see fleet.go)
 //
-//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
+//	tuf         tuf_metadata_rps, tuf_metadata_p50_ms, tuf_metadata_p99_ms
+//	            (update checks against a real hub's TUF repository; see tuf.go)
+//
+//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|tuf|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
 package main
 
 import (
@@ -97,7 +100,7 @@ func figure(name string, value float64, unit string) {
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
-	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") {
+	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") && !selected(only, "tuf") {
 		return fmt.Errorf("-only %q: not a group or figure", only)
 	}
 	records := 1_000_000
@@ -151,6 +154,12 @@ func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
 	if selected(only, "kiosk") {
 		logf("== kiosk window against chromium --kiosk, under Xvfb")
 		if err := kioskBench(ctx, filepath.Join(dir, "kiosk")); err != nil {
+			return err
+		}
+	}
+	if selected(only, "tuf") {
+		logf("== update checks against the hub's TUF repository (tuf.go)")
+		if err := tufBench(ctx, filepath.Join(dir, "tuf")); err != nil {
 			return err
 		}
 	}
