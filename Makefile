@@ -81,17 +81,20 @@ screenshots:
 # Debian packages in dist/ (provisioning/packaging; version from git
 # describe, or PKG_VERSION=…). The binaries are built for packaging into
 # bin/deb: stripped, position independent, the kiosk with full RELRO and
-# fortified C, and its version set.
+# fortified C, and its version set (the updater's too: it is the packaged
+# kiosk's). TUF_ROOT=root.json pins the release keys' root for the
+# terminal's updater; without it the updater's unit does not start.
 PKG_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 packages: deps
 	@mkdir -p $(BIN)/deb dist
 	@rm -f dist/*.deb
 	@v="$${PKG_VERSION:-$$($(GO) run ./provisioning/cmd/mkpackages --print-version)}" && echo "packages: version $$v" && \
 	CGO_ENABLED=0 $(GO) build -trimpath -buildmode=pie -ldflags "-s -w" -o $(BIN)/deb/ ./hub-server/cmd/hub-server && \
+	CGO_ENABLED=0 $(GO) build -trimpath -buildmode=pie -ldflags "-s -w -X main.version=$$v" -o $(BIN)/deb/ ./kiosk/cmd/quartierhub-updater && \
 	CGO_ENABLED=1 CGO_CFLAGS="$(PKG_CFLAGS)" $(GO) build -trimpath -buildmode=pie \
 	  -ldflags "-s -w -linkmode=external -extldflags=-Wl,-z,relro,-z,now -X github.com/quartierhub/quartierhub/kiosk/cli.Version=$$v" \
 	  -o $(BIN)/deb/ ./kiosk/cmd/kiosk && \
-	$(GO) run ./provisioning/cmd/mkpackages --bin $(BIN)/deb --out dist --version "$$v"
+	$(GO) run ./provisioning/cmd/mkpackages --bin $(BIN)/deb --out dist --version "$$v" $(if $(TUF_ROOT),--tuf-root "$(TUF_ROOT)")
 
 # The packages checked for real (tests/packages): lintian, and installed,
 # upgraded, removed and purged in booted Debian 12 machines.

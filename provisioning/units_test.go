@@ -20,6 +20,9 @@ import (
 var maxExposure = map[string]float64{
 	"hub/quartierhub-hub.service":     2.0,
 	"kiosk/quartierhub-agent.service": 3.5,
+	// Root, to restart the kiosk's units, with CAP_DAC_OVERRIDE only
+	// (the agent's private directory), and adjtimex for the clock check.
+	"kiosk/quartierhub-updater.service": 2.5,
 	// The compositor needs its devices from logind, netlink for input
 	// hot-plug and the real /tmp for Xwayland's sockets; the window
 	// writes the backlight in /sys and may need executable memory for
@@ -79,21 +82,22 @@ func TestSystemdUnitsVerify(t *testing.T) {
 		t.Fatalf("found %d units, want the hub's and the agent's", len(units))
 	}
 	bin := t.TempDir()
-	for _, name := range []string{"hub-server", "kiosk"} {
+	for _, name := range []string{"hub-server", "kiosk", "kiosk-current", "quartierhub-updater"} {
 		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Only our binaries are stand-ins; others (weston) are the host's.
-	standIns := strings.NewReplacer("/usr/bin/kiosk", bin+"/kiosk", "/usr/bin/hub-server", bin+"/hub-server")
+	standIns := strings.NewReplacer("/usr/bin/kiosk", bin+"/kiosk", "/usr/bin/hub-server", bin+"/hub-server",
+		"/usr/bin/quartierhub-updater", bin+"/quartierhub-updater", "/usr/lib/quartierhub/kiosk", bin+"/kiosk-current")
 	dir := t.TempDir()
 	for _, u := range units {
 		b, err := os.ReadFile(u)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(b), "ExecStart=/usr/bin/") {
-			t.Errorf("%s: ExecStart should run the packaged binary in /usr/bin", u)
+		if !strings.Contains(string(b), "ExecStart=/usr/bin/") && !strings.Contains(string(b), "ExecStart=/usr/lib/quartierhub/kiosk ") {
+			t.Errorf("%s: ExecStart should run the packaged binary in /usr/bin (or the kiosk through /usr/lib/quartierhub/kiosk)", u)
 		}
 		out := filepath.Join(dir, filepath.Base(u))
 		if err := os.WriteFile(out, []byte(standIns.Replace(string(b))), 0o644); err != nil {
@@ -112,5 +116,65 @@ func TestSystemdUnitsVerify(t *testing.T) {
 		if err != nil || len(ours) > 0 {
 			t.Errorf("systemd-analyze verify %s: %v\n%s", u, err, strings.Join(ours, "\n"))
 		}
+	}
+}
+
+// The kiosk's units start the updater's current release when there is
+// one and the packaged kiosk otherwise, through provisioning/kiosk's
+// kiosk-current (installed as /usr/lib/quartierhub/kiosk); the updater
+// rolls back to the package by removing the link.
+func TestKioskCurrentWrapper(t *testing.T) {
+	b, err := os.ReadFile("kiosk/kiosk-current")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	current := filepath.Join(root, "var/lib/quartierhub-updater/current")
+	packaged := filepath.Join(root, "usr/bin/kiosk")
+	script := strings.NewReplacer("/var/lib/quartierhub-updater/current", current, "/usr/bin/kiosk", packaged).Replace(string(b))
+	wrapper := filepath.Join(root, "kiosk-current")
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(path, says string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// Prints what it is, its arguments and its PID (exec keeps it).
+		if err := os.WriteFile(path, []byte("#!/bin/sh\necho "+says+" \"$@\" $$\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk(packaged, "packaged")
+	runIt := func() string {
+		t.Helper()
+		out, err := exec.Command("sh", "-c", "echo $$; exec "+wrapper+" agent --data 'a b'").Output()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) != 2 || !strings.HasSuffix(lines[1], " "+lines[0]) {
+			t.Fatalf("output %q: not exec'd in the same process", out)
+		}
+		return strings.TrimSuffix(lines[1], " "+lines[0])
+	}
+	if got := runIt(); got != "packaged agent --data a b" {
+		t.Fatalf("without current: %q", got)
+	}
+	release := filepath.Join(root, "var/lib/quartierhub-updater/releases/1.1.0")
+	mk(filepath.Join(release, "bin/kiosk"), "release")
+	if err := os.Symlink("releases/1.1.0", current); err != nil {
+		t.Fatal(err)
+	}
+	if got := runIt(); got != "release agent --data a b" {
+		t.Fatalf("with current: %q", got)
+	}
+	// A release whose binary is not executable is not started.
+	if err := os.Chmod(filepath.Join(release, "bin/kiosk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := runIt(); got != "packaged agent --data a b" {
+		t.Fatalf("with a broken current: %q", got)
 	}
 }

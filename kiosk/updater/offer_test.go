@@ -305,3 +305,18 @@ func TestPreferPackaged(t *testing.T) {
 		t.Fatalf("journal %+v", j)
 	}
 }
+
+func TestPackageVersion(t *testing.T) {
+	for deb, want := range map[string]string{
+		"1.2.3":                           "1.2.3",
+		"1.3.0~rc1":                       "1.3.0-rc1",
+		"1.2.3+git20261207053318.abc1234": "1.2.3",
+		"1.2.3+dirty":                     "1.2.3",
+		"0.0~git20261207053318.a7ea3f9":   "",
+		"dev":                             "",
+	} {
+		if got := updater.PackageVersion(deb); got != want {
+			t.Errorf("PackageVersion(%q) = %q, want %q", deb, got, want)
+		}
+	}
+}

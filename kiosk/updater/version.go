@@ -2,6 +2,7 @@ package updater
 
 import (
 	"regexp"
+	"strings"
 
 	"golang.org/x/mod/semver"
 )
@@ -26,4 +27,18 @@ func compareVersions(a, b string) int {
 		return 1
 	}
 	return semver.Compare("v"+a, "v"+b)
+}
+
+// PackageVersion is the release version of a Debian package version
+// (provisioning/packaging.DebianVersion): "1.2.3" as is, "1.3.0~rc1" as
+// "1.3.0-rc1", and a build after a tag ("1.2.3+git…") as its tag, which
+// an offer of that tag's release does not exceed. A version that is no
+// release (an untagged "0.0~git…" build) gives "": any release is newer.
+func PackageVersion(deb string) string {
+	v, _, _ := strings.Cut(deb, "+")
+	v = strings.ReplaceAll(v, "~", "-")
+	if !ValidVersion(v) {
+		return ""
+	}
+	return v
 }

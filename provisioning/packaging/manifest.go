@@ -29,16 +29,27 @@ touchscreen window; and the kiosk command line.
 This package runs the agent as the system service quartierhub-agent
 under the user quartierhub-kiosk and gives the serial devices stable
 names in /dev/quartierhub. The locked-down screen session is in
-quartierhub-kiosk-session.`,
+quartierhub-kiosk-session.
+.
+The updater, quartierhub-updater, installs the releases the hub offers,
+verified with The Update Framework against the root pinned in
+/usr/share/quartierhub/tuf-root.json, and rolls back a release that
+fails its health gate. A package built without a root leaves it off.`,
 			// dpkg-shlibdeps on the cgo kiosk binary (the window links
 			// OpenGL and X11); tests/packages checks that they still match.
 			Depends: []string{"libc6 (>= 2.34)", "libgl1", "libx11-6 (>= 2:1.2.99.901)", "adduser"},
 			Files: []File{
 				{Bin: "kiosk", Dest: "/usr/bin/kiosk", Mode: 0o755},
+				{Bin: "quartierhub-updater", Dest: "/usr/bin/quartierhub-updater", Mode: 0o755},
+				// The units start the updater's current release or this package's kiosk.
+				{Src: "provisioning/kiosk/kiosk-current", Dest: "/usr/lib/quartierhub/kiosk", Mode: 0o755},
 				{Src: "provisioning/kiosk/quartierhub-agent.service", Dest: "/usr/lib/systemd/system/quartierhub-agent.service", Mode: 0o644},
+				{Src: "provisioning/kiosk/quartierhub-updater.service", Dest: "/usr/lib/systemd/system/quartierhub-updater.service", Mode: 0o644},
+				{Input: InputTUFRoot, Dest: "/usr/share/quartierhub/tuf-root.json", Mode: 0o644},
 				{Src: "provisioning/kiosk/60-quartierhub-serial.rules", Dest: "/usr/lib/udev/rules.d/60-quartierhub-serial.rules", Mode: 0o644},
 				{Src: "provisioning/kiosk/kiosk.json", Dest: "/etc/quartierhub/kiosk.json", Mode: 0o644, Conffile: true},
 				{Src: "provisioning/packaging/man/kiosk.1", Dest: "/usr/share/man/man1/kiosk.1.gz", Mode: 0o644, Gzip: true},
+				{Src: "provisioning/packaging/man/quartierhub-updater.8", Dest: "/usr/share/man/man8/quartierhub-updater.8.gz", Mode: 0o644, Gzip: true},
 			},
 			User: &SystemUser{
 				Name:   "quartierhub-kiosk",
@@ -47,7 +58,8 @@ quartierhub-kiosk-session.`,
 				Mode:   "0700",
 				Groups: []string{"dialout"},
 			},
-			Units:          []string{"quartierhub-agent.service"},
+			Units:          []string{"quartierhub-agent.service", "quartierhub-updater.service"},
+			PurgeDirs:      []string{"/var/lib/quartierhub-updater"},
 			UdevSubsystems: []string{"tty"},
 		},
 		{

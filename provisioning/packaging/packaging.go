@@ -53,6 +53,9 @@ type Package struct {
 	// Units are enabled and started on install, restarted on upgrade,
 	// stopped on removal.
 	Units []string
+	// PurgeDirs are state directories of the package's units (systemd's
+	// StateDirectory=) removed on purge, like the user's home.
+	PurgeDirs []string
 	// UdevSubsystems: the package ships udev rules for devices of these
 	// subsystems; postinst reloads the rules and applies them to the
 	// devices already there, postrm reloads them.
@@ -62,11 +65,13 @@ type Package struct {
 	LintianOverrides []string
 }
 
-// File is one installed file: from the repository (Src) or from the
-// built binaries (Bin).
+// File is one installed file: from the repository (Src), from the
+// built binaries (Bin), or from a file given to this build (Input, a
+// key of Options.Inputs; left out of the package when not given).
 type File struct {
 	Src      string
 	Bin      string
+	Input    string
 	Dest     string
 	Mode     os.FileMode
 	Conffile bool
@@ -103,7 +108,15 @@ type Options struct {
 	Time time.Time
 	// Change is the changelog entry's text, e.g. "Built from git a7ea3f9.".
 	Change string
+	// Inputs are files of this build from outside the repository, by the
+	// name File.Input gives them (InputTUFRoot).
+	Inputs map[string]string
 }
+
+// InputTUFRoot names the pinned TUF root in Options.Inputs: the
+// root.json of the key ceremony (`hub-server release keys`), which the
+// updater trusts; without it the updater's unit does not start.
+const InputTUFRoot = "tuf-root"
 
 //go:embed scripts/*.tmpl copyright
 var embedded embed.FS
@@ -133,6 +146,9 @@ func Build(ctx context.Context, pkgs []Package, opt Options) ([]string, error) {
 	var missing []string
 	for _, p := range pkgs {
 		for _, f := range p.Files {
+			if f.Input != "" && opt.Inputs[f.Input] == "" {
+				continue
+			}
 			if _, err := os.Stat(sourceOf(f, opt)); err != nil {
 				missing = append(missing, fmt.Sprintf("%s needs %s: %v", p.Name, sourceName(f, opt), err))
 			}
@@ -165,6 +181,9 @@ func Build(ctx context.Context, pkgs []Package, opt Options) ([]string, error) {
 }
 
 func sourceOf(f File, opt Options) string {
+	if f.Input != "" {
+		return opt.Inputs[f.Input]
+	}
 	if f.Bin != "" {
 		return filepath.Join(opt.BinDir, f.Bin)
 	}
@@ -172,6 +191,9 @@ func sourceOf(f File, opt Options) string {
 }
 
 func sourceName(f File, opt Options) string {
+	if f.Input != "" {
+		return "the " + f.Input + " file " + opt.Inputs[f.Input]
+	}
 	if f.Bin != "" {
 		return "the binary " + filepath.Join(opt.BinDir, f.Bin)
 	}
@@ -201,6 +223,9 @@ func buildOne(p Package, opt Options, work string) (string, error) {
 		},
 	}
 	for i, f := range p.Files {
+		if f.Input != "" && opt.Inputs[f.Input] == "" {
+			continue
+		}
 		typ := files.TypeFile
 		if f.Conffile {
 			typ = files.TypeConfig

@@ -3,6 +3,8 @@ package packaging
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ed25519"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,13 +12,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
 // standInBins writes small programs in place of the built binaries.
 func standInBins(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{"kiosk", "hub-server"} {
+	for _, name := range []string{"kiosk", "hub-server", "quartierhub-updater"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\necho "+name+"\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -63,6 +68,12 @@ func TestBuildFromRepository(t *testing.T) {
 		}
 		list := run(t, deb, "-c", path)
 		for _, f := range p.Files {
+			if f.Input != "" {
+				if strings.Contains(list, "."+f.Dest+"\n") {
+					t.Errorf("%s: %s packaged though not given", p.Name, f.Dest)
+				}
+				continue
+			}
 			mode := "-rw-r--r--"
 			switch f.Mode {
 			case 0o755:
@@ -84,6 +95,9 @@ func TestBuildFromRepository(t *testing.T) {
 		run(t, deb, "-e", path, ctrl)
 		conffiles, _ := os.ReadFile(filepath.Join(ctrl, "conffiles"))
 		for _, f := range p.Files {
+			if f.Input != "" {
+				continue
+			}
 			if f.Conffile != strings.Contains(string(conffiles), f.Dest+"\n") {
 				t.Errorf("%s: %s conffile %v, conffiles %q", p.Name, f.Dest, f.Conffile, conffiles)
 			}
@@ -109,6 +123,11 @@ func TestBuildFromRepository(t *testing.T) {
 			purge := string(postrm[strings.Index(string(postrm), `if [ "$1" = "purge" ]; then`+"\n\t# The data"):])
 			if !strings.Contains(purge, "rm -rf "+p.User.Home) || !strings.Contains(purge, "deluser --system --quiet "+p.User.Name) {
 				t.Errorf("%s postrm does not remove data and user on purge:\n%s", p.Name, postrm)
+			}
+		}
+		for _, d := range p.PurgeDirs {
+			if !strings.Contains(string(postrm), "rm -rf "+d) {
+				t.Errorf("%s postrm does not remove %s on purge", p.Name, d)
 			}
 		}
 	}
@@ -191,4 +210,79 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
 	}
 	return string(out)
+}
+
+// writeTUFRoot writes a root.json signed by threshold of its n root keys.
+func writeTUFRoot(t *testing.T, n, threshold, signers int) string {
+	t.Helper()
+	root := metadata.Root(commitTime.AddDate(1, 0, 0))
+	var keys []ed25519.PrivateKey
+	for range n {
+		_, priv, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := metadata.KeyFromPublicKey(priv.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := root.Signed.AddKey(key, metadata.ROOT); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, priv)
+	}
+	root.Signed.Roles[metadata.ROOT].Threshold = threshold
+	for _, k := range keys[:signers] {
+		s, err := signature.LoadSigner(k, crypto.Hash(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := root.Sign(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "root.json")
+	if err := root.ToFile(path, true); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// The pinned TUF root: checked (a root signed by a threshold of its own
+// keys) and installed for the updater when given.
+func TestTUFRootPinned(t *testing.T) {
+	deb := dpkgDeb(t)
+	good := writeTUFRoot(t, 3, 2, 2)
+	if err := CheckTUFRoot(good); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckTUFRoot(writeTUFRoot(t, 3, 2, 1)); err == nil {
+		t.Error("a root below its threshold accepted")
+	}
+	notRoot := filepath.Join(t.TempDir(), "targets.json")
+	if err := os.WriteFile(notRoot, []byte(`{"signed":{"_type":"targets"},"signatures":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckTUFRoot(notRoot); err == nil {
+		t.Error("a targets file accepted as root")
+	}
+	var kiosk []Package
+	for _, p := range Manifest(testVersion) {
+		if p.Name == Kiosk {
+			kiosk = append(kiosk, p)
+		}
+	}
+	out := t.TempDir()
+	debs, err := Build(context.Background(), kiosk, Options{Root: "../..", BinDir: standInBins(t), OutDir: out, Version: testVersion, Time: commitTime,
+		Inputs: map[string]string{InputTUFRoot: good}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := t.TempDir()
+	run(t, deb, "-x", debs[0], x)
+	got, err := os.ReadFile(filepath.Join(x, "usr/share/quartierhub/tuf-root.json"))
+	want, _ := os.ReadFile(good)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("pinned root: %v", err)
+	}
 }

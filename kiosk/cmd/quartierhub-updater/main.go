@@ -24,8 +24,8 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/updater/handoff"
 )
 
-// version is the packaged kiosk's (the same package ships both), set at
-// build time with -ldflags "-X main.version=V".
+// version is the packaged kiosk's Debian version (the same package ships
+// both), set at build time with -ldflags "-X main.version=V".
 var version = "dev"
 
 func main() {
@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string) error {
 	log.Info("updater started", "version", version, "dir", *dir, "kiosk_data", *kioskData)
 	err = updater.Daemon{
 		Config: updater.Config{
-			Dir: *dir, RootPath: *root, InstalledVersion: version, Units: unitList, Window: w,
+			Dir: *dir, RootPath: *root, InstalledVersion: updater.PackageVersion(version), Units: unitList, Window: w,
 			Trial: *trial, Jitter: *jitter, RateLimit: rate.Limit(*rateLimit),
 			Rand:        rand.Int64N,
 			ClockSynced: updater.ClockSynced,

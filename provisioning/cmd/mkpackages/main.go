@@ -1,7 +1,7 @@
 // Command mkpackages builds Quartierhub's Debian packages from built
 // binaries (see provisioning/packaging; `make packages` runs it):
 //
-//	mkpackages --bin bin --out dist [--version 1.2.3] [--root .]
+//	mkpackages --bin bin --out dist [--version 1.2.3] [--root .] [--tuf-root root.json]
 //	mkpackages --print-version
 //
 // Without --version, the version comes from `git describe --tags --always
@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string) error {
 	root := fs.String("root", ".", "the repository's root")
 	arch := fs.String("arch", "amd64", "Debian architecture of the binaries")
 	printVersion := fs.Bool("print-version", false, "print the version (--version or git's) and stop")
+	tufRoot := fs.String("tuf-root", "", "the TUF root.json of the release keys' ceremony, pinned in quartierhub-kiosk for its updater; without it the updater stays off")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,10 +69,19 @@ func run(ctx context.Context, args []string) error {
 		fmt.Println(v)
 		return nil
 	}
+	inputs := map[string]string{}
+	if *tufRoot != "" {
+		if err := packaging.CheckTUFRoot(*tufRoot); err != nil {
+			return err
+		}
+		inputs[packaging.InputTUFRoot] = *tufRoot
+	} else {
+		fmt.Fprintln(os.Stderr, "mkpackages: no --tuf-root: quartierhub-kiosk's updater will not start (make packages TUF_ROOT=root.json)")
+	}
 	start := time.Now()
 	debs, err := packaging.Build(ctx, packaging.Manifest(v), packaging.Options{
 		Root: *root, BinDir: *bin, OutDir: *out, Version: v, Arch: *arch,
-		Time: commit, Change: "Built from git " + describe + ".",
+		Time: commit, Change: "Built from git " + describe + ".", Inputs: inputs,
 	})
 	if err != nil {
 		return err
