@@ -159,7 +159,8 @@ func (h *Hub) build() error {
 	h.buildTUF()
 	h.TerminalAPI = terminalapi.New(h.Store, terminalapi.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, Fleet: h.fleetHandlerOpts()})
 	c, err := console.New(h.Store, console.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		SecureCookies: cfg.SecureCookies, TrustProxy: len(cfg.TrustedProxies) > 0})
+		SecureCookies: cfg.SecureCookies, TrustProxy: len(cfg.TrustedProxies) > 0,
+		Rollouts: h.Rollouts, Releases: releasePublisher{st: h.Store, dataDir: cfg.Store.DataDir}})
 	if err != nil {
 		return err
 	}
