@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/tufrepo"
 )
 
@@ -38,12 +39,28 @@ func FuzzParseMetadata(f *testing.F) {
 	})
 }
 
+// publishCounter counts what is published through the real store.
+type publishCounter struct {
+	tufrepo.Store
+	published int
+}
+
+func (c *publishCounter) PublishTUF(ctx context.Context, metas []store.TUFMetadata, target *store.TUFTarget) error {
+	err := c.Store.PublishTUF(ctx, metas, target)
+	if err == nil {
+		c.published++
+	}
+	return err
+}
+
 // FuzzAddTarget: whatever targets.json and artifact are uploaded to a
 // real repository, AddTarget either publishes (only a targets.json the
 // offline targets key signed, as the seed) or refuses with ErrRejected and
 // stores nothing.
 func FuzzAddTarget(f *testing.F) {
 	fx := newFixture(f)
+	counter := &publishCounter{Store: fx.st}
+	repo := tufrepo.New(counter, fx.online)
 	art := artifact(7, 3000)
 	signed := signTargets(f, 2, "1.0.0", art, fx.targets)
 	f.Add(signed, art)
@@ -52,21 +69,18 @@ func FuzzAddTarget(f *testing.F) {
 	f.Add([]byte(`{"signed":{"_type":"targets","spec_version":"1.0.31","version":9,"expires":"2030-01-01T00:00:00Z","targets":{},"delegations":{"keys":{},"roles":[]}},"signatures":[]}`), []byte{})
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, tj, art []byte) {
-		before, err := fx.st.TUFMetadata(ctx, "targets", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		added, err := fx.repo.AddTarget(ctx, art, tj, t0.Add(time.Minute))
-		after, _ := fx.st.TUFMetadata(ctx, "targets", 0)
+		before := counter.published
+		added, err := repo.AddTarget(ctx, art, tj, t0.Add(time.Minute))
 		switch {
 		case err == nil:
+			after, _ := fx.st.TUFMetadata(ctx, "targets", 0)
 			if parsed, perr := tufrepo.ParseTargets(tj); perr != nil || added.Targets != parsed.Signed.Version || after.Version != added.Targets {
 				t.Fatalf("published %+v from targets.json %v (%v); stored version %d", added, parsed, perr, after.Version)
 			}
 		case !errors.Is(err, tufrepo.ErrRejected):
 			t.Fatalf("AddTarget: %v, want ErrRejected", err)
-		case after.Version != before.Version:
-			t.Fatalf("refused (%v), yet targets version %d became %d", err, before.Version, after.Version)
+		case counter.published != before:
+			t.Fatalf("refused (%v), yet published", err)
 		}
 	})
 }
