@@ -11,7 +11,7 @@ FUZZTIME  ?= 10m
 # (kiosk/cmd/kiosk/window.go is cgo-only: without cgo, kiosk is agent and CLI).
 CMDS      := ./drivers/cmd/devsim ./drivers/cmd/devprobe ./hub-server/cmd/hub-server ./kiosk/cmd/quartierhub-updater
 
-.PHONY: all deps deps-test deps-packages build test test-times vet unit fuzz-short fuzz bench soak run screenshots packages test-packages clean
+.PHONY: all deps deps-test deps-packages build test test-times vet unit fuzz-short fuzz bench soak run screenshots packages release test-packages clean
 
 all: build
 
@@ -95,6 +95,21 @@ packages: deps
 	  -ldflags "-s -w -linkmode=external -extldflags=-Wl,-z,relro,-z,now -X github.com/quartierhub/quartierhub/kiosk/cli.Version=$$v" \
 	  -o $(BIN)/deb/ ./kiosk/cmd/kiosk && \
 	$(GO) run ./provisioning/cmd/mkpackages --bin $(BIN)/deb --out dist --version "$$v" $(if $(TUF_ROOT),--tuf-root "$(TUF_ROOT)")
+
+# A kiosk release for the terminals' updater in dist/
+# (quartierhub-kiosk_V_amd64.tar.gz: manifest.json and bin/kiosk, see
+# kiosk/updater), the kiosk built as for the packages with the release
+# version set: the updater's health gate checks the restarted agent runs
+# it. Version: RELEASE_VERSION, or the tag git describe gives (an
+# untagged build is no release). Then sign it offline (hub-server
+# release sign) and publish it (hub-server release add, or the console).
+release: deps
+	@mkdir -p $(BIN)/release dist
+	@v="$$($(GO) run ./provisioning/cmd/mkrelease --print-version --version "$${RELEASE_VERSION:-$$($(GO) run ./provisioning/cmd/mkpackages --print-version)}")" && echo "release: version $$v" && \
+	CGO_ENABLED=1 CGO_CFLAGS="$(PKG_CFLAGS)" $(GO) build -trimpath -buildmode=pie \
+	  -ldflags "-s -w -linkmode=external -extldflags=-Wl,-z,relro,-z,now -X github.com/quartierhub/quartierhub/kiosk/cli.Version=$$v" \
+	  -o $(BIN)/release/ ./kiosk/cmd/kiosk && \
+	$(GO) run ./provisioning/cmd/mkrelease --kiosk $(BIN)/release/kiosk --version "$$v" --out dist
 
 # The packages checked for real (tests/packages): lintian, and installed,
 # upgraded, removed and purged in booted Debian 12 machines.
