@@ -72,9 +72,11 @@ const usage = `usage:
       (on the hub: publishes the ceremony's metadata, installs the online keys in HUBDIR/tuf)
   hub-server release sign --root root.json --targets-key F (--previous targets.json | --hub URL) --file ARTIFACT --version V
       [--min-version V] [--expires 2160h] --out targets.json
-      (offline, by the release signer: a new targets.json listing ARTIFACT; the hub cannot sign one itself)
+      (offline, by the release signer: a new targets.json listing ARTIFACT; the hub cannot sign one itself;
+      --renew instead of --file and --version re-signs the same releases before targets.json expires)
   hub-server release add --data HUBDIR [--db URL] --file ARTIFACT --targets targets.json --version V
-      (on the hub: publishes ARTIFACT with the targets.json release sign made for it; rollouts may then name V)
+      (on the hub: publishes ARTIFACT with the targets.json release sign made for it; rollouts may then name V;
+      given only --targets: publishes a targets.json that release sign renewed)
   hub-server release list --data HUBDIR|--db URL`
 
 // Main runs the command line args (without the program name) and returns

@@ -193,11 +193,15 @@ func releaseSign(ctx context.Context, args []string, o Opts) error {
 	minVersion := fs.String("min-version", "", "oldest running version that may update to this one (empty: any)")
 	expires := fs.Duration("expires", tufrepo.TargetsLifetime, "how long the signed targets.json is valid; sign a new one before")
 	out := fs.String("out", "", "write the new targets.json here (must not exist)")
+	renew := fs.Bool("renew", false, "instead of --file and --version: the same releases, one version higher, with a new expiry")
 	if err := parsePlain(fs, args); err != nil {
 		return err
 	}
-	if *rootFile == "" || *keyFile == "" || *file == "" || *version == "" || *out == "" {
-		return usageError{"release sign: --root, --targets-key, --file, --version and --out are required"}
+	if *rootFile == "" || *keyFile == "" || *out == "" || (!*renew && (*file == "" || *version == "")) {
+		return usageError{"release sign: --root, --targets-key, --out and either --file and --version or --renew are required"}
+	}
+	if *renew && (*file != "" || *version != "" || *minVersion != "") {
+		return usageError{"release sign: --renew takes no --file, --version or --min-version"}
 	}
 	if (*previous == "") == (*hubURL == "") {
 		return usageError{"release sign: give --previous targets.json or --hub URL"}
@@ -213,9 +217,11 @@ func releaseSign(ctx context.Context, args []string, o Opts) error {
 	if err != nil {
 		return err
 	}
-	art, err := readFile("release sign: artifact", *file, tufrepo.MaxArtifactBytes)
-	if err != nil {
-		return err
+	var art []byte
+	if !*renew {
+		if art, err = readFile("release sign: artifact", *file, tufrepo.MaxArtifactBytes); err != nil {
+			return err
+		}
 	}
 	var prev []byte
 	if *previous != "" {
@@ -227,8 +233,13 @@ func releaseSign(ctx context.Context, args []string, o Opts) error {
 		return fmt.Errorf("release sign: %w", err)
 	}
 	now := o.Now()
-	tj, err := tufrepo.SignTargets(tufrepo.SignRequest{Root: root, Previous: prev, TargetsKey: key, Artifact: art,
-		Custom: tufrepo.Custom{Version: *version, MinVersion: *minVersion}, Expires: now.Add(*expires)})
+	var tj []byte
+	if *renew {
+		tj, err = tufrepo.RenewTargets(root, prev, key, now.Add(*expires))
+	} else {
+		tj, err = tufrepo.SignTargets(tufrepo.SignRequest{Root: root, Previous: prev, TargetsKey: key, Artifact: art,
+			Custom: tufrepo.Custom{Version: *version, MinVersion: *minVersion}, Expires: now.Add(*expires)})
+	}
 	if err != nil {
 		return fmt.Errorf("release sign: %w", err)
 	}
@@ -245,6 +256,13 @@ func releaseSign(ctx context.Context, args []string, o Opts) error {
 	}
 	parsed, err := tufrepo.ParseTargets(tj)
 	if err != nil {
+		return err
+	}
+	if *renew {
+		_, err = fmt.Fprintf(o.Stdout, `signed targets.json version %d (expires %s, the same %d releases) to %s
+next, on the hub (copy %s there):
+  hub-server release add --data HUBDIR --targets %s
+`, parsed.Signed.Version, parsed.Signed.Expires.Format(time.RFC3339), len(parsed.Signed.Targets), *out, *out, filepath.Base(*out))
 		return err
 	}
 	name, _ := tufrepo.TargetName(*version)
@@ -267,11 +285,14 @@ func releaseAdd(ctx context.Context, args []string, o Opts) error {
 	if err := parse(fs, args, data); err != nil {
 		return err
 	}
-	if *file == "" || *targetsFile == "" || *version == "" {
-		return usageError{"release add: --file, --targets and --version are required (the hub alone cannot sign a release: sign targets.json offline with release sign first)"}
+	if *targetsFile == "" || (*file == "") != (*version == "") {
+		return usageError{"release add: --file, --targets and --version are required (the hub alone cannot sign a release: sign targets.json offline with release sign first); only --targets publishes a renewed targets.json"}
 	}
 	if err := keysDir("release add", data); err != nil {
 		return err
+	}
+	if *file == "" {
+		return renewAdd(ctx, data, *targetsFile, o)
 	}
 	name, err := tufrepo.TargetName(*version)
 	if err != nil {
@@ -313,6 +334,35 @@ func releaseAdd(ctx context.Context, args []string, o Opts) error {
 		return fmt.Errorf("release add: %w", err)
 	}
 	_, err = fmt.Fprintf(o.Stdout, "release %s %s (%s, %d bytes); a rollout may now name it\n", *version, published, name, len(art))
+	return err
+}
+
+// renewAdd publishes a renewed targets.json (release sign --renew): no
+// new artifact, every target it lists must be stored already.
+func renewAdd(ctx context.Context, data *storeLoc, targetsFile string, o Opts) error {
+	tj, err := readFile("release add: targets", targetsFile, tufrepo.MaxMetadataBytes)
+	if err != nil {
+		return err
+	}
+	keys, err := tufrepo.LoadOnlineKeys(data.DataDir)
+	if err != nil {
+		return fmt.Errorf("release add: %w (run release init first)", err)
+	}
+	st, err := openStore(ctx, data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := o.Now()
+	added, err := tufrepo.New(st, keys).AddTarget(ctx, nil, tj, now)
+	if err != nil {
+		return fmt.Errorf("release add: %w", err)
+	}
+	if err := st.AppendAudit(ctx, store.Audit{At: now, Actor: o.Actor, Action: "release.renew", Subject: "tuf:targets",
+		Detail: fmt.Sprintf("targets.json version %d", added.Targets)}); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(o.Stdout, "targets.json version %d published, listing the same releases\n", added.Targets)
 	return err
 }
 

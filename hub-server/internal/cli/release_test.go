@@ -126,6 +126,17 @@ func testRelease(t *testing.T, kind string) {
 		t.Errorf("release sign --hub: %s", out)
 	}
 	mustRun(t, with(loc, "release", "add", "--file", art2, "--targets", t3, "--version", "1.1.0")...)
+	// Before targets.json expires, the signer renews it: the same releases.
+	t4 := filepath.Join(dir, "targets-4.json")
+	mustFail(t, "--renew takes no", "release", "sign", "--root", k(tufrepo.RootFile), "--targets-key", k(tufrepo.TargetsKeyFile),
+		"--previous", t3, "--renew", "--file", art2, "--version", "1.2.0", "--out", t4)
+	if out := mustRun(t, "release", "sign", "--root", k(tufrepo.RootFile), "--targets-key", k(tufrepo.TargetsKeyFile), "--hub", hub.base,
+		"--renew", "--out", t4); !strings.Contains(out, "version 4") || !strings.Contains(out, "the same 2 releases") {
+		t.Errorf("release sign --renew: %s", out)
+	}
+	if out := mustRun(t, with(loc, "release", "add", "--targets", t4)...); !strings.Contains(out, "version 4 published") {
+		t.Errorf("release add of the renewed targets.json: %s", out)
+	}
 	list := mustRun(t, with(loc, "release", "list")...)
 	for _, want := range []string{"1.0.0", "1.1.0", "quartierhub-kiosk/1.1.0/quartierhub-kiosk_1.1.0_amd64.tar.gz", "84000", "yes"} {
 		if !strings.Contains(list, want) {
@@ -146,7 +157,7 @@ func testRelease(t *testing.T, kind string) {
 	for _, a := range audit {
 		actions = append(actions, a.Action+" "+a.Subject)
 	}
-	for _, want := range []string{"release.init tuf:root", "release.add release:1.0.0", "release.add release:1.1.0"} {
+	for _, want := range []string{"release.init tuf:root", "release.add release:1.0.0", "release.add release:1.1.0", "release.renew tuf:targets"} {
 		if !strings.Contains(strings.Join(actions, "\n"), want) {
 			t.Errorf("audit lacks %q: %q", want, actions)
 		}

@@ -1,6 +1,7 @@
 package tufrepo_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -113,5 +114,42 @@ func TestInstallOnlineKeysAgain(t *testing.T) {
 	}
 	if k, _ := tufrepo.LoadOnlineKeys(data); !k.Snapshot.Equal(f.online.Snapshot) {
 		t.Error(fmt.Errorf("installed snapshot key changed"))
+	}
+}
+
+// A targets.json expires (90 days by default) and a client then refuses
+// the repository although the hub keeps timestamp and snapshot fresh;
+// RenewTargets re-signs the same releases offline, AddTarget publishes it
+// without an artifact, and the client installs again.
+func TestRenewTargets(t *testing.T) {
+	ctx := context.Background()
+	late := t0.Add(tufrepo.TargetsLifetime + 24*time.Hour)
+	for _, renew := range []bool{false, true} {
+		f := newFixture(t)
+		art := artifact(1, 4000)
+		tj := f.release(t, "1.0.0", art, nil, t0)
+		if renew {
+			at := t0.Add(tufrepo.TargetsLifetime - 24*time.Hour)
+			renewed, err := tufrepo.RenewTargets(f.root, tj, f.targets, at.Add(tufrepo.TargetsLifetime))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tufrepo.RenewTargets(f.root, tj, f.online.Snapshot, at.Add(tufrepo.TargetsLifetime)); !errors.Is(err, tufrepo.ErrNoKey) {
+				t.Errorf("renewal with the online key: %v, want ErrNoKey", err)
+			}
+			if _, err := f.repo.AddTarget(ctx, nil, renewed, at); err != nil {
+				t.Fatalf("publish the renewed targets.json: %v", err)
+			}
+		}
+		if _, err := f.repo.RefreshTimestamp(ctx, late); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := download(f.client(t, late), "1.0.0")
+		switch {
+		case renew && (err != nil || !bytes.Equal(got, art)):
+			t.Errorf("renewed: %d bytes, %v", len(got), err)
+		case !renew && err == nil:
+			t.Error("an expired targets.json was accepted")
+		}
 	}
 }

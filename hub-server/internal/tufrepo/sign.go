@@ -94,3 +94,38 @@ func SignTargets(r SignRequest) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// RenewTargets returns previous re-signed as the next version with a new
+// expiry and the same releases, for when targets.json nears its expiry
+// and no release is due: terminals refuse an expired targets.json. The
+// checks are SignTargets'.
+func RenewTargets(rootJSON, previous []byte, targetsKey ed25519.PrivateKey, expires time.Time) ([]byte, error) {
+	root, err := ParseRoot(rootJSON)
+	if err != nil {
+		return nil, err
+	}
+	if err := root.VerifyDelegate(metadata.ROOT, root); err != nil {
+		return nil, fmt.Errorf("tufrepo: root.json: %w", err)
+	}
+	if err := checkRoleKey(root, metadata.TARGETS, targetsKey); err != nil {
+		return nil, err
+	}
+	prev, err := ParseTargets(previous)
+	if err != nil {
+		return nil, err
+	}
+	if err := root.VerifyDelegate(metadata.TARGETS, prev); err != nil {
+		return nil, fmt.Errorf("tufrepo: previous targets.json: %w", err)
+	}
+	targets := metadata.Targets(expires.UTC().Truncate(time.Second))
+	targets.Signed.Targets = prev.Signed.Targets
+	targets.Signed.Version = prev.Signed.Version + 1
+	if err := signWith(targets, targetsKey); err != nil {
+		return nil, err
+	}
+	b, err := targets.ToBytes(true)
+	if err != nil {
+		return nil, fmt.Errorf("tufrepo: targets.json: %w", err)
+	}
+	return b, nil
+}
