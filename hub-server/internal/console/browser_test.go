@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/rollout"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 	"github.com/quartierhub/quartierhub/internal/testutil"
@@ -269,4 +270,60 @@ func screenshotTour(t *testing.T, ctx context.Context, h *hub, sh shots, lib *te
 		chromedp.EmulateViewport(640, 900, chromedp.EmulateScale(2)),
 		chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("ul.counts")), sh.take("fleet-zoom200"),
 	)
+}
+
+// TestBrowserPublishAndRollout is the update path in a real browser:
+// publish a release with the files the signer made (the form's CSRF
+// token travels first, as the upload's guard needs), start a rollout
+// with the "pilot" terminals as canaries, pause it.
+func TestBrowserPublishAndRollout(t *testing.T) {
+	ctx := newBrowser(t)
+	st := teststores.Open(t, teststores.SQLite)
+	repo, signer := newRepo(t, st, time.Now(), false)
+	h := newHubWith(t, st, func(o *Opts) {
+		o.Releases, o.Rollouts, o.TempDir = repo, rollout.New(st, rollout.Opts{}), t.TempDir()
+	})
+	sh := shots{t: t, dir: os.Getenv("CONSOLE_SCREENSHOTS")}
+	h.addUser("anna", store.RoleAdmin)
+	pilot := h.enrolTerminal("jst-library-1", "Johannstadt")
+	if err := st.SetTerminalTags(context.Background(), pilot.id, []string{"pilot"}, store.Audit{At: time.Now(), Actor: "test", Action: "terminal.tag"}); err != nil {
+		t.Fatal(err)
+	}
+	h.enrolTerminal("fst-tram-1", "Friedrichstadt")
+	dir := t.TempDir()
+	artifact := []byte("kiosk 1.4.0 release tarball")
+	art, targets := filepath.Join(dir, "quartierhub-kiosk_1.4.0_amd64.tar.gz"), filepath.Join(dir, "targets.json")
+	if err := os.WriteFile(art, artifact, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(targets, signer.sign("1.4.0", artifact), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := h.srv.URL
+	run(t, ctx, "log in", chromedp.Navigate(base+"/console/login?next=/console/releases"), chromedp.WaitVisible(chromedp.ID("#name")),
+		chromedp.SendKeys(chromedp.ID("#name"), "anna"), chromedp.SendKeys(chromedp.ID("#password"), testPassword),
+		chromedp.Submit(chromedp.ID("#password")), chromedp.WaitVisible(chromedp.ID("#releases")))
+	run(t, ctx, "publish",
+		chromedp.SendKeys(chromedp.ID("#version"), "1.4.0"),
+		chromedp.SetUploadFiles(chromedp.ID("#targets"), []string{targets}), chromedp.SetUploadFiles(chromedp.ID("#artifact"), []string{art}),
+		chromedp.Click(chromedp.CSS(`form[action="/console/releases"] button.primary`)), chromedp.WaitVisible(chromedp.CSS(".flash")), sh.take("releases"))
+	if got := textOf(t, ctx, "#releases tbody"); !strings.Contains(got, "1.4.0") || !strings.Contains(got, "anna") {
+		t.Fatalf("releases after publishing: %q", got)
+	}
+	run(t, ctx, "start rollout",
+		chromedp.Click(chromedp.CSS(`nav a[href="/console/rollouts"]`)), chromedp.WaitVisible(chromedp.ID("#start")),
+		chromedp.SetValue(chromedp.ID("#version"), "1.4.0"), chromedp.Click(chromedp.CSS(`input[name="canary_tag"][value="pilot"]`)), sh.take("rollout-start"),
+		chromedp.Click(chromedp.CSS(`#start button.primary`)), chromedp.WaitVisible(chromedp.ID("#stages")))
+	if got := textOf(t, ctx, "h1"); !strings.Contains(got, "Rollout of 1.4.0") || !strings.Contains(got, "Running") {
+		t.Fatalf("rollout page h1: %q", got)
+	}
+	if got := textOf(t, ctx, "#members"); !strings.Contains(got, "jst-library-1") || !strings.Contains(got, "canary") {
+		t.Fatalf("members: %q", got)
+	}
+	run(t, ctx, "pause", chromedp.SendKeys(chromedp.ID("#pause-reason"), "waiting for the library's opening hours"),
+		chromedp.Submit(chromedp.ID("#pause-reason")), chromedp.WaitVisible(chromedp.ID("#rollout-reason")), sh.take("rollout"))
+	if got := textOf(t, ctx, "h1"); !strings.Contains(got, "Paused") {
+		t.Fatalf("after pausing: %q", got)
+	}
+	run(t, ctx, "windows", chromedp.Navigate(base+"/console/windows"), chromedp.WaitVisible(chromedp.ID("#window-default")), sh.take("windows"))
 }

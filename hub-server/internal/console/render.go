@@ -64,6 +64,12 @@ func funcsFor(lang string) template.FuncMap {
 		},
 		"list":   func(s ...string) []string { return s },
 		"pretty": prettyJSON,
+		"pct64": func(a, b int64) int64 {
+			if b <= 0 {
+				return 0
+			}
+			return a * 100 / b
+		},
 		"pct": func(a, b int) int {
 			if b == 0 {
 				return 0

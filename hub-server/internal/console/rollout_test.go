@@ -77,7 +77,7 @@ func testRolloutFromTheConsole(t *testing.T, kind string) {
 	a := h.browser()
 	a.mustLogin("anna")
 	p := a.get("/console/rollouts")
-	for _, want := range []string{`<option value="1.4.0"`, `name="stage_name" maxlength="64" value="canary"`, `value="25"`, `name="stage_soak" type="number" min="0" max="43200" value="60"`, `<option value="pilot"`, `<option value="t-5"`} {
+	for _, want := range []string{`<option value="1.4.0"`, `name="stage_name" maxlength="64" value="canary"`, `value="25"`, `name="stage_soak" type="number" min="0" max="43200" value="60"`, `name="canary_tag" value="pilot"`, `<option value="t-5"`} {
 		if !strings.Contains(p.body, want) {
 			t.Fatalf("start form lacks %s:\n%s", want, p.body)
 		}
@@ -258,5 +258,30 @@ func testRolloutActionsUnaudited(t *testing.T, kind string) {
 	}
 	if got, _ := st.Rollout(ctx, ro.ID); got.State != store.RolloutPaused {
 		t.Errorf("unaudited actions changed the rollout: %s", got.State)
+	}
+}
+
+// TestTerminalShowsUpdater: the terminal page shows what the updater
+// said in the last heartbeat, and the fleet overview an update under way.
+func TestTerminalShowsUpdater(t *testing.T) {
+	h := newHub(t, nil)
+	h.addUser("vera", store.RoleViewer)
+	tm := h.enrolTerminal("jst-1", "Johannstadt")
+	b := h.browser()
+	b.mustLogin("vera")
+	tm.heartbeat(api.Heartbeat{SoftwareVersion: "1.2.0"}) // a terminal without an updater
+	if p := b.get("/console/terminals/jst-1"); !strings.Contains(between(p.body, `id="updater"`, "</div>"), "Not reported") {
+		t.Errorf("no updater:\n%s", between(p.body, `id="updater"`, "</div>"))
+	}
+	tm.heartbeat(api.Heartbeat{SoftwareVersion: "1.3.0", Updater: &api.UpdaterStatus{State: api.UpdaterDownloading, Version: "1.3.0", Target: "1.4.0",
+		ProgressBytes: 3 << 20, TotalBytes: 12 << 20, LastError: "connection reset", BadVersions: []string{"1.3.9"}}})
+	got := between(b.get("/console/terminals/jst-1").body, `id="updater"`, "</div>")
+	for _, want := range []string{"Downloading", "runs 1.3.0", "working towards 1.4.0", "25 % of 12.0 MiB", "connection reset", "1.3.9"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("updater line lacks %q:\n%s", want, got)
+		}
+	}
+	if p := b.get("/console/"); !strings.Contains(p.body, "Downloading</span> → 1.4.0") {
+		t.Errorf("fleet overview does not show the update under way:\n%s", between(p.body, "<tbody>", "</tbody>"))
 	}
 }

@@ -53,7 +53,7 @@ type windowListData struct {
 // defaultWindowForm is a new window's form: nights from 02:00 for two
 // hours, every day, in the hub's city's time zone.
 func defaultWindowForm(quarter string) windowForm {
-	return windowForm{Quarter: quarter, Days: api.Weekdays, Start: "02:00", Duration: "120", TimeZone: "Europe/Berlin", Updated: "0", New: true}
+	return windowForm{Quarter: quarter, Days: weekdays, Start: "02:00", Duration: "120", TimeZone: "Europe/Berlin", Updated: "0", New: true}
 }
 
 func windowFormOf(w store.MaintenanceWindow) windowForm {
@@ -79,7 +79,7 @@ func (c *Console) showWindows(w http.ResponseWriter, r *http.Request, status int
 		c.serverError(w, r, "windows", err)
 		return
 	}
-	d := windowListData{Default: defaultWindowForm(""), Add: defaultWindowForm(""), Weekdays: api.Weekdays}
+	d := windowListData{Default: defaultWindowForm(""), Add: defaultWindowForm(""), Weekdays: weekdays}
 	own := map[string]bool{}
 	for _, win := range ws {
 		if win.Quarter == "" {
@@ -188,11 +188,14 @@ func (c *Console) windowSave(w http.ResponseWriter, r *http.Request) {
 	c.redirect(w, r, "/console/windows", "window")
 }
 
+// weekdays are api.Weekdays as a European week runs, Monday first.
+var weekdays = append(slices.Clone(api.Weekdays[1:]), api.Weekdays[0])
+
 // weekdaysInOrder is days in the week's order, each once; an unknown day
 // is kept, for Validate to name it.
 func weekdaysInOrder(days []string) []string {
 	var out []string
-	for _, d := range api.Weekdays {
+	for _, d := range weekdays {
 		if slices.Contains(days, d) {
 			out = append(out, d)
 		}
