@@ -35,11 +35,15 @@ type Daemon struct {
 	// Interval between rounds; default 5 min (an offer reaches the
 	// agent with a heartbeat and waits at most this long).
 	Interval time.Duration
+	// Once runs a single round after the recovery and returns its error
+	// (an administrator's manual check, and the tests under tests/update).
+	Once bool
 }
 
 // Run finishes whatever the journal says was interrupted, then runs a
 // round every Interval until ctx ends. A round's failure is logged and
-// retried; Run returns only ctx's error or a configuration error.
+// retried; Run returns only ctx's error or a configuration error (or,
+// with Once, the round's).
 func (d Daemon) Run(ctx context.Context) error {
 	if d.KioskDataDir == "" {
 		return errors.New("updater: KioskDataDir is required")
@@ -91,6 +95,12 @@ func (d Daemon) Run(ctx context.Context) error {
 			} else {
 				log.Info("update round", "outcome", res.Outcome, "version", res.Version)
 			}
+			if d.Once {
+				return err
+			}
+		}
+		if d.Once {
+			return err
 		}
 		if err := clock.Sleep(ctx, d.Interval); err != nil {
 			return err

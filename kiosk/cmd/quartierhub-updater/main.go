@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string) error {
 	jitter := fs.Duration("jitter", 15*time.Minute, "at most this long a random pause before a download, to spread a fleet's")
 	rateLimit := fs.Int("rate-limit", 1<<20, "download bytes per second; 0 unlimited")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
+	once := fs.Bool("once", false, "run one round after the recovery and exit, non-zero if it failed")
 	printVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string) error {
 		},
 		KioskDataDir: *kioskData,
 		Interval:     *interval,
+		Once:         *once,
 	}.Run(ctx)
 	if ctx.Err() != nil {
 		log.Info("updater stopped")

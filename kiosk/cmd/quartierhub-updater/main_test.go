@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,5 +44,23 @@ func TestBadFlags(t *testing.T) {
 		if err := run(context.Background(), args); err == nil {
 			t.Errorf("%v accepted", args)
 		}
+	}
+}
+
+// --once recovers, runs one round and returns its failure instead of
+// waiting for the next: here the terminal is not enrolled.
+func TestOnce(t *testing.T) {
+	dir, kiosk := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "journal.json"), []byte(`{"state":"downloading","to":"1.1.0"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"--once", "--dir", dir, "--kiosk-data", kiosk, "--root", filepath.Join(t.TempDir(), "none.json"), "--log-level", "error"})
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "identity") {
+		t.Fatalf("run --once, not enrolled: %v (ctx %v)", err, ctx.Err())
+	}
+	if st, err := handoff.ReadStatus(dir); err != nil || st.State != handoff.StateIdle {
+		t.Fatalf("not recovered: %+v, %v", st, err)
 	}
 }
