@@ -207,6 +207,10 @@ func (r *Repo) AddTarget(ctx context.Context, artifact, targetsJSON []byte, now 
 	if len(artifact) > MaxArtifactBytes {
 		return Added{}, fmt.Errorf("%w: artifact is larger than %d bytes", ErrRejected, MaxArtifactBytes)
 	}
+	// Malformed input is refused before the store is read.
+	if _, err := ParseTargets(targetsJSON); err != nil {
+		return Added{}, err
+	}
 	for attempt := 0; ; attempt++ {
 		a, err := r.addTarget(ctx, artifact, targetsJSON, now)
 		// Another process published meanwhile: check again against what
