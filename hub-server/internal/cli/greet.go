@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -28,6 +29,9 @@ func greet(ctx context.Context, st store.Store, listen, publicURL string, tls bo
 		url = scheme + host + "/console/"
 	}
 	log.Info("console", "url", url)
+	if _, err := st.TUFMetadata(ctx, "root", 0); errors.Is(err, store.ErrNotFound) {
+		log.Info("no release repository yet: terminals update only once `hub-server release keys` (offline) and `hub-server release init` (here) have run; see provisioning/README.md, Releases and updates")
+	}
 	users, err := st.Users(ctx)
 	if err != nil || len(users) > 0 {
 		return
