@@ -93,6 +93,7 @@ func needMachine(t *testing.T) {
 // any error, fails TestLintian.
 var allowedWarnings = map[string]string{
 	"shared-library-lacks-prerequisites [usr/bin/hub-server]":                                                                                   "hub-server is a static PIE built without cgo: it names no shared library, and lintian takes a PIE without DT_NEEDED for a library",
+	"shared-library-lacks-prerequisites [usr/bin/quartierhub-updater]":                                                                          "the updater is a static PIE built without cgo, like hub-server",
 	"systemd-service-file-refers-to-unusual-wantedby-target quartierhub-compositor.service [usr/lib/systemd/system/quartierhub-window.service]": "the window belongs to the compositor: enabling the compositor brings the window with it",
 }
 
@@ -312,13 +313,15 @@ func exists(m *debroot.Machine, path string) bool {
 func upgradeBuild(ctx context.Context, t *testing.T, b built) map[string]string {
 	t.Helper()
 	bin := t.TempDir()
-	for name, binary := range map[string]string{packaging.Kiosk: "kiosk", packaging.Hub: "hub-server"} {
+	for name, binaries := range map[string][]string{packaging.Kiosk: {"kiosk", "quartierhub-updater"}, packaging.Hub: {"hub-server"}} {
 		x := t.TempDir()
 		if out, err := exec.Command("dpkg-deb", "-x", b.deb[name], x).CombinedOutput(); err != nil {
 			t.Fatalf("dpkg-deb -x: %v\n%s", err, out)
 		}
-		if err := os.Rename(filepath.Join(x, "usr", "bin", binary), filepath.Join(bin, binary)); err != nil {
-			t.Fatal(err)
+		for _, binary := range binaries {
+			if err := os.Rename(filepath.Join(x, "usr", "bin", binary), filepath.Join(bin, binary)); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	v2 := b.version + "+upgrade"
@@ -406,7 +409,7 @@ func TestLifecycle(t *testing.T) {
 	})
 
 	step("verify", func(t *testing.T) {
-		verifyUnits(ctx, t, m, units...)
+		verifyUnits(ctx, t, m, append(units, "quartierhub-updater.service")...)
 	})
 
 	step("running", func(t *testing.T) {
@@ -427,6 +430,10 @@ func TestLifecycle(t *testing.T) {
 		if owner := strings.TrimSpace(do(ctx, t, m, "stat", "-c", "%U", "/var/lib/quartierhub-hub/hub.db")); owner != "quartierhub-hub" {
 			t.Errorf("hub.db belongs to %s", owner)
 		}
+	})
+
+	step("updater", func(t *testing.T) {
+		updaterUnit(ctx, t, m)
 	})
 
 	step("reinstall", func(t *testing.T) {
@@ -517,7 +524,7 @@ func TestLifecycle(t *testing.T) {
 
 	step("purge", func(t *testing.T) {
 		do(ctx, t, m, "dpkg", "-P", packaging.Kiosk, packaging.Hub)
-		for _, f := range []string{"/etc/quartierhub/kiosk.json", "/etc/quartierhub/hub.env", "/var/lib/quartierhub-kiosk", "/var/lib/quartierhub-hub"} {
+		for _, f := range []string{"/etc/quartierhub/kiosk.json", "/etc/quartierhub/hub.env", "/var/lib/quartierhub-kiosk", "/var/lib/quartierhub-hub", "/var/lib/quartierhub-updater"} {
 			if exists(m, f) {
 				t.Errorf("%s is left after dpkg -P", f)
 			}
