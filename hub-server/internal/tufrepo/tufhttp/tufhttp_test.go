@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,6 +200,50 @@ func FuzzPath(f *testing.F) {
 			default:
 				t.Fatalf("%s %q (Range %q): %d", m, path, rng, rec.Code)
 			}
+		}
+	})
+}
+
+// FuzzFetchTargets: whatever a hub answers for timestamp.json, the
+// snapshot and targets.json, FetchTargets returns an error or a
+// targets.json that parses, and never panics.
+func FuzzFetchTargets(f *testing.F) {
+	r := newRepo(f)
+	ctx := context.Background()
+	stamp, _ := r.st.TUFMetadata(ctx, "timestamp", 0)
+	snap, _ := r.st.TUFMetadata(ctx, "snapshot", 0)
+	f.Add(stamp.Body, snap.Body, r.targets)
+	f.Add([]byte(`{"signed":{"meta":{"snapshot.json":{"version":-3}}}}`), snap.Body, r.targets)
+	f.Add(stamp.Body, []byte(`{"signed":{"_type":"snapshot","meta":{"targets.json":{"version":99999999999999999999}}}}`), []byte("{}"))
+	var (
+		mu    sync.Mutex
+		files [3][]byte
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch p := strings.TrimPrefix(req.URL.Path, tufhttp.Prefix+"metadata/"); {
+		case p == "timestamp.json":
+			w.Write(files[0])
+		case strings.HasSuffix(p, ".snapshot.json"):
+			w.Write(files[1])
+		case strings.HasSuffix(p, ".targets.json"):
+			w.Write(files[2])
+		default:
+			http.NotFound(w, req)
+		}
+	}))
+	defer srv.Close()
+	f.Fuzz(func(t *testing.T, stamp, snap, targets []byte) {
+		mu.Lock()
+		files = [3][]byte{stamp, snap, targets}
+		mu.Unlock()
+		got, err := tufhttp.FetchTargets(ctx, srv.Client(), srv.URL)
+		if err != nil {
+			return
+		}
+		if _, err := tufrepo.ParseTargets(got); err != nil || !bytes.Equal(got, targets) {
+			t.Fatalf("FetchTargets returned %q (%v), served %q", got, err, targets)
 		}
 	})
 }
