@@ -170,3 +170,55 @@ func (c AgentCheck) AgentHealthy(ctx context.Context, want string) error {
 	}
 	return nil
 }
+
+// CheckItem is one thing the updater depends on and whether it holds.
+type CheckItem struct {
+	What string
+	Err  error
+}
+
+// Check reports, for an administrator (`quartierhub-updater --check`),
+// whether what the updater needs is there: the pinned root, the hub's
+// address, a synchronised clock, the units it restarts, and the agent's
+// answer as the health gate would ask it (for the version running).
+// It changes nothing.
+func (d Daemon) Check(ctx context.Context) []CheckItem {
+	cfg := d.Config
+	var items []CheckItem
+	add := func(what string, err error) { items = append(items, CheckItem{What: what, Err: err}) }
+	root := cfg.RootPath
+	if root == "" {
+		root = DefaultRootPath
+	}
+	_, err := os.Stat(root)
+	add("pinned TUF root "+root, err)
+	hub, err := HubURL(d.KioskDataDir)
+	add("hub address "+hub, err)
+	if cfg.ClockSynced != nil {
+		synced, err := cfg.ClockSynced(ctx)
+		if err == nil && !synced {
+			err = ErrClockNotSynced
+		}
+		add("clock synchronised", err)
+	}
+	if cfg.Services != nil {
+		for _, unit := range cfg.Units {
+			st, err := cfg.Services.Status(ctx, unit)
+			if err == nil && st.ActiveState != "active" {
+				err = fmt.Errorf("%s is %s", unit, st.ActiveState)
+			}
+			add("unit "+unit, err)
+		}
+	}
+	u, err := New(Config{Dir: cfg.Dir, InstalledVersion: cfg.InstalledVersion, Services: cfg.Services, Health: AgentCheck{}, Rand: func(int64) int64 { return 0 },
+		ClockSynced: func(context.Context) (bool, error) { return true, nil }})
+	running := ""
+	if err == nil {
+		running, err = u.CurrentVersion()
+	}
+	if err == nil {
+		err = AgentCheck{DataDir: d.KioskDataDir}.AgentHealthy(ctx, running)
+	}
+	add("agent healthy, running "+running, err)
+	return items
+}

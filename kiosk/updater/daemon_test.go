@@ -136,3 +136,42 @@ func TestAgentCheck(t *testing.T) {
 		return err != nil && strings.Contains(err.Error(), "heartbeat failing")
 	})
 }
+
+// --check names what the updater needs and what is missing, against a
+// real agent.
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	hub := fakehub.Start(t, fakehub.Opts{})
+	if err := identity.Save(dir, identity.Identity{TerminalID: "T1", Name: "t", Quarter: "q", HubURL: hub.URL(), Key: hub.NewTerminal("T1")}); err != nil {
+		t.Fatal(err)
+	}
+	a := agent.New(agent.Opts{DataDir: dir, Version: "1.1.0", Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-a.Ready()
+	root := filepath.Join(t.TempDir(), "root.json")
+	if err := os.WriteFile(root, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := updater.Daemon{KioskDataDir: dir, Config: updater.Config{Dir: t.TempDir(), RootPath: root, InstalledVersion: "1.1.0",
+		Units: []string{"quartierhub-agent.service"}, Services: &fakeSystem{},
+		ClockSynced: func(context.Context) (bool, error) { return true, nil }}}
+	failed := func() []string {
+		var out []string
+		for _, it := range d.Check(context.Background()) {
+			if it.Err != nil {
+				out = append(out, it.What+": "+it.Err.Error())
+			}
+		}
+		return out
+	}
+	testutil.Eventually(t, "every check passing", func() bool { return len(failed()) == 0 })
+	os.Remove(root)
+	d.Config.ClockSynced = func(context.Context) (bool, error) { return false, nil }
+	got := failed()
+	if len(got) != 2 || !strings.Contains(got[0], "pinned TUF root") || !strings.Contains(got[1], "clock") {
+		t.Fatalf("failed checks %q", got)
+	}
+}

@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
 	once := fs.Bool("once", false, "run one round after the recovery and exit, non-zero if it failed")
 	printVersion := fs.Bool("version", false, "print the version and exit")
+	check := fs.Bool("check", false, "check what the updater needs (root, hub address, clock, units, agent), print it and exit; changes nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,8 +78,7 @@ func run(ctx context.Context, args []string) error {
 		return errors.New("--rate-limit must not be negative")
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	log.Info("updater started", "version", version, "dir", *dir, "kiosk_data", *kioskData)
-	err = updater.Daemon{
+	d := updater.Daemon{
 		Config: updater.Config{
 			Dir: *dir, RootPath: *root, InstalledVersion: updater.PackageVersion(version), Units: unitList, Window: w,
 			Trial: *trial, Jitter: *jitter, RateLimit: rate.Limit(*rateLimit),
@@ -90,10 +90,31 @@ func run(ctx context.Context, args []string) error {
 		KioskDataDir: *kioskData,
 		Interval:     *interval,
 		Once:         *once,
-	}.Run(ctx)
+	}
+	if *check {
+		return printCheck(d.Check(ctx))
+	}
+	log.Info("updater started", "version", version, "dir", *dir, "kiosk_data", *kioskData)
+	err = d.Run(ctx)
 	if ctx.Err() != nil {
 		log.Info("updater stopped")
 		return nil
 	}
 	return err
+}
+
+func printCheck(items []updater.CheckItem) error {
+	failed := 0
+	for _, it := range items {
+		if it.Err != nil {
+			failed++
+			fmt.Printf("FAIL %s: %v\n", it.What, it.Err)
+		} else {
+			fmt.Printf("ok   %s\n", it.What)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d checks failed", failed, len(items))
+	}
+	return nil
 }
