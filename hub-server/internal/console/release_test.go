@@ -361,3 +361,32 @@ func TestReleaseUploadGuard(t *testing.T) {
 		t.Errorf("admin publishes: %d\n%s", p.status, p.body)
 	}
 }
+
+// TestReleaseUploadTooLarge: a body over the upload's bound is cut off
+// while it streams, answered 413 with the bound named, and leaves no
+// spooled file and no release. (The real bound, 512 MiB and more, is
+// lowered for the test.)
+func TestReleaseUploadTooLarge(t *testing.T) {
+	const route = "POST /console/releases"
+	saved := uploads[route]
+	uploads[route] = 64 << 10
+	t.Cleanup(func() { uploads[route] = saved })
+	st := teststores.Open(t, teststores.SQLite)
+	repo, s := newRepo(t, st, time.Now(), false)
+	spool := t.TempDir()
+	h := newHubWith(t, st, func(o *Opts) { o.Releases = repo; o.TempDir = spool })
+	h.addUser("anna", store.RoleAdmin)
+	b := h.browser()
+	b.mustLogin("anna")
+	artifact := bytes.Repeat([]byte{0x1f}, 100<<10)
+	p := b.upload("/console/releases", releaseParts("1.4.0", s.sign("1.4.0", artifact), artifact)...)
+	if p.status != http.StatusRequestEntityTooLarge || !strings.Contains(p.body, "The upload is larger than") {
+		t.Fatalf("oversized upload: %d\n%s", p.status, between(p.body, `role="alert"`, "</p>"))
+	}
+	if left, _ := os.ReadDir(spool); len(left) > 0 {
+		t.Errorf("spooled files left behind: %v", left)
+	}
+	if rels, _ := h.st.Releases(context.Background()); len(rels) != 0 {
+		t.Errorf("releases: %+v", rels)
+	}
+}
