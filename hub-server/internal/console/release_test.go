@@ -356,6 +356,12 @@ func TestReleaseUploadGuard(t *testing.T) {
 	if rels, _ := h.st.Releases(context.Background()); len(rels) != 0 {
 		t.Errorf("refused uploads stored: %+v", rels)
 	}
+	// While another release is being published, an upload waits its turn.
+	h.con.publishing <- struct{}{}
+	if p := a.upload("/console/releases", releaseParts("3.0.0", signed, artifact)...); p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Another release is being published") {
+		t.Errorf("upload during another: %d", p.status)
+	}
+	<-h.con.publishing
 	// The admin's own upload passes.
 	if p := a.upload("/console/releases", releaseParts("3.0.0", signed, artifact)...); p.status != http.StatusSeeOther {
 		t.Errorf("admin publishes: %d\n%s", p.status, p.body)
