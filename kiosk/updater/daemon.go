@@ -38,6 +38,10 @@ type Daemon struct {
 	// Once runs a single round after the recovery and returns its error
 	// (an administrator's manual check, and the tests under tests/update).
 	Once bool
+	// PackageVersion is the version string the packaged kiosk reports
+	// (its Debian version), which Check expects of the agent while no
+	// release is current.
+	PackageVersion string
 }
 
 // Run finishes whatever the journal says was interrupted, then runs a
@@ -215,6 +219,9 @@ func (d Daemon) Check(ctx context.Context) []CheckItem {
 	running := ""
 	if err == nil {
 		running, err = u.CurrentVersion()
+	}
+	if _, lerr := os.Lstat(filepath.Join(cfg.Dir, "current")); errors.Is(lerr, os.ErrNotExist) && d.PackageVersion != "" {
+		running = d.PackageVersion
 	}
 	if err == nil {
 		err = AgentCheck{DataDir: d.KioskDataDir}.AgentHealthy(ctx, running)

@@ -168,6 +168,13 @@ func TestCheck(t *testing.T) {
 		return out
 	}
 	testutil.Eventually(t, "every check passing", func() bool { return len(failed()) == 0 })
+	// Without a current release the agent must run the package's own
+	// version string.
+	d.PackageVersion = "1.1.0+git20261207"
+	if got := failed(); len(got) != 1 || !strings.Contains(got[0], `agent runs "1.1.0", want 1.1.0+git20261207`) {
+		t.Fatalf("failed checks %q", got)
+	}
+	d.PackageVersion = ""
 	os.Remove(root)
 	d.Config.ClockSynced = func(context.Context) (bool, error) { return false, nil }
 	got := failed()

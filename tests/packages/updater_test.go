@@ -94,6 +94,39 @@ chown quartierhub-kiosk: /var/lib/quartierhub-kiosk/identity.json && chmod 600 /
 	}
 	do(ctx, t, m, "systemctl", "stop", unit)
 
+	// Under the unit's own sandbox: --check reads the units' states from
+	// systemd and asks the agent over its socket, and systemctl restarts
+	// the agent, as a switch and the health gate do.
+	before := strings.TrimSpace(do(ctx, t, m, "systemctl", "show", "-P", "MainPID", "quartierhub-agent.service"))
+	do(ctx, t, m, "sh", "-c", `mkdir -p /run/systemd/system/quartierhub-updater.service.d && cat > /run/systemd/system/quartierhub-updater.service.d/check.conf <<'E'
+[Service]
+Type=oneshot
+Restart=no
+ExecStart=
+ExecStart=-/usr/bin/quartierhub-updater --check
+ExecStart=/usr/bin/systemctl restart quartierhub-agent.service
+E
+systemctl daemon-reload`)
+	if out, err := m.Exec(ctx, "systemctl", "start", unit); err != nil {
+		status, _ := m.Exec(ctx, "journalctl", "--no-pager", "-o", "cat", "-n", "30", "-u", unit)
+		t.Fatalf("the sandboxed check and restart: %v %s\n%s", err, out, status)
+	}
+	log, _ = m.Exec(ctx, "journalctl", "--no-pager", "-o", "cat", "-u", unit)
+	t.Logf("--check in the unit's sandbox:\n%s", log[strings.LastIndex(log, "ok   pinned"):])
+	for _, want := range []string{"ok   pinned TUF root", "ok   hub address http://127.0.0.1:9", "ok   unit quartierhub-agent.service"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("--check under the sandbox lacks %q", want)
+		}
+	}
+	// The agent answered (it cannot reach the made-up hub).
+	if i := strings.Index(log, "agent healthy"); i < 0 || strings.Contains(log[i:], "no agent running") || strings.Contains(log[i:], "permission denied") {
+		t.Errorf("the agent's socket was not reached from the sandbox")
+	}
+	if after := strings.TrimSpace(do(ctx, t, m, "systemctl", "show", "-P", "MainPID", "quartierhub-agent.service")); after == before {
+		t.Errorf("systemctl restart from the updater's sandbox did not restart the agent (PID %s)", after)
+	}
+	do(ctx, t, m, "sh", "-c", "rm -r /run/systemd/system/quartierhub-updater.service.d && systemctl daemon-reload")
+
 	// A release in current is what the agent runs after a restart; without
 	// the link, the package again.
 	do(ctx, t, m, "sh", "-c", `install -D -m 755 /usr/bin/kiosk /var/lib/quartierhub-updater/releases/9.9.9/bin/kiosk && ln -sfn releases/9.9.9 /var/lib/quartierhub-updater/current`)

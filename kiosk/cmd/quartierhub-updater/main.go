@@ -87,9 +87,10 @@ func run(ctx context.Context, args []string) error {
 			Services:    updater.Systemctl{},
 			Log:         log,
 		},
-		KioskDataDir: *kioskData,
-		Interval:     *interval,
-		Once:         *once,
+		KioskDataDir:   *kioskData,
+		Interval:       *interval,
+		Once:           *once,
+		PackageVersion: version,
 	}
 	if *check {
 		return printCheck(d.Check(ctx))
