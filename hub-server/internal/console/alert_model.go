@@ -11,7 +11,7 @@ import (
 // alertKinds are the kinds a mute may name (besides every kind).
 var alertKinds = []string{fleet.AlertOffline, fleet.AlertPaperNearEnd, fleet.AlertPaperOut, fleet.AlertSensorFault,
 	fleet.AlertSensorSilent, fleet.AlertDeviceFault, fleet.AlertBacklogGrowing, fleet.AlertBacklogOld, fleet.AlertDiskLow,
-	fleet.AlertRevokedCalling}
+	fleet.AlertRevokedCalling, fleet.AlertRolloutHalted}
 
 // mutePeriod is one choice of the mute form.
 type mutePeriod struct {
