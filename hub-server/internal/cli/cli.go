@@ -76,7 +76,10 @@ const usage = `usage:
       --renew instead of --file and --version re-signs the same releases before targets.json expires)
   hub-server release add --data HUBDIR [--db URL] --file ARTIFACT --targets targets.json --version V
       (on the hub: publishes ARTIFACT with the targets.json release sign made for it; rollouts may then name V;
-      given only --targets: publishes a targets.json that release sign renewed)
+      given only --targets: publishes a targets.json that release sign renewed; given only --root: a root.json
+      that release root renewed)
+  hub-server release root --previous root.json --root-key F --root-key F [--expires 8760h] --out root.json
+      (offline, by two of the three root key holders: the same root, one version higher, before it expires)
   hub-server release list --data HUBDIR|--db URL`
 
 // Main runs the command line args (without the program name) and returns
@@ -215,6 +218,8 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return releaseSign(ctx, args[2:], o)
 	case cmd(2) == "release add":
 		return releaseAdd(ctx, args[2:], o)
+	case cmd(2) == "release root":
+		return releaseRoot(args[2:], o)
 	case cmd(2) == "release list":
 		return releaseList(ctx, args[2:], o)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -243,15 +244,7 @@ func releaseSign(ctx context.Context, args []string, o Opts) error {
 	if err != nil {
 		return fmt.Errorf("release sign: %w", err)
 	}
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("release sign: %w", err)
-	}
-	if _, err := f.Write(tj); err != nil {
-		f.Close()
-		return fmt.Errorf("release sign: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	if err := writeNew(*out, tj); err != nil {
 		return fmt.Errorf("release sign: %w", err)
 	}
 	parsed, err := tufrepo.ParseTargets(tj)
@@ -282,8 +275,18 @@ func releaseAdd(ctx context.Context, args []string, o Opts) error {
 	file := fs.String("file", "", "the release artifact (quartierhub-kiosk_V_amd64.tar.gz)")
 	targetsFile := fs.String("targets", "", "the targets.json release sign wrote for it (signed offline: the hub cannot sign releases)")
 	version := fs.String("version", "", "the release's version, as signed")
+	rootFile := fs.String("root", "", "instead: publish a root.json that release root renewed")
 	if err := parse(fs, args, data); err != nil {
 		return err
+	}
+	if *rootFile != "" {
+		if *targetsFile != "" || *file != "" || *version != "" {
+			return usageError{"release add: --root goes alone"}
+		}
+		if err := keysDir("release add", data); err != nil {
+			return err
+		}
+		return rootAdd(ctx, data, *rootFile, o)
 	}
 	if *targetsFile == "" || (*file == "") != (*version == "") {
 		return usageError{"release add: --file, --targets and --version are required (the hub alone cannot sign a release: sign targets.json offline with release sign first); only --targets publishes a renewed targets.json"}
@@ -334,6 +337,98 @@ func releaseAdd(ctx context.Context, args []string, o Opts) error {
 		return fmt.Errorf("release add: %w", err)
 	}
 	_, err = fmt.Fprintf(o.Stdout, "release %s %s (%s, %d bytes); a rollout may now name it\n", *version, published, name, len(art))
+	return err
+}
+
+// releaseRoot renews the root offline with two of the three root keys.
+func releaseRoot(args []string, o Opts) error {
+	fs := plainFlags("release root")
+	previous := fs.String("previous", "", "the root.json published now (the ceremony's, or the one release root wrote last)")
+	var keyFiles []string
+	fs.Func("root-key", "a root key file (give two of the three: the root's threshold)", func(v string) error {
+		keyFiles = append(keyFiles, v)
+		return nil
+	})
+	expires := fs.Duration("expires", tufrepo.RootLifetime, "how long the new root.json is valid; renew it before")
+	out := fs.String("out", "", "write the new root.json here (must not exist)")
+	if err := parsePlain(fs, args); err != nil {
+		return err
+	}
+	if *previous == "" || len(keyFiles) == 0 || *out == "" {
+		return usageError{"release root: --previous, --root-key (two of them) and --out are required"}
+	}
+	if *expires <= 0 {
+		return usageError{"release root: --expires must be positive"}
+	}
+	prev, err := readFile("release root: previous", *previous, tufrepo.MaxMetadataBytes)
+	if err != nil {
+		return err
+	}
+	var keys []ed25519.PrivateKey
+	for _, f := range keyFiles {
+		k, err := tufrepo.ReadKey(f)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, k)
+	}
+	root, err := tufrepo.RenewRoot(prev, keys, o.Now().Add(*expires))
+	if err != nil {
+		return fmt.Errorf("release root: %w", err)
+	}
+	if err := writeNew(*out, root); err != nil {
+		return fmt.Errorf("release root: %w", err)
+	}
+	parsed, err := tufrepo.ParseRoot(root)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(o.Stdout, `signed root.json version %d (expires %s, the same keys) to %s
+next, on the hub (copy %s there):
+  hub-server release add --data HUBDIR --root %s
+terminals fetch it from the hub; build later kiosk packages with it (make packages TUF_ROOT=%s)
+`, parsed.Signed.Version, parsed.Signed.Expires.Format(time.RFC3339), *out, *out, filepath.Base(*out), filepath.Base(*out))
+	return err
+}
+
+// writeNew writes b to a new file at path.
+func writeNew(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// rootAdd publishes a renewed root.json.
+func rootAdd(ctx context.Context, data *storeLoc, rootFile string, o Opts) error {
+	root, err := readFile("release add: root", rootFile, tufrepo.MaxMetadataBytes)
+	if err != nil {
+		return err
+	}
+	keys, err := tufrepo.LoadOnlineKeys(data.DataDir)
+	if err != nil {
+		return fmt.Errorf("release add: %w (run release init first)", err)
+	}
+	st, err := openStore(ctx, data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := o.Now()
+	v, err := tufrepo.New(st, keys).AddRoot(ctx, root, now)
+	if err != nil {
+		return fmt.Errorf("release add: %w", err)
+	}
+	if err := st.AppendAudit(ctx, store.Audit{At: now, Actor: o.Actor, Action: "release.root", Subject: "tuf:root",
+		Detail: fmt.Sprintf("root.json version %d sha256 %s", v, sha256Hex(root))}); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(o.Stdout, "root.json version %d published\n", v)
 	return err
 }
 

@@ -137,6 +137,17 @@ func testRelease(t *testing.T, kind string) {
 	if out := mustRun(t, with(loc, "release", "add", "--targets", t4)...); !strings.Contains(out, "version 4 published") {
 		t.Errorf("release add of the renewed targets.json: %s", out)
 	}
+	// Before the root expires, two root key holders renew it.
+	r2 := filepath.Join(dir, "root-2.json")
+	mustFail(t, "the root needs 2", "release", "root", "--previous", k(tufrepo.RootFile), "--root-key", k(tufrepo.RootKeyFile(3)), "--out", r2)
+	if out := mustRun(t, "release", "root", "--previous", k(tufrepo.RootFile), "--root-key", k(tufrepo.RootKeyFile(1)),
+		"--root-key", k(tufrepo.RootKeyFile(3)), "--out", r2); !strings.Contains(out, "root.json version 2") {
+		t.Errorf("release root: %s", out)
+	}
+	mustFail(t, "--root goes alone", with(loc, "release", "add", "--root", r2, "--targets", t4)...)
+	if out := mustRun(t, with(loc, "release", "add", "--root", r2)...); !strings.Contains(out, "root.json version 2 published") {
+		t.Errorf("release add --root: %s", out)
+	}
 	list := mustRun(t, with(loc, "release", "list")...)
 	for _, want := range []string{"1.0.0", "1.1.0", "quartierhub-kiosk/1.1.0/quartierhub-kiosk_1.1.0_amd64.tar.gz", "84000", "yes"} {
 		if !strings.Contains(list, want) {
@@ -157,7 +168,8 @@ func testRelease(t *testing.T, kind string) {
 	for _, a := range audit {
 		actions = append(actions, a.Action+" "+a.Subject)
 	}
-	for _, want := range []string{"release.init tuf:root", "release.add release:1.0.0", "release.add release:1.1.0", "release.renew tuf:targets"} {
+	for _, want := range []string{"release.init tuf:root", "release.add release:1.0.0", "release.add release:1.1.0", "release.renew tuf:targets",
+		"release.root tuf:root"} {
 		if !strings.Contains(strings.Join(actions, "\n"), want) {
 			t.Errorf("audit lacks %q: %q", want, actions)
 		}
@@ -184,6 +196,9 @@ func testRelease(t *testing.T, kind string) {
 	}
 	if err := u.Refresh(); err != nil {
 		t.Fatalf("client refresh: %v", err)
+	}
+	if v := u.GetTrustedMetadataSet().Root.Signed.Version; v != 2 {
+		t.Errorf("the client, pinned to root version 1, trusts version %d, want 2", v)
 	}
 	name, _ := tufrepo.TargetName("1.1.0")
 	tf, err := u.GetTargetInfo(name)

@@ -3,6 +3,7 @@ package tufrepo_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"os"
@@ -150,6 +151,69 @@ func TestRenewTargets(t *testing.T) {
 			t.Errorf("renewed: %d bytes, %v", len(got), err)
 		case !renew && err == nil:
 			t.Error("an expired targets.json was accepted")
+		}
+	}
+}
+
+// A root expires after a year and a client refuses an expired final
+// root; RenewRoot (two of the three root keys, offline) makes version 2,
+// AddRoot publishes it, and a client that pinned version 1 walks to it
+// and installs again. One root key is not enough, and the hub refuses a
+// root signed by the online keys or skipping a version.
+func TestRenewRoot(t *testing.T) {
+	ctx := context.Background()
+	late := t0.Add(tufrepo.RootLifetime + 24*time.Hour)
+	for _, renew := range []bool{false, true} {
+		f := newFixture(t)
+		art := artifact(1, 4000)
+		tj := f.release(t, "1.0.0", art, nil, t0)
+		at := late.Add(-30 * 24 * time.Hour)
+		renewed, err := tufrepo.RenewTargets(f.root, tj, f.targets, late.Add(tufrepo.TargetsLifetime))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.repo.AddTarget(ctx, nil, renewed, at); err != nil {
+			t.Fatal(err)
+		}
+		if renew {
+			var keys []ed25519.PrivateKey
+			for i := 1; i <= 3; i++ {
+				k, err := tufrepo.ReadKey(filepath.Join(f.dir, tufrepo.RootKeyFile(i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				keys = append(keys, k)
+			}
+			if _, err := tufrepo.RenewRoot(f.root, keys[2:], at.Add(tufrepo.RootLifetime)); err == nil {
+				t.Error("one root key renewed the root")
+			}
+			if _, err := tufrepo.RenewRoot(f.root, []ed25519.PrivateKey{f.online.Snapshot, keys[0]}, at.Add(tufrepo.RootLifetime)); !errors.Is(err, tufrepo.ErrNoKey) {
+				t.Errorf("an online key signing the root: %v, want ErrNoKey", err)
+			}
+			root2, err := tufrepo.RenewRoot(f.root, keys[1:], at.Add(tufrepo.RootLifetime))
+			if err != nil {
+				t.Fatal(err)
+			}
+			root3, err := tufrepo.RenewRoot(root2, keys[:2], at.Add(tufrepo.RootLifetime))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.repo.AddRoot(ctx, root3, at); !errors.Is(err, tufrepo.ErrRejected) {
+				t.Errorf("root version 3 over 1: %v, want ErrRejected", err)
+			}
+			if v, err := f.repo.AddRoot(ctx, root2, at); err != nil || v != 2 {
+				t.Fatalf("AddRoot: %d %v", v, err)
+			}
+		}
+		if _, err := f.repo.RefreshTimestamp(ctx, late); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := download(f.client(t, late), "1.0.0")
+		switch {
+		case renew && (err != nil || !bytes.Equal(got, art)):
+			t.Errorf("renewed root: %d bytes, %v", len(got), err)
+		case !renew && err == nil:
+			t.Error("an expired root was accepted")
 		}
 	}
 }
