@@ -2,6 +2,7 @@ package tufrepo_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"os"
 	"path/filepath"
@@ -80,6 +81,44 @@ func FuzzAddTarget(f *testing.F) {
 		case !errors.Is(err, tufrepo.ErrRejected):
 			t.Fatalf("AddTarget: %v, want ErrRejected", err)
 		case counter.published != before:
+			t.Fatalf("refused (%v), yet published", err)
+		}
+	})
+}
+
+// FuzzAddRoot: whatever root.json is uploaded, AddRoot publishes only one
+// the root keys renewed (the seed) and otherwise refuses with
+// ErrRejected and stores nothing.
+func FuzzAddRoot(f *testing.F) {
+	fx := newFixture(f)
+	counter := &publishCounter{Store: fx.st}
+	repo := tufrepo.New(counter, fx.online)
+	var keys []ed25519.PrivateKey
+	for i := 1; i <= 2; i++ {
+		k, err := tufrepo.ReadKey(filepath.Join(fx.dir, tufrepo.RootKeyFile(i)))
+		if err != nil {
+			f.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	root2, err := tufrepo.RenewRoot(fx.root, keys, t0.Add(tufrepo.RootLifetime))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(root2)
+	f.Add(fx.root)
+	f.Add(shortKeyRoot(f, root2))
+	f.Add([]byte(`{"signed":{"_type":"root","version":2,"consistent_snapshot":true,"roles":{},"keys":{}},"signatures":[]}`))
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, root []byte) {
+		before := counter.published
+		v, err := repo.AddRoot(ctx, root, t0.Add(time.Minute))
+		switch {
+		case err == nil && v != 2:
+			t.Fatalf("published root version %d", v)
+		case err != nil && !errors.Is(err, tufrepo.ErrRejected):
+			t.Fatalf("AddRoot: %v, want ErrRejected", err)
+		case err != nil && counter.published != before:
 			t.Fatalf("refused (%v), yet published", err)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -215,5 +216,42 @@ func TestRenewRoot(t *testing.T) {
 		case !renew && err == nil:
 			t.Error("an expired root was accepted")
 		}
+	}
+}
+
+// shortKeyRoot is root with one key's ed25519 public key cut to 2 bytes,
+// signatures kept: go-tuf v2.4.2 panics verifying with it.
+func shortKeyRoot(t testing.TB, root []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(root, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range m["signed"].(map[string]any)["keys"].(map[string]any) {
+		k.(map[string]any)["keyval"].(map[string]any)["public"] = "abcd"
+		break
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A root.json with a malformed key is refused wherever a root is read,
+// never a panic (FuzzAddRoot found one in AddRoot; Init, SignTargets,
+// RenewTargets and RenewRoot read roots the same way).
+func TestRootWithShortKey(t *testing.T) {
+	f := newFixture(t)
+	bad := shortKeyRoot(t, f.root)
+	if _, err := tufrepo.ParseRoot(bad); !errors.Is(err, tufrepo.ErrRejected) {
+		t.Errorf("ParseRoot: %v, want ErrRejected", err)
+	}
+	if _, err := f.repo.AddRoot(context.Background(), bad, t0); !errors.Is(err, tufrepo.ErrRejected) {
+		t.Errorf("AddRoot: %v, want ErrRejected", err)
+	}
+	if _, err := tufrepo.SignTargets(tufrepo.SignRequest{Root: bad, TargetsKey: f.targets, Artifact: []byte("x"),
+		Custom: tufrepo.Custom{Version: "1.0.0"}, Expires: t0.Add(time.Hour)}); !errors.Is(err, tufrepo.ErrRejected) {
+		t.Errorf("SignTargets: %v, want ErrRejected", err)
 	}
 }

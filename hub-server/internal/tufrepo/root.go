@@ -56,19 +56,10 @@ func RenewRoot(previous []byte, rootKeys []ed25519.PrivateKey, expires time.Time
 // trusting the keys that signed the published targets.json, so that
 // clients keep accepting the repository.
 func (r *Repo) AddRoot(ctx context.Context, rootJSON []byte, now time.Time) (int64, error) {
-	trusted, err := r.trustedRoot(ctx)
-	if err != nil {
-		return 0, err
-	}
+	// What needs no store first: a bad upload costs no database read.
 	root, err := ParseRoot(rootJSON)
 	if err != nil {
 		return 0, err
-	}
-	if root.Signed.Version != trusted.Signed.Version+1 {
-		return 0, fmt.Errorf("%w: root.json version %d, want %d (one above the published)", ErrRejected, root.Signed.Version, trusted.Signed.Version+1)
-	}
-	if err := trusted.VerifyDelegate(metadata.ROOT, root); err != nil {
-		return 0, fmt.Errorf("%w: root.json is not signed by the published root's root keys: %w", ErrRejected, err)
 	}
 	if err := root.VerifyDelegate(metadata.ROOT, root); err != nil {
 		return 0, fmt.Errorf("%w: root.json is not signed by its own root keys: %w", ErrRejected, err)
@@ -78,6 +69,16 @@ func (r *Repo) AddRoot(ctx context.Context, rootJSON []byte, now time.Time) (int
 	}
 	if root.Signed.IsExpired(now) {
 		return 0, fmt.Errorf("%w: root.json expired at %s", ErrRejected, root.Signed.Expires)
+	}
+	trusted, err := r.trustedRoot(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if root.Signed.Version != trusted.Signed.Version+1 {
+		return 0, fmt.Errorf("%w: root.json version %d, want %d (one above the published)", ErrRejected, root.Signed.Version, trusted.Signed.Version+1)
+	}
+	if err := trusted.VerifyDelegate(metadata.ROOT, root); err != nil {
+		return 0, fmt.Errorf("%w: root.json is not signed by the published root's root keys: %w", ErrRejected, err)
 	}
 	for role, k := range map[string]ed25519.PrivateKey{metadata.SNAPSHOT: r.keys.Snapshot, metadata.TIMESTAMP: r.keys.Timestamp} {
 		if err := checkRoleKey(root, role, k); err != nil {

@@ -121,9 +121,33 @@ type Repo struct {
 func New(st Store, keys OnlineKeys) *Repo { return &Repo{st: st, keys: keys} }
 
 // ParseRoot parses a root.json of at most MaxMetadataBytes (no signature
-// check).
+// check) whose keys are all usable.
 func ParseRoot(b []byte) (*metadata.Metadata[metadata.RootType], error) {
-	return parse[metadata.RootType]("root.json", b)
+	root, err := parse[metadata.RootType]("root.json", b)
+	if err != nil {
+		return nil, err
+	}
+	for id, k := range root.Signed.Keys {
+		if err := checkPublicKey(k); err != nil {
+			return nil, fmt.Errorf("%w: root.json: key %.16s: %w", ErrRejected, id, err)
+		}
+	}
+	return root, nil
+}
+
+// checkPublicKey refuses a key go-tuf would accept and then panic on:
+// crypto/ed25519 panics verifying with a public key that is not 32 bytes
+// long, and go-tuf v2.4.2 does not check the length (fixed upstream in
+// go-tuf#739). Found by FuzzAddRoot.
+func checkPublicKey(k *metadata.Key) error {
+	pub, err := k.ToPublicKey()
+	if err != nil {
+		return err
+	}
+	if ek, ok := pub.(ed25519.PublicKey); ok && len(ek) != ed25519.PublicKeySize {
+		return fmt.Errorf("ed25519 public key of %d bytes, want %d", len(ek), ed25519.PublicKeySize)
+	}
+	return nil
 }
 
 // ParseTargets parses a targets.json of at most MaxMetadataBytes (no
