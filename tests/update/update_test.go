@@ -41,7 +41,7 @@ const (
 	good         = "1.1.0"
 	agentUnit    = "quartierhub-agent.service"
 	terminalName = "jst-1"
-	trial        = "3s"
+	trial        = "2s"
 )
 
 var bins struct {
@@ -247,7 +247,8 @@ func (w *world) publish(v, kiosk string) string {
 }
 
 // startRollout starts a rollout of v from the console with the terminal
-// as its canary, and waits until the agent holds the hub's offer.
+// as its canary, and waits until the agent holds the hub's offer. It
+// returns the rollout's page.
 func (w *world) startRollout(v string) string {
 	w.t.Helper()
 	form := url.Values{"version": {v}, "success_percent": {"95"}, "fail_count": {"0"}, "fail_percent": {"100"}, "canary": {terminalName},
@@ -257,6 +258,14 @@ func (w *world) startRollout(v string) string {
 		w.t.Fatalf("start rollout of %s: %d %v\n%s", v, code, err, page)
 	}
 	loc, _, _ = strings.Cut(loc, "?")
+	// The offer comes with the terminal's next heartbeat; an agent sends
+	// its first at start, so a restart brings it now instead of within a
+	// heartbeat interval.
+	running := w.current()
+	if running == "" {
+		running = packaged
+	}
+	w.startAgent(running)
 	start := time.Now()
 	defer func() { w.t.Logf("offer of %s at the agent after %s", v, time.Since(start).Round(time.Millisecond)) }()
 	err = harness.WaitFor(w.ctx, "the offer of "+v+" at the agent", func() (bool, error) {
