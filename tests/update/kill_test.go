@@ -184,4 +184,3 @@ func holdSession(t *testing.T, path string) func() {
 	}
 	return func() { f.Close() }
 }
-
