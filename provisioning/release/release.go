@@ -17,6 +17,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -41,10 +42,17 @@ func Version(v string) (string, error) {
 	return "", fmt.Errorf("release: %q is no release version (an untagged build? tag it, or set the version)", v)
 }
 
+// File is another file a release carries (read-only data beside the
+// binary).
+type File struct {
+	Name string // slash-separated, relative, not under bin/
+	Data []byte
+}
+
 // Write writes the release of version v with the kiosk binary at kiosk
-// to w. Entries carry a fixed time and owner so that the same binary
-// gives the same artifact.
-func Write(w io.Writer, v, kiosk string) error {
+// and the extra files to w. Entries carry a fixed time and owner so that
+// the same input gives the same artifact.
+func Write(w io.Writer, v, kiosk string, extra ...File) error {
 	if !updater.ValidVersion(v) {
 		return fmt.Errorf("release: %q is not a release version", v)
 	}
@@ -85,6 +93,21 @@ func Write(w io.Writer, v, kiosk string) error {
 	if n, err := io.Copy(tw, bin); err != nil || n != st.Size() {
 		return fmt.Errorf("release: kiosk binary changed while read: %w", errors.Join(err, io.ErrUnexpectedEOF))
 	}
+	for _, f := range extra {
+		// The updater creates parent directories itself; a name it would
+		// refuse, or one that replaces the manifest or the binary, is
+		// refused here, before anything is signed.
+		name, err := updater.CheckEntryName(f.Name)
+		if err != nil || name != f.Name || name == updater.ManifestName || strings.HasPrefix(name, "bin/") {
+			return fmt.Errorf("release: extra file %q: want a clean relative name outside bin/, not the manifest", f.Name)
+		}
+		if err := tw.WriteHeader(hdr(name, tar.TypeReg, 0o644, int64(len(f.Data)))); err != nil {
+			return fmt.Errorf("release: %w", err)
+		}
+		if _, err := tw.Write(f.Data); err != nil {
+			return fmt.Errorf("release: %w", err)
+		}
+	}
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("release: %w", err)
 	}
@@ -96,14 +119,14 @@ func Write(w io.Writer, v, kiosk string) error {
 
 // WriteFile writes the release into dir as FileName(v, arch), atomically,
 // and returns its path.
-func WriteFile(dir, v, arch, kiosk string) (string, error) {
+func WriteFile(dir, v, arch, kiosk string, extra ...File) (string, error) {
 	out := filepath.Join(dir, FileName(v, arch))
 	f, err := renameio.NewPendingFile(out, renameio.WithPermissions(0o644))
 	if err != nil {
 		return "", fmt.Errorf("release: %w", err)
 	}
 	defer f.Cleanup()
-	if err := Write(f, v, kiosk); err != nil {
+	if err := Write(f, v, kiosk, extra...); err != nil {
 		return "", err
 	}
 	if err := f.CloseAtomicallyReplace(); err != nil {

@@ -20,7 +20,7 @@ func TestUpdaterExtractsRelease(t *testing.T) {
 	if err := os.WriteFile(kiosk, body, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := WriteFile(dir, "1.4.0", "amd64", kiosk)
+	out, err := WriteFile(dir, "1.4.0", "amd64", kiosk, File{Name: "share/quartierhub/notice.txt", Data: []byte("notice")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +41,9 @@ func TestUpdaterExtractsRelease(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(dest, "bin", "kiosk"))
 	if err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("bin/kiosk: %q, %v", got, err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dest, "share", "quartierhub", "notice.txt")); err != nil || string(got) != "notice" {
+		t.Fatalf("extra file: %q, %v", got, err)
 	}
 	var a, b bytes.Buffer
 	if err := Write(&a, "1.4.0", kiosk); err != nil {
@@ -67,6 +70,11 @@ func TestRefusals(t *testing.T) {
 	}
 	if err := Write(&bytes.Buffer{}, "1.4.0", dir); err == nil {
 		t.Fatal("a directory was written as the kiosk binary")
+	}
+	for _, bad := range []string{"manifest.json", "bin/kiosk", "bin/other", "../x", "/etc/x", "a//b", ""} {
+		if _, err := WriteFile(dir, "1.4.0", "amd64", filepath.Join(dir, "kiosk"), File{Name: bad}); err == nil {
+			t.Errorf("extra file %q accepted", bad)
+		}
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "quartierhub-kiosk*")); len(left) > 0 {
 		t.Fatalf("refused releases left files: %v", left)
