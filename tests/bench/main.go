@@ -25,7 +25,10 @@
 //	tuf         tuf_metadata_rps, tuf_metadata_p50_ms, tuf_metadata_p99_ms
 //	            (update checks against a real hub's TUF repository; see tuf.go)
 //
-//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|tuf|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
+//	update      update_apply_seconds, update_release_mib
+//	            (the terminal's updater applying a 30 MiB release; see update.go)
+//
+//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|tuf|update|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
 package main
 
 import (
@@ -100,7 +103,7 @@ func figure(name string, value float64, unit string) {
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
-	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") && !selected(only, "tuf") {
+	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") && !selected(only, "tuf") && !selected(only, "update") {
 		return fmt.Errorf("-only %q: not a group or figure", only)
 	}
 	records := 1_000_000
@@ -160,6 +163,12 @@ func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
 	if selected(only, "tuf") {
 		logf("== update checks against the hub's TUF repository (tuf.go)")
 		if err := tufBench(ctx, filepath.Join(dir, "tuf")); err != nil {
+			return err
+		}
+	}
+	if selected(only, "update") {
+		logf("== the updater applying a release from a real hub (update.go)")
+		if err := updateBench(ctx); err != nil {
 			return err
 		}
 	}

@@ -232,11 +232,16 @@ func (w *world) agentRuns(want string) {
 // the hub, all through the hub's command line.
 func (w *world) publish(v, kiosk string) string {
 	w.t.Helper()
+	return w.publishWith(v, kiosk)
+}
+
+func (w *world) publishWith(v, kiosk string, extra ...release.File) string {
+	w.t.Helper()
 	dir := filepath.Join(w.dir, "release-"+v)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		w.t.Fatal(err)
 	}
-	art, err := release.WriteFile(dir, v, "amd64", kiosk)
+	art, err := release.WriteFile(dir, v, "amd64", kiosk, extra...)
 	if err != nil {
 		w.t.Fatal(err)
 	}
