@@ -112,9 +112,11 @@ release: deps
 	$(GO) run ./provisioning/cmd/mkrelease --kiosk $(BIN)/release/kiosk --version "$$v" --out dist
 
 # The packages checked for real (tests/packages): lintian, and installed,
-# upgraded, removed and purged in booted Debian 12 machines.
+# upgraded, removed and purged in booted Debian 12 machines; the session
+# and the updater under systemd there (tests/session/machine,
+# tests/update/machine).
 test-packages: deps-packages packages
-	QH_PACKAGES_DIR=$(CURDIR)/dist $(GO) test -count=1 -timeout 40m -v ./tests/packages/... ./tests/session/machine/...
+	QH_PACKAGES_DIR=$(CURDIR)/dist $(GO) test -count=1 -timeout 40m -v ./tests/packages/... ./tests/session/machine/... ./tests/update/machine/...
 
 clean:
 	rm -rf $(BIN) dist
