@@ -246,9 +246,10 @@ func buildKiosk(ctx context.Context, t *testing.T, out, v string) {
 // A good release commits under systemd with the window's READY in its
 // gate; a release whose window cannot start is rolled back by the
 // updater itself to the release before; the updater killed with SIGKILL
-// while downloading and in a trial is restarted by systemd, recovers from
-// its journal and commits, the window running throughout a working
-// version.
+// while downloading, in a trial and while a resident's session makes it
+// wait is restarted by systemd, recovers from its journal and commits,
+// the window running a working version throughout and never restarted
+// during the session.
 func TestUpdaterUnderSystemd(t *testing.T) {
 	kioskDeb, sessionDeb := debs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
@@ -281,7 +282,7 @@ func TestUpdaterUnderSystemd(t *testing.T) {
 		t.Fatal(err)
 	}
 	kiosks := map[string]string{}
-	for _, v := range []string{"1.1.0", "1.3.0"} {
+	for _, v := range []string{"1.1.0", "1.3.0", "1.4.0"} {
 		kiosks[v] = filepath.Join(r.dir, "kiosk-"+v)
 		buildKiosk(ctx, t, kiosks[v], v)
 	}
@@ -421,4 +422,29 @@ func TestUpdaterUnderSystemd(t *testing.T) {
 	if !strings.Contains(log, "trial interrupted; rolling back") {
 		t.Errorf("the killed trial was not recovered from the journal:\n%s", log)
 	}
+
+	// A resident's session (the session lock held shared, as the window
+	// holds it): the updater waits, killed there and started again it
+	// still waits, the window is not restarted; once the session ends,
+	// 1.4.0 goes in.
+	r.stopRollout(loc)
+	r.publish("1.4.0", kiosks["1.4.0"])
+	r.do("systemd-run", "--unit=resident-session", "flock", "-s", dataDir+"/session.lock", "sleep", "infinity")
+	loc = r.startRollout("1.4.0")
+	window := r.prop(windowUnit, "MainPID")
+	kill("waiting for the session", func(st handoff.Status) bool { return st.State == handoff.StateWaiting && st.Target == "1.4.0" })
+	r.waitFor("the updater waiting again", time.Minute, func() (bool, string) {
+		st := r.status()
+		return st.State == handoff.StateWaiting && r.prop(updaterUnit, "ActiveState") == "active", fmt.Sprintf("%+v", st)
+	})
+	if got := r.prop(windowUnit, "MainPID"); got != window {
+		t.Fatalf("the window was restarted during the session (PID %s, was %s)", got, window)
+	}
+	r.do("systemctl", "stop", "resident-session")
+	r.waitFor("1.4.0 committed", 3*time.Minute, func() (bool, string) {
+		st := r.status()
+		return st.Last == handoff.LastCommitted && st.Running == "1.4.0" && st.State == handoff.StateIdle, fmt.Sprintf("%+v", st)
+	})
+	r.runs("1.4.0")
+	r.memberState(loc, "done")
 }
