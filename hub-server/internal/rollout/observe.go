@@ -109,6 +109,12 @@ func memberState(r *store.Rollout, m store.RolloutMember, st *api.UpdaterStatus)
 		towards := st.Target == r.Version || st.Target == ""
 		switch {
 		case slices.Contains(st.BadVersions, r.Version):
+			// The updater clears its last error at its next round; the
+			// reason of the rollback stays for the person reading the
+			// rollout's page.
+			if st.LastError == "" && m.State == store.MemberRolledBack {
+				return store.MemberRolledBack, m.Detail
+			}
 			return store.MemberRolledBack, st.LastError
 		case st.Version == r.Version && (st.State == api.UpdaterDone || st.State == api.UpdaterIdle):
 			return store.MemberDone, ""

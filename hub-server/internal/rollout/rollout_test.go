@@ -374,6 +374,29 @@ func TestObserveOffers(t *testing.T) {
 	}
 }
 
+// The reason a terminal rolled back stays on its row after the
+// updater's next round, whose status no longer carries it (seen on a
+// trial run: the page showed "Rolled back" with an empty detail 10 s
+// later); a later reason replaces it.
+func TestRolledBackKeepsReason(t *testing.T) {
+	g := newRig(t, 3)
+	r := g.start(plan(g.terms[0]))
+	bad := func(lastError string) *api.UpdaterStatus {
+		return &api.UpdaterStatus{State: api.UpdaterIdle, Version: "1.3.0", BadVersions: []string{version}, LastError: lastError}
+	}
+	for _, c := range []struct{ lastError, want string }{
+		{"updater: health gate: quartierhub-agent.service failed", "updater: health gate: quartierhub-agent.service failed"},
+		{"", "updater: health gate: quartierhub-agent.service failed"},
+		{"trial interrupted", "trial interrupted"},
+	} {
+		g.advance(time.Second)
+		g.beat(g.terms[0], bad(c.lastError))
+		if m := g.members(r.ID)[g.terms[0]]; m.State != store.MemberRolledBack || m.Detail != c.want {
+			t.Errorf("after a heartbeat with last error %q: %s (%q), want rolled back (%q)", c.lastError, m.State, m.Detail, c.want)
+		}
+	}
+}
+
 // A heartbeat costs no store access while the engine's copy is fresh.
 func TestObserveCaches(t *testing.T) {
 	g := newRig(t, 3)
