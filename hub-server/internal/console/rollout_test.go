@@ -137,6 +137,11 @@ func testRolloutFromTheConsole(t *testing.T, kind string) {
 	if !strings.Contains(stages, "<strong>Open</strong>") || !strings.Contains(stages, "60 of 60 min left") || strings.Count(stages, "Waiting") != 3 {
 		t.Errorf("stages table:\n%s", stages)
 	}
+	// No count limit (0) is not shown as "or 0 failing", which read as
+	// a halt at the first failure.
+	if th := between(p.body, `id="thresholds">`, "</dd>"); th != "next stage at 95 % updated; halt at 10 % failing" {
+		t.Errorf("thresholds without a count: %q", th)
+	}
 	table := between(p.body, `id="members"`, "</table>")
 	if !strings.Contains(table, "health gate: window not READY") || !strings.Contains(table, `href="/console/terminals/t-1"`) || !strings.Contains(table, "stage not open yet") {
 		t.Errorf("member table:\n%s", table)
@@ -208,9 +213,16 @@ func testRolloutFromTheConsole(t *testing.T, kind string) {
 			t.Errorf("audit lacks %q:\n%s", want, joined)
 		}
 	}
-	// Once stopped, a new rollout may start.
-	if p := a.post("/console/rollouts", startPost("1.4.0")); p.status != http.StatusSeeOther {
-		t.Errorf("start after stop: %d", p.status)
+	// Once stopped, a new rollout may start; its count limit is shown.
+	f = startPost("1.4.0")
+	f.Set("fail_count", "2")
+	p = a.post("/console/rollouts", f)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("start after stop: %d", p.status)
+	}
+	p = a.get(p.header.Get("Location"))
+	if th := between(p.body, `id="thresholds">`, "</dd>"); th != "next stage at 95 % updated; halt at 10 % failing or at 2 failing" {
+		t.Errorf("thresholds with a count: %q", th)
 	}
 }
 
