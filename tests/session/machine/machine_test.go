@@ -12,9 +12,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,82 +20,11 @@ import (
 
 	"github.com/quartierhub/quartierhub/kiosk/display"
 	"github.com/quartierhub/quartierhub/kiosk/identity"
-	"github.com/quartierhub/quartierhub/provisioning/packaging"
 	"github.com/quartierhub/quartierhub/tests/internal/debroot"
+	"github.com/quartierhub/quartierhub/tests/internal/kioskmachine"
 )
 
-// headless is the test's drop-in for the compositor: Weston's headless
-// backend on a 1280×800 output named "headless" instead of the DRM
-// backend on tty7, and no seat (the container has no VT, no GPU, no
-// input). Everything else, the window's unit above all, is as packaged.
-const headless = `[Unit]
-ConditionPathExists=
-[Service]
-TTYPath=
-StandardInput=null
-TTYReset=no
-TTYVHangup=no
-TTYVTDisallocate=no
-ExecStartPre=
-ExecStartPre=/usr/bin/kiosk session weston-ini --data /var/lib/quartierhub-kiosk --base /etc/quartierhub/weston.ini --out /run/quartierhub-compositor/weston.ini --output headless
-ExecStart=
-ExecStart=/usr/bin/weston --backend=headless-backend.so --use-pixman --width=1280 --height=800 --shell=kiosk-shell.so --xwayland --modules=systemd-notify.so --idle-time=0 --config=/run/quartierhub-compositor/weston.ini
-`
-
-const dataDir = "/var/lib/quartierhub-kiosk"
-
-func debs(t *testing.T) (kiosk, session string) {
-	t.Helper()
-	dir := os.Getenv("QH_PACKAGES_DIR")
-	if dir == "" {
-		t.Skip("QH_PACKAGES_DIR is not set (make test-packages sets it)")
-	}
-	if m := append(debroot.Missing(), missingTools("dpkg-deb")...); len(m) > 0 {
-		msg := "missing " + strings.Join(m, ", ") + " (provisioning/dev/deps.sh packages installs them)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	find := func(name string) string {
-		matches, _ := filepath.Glob(filepath.Join(dir, name+"_*.deb"))
-		if len(matches) != 1 {
-			t.Fatalf("want one %s package in %s, found %v", name, dir, matches)
-		}
-		return matches[0]
-	}
-	return find(packaging.Kiosk), find(packaging.KioskSession)
-}
-
-func missingTools(tools ...string) []string {
-	var out []string
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			out = append(out, tool)
-		}
-	}
-	return out
-}
-
-// depends lists the packages' runtime dependencies (not our own).
-func depends(t *testing.T, debs ...string) []string {
-	t.Helper()
-	var deps []string
-	for _, deb := range debs {
-		out, err := exec.Command("dpkg-deb", "-f", deb, "Depends").Output()
-		if err != nil {
-			t.Fatalf("dpkg-deb -f %s Depends: %v", deb, err)
-		}
-		for _, d := range strings.Split(string(out), ",") {
-			name, _, _ := strings.Cut(strings.TrimSpace(d), " ")
-			if name != "" && !strings.HasPrefix(name, "quartierhub-") && !slices.Contains(deps, name) {
-				deps = append(deps, name)
-			}
-		}
-	}
-	slices.Sort(deps)
-	return deps
-}
+const dataDir = kioskmachine.DataDir
 
 type rig struct {
 	t   *testing.T
@@ -152,11 +79,11 @@ func (r *rig) monotonic(unit, name string) int64 {
 // rotation restarts the compositor with it and the window with that, and
 // the units pass systemd-analyze verify.
 func TestSessionUnderSystemd(t *testing.T) {
-	kioskDeb, sessionDeb := debs(t)
+	kioskDeb, sessionDeb := kioskmachine.Debs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	start := time.Now()
-	image, err := debroot.Image(ctx, debroot.Cache(), depends(t, kioskDeb, sessionDeb)...)
+	image, err := debroot.Image(ctx, debroot.Cache(), kioskmachine.Depends(t, kioskDeb, sessionDeb)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +117,11 @@ func TestSessionUnderSystemd(t *testing.T) {
 	r.do("chown", "-R", "quartierhub-kiosk:quartierhub-kiosk", dataDir)
 	r.do("systemctl", "start", "quartierhub-agent.service")
 
-	dropIn := filepath.Join(m.Root, "etc/systemd/system/quartierhub-compositor.service.d")
-	if err := os.MkdirAll(dropIn, 0o755); err != nil {
+	dropIn := filepath.Join(m.Root, kioskmachine.CompositorDropIn)
+	if err := os.MkdirAll(filepath.Dir(dropIn), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dropIn, "headless.conf"), []byte(headless), 0o644); err != nil {
+	if err := os.WriteFile(dropIn, []byte(kioskmachine.Headless), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	start = time.Now()

@@ -27,27 +27,11 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/kiosk/updater/handoff"
-	"github.com/quartierhub/quartierhub/provisioning/packaging"
 	"github.com/quartierhub/quartierhub/provisioning/release"
 	"github.com/quartierhub/quartierhub/tests/internal/debroot"
 	"github.com/quartierhub/quartierhub/tests/internal/harness"
+	"github.com/quartierhub/quartierhub/tests/internal/kioskmachine"
 )
-
-// headless is tests/session/machine's drop-in for the compositor:
-// Weston's headless backend instead of DRM on tty7, no seat.
-const headless = `[Unit]
-ConditionPathExists=
-[Service]
-TTYPath=
-StandardInput=null
-TTYReset=no
-TTYVHangup=no
-TTYVTDisallocate=no
-ExecStartPre=
-ExecStartPre=/usr/bin/kiosk session weston-ini --data /var/lib/quartierhub-kiosk --base /etc/quartierhub/weston.ini --out /run/quartierhub-compositor/weston.ini --output headless
-ExecStart=
-ExecStart=/usr/bin/weston --backend=headless-backend.so --use-pixman --width=1280 --height=800 --shell=kiosk-shell.so --xwayland --modules=systemd-notify.so --idle-time=0 --config=/run/quartierhub-compositor/weston.ini
-`
 
 // fast is the test's drop-in for the updater: rounds every second, no
 // jitter, a 5 s trial, restarted 1 s after a kill (packaged: 5 min, 15
@@ -59,56 +43,13 @@ RestartSec=1s
 `
 
 const (
-	dataDir      = "/var/lib/quartierhub-kiosk"
+	dataDir      = kioskmachine.DataDir
 	updDir       = "/var/lib/quartierhub-updater"
 	terminalName = "machine-1"
 	updaterUnit  = "quartierhub-updater.service"
 	windowUnit   = "quartierhub-window.service"
 	agentUnit    = "quartierhub-agent.service"
 )
-
-func debs(t *testing.T) (kiosk, session string) {
-	t.Helper()
-	dir := os.Getenv("QH_PACKAGES_DIR")
-	if dir == "" {
-		t.Skip("QH_PACKAGES_DIR is not set (make test-packages sets it)")
-	}
-	if m := debroot.Missing(); len(m) > 0 {
-		msg := "missing " + strings.Join(m, ", ") + " (provisioning/dev/deps.sh packages installs them)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	find := func(name string) string {
-		matches, _ := filepath.Glob(filepath.Join(dir, name+"_*.deb"))
-		if len(matches) != 1 {
-			t.Fatalf("want one %s package in %s, found %v", name, dir, matches)
-		}
-		return matches[0]
-	}
-	return find(packaging.Kiosk), find(packaging.KioskSession)
-}
-
-// depends lists the packages' runtime dependencies (not our own).
-func depends(t *testing.T, debs ...string) []string {
-	t.Helper()
-	var deps []string
-	for _, deb := range debs {
-		out, err := exec.Command("dpkg-deb", "-f", deb, "Depends").Output()
-		if err != nil {
-			t.Fatalf("dpkg-deb -f %s Depends: %v", deb, err)
-		}
-		for _, d := range strings.Split(string(out), ",") {
-			name, _, _ := strings.Cut(strings.TrimSpace(d), " ")
-			if name != "" && !strings.HasPrefix(name, "quartierhub-") && !slices.Contains(deps, name) {
-				deps = append(deps, name)
-			}
-		}
-	}
-	slices.Sort(deps)
-	return deps
-}
 
 type rig struct {
 	t      *testing.T
@@ -251,7 +192,7 @@ func buildKiosk(ctx context.Context, t *testing.T, out, v string) {
 // the window running a working version throughout and never restarted
 // during the session.
 func TestUpdaterUnderSystemd(t *testing.T) {
-	kioskDeb, sessionDeb := debs(t)
+	kioskDeb, sessionDeb := kioskmachine.Debs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	r := &rig{t: t, ctx: ctx, dir: t.TempDir()}
@@ -289,7 +230,7 @@ func TestUpdaterUnderSystemd(t *testing.T) {
 
 	// The terminal.
 	start := time.Now()
-	image, err := debroot.Image(ctx, debroot.Cache(), depends(t, kioskDeb, sessionDeb)...)
+	image, err := debroot.Image(ctx, debroot.Cache(), kioskmachine.Depends(t, kioskDeb, sessionDeb)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +255,7 @@ func TestUpdaterUnderSystemd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	put("etc/systemd/system/quartierhub-compositor.service.d/headless.conf", headless)
+	put(kioskmachine.CompositorDropIn, kioskmachine.Headless)
 	put("etc/systemd/system/quartierhub-updater.service.d/fast.conf", fmt.Sprintf(fast, 0))
 	root, err := os.ReadFile(r.signer.RootFile())
 	if err != nil {
