@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
@@ -148,13 +149,22 @@ func (s Status) API() *api.UpdaterStatus {
 	case StateCommitted:
 		u.State = api.UpdaterDone
 	case StateRollingBack:
+		// An interrupted trial (a kill, a power cut) is undone and the
+		// version tried again until it was interrupted too often: it
+		// is a failure for the rollout only once it is marked bad.
 		u.State = api.UpdaterRolledBack
+		if s.Target != "" && !slices.Contains(s.Bad, s.Target) {
+			u.State = api.UpdaterInstalling
+		}
 	default:
 		switch s.Last {
 		case LastCommitted:
 			u.State = api.UpdaterDone
 		case LastRolledBack:
 			u.State = api.UpdaterRolledBack
+			if s.Target != "" && !slices.Contains(s.Bad, s.Target) {
+				u.State = api.UpdaterPending
+			}
 		case LastFailed:
 			u.State = api.UpdaterFailed
 		default:

@@ -55,9 +55,13 @@ func TestStatusAPI(t *testing.T) {
 		{handoff.Status{State: handoff.StateTrying}, api.UpdaterInstalling},
 		{handoff.Status{State: handoff.StateTrying, Gate: true}, api.UpdaterTrial},
 		{handoff.Status{State: handoff.StateCommitted}, api.UpdaterDone},
-		{handoff.Status{State: handoff.StateRollingBack}, api.UpdaterRolledBack},
+		{handoff.Status{State: handoff.StateRollingBack, Bad: []string{"1.1.0"}}, api.UpdaterRolledBack},
 		{handoff.Status{State: handoff.StateIdle, Last: handoff.LastCommitted}, api.UpdaterDone},
-		{handoff.Status{State: handoff.StateIdle, Last: handoff.LastRolledBack, Bad: bad, LastError: long}, api.UpdaterRolledBack},
+		{handoff.Status{State: handoff.StateIdle, Last: handoff.LastRolledBack, Bad: append(bad, "1.1.0"), LastError: long}, api.UpdaterRolledBack},
+		// An interrupted trial undone, to be tried again: not a failure
+		// the rollout should count (a halt on a power cut would be wrong).
+		{handoff.Status{State: handoff.StateRollingBack, Bad: bad}, api.UpdaterInstalling},
+		{handoff.Status{State: handoff.StateIdle, Last: handoff.LastRolledBack, LastError: "trial interrupted"}, api.UpdaterPending},
 		{handoff.Status{State: handoff.StateIdle, Last: handoff.LastFailed}, api.UpdaterFailed},
 	} {
 		c.st.Running, c.st.Target = "1.0.0", "1.1.0"
