@@ -72,7 +72,7 @@ deadline_seconds() {
   echo "$total"
 }
 deadline=$(deadline_seconds "$fuzztime")
-# A counted run (make test's 100000x) is a quick shake: each new
+# A counted run (make test's 30000x) is a quick shake: each new
 # interesting input is minimised for a bounded number of executions, not
 # go test's default minute, which on two cores let one target (FuzzGunzip,
 # a few compressions per execution) stall for minutes.
