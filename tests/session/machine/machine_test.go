@@ -167,7 +167,7 @@ func TestSessionUnderSystemd(t *testing.T) {
 	}
 
 	// Killed: back within 5 s (restarted and READY again).
-	r.do("systemctl", "kill", "-s", "KILL", "quartierhub-window.service")
+	r.do("systemctl", "kill", "--kill-whom=main", "-s", "KILL", "quartierhub-window.service")
 	killed := time.Now()
 	wpid2, back := r.activeWith("quartierhub-window.service", wpid, 30*time.Second)
 	t.Logf("window killed: active again after %.2fs", back.Sub(killed).Seconds())
@@ -179,7 +179,7 @@ func TestSessionUnderSystemd(t *testing.T) {
 	}
 
 	// Hung: the watchdog (WatchdogSec=8s) ends it, systemd restarts it.
-	r.do("systemctl", "kill", "-s", "STOP", "quartierhub-window.service")
+	r.do("systemctl", "kill", "--kill-whom=main", "-s", "STOP", "quartierhub-window.service")
 	stopped := time.Now()
 	wpid3, back := r.activeWith("quartierhub-window.service", wpid2, time.Minute)
 	t.Logf("window stopped (SIGSTOP): active again after %.2fs", back.Sub(stopped).Seconds())

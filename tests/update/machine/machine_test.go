@@ -96,8 +96,11 @@ func (r *rig) waitFor(what string, limit time.Duration, cond func() (bool, strin
 			return
 		}
 		if time.Now().After(deadline) {
-			log, _ := r.m.Exec(r.ctx, "journalctl", "--no-pager", "-o", "cat", "-n", "40", "-u", updaterUnit)
-			r.t.Fatalf("waiting %v for %s: last %s\nupdater's journal:\n%s", limit, what, last, log)
+			// The rounds that found nothing to do say nothing; the rest
+			// (and the window's and agent's last words) do.
+			log, _ := r.m.Exec(r.ctx, "sh", "-c", "journalctl --no-pager -o cat -u "+updaterUnit+" | grep -v '\"outcome\":\"no-offer\"' | tail -n 40")
+			units, _ := r.m.Exec(r.ctx, "journalctl", "--no-pager", "-o", "short-monotonic", "-n", "30", "-u", windowUnit, "-u", agentUnit)
+			r.t.Fatalf("waiting %v for %s: last %s\nupdater's journal:\n%s\nwindow and agent:\n%s", limit, what, last, log, units)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
