@@ -36,13 +36,15 @@ func (l Location) OpenOrCreate(ctx context.Context) (store.Store, error) {
 }
 
 // Open opens an existing store: a missing SQLite database is an error
-// that says to run serve first. PostgreSQL is migrated on open.
+// that says the hub creates it when it first starts. PostgreSQL is migrated on open.
 func (l Location) Open(ctx context.Context) (store.Store, error) {
 	if l.DB != "" {
 		return l.openPostgres(ctx)
 	}
 	if _, err := os.Stat(DBPath(l.DataDir)); err != nil {
-		return nil, fmt.Errorf("no hub database in %s (run serve first): %w", l.DataDir, err)
+		// The packaged hub's unit creates it within a second of the
+		// install; a script that runs straight after may be earlier.
+		return nil, fmt.Errorf("no hub database in %s yet: the hub creates it when it first starts (hub-server serve, or the quartierhub-hub unit: check systemctl status quartierhub-hub and try again): %w", l.DataDir, err)
 	}
 	return sqlitestore.Open(ctx, DBPath(l.DataDir), sqlitestore.Opts{})
 }
