@@ -312,11 +312,7 @@ func releaseAdd(ctx context.Context, args []string, o Opts) error {
 	if err := checkSignedFor(tj, name, *version, art); err != nil {
 		return fmt.Errorf("release add: %w", err)
 	}
-	keys, err := tufrepo.LoadOnlineKeys(data.DataDir)
-	if err != nil {
-		return fmt.Errorf("release add: %w (run release init first)", err)
-	}
-	st, err := openStore(ctx, data)
+	repo, st, err := openRepo(ctx, data)
 	if err != nil {
 		return err
 	}
@@ -327,7 +323,7 @@ func releaseAdd(ctx context.Context, args []string, o Opts) error {
 	// targets.json is published already: only the release is recorded.
 	if cur, err := st.TUFMetadata(ctx, metadata.TARGETS, 0); err == nil && bytes.Equal(cur.Body, tj) {
 		published = "was published already"
-	} else if _, err := tufrepo.New(st, keys).AddTarget(ctx, art, tj, now); err != nil {
+	} else if _, err := repo.AddTarget(ctx, art, tj, now); err != nil {
 		return fmt.Errorf("release add: %w", err)
 	}
 	err = st.AddRelease(ctx, store.Release{Version: *version, Target: name, AddedAt: now, AddedBy: o.Actor},
@@ -404,23 +400,33 @@ func writeNew(path string, b []byte) error {
 	return f.Close()
 }
 
+// openRepo opens the hub's repository for release add: its online keys
+// and its store, which the caller closes.
+func openRepo(ctx context.Context, data *storeLoc) (*tufrepo.Repo, store.Store, error) {
+	keys, err := tufrepo.LoadOnlineKeys(data.DataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("release add: %w (run release init first)", err)
+	}
+	st, err := openStore(ctx, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tufrepo.New(st, keys), st, nil
+}
+
 // rootAdd publishes a renewed root.json.
 func rootAdd(ctx context.Context, data *storeLoc, rootFile string, o Opts) error {
 	root, err := readFile("release add: root", rootFile, tufrepo.MaxMetadataBytes)
 	if err != nil {
 		return err
 	}
-	keys, err := tufrepo.LoadOnlineKeys(data.DataDir)
-	if err != nil {
-		return fmt.Errorf("release add: %w (run release init first)", err)
-	}
-	st, err := openStore(ctx, data)
+	repo, st, err := openRepo(ctx, data)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	now := o.Now()
-	v, err := tufrepo.New(st, keys).AddRoot(ctx, root, now)
+	v, err := repo.AddRoot(ctx, root, now)
 	if err != nil {
 		return fmt.Errorf("release add: %w", err)
 	}
@@ -439,17 +445,13 @@ func renewAdd(ctx context.Context, data *storeLoc, targetsFile string, o Opts) e
 	if err != nil {
 		return err
 	}
-	keys, err := tufrepo.LoadOnlineKeys(data.DataDir)
-	if err != nil {
-		return fmt.Errorf("release add: %w (run release init first)", err)
-	}
-	st, err := openStore(ctx, data)
+	repo, st, err := openRepo(ctx, data)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	now := o.Now()
-	added, err := tufrepo.New(st, keys).AddTarget(ctx, nil, tj, now)
+	added, err := repo.AddTarget(ctx, nil, tj, now)
 	if err != nil {
 		return fmt.Errorf("release add: %w", err)
 	}
