@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -120,6 +121,10 @@ func (c *Client) send(ctx context.Context, method, path, contentType string, bod
 				sentinel = ErrPrinter
 			case CodeNotAsked:
 				sentinel = ErrNotAsked
+			default:
+				if strings.HasPrefix(path, "/v1/workshop") {
+					sentinel = &WorkshopError{Code: e.Code, Message: e.Error, Status: resp.StatusCode}
+				}
 			}
 			return userr.New(e.Error, sentinel)
 		}

@@ -54,6 +54,7 @@ func (s *Server) Handler() http.Handler {
 	s.sessionRoutes(mux)
 	s.fleetRoutes(mux)
 	s.captureRoutes(mux)
+	s.workshopRoutes(mux)
 	return mux
 }
 
@@ -129,7 +130,15 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	code, status := CodeInternal, http.StatusInternalServerError
+	var we *WorkshopError
 	switch {
+	case errors.As(err, &we):
+		st := we.Status
+		if st < 400 || st > 599 {
+			st = http.StatusConflict
+		}
+		writeJSON(w, st, Error{Error: we.Message, Code: we.Code})
+		return
 	case errors.Is(err, ErrInvalid):
 		code, status = CodeInvalid, http.StatusBadRequest
 	case errors.Is(err, ErrFull):

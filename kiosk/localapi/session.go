@@ -20,6 +20,7 @@ const (
 	EventSync    = "sync"    // the sync state changed
 	EventMode    = "mode"    // the terminal went into or out of maintenance
 	// EventCapture (capture.go): the agent asks for a picture.
+	// EventWorkshop (workshop.go): the workshop's state changed.
 )
 
 // Event is one line of the GET /v1/events stream (NDJSON). Exactly one of
@@ -33,6 +34,8 @@ type Event struct {
 	Sync    *SyncStatus     `json:"sync,omitempty"`
 	Mode    *Mode           `json:"mode,omitempty"`
 	Capture *CaptureRequest `json:"capture,omitempty"`
+	// Workshop (workshop.go): the workshop's state changed.
+	Workshop *WorkshopNote `json:"workshop,omitempty"`
 }
 
 // CardEvent is a card at the reader. Hash is the hex HMAC-SHA256 of the UID
