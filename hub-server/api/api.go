@@ -183,6 +183,36 @@
 // session is open: the result is then failed with Reason
 // [ReasonResidentSession]. The hub keeps the newest few pictures per
 // terminal, within a total.
+//
+// # Workshops (authenticated)
+//
+// A terminal that takes part in a participation workshop (the workshop's
+// spec lists it) records what happens at it as events of the workshop's
+// log. Each event travels as an outbox record of type
+// [RecordWorkshopEvent] (class resident), its payload the event's JSON
+// without hub_seq; the hub checks it like every event of the log and
+// refuses the whole batch (400 invalid_record) if one is malformed or
+// names another device than "t:" + the uploading terminal's ID.
+//
+//   - GET /api/v1/workshops → 200 [WorkshopList]: the open workshops the
+//     terminal takes part in.
+//   - GET /api/v1/workshops/{id}/events?after=N → 200 [WorkshopEvents]:
+//     the workshop's events stamped by the hub after hub sequence N, in
+//     hub order, at most [MaxWorkshopEventsPage]; More says there are
+//     more. 404 not_found for a workshop the terminal does not take part
+//     in, 400 bad_request for a malformed after.
+//   - GET /api/v1/workshops/{id}/live[?after=N]: a WebSocket (RFC 6455),
+//     the upgrade request signed like every request. The hub pushes
+//     [LiveMessage]s of type [LiveEvents] as events are stamped (with
+//     after=N it starts with those after N), pings every
+//     [LivePingInterval], and takes the terminal's own events
+//     ([LiveEvents], at most [MaxLiveEvents] in one message of at most
+//     [MaxLiveMessageBytes], a few a second), answering [LiveAck] with
+//     the IDs it stored (or had) or [LiveError] for a message it refused.
+//     One socket per terminal and workshop: a new one closes the old.
+//     The socket is an acceleration only: the outbox still delivers every
+//     event, and a terminal that sees a gap (After beyond its cursor)
+//     pulls the events over HTTP.
 package api
 
 import (
