@@ -4,7 +4,7 @@
 // without Content-Digest (clock, terminal, signature and digest checked
 // as the real hub does), records acknowledged with duplicates, ping,
 // heartbeats, configuration with ETag and 304, commands, diagnostics,
-// screenshots —
+// screenshots, workshops (list, events, live socket; workshop.go) —
 // keeps what it received for assertions, and misbehaves on request:
 // Inject drops connections, delays, answers a status (with Retry-After)
 // or cuts an answer mid-body, on one path or all, for the next N
@@ -73,6 +73,9 @@ type Hub struct {
 	screenshots []Screenshot
 	requests    []Request
 	faults      []*pending
+	// workshops (workshop.go), by ID; workshopOrder in the order added.
+	workshops     map[string]*fakeWorkshop
+	workshopOrder []string
 }
 
 type token struct {
@@ -327,6 +330,12 @@ func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
 		h.authed(w, r, api.MaxCommandResultBytes, h.commandPost)
 	case r.Method == http.MethodPost && p == api.PathDiagnostics:
 		h.authed(w, r, api.MaxDiagnosticsBytes, h.diagnosticsPost)
+	case r.Method == http.MethodGet && p == api.PathWorkshops:
+		h.authed(w, r, 0, h.workshopList)
+	case r.Method == http.MethodGet && strings.HasPrefix(p, api.PathWorkshops+"/") && strings.HasSuffix(p, "/events"):
+		h.authed(w, r, 0, h.workshopEvents)
+	case r.Method == http.MethodGet && strings.HasPrefix(p, api.PathWorkshops+"/") && strings.HasSuffix(p, "/live"):
+		h.authed(w, r, 0, h.workshopLive)
 	default:
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
 	}
@@ -478,6 +487,9 @@ func (h *Hub) batch(w http.ResponseWriter, r *http.Request, t *terminal, body []
 		if reason, ok := h.refused[b.Records[i].ID]; ok && err == nil {
 			err = errors.New(reason)
 		}
+		if err == nil && b.Records[i].Type == api.RecordWorkshopEvent {
+			err = h.checkWorkshopEvent(t, b.Records[i])
+		}
 		if err != nil {
 			writeError(w, http.StatusBadRequest, api.CodeInvalidRecord, fmt.Sprintf("record %d: %v", i, err))
 			return
@@ -492,6 +504,9 @@ func (h *Hub) batch(w http.ResponseWriter, r *http.Request, t *terminal, body []
 		}
 		h.stored[key] = true
 		h.records = append(h.records, rec)
+		if rec.Type == api.RecordWorkshopEvent {
+			h.ingestWorkshopEvent(rec)
+		}
 		ack.Stored++
 	}
 	h.duplicates += ack.Duplicates
@@ -510,6 +525,9 @@ func (r *recorder) WriteHeader(code int) {
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets a live socket take over the connection (websocket.Accept).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
