@@ -13,7 +13,7 @@ type manualTime struct {
 	t  time.Time
 }
 
-func (m *manualTime) now() time.Time { m.mu.Lock(); defer m.mu.Unlock(); return m.t }
+func (m *manualTime) now() time.Time  { m.mu.Lock(); defer m.mu.Unlock(); return m.t }
 func (m *manualTime) set(t time.Time) { m.mu.Lock(); m.t = t; m.mu.Unlock() }
 
 func TestClockFollowsWallAndNeverGoesBack(t *testing.T) {

@@ -10,8 +10,9 @@ type State struct {
 	// Cursor is the highest HubSeq folded (the hub's order); events not
 	// yet stamped come after it and are Pending.
 	Cursor uint64
-	// PhaseIndex is the current phase: -1 before it opens, len(Spec.Phases)
-	// … never; Ended says the workshop is over.
+	// PhaseIndex is the current phase: an index into Spec.Phases, or -1
+	// before the first Phase event and after the one with index -1, which
+	// ends the workshop for good (Ended).
 	PhaseIndex int
 	Ended      bool
 	// PhaseEndsAt is the current phase's timer; zero for none.
@@ -25,8 +26,16 @@ type State struct {
 	Dots   []*DotState
 
 	// Refused lists events the fold did not apply, with why (for the
-	// moderator's log and the author's device).
+	// moderator's log and the author's device), in fold order.
 	Refused []Refusal
+
+	ideaIdx  map[string]*IdeaState
+	themeIdx map[string]*ThemeState
+	voterIdx map[string]*Voter
+	dotIdx   map[string]*DotState
+	// parent maps a duplicate to the idea it is merged into (one step).
+	parent    map[string]string
+	roundDots map[int][]*DotState // in fold order
 }
 
 // Voter is a participant: a pseudonymous ID, never a name.
@@ -52,8 +61,9 @@ type IdeaState struct {
 	Phase  int
 	Table  int
 	At     time.Time // its HLC wall time
-	// Late: written after its phase closed; it sits in the late lane
-	// until a moderator moves it.
+	// Late: written (by its HLC) after the deadline of the Phase event
+	// that closed its ideas phase; it sits in the late lane until a
+	// moderator moves it (any Move clears Late).
 	Late   bool
 	Hidden bool
 	Reason string
@@ -62,7 +72,8 @@ type IdeaState struct {
 	Edited bool
 	// Theme is the theme's ID, PlaceUnsorted or PlaceParking.
 	Theme string
-	// MergedInto is the surviving idea's ID when this one is a duplicate.
+	// MergedInto is the surviving idea's ID when this one is a duplicate
+	// (the end of the merge chain).
 	MergedInto string
 	// MergeEvent is the Merge event that made it a duplicate.
 	MergeEvent string
@@ -85,11 +96,18 @@ type Round struct {
 	On         string // OnIdeas or OnThemes
 	Dots       int    // per voter
 	MaxPerItem int
-	// Candidates limits a runoff round to these items; nil for all.
+	// Phase is the vote phase that opened the round; -1 for a runoff.
+	Phase int
+	// From is the round a runoff is drawn from; 0 for others.
+	From int
+	// Candidates limits a runoff round to these items (the top TopK of
+	// From when the Runoff event was folded, ties at the cut included);
+	// nil for all.
 	Candidates []string
 	Revealed   bool
 	Closed     bool
-	// ClosedAt is the deadline of the phase or runoff that closed it.
+	// ClosedAt is the deadline of the Phase event that closed it; a phase
+	// entered again reopens its round.
 	ClosedAt time.Time
 }
 
@@ -118,7 +136,7 @@ const (
 	DotLate      DotStatus = "late"       // after its round closed; waits for the moderator
 	DotRejected  DotStatus = "rejected"   // late and rejected by the moderator
 	DotTaken     DotStatus = "taken"      // taken back by the voter
-	DotVoid      DotStatus = "void"       // its voter was removed
+	DotVoid      DotStatus = "void"       // its voter was removed, or its item is gone (hidden, held, parked, dropped, not of the round's kind or not in the runoff)
 )
 
 // Refusal is an event the fold did not apply.
@@ -145,4 +163,5 @@ const (
 	ReasonInvalid      Reason = "invalid"        // the data does not fit the type
 	ReasonDuplicate    Reason = "duplicate"      // the voter already checked in
 	ReasonNoPhones     Reason = "no_phones"      // phones may not join this workshop
+	ReasonMergeCycle   Reason = "merge_cycle"    // the merge would make an idea a duplicate of itself
 )
