@@ -181,6 +181,12 @@ type Store interface {
 	// record whose (terminal, ID) is already stored, or appears earlier in
 	// the batch, is not stored again and is counted as a duplicate. The
 	// records must be valid (api.Record.Validate). ErrNotFound, ErrRevoked.
+	// Records of type api.RecordWorkshopEvent are appended to their
+	// workshop's log instead (Workshops), idempotent by event ID; an event
+	// that cannot be stored (unknown workshop, full log, another device
+	// than "t:" + terminalID, unusable envelope) is dropped, logged and
+	// reported to the OnWorkshopAppend hook, never failing the batch.
+	// Whatever is not newly stored counts as a duplicate.
 	IngestBatch(ctx context.Context, terminalID string, recs []api.Record, receivedAt time.Time) (api.BatchAck, error)
 	// ExportRecords calls fn for each record matching f, streaming, in
 	// storage order. It stops at fn's first error and returns it.
@@ -193,6 +199,8 @@ type Store interface {
 	Rollouts
 	// TUF is the hub's TUF repository (tuf.go).
 	TUF
+	// Workshops is the participation workshops' part (workshops.go).
+	Workshops
 	// Close releases the store.
 	Close() error
 }

@@ -31,8 +31,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +54,9 @@ type Opts struct {
 	// MaxConns bounds the connection pool. Default: pgxpool's default
 	// (max(4, number of CPUs)) unless the URL sets pool_max_conns.
 	MaxConns int32
+	// Logger receives what IngestBatch drops (workshop events it cannot
+	// store). Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a store.Store on a PostgreSQL database.
@@ -59,6 +64,9 @@ type Store struct {
 	pool *pgxpool.Pool
 	db   *sql.DB // database/sql view of pool, for goose
 	mig  *goose.Provider
+	log  *slog.Logger
+	// onAppend is the OnWorkshopAppend hook (workshops.go).
+	onAppend atomic.Pointer[func(store.WorkshopAppend)]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,7 +89,10 @@ func Open(ctx context.Context, url string, o Opts) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	s := &Store{pool: pool, db: stdlib.OpenDBFromPool(pool)}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Store{pool: pool, db: stdlib.OpenDBFromPool(pool), log: o.Logger}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -201,7 +212,8 @@ func (s *Store) tx(ctx context.Context, what string, fn func(pgx.Tx) error) erro
 }
 
 func isStoreErr(err error) bool {
-	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed, store.ErrUserExists, store.ErrVersionConflict} {
+	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed, store.ErrUserExists, store.ErrVersionConflict,
+		store.ErrJoinCodeTaken, store.ErrWorkshopExists, store.ErrWorkshopFull} {
 		if err == e {
 			return true
 		}
@@ -358,6 +370,11 @@ func (s *Store) TouchTerminal(ctx context.Context, id string, at time.Time) erro
 // IngestBatch implements store.Store. The batch is one INSERT of arrays
 // (unnest), whatever its size.
 func (s *Store) IngestBatch(ctx context.Context, terminalID string, recs []api.Record, receivedAt time.Time) (api.BatchAck, error) {
+	total := len(recs)
+	// Workshop events go to their logs (workshops.go), not to records.
+	recs, split := store.SplitWorkshopEvents(terminalID, recs, receivedAt)
+	var ws store.WorkshopBatch
+	var report store.WorkshopAppend
 	// Sorted by ID: two processes storing overlapping batches lock the
 	// same keys in the same order, so they wait for each other instead of
 	// deadlocking.
@@ -395,10 +412,29 @@ func (s *Store) IngestBatch(ctx context.Context, terminalID string, recs []api.R
 			return err
 		}
 		stored := int(tag.RowsAffected())
-		ack = api.BatchAck{Stored: stored, Duplicates: len(recs) - stored}
+		report = store.WorkshopAppend{}
+		if total > len(recs) {
+			// Planning changes the events: each attempt starts afresh.
+			ws = split.Clone()
+			if err := ingestWorkshopEvents(ctx, tx, &ws); err != nil {
+				return fmt.Errorf("workshop events: %w", err)
+			}
+			var n int
+			n, report = ws.Result(terminalID)
+			stored += n
+		}
+		// Workshop events not stored count as duplicates too: the
+		// terminal may forget them either way.
+		ack = api.BatchAck{Stored: stored, Duplicates: total - stored}
 		_, err = tx.Exec(ctx, `UPDATE terminals SET last_seen_at = $1 WHERE num = $2`, recv, num)
 		return err
 	})
+	if err == nil && report.Dropped > 0 {
+		ws.LogDrops(s.log, terminalID)
+	}
+	if err == nil && (len(report.Workshops) > 0 || report.Dropped > 0) {
+		s.notifyAppend(report)
+	}
 	return ack, err
 }
 

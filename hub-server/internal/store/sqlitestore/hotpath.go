@@ -132,7 +132,9 @@ const maxGroupRecords = 2 * api.MaxBatchRecords
 type ingestReq struct {
 	ctx        context.Context
 	terminalID string
-	recs       []api.Record
+	recs       []api.Record         // without the workshop events
+	ws         store.WorkshopBatch  // the workshop events
+	report     store.WorkshopAppend // for the OnWorkshopAppend hook, after commit
 	receivedAt time.Time
 	ack        api.BatchAck
 	err        error
@@ -190,7 +192,10 @@ func (s *Store) ingestLoop() {
 
 // IngestBatch implements store.Store.
 func (s *Store) IngestBatch(ctx context.Context, terminalID string, recs []api.Record, receivedAt time.Time) (api.BatchAck, error) {
-	r := &ingestReq{ctx: ctx, terminalID: terminalID, recs: recs, receivedAt: receivedAt, done: make(chan struct{})}
+	// Workshop events go to their logs, not to records; their envelopes
+	// are read here, outside the writer.
+	rest, ws := store.SplitWorkshopEvents(terminalID, recs, receivedAt)
+	r := &ingestReq{ctx: ctx, terminalID: terminalID, recs: rest, ws: ws, receivedAt: receivedAt, done: make(chan struct{})}
 	select {
 	case s.ing.in <- r:
 	case <-ctx.Done():
@@ -271,6 +276,18 @@ func (s *Store) ingestGroup(group []*ingestReq) {
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("sqlitestore: ingest: commit: %w", err))
+		return
+	}
+	for _, r := range live {
+		if r.err != nil {
+			continue
+		}
+		if r.report.Dropped > 0 {
+			r.ws.LogDrops(s.log, r.terminalID)
+		}
+		if len(r.report.Workshops) > 0 || r.report.Dropped > 0 {
+			s.notifyAppend(r.report)
+		}
 	}
 }
 
@@ -294,12 +311,23 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, r *ingestReq) (api.Ba
 	if err != nil {
 		return api.BatchAck{}, fmt.Errorf("sqlitestore: ingest: %w", err)
 	}
+	total := len(r.recs) + r.ws.Len()
+	if total > len(r.recs) {
+		if err := ingestWorkshopEvents(ctx, tx, &r.ws); err != nil {
+			return api.BatchAck{}, fmt.Errorf("sqlitestore: ingest: workshop events: %w", err)
+		}
+		var n int
+		n, r.report = r.ws.Result(r.terminalID)
+		stored += int64(n)
+	}
 	touch := tx.StmtContext(ctx, s.hot.touchNum)
 	defer touch.Close()
 	if _, err := touch.ExecContext(ctx, recv, num); err != nil {
 		return api.BatchAck{}, fmt.Errorf("sqlitestore: ingest: %w", err)
 	}
-	return api.BatchAck{Stored: int(stored), Duplicates: len(r.recs) - int(stored)}, nil
+	// Workshop events not stored count as duplicates too: the terminal
+	// may forget them either way.
+	return api.BatchAck{Stored: int(stored), Duplicates: total - int(stored)}, nil
 }
 
 func (s *Store) insertRecords(ctx context.Context, tx *sql.Tx, num int64, recs []api.Record, recv int64) (int64, error) {

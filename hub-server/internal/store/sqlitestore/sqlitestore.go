@@ -11,8 +11,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -29,6 +31,9 @@ type Opts struct {
 	BusyTimeout time.Duration
 	// Readers is the size of the reader pool. Default 4.
 	Readers int
+	// Logger receives what IngestBatch drops (workshop events it cannot
+	// store). Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a store.Store on one SQLite file.
@@ -37,6 +42,9 @@ type Store struct {
 	r   *sql.DB // readers
 	hot *hot    // prepared hot-path statements (hotpath.go)
 	ing *ingester
+	log *slog.Logger
+	// onAppend is the OnWorkshopAppend hook (workshops.go).
+	onAppend atomic.Pointer[func(store.WorkshopAppend)]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -49,6 +57,9 @@ func Open(ctx context.Context, path string, o Opts) (*Store, error) {
 	}
 	if o.Readers <= 0 {
 		o.Readers = 4
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	// synchronous(FULL): an acknowledged batch is on disk even after a power
 	// cut — terminals delete what the hub acknowledged. It costs one fsync
@@ -89,7 +100,7 @@ func Open(ctx context.Context, path string, o Opts) (*Store, error) {
 	}
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, log: o.Logger}
 	if err := s.prepareHot(ctx); err != nil {
 		r.Close()
 		w.Close()
@@ -299,7 +310,8 @@ func (s *Store) writeTx(ctx context.Context, what string, fn func(*sql.Tx) error
 }
 
 func isStoreErr(err error) bool {
-	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed, store.ErrUserExists, store.ErrVersionConflict} {
+	for _, e := range []error{store.ErrNotFound, store.ErrTokenUnknown, store.ErrTokenUsed, store.ErrTokenExpired, store.ErrNameTaken, store.ErrRevoked, store.ErrCommandClosed, store.ErrUserExists, store.ErrVersionConflict,
+		store.ErrJoinCodeTaken, store.ErrWorkshopExists, store.ErrWorkshopFull} {
 		if err == e {
 			return true
 		}
