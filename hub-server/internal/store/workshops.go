@@ -139,7 +139,8 @@ type Workshops interface {
 	WorkshopEvents(ctx context.Context, workshop string, after uint64, limit int) ([]WorkshopEvent, error)
 	// OnWorkshopAppend sets fn, called after each commit that appended
 	// events to workshop logs or dropped a terminal's events, from the
-	// committing goroutine: fn must not block (hand it over and return).
+	// committing goroutine and before the appending call returns: fn must
+	// not block (hand it over and return).
 	// It sees the appends of this store value only; other processes'
 	// come through PostgreSQL's NOTIFY. nil removes it.
 	OnWorkshopAppend(fn func(WorkshopAppend))

@@ -141,6 +141,9 @@ type ingestReq struct {
 	done       chan struct{}
 }
 
+// size is the batch's record count, workshop events included.
+func (r *ingestReq) size() int { return len(r.recs) + r.ws.Len() }
+
 type ingester struct {
 	in      chan *ingestReq
 	quit    chan struct{}
@@ -171,13 +174,13 @@ func (s *Store) ingestLoop() {
 		case r := <-s.ing.in:
 			group = append(group, r)
 		}
-		n := len(group[0].recs)
+		n := group[0].size()
 	drain:
 		for n < maxGroupRecords {
 			select {
 			case r := <-s.ing.in:
 				group = append(group, r)
-				n += len(r.recs)
+				n += r.size()
 			default:
 				break drain
 			}
