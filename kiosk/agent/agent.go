@@ -11,7 +11,9 @@
 // (kiosk/internal/fanout), the card hasher (cards.go), the sync state
 // and mode last told (terminalstate.go), the sensor history (sensors.go
 // over history.go), the printer front (printer.go), the ticket counter
-// (tickets.go) and the surveys' once-rule (surveys.go).
+// (tickets.go) and the surveys' once-rule (surveys.go). The workshop
+// engine (kiosk/workshop) runs beside the sync client; workshop.go
+// answers its endpoints and checks a moderator's card and PIN.
 package agent
 
 import (
@@ -39,6 +41,7 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/outbox"
 	"github.com/quartierhub/quartierhub/kiosk/session"
+	kws "github.com/quartierhub/quartierhub/kiosk/workshop"
 )
 
 // OutboxFile is the outbox's file inside the data directory.
@@ -60,6 +63,8 @@ type Opts struct {
 	Devices   devices.Opts
 	// Fleet tunes heartbeats, remote configuration and commands (fleet.go).
 	Fleet FleetOpts
+	// Workshop tunes the workshop engine (workshop.go).
+	Workshop WorkshopOpts
 	// EnrolMedia are the directories removable media are mounted below,
 	// searched for the first-boot enrolment file (enrol.go); default
 	// DefaultEnrolMedia.
@@ -84,12 +89,15 @@ type Agent struct {
 	win    *window // the touchscreen window's side (window.go)
 	// enrolling is held while a first-boot enrolment runs (enrol.go).
 	enrolling sync.Mutex
+	// modGate counts wrong moderator credentials (workshop.go).
+	modGate moderatorGate
 
 	mu      sync.Mutex
 	ob      *outbox.Outbox
 	syncer  *hubsync.Syncer
 	devs    *devices.Manager
 	agg     *aggregate.Aggregator
+	ws      *kws.Engine
 	started time.Time
 	ready   chan struct{}
 }
@@ -203,8 +211,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		ln.Close()
 		return fmt.Errorf("agent: %w", err)
 	}
+	wsEngine, err := a.openWorkshops(ctx, ob, a.workshopHub())
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("agent: %w", err)
+	}
+	defer wsEngine.Close() // after g.Wait: its Run has returned
 	a.mu.Lock()
-	a.ob, a.syncer, a.devs, a.agg, a.started = ob, syncer, devs, agg, a.opts.Now()
+	a.ob, a.syncer, a.devs, a.agg, a.ws, a.started = ob, syncer, devs, agg, wsEngine, a.opts.Now()
 	a.mu.Unlock()
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -222,6 +236,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { return a.storeEvents(gctx, ob) })
 	g.Go(func() error { return a.fleet.run(gctx) })
 	g.Go(func() error { return a.watchTerminal(gctx, syncer) })
+	g.Go(func() error { return wsEngine.Run(gctx) })
 	close(a.ready)
 	a.log.Info("agent started", "data_dir", a.opts.DataDir, "version", a.opts.Version)
 	err = g.Wait()
