@@ -48,6 +48,9 @@ commands:
   session weston-ini --data DIR --out FILE [--base FILE] [--output NAME]
                                        write the compositor's weston.ini with the hub's
                                        rotation (the compositor unit runs it)
+  workshop  status|checkin|idea|dot|undot|done|print --data DIR [--json] …
+                                       a workshop on this terminal over the local API
+                                       (kiosk workshop help for the subcommands)
 `
 
 // Main runs the command in args and returns the exit code.
@@ -68,6 +71,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		"run":      cmdRun,
 		"devices":  cmdDevices,
 		"session":  cmdSession,
+		"workshop": cmdWorkshop,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
