@@ -500,7 +500,7 @@ func (f *folder) phase(e Event, p Phase) Reason {
 	if p.Index >= len(s.Spec.Phases) {
 		return ReasonInvalid
 	}
-	if p.Index == s.PhaseIndex {
+	if p.Index >= 0 && p.Index == s.PhaseIndex {
 		s.PhaseEndsAt = msTime(p.EndsAt)
 		return ""
 	}
@@ -547,16 +547,21 @@ func (f *folder) phase(e Event, p Phase) Reason {
 }
 
 // openRound opens the next round with these settings unless a Vote event
-// already set it up.
+// already set it up. dots 0 means DefaultDots of the items there are now;
+// a Vote with dots 0 goes back to what the round opened with.
 func (f *folder) openRound(on string, dots, maxPerItem int) *Round {
-	r := &Round{N: len(f.s.Rounds) + 1, On: on, Dots: dots, MaxPerItem: maxPerItem, Phase: -1}
+	r := &Round{N: len(f.s.Rounds) + 1, On: on, MaxPerItem: maxPerItem, Phase: -1}
 	if c, ok := f.voteCfg[r.N]; ok {
-		r.On, r.Dots, r.MaxPerItem = c.v.On, c.v.Dots, c.v.MaxPerItem
+		r.On, r.MaxPerItem = c.v.On, c.v.MaxPerItem
+		if c.v.Dots > 0 {
+			dots = c.v.Dots
+		}
 	}
-	f.roundDefault[r.N] = DefaultDots(f.countItems(r.On))
-	if r.Dots == 0 {
-		r.Dots = f.roundDefault[r.N]
+	if dots == 0 {
+		dots = DefaultDots(f.countItems(r.On))
 	}
+	f.roundDefault[r.N] = dots
+	r.Dots = dots
 	f.s.Rounds = append(f.s.Rounds, r)
 	f.rounds[r.N] = r
 	return r

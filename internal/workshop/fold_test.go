@@ -484,3 +484,39 @@ func TestTallyRanks(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldEndBeforeOpening(t *testing.T) {
+	w := newWS(t, simpleSpec())
+	w.phase(-1)
+	late := w.hub("v:1", TypeCheckIn, CheckIn{Via: ViaPhone, Label: "Gast"})
+	s := w.fold()
+	if !s.Ended || refusedFor(s, late.ID) != ReasonNotOpen {
+		t.Errorf("ended %v, check-in after the end %q", s.Ended, refusedFor(s, late.ID))
+	}
+}
+
+func TestFoldVoteDotsZeroMeansRoundDefault(t *testing.T) {
+	spec := simpleSpec()
+	spec.Dots = 4
+	w, _ := voting(t, spec, []string{"a", "b"}, "v:1")
+	w.hub("m:anna", TypeVote, Vote{Round: 1, On: OnIdeas, Dots: 6})
+	if r := w.fold().Round(1); r.Dots != 6 {
+		t.Fatalf("dots %d after Vote 6", r.Dots)
+	}
+	w.hub("m:anna", TypeVote, Vote{Round: 1, On: OnIdeas, Dots: 0})
+	if r := w.fold().Round(1); r.Dots != spec.Dots {
+		t.Errorf("dots %d after Vote 0, want the spec's %d", r.Dots, spec.Dots)
+	}
+	// A Vote for the next round sets it up before it opens.
+	w.hub("m:anna", TypeVote, Vote{Round: 2, On: OnIdeas, Dots: 2, MaxPerItem: 1})
+	far := w.hub("m:anna", TypeVote, Vote{Round: 4, On: OnIdeas, Dots: 2})
+	w.phase(3)
+	w.hub("m:anna", TypeRunoff, Runoff{From: 1, Round: 2, TopK: 2})
+	s := w.fold()
+	if r := s.Round(2); r.Dots != 2 || r.MaxPerItem != 1 {
+		t.Errorf("runoff set up beforehand: %+v", r)
+	}
+	if refusedFor(s, far.ID) != ReasonInvalid {
+		t.Errorf("Vote for a round far ahead: %q", refusedFor(s, far.ID))
+	}
+}
