@@ -498,8 +498,13 @@ func ValidULID(s string) bool {
 	if len(s) != ulid.EncodedSize {
 		return false
 	}
-	id, err := ulid.ParseStrict(s)
-	return err == nil && id.String() == s
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			return false // the canonical spelling is upper case
+		}
+	}
+	_, err := ulid.ParseStrict(s)
+	return err == nil
 }
 
 // ValidActor reports whether s is "v:", "m:" or "c:" followed by 1 to
@@ -513,7 +518,13 @@ func ValidActor(s string) bool {
 			}
 		}
 	}
-	if rest == "" || !utf8.ValidString(rest) {
+	if rest == "" {
+		return false
+	}
+	if asciiActor(rest) {
+		return len(rest) <= maxActorSuffix
+	}
+	if !utf8.ValidString(rest) {
 		return false
 	}
 	n := 0
@@ -524,6 +535,18 @@ func ValidActor(s string) bool {
 		}
 	}
 	return n <= maxActorSuffix
+}
+
+// asciiActor reports whether s is all ASCII letters, digits or . _ @ -,
+// which most actors are (hex voter IDs, plain user names).
+func asciiActor(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '@' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkDepth refuses JSON nested deeper than max, in one pass before any

@@ -15,7 +15,7 @@ import (
 // listed in State.Refused; nothing is ever dropped silently. See
 // merge.go for how conflicts are decided.
 func Fold(id string, spec Spec, events []Event) *State {
-	f := newFolder(id, spec)
+	f := newFolder(id, spec, len(events))
 	for i, e := range orderEvents(events) {
 		if i >= MaxEventsPerLog {
 			f.refuse(e, ReasonTooMany)
@@ -136,12 +136,12 @@ const (
 	decReject int8 = 2
 )
 
-func newFolder(id string, spec Spec) *folder {
+func newFolder(id string, spec Spec, events int) *folder {
 	return &folder{
 		s: &State{
 			ID: id, Spec: spec, PhaseIndex: -1, JoinOpen: true,
 			ideaIdx: map[string]*IdeaState{}, themeIdx: map[string]*ThemeState{},
-			voterIdx: map[string]*Voter{}, dotIdx: map[string]*DotState{},
+			voterIdx: map[string]*Voter{}, dotIdx: make(map[string]*DotState, events/2),
 			parent: map[string]string{}, roundDots: map[int][]*DotState{},
 		},
 		words:         newWordList(spec.Words),
@@ -157,7 +157,7 @@ func newFolder(id string, spec Spec) *folder {
 		nameKey:       map[string]lwwKey{},
 		merges:        map[string]mergeEdge{},
 		roundDots:     map[int][]*dotRec{},
-		dotIdx:        map[string]*dotRec{},
+		dotIdx:        make(map[string]*dotRec, events/2),
 	}
 }
 
