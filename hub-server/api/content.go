@@ -51,6 +51,13 @@ type Content struct {
 	ServiceCards []string `json:"service_cards,omitempty"`
 	// ServicePIN is a PIN hash made by [HashPIN].
 	ServicePIN string `json:"service_pin,omitempty"`
+	// ModeratorCards are keyed hashes (as ServiceCards) of the cards that,
+	// with ModeratorPIN, let a workshop's moderator switch a terminal
+	// into a workshop or out of it; they open nothing else. Service cards
+	// with the service PIN may do the same.
+	ModeratorCards []string `json:"moderator_cards,omitempty"`
+	// ModeratorPIN is a PIN hash made by [HashPIN].
+	ModeratorPIN string `json:"moderator_pin,omitempty"`
 }
 
 // Text is a text in several languages: language code → text.
@@ -296,6 +303,16 @@ func (c Content) Validate() error {
 	if c.ServicePIN != "" {
 		if _, _, _, err := parsePIN(c.ServicePIN); err != nil {
 			bad("service_pin: %v", err)
+		}
+	}
+	for _, h := range c.ModeratorCards {
+		if len(h) != 64 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
+			bad("moderator card %q: a hex HMAC-SHA256 is required", h)
+		}
+	}
+	if c.ModeratorPIN != "" {
+		if _, _, _, err := parsePIN(c.ModeratorPIN); err != nil {
+			bad("moderator_pin: %v", err)
 		}
 	}
 	return errors.Join(errs...)

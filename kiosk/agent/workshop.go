@@ -324,9 +324,8 @@ func (a *Agent) WorkshopPrint(ctx context.Context, req localapi.WorkshopPrintReq
 	return localapi.PrintResponse{Bytes: n}, nil
 }
 
-// WorkshopSwitch implements localapi.WorkshopBackend: a service card
-// and the service PIN (the hub's configuration) let a moderator choose
-// the workshop.
+// WorkshopSwitch implements localapi.WorkshopBackend: a moderator's
+// card and PIN (see moderator) choose the workshop.
 func (a *Agent) WorkshopSwitch(ctx context.Context, req localapi.WorkshopSwitchRequest) (localapi.WorkshopView, error) {
 	e, err := a.workshops()
 	if err != nil {
@@ -370,8 +369,9 @@ type moderatorGate struct {
 	locked time.Time
 }
 
-// moderator checks a moderator's card (one of the configuration's service
-// cards) and the service PIN.
+// moderator checks a moderator's card and PIN: one of the configuration's
+// moderator cards with the moderator PIN, or a service card with the
+// service PIN.
 func (a *Agent) moderator(hash, uid, pin string) error {
 	bad := &localapi.WorkshopError{Code: localapi.CodeBadCredentials, Message: "this card or PIN does not allow it", Status: 403}
 	g := &a.modGate
@@ -390,7 +390,9 @@ func (a *Agent) moderator(hash, uid, pin string) error {
 	if err != nil {
 		return fmt.Errorf("agent: workshop switch: %w", err)
 	}
-	ok := len(pin) <= api.MaxPINLen && session.IsServiceCard(card, c.ServiceCards) && c.ServicePIN != "" && api.CheckPIN(c.ServicePIN, pin)
+	ok := len(pin) <= api.MaxPINLen &&
+		(session.IsServiceCard(card, c.ModeratorCards) && c.ModeratorPIN != "" && api.CheckPIN(c.ModeratorPIN, pin) ||
+			session.IsServiceCard(card, c.ServiceCards) && c.ServicePIN != "" && api.CheckPIN(c.ServicePIN, pin))
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !ok {

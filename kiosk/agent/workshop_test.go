@@ -68,6 +68,11 @@ func TestWorkshopOverTheLocalAPI(t *testing.T) {
 	if content.ServicePIN, err = api.HashPIN("2468", []byte("0123456789abcdef"), 1000); err != nil {
 		t.Fatal(err)
 	}
+	moderatorCard := "0A0B0C0D0E"
+	content.ModeratorCards = []string{session.HashCard(key, moderatorCard)}
+	if content.ModeratorPIN, err = api.HashPIN("1357", []byte("fedcba9876543210"), 1000); err != nil {
+		t.Fatal(err)
+	}
 	cb, _ := json.Marshal(content)
 	if err := os.WriteFile(filepath.Join(r.dir, agent.ContentFile), cb, 0o600); err != nil {
 		t.Fatal(err)
@@ -202,6 +207,14 @@ func TestWorkshopOverTheLocalAPI(t *testing.T) {
 	v, err = c.WorkshopLeave(ctx, localapi.WorkshopLeaveRequest{CardUID: serviceCard, PIN: "2468"})
 	if err != nil || v.ID != "w1" {
 		t.Fatalf("leave: %q, %v", v.ID, err)
+	}
+	// A moderator's card goes with the moderator PIN, not the service PIN.
+	if _, err := c.WorkshopSwitch(ctx, localapi.WorkshopSwitchRequest{Workshop: "w2", CardUID: moderatorCard, PIN: "2468"}); workshopCode(err) != localapi.CodeBadCredentials {
+		t.Fatalf("a moderator card with the service PIN: %v", err)
+	}
+	v, err = c.WorkshopSwitch(ctx, localapi.WorkshopSwitchRequest{Workshop: "w2", CardUID: moderatorCard, PIN: "1357"})
+	if err != nil || v.ID != "w2" {
+		t.Fatalf("switch with a moderator card: %q, %v", v.ID, err)
 	}
 }
 

@@ -38,8 +38,11 @@ import (
 //	                   results page); 503 printer_unavailable
 //	POST /v1/workshop/switch
 //	                   WorkshopSwitchRequest → WorkshopView: a moderator
-//	                   (service card + PIN) puts the terminal into one of
-//	                   the workshops the hub lists for it
+//	                   (a card of the configuration's moderator_cards with
+//	                   moderator_pin, or a service card with service_pin)
+//	                   puts the terminal into one of the workshops the hub
+//	                   lists for it; 403 bad_credentials, 429 after five
+//	                   wrong tries (for a minute)
 //	POST /v1/workshop/leave
 //	                   WorkshopLeaveRequest → WorkshopView: a moderator
 //	                   takes the terminal out of the workshop (back to its

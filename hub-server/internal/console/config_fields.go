@@ -19,7 +19,8 @@ import (
 // Content belongs to moderators, except what decides how the terminal
 // treats people and who may service it: the session timing (a session
 // that never ends shows the next resident the last one's report) and the
-// service cards and PIN (they open the service menu). Those, and the
+// service cards and PIN (they open the service menu) and the moderator
+// cards and PIN (they take a terminal into a workshop). Those, and the
 // whole settings section, are terminal settings (admins). They stay in
 // the content section because that is where terminals read them.
 var layerFields = map[string]Action{
@@ -39,6 +40,8 @@ var layerFields = map[string]Action{
 	"content.warning_seconds":         EditSettings,
 	"content.service_cards":           EditSettings,
 	"content.service_pin":             EditSettings,
+	"content.moderator_cards":         EditSettings,
+	"content.moderator_pin":           EditSettings,
 	"settings":                        EditSettings,
 	"settings.heartbeat_interval":     EditSettings,
 	"settings.sync_interval":          EditSettings,

@@ -37,6 +37,8 @@ var wantOwner = map[string]Action{
 	"content.warning_seconds":         EditSettings,
 	"content.service_cards":           EditSettings,
 	"content.service_pin":             EditSettings,
+	"content.moderator_cards":         EditSettings,
+	"content.moderator_pin":           EditSettings,
 	"content.Service_PIN":             EditSettings,
 	"content.kiosk_mode":              EditSettings,
 	"settings":                        EditSettings,
