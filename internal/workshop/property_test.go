@@ -1,10 +1,12 @@
 package workshop
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -319,4 +321,34 @@ func checkInvariants(t *testing.T, seed uint64, s *State) {
 			t.Errorf("seed %d: idea merged into a duplicate", seed)
 		}
 	}
+}
+
+// FuzzFold: events from untrusted bytes (one per line, through
+// DecodeEvent) fold without panicking, keep the invariants, and fold the
+// same in reverse order.
+func FuzzFold(f *testing.F) {
+	spec, log, pending := randomWorkshop(f, 5, 25)
+	var seed []byte
+	for _, e := range append(log, pending...) {
+		b, err := Encode(e)
+		if err != nil {
+			f.Fatal(err)
+		}
+		seed = append(append(seed, b...), '\n')
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var evs []Event
+		for line := range bytes.SplitSeq(b, []byte("\n")) {
+			if e, err := DecodeEvent(line); err == nil {
+				evs = append(evs, e)
+			}
+		}
+		s := Fold("ws1", spec, evs)
+		checkInvariants(t, 0, s)
+		slices.Reverse(evs)
+		if canonical(t, Fold("ws1", spec, evs)) != canonical(t, s) {
+			t.Fatal("the state depends on the order of the events")
+		}
+	})
 }
