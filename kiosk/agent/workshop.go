@@ -109,10 +109,7 @@ func workshopView(s kws.Snapshot, voter string) localapi.WorkshopView {
 		v.Title = s.Info.Title
 	}
 	v.Named, v.JoinURL, v.ResultsURL = s.Spec.Named, s.Info.JoinURL, kws.ResultsURL(s.Info.JoinURL)
-	v.MaxIdeaChars = ws.MaxIdeaText
-	if m := s.Spec.MaxIdeaChars; m > 0 && m < v.MaxIdeaChars {
-		v.MaxIdeaChars = m
-	}
+	v.MaxIdeaChars = s.Spec.IdeaChars()
 	v.Started, v.Ended, v.JoinOpen = st.PhaseIndex >= 0 || st.Ended, st.Ended, st.JoinOpen
 	v.Queued, v.LastSync = s.Queued, s.Synced
 	if p := st.Phase(); p != nil && !st.Ended {

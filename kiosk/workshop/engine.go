@@ -108,7 +108,6 @@ type current struct {
 	acked  map[string]bool // the hub said it has them (this socket)
 	cursor uint64
 	synced time.Time
-	pulled bool // pulled from the hub since start
 	state  *ws.State
 }
 
@@ -591,10 +590,7 @@ func (e *Engine) AddIdea(ctx context.Context, voter, text, author string) (id st
 		return "", false, false, err
 	}
 	snap := e.Snapshot()
-	limit := ws.MaxIdeaText
-	if m := snap.Spec.MaxIdeaChars; m > 0 && m < limit {
-		limit = m
-	}
+	limit := snap.Spec.IdeaChars()
 	if n := len([]rune(text)); n > limit {
 		return "", false, false, &Refused{Code: CodeTooLong, Msg: fmt.Sprintf("an idea has at most %d characters", limit)}
 	}

@@ -480,3 +480,35 @@ func TestSwitchAndLeave(t *testing.T) {
 		t.Fatalf("a check-in without a workshop: %v", err)
 	}
 }
+
+// A cut live socket is opened again; an idea written meanwhile reaches
+// the other terminal. A workshop the hub ends leaves the terminal.
+func TestLiveSocketComesBackAndEndedWorkshopLeaves(t *testing.T) {
+	h := fakehub.Start(t, fakehub.Opts{})
+	addWorkshop(t, h, workshopID, "Spielplatz", testSpec())
+	moderate(t, h, workshopID, ws.TypePhase, ws.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
+	t1 := startTerminal(t, h, "T1", nil, t.TempDir())
+	t2 := startTerminal(t, h, "T2", nil, t.TempDir())
+	t1.waitPhase(t, 0)
+	t2.waitPhase(t, 0)
+	testutil.Eventually(t, "both sockets open", func() bool {
+		return h.LiveSockets(workshopID) == 2 && t1.eng.Snapshot().Online && t2.eng.Snapshot().Online
+	})
+	h.DropLive()
+	ctx := context.Background()
+	v, err := t1.eng.CheckInGuest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _, _, err := t1.eng.AddIdea(ctx, v.ID, "Mehr Schatten", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "the idea at T2", func() bool {
+		i := t2.eng.Snapshot().State.Idea(id)
+		return i != nil && !i.Pending && i.Text == "Mehr Schatten"
+	})
+	testutil.Eventually(t, "both sockets open again", func() bool { return h.LiveSockets(workshopID) == 2 })
+	h.EndWorkshop(workshopID)
+	testutil.Eventually(t, "the ended workshop left", func() bool { return t1.eng.Snapshot().Info == nil })
+}

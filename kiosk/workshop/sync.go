@@ -143,7 +143,6 @@ func (e *Engine) pull(ctx context.Context, id string) error {
 	recovering := e.recovered
 	var mine uint64
 	if c := e.cur; c != nil && c.info.ID == id {
-		c.pulled = true
 		if dev, err := e.opts.Terminal(); err == nil {
 			mine = e.peekSeq(c.eventList(), ws.DeviceTerminalPrefix+dev) - 1
 		}
