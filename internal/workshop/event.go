@@ -146,6 +146,9 @@ func (h HLC) Time() time.Time { return time.UnixMilli(h.Wall).UTC() }
 
 // CheckIn: a voter joins. Via is how: a card at a terminal or a guest
 // number at a terminal or on a phone. The voter ID is the event's Actor.
+// Checking in again is refused as ReasonDuplicate and changes nothing (a
+// card checks in at each terminal it is used at); after a Leave it
+// rejoins.
 type CheckIn struct {
 	Via   string `json:"via"`   // ViaCard, ViaGuest or ViaPhone
 	Label string `json:"label"` // what the voter is shown as: "Gast 17", never a name
@@ -158,7 +161,10 @@ const (
 	ViaPhone = "phone"
 )
 
-// Idea is a new idea, entered in the phase the device believed current.
+// Idea is a new idea, entered in the phase the device believed current:
+// an ideas phase that has been open (else ReasonWrongPhase); written after
+// that phase closed, it is late. Author is dropped unless Spec.Named.
+// Moderators may enter ideas too (from a flip chart).
 type Idea struct {
 	Text   string `json:"text"`
 	Author string `json:"author,omitempty"` // only in workshops with named ideas
@@ -183,8 +189,11 @@ type DotTake struct {
 }
 
 // Phase goes to the phase with the given index; -1 closes the workshop
-// for good (ended). Deadline is the moment the phase it leaves closed:
-// ideas and dots written later belong to the late lane.
+// for good (ended). Deadline is the moment the phase it leaves closed
+// (0: the event's HLC wall time): ideas and dots written later belong to
+// the late lane. Entering a vote phase opens its round (the next number
+// the first time, the same round again later); leaving it, or any phase
+// while a runoff is open, closes the open round.
 type Phase struct {
 	Index    int   `json:"index"`
 	Deadline int64 `json:"deadline"` // unix ms
@@ -261,9 +270,11 @@ type Unmerge struct {
 	Merge string `json:"merge"`
 }
 
-// Vote sets up voting round Round (from 1): on ideas or on themes, how
-// many dots each voter has and at most how many on one item. Sent again
-// for the same round, it changes those numbers (the last by HLC wins).
+// Vote sets up voting round Round (from 1; an open round or the next
+// one): on ideas or on themes, how many dots each voter has (0: what the
+// round opened with, Spec.Dots or DefaultDots) and at most how many on
+// one item (0: no cap). Sent again for the same round, it changes those
+// numbers (the last by HLC wins).
 type Vote struct {
 	Round      int    `json:"round"`
 	On         string `json:"on"` // OnIdeas or OnThemes
@@ -282,13 +293,17 @@ type Reveal struct {
 	Round int `json:"round"`
 }
 
-// LateDots decides on dots that arrived after their round closed.
+// LateDots decides on dots that arrived after their round closed; IDs
+// the fold does not know are ignored, and refused if it knows none.
 type LateDots struct {
 	Dots   []string `json:"dots"` // Dot event IDs, at most 1,000
 	Accept bool     `json:"accept"`
 }
 
-// Runoff opens round Round between the top TopK items of round From.
+// Runoff opens round Round (the next number) between the top TopK items
+// of round From, which must be closed; ties at the cut are all in. It has
+// 1 dot per voter unless a Vote for its number came first, and closes
+// with the next Phase event.
 type Runoff struct {
 	From  int `json:"from"`
 	Round int `json:"round"`
