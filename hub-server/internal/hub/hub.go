@@ -1,8 +1,9 @@
 // Package hub is the hub's engine: it owns the running hub — the store,
 // the fleet machinery (heartbeat batcher, alert evaluator, webhook
-// notifier, janitor), the terminal API, the web console, the operations
-// endpoints and the HTTP server, and optionally Go's profiling endpoints
-// on an address of their own — and runs them under one Run(ctx). It is
+// notifier, janitor), the workshop service, the terminal API, the web
+// console, the operations endpoints and the HTTP server, and optionally
+// Go's profiling endpoints on an address of their own — and runs them
+// under one Run(ctx). It is
 // for the hub what kiosk/agent is for the terminal; `hub-server serve`
 // only turns its flags into a Config.
 //
@@ -42,6 +43,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 	"github.com/quartierhub/quartierhub/hub-server/internal/tufrepo"
 	"github.com/quartierhub/quartierhub/hub-server/internal/tufrepo/tufhttp"
+	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
 )
 
 // Config configures a hub. Zero values are the parts' defaults.
@@ -109,6 +111,10 @@ type Hub struct {
 	TerminalAPI *terminalapi.Handler
 	// Console serves the web console and the public status pages.
 	Console *console.Console
+	// Workshops is the workshop service: the console's workshop and phone
+	// pages and the terminal API's workshop endpoints use it; terminals'
+	// uploads reach it through the store's hook.
+	Workshops *workshops.Service
 	// TUF serves the TUF repository of releases under tufhttp.Prefix.
 	TUF *tufhttp.Handler
 	// TUFRefresher keeps the repository's timestamp fresh (a singleton).
@@ -157,6 +163,9 @@ func (h *Hub) build() error {
 	h.Store = h.Ops.InstrumentStore(h.opened)
 	h.buildFleet()
 	h.buildTUF()
+	h.Workshops = workshops.New(h.Store, workshops.Opts{PostgresURL: cfg.Store.DB, Metrics: h.Ops.Registry(),
+		Now: cfg.Now, Rand: cfg.Rand, Logger: log})
+	h.Store.OnWorkshopAppend(h.Workshops.OnAppend)
 	h.TerminalAPI = terminalapi.New(h.Store, terminalapi.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, Fleet: h.fleetHandlerOpts()})
 	c, err := console.New(h.Store, console.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		SecureCookies: cfg.SecureCookies, TrustProxy: len(cfg.TrustedProxies) > 0,
@@ -206,6 +215,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { return h.Console.Run(gctx) })
 	g.Go(func() error { return h.Batcher.Run(gctx) })
+	g.Go(func() error { return h.Workshops.Run(gctx) })
 	g.Go(func() error { return h.runSingletons(gctx) })
 	return g.Wait()
 }
