@@ -1,5 +1,6 @@
 // Package cli is the hub-server command line: serve, token create, export,
-// terminal list/revoke, release keys/init/sign/add/list. cmd/hub-server only calls Main.
+// terminal list/revoke, release keys/init/sign/add/list, workshop
+// create/list/phase/export. cmd/hub-server only calls Main.
 package cli
 
 import (
@@ -80,7 +81,13 @@ const usage = `usage:
       that release root renewed)
   hub-server release root --previous root.json --root-key F --root-key F [--expires 8760h] --out root.json
       (offline, by two of the three root key holders: the same root, one version higher, before it expires)
-  hub-server release list --data HUBDIR|--db URL`
+  hub-server release list --data HUBDIR|--db URL
+  hub-server workshop create --data HUBDIR|--db URL --file SPEC.json   (a draft workshop; prints its ID and join code)
+  hub-server workshop list --data HUBDIR|--db URL
+  hub-server workshop phase --data HUBDIR|--db URL --id W --to PHASE
+      PHASE: an index (from 0), a phase kind when one phase is of it (ideas cluster vote results), next, or end
+  hub-server workshop export --data HUBDIR|--db URL --id W --format json|csv|log [--out FILE]
+      (log: the event log, gzip'd JSON Lines in hub order; the SHA-256 of what was written is printed)`
 
 // Main runs the command line args (without the program name) and returns
 // the exit status. Errors are one line on Stderr.
@@ -222,6 +229,14 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return releaseRoot(args[2:], o)
 	case cmd(2) == "release list":
 		return releaseList(ctx, args[2:], o)
+	case cmd(2) == "workshop create":
+		return workshopCreate(ctx, args[2:], o)
+	case cmd(2) == "workshop list":
+		return workshopList(ctx, args[2:], o)
+	case cmd(2) == "workshop phase":
+		return workshopPhase(ctx, args[2:], o)
+	case cmd(2) == "workshop export":
+		return workshopExport(ctx, args[2:], o)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		return flag.ErrHelp
 	}
