@@ -454,6 +454,7 @@ func (f *folder) moderate(e Event, p any) Reason {
 		}
 		delete(f.merges, v.Merge)
 		delete(f.s.parent, m.idea)
+		clear(f.s.roots)
 	case Vote:
 		return f.vote(key, v)
 	case Reveal:
@@ -686,12 +687,13 @@ func (f *folder) merge(e Event, v Merge) Reason {
 	if f.s.parent[v.Idea] != "" {
 		return ReasonInvalid // already a duplicate: unmerge it first
 	}
-	for at := v.Into; at != ""; at = f.s.parent[at] {
-		if at == v.Idea {
-			return ReasonMergeCycle
-		}
+	// Idea is not merged, so it ends its own chain: Into's chain reaching
+	// it would close a cycle.
+	if f.s.root(v.Into) == v.Idea {
+		return ReasonMergeCycle
 	}
 	f.s.parent[v.Idea] = v.Into
+	clear(f.s.roots)
 	f.merges[e.ID] = mergeEdge{idea: v.Idea, into: v.Into}
 	return ""
 }

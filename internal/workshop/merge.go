@@ -104,12 +104,24 @@ func (f *folder) resolveRound(r *Round) {
 	}
 }
 
-// root follows an idea's merges to the idea that survives.
+// root follows an idea's merges to the idea that survives (the find of
+// a union-find; chains are remembered until the merges change).
 func (s *State) root(id string) string {
-	for n := 0; s.parent[id] != "" && n <= MaxIdeas; n++ {
-		id = s.parent[id]
+	if s.parent[id] == "" {
+		return id
 	}
-	return id
+	if r, ok := s.roots[id]; ok {
+		return r
+	}
+	r := id
+	for n := 0; s.parent[r] != "" && n <= MaxIdeas; n++ {
+		r = s.parent[r]
+	}
+	if s.roots == nil {
+		s.roots = map[string]string{}
+	}
+	s.roots[id] = r
+	return r
 }
 
 // countsFor is the item a dot on item counts for in round r.

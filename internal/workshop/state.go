@@ -35,6 +35,7 @@ type State struct {
 	dotIdx   map[string]*DotState
 	// parent maps a duplicate to the idea it is merged into (one step).
 	parent    map[string]string
+	roots     map[string]string   // root's memo; cleared when parent changes
 	roundDots map[int][]*DotState // in fold order
 }
 
