@@ -738,4 +738,5 @@ func (f *folder) finish() {
 		s.Dots[i] = d.DotState
 		s.dotIdx[d.ID] = d.DotState
 	}
+	s.folded = true
 }

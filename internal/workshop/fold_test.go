@@ -2,6 +2,7 @@ package workshop
 
 import (
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -518,5 +519,28 @@ func TestFoldVoteDotsZeroMeansRoundDefault(t *testing.T) {
 	}
 	if refusedFor(s, far.ID) != ReasonInvalid {
 		t.Errorf("Vote for a round far ahead: %q", refusedFor(s, far.ID))
+	}
+}
+
+// A folded State is shared by readers (the hub's cache serves many); its
+// methods must only read. Run with -race.
+func TestFoldedStateConcurrentReads(t *testing.T) {
+	spec, log, pending := randomWorkshop(t, 17, 400)
+	s := Fold("ws1", spec, append(log, pending...))
+	want := mustJSON(t, s.Tally(1))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for _, r := range s.Rounds {
+				s.Tally(r.N)
+				for _, v := range s.Voters {
+					s.VoterDots(v.ID, r.N)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := mustJSON(t, s.Tally(1)); got != want {
+		t.Error("reading changed the state")
 	}
 }

@@ -117,10 +117,12 @@ func (s *State) root(id string) string {
 	for n := 0; s.parent[r] != "" && n <= MaxIdeas; n++ {
 		r = s.parent[r]
 	}
-	if s.roots == nil {
-		s.roots = map[string]string{}
+	if !s.folded { // a folded State is read concurrently: finish filled the memo
+		if s.roots == nil {
+			s.roots = map[string]string{}
+		}
+		s.roots[id] = r
 	}
-	s.roots[id] = r
 	return r
 }
 

@@ -37,6 +37,7 @@ type State struct {
 	parent    map[string]string
 	roots     map[string]string   // root's memo; cleared when parent changes
 	roundDots map[int][]*DotState // in fold order
+	folded    bool                // Fold is done: methods only read
 }
 
 // Voter is a participant: a pseudonymous ID, never a name.
