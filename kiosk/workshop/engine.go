@@ -103,7 +103,7 @@ type current struct {
 	info   Info
 	spec   ws.Spec
 	events map[string]ws.Event
-	raw    map[string][]byte
+	raw    map[string][]byte // own events on their way, as encoded
 	own    map[string]bool
 	acked  map[string]bool // the hub said it has them (this socket)
 	cursor uint64

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -511,4 +512,53 @@ func TestLiveSocketComesBackAndEndedWorkshopLeaves(t *testing.T) {
 	testutil.Eventually(t, "both sockets open again", func() bool { return h.LiveSockets(workshopID) == 2 })
 	h.EndWorkshop(workshopID)
 	testutil.Eventually(t, "the ended workshop left", func() bool { return t1.eng.Snapshot().Info == nil })
+}
+
+// A log lost to a storage fault is set aside; the terminal waits for the
+// hub before it numbers again and then goes on after the hub's copy of
+// its own events, so the numbering stays gapless without duplicates.
+func TestLostLogContinuesAfterTheHubsCopy(t *testing.T) {
+	h := fakehub.Start(t, fakehub.Opts{})
+	addWorkshop(t, h, workshopID, "Spielplatz", testSpec())
+	moderate(t, h, workshopID, ws.TypePhase, ws.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
+	dir := t.TempDir()
+	key := h.NewTerminal("T1")
+	tm := startTerminal(t, h, "T1", key, dir)
+	tm.waitPhase(t, 0)
+	ctx := context.Background()
+	v, err := tm.eng.CheckInGuest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := tm.eng.AddIdea(ctx, v.ID, "Ein Brunnen", ""); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "both at the hub", func() bool { return tm.eng.Snapshot().Queued == 0 })
+	tm.stop()
+	path := filepath.Join(dir, kws.File)
+	// The meta pages stay, the pages they count are cut off.
+	if err := os.Truncate(path, int64(3*os.Getpagesize())); err != nil {
+		t.Fatal(err)
+	}
+	h.Stop()
+	tm = startTerminal(t, h, "T1", key, dir)
+	if s := tm.eng.Snapshot(); s.Info != nil {
+		t.Fatalf("the lost log's workshop is shown: %+v", s.Info)
+	}
+	h.Restart()
+	tm.waitPhase(t, 0)
+	testutil.Eventually(t, "the voter known again", func() bool {
+		s := tm.eng.Snapshot()
+		return len(s.State.Voters) == 1 && len(s.State.Ideas) == 1
+	})
+	testutil.EventuallyOK(t, "a new idea numbered after the hub's copy", func() error {
+		_, _, _, err := tm.eng.AddIdea(ctx, v.ID, "Noch ein Brunnen", "")
+		return err
+	})
+	if g, err := tm.eng.CheckInGuest(ctx); err != nil || g.Label != "Gast 3" {
+		t.Fatalf("the next guest after the lost log: %+v, %v", g, err)
+	}
+	testutil.Eventually(t, "four at the hub", func() bool {
+		return slices.Equal(seqs(fromDevice(h.WorkshopEvents(workshopID), "t:T1")), []uint64{1, 2, 3, 4})
+	})
 }

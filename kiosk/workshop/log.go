@@ -415,12 +415,18 @@ func (l *logFile) nextGuest(id string) (uint64, error) {
 	return n, err
 }
 
-// raiseSeq sets workshop id's sequence to at least n: after a lost log,
-// the hub's copy of this terminal's events says where it was.
-func (l *logFile) raiseSeq(id string, n uint64) error {
+// raiseSeq sets workshop id's sequence to at least seq and its guest
+// count to at least guests: after a lost log, the hub's copy of this
+// terminal's events says where it was.
+func (l *logFile) raiseSeq(id string, seq, guests uint64) error {
 	return l.update(id, func(b *bolt.Bucket) error {
-		if n > u64(b.Get(keySeq)) {
-			return putU64(b, keySeq, n)
+		if seq > u64(b.Get(keySeq)) {
+			if err := putU64(b, keySeq, seq); err != nil {
+				return err
+			}
+		}
+		if guests > u64(b.Get(keyGuests)) {
+			return putU64(b, keyGuests, guests)
 		}
 		return nil
 	})

@@ -141,16 +141,21 @@ func (e *Engine) pull(ctx context.Context, id string) error {
 	}
 	e.mu.Lock()
 	recovering := e.recovered
-	var mine uint64
+	var mine, guests uint64
 	if c := e.cur; c != nil && c.info.ID == id {
 		if dev, err := e.opts.Terminal(); err == nil {
 			mine = e.peekSeq(c.eventList(), ws.DeviceTerminalPrefix+dev) - 1
+			for _, v := range c.state.Voters {
+				if v.Device == ws.DeviceTerminalPrefix+dev {
+					guests++ // every check-in here drew a number
+				}
+			}
 		}
 	}
 	e.mu.Unlock()
 	if recovering {
 		// After a lost log, numbers continue after the hub's copy.
-		if err := e.lf.raiseSeq(id, mine); err != nil {
+		if err := e.lf.raiseSeq(id, mine, guests); err != nil {
 			return err
 		}
 		e.mu.Lock()
@@ -194,11 +199,12 @@ func (e *Engine) apply(id string, in []ws.Event, cursor uint64) error {
 		return nil
 	}
 	changed := cursor > c.cursor
-	for i, ev := range evs {
+	for _, ev := range evs {
 		if old, have := c.events[ev.ID]; !have || old.HubSeq != ev.HubSeq {
 			changed = true
 		}
-		c.events[ev.ID], c.raw[ev.ID] = ev, keep[i]
+		c.events[ev.ID] = ev
+		delete(c.raw, ev.ID) // kept for own events on their way only
 		delete(c.own, ev.ID)
 		delete(c.acked, ev.ID)
 	}
