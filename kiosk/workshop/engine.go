@@ -497,12 +497,13 @@ func (e *Engine) CheckInCard(ctx context.Context, cardHash string) (Voter, error
 		return Voter{}, errNoWorkshop
 	}
 	id := ws.CardVoter(e.opts.CardKey, snap.Info.ID, cardHash)
-	if v := findVoter(snap.State, id); v != nil {
+	if v := findVoter(snap.State, id); v != nil && !v.Left {
 		if v.Removed {
 			return Voter{}, refusedFor(ws.ReasonRemoved)
 		}
 		return Voter{ID: v.ID, Label: v.Label, Via: v.Via, Pending: v.Pending}, nil
 	}
+	// New, or back after leaving (the check-in returns them).
 	return e.checkIn(ctx, id, ws.ViaCard)
 }
 

@@ -1,6 +1,7 @@
 package workshop
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,10 +110,11 @@ func (e *Engine) list(ctx context.Context) error {
 	e.mu.Lock()
 	e.avail = usable
 	sh := e.sh
-	e.mu.Unlock()
 	next, info := pick(sh, usable)
-	if next == sh.Current && info == nil {
-		return nil
+	same := info != nil && e.cur != nil && e.cur.info.ID == next && sameInfo(e.cur.info, *info)
+	e.mu.Unlock()
+	if next == sh.Current && (info == nil || same) {
+		return nil // nothing new: no write, no event
 	}
 	return e.setShown(ctx, sh, next, info)
 }
@@ -383,6 +385,10 @@ func (e *Engine) offer(ctx context.Context, id string, live Live) error {
 		size += len(raw) + 1
 	}
 	return flush()
+}
+
+func sameInfo(a, b Info) bool {
+	return a.ID == b.ID && a.Title == b.Title && a.Status == b.Status && a.JoinURL == b.JoinURL && bytes.Equal(a.Spec, b.Spec)
 }
 
 func toMap(evs []ws.Event) map[string]ws.Event {
