@@ -108,7 +108,20 @@ type current struct {
 	acked  map[string]bool // the hub said it has them (this socket)
 	cursor uint64
 	synced time.Time
-	state  *ws.State
+	// state is the fold of events, made again when read after a change
+	// (dirty): a burst of pushed events costs one fold, not one each.
+	state *ws.State
+	dirty bool
+}
+
+// folded returns the state, folding again if events changed. Called
+// with Engine.mu held.
+func (c *current) folded() *ws.State {
+	if c.dirty || c.state == nil {
+		c.state = ws.Fold(c.info.ID, c.spec, c.eventList())
+		c.dirty = false
+	}
+	return c.state
 }
 
 // Open opens the log, resends what a crash left numbered but not
@@ -194,7 +207,7 @@ func (e *Engine) show(ctx context.Context, id string, info *Info) error {
 	for _, ev := range st.Intents {
 		e.clock.Observe(ev.HLC)
 	}
-	c.state = ws.Fold(id, spec, c.eventList())
+	c.dirty = true
 	e.mu.Lock()
 	e.cur = c
 	e.mu.Unlock()
@@ -276,7 +289,7 @@ func (e *Engine) Snapshot() Snapshot {
 	s.Online, s.Available = e.online, slices.Clone(e.avail)
 	if c := e.cur; c != nil {
 		info := c.info
-		s.Info, s.Spec, s.State, s.Queued, s.Synced = &info, c.spec, c.state, len(c.own), c.synced
+		s.Info, s.Spec, s.State, s.Queued, s.Synced = &info, c.spec, c.folded(), len(c.own), c.synced
 		for i, t := range c.spec.Terminals {
 			if ws.DeviceTerminalPrefix+t == s.Device {
 				s.TerminalIndex = i
@@ -417,7 +430,7 @@ func (e *Engine) act(ctx context.Context, actor string, t ws.Type, data any, che
 	e.mu.Lock()
 	var st *ws.State
 	if e.cur != nil && e.cur.info.ID == id {
-		st = e.cur.state
+		st = e.cur.folded()
 	}
 	e.mu.Unlock()
 	return ev, st, nil
@@ -466,7 +479,7 @@ func (e *Engine) submit(ctx context.Context, ev ws.Event) error {
 	if c := e.cur; c != nil && c.info.ID == ev.Workshop {
 		if _, have := c.events[ev.ID]; !have {
 			c.events[ev.ID], c.raw[ev.ID], c.own[ev.ID] = ev, v, true
-			c.state = ws.Fold(c.info.ID, c.spec, c.eventList())
+			c.dirty = true
 		}
 	}
 	return nil
@@ -829,7 +842,7 @@ func (e *Engine) setShown(ctx context.Context, sh shown, id string, info *Info) 
 	if same && info != nil {
 		if spec, err := decodeSpec(info.Spec); err == nil {
 			e.cur.info, e.cur.spec = *info, spec
-			e.cur.state = ws.Fold(id, spec, e.cur.eventList())
+			e.cur.dirty = true
 		}
 	}
 	e.mu.Unlock()

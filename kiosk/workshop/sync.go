@@ -147,7 +147,7 @@ func (e *Engine) pull(ctx context.Context, id string) error {
 	if c := e.cur; c != nil && c.info.ID == id {
 		if dev, err := e.opts.Terminal(); err == nil {
 			mine = e.peekSeq(c.eventList(), ws.DeviceTerminalPrefix+dev) - 1
-			for _, v := range c.state.Voters {
+			for _, v := range c.folded().Voters {
 				if v.Device == ws.DeviceTerminalPrefix+dev {
 					guests++ // every check-in here drew a number
 				}
@@ -212,9 +212,7 @@ func (e *Engine) apply(id string, in []ws.Event, cursor uint64) error {
 	}
 	c.cursor = max(c.cursor, cursor)
 	c.synced = now
-	if changed {
-		c.state = ws.Fold(id, c.spec, c.eventList())
-	}
+	c.dirty = c.dirty || changed
 	e.mu.Unlock()
 	if changed {
 		e.changed()
