@@ -86,6 +86,9 @@ func workshopErr(err error) error {
 
 // Workshop implements localapi.WorkshopBackend.
 func (a *Agent) Workshop(_ context.Context, voter string) (localapi.WorkshopView, error) {
+	if len(voter) > ws.MaxIDLen {
+		return localapi.WorkshopView{}, userr.New(fmt.Sprintf("a voter ID has at most %d characters", ws.MaxIDLen), localapi.ErrInvalid)
+	}
 	e, err := a.workshops()
 	if err != nil {
 		return localapi.WorkshopView{}, err

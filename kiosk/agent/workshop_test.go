@@ -122,6 +122,9 @@ func TestWorkshopOverTheLocalAPI(t *testing.T) {
 		t.Fatalf("view %+v", v)
 	}
 
+	if _, err := c.Workshop(ctx, strings.Repeat("v", 65)); !errors.Is(err, localapi.ErrInvalid) {
+		t.Fatalf("a voter ID of 65 characters: %v", err)
+	}
 	guest, err := c.WorkshopCheckin(ctx, localapi.WorkshopCheckinRequest{Guest: true})
 	if err != nil || guest.Label != "Gast 1" || !guest.New {
 		t.Fatalf("guest: %+v, %v", guest, err)
