@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,16 +56,6 @@ func (s *Service) Act(ctx context.Context, workshopID, actor string, t workshop.
 	default:
 		return workshop.Event{}, &Refused{Reason: workshop.ReasonNotAllowed, Err: fmt.Errorf("actor %.70q is neither a moderator nor a voter", actor)}
 	}
-	e := s.entry(workshopID)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	sn, err := s.refreshLocked(ctx, e, false)
-	if err != nil {
-		return workshop.Event{}, err
-	}
-	if sn.rec.Status == StatusEnded || sn.state.Ended {
-		return workshop.Event{}, &Refused{Reason: workshop.ReasonNotOpen, Err: errors.New("the workshop has ended")}
-	}
 	raw, err := workshop.Encode(data)
 	if err != nil {
 		return workshop.Event{}, &Refused{Reason: workshop.ReasonInvalid, Err: err}
@@ -76,60 +65,27 @@ func (s *Service) Act(ctx context.Context, workshopID, actor string, t workshop.
 	if err != nil {
 		return workshop.Event{}, err
 	}
-	// The hub's events carry their HubSeq as Seq. The store stamps both
-	// (an event of device "hub" stored with Seq 0); the trial fold
-	// assumes the next place in hub order, which it gets unless another
-	// process or a terminal's upload takes it first.
-	next := sn.cursor() + 1
-	ev := workshop.Event{ID: id, Workshop: workshopID, Device: workshop.DeviceHub, Seq: next, HubSeq: next, HLC: s.clock.Now(),
+	// Seq and HubSeq are the store's to stamp (commit); 1 stands in for
+	// the check of the rest.
+	ev := workshop.Event{ID: id, Workshop: workshopID, Device: workshop.DeviceHub, Seq: 1, HLC: s.clock.Now(),
 		Actor: actor, Type: t, Data: raw}
 	if err := ev.Validate(); err != nil {
 		return workshop.Event{}, &Refused{Reason: workshop.ReasonInvalid, Err: err}
 	}
-	trial := s.fold(workshopID, sn.spec, append(slices.Clip(sn.events), ev))
-	if r := refusalOf(trial, ev.ID); r != "" {
-		return workshop.Event{}, &Refused{Reason: r}
-	}
-	unstamped := ev
-	unstamped.Seq, unstamped.HubSeq = 0, 0
-	body, err := json.Marshal(unstamped)
-	if err != nil {
-		return workshop.Event{}, fmt.Errorf("workshops: encode event: %w", err)
-	}
-	var audit store.Audit
+	req := &actRequest{ev: ev, at: now.UTC(), done: make(chan actResult, 1)}
 	if by, ok := strings.CutPrefix(actor, workshop.ActorModeratorPrefix); ok {
-		audit = store.Audit{At: now.UTC(), Actor: by, Action: ActionEvent, Subject: "workshop:" + workshopID, Detail: string(t) + " " + ev.ID}
+		req.audit = store.Audit{At: now.UTC(), Actor: by, Action: ActionEvent, Subject: "workshop:" + workshopID, Detail: string(t) + " " + ev.ID}
 	}
-	seqs, err := s.st.AppendWorkshopEvents(ctx, workshopID, []store.WorkshopEvent{{ID: ev.ID, Workshop: workshopID,
-		Device: ev.Device, Body: body, ReceivedAt: now.UTC()}}, audit)
-	switch {
-	case errors.Is(err, store.ErrWorkshopFull):
-		return workshop.Event{}, &Refused{Reason: workshop.ReasonTooMany, Err: err}
-	case err != nil:
-		return workshop.Event{}, fmt.Errorf("workshops: append: %w", err)
+	e := s.entry(workshopID)
+	if e.enqueue(req) {
+		s.drain(ctx, e)
 	}
-	s.m.appended.WithLabelValues("hub").Inc()
-	if seqs[0] == next {
-		// The trial is the state: keep it rather than fold again.
-		ns := *sn
-		ns.events = append(sn.events, ev)
-		ns.state = trial
-		e.snap.Store(&ns)
-		if err := s.syncStatus(ctx, e, &ns); err != nil {
-			s.o.Logger.Error("workshop status", "workshop", workshopID, "err", err)
-		}
-		e.publish(next)
-		return ev, nil
+	select {
+	case r := <-req.done:
+		return r.ev, r.err
+	case <-ctx.Done():
+		return workshop.Event{}, fmt.Errorf("workshops: act: %w", ctx.Err())
 	}
-	ev.Seq, ev.HubSeq = seqs[0], seqs[0]
-	after, err := s.refreshLocked(ctx, e, false)
-	if err != nil {
-		return ev, err
-	}
-	if r := refusalOf(after.state, ev.ID); r != "" {
-		return ev, &Refused{Reason: r, Err: errors.New("refused after another append came first")}
-	}
-	return ev, nil
 }
 
 // refusalOf returns the fold's reason for refusing event id, or "".

@@ -54,6 +54,11 @@ type entry struct {
 	// joinMu serializes phones checking in (JoinPhone).
 	joinMu sync.Mutex
 
+	// Act's queue (commit.go).
+	qmu     sync.Mutex
+	queue   []*actRequest
+	leading bool
+
 	subsMu sync.Mutex
 	subs   map[*subscriber]struct{}
 }

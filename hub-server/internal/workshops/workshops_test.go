@@ -352,6 +352,73 @@ func TestSubscribeCoalescesAndNeverBlocks(t *testing.T) {
 	})
 }
 
+// TestConcurrentActs: phones acting at once are committed in groups;
+// every accepted event has its own place in the gapless log, a refused
+// one in the middle of a group leaves no gap, and the state counts all.
+func TestConcurrentActs(t *testing.T) {
+	teststores.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		svc := newService(t, st, workshops.Opts{})
+		w, err := svc.Create(ctx, spec(), "anna")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustAct(t, svc, w.ID, mod, workshop.TypePhase, workshop.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
+		const n = 40
+		voters := make([]string, n)
+		for i := range voters {
+			if voters[i], _, err = svc.JoinPhone(ctx, w.JoinCode, fmt.Sprintf("guest-key-%016d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		type result struct {
+			ev  workshop.Event
+			err error
+		}
+		results := make(chan result, 2*n)
+		for i := range 2 * n {
+			go func() {
+				actor := voters[i%n]
+				if i == n { // not checked in: refused, whatever group it lands in
+					actor = "v:gffffffffffffffff"
+				}
+				ev, err := svc.Act(ctx, w.ID, actor, workshop.TypeIdea, workshop.Idea{Text: fmt.Sprintf("Idee %d", i), Phase: 0})
+				results <- result{ev, err}
+			}()
+		}
+		seen := map[uint64]bool{}
+		refused := 0
+		for range 2 * n {
+			r := <-results
+			if r.err != nil {
+				if workshops.Reason(r.err) != workshop.ReasonNotCheckedIn {
+					t.Errorf("act: %v", r.err)
+				}
+				refused++
+				continue
+			}
+			if seen[r.ev.HubSeq] || r.ev.Seq != r.ev.HubSeq {
+				t.Errorf("hub sequence %d (seq %d) twice or off", r.ev.HubSeq, r.ev.Seq)
+			}
+			seen[r.ev.HubSeq] = true
+		}
+		v, err := svc.Get(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := uint64(1 + n + 2*n - 1)
+		if refused != 1 || len(v.State.Ideas) != 2*n-1 || v.State.Cursor != want || lastSeq(t, st, w.ID) != want {
+			t.Errorf("refused %d, ideas %d, cursor %d, stored %d; want 1, %d, %d", refused, len(v.State.Ideas), v.State.Cursor, lastSeq(t, st, w.ID), 2*n-1, want)
+		}
+		evs, _, _ := svc.Events(ctx, w.ID, 0, 0)
+		for i, e := range evs {
+			if e.HubSeq != uint64(i+1) {
+				t.Fatalf("event %d has hub sequence %d", i, e.HubSeq)
+			}
+		}
+	})
+}
+
 func TestSubscriberLimit(t *testing.T) {
 	st := teststores.Open(t, teststores.SQLite)
 	svc := newService(t, st, workshops.Opts{MaxSubscribers: 2})
