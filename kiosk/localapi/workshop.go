@@ -88,6 +88,9 @@ const (
 	CodeNoDotsLeft = "no_dots_left"
 	// CodeItemCap: the voter has the most dots allowed on this item.
 	CodeItemCap = "item_cap"
+	// CodeRecovering (503): the terminal lost its workshop log to a
+	// storage fault and waits for the hub before it takes new entries.
+	CodeRecovering = "recovering"
 )
 
 // WorkshopError is a workshop action the agent refused: Code says why
