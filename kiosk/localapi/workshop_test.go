@@ -20,7 +20,9 @@ type workshopOnly struct {
 	got    localapi.WorkshopIdeaRequest
 }
 
-func (w *workshopOnly) Status(context.Context) (localapi.Status, error) { return localapi.Status{}, nil }
+func (w *workshopOnly) Status(context.Context) (localapi.Status, error) {
+	return localapi.Status{}, nil
+}
 func (w *workshopOnly) Submit(context.Context, localapi.SubmitRequest) (localapi.SubmitResponse, error) {
 	return localapi.SubmitResponse{}, nil
 }
