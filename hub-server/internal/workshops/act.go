@@ -240,8 +240,8 @@ func PhoneVoter(workshopID, guestKey string) string {
 
 // JoinPhone checks a phone in to the workshop with the join code typed
 // (as its guest key's voter, once: a returning phone gets its voter
-// back) and returns the voter ID and the label it is shown as ("Gast 3"
-// in a German workshop, "Guest 3" in an English one). Refusals (phones
+// back) and returns the voter ID and the label it is shown as ("Handy 3"
+// in a German workshop, "Phone 3" in an English one). Refusals (phones
 // not allowed, joining closed, not open) come as *Refused.
 func (s *Service) JoinPhone(ctx context.Context, code, guestKey string) (voter, label string, err error) {
 	if utf8.RuneCountInString(guestKey) < GuestKeyMin || len(guestKey) > 256 {
@@ -268,7 +268,7 @@ func (s *Service) JoinPhone(ctx context.Context, code, guestKey string) (voter, 
 	if l, ok := voterLabel(v.State, voter); ok {
 		return voter, l, nil
 	}
-	label = guestLabel(v.State)
+	label = phoneLabel(v.State)
 	_, err = s.Act(ctx, id, voter, workshop.TypeCheckIn, workshop.CheckIn{Via: workshop.ViaPhone, Label: label})
 	if Reason(err) == workshop.ReasonDuplicate {
 		if v, gerr := s.Get(ctx, id); gerr == nil {
@@ -293,18 +293,23 @@ func voterLabel(st *workshop.State, voter string) (string, bool) {
 	return "", false
 }
 
-// guestLabel is the next guest's label: one above the highest guest
-// number of the workshop's language's form so far.
-func guestLabel(st *workshop.State) string {
-	word := "Gast "
+// phoneLabel is the next phone's label, "Handy N" ("Phone N" in an
+// English workshop): one above the highest phone number so far. Phones
+// have a word of their own because terminals hand out "Gast N" numbers
+// interleaved among themselves, offline, which a phone's number would
+// clash with.
+func phoneLabel(st *workshop.State) string {
+	word := "Handy "
 	if st.Spec.Lang == "en" {
-		word = "Guest "
+		word = "Phone "
 	}
 	high := 0
 	for _, v := range st.Voters {
-		for _, w := range []string{"Gast ", "Guest "} {
-			if n, err := strconv.Atoi(strings.TrimPrefix(v.Label, w)); err == nil && strings.HasPrefix(v.Label, w) {
-				high = max(high, n)
+		for _, w := range []string{"Handy ", "Phone "} {
+			if rest, ok := strings.CutPrefix(v.Label, w); ok {
+				if n, err := strconv.Atoi(rest); err == nil {
+					high = max(high, n)
+				}
 			}
 		}
 	}

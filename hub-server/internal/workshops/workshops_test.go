@@ -264,7 +264,7 @@ func TestJoinPhone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v1 != workshops.PhoneVoter(w.ID, key1) || l1 != "Gast 1" || !strings.HasPrefix(v1, "v:g") || len(v1) != 19 {
+		if v1 != workshops.PhoneVoter(w.ID, key1) || l1 != "Handy 1" || !strings.HasPrefix(v1, "v:g") || len(v1) != 19 {
 			t.Errorf("first phone: %q %q", v1, l1)
 		}
 		seq := lastSeq(t, st, w.ID)
@@ -275,7 +275,7 @@ func TestJoinPhone(t *testing.T) {
 		// Joining before and after the workshop opened.
 		mustAct(t, svc, w.ID, mod, workshop.TypePhase, workshop.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
 		v2, l2, err := svc.JoinPhone(ctx, w.JoinCode, key2)
-		if err != nil || v2 == v1 || l2 != "Gast 2" {
+		if err != nil || v2 == v1 || l2 != "Handy 2" {
 			t.Errorf("second phone: %q %q %v", v2, l2, err)
 		}
 		// Another workshop: the same phone is another voter.
