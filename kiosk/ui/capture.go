@@ -49,7 +49,7 @@ const captureAnswerTimeout = 30 * time.Second
 // captured.
 func capturable(screen string) bool {
 	switch screen {
-	case ScreenAttract, ScreenOutOfOrder, ScreenService:
+	case ScreenAttract, ScreenWorkshop, ScreenOutOfOrder, ScreenService:
 		return true
 	}
 	return false

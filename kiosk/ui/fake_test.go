@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,8 @@ type fake struct {
 	failPrint error
 	history   localapi.SensorHistory
 	synced    int
+	// ws is the terminal's workshop (nil: none; newFakeWorkshop).
+	ws *fakeWorkshop
 }
 
 func newFake(t *testing.T) *fake {
@@ -304,4 +307,251 @@ func (h *harness) tapAttract() {
 		}
 	}
 	h.t.Fatal("no tap layer on the attract screen")
+}
+
+// fakeWorkshop is the agent's workshop as the fake keeps it: the rules
+// the window relies on (dots left, the item cap, pending while offline,
+// a card's voter kept, refusals by code) without the engine's log.
+type fakeWorkshop struct {
+	view    localapi.WorkshopView // the shared part; Me is filled per voter
+	cards   map[string]string     // card hash → voter
+	labels  map[string]string     // voter → label
+	guests  int
+	mine    map[string]bool // idea IDs written at this terminal, by voter
+	authors map[string]string
+	dots    []localapi.WorkshopDot
+	owner   map[string]string // dot ID → voter
+	done    map[string]bool
+	// refuse makes the next call of that name ("checkin", "idea", "dot")
+	// fail with the code.
+	refuse   map[string]string
+	switched []localapi.WorkshopSwitchRequest
+	left     int
+	printed  []localapi.WorkshopPrintRequest
+}
+
+func newFakeWorkshop() *fakeWorkshop {
+	return &fakeWorkshop{
+		view: localapi.WorkshopView{Active: true, ID: "W1", Title: "Friedrichstraße neu denken",
+			Question: "Was braucht die Friedrichstraße, damit Sie dort gern Zeit verbringen?", Lang: "de", Method: "simple",
+			MaxIdeaChars: 140, JoinURL: "https://hub.example/w/K7P2QX", Started: true, JoinOpen: true, Online: true,
+			Phase:     &localapi.WorkshopPhase{Index: 0, Count: 4, Kind: "ideas", Title: "Ideen sammeln", EndsAt: time.Date(2025, 3, 3, 9, 40, 0, 0, time.Local)},
+			Available: []localapi.WorkshopSummary{{ID: "W1", Title: "Friedrichstraße neu denken"}, {ID: "W2", Title: "Spielplatz Weißeritzufer"}}},
+		cards: map[string]string{}, labels: map[string]string{}, mine: map[string]bool{}, authors: map[string]string{},
+		owner: map[string]string{}, done: map[string]bool{}, refuse: map[string]string{},
+	}
+}
+
+func refused(code string) error {
+	return &localapi.WorkshopError{Code: code, Message: "refused: " + code, Status: 409}
+}
+
+func (f *fake) takeRefusal(name string) error {
+	if code := f.ws.refuse[name]; code != "" {
+		delete(f.ws.refuse, name)
+		return refused(code)
+	}
+	return nil
+}
+
+func (f *fake) Workshop(_ context.Context, voter string) (localapi.WorkshopView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ws == nil {
+		return localapi.WorkshopView{Online: true}, nil
+	}
+	v := f.ws.view
+	v.Ideas = append([]localapi.WorkshopIdea(nil), v.Ideas...)
+	for i := range v.Ideas {
+		v.Ideas[i].Mine = voter != "" && f.ws.authors[v.Ideas[i].ID] == voter
+	}
+	if label, ok := f.ws.labels[voter]; ok {
+		me := &localapi.WorkshopMe{Voter: voter, Label: label, Done: f.ws.done[voter]}
+		for _, d := range f.ws.dots {
+			if f.ws.owner[d.ID] == voter {
+				me.Dots = append(me.Dots, d)
+			}
+		}
+		me.DotsLeft = f.dotsLeft(voter)
+		v.Me = me
+	}
+	return v, nil
+}
+
+// dotsLeft: the round's dots less those counted or pending (over the
+// limit and late ones use none up).
+func (f *fake) dotsLeft(voter string) int {
+	r := f.ws.view.Round
+	if r == nil {
+		return 0
+	}
+	n := r.Dots
+	for _, d := range f.ws.dots {
+		if f.ws.owner[d.ID] == voter && (d.Status == "counted" || d.Status == "pending") {
+			n--
+		}
+	}
+	return max(n, 0)
+}
+
+func (f *fake) WorkshopCheckin(_ context.Context, req localapi.WorkshopCheckinRequest) (localapi.WorkshopCheckin, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ws == nil {
+		return localapi.WorkshopCheckin{}, refused(localapi.CodeNoWorkshop)
+	}
+	if err := f.takeRefusal("checkin"); err != nil {
+		return localapi.WorkshopCheckin{}, err
+	}
+	if req.CardHash != "" {
+		if v, ok := f.ws.cards[req.CardHash]; ok {
+			return localapi.WorkshopCheckin{Voter: v, Label: f.ws.labels[v]}, nil
+		}
+	} else if !req.Guest {
+		return localapi.WorkshopCheckin{}, refused("invalid")
+	}
+	f.ws.guests++
+	voter := fmt.Sprintf("v:%020d", f.ws.guests)
+	label := fmt.Sprintf("Gast %d", 16+f.ws.guests)
+	if req.CardHash != "" {
+		f.ws.cards[req.CardHash] = voter
+		label = fmt.Sprintf("Karte %d", 16+f.ws.guests)
+	}
+	f.ws.labels[voter] = label
+	f.ws.view.Counts.Voters++
+	return localapi.WorkshopCheckin{Voter: voter, Label: label, New: true, Pending: !f.ws.view.Online}, nil
+}
+
+func (f *fake) WorkshopIdea(_ context.Context, req localapi.WorkshopIdeaRequest) (localapi.WorkshopIdeaResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.takeRefusal("idea"); err != nil {
+		return localapi.WorkshopIdeaResponse{}, err
+	}
+	if _, ok := f.ws.labels[req.Voter]; !ok {
+		return localapi.WorkshopIdeaResponse{}, refused(localapi.CodeUnknownVoter)
+	}
+	if p := f.ws.view.Phase; p == nil || p.Kind != "ideas" {
+		return localapi.WorkshopIdeaResponse{}, refused("wrong_phase")
+	}
+	if n := len([]rune(req.Text)); n == 0 || n > f.ws.view.MaxIdeaChars {
+		return localapi.WorkshopIdeaResponse{}, refused(localapi.CodeTooLong)
+	}
+	id := fmt.Sprintf("I%03d", len(f.ws.view.Ideas)+1)
+	f.ws.view.Ideas = append(f.ws.view.Ideas, localapi.WorkshopIdea{ID: id, Text: req.Text, Pending: !f.ws.view.Online})
+	f.ws.authors[id] = req.Voter
+	f.ws.view.Counts.Ideas++
+	return localapi.WorkshopIdeaResponse{ID: id, Pending: !f.ws.view.Online}, nil
+}
+
+func (f *fake) WorkshopDot(_ context.Context, req localapi.WorkshopDotRequest) (localapi.WorkshopDotResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.takeRefusal("dot"); err != nil {
+		return localapi.WorkshopDotResponse{}, err
+	}
+	r := f.ws.view.Round
+	if r == nil || r.Closed {
+		return localapi.WorkshopDotResponse{}, refused("wrong_phase")
+	}
+	if !slices.Contains(r.Items, req.Item) {
+		return localapi.WorkshopDotResponse{}, refused("unknown_item")
+	}
+	if f.dotsLeft(req.Voter) == 0 {
+		return localapi.WorkshopDotResponse{}, refused(localapi.CodeNoDotsLeft)
+	}
+	on := 0
+	for _, d := range f.ws.dots {
+		if f.ws.owner[d.ID] == req.Voter && d.Item == req.Item {
+			on++
+		}
+	}
+	if r.MaxPerItem > 0 && on >= r.MaxPerItem {
+		return localapi.WorkshopDotResponse{}, refused(localapi.CodeItemCap)
+	}
+	st := "counted"
+	if !f.ws.view.Online {
+		st = "pending"
+	}
+	d := localapi.WorkshopDot{ID: fmt.Sprintf("D%03d", len(f.ws.owner)+1), Item: req.Item, Status: st}
+	f.ws.dots = append(f.ws.dots, d)
+	f.ws.owner[d.ID] = req.Voter
+	return localapi.WorkshopDotResponse{ID: d.ID, Status: st, DotsLeft: f.dotsLeft(req.Voter)}, nil
+}
+
+func (f *fake) WorkshopDotTake(_ context.Context, req localapi.WorkshopDotTakeRequest) (localapi.WorkshopDotResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, d := range f.ws.dots {
+		if d.ID == req.Dot {
+			if f.ws.owner[d.ID] != req.Voter {
+				return localapi.WorkshopDotResponse{}, refused("not_allowed")
+			}
+			f.ws.dots = slices.Delete(f.ws.dots, i, i+1)
+			return localapi.WorkshopDotResponse{ID: d.ID, Status: "taken", DotsLeft: f.dotsLeft(req.Voter)}, nil
+		}
+	}
+	return localapi.WorkshopDotResponse{}, refused("unknown_item")
+}
+
+func (f *fake) WorkshopDone(_ context.Context, req localapi.WorkshopDoneRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.ws.labels[req.Voter]; !ok {
+		return refused(localapi.CodeUnknownVoter)
+	}
+	if !f.ws.done[req.Voter] {
+		f.ws.done[req.Voter] = true
+		f.ws.view.Counts.Done++
+	}
+	return nil
+}
+
+func (f *fake) WorkshopPrint(_ context.Context, req localapi.WorkshopPrintRequest) (localapi.PrintResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failPrint != nil {
+		return localapi.PrintResponse{}, errors.Join(localapi.ErrPrinter, f.failPrint)
+	}
+	f.ws.printed = append(f.ws.printed, req)
+	return localapi.PrintResponse{Bytes: 100}, nil
+}
+
+// moderator: the service card and its PIN, as the agent checks them.
+func (f *fake) moderator(card, pin string) bool {
+	return slices.Contains(f.content.ServiceCards, card) && api.CheckPIN(f.content.ServicePIN, pin)
+}
+
+func (f *fake) WorkshopSwitch(_ context.Context, req localapi.WorkshopSwitchRequest) (localapi.WorkshopView, error) {
+	f.mu.Lock()
+	if !f.moderator(req.CardHash, req.PIN) {
+		f.mu.Unlock()
+		return localapi.WorkshopView{}, refused(localapi.CodeBadCredentials)
+	}
+	var title string
+	for _, a := range f.ws.view.Available {
+		if a.ID == req.Workshop {
+			title = a.Title
+		}
+	}
+	if title == "" {
+		f.mu.Unlock()
+		return localapi.WorkshopView{}, refused(localapi.CodeNoSuchWorkshop)
+	}
+	f.ws.switched = append(f.ws.switched, req)
+	f.ws.view.Active, f.ws.view.ID, f.ws.view.Title = true, req.Workshop, title
+	f.mu.Unlock()
+	return f.Workshop(context.Background(), "")
+}
+
+func (f *fake) WorkshopLeave(_ context.Context, req localapi.WorkshopLeaveRequest) (localapi.WorkshopView, error) {
+	f.mu.Lock()
+	if !f.moderator(req.CardHash, req.PIN) {
+		f.mu.Unlock()
+		return localapi.WorkshopView{}, refused(localapi.CodeBadCredentials)
+	}
+	f.ws.left++
+	f.ws.view.Active = false
+	f.mu.Unlock()
+	return f.Workshop(context.Background(), "")
 }

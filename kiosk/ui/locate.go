@@ -85,7 +85,9 @@ func fleetState(screen string) string {
 		return FleetAttract
 	case ScreenOutOfOrder, ScreenStarting, ScreenFirstRun, ScreenEnrolled: // not (yet) serving residents
 		return FleetOutOfOrder
-	case ScreenPIN, ScreenService:
+	case ScreenWorkshop: // the workshop's attract screen: nobody's session
+		return FleetAttract
+	case ScreenPIN, ScreenService, ScreenWorkshopModerator:
 		return FleetService
 	}
 	return FleetSession

@@ -40,6 +40,7 @@ func (u *UI) serviceTick() {
 
 func (u *UI) closeService() {
 	u.pin, u.pinTries, u.serviceMsg = "", 0, ""
+	u.ws.modCard, u.ws.modPIN, u.ws.modMsg = "", "", ""
 	if u.outOfOrder {
 		u.show(ScreenOutOfOrder, u.outOfOrderScreen)
 		return
@@ -93,6 +94,7 @@ func (u *UI) checkPIN() {
 		}
 		if ok {
 			u.pinTries, u.serviceMsg = 0, ""
+			u.ws.modPIN = pin // for a moderator's workshop switch, while the menu is open
 			u.show(ScreenService, u.serviceScreen)
 			return
 		}
@@ -157,10 +159,11 @@ func (u *UI) serviceScreen() fyne.CanvasObject {
 			sensors.Add(u.airLine(q, r.Value))
 		}
 	}
-	actions := newColumns(0, 4,
+	actions := newColumns(0, 5,
 		u.sbutton(u.tr("service.refresh"), theme.ViewRefreshIcon(), widget.MediumImportance, u.refreshService),
 		u.sbutton(u.tr("service.test_print"), theme.DocumentPrintIcon(), widget.MediumImportance, u.testPrint),
 		u.sbutton(u.tr("service.sync_now"), theme.UploadIcon(), widget.MediumImportance, u.syncNow),
+		u.sbutton(u.tr("workshop.mod.open"), theme.ListIcon(), widget.MediumImportance, u.showWorkshopModerator),
 		u.sbutton(u.tr("service.close"), theme.CancelIcon(), widget.HighImportance, u.closeService))
 	top := container.NewVBox(heading(u.tr("service.title")))
 	if u.serviceMsg != "" {

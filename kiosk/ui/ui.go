@@ -171,6 +171,9 @@ type UI struct {
 	// night blanking (night.go)
 	night display.Blanker
 	dark  bool
+
+	// the workshop (workshop.go)
+	ws workshopUI
 }
 
 // New builds the window's state; Load then fills it from the backend and
@@ -241,7 +244,7 @@ func (u *UI) Start(ctx context.Context) {
 	}
 }
 
-// Load fetches content and status and shows the attract screen, all on
+// Load fetches content, status and the workshop and shows the attract screen, all on
 // the calling goroutine (tests, or before the window is shown).
 func (u *UI) Load(ctx context.Context) error {
 	c, st, err := u.Fetch(ctx)
@@ -249,6 +252,7 @@ func (u *UI) Load(ctx context.Context) error {
 		return err
 	}
 	u.Apply(c, st)
+	u.refreshWorkshop()
 	return nil
 }
 
@@ -307,6 +311,7 @@ func (u *UI) setStatus(st localapi.Status) {
 // poll for the sync indicator and the one-second tick for the clock and
 // the session timeout. Call it in its own goroutine.
 func (u *UI) Run(ctx context.Context) {
+	fyne.Do(u.refreshWorkshop) // a workshop's attract screen, if the terminal is in one
 	go u.followEvents(ctx)
 	go u.reportScreens(ctx)
 	go u.followDisplay(ctx)
@@ -327,6 +332,9 @@ func (u *UI) Run(ctx context.Context) {
 			if err == nil {
 				fyne.Do(func() { u.setStatus(st); u.refreshIndicators() })
 			}
+			// The workshop follows its event; this catches one missed
+			// while the event stream was down.
+			fyne.Do(u.refreshWorkshop)
 		}
 	}
 }
@@ -387,6 +395,8 @@ func (u *UI) HandleEvent(e localapi.Event) {
 		if c := e.Capture; c != nil {
 			u.capture(c.ID) // capture.go
 		}
+	case localapi.EventWorkshop:
+		u.refreshWorkshop() // workshop.go
 	}
 }
 
@@ -413,19 +423,22 @@ func (u *UI) card(presented bool, hash string) {
 		u.sess.End(session.EndDone)
 		u.hideWarning()
 		u.pin, u.serviceMsg, u.serviceLast = "", "", u.opts.Now()
+		u.ws.modCard, u.ws.modPIN = hash, "" // a moderator's switch needs the card and PIN (workshop.go)
 		u.show(ScreenPIN, u.pinScreen)
 		return
 	}
-	if u.outOfOrder || u.name == ScreenPIN || u.name == ScreenService {
+	if u.outOfOrder || u.name == ScreenPIN || u.name == ScreenService || u.name == ScreenWorkshopModerator {
 		return
 	}
 	_, started, ended := u.sess.Card(presented, hash)
 	switch {
-	case started:
-		u.showHome()
 	case ended:
 		u.hideWarning()
 		u.showAttract()
+	case u.ws.view.Active && presented && (started || participantScreen(u.name)):
+		u.workshopCard(hash) // a participant checks in (workshop.go)
+	case started:
+		u.showHome()
 	case u.name == ScreenSurvey:
 		u.render() // a card may now allow a once-per-card survey
 	}
@@ -436,9 +449,10 @@ func (u *UI) Tick() {
 	if u.clock != nil {
 		u.clock.SetText(u.opts.Now().Format("15:04"))
 	}
+	u.tickWorkshop()
 	u.updateNight()
-	if u.name == ScreenAttract || u.name == ScreenOutOfOrder || u.name == ScreenPIN || u.name == ScreenService {
-		if u.name == ScreenPIN || u.name == ScreenService {
+	if u.name == ScreenAttract || u.name == ScreenWorkshop || u.name == ScreenOutOfOrder || u.name == ScreenPIN || u.name == ScreenService || u.name == ScreenWorkshopModerator {
+		if u.name == ScreenPIN || u.name == ScreenService || u.name == ScreenWorkshopModerator {
 			u.serviceTick()
 		}
 		return
@@ -509,7 +523,7 @@ func (u *UI) render() {
 		u.app.Settings().SetTheme(&kioskTheme{highContrast: hc, largeText: lt})
 		u.th = u.app.Settings().Theme().(*kioskTheme)
 	}
-	u.clock = nil
+	u.clock, u.ws.timer = nil, nil
 	u.targets = nil
 	content := u.shielded(u.frame(u.build()))
 	// A box places each child by its MinSize before resizing it to the
@@ -565,7 +579,7 @@ func (u *UI) refreshIndicators() {
 		return
 	}
 	switch u.name {
-	case ScreenHome, ScreenAttract, ScreenConfirm, ScreenThanks, ScreenTicket, ScreenService:
+	case ScreenHome, ScreenAttract, ScreenConfirm, ScreenThanks, ScreenTicket, ScreenService, ScreenWorkshop:
 		u.render()
 	}
 }
@@ -585,10 +599,20 @@ func (u *UI) showAttract() {
 		u.showFirstRun()
 		return
 	}
+	u.forgetParticipant()
+	if u.ws.view.Active {
+		u.show(ScreenWorkshop, u.workshopAttractScreen)
+		return
+	}
 	u.show(ScreenAttract, u.attractScreen)
 }
 
+// showHome shows the services, or in a workshop the participant's screen.
 func (u *UI) showHome() {
+	if u.ws.view.Active && u.sess.Current() != nil {
+		u.showWorkshopStep()
+		return
+	}
 	u.show(ScreenHome, u.homeScreen)
 }
 

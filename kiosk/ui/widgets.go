@@ -184,7 +184,7 @@ func (t *tapLayer) CreateRenderer() fyne.WidgetRenderer {
 // frame puts a screen between the top bar (quarter, sync, languages,
 // display modes) and, during a session, the bottom bar (home, finish).
 func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
-	if u.name == ScreenOutOfOrder || u.name == ScreenStarting || u.name == ScreenPIN || u.name == ScreenService || u.name == ScreenFirstRun || u.name == ScreenEnrolled {
+	if u.name == ScreenOutOfOrder || u.name == ScreenStarting || u.name == ScreenPIN || u.name == ScreenService || u.name == ScreenWorkshopModerator || u.name == ScreenFirstRun || u.name == ScreenEnrolled {
 		// In a scroll too: its MinSize is small, so a (not full screen)
 		// window never grows to what its wrapped texts ask for before
 		// they know their width (the out-of-order screen made a 1280 × 800
@@ -212,7 +212,7 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 	var bottom fyne.CanvasObject
 	if s != nil {
 		var home fyne.CanvasObject
-		if u.name != ScreenHome {
+		if u.name != ScreenHome && !participantScreen(u.name) { // a participant's home is the phase's screen
 			home = u.button(u.tr("action.home"), theme.HomeIcon(), widget.MediumImportance, u.showHome)
 		}
 		modes := container.New(&flowCentre{gap: theme.Padding()},

@@ -303,6 +303,39 @@ func (r readOnly) SyncNow(context.Context) (localapi.SyncResponse, error) {
 	return localapi.SyncResponse{}, nil
 }
 
+// The workshop: the view as the agent has it for the voter; a card's
+// check-in is the agent's (a card is the same voter every time, so the
+// shadow shows the real window's voter); a guest's and every action are
+// answered as if they worked: the real window does them.
+func (r readOnly) Workshop(ctx context.Context, voter string) (localapi.WorkshopView, error) {
+	return r.c.Workshop(ctx, voter)
+}
+func (r readOnly) WorkshopCheckin(ctx context.Context, req localapi.WorkshopCheckinRequest) (localapi.WorkshopCheckin, error) {
+	if req.CardHash != "" {
+		return r.c.WorkshopCheckin(ctx, req)
+	}
+	return localapi.WorkshopCheckin{Voter: "v:shadow", Label: "shadow"}, nil
+}
+func (r readOnly) WorkshopIdea(context.Context, localapi.WorkshopIdeaRequest) (localapi.WorkshopIdeaResponse, error) {
+	return localapi.WorkshopIdeaResponse{ID: "shadow", Pending: true}, nil
+}
+func (r readOnly) WorkshopDot(context.Context, localapi.WorkshopDotRequest) (localapi.WorkshopDotResponse, error) {
+	return localapi.WorkshopDotResponse{ID: "shadow", Status: "pending"}, nil
+}
+func (r readOnly) WorkshopDotTake(context.Context, localapi.WorkshopDotTakeRequest) (localapi.WorkshopDotResponse, error) {
+	return localapi.WorkshopDotResponse{ID: "shadow", Status: "taken"}, nil
+}
+func (r readOnly) WorkshopDone(context.Context, localapi.WorkshopDoneRequest) error { return nil }
+func (r readOnly) WorkshopPrint(context.Context, localapi.WorkshopPrintRequest) (localapi.PrintResponse, error) {
+	return localapi.PrintResponse{}, nil
+}
+func (r readOnly) WorkshopSwitch(ctx context.Context, _ localapi.WorkshopSwitchRequest) (localapi.WorkshopView, error) {
+	return r.c.Workshop(ctx, "")
+}
+func (r readOnly) WorkshopLeave(ctx context.Context, _ localapi.WorkshopLeaveRequest) (localapi.WorkshopView, error) {
+	return r.c.Workshop(ctx, "")
+}
+
 var _ backend.Backend = readOnly{}
 
 func stop(c *exec.Cmd) {

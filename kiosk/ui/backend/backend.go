@@ -35,6 +35,18 @@ type Backend interface {
 	Sensors(ctx context.Context) (localapi.SensorHistory, error)
 	Respond(ctx context.Context, r localapi.SurveyResponse) (localapi.SubmitResponse, error)
 	SyncNow(ctx context.Context) (localapi.SyncResponse, error)
+
+	// The workshop the terminal takes part in (kiosk/localapi/workshop.go;
+	// the screens see it through WorkshopOf).
+	Workshop(ctx context.Context, voter string) (localapi.WorkshopView, error)
+	WorkshopCheckin(ctx context.Context, req localapi.WorkshopCheckinRequest) (localapi.WorkshopCheckin, error)
+	WorkshopIdea(ctx context.Context, req localapi.WorkshopIdeaRequest) (localapi.WorkshopIdeaResponse, error)
+	WorkshopDot(ctx context.Context, req localapi.WorkshopDotRequest) (localapi.WorkshopDotResponse, error)
+	WorkshopDotTake(ctx context.Context, req localapi.WorkshopDotTakeRequest) (localapi.WorkshopDotResponse, error)
+	WorkshopDone(ctx context.Context, req localapi.WorkshopDoneRequest) error
+	WorkshopPrint(ctx context.Context, req localapi.WorkshopPrintRequest) (localapi.PrintResponse, error)
+	WorkshopSwitch(ctx context.Context, req localapi.WorkshopSwitchRequest) (localapi.WorkshopView, error)
+	WorkshopLeave(ctx context.Context, req localapi.WorkshopLeaveRequest) (localapi.WorkshopView, error)
 }
 
 var _ Backend = (*localapi.Client)(nil)

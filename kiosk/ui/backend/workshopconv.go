@@ -1,0 +1,94 @@
+package backend
+
+import (
+	"errors"
+
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
+)
+
+// WorkshopOf is the local API's view as the workshop screens show it:
+// the items of a round with their texts, the voter's dots sorted to
+// their items, totals only once revealed.
+func WorkshopOf(v localapi.WorkshopView) Workshop {
+	w := Workshop{Active: v.Active, ID: v.ID, Title: v.Title, Question: v.Question, JoinURL: v.JoinURL,
+		Online: v.Online, Queued: v.Queued, Started: v.Started, Ended: v.Ended, Named: v.Named,
+		MaxIdeaChars: v.MaxIdeaChars, Voters: v.Counts.Voters, Done: v.Counts.Done}
+	if p := v.Phase; p != nil {
+		w.Phase = Phase{Index: p.Index, Count: p.Count, Kind: p.Kind, Title: p.Title, EndsAt: p.EndsAt}
+	}
+	texts := map[string]string{}
+	for _, i := range v.Ideas {
+		texts[i.ID] = i.Text
+		if i.MergedInto != "" {
+			continue // its dots and place follow the surviving idea
+		}
+		w.Ideas = append(w.Ideas, Idea{ID: i.ID, Text: i.Text, Author: i.Author, Theme: i.Theme, Mine: i.Mine, Pending: i.Pending})
+	}
+	for _, t := range v.Themes {
+		th := Theme{ID: t.ID, Name: t.Name}
+		for _, id := range t.Ideas {
+			if s, ok := texts[id]; ok {
+				th.Ideas = append(th.Ideas, s)
+			}
+		}
+		w.Themes = append(w.Themes, th)
+		texts[t.ID] = t.Name
+	}
+	if r := v.Round; r != nil {
+		w.Round = &Round{N: r.N, OnThemes: r.On == "themes", Dots: r.Dots, MaxPerItem: r.MaxPerItem, Revealed: r.Revealed, Closed: r.Closed}
+		totals := map[string]int{}
+		for _, res := range v.Results {
+			totals[res.Item] = res.Dots
+		}
+		for _, id := range r.Items {
+			it := VoteItem{ID: id, Text: texts[id], Total: -1}
+			if r.Revealed {
+				it.Total = totals[id]
+			}
+			if v.Me != nil {
+				for _, d := range v.Me.Dots {
+					if d.Item == id {
+						it.Mine = append(it.Mine, Dot{ID: d.ID, Status: d.Status})
+					}
+				}
+			}
+			w.Items = append(w.Items, it)
+		}
+	}
+	if v.Round == nil || v.Round.Revealed {
+		for _, res := range v.Results {
+			w.Results = append(w.Results, Result{Rank: res.Rank, Text: res.Text, Dots: res.Dots, NearTie: res.NearTie})
+		}
+	}
+	if m := v.Me; m != nil {
+		w.Me = &Me{Voter: m.Voter, Label: m.Label, DotsLeft: m.DotsLeft, Done: m.Done, Pending: m.Pending, Removed: m.Removed}
+	}
+	for _, a := range v.Available {
+		w.Open = append(w.Open, Choice{ID: a.ID, Title: a.Title, Current: v.Active && a.ID == v.ID})
+	}
+	return w
+}
+
+// WorkshopRefusal is the code of the workshop refusal in err's chain
+// (a workshop.Reason or a localapi.Code* constant), or "" if err is
+// none (a broken connection, a fault of the agent).
+func WorkshopRefusal(err error) string {
+	var we *localapi.WorkshopError
+	if errors.As(err, &we) {
+		return we.Code
+	}
+	if errors.Is(err, localapi.ErrPrinter) {
+		return localapi.CodePrinter
+	}
+	return ""
+}
+
+// WorkshopRefusals are the codes the window has words for: the
+// workshop.Reason values and the local API's own.
+var WorkshopRefusals = []string{
+	"not_open", "wrong_phase", "not_checked_in", "join_closed", "removed", "too_many",
+	"unknown_item", "not_allowed", "invalid", "duplicate", "no_phones",
+	localapi.CodeNoWorkshop, localapi.CodeUnknownVoter, localapi.CodeBadCredentials,
+	localapi.CodeNoSuchWorkshop, localapi.CodeTooLong, localapi.CodeNoDotsLeft, localapi.CodeItemCap,
+	localapi.CodePrinter,
+}
