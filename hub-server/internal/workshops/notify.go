@@ -3,6 +3,7 @@ package workshops
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -114,7 +115,13 @@ func (s *Service) Advanced(workshopIDs ...string) {
 // ends (then it returns nil).
 func (s *Service) Run(ctx context.Context) error {
 	if s.o.PostgresURL != "" {
-		go s.listen(ctx)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.listen(ctx)
+		}()
+		defer wg.Wait()
 	}
 	poll := time.NewTicker(s.o.Poll)
 	defer poll.Stop()
