@@ -12,9 +12,10 @@
 // replaces it. The live socket only speeds this up: it offers the hub the
 // pending events and receives the others' events as they happen.
 //
-// The package knows neither HTTP nor Fyne: the hub client is the Hub
-// interface (kiosk/hubsync implements it), the window reaches the engine
-// through the agent's local API.
+// The engine serves no HTTP and knows no Fyne: it talks to the hub
+// through the Hub interface (HubClient adapts kiosk/hubsync's signed
+// client; tests use it against internal/fakehub), and the window reaches
+// it through the agent's local API.
 package workshop
 
 import (
