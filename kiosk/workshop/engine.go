@@ -168,9 +168,14 @@ func Open(ctx context.Context, opts Opts) (*Engine, error) {
 		e.sh = shown{}
 	}
 	if e.sh.Current != "" {
+		// The terminal serves its other services whatever happens here:
+		// a workshop that cannot be shown now is shown again when the hub
+		// lists it (what is numbered but unsent waits in the log).
 		if err := e.show(ctx, e.sh.Current, nil); err != nil {
-			_ = lf.close()
-			return nil, err
+			e.log.Error("workshop: the workshop shown last cannot be shown", "workshop", e.sh.Current, "err", err)
+			e.mu.Lock()
+			e.cur = nil
+			e.mu.Unlock()
 		}
 	}
 	return e, nil

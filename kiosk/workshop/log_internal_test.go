@@ -220,3 +220,43 @@ func FuzzLogRecords(f *testing.F) {
 		}
 	})
 }
+
+// An unsent event the outbox refuses at start does not stop the
+// terminal: the engine opens without the workshop and keeps the event
+// numbered in the log for the next try.
+func TestResendRefusedAtStartKeepsTheTerminalRunning(t *testing.T) {
+	dir := t.TempDir()
+	info := testInfo(t)
+	lf, _, err := openLog(filepath.Join(dir, File), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lf.saveInfo(info, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := lf.saveShown(shown{Current: info.ID}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := ws.Encode(ws.CheckIn{Via: ws.ViaGuest, Label: "Guest 1"})
+	ev := ws.Event{ID: ulid.Make().String(), Workshop: info.ID, Device: "t:T1", HLC: ws.HLC{Wall: time.Now().UnixMilli()},
+		Actor: "v:g0123456789abcdef", Type: ws.TypeCheckIn, Data: data}
+	if err := lf.reserve(&ev, encodeEvent); err != nil {
+		t.Fatal(err)
+	}
+	lf.close()
+	ob := &failOnce{Outbox: openOutbox(t, dir), fail: true}
+	e := openOffline(t, dir, ob)
+	if e.Snapshot().Info != nil {
+		t.Fatal("a workshop whose unsent event could not be resent is shown")
+	}
+	st, err := e.lf.load(info.ID)
+	if err != nil || len(st.Intents) != 1 || st.Seq != 1 {
+		t.Fatalf("log: intents %d seq %d, %v", len(st.Intents), st.Seq, err)
+	}
+	e.Close()
+	e = openOffline(t, dir, ob) // the outbox takes it now
+	defer e.Close()
+	if got := outboxSeqs(t, ob.Outbox); len(got) != 1 || got[0] != 1 || e.Snapshot().Info == nil {
+		t.Fatalf("outbox %v after the second start", got)
+	}
+}
