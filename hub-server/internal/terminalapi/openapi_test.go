@@ -131,7 +131,8 @@ func TestOpenAPIResponses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, nil, terminalapi.Opts{})
+	w := newWorkshopEnv(t, terminalapi.Opts{})
+	e := w.env
 	c := &oasCheck{t: t, e: e, router: router, seen: map[string][]int{}}
 	ctx := context.Background()
 
@@ -229,12 +230,33 @@ func TestOpenAPIResponses(t *testing.T) {
 		t.Errorf("screenshot for a maintenance command: %d %s", r.status, r.body)
 	}
 
+	// Workshops: the list; events, after malformed, of a workshop the
+	// terminal is not in; the live socket opened, and not an upgrade.
+	wid := w.openWorkshop(t, tm)
+	if r := c.signed(tm, "GET", api.PathWorkshops, nil, true); !strings.Contains(string(r.body), wid) {
+		t.Errorf("workshops: %d %s", r.status, r.body)
+	}
+	c.signed(tm, "GET", api.WorkshopEventsPath(wid)+"?after=0", nil, true)
+	c.signed(tm, "GET", api.WorkshopEventsPath(wid)+"?after=x", nil, false)
+	c.signed(tm, "GET", api.WorkshopEventsPath("nope"), nil, true)
+	c.signed(tm, "GET", api.WorkshopLivePath(wid), nil, true)
+	l, res, err := w.dial(tm, wid, 0)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("live: %v %v", res, err)
+	}
+	l.conn.CloseNow()
+	if res.StatusCode == http.StatusSwitchingProtocols && doc.Paths.Find(api.PathWorkshops+"/{id}/live").Get.Responses.Status(101) == nil {
+		t.Error("openapi.json does not document the live socket's 101")
+	}
+	c.seen["GET "+api.PathWorkshops+"/{id}/live"] = append(c.seen["GET "+api.PathWorkshops+"/{id}/live"], res.StatusCode)
+
 	// Revoked terminal: 401 on a signed endpoint.
 	if err := e.st.RevokeTerminal(ctx, tm.id, now); err != nil {
 		t.Fatal(err)
 	}
 	c.signed(tm, "GET", api.PathCommands, nil, true)
 	c.signed(tm, "GET", api.PathConfig, nil, true)
+	c.signed(tm, "GET", api.PathWorkshops, nil, true)
 
 	// Every documented operation was exercised with a success and with a
 	// documented failure where it has one.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
@@ -55,8 +56,16 @@ func (h *Handler) records(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("batch has %d records, at most %d allowed", len(b.Records), api.MaxBatchRecords), t.ID)
 		return
 	}
+	var advanced []string // workshops whose events the batch carries
 	for i := range b.Records {
-		if err := b.Records[i].Validate(); err != nil {
+		err := b.Records[i].Validate()
+		if err == nil && b.Records[i].Type == api.RecordWorkshopEvent {
+			var ws string
+			if ws, err = workshopRecord(&b.Records[i], t.ID); err == nil && !slices.Contains(advanced, ws) {
+				advanced = append(advanced, ws)
+			}
+		}
+		if err != nil {
 			h.refuse(w, r, http.StatusBadRequest, api.CodeInvalidRecord, fmt.Sprintf("record %d: %v", i, err), t.ID)
 			return
 		}
@@ -75,6 +84,24 @@ func (h *Handler) records(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, "ingest", err)
 		return
 	}
+	if len(advanced) > 0 && h.o.Workshops.Service != nil {
+		h.o.Workshops.Service.Advanced(advanced...)
+	}
 	h.o.Logger.Debug("batch stored", "terminal", t.ID, "stored", ack.Stored, "duplicates", ack.Duplicates)
 	writeJSON(w, http.StatusOK, ack)
+}
+
+// workshopRecord checks a workshop event record: class resident, its
+// payload an event the terminal authored (see terminalEvent). It returns
+// the event's workshop. A batch with a bad one is refused whole, like any
+// invalid record: the terminal sets it aside rather than sending it again.
+func workshopRecord(rec *api.Record, terminal string) (string, error) {
+	if rec.Class != api.ClassResident {
+		return "", fmt.Errorf("a %s record is of class %s", api.RecordWorkshopEvent, api.ClassResident)
+	}
+	ev, err := terminalEvent(rec.Payload, terminal)
+	if err != nil {
+		return "", fmt.Errorf("workshop event: %w", err)
+	}
+	return ev.Workshop, nil
 }

@@ -1,12 +1,16 @@
 // Package terminalapi is the hub's HTTP handler for the terminal API
 // described in package api: enrolment, request authentication, record
-// ingest and ping, and the fleet endpoints (heartbeat, configuration,
-// commands, diagnostics).
+// ingest and ping, the fleet endpoints (heartbeat, configuration,
+// commands, diagnostics) and the workshop endpoints (list, events, live
+// socket).
 //
 // One file per endpoint, named after its route and method
 // (enroll_post.go, ping_get.go, records_post.go, heartbeat_post.go,
 // config_get.go, commands.go, diagnostics_post.go, screenshot_post.go,
-// openapi_get.go); the fleet endpoints are registered in fleet.go. What
+// openapi_get.go); the fleet endpoints are registered in fleet.go, the
+// workshop endpoints in workshops.go, their live sockets (one
+// subscription, read and encoding per workshop, shared by its sockets;
+// Handler.Run closes them when the hub stops) in workshop_live.go. What
 // they share:
 // authenticating a terminal's request and reading its body (auth.go,
 // body.go), the byte budgets and the one-request-per-terminal rule
@@ -98,6 +102,8 @@ type Opts struct {
 	KeepScreenshots store.ScreenshotKeep
 	// Fleet wires the fleet endpoints; see FleetOpts.
 	Fleet FleetOpts
+	// Workshops wires the workshop endpoints; see WorkshopOpts.
+	Workshops WorkshopOpts
 }
 
 // Handler serves the terminal API.
@@ -111,6 +117,7 @@ type Handler struct {
 	enrolAll   *netlimit.Limiter   // all enrolment attempts, under one key
 	inflight   inflight            // one request with a body per terminal and route
 	routes     []string            // patterns of the API's endpoints (Routes)
+	live       *liveHub            // workshops' live sockets
 }
 
 // New returns the terminal API on st.
@@ -174,6 +181,7 @@ func New(st Store, o Opts) *Handler {
 	h.handle("GET "+api.PathPing, h.authenticate(noBody, nil, h.ping))
 	h.handle("POST "+api.PathRecords, uploadHeaders(h.authenticate(batchLimit, h.admitUpload, h.records)))
 	h.fleetRoutes()
+	h.workshopRoutes()
 	h.handle("GET "+api.PathOpenAPI, http.HandlerFunc(serveOpenAPI))
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
