@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/internal/workshop"
@@ -218,7 +219,13 @@ func (s *Service) listen(ctx context.Context) {
 }
 
 func (s *Service) listenOnce(ctx context.Context) (listening bool, err error) {
-	conn, err := pgx.Connect(ctx, s.o.PostgresURL)
+	// The URL is the store's: pgxpool's parser takes its pool_* settings
+	// out, which a single connection would send to the server.
+	cfg, err := pgxpool.ParseConfig(s.o.PostgresURL)
+	if err != nil {
+		return false, fmt.Errorf("workshops: listen: %w", err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		return false, fmt.Errorf("workshops: listen: connect: %w", err)
 	}

@@ -697,7 +697,8 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		svc := newService(t, st, workshops.Opts{PostgresURL: url, Poll: time.Hour})
+		// The store's URL as a deployment may write it, with pool settings.
+		svc := newService(t, st, workshops.Opts{PostgresURL: withPoolSetting(url), Poll: time.Hour})
 		run(t, svc)
 		return st, svc
 	}
@@ -769,6 +770,13 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 		vb, _ := b.Get(ctx, w.ID)
 		return len(va.State.Themes) == 20 && len(vb.State.Themes) == 20 && va.State.Cursor == 22 && vb.State.Cursor == 22
 	})
+}
+
+func withPoolSetting(url string) string {
+	if strings.Contains(url, "?") {
+		return url + "&pool_max_conns=4"
+	}
+	return url + "?pool_max_conns=4"
 }
 
 func TestEvictsIdleWorkshops(t *testing.T) {
