@@ -166,7 +166,8 @@ func (h *Hub) build() error {
 	h.Workshops = workshops.New(h.Store, workshops.Opts{PostgresURL: cfg.Store.DB, Metrics: h.Ops.Registry(),
 		Now: cfg.Now, Rand: cfg.Rand, Logger: log})
 	h.Store.OnWorkshopAppend(h.Workshops.OnAppend)
-	h.TerminalAPI = terminalapi.New(h.Store, terminalapi.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, Fleet: h.fleetHandlerOpts()})
+	h.TerminalAPI = terminalapi.New(h.Store, terminalapi.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, Fleet: h.fleetHandlerOpts(),
+		Workshops: terminalapi.WorkshopOpts{Service: h.Workshops, PublicURL: strings.TrimRight(cfg.PublicURL, "/")}})
 	c, err := console.New(h.Store, console.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		SecureCookies: cfg.SecureCookies, TrustProxy: len(cfg.TrustedProxies) > 0,
 		Rollouts: h.Rollouts, Releases: releasePublisher{st: h.Store, dataDir: cfg.Store.DataDir}})
@@ -216,6 +217,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	g.Go(func() error { return h.Console.Run(gctx) })
 	g.Go(func() error { return h.Batcher.Run(gctx) })
 	g.Go(func() error { return h.Workshops.Run(gctx) })
+	g.Go(func() error { return h.TerminalAPI.Run(gctx) }) // closes the terminals' live sockets, which the server's shutdown does not
 	g.Go(func() error { return h.runSingletons(gctx) })
 	return g.Wait()
 }

@@ -18,11 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
 	"github.com/quartierhub/quartierhub/hub-server/internal/hub"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
 	"github.com/quartierhub/quartierhub/internal/testutil"
+	"github.com/quartierhub/quartierhub/internal/workshop"
 )
 
 // logBuffer holds the hub's log for assertions.
@@ -186,6 +190,27 @@ func TestHubServesAndStopsOnCancel(t *testing.T) {
 		return len(got) == 1 && got[0] == "alert.opened "+fleet.AlertPaperOut
 	})
 
+	// A workshop's live socket through the whole server (its middleware
+	// passes the connection on); the hub's stop closes it below.
+	spec := workshop.Spec{Title: "Elbwiesen", Question: "?", Terminals: []string{er.TerminalID}}
+	ws, err := h.Workshops.Create(ctx, spec, "lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Workshops.GoToPhase(ctx, ws.ID, workshops.ModeratorActor("lead"), 0); err != nil {
+		t.Fatal(err)
+	}
+	livePath := api.WorkshopLivePath(ws.ID) + "?after=0"
+	live, _, err := websocket.Dial(ctx, h.base+livePath, &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {api.Sign(priv, er.TerminalID, "GET", livePath, time.Now(), nil)}}})
+	if err != nil {
+		t.Fatalf("live socket: %v", err)
+	}
+	defer live.CloseNow()
+	if _, msg, err := live.Read(ctx); err != nil || !strings.Contains(string(msg), `"cursor":1`) {
+		t.Fatalf("live socket's first push: %s, %v", msg, err)
+	}
+
 	// The console and the operations endpoints on the same address.
 	if code, page := get(t, h.base+"/console/login"); code != 200 || !strings.Contains(page, "<form") {
 		t.Errorf("console login page: %d\n%s", code, page)
@@ -214,6 +239,11 @@ func TestHubServesAndStopsOnCancel(t *testing.T) {
 	h.cancel()
 	if err := h.stopped(t); err != nil {
 		t.Errorf("Run after cancel = %v", err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, _, err := live.Read(rctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("live socket after the hub stopped: %v", err)
 	}
 	if !strings.Contains(h.logs.String(), `msg="hub stopped"`) {
 		t.Errorf("no clean shutdown in the log:\n%s", h.logs)
