@@ -131,13 +131,25 @@ func (s *Service) Events(ctx context.Context, id string, after uint64, limit int
 // current returns e's snapshot, loading it or reading what the log
 // gained when it is stale, and reading the record again when it is old.
 func (s *Service) current(ctx context.Context, e *entry) (*snapshot, error) {
-	sn := e.snap.Load()
-	if sn != nil && !e.stale.Load() && s.o.Now().Sub(sn.recAt) < s.o.RecordFor {
+	if sn := s.fresh(e); sn != nil {
 		return sn, nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Readers that queued here behind one refresh take its result.
+	if sn := s.fresh(e); sn != nil {
+		return sn, nil
+	}
 	return s.refreshLocked(ctx, e, false)
+}
+
+// fresh returns e's snapshot if it needs no refresh, else nil.
+func (s *Service) fresh(e *entry) *snapshot {
+	sn := e.snap.Load()
+	if sn != nil && !e.stale.Load() && s.o.Now().Sub(sn.recAt) < s.o.RecordFor {
+		return sn
+	}
+	return nil
 }
 
 // refreshLocked brings e up to the store (e.mu held): the record when
