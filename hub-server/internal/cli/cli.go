@@ -82,6 +82,7 @@ const usage = `usage:
   hub-server release root --previous root.json --root-key F --root-key F [--expires 8760h] --out root.json
       (offline, by two of the three root key holders: the same root, one version higher, before it expires)
   hub-server release list --data HUBDIR|--db URL
+  hub-server workshop example   (prints a workshop's plan with every field, to start SPEC.json from)
   hub-server workshop create --data HUBDIR|--db URL --file SPEC.json   (a draft workshop; prints its ID and join code)
   hub-server workshop list --data HUBDIR|--db URL
   hub-server workshop phase --data HUBDIR|--db URL --id W --to PHASE
@@ -229,6 +230,8 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return releaseRoot(args[2:], o)
 	case cmd(2) == "release list":
 		return releaseList(ctx, args[2:], o)
+	case cmd(2) == "workshop example":
+		return workshopExample(args[2:], o)
 	case cmd(2) == "workshop create":
 		return workshopCreate(ctx, args[2:], o)
 	case cmd(2) == "workshop list":

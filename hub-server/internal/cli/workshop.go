@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +17,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
 	"github.com/quartierhub/quartierhub/internal/userr"
+	"github.com/quartierhub/quartierhub/internal/workshop"
 )
 
 // workshopService opens the store and a workshop service on it (not
@@ -80,6 +83,40 @@ func workshopCreate(ctx context.Context, args []string, o Opts) error {
 		return workshopError("", err)
 	}
 	_, err = fmt.Fprintf(o.Stdout, "workshop %s created (draft), join code %s\n", w.ID, w.JoinCode)
+	return err
+}
+
+// exampleSpec is what workshop example prints: every field a plan may
+// have, the phases as the method's defaults give them.
+func exampleSpec() workshop.Spec {
+	return workshop.Spec{
+		Title:      "Spielplatz Johannstadt",
+		Question:   "Was fehlt auf dem Spielplatz an der Elbe?",
+		Lang:       "de",
+		Method:     workshop.MethodSimple,
+		Phases:     workshop.DefaultPhases(workshop.MethodSimple, 0),
+		Dots:       0,
+		MaxPerItem: 2,
+		VoteOn:     workshop.OnIdeas,
+		Words:      []string{"doof"},
+		Phones:     true,
+	}
+}
+
+func workshopExample(args []string, o Opts) error {
+	fs := flag.NewFlagSet("workshop example", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return helpError{fs}
+		}
+		return usageError{fs.Name() + ": " + err.Error()}
+	}
+	b, err := json.MarshalIndent(exampleSpec(), "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(o.Stdout, "%s\n", b)
 	return err
 }
 

@@ -39,6 +39,18 @@ func TestWorkshopCommands(t *testing.T) {
 		defer st.Close()
 
 		dir := t.TempDir()
+		// The example is a plan create takes.
+		example, exErrs, exCode := runIn(t, "", "workshop", "example")
+		if exCode != 0 || !strings.Contains(example, `"phases"`) {
+			t.Fatalf("example: %d %s %s", exCode, example, exErrs)
+		}
+		exampleFile := filepath.Join(dir, "example.json")
+		if err := os.WriteFile(exampleFile, []byte(example), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, errs, code := runIn(t, "", with(loc, "workshop", "create", "--file", exampleFile)...); code != 0 {
+			t.Fatalf("create from the example: %d %s %s", code, out, errs)
+		}
 		specFile := filepath.Join(dir, "spec.json")
 		spec := `{"title": "Spielplatz Johannstadt", "question": "Was fehlt?", "method": "1-2-4-all", "phones": true}`
 		if err := os.WriteFile(specFile, []byte(spec), 0o600); err != nil {
