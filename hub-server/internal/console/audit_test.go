@@ -18,6 +18,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
+	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
 )
 
 // openWithDB opens a store of kind and a second, plain connection to its
@@ -147,7 +148,11 @@ func TestUnauditedActionsFail(t *testing.T) { teststores.EachKind(t, testUnaudit
 func testUnauditedActionsFail(t *testing.T, kind string) {
 	st, db := openWithDB(t, kind)
 	repo, signer := newRepo(t, st, time.Now(), false)
-	h := newHubWith(t, st, func(o *Opts) { o.Releases = repo; o.Rollouts = rollout.New(st, rollout.Opts{}) })
+	h := newHubWith(t, st, func(o *Opts) {
+		o.Releases = repo
+		o.Rollouts = rollout.New(st, rollout.Opts{})
+		o.Workshops = workshops.New(st, workshops.Opts{})
+	})
 	f := setupFixture(t, h)
 	admin := h.browser()
 	admin.mustLogin("admin")
@@ -161,7 +166,7 @@ func testUnauditedActionsFail(t *testing.T, kind string) {
 	// them).
 	notHere := map[string]bool{"POST /console/rollouts": true, "POST /console/rollouts/{id}/resume": true}
 	audited := map[string]bool{"GET /console/reports.csv": true, "GET /console/surveys.csv": true,
-		"GET /console/terminals/{name}/diagnostics/{bundle}/raw": true}
+		"GET /console/terminals/{name}/diagnostics/{bundle}/raw": true, "GET /console/workshops/{id}/export/{format}": true}
 	tried := 0
 	for _, rt := range guarded {
 		if !strings.HasPrefix(rt.pattern, "POST ") && !audited[rt.pattern] {

@@ -47,6 +47,7 @@ func labelCodes() []string {
 	codes = append(codes, memberStates...)                                     // a terminal's state in a rollout
 	codes = append(codes, api.UpdaterStates...)                                // the updater's state in a heartbeat
 	codes = append(codes, rolloutStates...)
+	codes = append(codes, workshopLabelCodes...)
 	slices.Sort(codes)
 	return slices.Compact(codes)
 }

@@ -141,6 +141,9 @@ type Opts struct {
 	// TempDir is where an uploaded release artifact is kept while it is
 	// checked. Default os.TempDir().
 	TempDir string
+	// Workshops is the hub's workshop service; nil: the workshop pages
+	// say the hub runs none.
+	Workshops WorkshopService
 }
 
 // Console serves the web console and the public status pages.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/internal/workshop"
 )
 
 //go:embed templates/*.html static/*
@@ -30,6 +31,16 @@ func funcsFor(lang string) template.FuncMap {
 	return template.FuncMap{
 		"T":     tmplT(lang),
 		"label": func(code string) string { return label(code).In(lang) },
+		// wsLabel names a workshop code (status, method, phase kind, reason).
+		"wsLabel": func(code string) string { return label("ws_" + code).In(lang) },
+		"inc":     func(n int) int { return n + 1 },
+		"blank":   blankZero,
+		"ideaText": func(s *workshop.State, id string) string {
+			if i := s.Idea(id); i != nil {
+				return i.Text
+			}
+			return id
+		},
 		// langName names a language code (a report's, a preview's) in lang.
 		"langName": func(code string) string { return langName(code).In(lang) },
 		"when":     when,
@@ -154,6 +165,7 @@ var flashes = map[string]*Message{
 	"rollout_pause":  msg("flash.rollout_pause"),
 	"rollout_resume": msg("flash.rollout_resume"),
 	"rollout_stop":   msg("flash.rollout_stop"),
+	"workshop_saved": msg("flash.workshop_saved"),
 }
 
 // render shows page with its title (in the page's language), nav (the

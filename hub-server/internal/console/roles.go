@@ -24,6 +24,7 @@ const (
 	ViewScreens   Action = "view_screens"   // terminals' screenshots (taken only while no resident uses the terminal)
 	ChangeOwnPass Action = "change_own_pwd" // one's own password
 	ManageUpdates Action = "manage_updates" // publish releases, start, pause, resume and stop rollouts, maintenance windows
+	RunWorkshops  Action = "run_workshops"  // prepare, run and export participation workshops (console and projector)
 )
 
 // Roles lists the roles, most powerful first.
@@ -53,10 +54,10 @@ var permissions = map[string]map[Action]bool{
 	store.RoleAdmin: {
 		ViewFleet: true, ViewReports: true, ViewAudit: true, EditReports: true, EditContent: true, EditSettings: true,
 		SendCommands: true, ManageTerms: true, ManageUsers: true, ChangeOwnPass: true,
-		AckAlerts: true, MuteAlerts: true, ViewDiags: true, ViewScreens: true, ManageUpdates: true,
+		AckAlerts: true, MuteAlerts: true, ViewDiags: true, ViewScreens: true, ManageUpdates: true, RunWorkshops: true,
 	},
 	store.RoleModerator: {
-		ViewFleet: true, ViewReports: true, EditReports: true, EditContent: true, ChangeOwnPass: true,
+		ViewFleet: true, ViewReports: true, EditReports: true, EditContent: true, ChangeOwnPass: true, RunWorkshops: true,
 	},
 	store.RoleViewer: {
 		ViewFleet: true, ViewReports: true, ViewAudit: true, ChangeOwnPass: true, ViewDiags: true, ViewScreens: true,

@@ -13,7 +13,9 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/rollout"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
+	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
 	"github.com/quartierhub/quartierhub/internal/testutil"
+	"github.com/quartierhub/quartierhub/internal/workshop"
 )
 
 // TestRoleTable states, independently of roles.go, what each role may do.
@@ -35,6 +37,7 @@ func TestRoleTable(t *testing.T) {
 		ViewDiags:     {A, V},
 		ViewScreens:   {A, V},
 		ManageUpdates: {A},
+		RunWorkshops:  {A, M},
 	}
 	for _, role := range append(Roles, "", "root") {
 		for a, allowed := range want {
@@ -68,6 +71,8 @@ type fixture struct {
 	// rollout is a running rollout of release 1.0.0, when the hub has an
 	// engine (Opts.Rollouts).
 	rollout string
+	// workshop is a draft workshop, when the hub has a workshop service.
+	workshop string
 }
 
 // engineHub is a hub on a new store of kind whose console drives the
@@ -75,7 +80,10 @@ type fixture struct {
 func engineHub(t *testing.T, kind string) *hub {
 	t.Helper()
 	st := teststores.Open(t, kind)
-	return newHubWith(t, st, func(o *Opts) { o.Rollouts = rollout.New(st, rollout.Opts{}) })
+	return newHubWith(t, st, func(o *Opts) {
+		o.Rollouts = rollout.New(st, rollout.Opts{})
+		o.Workshops = workshops.New(st, workshops.Opts{})
+	})
 }
 
 func setupFixture(t *testing.T, h *hub) fixture {
@@ -105,6 +113,13 @@ func setupFixture(t *testing.T, h *hub) fixture {
 		}
 		f.rollout = ro.ID
 	}
+	if svc, ok := h.con.o.Workshops.(*workshops.Service); ok {
+		w, err := svc.Create(ctx, workshop.Spec{Title: "Fixture", Question: "Was fehlt?"}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.workshop = w.ID
+	}
 	f.bundle = term.diagnostics(api.Diagnostics{Status: json.RawMessage(`{"version":"1.2.3"}`)})
 	f.shot = term.screenshot(testutil.PNG(t, 40, 30))
 	return f
@@ -113,6 +128,9 @@ func setupFixture(t *testing.T, h *hub) fixture {
 // requestFor builds a plausible request for a route.
 func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 	method, path, _ = strings.Cut(rt.pattern, " ")
+	if strings.HasPrefix(path, "/console/workshops/{id}") {
+		path = strings.NewReplacer("{id}", f.workshop, "{format}", "csv").Replace(path)
+	}
 	path = strings.NewReplacer("{name}", "jst-1", "{terminal}", "jst-1", "{record}", f.report, "{$}", "",
 		"{alert}", f.alert, "{mute}", f.mute, "{bundle}", f.bundle, "{shot}", f.shot, "{id}", f.rollout).Replace(path)
 	if strings.HasPrefix(path, "/console/users/") {
@@ -158,6 +176,13 @@ func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 		form.Set("version", "1.0.0")
 	case "/console/rollouts":
 		form = startPost("1.0.0")
+	case "/console/workshops":
+		form = workshopFormValues("Rollentest")
+	case "/console/workshops/" + f.workshop + "/edit":
+		form = workshopFormValues("Fixture")
+		form.Set("version", "1")
+	case "/console/workshops/" + f.workshop + "/act":
+		form.Set("op", "open") // the one event a draft takes
 	case "/console/rollouts/" + f.rollout + "/pause", "/console/rollouts/" + f.rollout + "/stop":
 		form.Set("reason", "role test")
 	case "/console/windows":
@@ -222,11 +247,13 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 		"user.create": ManageUsers, "user.update": ManageUsers, "reports.export": ViewReports, "surveys.export": ViewReports,
 		"alert.ack": AckAlerts, "alert.mute": MuteAlerts, "alert.unmute": MuteAlerts, "diagnostics.download": ViewDiags,
 		"screenshot.view": ViewScreens, "release.add": ManageUpdates, "window.set": ManageUpdates, "window.delete": ManageUpdates,
-		"rollout.start": ManageUpdates, "rollout.pause": ManageUpdates, "rollout.resume": ManageUpdates, "rollout.stop": ManageUpdates}
+		"rollout.start": ManageUpdates, "rollout.pause": ManageUpdates, "rollout.resume": ManageUpdates, "rollout.stop": ManageUpdates,
+		"workshop.create": RunWorkshops, "workshop.copy": RunWorkshops, "workshop.update": RunWorkshops, "workshop.event": RunWorkshops,
+		"workshop.export": RunWorkshops, "workshop.conflict": RunWorkshops}
 	seen := map[string]bool{}
 	for _, e := range entries {
 		seen[e.Action] = true
-		if e.Actor == "test" {
+		if e.Actor == "test" || e.Actor == workshops.SystemActor {
 			continue
 		}
 		u, err := h.st.UserByName(context.Background(), e.Actor)

@@ -1,0 +1,261 @@
+package console
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
+	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
+	"github.com/quartierhub/quartierhub/internal/workshop"
+)
+
+// workshopHub is a hub on SQLite whose console drives the real workshop
+// service, running until the test ends.
+func workshopHub(t *testing.T) (*hub, *workshops.Service) {
+	t.Helper()
+	st := teststores.Open(t, teststores.SQLite)
+	svc := workshops.New(st, workshops.Opts{Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	st.OnWorkshopAppend(svc.OnAppend)
+	h := newHubWith(t, st, func(o *Opts) { o.Workshops = svc })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("workshop service: %v", err)
+		}
+		st.OnWorkshopAppend(nil)
+	})
+	return h, svc
+}
+
+// workshopForm is the prepare form as a moderator fills it in: the
+// simple method's phases, a terminal taking part, phones welcome.
+func workshopFormValues(title string, terminals ...string) url.Values {
+	f := url.Values{"title": {title}, "question": {"Was fehlt am Elbufer?"}, "lang": {"de"}, "method": {workshop.MethodSimple},
+		"vote_on": {workshop.OnIdeas}, "phones": {"yes"}, "words": {"Mist\nDepp"}, "op": {"save"}}
+	for _, p := range workshop.DefaultPhases(workshop.MethodSimple, 0) {
+		f.Add("phase_kind", p.Kind)
+		f.Add("phase_title", p.Title)
+		f.Add("phase_minutes", blankZero(p.Minutes))
+		f.Add("phase_round", "")
+	}
+	f["terminal"] = terminals
+	return f
+}
+
+var workshopIDRe = regexp.MustCompile(`^/console/workshops/([0-9A-Z]{26})/edit`)
+
+// prepare creates a workshop through the form and returns its ID.
+func prepare(t *testing.T, b *browser, form url.Values) string {
+	t.Helper()
+	p := b.post("/console/workshops", form)
+	m := workshopIDRe.FindStringSubmatch(p.header.Get("Location"))
+	if p.status != http.StatusSeeOther || m == nil {
+		t.Fatalf("create: %d %s %s", p.status, p.header.Get("Location"), p.body)
+	}
+	return m[1]
+}
+
+// act posts one staff action and wants it done.
+func act(t *testing.T, b *browser, id string, form url.Values) {
+	t.Helper()
+	p := b.post("/console/workshops/"+id+"/act", form)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("%s: %d %s", form.Get("op"), p.status, p.body)
+	}
+}
+
+// TestWorkshopFromTheConsole runs a workshop with the pages' forms alone
+// (no JavaScript): prepare with a stale second save, open, a phone's
+// idea in the inbox, hide and restore it, cluster it, vote, reveal, the
+// results and the exports, and what the audit log says of it.
+func TestWorkshopFromTheConsole(t *testing.T) {
+	h, svc := workshopHub(t)
+	ctx := context.Background()
+	h.addUser("mia", store.RoleModerator)
+	h.addUser("vic", store.RoleViewer)
+	term := h.enrolTerminal("jst-library-1", "Johannstadt")
+	b := h.browser()
+	b.mustLogin("mia")
+
+	if p := b.get("/console/workshops/new"); p.status != 200 || !strings.Contains(p.body, "jst-library-1") || !strings.Contains(p.body, "Johannstadt") {
+		t.Fatalf("new workshop form: %d, terminals grouped by quarter missing\n%s", p.status, p.body)
+	}
+	// A number that is none names its field; nothing is stored.
+	bad := workshopFormValues("Elbufer")
+	bad.Set("dots", "viele")
+	if p := b.post("/console/workshops", bad); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "Dots: please enter a whole number") {
+		t.Fatalf("bad dots: %d %s", p.status, p.body)
+	}
+	id := prepare(t, b, workshopFormValues("Elbufer", term.id))
+	edit := b.get("/console/workshops/" + id + "/edit?done=workshop_saved")
+	if !strings.Contains(edit.body, `name="version" value="1"`) || !strings.Contains(edit.body, "Workshop saved.") {
+		t.Fatalf("edit page after create: %s", edit.body)
+	}
+	// Two moderators save the draft: the second, on the old version, sees
+	// the conflict with their entries kept, and the first one's title.
+	first := workshopFormValues("Elbufer 2027", term.id)
+	first.Set("version", "1")
+	if p := b.post("/console/workshops/"+id+"/edit", first); p.status != http.StatusSeeOther {
+		t.Fatalf("first save: %d %s", p.status, p.body)
+	}
+	second := workshopFormValues("Elbufer (Entwurf B)", term.id)
+	second.Set("version", "1")
+	p := b.post("/console/workshops/"+id+"/edit", second)
+	if p.status != http.StatusConflict || !strings.Contains(p.body, `id="ws-conflict"`) || !strings.Contains(p.body, "Elbufer (Entwurf B)") ||
+		!strings.Contains(p.body, "Elbufer 2027") || !strings.Contains(p.body, `name="version" value="2"`) {
+		t.Fatalf("stale save: %d %s", p.status, p.body)
+	}
+	if v, _ := svc.Get(ctx, id); v.Workshop.Title != "Elbufer 2027" {
+		t.Fatalf("stored title %q, want the first save's", v.Workshop.Title)
+	}
+
+	// Open it; a phone joins and writes two ideas, one the word list holds.
+	act(t, b, id, url.Values{"op": {"open"}})
+	v, _ := svc.Get(ctx, id)
+	voter, _, err := svc.JoinPhone(ctx, v.Workshop.JoinCode, strings.Repeat("k", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idea, err := svc.Act(ctx, id, voter, workshop.TypeIdea, workshop.Idea{Text: "Mehr Bänke am Elbufer", Phase: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := svc.Act(ctx, id, voter, workshop.TypeIdea, workshop.Idea{Text: "So ein Mist hier", Phase: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := b.get("/console/workshops/" + id)
+	if !strings.Contains(run.body, "Mehr Bänke am Elbufer") || !strings.Contains(run.body, `id="count-voters">1<`) ||
+		!strings.Contains(run.body, "held (word list)") || !strings.Contains(run.body, "jst-library-1") {
+		t.Fatalf("run page: %s", run.body)
+	}
+	act(t, b, id, url.Values{"op": {"hide"}, "idea": {idea.ID}, "reason": {"Doppelt gepostet"}})
+	if run = b.get("/console/workshops/" + id); !strings.Contains(run.body, "Hidden: Doppelt gepostet") {
+		t.Fatalf("after hide: %s", run.body)
+	}
+	act(t, b, id, url.Values{"op": {"restore"}, "idea": {idea.ID}})
+	act(t, b, id, url.Values{"op": {"restore"}, "idea": {held.ID}})
+	act(t, b, id, url.Values{"op": {"edit"}, "idea": {held.ID}, "text": {"So ein Problem hier"}})
+	// A hide without a reason is refused before anything is stored.
+	if p := b.post("/console/workshops/"+id+"/act", url.Values{"op": {"hide"}, "idea": {idea.ID}}); p.status != http.StatusBadRequest {
+		t.Fatalf("hide without reason: %d", p.status)
+	}
+	// The projector shows the question, counts and the join code's URL.
+	pj := b.get("/console/workshops/" + id + "/projector")
+	if !strings.Contains(pj.body, "Was fehlt am Elbufer?") || !strings.Contains(pj.body, "/w/"+v.Workshop.JoinCode) || !strings.Contains(pj.body, `<svg class="qr"`) ||
+		!strings.Contains(pj.body, `id="pj-ideas">2<`) || !strings.Contains(pj.header.Get("Content-Security-Policy"), "connect-src 'self'") {
+		t.Fatalf("projector: %s", pj.body)
+	}
+
+	// Cluster: a theme, the idea moved into it with the form.
+	act(t, b, id, url.Values{"op": {"next"}})
+	act(t, b, id, url.Values{"op": {"theme_new"}, "name": {"Sitzen"}, "back": {"cluster"}})
+	v, _ = svc.Get(ctx, id)
+	if len(v.State.Themes) != 1 {
+		t.Fatalf("themes: %+v", v.State.Themes)
+	}
+	theme := v.State.Themes[0].ID
+	act(t, b, id, url.Values{"op": {"move"}, "idea": {idea.ID}, "to": {theme}, "back": {"cluster"}})
+	board := b.get("/console/workshops/" + id + "/cluster")
+	col := board.body[strings.Index(board.body, `data-drop="`+theme+`"`):]
+	col = col[:strings.Index(col, "</section>")]
+	if !strings.Contains(col, `ws-text">Mehr Bänke am Elbufer`) || strings.Contains(col, `ws-text">So ein Problem hier`) {
+		t.Fatalf("theme column: %s", col)
+	}
+
+	// Vote: 2 dots each; the phone places one; reveal.
+	act(t, b, id, url.Values{"op": {"next"}})
+	act(t, b, id, url.Values{"op": {"vote"}, "round": {"1"}, "dots": {"2"}, "on": {"ideas"}})
+	if _, err := svc.Act(ctx, id, voter, workshop.TypeDot, workshop.Dot{Round: 1, Item: idea.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if pj = b.get("/console/workshops/" + id + "/projector"); !strings.Contains(pj.body, "1 dots placed") || strings.Contains(pj.body, "ranking-1") {
+		t.Fatalf("projector while voting: %s", pj.body)
+	}
+	act(t, b, id, url.Values{"op": {"reveal"}, "round": {"1"}})
+	if pj = b.get("/console/workshops/" + id + "/projector"); !strings.Contains(pj.body, `id="ranking-1"`) || !strings.Contains(pj.body, "Mehr Bänke am Elbufer") {
+		t.Fatalf("projector after reveal: %s", pj.body)
+	}
+
+	// Results and exports; the page's digest is the archive's.
+	res := b.get("/console/workshops/" + id + "/results")
+	m := regexp.MustCompile(`id="log-sha">([0-9a-f]{64})<`).FindStringSubmatch(res.body)
+	if m == nil || !strings.Contains(res.body, `id="ranking-1"`) {
+		t.Fatalf("results page: %s", res.body)
+	}
+	csv := b.get("/console/workshops/" + id + "/export/csv")
+	if csv.status != 200 || !strings.Contains(csv.body, "Mehr Bänke am Elbufer") || !strings.HasPrefix(csv.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %s", csv.status, csv.body)
+	}
+	lg := b.get("/console/workshops/" + id + "/export/log")
+	sum := sha256.Sum256([]byte(lg.body))
+	if hex.EncodeToString(sum[:]) != m[1] {
+		t.Fatalf("log archive's SHA-256 %x, page says %s", sum, m[1])
+	}
+	zr, err := gzip.NewReader(strings.NewReader(lg.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, _ := io.ReadAll(zr)
+	if !strings.Contains(string(lines), `"actor":"m:mia"`) {
+		t.Fatalf("log archive names no moderator m:mia: %.400s", lines)
+	}
+
+	// The audit log: who did what to which workshop, never the ideas' texts.
+	entries, err := h.st.AuditEntries(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Action, "workshop.") {
+			continue
+		}
+		seen[e.Action]++
+		// The service notes the status the fold gave (open, ended) as "system".
+		if e.Actor != "mia" && e.Actor != workshops.SystemActor || e.Subject != "workshop:"+id && e.Action != "workshop.create" {
+			t.Errorf("audit entry %+v", e)
+		}
+		for _, text := range []string{"Bänke", "Mist", "Problem", "Doppelt"} {
+			if strings.Contains(e.Detail, text) {
+				t.Errorf("audit detail %q holds a text", e.Detail)
+			}
+		}
+	}
+	if seen["workshop.create"] != 1 || seen["workshop.update"] != 1 || seen["workshop.conflict"] != 1 || seen["workshop.event"] < 10 || seen["workshop.export"] != 2 {
+		t.Errorf("audit entries by action: %v", seen)
+	}
+
+	// A viewer may not run workshops.
+	vb := h.browser()
+	vb.mustLogin("vic")
+	if p := vb.get("/console/workshops"); p.status != http.StatusForbidden {
+		t.Fatalf("viewer: %d", p.status)
+	}
+	// The list shows it under open, with copy offered; a copy is a new draft.
+	list := b.get("/console/workshops")
+	if !strings.Contains(list.body, "Elbufer 2027") || !strings.Contains(list.body, `id="copy-workshop"`) {
+		t.Fatalf("list: %s", list.body)
+	}
+	cp := b.post("/console/workshops", url.Values{"op": {"copy"}, "from": {id}})
+	cm := workshopIDRe.FindStringSubmatch(cp.header.Get("Location"))
+	if cm == nil || cm[1] == id {
+		t.Fatalf("copy: %d %s", cp.status, cp.header.Get("Location"))
+	}
+	if c, _ := svc.Get(ctx, cm[1]); c.Workshop.Status != workshops.StatusDraft || c.State.Spec.Question != "Was fehlt am Elbufer?" {
+		t.Fatalf("copy: %+v", c.Workshop)
+	}
+}

@@ -1,0 +1,140 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// liveFragments are the parts of each page the live socket renders
+// again: the same templates the page itself is made of.
+var liveFragments = map[string][]string{
+	"workshop_run":       {"ws-status", "ws-counts", "ws-inbox", "ws-moderation", "ws-voting", "ws-terminals"},
+	"workshop_cluster":   {"ws-counts", "ws-board"},
+	"workshop_projector": {"ws-projector"},
+}
+
+// liveRefresh is how often the socket sends the view unasked, for the
+// terminals' state and the session check.
+const liveRefresh = 15 * time.Second
+
+// liveWriteTimeout bounds one message to a slow browser.
+const liveWriteTimeout = 10 * time.Second
+
+// liveMessage is what the socket sends: the numbers, and the page's
+// fragments rendered as on the page (HTML, escaped by the templates).
+type liveMessage struct {
+	Type     string            `json:"type"` // "view"
+	Cursor   uint64            `json:"cursor"`
+	Phase    int               `json:"phase"`
+	Ended    bool              `json:"ended"`
+	EndsAt   int64             `json:"ends_at"`
+	Counts   workshopCounts    `json:"counts"`
+	Revealed bool              `json:"revealed"`
+	HTML     map[string]string `json:"html"`
+}
+
+// workshopLive is the staff pages' live socket (?page=run, cluster or
+// projector). The guard has checked the session and the role; the
+// socket library refuses an Origin other than this host. It sends the
+// page's view on every change of the workshop (coalesced) and every
+// liveRefresh, and ends when the session does. It reads nothing.
+func (c *Console) workshopLive(w http.ResponseWriter, r *http.Request) {
+	page := "workshop_" + r.URL.Query().Get("page")
+	frags, ok := liveFragments[page]
+	if !ok {
+		c.fail(w, r, http.StatusNotFound, msg("error.no_such_page"))
+		return
+	}
+	if _, ok := c.workshopOf(w, r); !ok {
+		return
+	}
+	if !sameOrigin(r) {
+		c.fail(w, r, http.StatusForbidden, msg("error.form_stale"))
+		return
+	}
+	id := r.PathValue("id")
+	p := principalFrom(r.Context())
+	lang := c.lang(r, p, false)
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		c.o.Logger.Info("console: workshop live refused", "err", err)
+		return
+	}
+	defer conn.CloseNow()
+	updates, cancel := c.o.Workshops.Subscribe(id)
+	defer cancel()
+	// The page sends nothing; CloseRead answers pings and notices the close.
+	ctx := conn.CloseRead(context.WithoutCancel(r.Context()))
+	tick := time.NewTicker(liveRefresh)
+	defer tick.Stop()
+	for {
+		m, err := c.liveView(ctx, r, id, page, lang, frags)
+		if err != nil {
+			c.o.Logger.Warn("console: workshop live view", "err", err)
+			conn.Close(websocket.StatusInternalError, "view")
+			return
+		}
+		if err := c.liveSend(ctx, conn, m); err != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-updates:
+			if !ok {
+				conn.Close(websocket.StatusGoingAway, "")
+				return
+			}
+		case <-tick.C:
+			if p, err := c.authenticated(r); err != nil || p == nil {
+				conn.Close(websocket.StatusPolicyViolation, "session ended")
+				return
+			}
+		}
+	}
+}
+
+func (c *Console) liveSend(ctx context.Context, conn *websocket.Conn, m liveMessage) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, liveWriteTimeout)
+	defer cancel()
+	return conn.Write(wctx, websocket.MessageText, b)
+}
+
+// liveView renders a page's fragments for the workshop as it is now.
+func (c *Console) liveView(ctx context.Context, r *http.Request, id, page, lang string, frags []string) (liveMessage, error) {
+	v, err := c.o.Workshops.Get(ctx, id)
+	if err != nil {
+		return liveMessage{}, fmt.Errorf("console: live: %w", err)
+	}
+	if v.State == nil {
+		return liveMessage{}, errors.New("console: live: no state")
+	}
+	d, err := c.runData(ctx, r, v)
+	if err != nil {
+		return liveMessage{}, fmt.Errorf("console: live: %w", err)
+	}
+	m := liveMessage{Type: "view", Cursor: v.State.Cursor, Phase: v.State.PhaseIndex, Ended: v.State.Ended, EndsAt: d.EndsAt,
+		Counts: d.Counts, Revealed: d.Round != nil && d.Round.Revealed, HTML: map[string]string{}}
+	t := c.pages.m[lang][page]
+	p := principalFrom(r.Context())
+	vw := &view{Data: d, Lang: lang, User: &p.user, CSRF: p.session.CSRF}
+	for _, f := range frags {
+		var buf bytes.Buffer
+		if err := t.ExecuteTemplate(&buf, f, vw); err != nil {
+			return m, fmt.Errorf("console: live %s: %w", f, err)
+		}
+		m.HTML[f] = buf.String()
+	}
+	return m, nil
+}

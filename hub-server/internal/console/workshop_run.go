@@ -1,0 +1,284 @@
+package console
+
+import (
+	"context"
+	"html/template"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
+	"github.com/quartierhub/quartierhub/internal/workshop"
+)
+
+// workshopRunData is what the run, cluster, projector and results pages
+// show of a workshop; the live socket sends the same, rendered.
+type workshopRunData struct {
+	Info  store.Workshop
+	Spec  workshop.Spec
+	S     *workshop.State
+	Phase *workshop.PhaseSpec // nil before it opens and after it ended
+	// Next and Prev are the phases the controls go to (nil: none).
+	Next, Prev *workshop.PhaseSpec
+	EndsAt     int64  // the timer, unix ms; 0 for none
+	EndsClock  string // the timer's end as a clock reads, for pages without JavaScript
+	Counts     workshopCounts
+	// Inbox is every idea that is no duplicate, newest first; Held the
+	// ones the word list holds, Late the late lane.
+	Inbox, Held, Late []*workshop.IdeaState
+	LateDots          []*workshop.DotState
+	Voters            []*workshop.Voter
+	Terminals         []workshopTerminal
+	// Round is the newest voting round (nil: none yet); OpenRound a new
+	// round's number; Dots the dots a new round would give by default.
+	Round     *workshop.Round
+	OpenRound int
+	Dots      int
+	Results   []roundResults
+	// Board is the cluster board: themes, unsorted, parking lot, duplicates.
+	Themes   []themeColumn
+	Unsorted []*workshop.IdeaState
+	Parking  []*workshop.IdeaState
+	Merged   []*workshop.IdeaState
+	JoinURL  string
+	ShortURL string
+	QR       template.HTML
+	// LogSHA is the event-log archive's SHA-256 (results page).
+	LogSHA string
+}
+
+// workshopCounts are the live numbers.
+type workshopCounts struct {
+	Voters, Done, Ideas, Dots, Pending int
+}
+
+// workshopTerminal is a taking-part terminal's state.
+type workshopTerminal struct {
+	ID, Name, Quarter, Status string
+	Seen                      *Message
+	Queued                    int64
+	Known                     bool // enrolled (a removed terminal may still be in the spec)
+}
+
+// roundResults is a round's ranking.
+type roundResults struct {
+	Round   *workshop.Round
+	Results []workshop.Result
+}
+
+// themeColumn is a theme and its ideas on the board.
+type themeColumn struct {
+	Theme *workshop.ThemeState
+	Ideas []*workshop.IdeaState
+}
+
+// runData builds the pages' data from a workshop's view.
+func (c *Console) runData(ctx context.Context, r *http.Request, v workshops.View) (workshopRunData, error) {
+	s := v.State
+	d := workshopRunData{Info: v.Workshop, Spec: s.Spec, S: s}
+	if !s.Ended && s.PhaseIndex >= 0 && s.PhaseIndex < len(s.Spec.Phases) {
+		d.Phase = &s.Spec.Phases[s.PhaseIndex]
+		if s.PhaseIndex > 0 {
+			d.Prev = &s.Spec.Phases[s.PhaseIndex-1]
+		}
+	}
+	if !s.Ended && s.PhaseIndex+1 < len(s.Spec.Phases) {
+		d.Next = &s.Spec.Phases[s.PhaseIndex+1]
+	}
+	if !s.PhaseEndsAt.IsZero() {
+		d.EndsAt = s.PhaseEndsAt.UnixMilli()
+		d.EndsClock = s.PhaseEndsAt.Local().Format("15:04")
+	}
+	byID := map[string]*workshop.IdeaState{}
+	for _, i := range s.Ideas {
+		byID[i.ID] = i
+	}
+	for _, vo := range s.Voters {
+		if vo.Removed || vo.Left {
+			continue
+		}
+		d.Counts.Voters++
+		if vo.DonePhases[s.PhaseIndex] {
+			d.Counts.Done++
+		}
+	}
+	d.Voters = s.Voters
+	placed := map[string]bool{}
+	for i := len(s.Ideas) - 1; i >= 0; i-- {
+		idea := s.Ideas[i]
+		switch {
+		case idea.MergedInto != "":
+			d.Merged = append(d.Merged, idea)
+			continue
+		case idea.Held && !idea.Hidden:
+			d.Held = append(d.Held, idea)
+		}
+		d.Inbox = append(d.Inbox, idea)
+		if idea.Visible() {
+			d.Counts.Ideas++
+		}
+		if idea.Late && idea.Theme == workshop.PlaceUnsorted && idea.Visible() {
+			d.Late = append(d.Late, idea)
+		}
+	}
+	for _, t := range s.Themes {
+		col := themeColumn{Theme: t}
+		for _, id := range t.Ideas {
+			if i := byID[id]; i != nil && i.MergedInto == "" && !i.Hidden && i.Theme == t.ID {
+				col.Ideas = append(col.Ideas, i)
+				placed[id] = true
+			}
+		}
+		d.Themes = append(d.Themes, col)
+	}
+	for _, i := range s.Ideas {
+		if i.MergedInto != "" || i.Hidden || placed[i.ID] || (i.Late && i.Theme == workshop.PlaceUnsorted) {
+			continue
+		}
+		if i.Theme == workshop.PlaceParking {
+			d.Parking = append(d.Parking, i)
+		} else {
+			d.Unsorted = append(d.Unsorted, i)
+		}
+	}
+	if n := len(s.Rounds); n > 0 {
+		d.Round = s.Rounds[n-1]
+	}
+	d.OpenRound = len(s.Rounds) + 1
+	if d.Round != nil && !d.Round.Closed && !d.Round.Revealed {
+		d.OpenRound = d.Round.N
+	}
+	d.Dots = s.Spec.Dots
+	if d.Dots == 0 {
+		d.Dots = workshop.DefaultDots(d.Counts.Ideas)
+	}
+	for _, dot := range s.Dots {
+		if d.Round != nil && dot.Round == d.Round.N {
+			switch dot.Status {
+			case workshop.DotCounted:
+				d.Counts.Dots++
+			case workshop.DotPending:
+				d.Counts.Pending++
+			}
+		}
+		if dot.Status == workshop.DotLate {
+			d.LateDots = append(d.LateDots, dot)
+		}
+	}
+	for _, rd := range s.Rounds {
+		d.Results = append(d.Results, roundResults{Round: rd, Results: s.Tally(rd.N)})
+	}
+	if err := c.workshopTerminals(ctx, &d); err != nil {
+		return d, err
+	}
+	d.ShortURL, d.JoinURL = c.joinURL(r, v.Workshop.JoinCode)
+	qr, err := qrSVG(d.JoinURL, d.ShortURL)
+	if err != nil {
+		return d, err
+	}
+	d.QR = qr
+	return d, nil
+}
+
+// joinURL is the phone page's address: the full one for the QR code and
+// a short one to read off the projector (without the scheme).
+func (c *Console) joinURL(r *http.Request, code string) (short, full string) {
+	base := c.o.PublicURL
+	if base == "" {
+		scheme := "http"
+		if c.secure(r) {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	full = strings.TrimRight(base, "/") + "/w/" + code
+	short = full
+	if i := strings.Index(short, "://"); i >= 0 {
+		short = short[i+3:]
+	}
+	return short, full
+}
+
+// workshopTerminals fills the taking-part terminals' state from the
+// fleet: online, last seen, and what their outboxes held at their last
+// heartbeat (the workshop's events travel there when offline).
+func (c *Console) workshopTerminals(ctx context.Context, d *workshopRunData) error {
+	if len(d.Spec.Terminals) == 0 {
+		return nil
+	}
+	rows, err := c.fleetRows(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range d.Spec.Terminals {
+		t := workshopTerminal{ID: id, Name: id}
+		if i := slices.IndexFunc(rows, func(r terminalRow) bool { return r.ID == id }); i >= 0 {
+			row := rows[i]
+			t = workshopTerminal{ID: id, Name: row.Name, Quarter: row.Quarter, Status: row.Status, Seen: row.Seen, Queued: row.Backlog, Known: true}
+		}
+		d.Terminals = append(d.Terminals, t)
+	}
+	return nil
+}
+
+// pageData loads the workshop of the path and the data of its pages.
+func (c *Console) pageData(w http.ResponseWriter, r *http.Request) (workshopRunData, bool) {
+	v, ok := c.workshopOf(w, r)
+	if !ok {
+		return workshopRunData{}, false
+	}
+	d, err := c.runData(r.Context(), r, v)
+	if err != nil {
+		c.serverError(w, r, "workshop", err)
+		return d, false
+	}
+	return d, true
+}
+
+// workshopPageCSP lets the workshop pages load their script and open
+// their live socket to this origin; everything else stays as strict as
+// the console's.
+const workshopPageCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func (c *Console) showWorkshopPage(w http.ResponseWriter, r *http.Request, page string, title *Message, d workshopRunData) {
+	w.Header().Set("Content-Security-Policy", workshopPageCSP)
+	c.render(w, r, http.StatusOK, page, title, "workshops", d)
+}
+
+// workshopRun is the moderator's run page.
+func (c *Console) workshopRun(w http.ResponseWriter, r *http.Request) {
+	if d, ok := c.pageData(w, r); ok {
+		c.showWorkshopPage(w, r, "workshop_run", verbatim(d.Info.Title), d)
+	}
+}
+
+// workshopCluster is the cluster board.
+func (c *Console) workshopCluster(w http.ResponseWriter, r *http.Request) {
+	if d, ok := c.pageData(w, r); ok {
+		c.showWorkshopPage(w, r, "workshop_cluster", msg("workshops.cluster"), d)
+	}
+}
+
+// workshopProjector is the view for the room's projector.
+func (c *Console) workshopProjector(w http.ResponseWriter, r *http.Request) {
+	if d, ok := c.pageData(w, r); ok {
+		c.showWorkshopPage(w, r, "workshop_projector", verbatim(d.Info.Title), d)
+	}
+}
+
+// workshopResults is the printable results page with the exports.
+func (c *Console) workshopResults(w http.ResponseWriter, r *http.Request) {
+	d, ok := c.pageData(w, r)
+	if !ok {
+		return
+	}
+	sha, err := c.o.Workshops.Export(r.Context(), d.Info.ID, "log", io.Discard)
+	if err != nil {
+		c.serverError(w, r, "workshop log digest", err)
+		return
+	}
+	d.LogSHA = sha
+	c.showWorkshopPage(w, r, "workshop_results", msg("workshops.results"), d)
+}
