@@ -72,6 +72,7 @@ func (s *Service) Act(ctx context.Context, workshopID, actor string, t workshop.
 	if err := ev.Validate(); err != nil {
 		return workshop.Event{}, &Refused{Reason: workshop.ReasonInvalid, Err: err}
 	}
+	ev.Seq = 0
 	req := &actRequest{ev: ev, at: now.UTC(), done: make(chan actResult, 1)}
 	if by, ok := strings.CutPrefix(actor, workshop.ActorModeratorPrefix); ok {
 		req.audit = store.Audit{At: now.UTC(), Actor: by, Action: ActionEvent, Subject: "workshop:" + workshopID, Detail: string(t) + " " + ev.ID}

@@ -412,8 +412,18 @@ func TestConcurrentActs(t *testing.T) {
 		}
 		evs, _, _ := svc.Events(ctx, w.ID, 0, 0)
 		for i, e := range evs {
-			if e.HubSeq != uint64(i+1) {
-				t.Fatalf("event %d has hub sequence %d", i, e.HubSeq)
+			if e.HubSeq != uint64(i+1) || e.Seq != e.HubSeq {
+				t.Fatalf("event %d has hub sequence %d, seq %d", i, e.HubSeq, e.Seq)
+			}
+		}
+		// As stored: the hub's events carry their HubSeq as Seq.
+		rows, err := st.WorkshopEvents(ctx, w.ID, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.Seq != r.HubSeq || !strings.Contains(string(r.Body), fmt.Sprintf(`"seq":%d,`, r.HubSeq)) {
+				t.Fatalf("stored event %d: seq %d, %s", r.HubSeq, r.Seq, r.Body)
 			}
 		}
 	})
