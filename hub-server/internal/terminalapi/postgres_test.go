@@ -9,8 +9,8 @@ import (
 func TestMain(m *testing.M) { teststores.Main(m) }
 
 // TestPostgres runs the terminal API tests that matter most for storage
-// again on PostgreSQL: newEnv opens a PostgreSQL store for any test under
-// TestPostgres/ (the others run on SQLite).
+// again on PostgreSQL: newEnv (and newWorkshopEnv) opens a PostgreSQL
+// store for any test under TestPostgres/ (the others run on SQLite).
 func TestPostgres(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -29,6 +29,9 @@ func TestPostgres(t *testing.T) {
 		{"CommandsOnlyForTheirTerminal", TestCommandsOnlyForTheirTerminal},
 		{"RevokedCallHook", TestRevokedCallHook},
 		{"ScreenshotStoredForItsCommand", TestScreenshotStoredForItsCommand},
+		{"WorkshopListAndEvents", TestWorkshopListAndEvents},
+		{"WorkshopRecordsChecked", TestWorkshopRecordsChecked},
+		{"WorkshopLive", TestWorkshopLive},
 	} {
 		t.Run(tc.name, tc.fn)
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
@@ -39,7 +41,20 @@ type wenv struct {
 
 func newWorkshopEnv(t testing.TB, o terminalapi.Opts) *wenv {
 	t.Helper()
-	st := teststores.Open(t, teststores.SQLite)
+	// Under TestPostgres/ on PostgreSQL, the service listening for the
+	// store's notifications; on SQLite elsewhere.
+	var st store.Store
+	var pgURL string
+	if strings.HasPrefix(t.Name(), "TestPostgres/") {
+		pgURL = teststores.PostgresURL(t)
+		var err error
+		if st, err = pgstore.Open(context.Background(), pgURL, pgstore.Opts{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+	} else {
+		st = teststores.Open(t, teststores.SQLite)
+	}
 	e := &env{st: st}
 	if tt, ok := t.(*testing.T); ok {
 		e.t = tt
@@ -47,7 +62,7 @@ func newWorkshopEnv(t testing.TB, o terminalapi.Opts) *wenv {
 	e.now.Store(t0.UnixNano())
 	clock := func() time.Time { return time.Unix(0, e.now.Load()).UTC() }
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := workshops.New(st, workshops.Opts{Now: clock, Logger: quiet})
+	svc := workshops.New(st, workshops.Opts{Now: clock, Logger: quiet, PostgresURL: pgURL})
 	o.Now, o.Logger = clock, quiet
 	o.Workshops.Service = svc
 	o.Workshops.PublicURL = "https://hub.example"
