@@ -170,7 +170,7 @@ func (h *Hub) build() error {
 		Workshops: terminalapi.WorkshopOpts{Service: h.Workshops, PublicURL: strings.TrimRight(cfg.PublicURL, "/")}})
 	c, err := console.New(h.Store, console.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		SecureCookies: cfg.SecureCookies, TrustProxy: len(cfg.TrustedProxies) > 0,
-		Rollouts: h.Rollouts, Releases: releasePublisher{st: h.Store, dataDir: cfg.Store.DataDir}})
+		Rollouts: h.Rollouts, Releases: releasePublisher{st: h.Store, dataDir: cfg.Store.DataDir}, Workshops: h.Workshops})
 	if err != nil {
 		return err
 	}
