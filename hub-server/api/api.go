@@ -199,8 +199,9 @@
 //   - GET /api/v1/workshops/{id}/events?after=N → 200 [WorkshopEvents]:
 //     the workshop's events stamped by the hub after hub sequence N, in
 //     hub order, at most [MaxWorkshopEventsPage]; More says there are
-//     more. 404 not_found for a workshop the terminal does not take part
-//     in, 400 bad_request for a malformed after.
+//     more. Also once the workshop ended, so a terminal that was away
+//     learns how it ended. 404 not_found for a workshop the terminal does
+//     not take part in, 400 bad_request for a malformed after.
 //   - GET /api/v1/workshops/{id}/live[?after=N]: a WebSocket (RFC 6455),
 //     the upgrade request signed like every request. The hub pushes
 //     [LiveMessage]s of type [LiveEvents] as events are stamped (with
@@ -209,7 +210,10 @@
 //     ([LiveEvents], at most [MaxLiveEvents] in one message of at most
 //     [MaxLiveMessageBytes], a few a second), answering [LiveAck] with
 //     the IDs it stored (or had) or [LiveError] for a message it refused.
-//     One socket per terminal and workshop: a new one closes the old.
+//     One socket per terminal and workshop: a new one closes the old
+//     (close code 4001); the hub stopping closes it with 1001 (going
+//     away), a terminal that answers no ping loses it. 404 as for the
+//     events, and for an ended workshop; 503 while the hub stops.
 //     The socket is an acceleration only: the outbox still delivers every
 //     event, and a terminal that sees a gap (After beyond its cursor)
 //     pulls the events over HTTP.
