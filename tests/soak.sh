@@ -3,8 +3,9 @@
 # step, every part runs even when an earlier one failed, and a table of
 # PASS/FAIL with durations closes the run; the exit status is non-zero if
 # any part failed. The lengths come from the environment (FAULT_KILLS,
-# FAULT_HUB_RESTARTS, OUTBOX_KILLS, ...; see tests/fault/doc.go), which
-# the Makefile's soak target sets.
+# FAULT_HUB_RESTARTS, OUTBOX_KILLS, ...; see tests/fault/doc.go;
+# QH_WORKSHOP_SEEDS for the workshop fold's property test), which the
+# Makefile's soak target sets.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 go=${GO:-go}
@@ -17,6 +18,7 @@ parts=(
   "fault: hub restarts (FAULT_HUB_RESTARTS=${FAULT_HUB_RESTARTS:-default});./tests/fault/;-run=^TestHubRestartMidBatch$"
   "fault: the other fault tests;./tests/fault/;-skip=^(TestKillAgent|TestHubRestartMidBatch)$"
   "outbox: kill -9 (OUTBOX_KILLS=${OUTBOX_KILLS:-default});./kiosk/outbox/;-run=Kill9"
+  "workshop: fold property (QH_WORKSHOP_SEEDS=${QH_WORKSHOP_SEEDS:-default});./internal/workshop/;-run=^TestProperty"
 )
 
 names=() results=() secs=()
