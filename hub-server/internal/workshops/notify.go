@@ -111,9 +111,10 @@ func (s *Service) Advanced(workshopIDs ...string) {
 }
 
 // Run reads the logs Advanced named and tells their subscribers, polls
-// the workshops with subscribers every Opts.Poll, evicts idle workshops
-// and, with PostgreSQL, listens for other processes' appends; until ctx
-// ends (then it returns nil).
+// the workshops with subscribers every Opts.Poll (Opts.ListeningPoll
+// while PostgreSQL's notifications arrive), evicts idle workshops and,
+// with PostgreSQL, listens for other processes' appends; until ctx ends
+// (then it returns nil).
 func (s *Service) Run(ctx context.Context) error {
 	if s.o.PostgresURL != "" {
 		var wg sync.WaitGroup
@@ -127,6 +128,7 @@ func (s *Service) Run(ctx context.Context) error {
 	poll := time.NewTicker(s.o.Poll)
 	defer poll.Stop()
 	var retry <-chan time.Time
+	var lastPoll time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -143,8 +145,12 @@ func (s *Service) Run(ctx context.Context) error {
 			if n > 0 && s.refreshDirty(ctx) {
 				retry = time.After(retryAfter)
 			}
-		case <-poll.C:
+		case now := <-poll.C:
 			s.evict()
+			if s.Listening() && now.Sub(lastPoll) < s.o.ListeningPoll {
+				continue
+			}
+			lastPoll = now
 			s.Advanced(s.subscribed()...)
 		}
 	}

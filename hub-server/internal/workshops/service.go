@@ -55,9 +55,13 @@ type Opts struct {
 	PostgresURL string
 	// Poll is how often Run reads the log of each workshop with
 	// subscribers for events appended elsewhere: the command line on
-	// SQLite, or notifications lost while PostgreSQL's connection was
-	// down. Default 2 s without PostgresURL, 30 s with it.
+	// SQLite, or, with PostgreSQL, while the listening connection is down
+	// (PgBouncer in transaction mode cannot LISTEN, for one). Default 2 s.
+	// While it listens, Run polls only every ListeningPoll.
 	Poll time.Duration
+	// ListeningPoll is how often Run polls while PostgreSQL's
+	// notifications arrive, in case one was lost. Default 30 s.
+	ListeningPoll time.Duration
 	// IdleAfter evicts a workshop from the cache after this long without
 	// use and without subscribers. Default 15 minutes.
 	IdleAfter time.Duration
@@ -159,9 +163,9 @@ type Service struct {
 func New(st Store, o Opts) *Service {
 	if o.Poll <= 0 {
 		o.Poll = 2 * time.Second
-		if o.PostgresURL != "" {
-			o.Poll = 30 * time.Second
-		}
+	}
+	if o.ListeningPoll <= 0 {
+		o.ListeningPoll = 30 * time.Second
 	}
 	if o.IdleAfter <= 0 {
 		o.IdleAfter = 15 * time.Minute

@@ -708,7 +708,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 		}
 		t.Cleanup(func() { st.Close() })
 		// The store's URL as a deployment may write it, with pool settings.
-		svc := newService(t, st, workshops.Opts{PostgresURL: withPoolSetting(url), Poll: time.Hour})
+		svc := newService(t, st, workshops.Opts{PostgresURL: withPoolSetting(url), Poll: time.Hour, ListeningPoll: time.Hour})
 		run(t, svc)
 		return st, svc
 	}
@@ -780,6 +780,37 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 		vb, _ := b.Get(ctx, w.ID)
 		return len(va.State.Themes) == 20 && len(vb.State.Themes) == 20 && va.State.Cursor == 22 && vb.State.Cursor == 22
 	})
+}
+
+// TestPollsWhileNotListening: a process that cannot LISTEN (here its
+// listening URL is unreachable) still hears of others' appends, by
+// polling at Opts.Poll.
+func TestPollsWhileNotListening(t *testing.T) {
+	st := teststores.Open(t, teststores.Postgres)
+	svc := newService(t, st, workshops.Opts{PostgresURL: "postgres://qh@127.0.0.1:1/none?connect_timeout=1", Poll: 20 * time.Millisecond})
+	run(t, svc)
+	ctx := context.Background()
+	w, err := svc.Create(ctx, spec(), "anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, cancel := svc.Subscribe(w.ID)
+	defer cancel()
+	other := workshops.New(st, workshops.Opts{})
+	if _, err := other.GoToPhase(ctx, w.ID, workshops.CLIActor("root"), 0); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "the poll to find the other's append", func() bool {
+		select {
+		case c := <-ch:
+			return c == 1
+		default:
+			return false
+		}
+	})
+	if svc.Listening() {
+		t.Error("listening on an unreachable database")
+	}
 }
 
 func withPoolSetting(url string) string {
