@@ -141,6 +141,8 @@ type Opts struct {
 	// TempDir is where an uploaded release artifact is kept while it is
 	// checked. Default os.TempDir().
 	TempDir string
+	// Phone configures the participants' phone pages (phone.go).
+	Phone PhoneOpts
 	// Workshops is the hub's workshop service; nil: the workshop pages
 	// say the hub runs none.
 	Workshops WorkshopService
@@ -161,6 +163,8 @@ type Console struct {
 	// publishing holds a token while a release is read and published:
 	// one at a time, for each holds an artifact in memory.
 	publishing chan struct{}
+	// phone holds the phone pages' limits and live sockets.
+	phone *phones
 }
 
 // New returns the console on st.
@@ -219,6 +223,9 @@ func New(st store.Store, o Opts) (*Console, error) {
 		publishing: make(chan struct{}, 1),
 		lookups:    netlimit.New(netlimit.Limits{Every: o.StatusLookupEvery, Burst: o.StatusLookupBurst, Clients: o.StatusLookupClients}),
 		configs:    fleet.NewConfigs(st, fleet.ConfigsOpts{CheckEvery: -1, Now: o.Now})}
+	if c.phone, err = newPhones(o.Phone, o.Rand); err != nil {
+		return nil, err
+	}
 	c.routes()
 	return c, nil
 }

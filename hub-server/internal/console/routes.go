@@ -87,6 +87,15 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/static/", c.staticServe)
 	c.mux.HandleFunc("GET /status", c.statusShow)
 	c.mux.HandleFunc("GET /status/{ref}", c.statusShow)
+	// Participants' phone pages: public, a guest cookie instead of a login (phone*.go).
+	c.mux.HandleFunc("GET /w/{code}", c.phoneShow)
+	c.mux.HandleFunc("GET /w/{code}/results", c.phoneResultsShow)
+	c.mux.HandleFunc("GET /w/{code}/live", c.phoneLive)
+	c.mux.HandleFunc("POST /w/{code}/join", c.phoneJoin)
+	c.mux.HandleFunc("POST /w/{code}/ideas", c.phoneIdea)
+	c.mux.HandleFunc("POST /w/{code}/done", c.phoneDone)
+	c.mux.HandleFunc("POST /w/{code}/dots", c.phoneDot)
+	c.mux.HandleFunc("POST /w/{code}/dots/take", c.phoneDotTake)
 	c.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 	})

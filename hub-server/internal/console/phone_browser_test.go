@@ -1,0 +1,166 @@
+package console
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/quartierhub/quartierhub/internal/workshop"
+)
+
+// phoneWaitJS waits until the expression is true in the page (the live
+// socket's updates arrive when they arrive; no sleeps).
+func phoneWaitJS(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	// The page may reload itself meanwhile (phone.js does when the phase
+	// changes), which ends a poll: poll again in the new page.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil {
+			return
+		}
+		if time.Now().Before(deadline) && (strings.Contains(err.Error(), "navigated") || strings.Contains(err.Error(), "context with specified id")) {
+			continue
+		}
+		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		t.Fatalf("%s: %v\npage: %s", what, err, body)
+	}
+}
+
+// phoneFits checks the page at 360 px: no sideways scrolling and every
+// button at least 44 × 44 px.
+func phoneFits(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	if !evalBool(t, ctx, where+": width", `document.documentElement.scrollWidth <= window.innerWidth`) {
+		t.Errorf("%s: the page scrolls sideways at 360 px", where)
+	}
+	small, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('main button')).filter(b => {
+		const r = b.getBoundingClientRect(); return r.width > 0 && (r.width < 44 || r.height < 44);
+	}).map(b => b.textContent.trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(small) > 0 {
+		t.Errorf("%s: buttons smaller than 44 px: %q", where, small)
+	}
+}
+
+// TestPhoneInBrowser: a participant on a German phone (360 × 740) joins,
+// types an idea with the counter running, sees another participant's
+// idea arrive live (the count, then the idea itself as the moderator
+// sorts), places a dot and takes it back, and reads a refusal in German.
+func TestPhoneInBrowser(t *testing.T) {
+	ctx := newBrowserLang(t, "de-DE,de", true)
+	ph := newPhoneHub(t, nil, nil)
+	sh := shots{t: t, dir: os.Getenv("CONSOLE_SCREENSHOTS")}
+	page := ph.srv.URL + "/w/" + ph.code
+
+	run(t, ctx, "open", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.ID("join")), sh.take("phone-join"))
+	if !evalBool(t, ctx, "lang", `document.documentElement.lang === "de"`) {
+		t.Fatal("the phone page is not German for a German phone")
+	}
+	phoneFits(t, ctx, "join")
+	run(t, ctx, "join", chromedp.Click(chromedp.ID("join")), chromedp.WaitVisible(chromedp.ID("me")))
+	if s := textOf(t, ctx, "#me"); !strings.HasPrefix(s, "Sie machen mit als ") || !strings.HasSuffix(s, " 1") {
+		t.Fatalf("after joining: %q", s)
+	}
+	// The live socket is up before anyone else acts.
+	phoneWaitJS(t, ctx, "live", `document.getElementById('phone').getAttribute('data-live-state') === 'live'`)
+
+	run(t, ctx, "type", chromedp.SendKeys(chromedp.ID("idea-text"), "Mehr Bänke am Elbufer"))
+	want := "Noch " + strconv.Itoa(workshop.MaxIdeaText-len([]rune("Mehr Bänke am Elbufer"))) + " Zeichen"
+	if s := textOf(t, ctx, "#idea-chars"); s != want {
+		t.Fatalf("counter %q, want %q", s, want)
+	}
+	phoneFits(t, ctx, "ideas")
+	run(t, ctx, "add idea", chromedp.Click(chromedp.ID("idea-add")), chromedp.WaitVisible(chromedp.CSS(`#phone-status .ok`)), sh.take("phone-ideas"))
+	if s := textOf(t, ctx, "#mine"); !strings.Contains(s, "Mehr Bänke am Elbufer") {
+		t.Fatalf("own ideas: %q", s)
+	}
+	phoneWaitJS(t, ctx, "live again", `document.getElementById('phone').getAttribute('data-live-state') === 'live'`)
+
+	// Another participant (another phone) adds an idea: the count rises without a reload.
+	run(t, ctx, "mark the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	ben := ph.phone()
+	ph.join(ben)
+	ph.follow(ben, "/w/"+ph.code+"/ideas", url.Values{"text": {"Ein Trinkbrunnen"}})
+	phoneWaitJS(t, ctx, "count", `document.getElementById('idea-count').textContent === 'Ideen bisher: 2' && window.notReloaded === true`)
+
+	// A form from a page that has gone stale (its token no longer fits) is refused, in German.
+	run(t, ctx, "stale form", chromedp.Evaluate[chromedp.Void](`document.querySelector('#idea-form input[name=csrf]').value = 'old'`),
+		chromedp.SendKeys(chromedp.ID("idea-text"), "Noch eine Idee"), chromedp.Click(chromedp.ID("idea-add")),
+		chromedp.WaitVisible(chromedp.ID("phone-error")), sh.take("phone-refused"))
+	if s := textOf(t, ctx, "#phone-error"); s != "Diese Seite war nicht mehr aktuell. Bitte versuchen Sie es jetzt noch einmal." {
+		t.Fatalf("refusal: %q", s)
+	}
+	if !evalBool(t, ctx, "alert", `document.getElementById('phone-error').getAttribute('role') === 'alert'`) {
+		t.Fatal("the refusal is not announced")
+	}
+	if s, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("idea-text"))); s != "Noch eine Idee" {
+		t.Fatalf("the refused idea is lost: %q", s)
+	}
+	run(t, ctx, "back", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.ID("idea-form")))
+
+	// The moderator opens clustering: the page follows by itself and
+	// shows Ben's idea; then the theme forms live.
+	ph.phase(workshop.PhaseCluster)
+	phoneWaitJS(t, ctx, "cluster", `!!document.getElementById('themes') && document.getElementById('themes').textContent.includes('Ein Trinkbrunnen')`)
+	run(t, ctx, "mark the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	var brunnen string
+	for _, i := range ph.state().Ideas {
+		if i.Text == "Ein Trinkbrunnen" {
+			brunnen = i.ID
+		}
+	}
+	ph.moderate(workshop.TypeTheme, workshop.Theme{Theme: "th1", Name: "Wasser"})
+	ph.moderate(workshop.TypeMove, workshop.Move{Idea: brunnen, To: "th1"})
+	phoneWaitJS(t, ctx, "theme", `Array.from(document.querySelectorAll('#themes .theme')).some(s => s.querySelector('h3').textContent === 'Wasser' && s.textContent.includes('Ein Trinkbrunnen')) && window.notReloaded === true`)
+	run(t, ctx, "cluster shot", sh.take("phone-cluster"))
+
+	// Voting: a dot on Ben's idea, then taken back.
+	ph.phase(workshop.PhaseVote)
+	phoneWaitJS(t, ctx, "vote", `!!document.getElementById('dots-left') && document.getElementById('dots-left').textContent === 'Punkte übrig: 2'`)
+	phoneFits(t, ctx, "vote")
+	run(t, ctx, "dot", chromedp.Click(chromedp.CSS(`#item-`+brunnen+` form.add button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#item-`+brunnen+` .dot-counted`)), sh.take("phone-vote"))
+	if s := textOf(t, ctx, "#dots-left"); s != "Punkte übrig: 1" {
+		t.Fatalf("after a dot: %q", s)
+	}
+	if s := textOf(t, ctx, "#item-"+brunnen+" .dot"); s != "gezählt" {
+		t.Fatalf("the dot says %q", s)
+	}
+	run(t, ctx, "take back", chromedp.Click(chromedp.CSS(`#item-`+brunnen+` button.take`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#item-`+brunnen+` .dot`)))
+	if s := textOf(t, ctx, "#dots-left"); s != "Punkte übrig: 2" {
+		t.Fatalf("after taking back: %q", s)
+	}
+
+	// The moderator removes the guest: the page says so by itself.
+	ph.moderate(workshop.TypeRemove, workshop.Remove{Voter: phoneVoterFromBrowser(t, ctx, ph)})
+	phoneWaitJS(t, ctx, "removed", `!!document.getElementById('removed')`)
+	if s := textOf(t, ctx, "#removed"); s != "Die Moderation hat Ihre Gastnummer aus diesem Workshop entfernt." {
+		t.Fatalf("removed: %q", s)
+	}
+}
+
+// phoneVoterFromBrowser is the voter of the one phone that joined from
+// Chromium (the others joined over HTTP and have ideas of their own): the
+// first voter to check in.
+func phoneVoterFromBrowser(t *testing.T, ctx context.Context, ph *phoneHub) string {
+	t.Helper()
+	label := strings.TrimPrefix(textOf(t, ctx, "#me"), "Sie machen mit als ")
+	for _, v := range ph.state().Voters {
+		if v.Label == label {
+			return v.ID
+		}
+	}
+	t.Fatalf("no voter %q", label)
+	return ""
+}
