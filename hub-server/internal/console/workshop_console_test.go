@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -176,6 +177,37 @@ func TestWorkshopFromTheConsole(t *testing.T) {
 		t.Fatalf("theme column: %s", col)
 	}
 
+	// A late idea (written for the ideas phase after it closed) waits in
+	// the late lane until moved; a duplicate is merged and the merge undone.
+	late, err := svc.Act(ctx, id, voter, workshop.TypeIdea, workshop.Idea{Text: "Noch mehr Bänke", Phase: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run = b.get("/console/workshops/" + id)
+	lane := run.body[strings.Index(run.body, `id="h-late"`):]
+	if lane = lane[:strings.Index(lane, `id="h-voters"`)]; !strings.Contains(lane, "Noch mehr Bänke") {
+		t.Fatalf("late lane: %s", lane)
+	}
+	act(t, b, id, url.Values{"op": {"move"}, "idea": {late.ID}, "to": {"unsorted"}, "back": {"run"}})
+	act(t, b, id, url.Values{"op": {"merge"}, "idea": {late.ID}, "into": {idea.ID}, "back": {"cluster"}})
+	v, _ = svc.Get(ctx, id)
+	if i := v.State.Idea(late.ID); i == nil || i.MergedInto != idea.ID || i.Late {
+		t.Fatalf("after move and merge: %+v", i)
+	}
+	board = b.get("/console/workshops/" + id + "/cluster")
+	if !strings.Contains(board.body, "Noch mehr Bänke</li>") && !strings.Contains(board.body, `Noch mehr Bänke <span class="muted">→ Mehr Bänke am Elbufer`) {
+		t.Fatalf("duplicates: %s", board.body)
+	}
+	act(t, b, id, url.Values{"op": {"unmerge"}, "merge": {v.State.Idea(late.ID).MergeEvent}, "back": {"cluster"}})
+	if v, _ = svc.Get(ctx, id); v.State.Idea(late.ID).MergedInto != "" {
+		t.Fatal("the merge was not undone")
+	}
+	act(t, b, id, url.Values{"op": {"timer_add"}})
+	act(t, b, id, url.Values{"op": {"join_close"}})
+	if v, _ = svc.Get(ctx, id); v.State.JoinOpen || v.State.PhaseEndsAt.IsZero() {
+		t.Fatalf("joining %t, timer %v", v.State.JoinOpen, v.State.PhaseEndsAt)
+	}
+
 	// Vote: 2 dots each; the phone places one; reveal.
 	act(t, b, id, url.Values{"op": {"next"}})
 	act(t, b, id, url.Values{"op": {"vote"}, "round": {"1"}, "dots": {"2"}, "on": {"ideas"}})
@@ -188,6 +220,21 @@ func TestWorkshopFromTheConsole(t *testing.T) {
 	act(t, b, id, url.Values{"op": {"reveal"}, "round": {"1"}})
 	if pj = b.get("/console/workshops/" + id + "/projector"); !strings.Contains(pj.body, `id="ranking-1"`) || !strings.Contains(pj.body, "Mehr Bänke am Elbufer") {
 		t.Fatalf("projector after reveal: %s", pj.body)
+	}
+
+	// Once the vote phase is over, a run-off between the top 2 opens
+	// round 2; removing the guest voids their dots.
+	if run = b.get("/console/workshops/" + id); !strings.Contains(run.body, "A run-off can start once") {
+		t.Fatalf("run page in the open round after the reveal: %s", run.body)
+	}
+	act(t, b, id, url.Values{"op": {"next"}})
+	act(t, b, id, url.Values{"op": {"runoff"}, "from": {"1"}, "top_k": {"2"}})
+	act(t, b, id, url.Values{"op": {"remove"}, "voter": {voter}})
+	if v, _ = svc.Get(ctx, id); len(v.State.Rounds) != 2 || !slices.Contains(v.State.Rounds[1].Candidates, idea.ID) || v.State.Rounds[1].From != 1 {
+		t.Fatalf("rounds after the run-off: %+v", *v.State.Rounds[1])
+	}
+	if run = b.get("/console/workshops/" + id); !strings.Contains(run.body, "Round 2: 1 dots each") || !strings.Contains(run.body, "removed") {
+		t.Fatalf("run page after run-off and removal: %s", run.body)
 	}
 
 	// Results and exports; the page's digest is the archive's.

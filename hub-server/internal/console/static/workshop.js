@@ -62,7 +62,7 @@
     ws.onclose = function (e) {
       root.setAttribute("data-connected", "false");
       if (e.code === 1008) { say(root.getAttribute("data-session-ended") || ""); return; }
-      say("…");
+      say(root.getAttribute("data-reconnecting") || "…");
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10000);
     };
