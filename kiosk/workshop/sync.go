@@ -304,6 +304,11 @@ func (e *Engine) setOnline(on bool) {
 
 // received handles one message from the hub.
 func (e *Engine) received(ctx context.Context, id string, m LiveMessage) error {
+	e.mu.Lock()
+	if e.cur != nil && e.cur.info.ID == id {
+		e.cur.synced = e.opts.Now() // the terminal heard from the hub
+	}
+	e.mu.Unlock()
 	switch m.Type {
 	case LiveEvents:
 		e.mu.Lock()
