@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/renameio/v2"
@@ -151,6 +152,9 @@ func LoadGuestSecret(path string, rnd io.Reader) ([]byte, error) {
 	}
 	b = make([]byte, guestSecretBytes)
 	if _, err := io.ReadFull(rnd, b); err != nil {
+		return nil, fmt.Errorf("console: guest secret: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("console: guest secret: %w", err)
 	}
 	if err := renameio.WriteFile(path, b, 0o600); err != nil {

@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -168,9 +169,19 @@ func (h *Hub) build() error {
 	h.Store.OnWorkshopAppend(h.Workshops.OnAppend)
 	h.TerminalAPI = terminalapi.New(h.Store, terminalapi.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, Fleet: h.fleetHandlerOpts(),
 		Workshops: terminalapi.WorkshopOpts{Service: h.Workshops, PublicURL: strings.TrimRight(cfg.PublicURL, "/")}})
+	// Phones keep their guest numbers across restarts with the guest
+	// secret in the data directory (without one, each start makes its own).
+	phone := console.PhoneOpts{Workshops: h.Workshops}
+	if cfg.Store.DataDir != "" {
+		secret, err := console.LoadGuestSecret(filepath.Join(cfg.Store.DataDir, "phone-guest.key"), cfg.Rand)
+		if err != nil {
+			return err
+		}
+		phone.GuestSecret = secret
+	}
 	c, err := console.New(h.Store, console.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		SecureCookies: cfg.SecureCookies, TrustProxy: len(cfg.TrustedProxies) > 0,
-		Rollouts: h.Rollouts, Releases: releasePublisher{st: h.Store, dataDir: cfg.Store.DataDir}, Workshops: h.Workshops})
+		Rollouts: h.Rollouts, Releases: releasePublisher{st: h.Store, dataDir: cfg.Store.DataDir}, Workshops: h.Workshops, Phone: phone})
 	if err != nil {
 		return err
 	}
