@@ -489,3 +489,28 @@ func TestPhoneSocketCaps(t *testing.T) {
 		t.Fatalf("after closing all: %d %v %v", p.sockets, p.socketsByGuest, p.socketsByNet)
 	}
 }
+
+// TestPhoneNamedIdeasInEnglish: in a workshop with named ideas the form
+// asks for a first name (optional) and the idea keeps it; an English
+// phone reads the page in English whatever the workshop's language.
+func TestPhoneNamedIdeasInEnglish(t *testing.T) {
+	spec := workshop.Spec{Title: "Elbufer", Question: "What is missing?", Lang: "de", Method: workshop.MethodSimple, Phones: true,
+		Named: true, VoteOn: workshop.OnIdeas, Phases: workshop.DefaultPhases(workshop.MethodSimple, 0)}
+	ph := newPhoneHub(t, &spec, nil)
+	b := ph.phone()
+	req, _ := http.NewRequest(http.MethodGet, ph.srv.URL+"/w/"+ph.code, nil)
+	req.Header.Set("Accept-Language", "en-GB,en;q=0.9")
+	if p := b.do(req); !strings.Contains(p.body, `lang="en"`) || !strings.Contains(seen(p.body), "Take a guest number") {
+		t.Fatalf("English phone: %s", seen(p.body))
+	}
+	p := ph.join(b)
+	if !strings.Contains(p.body, `id="idea-author"`) {
+		t.Fatalf("no name field in a named workshop: %s", seen(p.body))
+	}
+	ph.follow(b, "/w/"+ph.code+"/ideas", url.Values{"text": {"Benches"}, "author": {" Ada "}})
+	ph.follow(b, "/w/"+ph.code+"/ideas", url.Values{"text": {"Shade"}, "author": {strings.Repeat("x", workshop.MaxAuthorName+1)}})
+	ideas := ph.state().Ideas
+	if len(ideas) != 1 || ideas[0].Author != "Ada" {
+		t.Fatalf("named ideas: %+v", ideas)
+	}
+}
