@@ -262,7 +262,14 @@ func (u *UI) workshopCheckIn(req localapi.WorkshopCheckinRequest) {
 	u.opts.Async(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if resp, err = u.be.WorkshopCheckin(ctx, req); err == nil {
+		resp, err = u.be.WorkshopCheckin(ctx, req)
+		if req.CardHash != "" && backend.WorkshopRefusal(err) == "duplicate" {
+			// The same card's check-in raced this one (a reader that
+			// reads a card twice): now it has its voter, which a card
+			// gets back.
+			resp, err = u.be.WorkshopCheckin(ctx, req)
+		}
+		if err == nil {
 			view, verr = u.be.Workshop(ctx, resp.Voter)
 		}
 	}, func() {

@@ -505,3 +505,22 @@ func visitWorkshop(t *testing.T, lang, mode string, size fyne.Size, f func(h *ha
 		f(h, "workshop-moderate")
 	}
 }
+
+// A card whose check-in raced another of the same card (a reader that
+// reads it twice) is refused as a duplicate once; the window asks again
+// and gets the card's voter.
+func TestWorkshopCardCheckInRaced(t *testing.T) {
+	h := newWorkshopHarness(t)
+	h.be.ws.refuse["checkin"] = "duplicate"
+	h.card(true, "c5")
+	h.expectScreen(ui.ScreenWorkshopIdeas)
+	if h.u.Voter() == "" || h.u.Voter() != h.be.ws.cards["c5"] {
+		t.Fatalf("voter %q", h.u.Voter())
+	}
+	// A guest's duplicate is not asked again: said as it is.
+	h.tap("action.finish")
+	h.be.ws.refuse["checkin"] = "duplicate"
+	h.tap("workshop.attract.guest")
+	h.expectScreen(ui.ScreenWorkshopJoin)
+	h.mustShow("workshop.reason.duplicate")
+}
