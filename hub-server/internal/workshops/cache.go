@@ -31,6 +31,9 @@ type snapshot struct {
 	spec   workshop.Spec
 	events []workshop.Event // stamped, in HubSeq order; never changed in place
 	state  *workshop.State
+	// gen is the entry's generation when the refresh that made this
+	// snapshot began: a snapshot older than the entry's is not fresh.
+	gen uint64
 }
 
 func (sn *snapshot) cursor() uint64 {
@@ -47,8 +50,11 @@ type entry struct {
 	// cursors published are monotonic.
 	mu   sync.Mutex
 	snap atomic.Pointer[snapshot] // nil until loaded
-	// stale: the log may have grown elsewhere (Advanced).
-	stale    atomic.Bool
+	// gen grows whenever the log may have grown elsewhere (Advanced) or
+	// a refresh failed. A generation rather than a flag, so that a reader
+	// arriving while a refresh runs cannot take the snapshot from before
+	// the refresh for a fresh one.
+	gen      atomic.Uint64
 	lastUsed atomic.Int64 // unix nanoseconds
 
 	// joinMu serializes phones checking in (JoinPhone).
@@ -129,7 +135,7 @@ func (s *Service) Events(ctx context.Context, id string, after uint64, limit int
 }
 
 // current returns e's snapshot, loading it or reading what the log
-// gained when it is stale, and reading the record again when it is old.
+// gained when it is out of date, and reading the record again when it is old.
 func (s *Service) current(ctx context.Context, e *entry) (*snapshot, error) {
 	if sn := s.fresh(e); sn != nil {
 		return sn, nil
@@ -146,7 +152,7 @@ func (s *Service) current(ctx context.Context, e *entry) (*snapshot, error) {
 // fresh returns e's snapshot if it needs no refresh, else nil.
 func (s *Service) fresh(e *entry) *snapshot {
 	sn := e.snap.Load()
-	if sn != nil && !e.stale.Load() && s.o.Now().Sub(sn.recAt) < s.o.RecordFor {
+	if sn != nil && sn.gen == e.gen.Load() && s.o.Now().Sub(sn.recAt) < s.o.RecordFor {
 		return sn
 	}
 	return nil
@@ -159,16 +165,17 @@ func (s *Service) fresh(e *entry) *snapshot {
 func (s *Service) refreshLocked(ctx context.Context, e *entry, forceRecord bool) (*snapshot, error) {
 	old := e.snap.Load()
 	now := s.o.Now()
-	e.stale.Store(false)
+	gen := e.gen.Load()
 	next := &snapshot{}
 	if old != nil {
 		*next = *old
 	}
+	next.gen = gen
 	recChanged := false
 	if old == nil || forceRecord || now.Sub(old.recAt) >= s.o.RecordFor {
 		rec, err := s.st.Workshop(ctx, e.id)
 		if err != nil {
-			e.stale.Store(old != nil)
+			e.gen.Add(1)
 			return nil, fmt.Errorf("workshops: %s: %w", e.id, err)
 		}
 		next.rec, next.recAt = rec, now
@@ -181,7 +188,7 @@ func (s *Service) refreshLocked(ctx context.Context, e *entry, forceRecord bool)
 	}
 	added, err := s.readAfter(ctx, e.id, next.cursor())
 	if err != nil {
-		e.stale.Store(true)
+		e.gen.Add(1)
 		return nil, err
 	}
 	if len(added) > 0 {

@@ -96,7 +96,7 @@ func (s *Service) Advanced(workshopIDs ...string) {
 	s.mu.Lock()
 	for _, id := range workshopIDs {
 		if e := s.entries[id]; e != nil {
-			e.stale.Store(true)
+			e.gen.Add(1)
 			s.dirty[id] = true
 		}
 	}
