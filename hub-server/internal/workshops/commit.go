@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
@@ -97,9 +98,22 @@ func (s *Service) commit(ctx context.Context, e *entry, reqs []*actRequest) {
 		fail(err)
 		return
 	}
+	// An ended workshop is not closed to moderators: their tidying up
+	// (reveal, late dots, moves, hides) goes on. A participant acting
+	// through the hub is live and sees the end, so nothing of theirs is
+	// taken as a late dot or idea (an offline terminal's still is).
 	if sn.rec.Status == StatusEnded || sn.state.Ended {
-		fail(&Refused{Reason: workshop.ReasonNotOpen, Err: errors.New("the workshop has ended")})
-		return
+		kept := reqs[:0:0]
+		for _, r := range reqs {
+			if strings.HasPrefix(r.ev.Actor, workshop.ActorModeratorPrefix) {
+				kept = append(kept, r)
+				continue
+			}
+			r.reply(workshop.Event{}, &Refused{Reason: workshop.ReasonNotOpen, Err: errors.New("the workshop has ended")})
+		}
+		if reqs = kept; len(reqs) == 0 {
+			return
+		}
 	}
 	// The trial puts the group at the next places in hub order, which it
 	// gets unless another process or a terminal's upload comes first.

@@ -884,3 +884,41 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// TestEndedTakesModeratorsOnly: after the end a moderator still reveals
+// the round; a participant is refused as not open.
+func TestEndedTakesModeratorsOnly(t *testing.T) {
+	teststores.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		svc := newService(t, st, workshops.Opts{})
+		w, err := svc.Create(ctx, spec(), "anna")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustAct(t, svc, w.ID, mod, workshop.TypePhase, workshop.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
+		voter, _, err := svc.JoinPhone(ctx, w.JoinCode, strings.Repeat("k", 22))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idea := mustAct(t, svc, w.ID, voter, workshop.TypeIdea, workshop.Idea{Text: "Ein Trinkbrunnen", Phase: 0})
+		if _, err := svc.GoToPhase(ctx, w.ID, mod, 2); err != nil {
+			t.Fatal(err)
+		}
+		mustAct(t, svc, w.ID, voter, workshop.TypeDot, workshop.Dot{Round: 1, Item: idea.ID})
+		if _, err := svc.GoToPhase(ctx, w.ID, mod, -1); err != nil {
+			t.Fatal(err)
+		}
+		_, err = svc.Act(ctx, w.ID, voter, workshop.TypeDot, workshop.Dot{Round: 1, Item: idea.ID})
+		if workshops.Reason(err) != workshop.ReasonNotOpen {
+			t.Errorf("a dot after the end: %v, want %s", err, workshop.ReasonNotOpen)
+		}
+		mustAct(t, svc, w.ID, mod, workshop.TypeReveal, workshop.Reveal{Round: 1})
+		v, err := svc.Get(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v.State.Ended || !v.State.Round(1).Revealed {
+			t.Errorf("ended %v, round 1 revealed %v; want both", v.State.Ended, v.State.Round(1).Revealed)
+		}
+	})
+}
