@@ -523,7 +523,16 @@ func (e *Engine) CheckInCard(ctx context.Context, cardHash string) (Voter, error
 		return Voter{ID: v.ID, Label: v.Label, Via: v.Via, Pending: v.Pending}, nil
 	}
 	// New, or back after leaving (the check-in returns them).
-	return e.checkIn(ctx, id, ws.ViaCard)
+	v, err := e.checkIn(ctx, id, ws.ViaCard)
+	var r *Refused
+	if errors.As(err, &r) && r.Code == string(ws.ReasonDuplicate) {
+		// The card's check-in on another terminal arrived while this one
+		// was being written: the card is that voter here too.
+		if fv := findVoter(e.Snapshot().State, id); fv != nil && !fv.Removed && !fv.Left {
+			return Voter{ID: fv.ID, Label: fv.Label, Via: fv.Via, Pending: fv.Pending}, nil
+		}
+	}
+	return v, err
 }
 
 // CheckInGuest checks a new guest in with the next guest number.
