@@ -150,6 +150,12 @@ func workshopView(s kws.Snapshot, voter string) localapi.WorkshopView {
 				v.Results = append(v.Results, localapi.WorkshopResult{Item: res.Item, Text: res.Text, Dots: res.Dots, Rank: res.Rank, NearTie: res.NearTie})
 			}
 		}
+	} else if r := kws.RevealedRound(st); r != nil {
+		// Voting is over (the results phase): the newest revealed round
+		// stays on the screen, as on the printed summary.
+		for _, res := range st.Tally(r.N) {
+			v.Results = append(v.Results, localapi.WorkshopResult{Item: res.Item, Text: res.Text, Dots: res.Dots, Rank: res.Rank, NearTie: res.NearTie})
+		}
 	}
 	if voter != "" {
 		v.Me = voterView(st, voter, v.Ideas)
