@@ -453,17 +453,21 @@ func (u *UI) workshopAttractScreen() fyne.CanvasObject {
 	}
 	u.ws.timer = wrapped(u.phaseLine())
 	phase := container.NewBorder(nil, nil, container.New(minSize{40, 40}, widget.NewIcon(theme.HistoryIcon())), nil, u.ws.timer)
-	left := container.NewVBox(title, question, phase, widget.NewSeparator())
+	left := container.NewVBox(title, question, phase)
+	if w.Started && !w.Ended {
+		left.Add(notice(theme.AccountIcon(), u.tr("workshop.attract.counts", "voters", w.Voters, "ideas", w.IdeaCount)))
+	}
+	left.Add(widget.NewSeparator())
 	if b := u.offlineBanner(); b != nil {
 		left.Add(b)
 	}
-	left.Add(notice(theme.AccountIcon(), u.tr("workshop.attract.card")))
+	left.Add(notice(theme.LoginIcon(), u.tr("workshop.attract.card")))
 	left.Add(container.NewGridWithColumns(1, u.button(u.tr("workshop.attract.guest"), theme.ContentAddIcon(), widget.HighImportance, func() {
 		u.workshopCheckIn(localapi.WorkshopCheckinRequest{Guest: true})
 	})))
 	var body fyne.CanvasObject = left
 	if w.JoinURL != "" {
-		side := float32(300)
+		side := float32(420) // readable from a step away
 		if short {
 			side = 220
 		}

@@ -124,6 +124,7 @@ func TestWorkshopCardParticipant(t *testing.T) {
 	h.mustShow("workshop.me", "label", "Gast 18")
 	h.tap("action.finish")
 	h.expectScreen(ui.ScreenWorkshop)
+	h.mustShow("workshop.attract.counts", "voters", 2, "ideas", 1)
 
 	h.card(true, "c1")
 	if h.u.Voter() != voter {

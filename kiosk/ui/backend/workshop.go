@@ -47,8 +47,8 @@ type Workshop struct {
 	// Open lists the workshops this terminal may join (the moderator's
 	// choice at the terminal).
 	Open []Choice
-	// Voters and Done count participants (the moderator's view).
-	Voters, Done int
+	// Voters and Done count participants, IdeaCount the ideas.
+	Voters, Done, IdeaCount int
 }
 
 // Phase kinds (as internal/workshop names them).
