@@ -3,8 +3,14 @@ package backend_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,5 +182,39 @@ func TestWorkshopRefusalOverTheSocket(t *testing.T) {
 	}
 	if got := backend.WorkshopRefusal(errors.New("connection reset")); got != "" {
 		t.Fatalf("a broken connection is refusal %q", got)
+	}
+}
+
+// Every refusal code the model and the local API define is one the
+// window has words for (kiosk/ui's TestWorkshopRefusalsTranslated checks
+// the words): a code added there without words here fails.
+func TestWorkshopRefusalsComplete(t *testing.T) {
+	have := map[string]bool{}
+	for _, c := range backend.WorkshopRefusals {
+		have[c] = true
+	}
+	fset := token.NewFileSet()
+	for file, typ := range map[string]string{"../../../internal/workshop/state.go": "Reason", "../../localapi/workshop.go": ""} {
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, sp := range g.Specs {
+				vs := sp.(*ast.ValueSpec)
+				name := vs.Names[0].Name
+				if typ != "" && (vs.Type == nil || fmt.Sprint(vs.Type) != typ) || typ == "" && !strings.HasPrefix(name, "Code") {
+					continue
+				}
+				code, _ := strconv.Unquote(vs.Values[0].(*ast.BasicLit).Value)
+				if !have[code] {
+					t.Errorf("%s: %s = %q has no words in the window", file, name, code)
+				}
+			}
+		}
 	}
 }

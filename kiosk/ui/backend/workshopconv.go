@@ -3,6 +3,7 @@ package backend
 import (
 	"errors"
 
+	ws "github.com/quartierhub/quartierhub/internal/workshop"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
@@ -86,9 +87,9 @@ func WorkshopRefusal(err error) string {
 // WorkshopRefusals are the codes the window has words for: the
 // workshop.Reason values and the local API's own.
 var WorkshopRefusals = []string{
-	"not_open", "wrong_phase", "not_checked_in", "join_closed", "removed", "too_many",
-	"unknown_item", "not_allowed", "invalid", "duplicate", "no_phones",
-	localapi.CodeNoWorkshop, localapi.CodeUnknownVoter, localapi.CodeBadCredentials,
-	localapi.CodeNoSuchWorkshop, localapi.CodeTooLong, localapi.CodeNoDotsLeft, localapi.CodeItemCap,
-	localapi.CodePrinter,
+	string(ws.ReasonNotOpen), string(ws.ReasonWrongPhase), string(ws.ReasonNotCheckedIn), string(ws.ReasonJoinClosed),
+	string(ws.ReasonRemoved), string(ws.ReasonTooMany), string(ws.ReasonUnknownItem), string(ws.ReasonNotAllowed),
+	string(ws.ReasonInvalid), string(ws.ReasonDuplicate), string(ws.ReasonNoPhones), string(ws.ReasonMergeCycle),
+	localapi.CodeNoWorkshop, localapi.CodeUnknownVoter, localapi.CodeBadCredentials, localapi.CodeNoSuchWorkshop,
+	localapi.CodeTooLong, localapi.CodeNoDotsLeft, localapi.CodeItemCap, localapi.CodeRecovering, localapi.CodePrinter,
 }
