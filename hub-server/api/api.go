@@ -119,6 +119,13 @@
 // [HeartbeatResponse] carries the hub's time, the version of the
 // terminal's effective configuration and its open commands.
 //
+// Card key: the heartbeat names the key the terminal hashes card UIDs
+// with (card_key_id, [CardKeyID]); when it names another key than the
+// deployment's — one random key the hub makes once and keeps in its
+// store, the same for every hub process — the answer carries that key
+// (card_key). It crosses the wire once per terminal, not every 30 s. A
+// terminal whose configuration sets card_hash_key keeps its own.
+//
 // # Configuration (GET /api/v1/config, authenticated)
 //
 // Answers 200 [ConfigDocument] with the terminal's effective

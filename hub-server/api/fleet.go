@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,6 +73,10 @@ type Heartbeat struct {
 	// Updater is the state of the terminal's updater (update.go); absent
 	// on terminals without one.
 	Updater *UpdaterStatus `json:"updater,omitempty"`
+	// CardKeyID names the card key the terminal hashes card UIDs with
+	// ([CardKeyID]); the hub answers with its deployment key when it
+	// differs. Absent from older agents, which are sent no key.
+	CardKeyID string `json:"card_key_id,omitempty"`
 }
 
 // DeviceHealth is one device in a [Heartbeat].
@@ -104,6 +110,9 @@ func (h *Heartbeat) Validate() error {
 	if len(h.SoftwareVersion) > 100 || len(h.Screen) > 64 || len(h.ConfigVersion) > 128 {
 		return errors.New("software_version, screen or config_version too long")
 	}
+	if h.CardKeyID != "" && !isLowerHex(h.CardKeyID, CardKeyIDLen) {
+		return fmt.Errorf("card_key_id is %d lower-case hex digits", CardKeyIDLen)
+	}
 	if len(h.Devices) > 64 || len(h.Outbox) > 8 {
 		return errors.New("too many devices or outbox classes")
 	}
@@ -134,6 +143,36 @@ type HeartbeatResponse struct {
 	// Update is the release the terminal may install now, with its
 	// quarter's maintenance window; absent when there is none (update.go).
 	Update *UpdateOffer `json:"update,omitempty"`
+	// CardKey is the deployment's card key (hex, [ParseCardKey]), sent
+	// only when the heartbeat's CardKeyID names another key. A terminal
+	// whose own configuration sets no card_hash_key hashes card UIDs
+	// with it from then on, so that one card is one voter and one
+	// respondent on every terminal.
+	CardKey string `json:"card_key,omitempty"`
+}
+
+// Card keys.
+const (
+	// CardKeyLen is the deployment card key's length in bytes.
+	CardKeyLen = 32
+	// CardKeyIDLen is the length of a [CardKeyID] in hex digits.
+	CardKeyIDLen = 16
+)
+
+// CardKeyID names a card key without revealing it: the first 16 hex
+// digits of its SHA-256.
+func CardKeyID(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:CardKeyIDLen/2])
+}
+
+// ParseCardKey decodes a [HeartbeatResponse]'s CardKey: exactly
+// CardKeyLen bytes in lower-case hex.
+func ParseCardKey(s string) ([]byte, error) {
+	if !isLowerHex(s, 2*CardKeyLen) {
+		return nil, fmt.Errorf("api: card_key is %d lower-case hex digits", 2*CardKeyLen)
+	}
+	return hex.DecodeString(s)
 }
 
 // Command kinds.

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -258,5 +259,42 @@ func TestHeartbeatOutboxClassBounded(t *testing.T) {
 	hb.Outbox[strings.Repeat("x", 33)] = api.Backlog{Count: 1}
 	if err := hb.Validate(); err == nil {
 		t.Error("a 33-byte class name passes")
+	}
+}
+
+// The hub's card key comes from the network: only a key of the right
+// length in lower-case hex passes, and it names itself as the hub does.
+func FuzzParseCardKey(f *testing.F) {
+	f.Add(strings.Repeat("ab", api.CardKeyLen))
+	f.Add(strings.Repeat("AB", api.CardKeyLen))
+	f.Add("")
+	f.Add(strings.Repeat("0", 2*api.CardKeyLen+1))
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := api.ParseCardKey(s)
+		if err != nil {
+			if k != nil {
+				t.Fatalf("refused %q but returned a key", s)
+			}
+			return
+		}
+		if len(k) != api.CardKeyLen || hex.EncodeToString(k) != s {
+			t.Fatalf("%q parsed as %x", s, k)
+		}
+		if id := api.CardKeyID(k); (&api.Heartbeat{CardKeyID: id}).Validate() != nil {
+			t.Fatalf("the key's ID %q does not pass a heartbeat's check", id)
+		}
+	})
+}
+
+// A heartbeat's card key ID is 16 lower-case hex digits or absent.
+func TestHeartbeatCardKeyID(t *testing.T) {
+	for id, ok := range map[string]bool{"": true, "0123456789abcdef": true, "0123456789ABCDEF": false,
+		"0123456789abcde": false, "0123456789abcdef0": false, "0123456789abcdeg": false} {
+		if err := (&api.Heartbeat{CardKeyID: id}).Validate(); (err == nil) != ok {
+			t.Errorf("card_key_id %q: %v", id, err)
+		}
+	}
+	if id := api.CardKeyID([]byte("k")); len(id) != api.CardKeyIDLen || id == api.CardKeyID([]byte("l")) {
+		t.Errorf("CardKeyID: %q", id)
 	}
 }

@@ -201,6 +201,8 @@ type Store interface {
 	TUF
 	// Workshops is the participation workshops' part (workshops.go).
 	Workshops
+	// Secrets is the hub's own secrets (secrets.go).
+	Secrets
 	// Close releases the store.
 	Close() error
 }

@@ -21,7 +21,8 @@ type UpdateOfferer interface {
 
 // heartbeat stores the terminal's health (one UPSERT, grouped with
 // others by the batcher) and answers with its config version, open
-// commands and, in a rollout, the update offered to it.
+// commands, in a rollout, the update offered to it and, when the
+// terminal hashes cards with another key, the deployment's card key.
 func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 	t, _ := TerminalFrom(r.Context())
 	var hb api.Heartbeat
@@ -68,5 +69,6 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 			h.o.Logger.Error("terminal api: heartbeat: rollout", "terminal", t.ID, "err", err)
 		}
 	}
+	h.answerCardKey(r.Context(), t.ID, hb.CardKeyID, &resp)
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -25,6 +25,7 @@ func TestPostgres(t *testing.T) {
 		{"IngestAllOrNothing", TestIngestAllOrNothing},
 		{"IngestTooLarge", TestIngestTooLarge},
 		{"HeartbeatStoresStateAndOnline", TestHeartbeatStoresStateAndOnline},
+		{"HeartbeatCardKey", TestHeartbeatCardKey},
 		{"ConfigLayeredWithETag", TestConfigLayeredWithETag},
 		{"CommandsOnlyForTheirTerminal", TestCommandsOnlyForTheirTerminal},
 		{"RevokedCallHook", TestRevokedCallHook},

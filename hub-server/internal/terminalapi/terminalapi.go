@@ -41,6 +41,7 @@ type Store interface {
 	TouchTerminal(ctx context.Context, id string, at time.Time) error
 	IngestBatch(ctx context.Context, terminalID string, recs []api.Record, receivedAt time.Time) (api.BatchAck, error)
 	FleetStore
+	SecretStore
 }
 
 // Opts configures the handler. Zero values are the defaults.
@@ -118,6 +119,7 @@ type Handler struct {
 	inflight   inflight            // one request with a body per terminal and route
 	routes     []string            // patterns of the API's endpoints (Routes)
 	live       *liveHub            // workshops' live sockets
+	cardKey    cardKey             // the deployment's, for heartbeats (cardkey.go)
 }
 
 // New returns the terminal API on st.

@@ -1,0 +1,67 @@
+package terminalapi
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
+)
+
+// SecretStore keeps the deployment's card key (store.Secrets).
+type SecretStore interface {
+	Secret(ctx context.Context, name string, ifAbsent []byte) ([]byte, error)
+}
+
+// cardKey is the deployment's card key, read from the store once: it
+// never changes, and every hub process reads the same row.
+type cardKey struct {
+	mu  sync.Mutex
+	key []byte
+	id  string
+}
+
+// get returns the key and its api.CardKeyID, making the key on the
+// deployment's first call (a fresh random key the store keeps only if no
+// process stored one before).
+func (c *cardKey) get(ctx context.Context, st SecretStore, rnd io.Reader) ([]byte, string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.key != nil {
+		return c.key, c.id, nil
+	}
+	fresh := make([]byte, api.CardKeyLen)
+	if _, err := io.ReadFull(rnd, fresh); err != nil {
+		return nil, "", fmt.Errorf("card key: %w", err)
+	}
+	k, err := st.Secret(ctx, store.SecretCardKey, fresh)
+	if err != nil {
+		return nil, "", fmt.Errorf("card key: %w", err)
+	}
+	if len(k) != api.CardKeyLen {
+		return nil, "", fmt.Errorf("card key: the stored key has %d bytes, want %d", len(k), api.CardKeyLen)
+	}
+	c.key, c.id = k, api.CardKeyID(k)
+	return c.key, c.id, nil
+}
+
+// answerCardKey puts the deployment's key into resp when the terminal
+// named another (an agent that names none is older: it is sent nothing).
+// A store that cannot give the key fails no heartbeat: the next one asks
+// again.
+func (h *Handler) answerCardKey(ctx context.Context, terminalID, named string, resp *api.HeartbeatResponse) {
+	if named == "" {
+		return
+	}
+	key, id, err := h.cardKey.get(ctx, h.st, h.o.Rand)
+	if err != nil {
+		h.o.Logger.Error("terminal api: heartbeat: card key", "terminal", terminalID, "err", err)
+		return
+	}
+	if id != named {
+		resp.CardKey = hex.EncodeToString(key)
+	}
+}
