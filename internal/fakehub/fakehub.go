@@ -3,7 +3,8 @@
 // of hub-server/api from memory — enrolment, requests signed with or
 // without Content-Digest (clock, terminal, signature and digest checked
 // as the real hub does), records acknowledged with duplicates, ping,
-// heartbeats, configuration with ETag and 304, commands, diagnostics,
+// heartbeats (with the deployment's card key, SetCardKey), configuration
+// with ETag and 304, commands, diagnostics,
 // screenshots, workshops (list, events, live socket; workshop.go) —
 // keeps what it received for assertions, and misbehaves on request:
 // Inject drops connections, delays, answers a status (with Retry-After)
@@ -68,6 +69,7 @@ type Hub struct {
 	version     string
 	served      map[string]int   // configuration versions answered with 200
 	update      *api.UpdateOffer // offered in every heartbeat answer (SetUpdate)
+	cardKey     []byte           // the deployment's card key (SetCardKey); nil: none sent
 	commands    []*Command
 	diagnostics []Bundle
 	screenshots []Screenshot

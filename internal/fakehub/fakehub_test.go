@@ -504,3 +504,29 @@ func TestHubClock(t *testing.T) {
 		t.Fatalf("a terminal on the hub's clock: %d %s", a.status, a.body)
 	}
 }
+
+// The deployment's card key goes, as from the real hub, only to a
+// heartbeat naming another key, and only once one is set.
+func TestHeartbeatCardKey(t *testing.T) {
+	hub := fakehub.Start(t, fakehub.Opts{})
+	tm := newTerminal(t, hub, "T1")
+	own := api.Heartbeat{CardKeyID: api.CardKeyID([]byte("own"))}
+	var hr api.HeartbeatResponse
+	if tm.json(http.MethodPost, api.PathHeartbeat, own, &hr); hr.CardKey != "" {
+		t.Fatalf("a key sent before one is set: %q", hr.CardKey)
+	}
+	key := bytes.Repeat([]byte{7}, api.CardKeyLen)
+	hub.SetCardKey(key)
+	for name, c := range map[string]struct {
+		hb   api.Heartbeat
+		want bool
+	}{"another key": {own, true}, "the deployment's": {api.Heartbeat{CardKeyID: api.CardKeyID(key)}, false}, "an older agent": {api.Heartbeat{}, false}} {
+		hr = api.HeartbeatResponse{}
+		if a := tm.json(http.MethodPost, api.PathHeartbeat, c.hb, &hr); a.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", name, a.status, a.body)
+		}
+		if got, err := api.ParseCardKey(hr.CardKey); c.want && (err != nil || !bytes.Equal(got, key)) || !c.want && hr.CardKey != "" {
+			t.Errorf("%s: card_key %q", name, hr.CardKey)
+		}
+	}
+}

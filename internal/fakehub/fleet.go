@@ -43,6 +43,15 @@ func (h *Hub) SetUpdate(o *api.UpdateOffer) {
 	h.update = o
 }
 
+// SetCardKey makes key (api.CardKeyLen bytes) the deployment's card key:
+// heartbeats naming another key are answered with it. Until it is called
+// the hub sends no key, as a hub older than the card key would.
+func (h *Hub) SetCardKey(key []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cardKey = append([]byte(nil), key...)
+}
+
 // ConfigServed is how many times the hub answered GET /config with
 // version (304 answers not counted).
 func (h *Hub) ConfigServed(version string) int {
@@ -112,8 +121,13 @@ func (h *Hub) heartbeat(w http.ResponseWriter, _ *http.Request, t *terminal, bod
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.heartbeats = append(h.heartbeats, hb)
-	writeJSON(w, http.StatusOK, api.HeartbeatResponse{HubTime: h.opts.Now().UTC(), ConfigVersion: h.version, Commands: h.openCommands(t.id),
-		Update: h.update})
+	resp := api.HeartbeatResponse{HubTime: h.opts.Now().UTC(), ConfigVersion: h.version, Commands: h.openCommands(t.id),
+		Update: h.update}
+	// As the real hub: only to an agent that names another key.
+	if h.cardKey != nil && hb.CardKeyID != "" && hb.CardKeyID != api.CardKeyID(h.cardKey) {
+		resp.CardKey = hex.EncodeToString(h.cardKey)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (h *Hub) configGet(w http.ResponseWriter, r *http.Request, _ *terminal, _ []byte) {
