@@ -28,7 +28,12 @@
 //	update      update_apply_seconds, update_release_mib
 //	            (the terminal's updater applying a 30 MiB release; see update.go)
 //
-//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|tuf|update|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
+//	workshop    workshop_fold_events_per_s, workshop_fanout_p50_ms, workshop_fanout_p99_ms,
+//	            workshop_fanout_p50_ms_400, workshop_fanout_p99_ms_400, workshop_hub_rss_mb_400
+//	            (an idea from one terminal to the other terminals, the console and
+//	            40 or 400 phones; the fold of a 10,000-event log; see workshop.go)
+//
+//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|tuf|update|workshop|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
 package main
 
 import (
@@ -103,7 +108,7 @@ func figure(name string, value float64, unit string) {
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
-	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") && !selected(only, "tuf") && !selected(only, "update") {
+	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") && !selected(only, "tuf") && !selected(only, "update") && !selected(only, "workshop") {
 		return fmt.Errorf("-only %q: not a group or figure", only)
 	}
 	records := 1_000_000
@@ -169,6 +174,12 @@ func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
 	if selected(only, "update") {
 		logf("== the updater applying a release from a real hub (update.go)")
 		if err := updateBench(ctx); err != nil {
+			return err
+		}
+	}
+	if selected(only, "workshop") {
+		logf("== workshops: an idea's way to everyone in the room, the fold (workshop.go)")
+		if err := workshopBench(ctx, filepath.Join(dir, "workshop"), only); err != nil {
 			return err
 		}
 	}
