@@ -65,6 +65,10 @@ type workshopUI struct {
 
 	// timer is the phase's countdown on the screen shown (Tick sets it).
 	timer *widget.Label
+	// list is the scrolled list of the screen listOf; built again (a
+	// dot given, the agent's news) it keeps where it was scrolled to.
+	list   *container.Scroll
+	listOf string
 
 	// The moderator: the service card and PIN that opened the service
 	// menu, kept only while it is open (closeService forgets them).
@@ -103,6 +107,7 @@ func (u *UI) voterNow() string {
 // forgetParticipant drops everything of the last participant.
 func (u *UI) forgetParticipant() {
 	u.ws.session, u.ws.voter, u.ws.label, u.ws.draft, u.ws.msg, u.ws.bad = "", "", "", "", "", false
+	u.ws.list, u.ws.listOf = nil, ""
 	u.ws.view.Me = nil
 	for i := range u.ws.view.Ideas {
 		u.ws.view.Ideas[i].Mine = false
@@ -180,30 +185,49 @@ func (u *UI) applyWorkshop(v backend.Workshop, voter string) {
 	case participantScreen(u.name) && u.name != ScreenWorkshopJoin:
 		if workshopSteps[v.Step()] != u.name {
 			u.showWorkshopStep()
-		} else if u.name != ScreenWorkshopIdeas || ideasChanged(was, v) {
-			// Others' ideas do not show while one types: the keyboard
-			// is not rebuilt under the fingers for them.
+		} else if shows(u.name, was) != shows(u.name, v) {
+			// Only for news this screen shows: the keyboard is not
+			// rebuilt under the fingers of someone typing for another's
+			// idea, nor a list for another's hidden dot.
 			u.render()
 		}
 	}
 }
 
-// ideasChanged reports whether the ideas screen shows something else
-// for v than for was: the connection, the phase, the voter's own ideas
-// or state.
-func ideasChanged(was, v backend.Workshop) bool {
-	fp := func(w backend.Workshop) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%t|%+v|%d|", w.Online, w.Phase, w.MaxIdeaChars)
-		if w.Me != nil {
-			fmt.Fprintf(&b, "%+v|", *w.Me)
-		}
-		for _, i := range w.MyIdeas() {
-			fmt.Fprintf(&b, "%s:%t:%s|", i.ID, i.Pending, i.Text)
-		}
-		return b.String()
+// shows is what the participant's screen name shows of w (compared to
+// tell whether news changes it): the connection, the phase, the voter,
+// and the screen's own part.
+func shows(name string, w backend.Workshop) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%t|%+v|%t|%t|", w.Online, w.Phase, w.Started, w.Ended)
+	if w.Me != nil {
+		fmt.Fprintf(&b, "%+v|", *w.Me)
 	}
-	return fp(was) != fp(v)
+	switch name {
+	case ScreenWorkshopIdeas:
+		fmt.Fprintf(&b, "%d|%+v", w.MaxIdeaChars, w.MyIdeas())
+	case ScreenWorkshopThemes:
+		fmt.Fprintf(&b, "%+v|%q|%q", w.Themes, w.Unsorted(), w.Parked())
+	case ScreenWorkshopVote:
+		if w.Round != nil {
+			fmt.Fprintf(&b, "%+v|", *w.Round)
+		}
+		fmt.Fprintf(&b, "%+v", w.Items)
+	default:
+		fmt.Fprintf(&b, "%+v|%s|%s", w.Results, w.Title, w.Question)
+	}
+	return b.String()
+}
+
+// scrolled puts a screen's list in a scroll that keeps its place when
+// the same screen is built again.
+func (u *UI) scrolled(list fyne.CanvasObject) *container.Scroll {
+	sc := container.NewVScroll(list)
+	if u.ws.list != nil && u.ws.listOf == u.name {
+		sc.Offset = u.ws.list.Offset
+	}
+	u.ws.list, u.ws.listOf = sc, u.name
+	return sc
 }
 
 // showWorkshopStep shows the participant the screen of the phase now
@@ -646,7 +670,7 @@ func (u *UI) workshopThemesScreen() fyne.CanvasObject {
 	if p := w.Parked(); len(p) > 0 {
 		cols.Add(container.NewVBox(subheading(u.tr("workshop.themes.parking")), wrapped(bullets(p))))
 	}
-	return container.NewBorder(top, nil, nil, nil, container.NewVScroll(cols))
+	return container.NewBorder(top, nil, nil, nil, u.scrolled(cols))
 }
 
 // ItemAction is the label Locate takes for a vote item's button: the
@@ -716,7 +740,7 @@ func (u *UI) workshopVoteScreen() fyne.CanvasObject {
 		list.Add(container.NewBorder(nil, nil, mark, container.NewVBox(layout.NewSpacer(), buttons, layout.NewSpacer()), about))
 	}
 	// Many items scroll under the head (dragged like a phone's list).
-	return container.NewBorder(top, nil, nil, nil, container.NewVScroll(list))
+	return container.NewBorder(top, nil, nil, nil, u.scrolled(list))
 }
 
 // dotsLine is the item's total once revealed and the voter's dots on it
@@ -790,7 +814,7 @@ func (u *UI) workshopResultsScreen() fyne.CanvasObject {
 		}
 		list.Add(container.NewBorder(nil, nil, rank, dots, text))
 	}
-	return container.NewBorder(top, nil, nil, nil, container.NewVScroll(list))
+	return container.NewBorder(top, nil, nil, nil, u.scrolled(list))
 }
 
 // workshopModeratorScreen: a moderator (service card and PIN) puts the

@@ -1,11 +1,13 @@
 package ui_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
@@ -524,4 +526,57 @@ func TestWorkshopCardCheckInRaced(t *testing.T) {
 	h.tap("workshop.attract.guest")
 	h.expectScreen(ui.ScreenWorkshopJoin)
 	h.mustShow("workshop.reason.duplicate")
+}
+
+// innerScroll is the scrolled list of a workshop screen (the last
+// scroll container: the frame's body is the first).
+func (h *harness) innerScroll() *container.Scroll {
+	var last *container.Scroll
+	for _, o := range h.objects() {
+		if s, ok := o.(*container.Scroll); ok {
+			last = s
+		}
+	}
+	if last == nil {
+		h.t.Fatal("no scroll on " + h.u.Screen())
+	}
+	return last
+}
+
+// A long vote list keeps its place when a dot is given further down,
+// and news it does not show (another voter's hidden dot) does not build
+// it again at all.
+func TestWorkshopVoteListKeepsItsPlace(t *testing.T) {
+	be := newFake(t)
+	be.ws = newFakeWorkshop()
+	votingWorkshop(be)
+	for i := 5; i <= 14; i++ {
+		id := fmt.Sprintf("I%03d", i)
+		be.ws.view.Ideas = append(be.ws.view.Ideas, localapi.WorkshopIdea{ID: id, Text: fmt.Sprintf("Idee Nummer %d", i)})
+		be.ws.view.Round.Items = append(be.ws.view.Round.Items, id)
+	}
+	h := newHarnessWith(t, be, fyne.NewSize(1280, 800), nil)
+	h.tap("workshop.attract.guest")
+	h.expectScreen(ui.ScreenWorkshopVote)
+	sc := h.innerScroll()
+	if sc.Content.MinSize().Height <= sc.Size().Height {
+		t.Fatal("the list fits: nothing to scroll in this test")
+	}
+	sc.Offset = fyne.NewPos(0, 300)
+	sc.Refresh()
+	h.tapItem("workshop.vote.add", "Idee Nummer 9")
+	if len(be.ws.dots) != 1 || be.ws.dots[0].Item != "I009" {
+		t.Fatalf("dots %+v", be.ws.dots)
+	}
+	after := h.innerScroll()
+	if after == sc || after.Offset.Y != 300 {
+		t.Fatalf("after the dot: same list %v, offset %v", after == sc, after.Offset)
+	}
+	be.mu.Lock()
+	be.ws.view.Counts.Dots += 5
+	be.mu.Unlock()
+	h.workshopChanged()
+	if h.innerScroll() != after {
+		t.Fatal("news the screen does not show built it again")
+	}
 }
