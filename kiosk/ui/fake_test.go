@@ -410,6 +410,9 @@ func (f *fake) WorkshopCheckin(_ context.Context, req localapi.WorkshopCheckinRe
 	} else if !req.Guest {
 		return localapi.WorkshopCheckin{}, refused("invalid")
 	}
+	if !f.ws.view.JoinOpen {
+		return localapi.WorkshopCheckin{}, refused("join_closed")
+	}
 	f.ws.guests++
 	voter := fmt.Sprintf("v:%020d", f.ws.guests)
 	label := fmt.Sprintf("Gast %d", 16+f.ws.guests)

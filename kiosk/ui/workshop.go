@@ -486,9 +486,13 @@ func (u *UI) workshopAttractScreen() fyne.CanvasObject {
 		left.Add(b)
 	}
 	left.Add(notice(theme.LoginIcon(), u.tr("workshop.attract.card")))
-	left.Add(container.NewGridWithColumns(1, u.button(u.tr("workshop.attract.guest"), theme.ContentAddIcon(), widget.HighImportance, func() {
-		u.workshopCheckIn(localapi.WorkshopCheckinRequest{Guest: true})
-	})))
+	if !w.JoinOpen { // a guest number would be refused: say so at once
+		left.Add(notice(theme.InfoIcon(), u.tr("workshop.reason.join_closed")))
+	} else {
+		left.Add(container.NewGridWithColumns(1, u.button(u.tr("workshop.attract.guest"), theme.ContentAddIcon(), widget.HighImportance, func() {
+			u.workshopCheckIn(localapi.WorkshopCheckinRequest{Guest: true})
+		})))
+	}
 	var body fyne.CanvasObject = left
 	if w.JoinURL != "" {
 		side := float32(420) // readable from a step away
@@ -559,10 +563,14 @@ func (u *UI) workshopJoinScreen() fyne.CanvasObject {
 		box.Add(notice(theme.WarningIcon(), u.tr(u.ws.msg)))
 	}
 	box.Add(notice(theme.AccountIcon(), u.tr("workshop.join.card")))
-	box.Add(wrapped(u.tr("workshop.join.or")))
-	box.Add(container.NewGridWithColumns(2, u.button(u.tr("workshop.attract.guest"), theme.ContentAddIcon(), widget.HighImportance, func() {
-		u.workshopCheckIn(localapi.WorkshopCheckinRequest{Guest: true})
-	})))
+	if w.JoinOpen {
+		box.Add(wrapped(u.tr("workshop.join.or")))
+		box.Add(container.NewGridWithColumns(2, u.button(u.tr("workshop.attract.guest"), theme.ContentAddIcon(), widget.HighImportance, func() {
+			u.workshopCheckIn(localapi.WorkshopCheckinRequest{Guest: true})
+		})))
+	} else if u.ws.msg != "workshop.reason.join_closed" {
+		box.Add(notice(theme.InfoIcon(), u.tr("workshop.reason.join_closed")))
+	}
 	box.Add(notice(theme.VisibilityOffIcon(), u.tr("workshop.join.private")))
 	return box
 }

@@ -128,6 +128,21 @@ func TestWorkshopCardParticipant(t *testing.T) {
 	h.expectScreen(ui.ScreenWorkshop)
 	h.mustShow("workshop.attract.counts", "voters", 2, "ideas", 1)
 
+	// Joining closed: no guest numbers, said so; a card that checked in
+	// before still comes back.
+	be.mu.Lock()
+	be.ws.view.JoinOpen = false
+	be.mu.Unlock()
+	h.workshopChanged()
+	h.mustShow("workshop.reason.join_closed")
+	if _, _, err := h.u.Locate("workshop.attract.guest"); err == nil {
+		t.Fatal("a guest number offered while joining is closed")
+	}
+	h.card(true, "c2")
+	h.expectScreen(ui.ScreenWorkshopJoin)
+	h.mustShow("workshop.reason.join_closed")
+	h.tap("action.finish")
+
 	h.card(true, "c1")
 	if h.u.Voter() != voter {
 		t.Fatal("the same card is another voter")

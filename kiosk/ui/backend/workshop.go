@@ -27,9 +27,12 @@ type Workshop struct {
 	Online bool
 	Queued int
 	// Phase is the current phase; Kind "" before the workshop opens.
-	Phase        Phase
-	Started      bool
-	Ended        bool
+	Phase   Phase
+	Started bool
+	Ended   bool
+	// JoinOpen: new participants may check in (those checked in may
+	// come back with their card all the same).
+	JoinOpen     bool
 	Named        bool
 	MaxIdeaChars int
 	// Ideas participants see (unsorted and sorted, duplicates left

@@ -12,7 +12,7 @@ import (
 // their items, totals only once revealed.
 func WorkshopOf(v localapi.WorkshopView) Workshop {
 	w := Workshop{Active: v.Active, ID: v.ID, Title: v.Title, Question: v.Question, JoinURL: v.JoinURL,
-		Online: v.Online, Queued: v.Queued, Started: v.Started, Ended: v.Ended, Named: v.Named,
+		Online: v.Online, Queued: v.Queued, Started: v.Started, Ended: v.Ended, JoinOpen: v.JoinOpen, Named: v.Named,
 		MaxIdeaChars: v.MaxIdeaChars, Voters: v.Counts.Voters, Done: v.Counts.Done, IdeaCount: v.Counts.Ideas}
 	if p := v.Phase; p != nil {
 		w.Phase = Phase{Index: p.Index, Count: p.Count, Kind: p.Kind, Title: p.Title, EndsAt: p.EndsAt}
