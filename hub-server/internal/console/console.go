@@ -163,6 +163,8 @@ type Console struct {
 	// publishing holds a token while a release is read and published:
 	// one at a time, for each holds an artifact in memory.
 	publishing chan struct{}
+	// liveSlots bounds the staff's live workshop sockets (workshop_live.go).
+	liveSlots chan struct{}
 	// phone holds the phone pages' limits and live sockets.
 	phone *phones
 }
@@ -221,6 +223,7 @@ func New(st store.Store, o Opts) (*Console, error) {
 	}
 	c := &Console{st: st, o: o, mux: http.NewServeMux(), pages: p, static: static,
 		publishing: make(chan struct{}, 1),
+		liveSlots:  make(chan struct{}, maxStaffLive),
 		lookups:    netlimit.New(netlimit.Limits{Every: o.StatusLookupEvery, Burst: o.StatusLookupBurst, Clients: o.StatusLookupClients}),
 		configs:    fleet.NewConfigs(st, fleet.ConfigsOpts{CheckEvery: -1, Now: o.Now})}
 	if c.phone, err = newPhones(o.Phone, o.Rand); err != nil {

@@ -26,6 +26,21 @@ func waitJS(what, expr string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// fresh runs a step on the live pages again if the socket replaced its
+// node between finding and using it (a fragment re-rendered at that
+// moment); a person would simply click again.
+func fresh(a chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var err error
+		for range 3 {
+			if _, err = a(ctx, t); err == nil || !strings.Contains(err.Error(), "Could not find node") {
+				return err
+			}
+		}
+		return err
+	})
+}
+
 // TestBrowserWorkshop is a moderator's workshop in Chromium: prepare it,
 // open it, see a phone's idea arrive on the run page and the projector
 // without a reload, drag it into a theme, open voting, reveal, export CSV.
@@ -54,14 +69,14 @@ func TestBrowserWorkshop(t *testing.T) {
 	id := ws[0].ID
 
 	// Open it from the run page; the socket replaces the controls.
-	run(t, ctx, "run page", chromedp.Navigate(base+"/console/workshops/"+id), chromedp.WaitVisible(chromedp.ID("#ws-open")),
+	run(t, ctx, "run page", chromedp.Navigate(base+"/console/workshops/"+id), fresh(chromedp.WaitVisible(chromedp.ID("#ws-open"))),
 		waitJS("the live socket", `document.querySelector(".ws-live").dataset.connected === "true"`),
-		chromedp.Click(chromedp.ID("#ws-open")), chromedp.WaitVisible(chromedp.ID("#ws-next")))
+		fresh(chromedp.Click(chromedp.ID("#ws-open"))), fresh(chromedp.WaitVisible(chromedp.ID("#ws-next"))))
 
 	// The projector in a second tab.
 	pctx, cancel := chromedp.NewContext(ctx)
 	defer cancel()
-	run(t, pctx, "projector", chromedp.Navigate(base+"/console/workshops/"+id+"/projector"), chromedp.WaitVisible(chromedp.CSS(".pj-question")),
+	run(t, pctx, "projector", chromedp.Navigate(base+"/console/workshops/"+id+"/projector"), fresh(chromedp.WaitVisible(chromedp.CSS(".pj-question"))),
 		waitJS("the projector's socket", `document.querySelector(".ws-live").dataset.connected === "true"`))
 
 	// A phone joins and writes an idea: both pages show it, unreloaded.
@@ -81,10 +96,10 @@ func TestBrowserWorkshop(t *testing.T) {
 		sh.take("workshop-projector"))
 
 	// Cluster: next phase, a theme, the idea dragged into it.
-	run(t, ctx, "cluster", chromedp.Click(chromedp.ID("#ws-next")), waitJS("the cluster phase", `!!document.querySelector("#ws-status") && document.querySelector("#ws-status").textContent.includes("Clustering")`),
-		chromedp.Navigate(base+"/console/workshops/"+id+"/cluster"), chromedp.WaitVisible(chromedp.ID("#theme-name")),
+	run(t, ctx, "cluster", fresh(chromedp.Click(chromedp.ID("#ws-next"))), waitJS("the cluster phase", `!!document.querySelector("#ws-status") && document.querySelector("#ws-status").textContent.includes("Clustering")`),
+		chromedp.Navigate(base+"/console/workshops/"+id+"/cluster"), fresh(chromedp.WaitVisible(chromedp.ID("#theme-name"))),
 		waitJS("the board's socket", `document.querySelector(".ws-live").dataset.connected === "true"`),
-		chromedp.SendKeys(chromedp.ID("#theme-name"), "Sitzen"), chromedp.Click(chromedp.CSS("#ws-theme-new button")),
+		fresh(chromedp.SendKeys(chromedp.ID("#theme-name"), "Sitzen")), fresh(chromedp.Click(chromedp.CSS("#ws-theme-new button"))),
 		waitJS("the new theme's column", `[...document.querySelectorAll(".ws-col h2")].some(h => h.textContent.includes("Sitzen"))`))
 	v, _ = svc.Get(bg, id)
 	theme := v.State.Themes[0].ID
@@ -109,10 +124,10 @@ func TestBrowserWorkshop(t *testing.T) {
 
 	// Vote: next phase, open round 1 with the suggested dots; the phone
 	// places a dot; the projector counts it but shows no totals; reveal.
-	run(t, ctx, "vote", chromedp.Navigate(base+"/console/workshops/"+id), chromedp.WaitVisible(chromedp.ID("#ws-next")),
+	run(t, ctx, "vote", chromedp.Navigate(base+"/console/workshops/"+id), fresh(chromedp.WaitVisible(chromedp.ID("#ws-next"))),
 		waitJS("the live socket", `document.querySelector(".ws-live").dataset.connected === "true"`),
-		chromedp.Click(chromedp.ID("#ws-next")), waitJS("the vote phase", `document.getElementById("ws-status").textContent.includes("Voting")`),
-		chromedp.Click(chromedp.ID("#ws-vote")), chromedp.WaitVisible(chromedp.ID("#ws-reveal")))
+		fresh(chromedp.Click(chromedp.ID("#ws-next"))), waitJS("the vote phase", `document.getElementById("ws-status").textContent.includes("Voting")`),
+		fresh(chromedp.Click(chromedp.ID("#ws-vote"))), fresh(chromedp.WaitVisible(chromedp.ID("#ws-reveal"))))
 	if _, err := svc.Act(bg, id, voter, workshop.TypeDot, workshop.Dot{Round: 1, Item: idea.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,12 +135,12 @@ func TestBrowserWorkshop(t *testing.T) {
 	if n, _ := chromedp.Run(pctx, chromedp.Evaluate[int](`document.querySelectorAll(".ws-ranking").length`)); n != 0 {
 		t.Fatal("the projector shows totals before the reveal")
 	}
-	run(t, ctx, "reveal", chromedp.Click(chromedp.ID("#ws-reveal")), chromedp.WaitVisible(chromedp.ID("#ranking-1")))
+	run(t, ctx, "reveal", fresh(chromedp.Click(chromedp.ID("#ws-reveal"))), fresh(chromedp.WaitVisible(chromedp.ID("#ranking-1"))))
 	run(t, pctx, "results on the projector", waitJS("the ranking", `!!document.getElementById("ranking-1") && document.getElementById("ranking-1").textContent.includes("Mehr Bänke am Elbufer")`),
 		sh.take("workshop-projector-results"))
 
 	// Results page and its CSV export, fetched by the browser's session.
-	run(t, ctx, "results", chromedp.Click(chromedp.CSS(`#ws-nav a[href$="/results"]`)), chromedp.WaitVisible(chromedp.ID("#export-csv")), sh.take("workshop-results"))
+	run(t, ctx, "results", fresh(chromedp.Click(chromedp.CSS(`#ws-nav a[href$="/results"]`))), fresh(chromedp.WaitVisible(chromedp.ID("#export-csv"))), sh.take("workshop-results"))
 	csv, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.getElementById("export-csv").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	if err != nil || !strings.Contains(csv, "Mehr Bänke am Elbufer") || !strings.Contains(csv, "1") {
 		t.Fatalf("CSV export: %v\n%s", err, csv)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,6 +27,15 @@ const liveRefresh = 15 * time.Second
 
 // liveWriteTimeout bounds one message to a slow browser.
 const liveWriteTimeout = 10 * time.Second
+
+// liveEvery is the least time between two views on one socket: a busy
+// workshop's changes coalesce into one render rather than one each.
+const liveEvery = 100 * time.Millisecond
+
+// maxStaffLive bounds the staff's live sockets on this hub process; each
+// renders the page again on every change. Beyond it a page still works
+// and reloads by hand.
+const maxStaffLive = 64
 
 // liveMessage is what the socket sends: the numbers, and the page's
 // fragments rendered as on the page (HTML, escaped by the templates).
@@ -59,6 +69,13 @@ func (c *Console) workshopLive(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusForbidden, msg("error.form_stale"))
 		return
 	}
+	select {
+	case c.liveSlots <- struct{}{}:
+		defer func() { <-c.liveSlots }()
+	default:
+		c.fail(w, r, http.StatusTooManyRequests, msg("workshops.error.live_full"))
+		return
+	}
 	id := r.PathValue("id")
 	p := principalFrom(r.Context())
 	lang := c.lang(r, p, false)
@@ -74,16 +91,28 @@ func (c *Console) workshopLive(w http.ResponseWriter, r *http.Request) {
 	ctx := conn.CloseRead(context.WithoutCancel(r.Context()))
 	tick := time.NewTicker(liveRefresh)
 	defer tick.Stop()
+	var fleet fleetCache
+	// The page names the cursor it was rendered at. A view goes out when
+	// the workshop moved on from what the page shows, and every
+	// liveRefresh (the terminals' state): re-rendering an unchanged page
+	// would only take the nodes from under the moderator's pointer.
+	shown, _ := strconv.ParseUint(r.URL.Query().Get("cursor"), 10, 64)
+	refresh := false
 	for {
-		m, err := c.liveView(ctx, r, id, page, lang, frags)
+		sent := time.Now()
+		m, err := c.liveView(ctx, r, id, page, lang, frags, &fleet)
 		if err != nil {
 			c.o.Logger.Warn("console: workshop live view", "err", err)
 			conn.Close(websocket.StatusInternalError, "view")
 			return
 		}
-		if err := c.liveSend(ctx, conn, m); err != nil {
-			return
+		if refresh || m.Cursor != shown {
+			if err := c.liveSend(ctx, conn, m); err != nil {
+				return
+			}
+			shown = m.Cursor
 		}
+		refresh = false
 		select {
 		case <-ctx.Done():
 			return
@@ -92,7 +121,15 @@ func (c *Console) workshopLive(w http.ResponseWriter, r *http.Request) {
 				conn.Close(websocket.StatusGoingAway, "")
 				return
 			}
+			if wait := liveEvery - time.Since(sent); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
 		case <-tick.C:
+			refresh = true
 			if p, err := c.authenticated(r); err != nil || p == nil {
 				conn.Close(websocket.StatusPolicyViolation, "session ended")
 				return
@@ -112,7 +149,7 @@ func (c *Console) liveSend(ctx context.Context, conn *websocket.Conn, m liveMess
 }
 
 // liveView renders a page's fragments for the workshop as it is now.
-func (c *Console) liveView(ctx context.Context, r *http.Request, id, page, lang string, frags []string) (liveMessage, error) {
+func (c *Console) liveView(ctx context.Context, r *http.Request, id, page, lang string, frags []string, fleet *fleetCache) (liveMessage, error) {
 	v, err := c.o.Workshops.Get(ctx, id)
 	if err != nil {
 		return liveMessage{}, fmt.Errorf("console: live: %w", err)
@@ -120,7 +157,7 @@ func (c *Console) liveView(ctx context.Context, r *http.Request, id, page, lang 
 	if v.State == nil {
 		return liveMessage{}, errors.New("console: live: no state")
 	}
-	d, err := c.runData(ctx, r, v)
+	d, err := c.runData(ctx, r, v, fleet)
 	if err != nil {
 		return liveMessage{}, fmt.Errorf("console: live: %w", err)
 	}

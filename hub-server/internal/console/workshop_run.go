@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
@@ -75,7 +76,7 @@ type themeColumn struct {
 }
 
 // runData builds the pages' data from a workshop's view.
-func (c *Console) runData(ctx context.Context, r *http.Request, v workshops.View) (workshopRunData, error) {
+func (c *Console) runData(ctx context.Context, r *http.Request, v workshops.View, fleet *fleetCache) (workshopRunData, error) {
 	s := v.State
 	d := workshopRunData{Info: v.Workshop, Spec: s.Spec, S: s}
 	if !s.Ended && s.PhaseIndex >= 0 && s.PhaseIndex < len(s.Spec.Phases) {
@@ -170,7 +171,7 @@ func (c *Console) runData(ctx context.Context, r *http.Request, v workshops.View
 	for _, rd := range s.Rounds {
 		d.Results = append(d.Results, roundResults{Round: rd, Results: s.Tally(rd.N)})
 	}
-	if err := c.workshopTerminals(ctx, &d); err != nil {
+	if err := c.workshopTerminals(ctx, &d, fleet); err != nil {
 		return d, err
 	}
 	d.ShortURL, d.JoinURL = c.joinURL(r, v.Workshop.JoinCode)
@@ -204,11 +205,11 @@ func (c *Console) joinURL(r *http.Request, code string) (short, full string) {
 // workshopTerminals fills the taking-part terminals' state from the
 // fleet: online, last seen, and what their outboxes held at their last
 // heartbeat (the workshop's events travel there when offline).
-func (c *Console) workshopTerminals(ctx context.Context, d *workshopRunData) error {
+func (c *Console) workshopTerminals(ctx context.Context, d *workshopRunData, fleet *fleetCache) error {
 	if len(d.Spec.Terminals) == 0 {
 		return nil
 	}
-	rows, err := c.fleetRows(ctx)
+	rows, err := fleet.rows(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -223,13 +224,38 @@ func (c *Console) workshopTerminals(ctx context.Context, d *workshopRunData) err
 	return nil
 }
 
+// fleetCache keeps the fleet's rows for a live socket a few seconds: a
+// workshop changes far more often than terminals report. A nil cache
+// reads them every time.
+type fleetCache struct {
+	at   time.Time
+	list []terminalRow
+}
+
+// fleetCacheFor is how long a live socket trusts the fleet's rows.
+const fleetCacheFor = 5 * time.Second
+
+func (f *fleetCache) rows(ctx context.Context, c *Console) ([]terminalRow, error) {
+	if f != nil && !f.at.IsZero() && time.Since(f.at) < fleetCacheFor {
+		return f.list, nil
+	}
+	rows, err := c.fleetRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		f.at, f.list = time.Now(), rows
+	}
+	return rows, nil
+}
+
 // pageData loads the workshop of the path and the data of its pages.
 func (c *Console) pageData(w http.ResponseWriter, r *http.Request) (workshopRunData, bool) {
 	v, ok := c.workshopOf(w, r)
 	if !ok {
 		return workshopRunData{}, false
 	}
-	d, err := c.runData(r.Context(), r, v)
+	d, err := c.runData(r.Context(), r, v, nil)
 	if err != nil {
 		c.serverError(w, r, "workshop", err)
 		return d, false

@@ -12,26 +12,32 @@
 
   // put replaces a fragment, unless someone is typing in it: then it
   // waits for the focus to leave.
+  var last = {}; // fragment id → the html it shows
   function put(id, html) {
     var el = document.getElementById(id);
-    if (!el) { return; }
-    var active = document.activeElement;
-    if (active && active !== document.body && el.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) {
+    if (!el || last[id] === html) { delete pending[id]; return; }
+    if (busy(el)) {
       pending[id] = html;
       return;
     }
     var open = [];
     el.querySelectorAll("details[open]").forEach(function (d) { var f = d.querySelector("[name=idea],[name=theme]"); if (f) { open.push(f.value); } });
     el.innerHTML = html;
+    last[id] = html;
     delete pending[id];
     if (open.length) {
       el.querySelectorAll("details").forEach(function (d) { var f = d.querySelector("[name=idea],[name=theme]"); if (f && open.indexOf(f.value) >= 0) { d.open = true; } });
     }
     tick();
   }
-  document.addEventListener("focusout", function () {
-    setTimeout(function () { Object.keys(pending).forEach(function (id) { put(id, pending[id]); }); }, 0);
-  });
+  // busy: someone is typing or about to press a button in el; its
+  // replacement waits.
+  function busy(el) {
+    var a = document.activeElement;
+    return !!a && a !== document.body && el.contains(a) && /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(a.tagName);
+  }
+  function flush() { Object.keys(pending).forEach(function (id) { put(id, pending[id]); }); }
+  document.addEventListener("focusout", function () { setTimeout(flush, 0); });
 
   // Timers: "12:34 left", computed from the end the server names.
   function tick() {
@@ -93,7 +99,11 @@
       e.preventDefault();
       var body = new URLSearchParams(new FormData(f));
       if (e.submitter && e.submitter.name) { body.set(e.submitter.name, e.submitter.value); }
-      send(body, f);
+      // Once sent, the form is done with: let the update replace it.
+      send(body, f).then(function () {
+        if (f.contains(document.activeElement)) { document.activeElement.blur(); }
+        flush();
+      });
     });
   }
 
