@@ -52,7 +52,11 @@ type workshopRunData struct {
 
 // workshopCounts are the live numbers.
 type workshopCounts struct {
-	Voters, Done, Ideas, Dots, Pending int
+	Voters  int `json:"voters"`  // checked in, not removed, not left
+	Done    int `json:"done"`    // "I'm done" with the current phase
+	Ideas   int `json:"ideas"`   // visible, not duplicates
+	Dots    int `json:"dots"`    // counted in the newest round
+	Pending int `json:"pending"` // the newest round's dots only their device has yet
 }
 
 // workshopTerminal is a taking-part terminal's state.
