@@ -275,6 +275,13 @@ func (f *fleetPart) round(ctx context.Context) error {
 		return err
 	}
 	f.keepOffer(resp.Update)
+	if resp.CardKey != "" {
+		// A bad key from the hub fails nothing else: cards keep the key
+		// they have.
+		if _, err := f.a.win.cards.adopt(resp.CardKey, f.a.log); err != nil {
+			f.a.log.Warn("the hub's card key is not taken", "err", err)
+		}
+	}
 	f.mu.Lock()
 	refused := f.refused
 	if resp.ConfigVersion == cur {
@@ -320,6 +327,7 @@ func (f *fleetPart) heartbeat(ctx context.Context) (*api.Heartbeat, error) {
 		hb.DiskFreeBytes, hb.DiskTotalBytes = free, total
 	}
 	hb.Updater = f.updaterStatus()
+	hb.CardKeyID = f.a.win.cards.keyID()
 	f.mu.Lock()
 	hb.Screen, hb.Maintenance, hb.ConfigVersion = f.screen, f.maint.On, f.cfg.Version
 	f.mu.Unlock()

@@ -62,15 +62,14 @@ func newWindow(a *Agent) *window {
 
 // start loads the card key and the survey respondents.
 func (w *window) start(dataDir, cardHashKey string) error {
-	cards, err := loadCardHasher(dataDir, cardHashKey)
-	if err != nil {
+	if err := w.cards.load(dataDir, cardHashKey); err != nil {
 		return err
 	}
 	surveys, err := loadSurveyOnce(dataDir, w.log)
 	if err != nil {
 		return err
 	}
-	w.cards, w.surveys = cards, surveys
+	w.surveys = surveys
 	return nil
 }
 

@@ -35,7 +35,7 @@ func (a *Agent) openWorkshops(ctx context.Context, ob kws.Outbox, hub kws.Hub) (
 			id, err := a.ids.Get()
 			return id.TerminalID, err
 		},
-		CardKey:      a.win.cards.key,
+		CardKey:      a.win.cards.Key, // the hub's key may replace it at run time
 		ListInterval: a.opts.Workshop.ListInterval,
 		MinBackoff:   a.opts.Workshop.MinBackoff,
 		MaxBackoff:   a.opts.Workshop.MaxBackoff,
@@ -251,10 +251,11 @@ func (a *Agent) cardHash(hash, uid string) (string, error) {
 	if len(uid) > 64 || strings.TrimSpace(uid) == "" {
 		return "", userr.New("card_uid is 1 to 64 characters", localapi.ErrInvalid)
 	}
-	if a.win.cards.key == nil {
+	key := a.win.cards.Key()
+	if key == nil {
 		return "", userr.New("the agent has no card key", localapi.ErrUnavailable)
 	}
-	return session.HashCard(a.win.cards.key, uid), nil
+	return session.HashCard(key, uid), nil
 }
 
 // WorkshopIdea implements localapi.WorkshopBackend.

@@ -50,9 +50,20 @@
 // session is open at that moment.
 //
 // Card key: the agent hashes card UIDs with the key in the kiosk config's
-// card_hash_key (hex); without one it generates a random key into
-// DATA/card_hash_key on first start (until the hub distributes one key
-// per deployment). The version prefix lets old CLIs keep working.
+// card_hash_key (hex) if set; without one it generates a random key into
+// DATA/card_hash_key on first start and replaces it with the hub's: the
+// hub keeps one random key per deployment and sends it in a heartbeat's
+// answer when the heartbeat names another (api.Heartbeat.CardKeyID).
+// The agent writes it to DATA/card_hash_key (atomically, 0600) and
+// hashes cards with it from then on, also for workshop voters
+// (workshop.CardVoter), so one card is one voter and one respondent on
+// every terminal. A card_hash_key in the config wins: the hub's key is
+// ignored (logged once) and not asked for again while the agent runs.
+// At the switch, card hashes change: a card presented just before is
+// reported with its old hash, a card checked in to a workshop before
+// becomes a new voter, and once-per-card surveys, keyed by the hash,
+// count a card answering again as a new respondent once. No key is ever
+// logged. The version prefix lets old CLIs keep working.
 //
 // This package is the wire format only: it imports no package of the
 // terminal's engine, and the engine's packages do not import it. The

@@ -22,10 +22,10 @@ const CardKeyLen = 32
 
 // LoadCardKey returns the deployment's card key: configHex if set (the
 // kiosk config's card_hash_key, hex, ≥ 16 bytes), else the key in
-// DIR/card_hash_key, else a new random key written there (0600). Until the
-// hub distributes one key per deployment, terminals with generated keys
-// hash the same card differently; set card_hash_key on every terminal of a
-// deployment for once-per-card surveys across terminals.
+// DIR/card_hash_key, else a new random key written there (0600). The
+// agent replaces a generated key with the hub's deployment key (see
+// kiosk/localapi's "Card key"), so all terminals of a deployment hash a
+// card alike; a card_hash_key in the config is kept instead.
 func LoadCardKey(dir, configHex string) ([]byte, error) {
 	if configHex != "" {
 		k, err := hex.DecodeString(strings.TrimSpace(configHex))

@@ -51,9 +51,11 @@ type Opts struct {
 	Outbox Outbox
 	// Hub is the hub's workshop API; nil runs offline (Run waits).
 	Hub Hub
-	// CardKey is the deployment's card key: a card's voter ID is the
-	// same on every terminal (workshop.CardVoter).
-	CardKey []byte
+	// CardKey returns the deployment's card key: a card's voter ID is
+	// the same on every terminal (workshop.CardVoter). Asked at every
+	// check-in, as the hub's key may replace a terminal's own while it
+	// runs; nil (or a nil func): cards cannot check in.
+	CardKey func() []byte
 	// ListInterval is how often the hub is asked which workshops run
 	// (DefaultListInterval); backoff after failures between MinBackoff
 	// and MaxBackoff, with jitter.
@@ -505,7 +507,11 @@ type Voter struct {
 // same on every terminal, and a card checked in before gets its voter
 // back.
 func (e *Engine) CheckInCard(ctx context.Context, cardHash string) (Voter, error) {
-	if len(e.opts.CardKey) == 0 {
+	var key []byte
+	if e.opts.CardKey != nil {
+		key = e.opts.CardKey()
+	}
+	if len(key) == 0 {
 		return Voter{}, &Refused{Code: string(ws.ReasonNotAllowed), Msg: "this terminal has no card key"}
 	}
 	if cardHash == "" || len(cardHash) > 128 {
@@ -515,7 +521,7 @@ func (e *Engine) CheckInCard(ctx context.Context, cardHash string) (Voter, error
 	if snap.Info == nil {
 		return Voter{}, errNoWorkshop
 	}
-	id := ws.CardVoter(e.opts.CardKey, snap.Info.ID, cardHash)
+	id := ws.CardVoter(key, snap.Info.ID, cardHash)
 	if v := findVoter(snap.State, id); v != nil && !v.Left {
 		if v.Removed {
 			return Voter{}, refusedFor(ws.ReasonRemoved)

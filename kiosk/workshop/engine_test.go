@@ -83,7 +83,7 @@ func startTerminal(t *testing.T, h *fakehub.Hub, id string, key ed25519.PrivateK
 	syncer := hubsync.New(ob, creds, hubsync.Opts{Interval: 50 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	eng, err := kws.Open(ctx, kws.Opts{
-		Path: filepath.Join(dir, kws.File), Outbox: ob, CardKey: cardKey,
+		Path: filepath.Join(dir, kws.File), Outbox: ob, CardKey: func() []byte { return cardKey },
 		Hub:          kws.HubClient(hubsync.NewWorkshopClient(creds, hubsync.WorkshopClientOpts{})),
 		Terminal:     func() (string, error) { return id, nil },
 		ListInterval: 100 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
