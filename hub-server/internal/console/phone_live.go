@@ -60,9 +60,12 @@ func (c *Console) phoneLive(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	ping := time.NewTicker(phoneLivePing)
 	defer ping.Stop()
+	// The voter is fixed for the socket's life: derived once, not per push.
+	voter := workshops.PhoneVoter(v.Workshop.ID, g.Key)
 	var last []byte
 	send := func(v workshops.View) bool {
-		b, err := json.Marshal(phoneLiveMsg{Type: "view", View: buildPhoneView(v, g, lang, c.o.Now())})
+		view := buildPhoneViewAs(v, voter, phoneBaseOf(v, lang), lang, c.o.Now())
+		b, err := json.Marshal(phoneLiveMsg{Type: "view", View: view})
 		if err != nil {
 			c.o.Logger.Error("console: phone live view", "err", err)
 			return false

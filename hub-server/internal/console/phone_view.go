@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
@@ -131,11 +132,57 @@ var dotWords = map[workshop.DotStatus]*Message{
 // lang at now.
 func buildPhoneView(v workshops.View, g guest, lang string, now time.Time) phoneView {
 	voter, _ := phoneVoter(v, g)
+	return buildPhoneViewAs(v, voter, phoneBaseOf(v, lang), lang, now)
+}
+
+// phoneBase is the part of a phone's view that is the same for every
+// participant of one language: built once per fold and language and
+// shared read-only by every phone, so a change costs one walk over the
+// workshop, not one per live socket.
+type phoneBase struct {
+	view  phoneView         // without the participant's parts
+	texts map[string]string // visible ideas' texts by ID
+}
+
+// phoneBaseCache keeps the bases of the newest folds; a fold is never
+// changed, so its pointer is the key.
+type phoneBaseCache struct {
+	mu sync.Mutex
+	m  map[phoneBaseKey]*phoneBase
+}
+
+type phoneBaseKey struct {
+	state  *workshop.State
+	status string
+	lang   string
+}
+
+// phoneBases is shared by every Console: the key names the fold itself.
+var phoneBases = &phoneBaseCache{m: map[phoneBaseKey]*phoneBase{}}
+
+// phoneBaseOf returns the base of v in lang, building it on first use.
+func phoneBaseOf(v workshops.View, lang string) *phoneBase {
+	k := phoneBaseKey{v.State, v.Workshop.Status, lang}
+	phoneBases.mu.Lock()
+	defer phoneBases.mu.Unlock()
+	if b := phoneBases.m[k]; b != nil {
+		return b
+	}
+	if len(phoneBases.m) >= 64 { // old folds are not asked for again
+		clear(phoneBases.m)
+	}
+	b := buildPhoneBase(v, lang)
+	phoneBases.m[k] = b
+	return b
+}
+
+// buildPhoneBase is what everyone sees of workshop v in lang.
+func buildPhoneBase(v workshops.View, lang string) *phoneBase {
 	s := v.State
 	spec := s.Spec
 	pv := phoneView{Code: v.Workshop.JoinCode, Title: spec.Title, Question: spec.Question, Phones: spec.Phones,
 		JoinOpen: s.JoinOpen, MaxChars: spec.MaxIdeaChars, Named: spec.Named,
-		Mine: []phoneIdea{}, Themes: []phoneTheme{}, Unsorted: []string{}, Results: []phoneResults{}}
+		Themes: []phoneTheme{}, Unsorted: []string{}, Results: []phoneResults{}}
 	if pv.MaxChars <= 0 || pv.MaxChars > workshop.MaxIdeaText {
 		pv.MaxChars = workshop.MaxIdeaText
 	}
@@ -152,44 +199,21 @@ func buildPhoneView(v workshops.View, g guest, lang string, now time.Time) phone
 		pv.Phase.Kind, pv.Phase.Title = ps.Kind, ps.Title
 		if !s.PhaseEndsAt.IsZero() {
 			pv.Phase.EndsAt = s.PhaseEndsAt.UnixMilli()
-			pv.Phase.EndsText = endsText(s.PhaseEndsAt, now).In(lang)
 		}
 	}
-	var me *workshop.Voter
 	for _, vo := range s.Voters {
 		if !vo.Removed && !vo.Left {
 			pv.Voters++
 		}
-		if voter != "" && vo.ID == voter {
-			me = vo
-		}
 		if vo.DonePhases[s.PhaseIndex] {
 			pv.DoneCount++
 		}
-	}
-	if me != nil {
-		pv.Joined, pv.Label, pv.Removed = !me.Removed, me.Label, me.Removed
-		pv.Done = me.DonePhases[s.PhaseIndex]
 	}
 	texts := map[string]string{}
 	for _, i := range s.Ideas {
 		if i.Visible() && i.MergedInto == "" {
 			pv.IdeaCount++
 			texts[i.ID] = i.Text
-		}
-		if me != nil && i.Voter == me.ID {
-			pi := phoneIdea{ID: i.ID, Text: i.Text}
-			switch {
-			case i.Hidden:
-				pi.Status = msg("phone.idea.hidden").In(lang)
-			case i.Held:
-				pi.Status = msg("phone.idea.held").In(lang)
-			case i.Late:
-				pi.Status = msg("phone.idea.late").In(lang)
-			case i.Pending:
-				pi.Status = msg("phone.idea.pending").In(lang)
-			}
-			pv.Mine = append(pv.Mine, pi)
 		}
 	}
 	themed := map[string]bool{}
@@ -208,11 +232,6 @@ func buildPhoneView(v workshops.View, g guest, lang string, now time.Time) phone
 			pv.Unsorted = append(pv.Unsorted, i.Text)
 		}
 	}
-	if pv.Phase.Kind == workshop.PhaseVote {
-		if r := s.CurrentRound(); r != nil {
-			pv.Vote = buildPhoneVote(s, r, me, lang)
-		}
-	}
 	for i := len(s.Rounds) - 1; i >= 0; i-- {
 		if r := s.Rounds[i]; r.Revealed {
 			pv.Results = append(pv.Results, buildPhoneResults(s, r))
@@ -220,6 +239,48 @@ func buildPhoneView(v workshops.View, g guest, lang string, now time.Time) phone
 	}
 	pv.IdeaCountText = msg("phone.ideas.count", "n", pv.IdeaCount).In(lang)
 	pv.Words = phoneWords(lang)
+	return &phoneBase{view: pv, texts: texts}
+}
+
+// buildPhoneViewAs is base with voter's own parts (voter "": a guest
+// without a number) at now.
+func buildPhoneViewAs(v workshops.View, voter string, base *phoneBase, lang string, now time.Time) phoneView {
+	s := v.State
+	pv := base.view
+	pv.Mine = []phoneIdea{}
+	if pv.Phase.EndsAt != 0 {
+		pv.Phase.EndsText = endsText(s.PhaseEndsAt, now).In(lang)
+	}
+	var me *workshop.Voter
+	if voter != "" {
+		me = s.Voter(voter)
+	}
+	if me != nil {
+		pv.Joined, pv.Label, pv.Removed = !me.Removed, me.Label, me.Removed
+		pv.Done = me.DonePhases[s.PhaseIndex]
+		for _, i := range s.Ideas {
+			if i.Voter != me.ID {
+				continue
+			}
+			pi := phoneIdea{ID: i.ID, Text: i.Text}
+			switch {
+			case i.Hidden:
+				pi.Status = msg("phone.idea.hidden").In(lang)
+			case i.Held:
+				pi.Status = msg("phone.idea.held").In(lang)
+			case i.Late:
+				pi.Status = msg("phone.idea.late").In(lang)
+			case i.Pending:
+				pi.Status = msg("phone.idea.pending").In(lang)
+			}
+			pv.Mine = append(pv.Mine, pi)
+		}
+	}
+	if pv.Phase.Kind == workshop.PhaseVote {
+		if r := s.CurrentRound(); r != nil {
+			pv.Vote = buildPhoneVote(s, r, me, lang)
+		}
+	}
 	pv.Key = fmt.Sprintf("%s/%d/%s/%t/%t/%t", pv.Stage, pv.Phase.Index, pv.Phase.Kind, pv.Phones, pv.Joined, pv.Joined || pv.JoinOpen)
 	if pv.Vote != nil {
 		pv.Key += fmt.Sprintf("/r%d", pv.Vote.Round)
