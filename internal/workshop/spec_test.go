@@ -27,17 +27,10 @@ func TestDefaultPhasesValidate(t *testing.T) {
 }
 
 func TestDefaultPhasesPlans(t *testing.T) {
-	kinds := func(ps []PhaseSpec) string {
-		var k []string
-		for _, p := range ps {
-			k = append(k, p.Kind+"/"+p.Title)
-		}
-		return strings.Join(k, ",")
-	}
 	if got := kinds(DefaultPhases(MethodSimple, 0)); got != "ideas/Ideas,cluster/Cluster,vote/Vote,results/Results" {
 		t.Errorf("simple: %s", got)
 	}
-	if got := kinds(DefaultPhases(Method1248All, 0)); got != "ideas/1,ideas/2,ideas/4,cluster/All,vote/Vote,results/Results" {
+	if got := kinds(DefaultPhases(Method1248All, 0)); got != "ideas/Alone (1),ideas/In pairs (2),ideas/In fours (4),cluster/All together,vote/Vote,results/Results" {
 		t.Errorf("1-2-4-all: %s", got)
 	}
 	p := DefaultPhases(Method1248All, 0)
@@ -114,4 +107,25 @@ func TestSpecValidateNamesField(t *testing.T) {
 			t.Errorf("%s: person-facing message %q does not name the field", c.field, msg)
 		}
 	}
+}
+
+func TestDefaultPhasesInGerman(t *testing.T) {
+	if got := kinds(DefaultPhasesIn(MethodSimple, 0, "de")); got != "ideas/Ideen,cluster/Sortieren,vote/Abstimmen,results/Ergebnisse" {
+		t.Errorf("simple in German: %s", got)
+	}
+	if got := kinds(DefaultPhasesIn(MethodCafe, 2, "de")); got != "ideas/Runde 1,ideas/Runde 2,cluster/Sortieren,vote/Abstimmen,results/Ergebnisse" {
+		t.Errorf("café in German: %s", got)
+	}
+	if got, want := kinds(DefaultPhasesIn(Method1248All, 0, "fr")), kinds(DefaultPhases(Method1248All, 0)); got != want {
+		t.Errorf("an unknown language: %s, want English %s", got, want)
+	}
+}
+
+// kinds lists phases as kind/title.
+func kinds(ps []PhaseSpec) string {
+	var k []string
+	for _, p := range ps {
+		k = append(k, p.Kind+"/"+p.Title)
+	}
+	return strings.Join(k, ",")
 }

@@ -184,17 +184,36 @@ func DefaultDots(items int) int {
 // DefaultCafeRounds; one round per table is the usual café); other
 // methods ignore it. An unknown method gets the simple plan.
 func DefaultPhases(method string, tables int) []PhaseSpec {
+	return DefaultPhasesIn(method, tables, "en")
+}
+
+// phaseTitles are the default phases' titles per language: participants
+// read them on every screen ("Schritt 3 von 4: Abstimmen").
+var phaseTitles = map[string]map[string]string{
+	"en": {"ideas": "Ideas", "cluster": "Cluster", "vote": "Vote", "results": "Results", "round": "Round ",
+		"1": "Alone (1)", "2": "In pairs (2)", "4": "In fours (4)", "all": "All together"},
+	"de": {"ideas": "Ideen", "cluster": "Sortieren", "vote": "Abstimmen", "results": "Ergebnisse", "round": "Runde ",
+		"1": "Allein (1)", "2": "Zu zweit (2)", "4": "Zu viert (4)", "all": "Alle zusammen"},
+}
+
+// DefaultPhasesIn is DefaultPhases with titles in lang ("de" or "en";
+// others get English).
+func DefaultPhasesIn(method string, tables int, lang string) []PhaseSpec {
+	t, ok := phaseTitles[lang]
+	if !ok {
+		t = phaseTitles["en"]
+	}
 	tail := []PhaseSpec{
-		{Kind: PhaseVote, Title: "Vote", Minutes: 5},
-		{Kind: PhaseResults, Title: "Results"},
+		{Kind: PhaseVote, Title: t["vote"], Minutes: 5},
+		{Kind: PhaseResults, Title: t["results"]},
 	}
 	switch method {
 	case Method1248All:
 		return append([]PhaseSpec{
-			{Kind: PhaseIdeas, Title: "1", Minutes: 1},
-			{Kind: PhaseIdeas, Title: "2", Minutes: 2},
-			{Kind: PhaseIdeas, Title: "4", Minutes: 4},
-			{Kind: PhaseCluster, Title: "All", Minutes: 5},
+			{Kind: PhaseIdeas, Title: t["1"], Minutes: 1},
+			{Kind: PhaseIdeas, Title: t["2"], Minutes: 2},
+			{Kind: PhaseIdeas, Title: t["4"], Minutes: 4},
+			{Kind: PhaseCluster, Title: t["all"], Minutes: 5},
 		}, tail...)
 	case MethodCafe:
 		rounds := tables
@@ -204,13 +223,13 @@ func DefaultPhases(method string, tables int) []PhaseSpec {
 		rounds = min(rounds, MaxTables)
 		var ps []PhaseSpec
 		for r := 1; r <= rounds; r++ {
-			ps = append(ps, PhaseSpec{Kind: PhaseIdeas, Title: "Round " + strconv.Itoa(r), Minutes: 20, Round: r})
+			ps = append(ps, PhaseSpec{Kind: PhaseIdeas, Title: t["round"] + strconv.Itoa(r), Minutes: 20, Round: r})
 		}
-		ps = append(ps, PhaseSpec{Kind: PhaseCluster, Title: "Cluster"})
+		ps = append(ps, PhaseSpec{Kind: PhaseCluster, Title: t["cluster"]})
 		return append(ps, tail...)
 	}
 	return append([]PhaseSpec{
-		{Kind: PhaseIdeas, Title: "Ideas", Minutes: 10},
-		{Kind: PhaseCluster, Title: "Cluster"},
+		{Kind: PhaseIdeas, Title: t["ideas"], Minutes: 10},
+		{Kind: PhaseCluster, Title: t["cluster"]},
 	}, tail...)
 }

@@ -94,7 +94,7 @@ func exampleSpec() workshop.Spec {
 		Question:   "Was fehlt auf dem Spielplatz an der Elbe?",
 		Lang:       "de",
 		Method:     workshop.MethodSimple,
-		Phases:     workshop.DefaultPhases(workshop.MethodSimple, 0),
+		Phases:     workshop.DefaultPhasesIn(workshop.MethodSimple, 0, "de"),
 		Dots:       0,
 		MaxPerItem: 2,
 		VoteOn:     workshop.OnIdeas,

@@ -97,7 +97,7 @@ func blankZero(n int) string {
 // default phases, phones welcome, in the console user's language.
 func newWorkshopForm(lang string) workshopForm {
 	f := workshopForm{Lang: lang, Method: workshop.MethodSimple, VoteOn: workshop.OnIdeas, Phones: true, Terminals: map[string]bool{}}
-	for _, p := range workshop.DefaultPhases(f.Method, 0) {
+	for _, p := range workshop.DefaultPhasesIn(f.Method, 0, f.Lang) {
 		f.Phases = append(f.Phases, phaseFromSpec(p))
 	}
 	return f
@@ -275,7 +275,7 @@ func (c *Console) workshopSave(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("op") == "method" {
 		tables, _ := strconv.Atoi(f.Tables)
 		f.Phases = nil
-		for _, p := range workshop.DefaultPhases(f.Method, tables) {
+		for _, p := range workshop.DefaultPhasesIn(f.Method, tables, f.Lang) {
 			f.Phases = append(f.Phases, phaseFromSpec(p))
 		}
 		show(http.StatusOK, nil, false)

@@ -61,7 +61,7 @@ func ApplyDefaults(sp workshop.Spec) (workshop.Spec, error) {
 		sp.VoteOn = workshop.OnIdeas
 	}
 	if len(sp.Phases) == 0 {
-		sp.Phases = workshop.DefaultPhases(sp.Method, sp.Tables)
+		sp.Phases = workshop.DefaultPhasesIn(sp.Method, sp.Tables, sp.Lang)
 	}
 	if err := sp.Validate(); err != nil {
 		return sp, userr.New(err.Error(), err)
