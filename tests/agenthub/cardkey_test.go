@@ -49,7 +49,9 @@ func (s *syncedBuffer) String() string {
 // generated, take the hub's deployment key from a heartbeat answer; the
 // next heartbeat names it (as the hub stored it). One card checked in to
 // a workshop (hub-server workshop create, phase) on both is then ONE
-// voter. The key is in neither the hub's log nor the agents'.
+// voter, and its dots given on both while the hub is away count once:
+// the first in the hub's order, the rest over the limit (the issue's
+// over-spending merge rule, which two keys would silently defeat). The key is in neither the hub's log nor the agents'.
 func TestDeploymentCardKeyAtTheRealHub(t *testing.T) {
 	e := newE2E(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -157,6 +159,68 @@ func TestDeploymentCardKeyAtTheRealHub(t *testing.T) {
 			t.Fatalf("%s checked the card in as %q, want %q (the deployment key's voter)", tm.name, ci.Voter, want)
 		}
 	}
+
+	// The card spends its two dots on each terminal: the hub counts two,
+	// as for one voter (two voters would have four counted).
+	var ideas []string
+	for i, tm := range terms {
+		idea, err := tm.r.c.WorkshopIdea(ctx, localapi.WorkshopIdeaRequest{Voter: want, Text: fmt.Sprintf("Idee %d", i+1)})
+		if err != nil {
+			t.Fatalf("%s: idea: %v", tm.name, err)
+		}
+		ideas = append(ideas, idea.ID)
+	}
+	e.cli("workshop", "phase", "--id", workshopID, "--to", "vote")
+	for _, tm := range terms {
+		until(t, tm.r, tm.name+" shows the vote on both ideas", func() bool {
+			v, err := tm.r.c.Workshop(ctx, want)
+			return err == nil && v.Phase != nil && v.Phase.Kind == "vote" && v.Round != nil && len(v.Ideas) == 2
+		})
+	}
+	// Both offline: neither learns of the other's dots before the hub
+	// orders them.
+	if err := e.hub.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	placed := 0
+	for _, tm := range terms {
+		for _, item := range ideas {
+			if _, err := tm.r.c.WorkshopDot(ctx, localapi.WorkshopDotRequest{Voter: want, Item: item}); err != nil {
+				t.Fatalf("%s: offline dot: %v", tm.name, err)
+			}
+			placed++
+		}
+	}
+	if err := e.hub.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tm := range terms {
+		until(t, tm.r, tm.name+" delivers its outbox", func() bool {
+			_, err := tm.r.c.SyncNow(ctx)
+			return err == nil
+		})
+	}
+	var exported struct {
+		Voters int `json:"voters"`
+		Rounds []struct {
+			Statuses map[string]int `json:"dot_statuses"`
+		} `json:"rounds"`
+	}
+	until(t, terms[0].r, "every placed dot at the hub", func() bool {
+		if json.Unmarshal(e.cli("workshop", "export", "--id", workshopID, "--format", "json"), &exported) != nil || len(exported.Rounds) != 1 {
+			return false
+		}
+		n := 0
+		for _, c := range exported.Rounds[0].Statuses {
+			n += c
+		}
+		return n == placed
+	})
+	if st := exported.Rounds[0].Statuses; exported.Voters != 1 || st["counted"] != 2 || st["over_limit"] != placed-2 {
+		t.Fatalf("one card's dots from two offline terminals: %d voters, statuses %v of %d placed; want 1 voter, 2 counted, the rest over the limit",
+			exported.Voters, st, placed)
+	}
+	t.Logf("one card's dots from two terminals: %d placed, at the hub %v", placed, exported.Rounds[0].Statuses)
 
 	hubLog, err := os.ReadFile(e.hub.Log)
 	if err != nil {
