@@ -112,6 +112,9 @@ func workshopView(s kws.Snapshot, voter string) localapi.WorkshopView {
 		v.Title = s.Info.Title
 	}
 	v.Named, v.JoinURL, v.ResultsURL = s.Spec.Named, s.Info.JoinURL, kws.ResultsURL(s.Info.JoinURL)
+	if s.Spec.Method == ws.MethodCafe {
+		v.Tables = s.Spec.Tables
+	}
 	v.MaxIdeaChars = s.Spec.IdeaChars()
 	v.Started, v.Ended, v.JoinOpen = st.PhaseIndex >= 0 || st.Ended, st.Ended, st.JoinOpen
 	v.Queued, v.LastSync = s.Queued, s.Synced
@@ -264,7 +267,7 @@ func (a *Agent) WorkshopIdea(ctx context.Context, req localapi.WorkshopIdeaReque
 	if err != nil {
 		return localapi.WorkshopIdeaResponse{}, err
 	}
-	id, pending, late, err := e.AddIdea(ctx, req.Voter, req.Text, req.Author)
+	id, pending, late, err := e.AddIdeaAt(ctx, req.Voter, req.Text, req.Author, req.Table)
 	if err != nil {
 		return localapi.WorkshopIdeaResponse{}, workshopErr(err)
 	}

@@ -123,6 +123,9 @@ type WorkshopView struct {
 	Method   string `json:"method,omitempty"` // simple, 1-2-4-all, cafe
 	// Named: ideas may carry a first name (WorkshopIdeaRequest.Author).
 	Named bool `json:"named,omitempty"`
+	// Tables is the number of café tables (method cafe), 0 otherwise: a
+	// participant names theirs with each idea (WorkshopIdeaRequest.Table).
+	Tables int `json:"tables,omitempty"`
 	// MaxIdeaChars is the longest idea in characters.
 	MaxIdeaChars int `json:"max_idea_chars,omitempty"`
 	// JoinURL is for the join QR code (phones), "" if phones may not join.
@@ -270,11 +273,15 @@ type WorkshopCheckin struct {
 	Pending bool   `json:"pending"`
 }
 
-// WorkshopIdeaRequest is the body of POST /v1/workshop/ideas.
+// WorkshopIdeaRequest is the body of POST /v1/workshop/ideas. Author is
+// kept only in a workshop with named ideas. Table is the café table the
+// participant sits at (1 to WorkshopView.Tables; invalid elsewhere); 0
+// is the terminal's own table, if the café has one for it.
 type WorkshopIdeaRequest struct {
 	Voter  string `json:"voter"`
 	Text   string `json:"text"`
 	Author string `json:"author,omitempty"`
+	Table  int    `json:"table,omitempty"`
 }
 
 // WorkshopIdeaResponse is the idea stored.

@@ -60,6 +60,10 @@ func TestWorkshopRefusalsCrossTheSocket(t *testing.T) {
 	if r, err := c.WorkshopIdea(ctx, localapi.WorkshopIdeaRequest{Voter: "v:1", Text: "Bänke"}); err != nil || r.ID != "01J" || b.got.Text != "Bänke" {
 		t.Fatalf("idea: %+v, %v (got %+v)", r, err, b.got)
 	}
+	// A named café idea's author and table reach the agent.
+	if _, err := c.WorkshopIdea(ctx, localapi.WorkshopIdeaRequest{Voter: "v:1", Text: "Bänke", Author: "Anna", Table: 3}); err != nil || b.got.Author != "Anna" || b.got.Table != 3 {
+		t.Fatalf("named café idea: %v (got %+v)", err, b.got)
+	}
 	b.refuse = &localapi.WorkshopError{Code: "wrong_phase", Message: "this does not fit the workshop's current phase", Status: 409}
 	_, err := c.WorkshopIdea(ctx, localapi.WorkshopIdeaRequest{Voter: "v:1", Text: "x"})
 	var we *localapi.WorkshopError

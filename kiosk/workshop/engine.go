@@ -621,6 +621,14 @@ func (e *Engine) knownVoter(voter string) error {
 // AddIdea writes an idea of voter in the current phase. late says the
 // phase had closed (the idea goes to the late lane).
 func (e *Engine) AddIdea(ctx context.Context, voter, text, author string) (id string, pending, late bool, err error) {
+	return e.AddIdeaAt(ctx, voter, text, author, 0)
+}
+
+// AddIdeaAt is AddIdea at café table (from 1; Spec.Tables at most), the
+// table the participant chose. Table 0 is this terminal's own table (its
+// place in Spec.Terminals, if there are that many tables), as a café's
+// terminal often stands at one.
+func (e *Engine) AddIdeaAt(ctx context.Context, voter, text, author string, table int) (id string, pending, late bool, err error) {
 	if err := e.knownVoter(voter); err != nil {
 		return "", false, false, err
 	}
@@ -638,8 +646,11 @@ func (e *Engine) AddIdea(ctx context.Context, voter, text, author string) (id st
 	if snap.State == nil || snap.State.PhaseIndex < 0 {
 		return "", false, false, refusedFor(ws.ReasonNotOpen)
 	}
-	table := 0
-	if snap.Spec.Method == ws.MethodCafe && snap.TerminalIndex >= 0 {
+	cafe := snap.Spec.Method == ws.MethodCafe
+	if table < 0 || table > 0 && (!cafe || table > snap.Spec.Tables) {
+		return "", false, false, &Refused{Code: string(ws.ReasonInvalid), Msg: fmt.Sprintf("no café table %d in this workshop", table)}
+	}
+	if table == 0 && cafe && snap.TerminalIndex >= 0 && snap.TerminalIndex < snap.Spec.Tables {
 		table = snap.TerminalIndex + 1 // a café's terminal is a table
 	}
 	data := ws.Idea{Text: text, Author: author, Phase: snap.State.PhaseIndex, Table: table}

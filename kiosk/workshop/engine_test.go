@@ -562,3 +562,62 @@ func TestLostLogContinuesAfterTheHubsCopy(t *testing.T) {
 		return slices.Equal(seqs(fromDevice(h.WorkshopEvents(workshopID), "t:T1")), []uint64{1, 2, 3, 4})
 	})
 }
+
+// A café participant names their table with each idea: it is the idea's
+// table in the fold; a table the café does not have, or a table in
+// another method, is refused and writes nothing; without one, the
+// terminal's own table (its place in Spec.Terminals) if the café has as
+// many tables, else none.
+func TestCafeIdeaAtTheChosenTable(t *testing.T) {
+	h := fakehub.Start(t, fakehub.Opts{})
+	spec := testSpec()
+	spec.Method, spec.Tables, spec.Named = ws.MethodCafe, 2, true
+	spec.Terminals = []string{"T0", "T1", "T2"} // T2 is the third terminal: no third table
+	spec.Phases = []ws.PhaseSpec{{Kind: ws.PhaseIdeas, Title: "Runde 1", Round: 1}, {Kind: ws.PhaseVote, Title: "Punkte"}}
+	addWorkshop(t, h, workshopID, "Café", spec)
+	moderate(t, h, workshopID, ws.TypePhase, ws.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
+	tm := startTerminal(t, h, "T2", nil, t.TempDir())
+	tm.waitPhase(t, 0)
+	ctx := context.Background()
+	v, err := tm.eng.CheckInGuest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, _, _, err := tm.eng.AddIdeaAt(ctx, v.ID, "Sitzecke", "Anna", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []int{3, -1} {
+		if _, _, _, err := tm.eng.AddIdeaAt(ctx, v.ID, "Tisch?", "", table); refusedCode(err) != string(ws.ReasonInvalid) {
+			t.Fatalf("table %d: %v", table, err)
+		}
+	}
+	none, _, _, err := tm.eng.AddIdea(ctx, v.ID, "Ohne Tisch", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := tm.eng.Snapshot().State
+	if i := st.Idea(at); i == nil || i.Table != 2 || i.Author != "Anna" {
+		t.Fatalf("the chosen table's idea: %+v", i)
+	}
+	if i := st.Idea(none); i == nil || i.Table != 0 {
+		t.Fatalf("an idea at a terminal beyond the tables: %+v", i)
+	}
+	testutil.Eventually(t, "three events at the hub (check-in, two ideas)", func() bool {
+		return len(fromDevice(h.WorkshopEvents(workshopID), "t:T2")) == 3
+	})
+
+	// Not a café: a table is refused.
+	h2 := fakehub.Start(t, fakehub.Opts{})
+	addWorkshop(t, h2, workshopID, "Spielplatz", testSpec())
+	moderate(t, h2, workshopID, ws.TypePhase, ws.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
+	t1 := startTerminal(t, h2, "T1", nil, t.TempDir())
+	t1.waitPhase(t, 0)
+	g, err := t1.eng.CheckInGuest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := t1.eng.AddIdeaAt(ctx, g.ID, "Bänke", "", 1); refusedCode(err) != string(ws.ReasonInvalid) {
+		t.Fatalf("a table outside a café: %v", err)
+	}
+}
