@@ -190,6 +190,12 @@ func TestOpenAPIResponses(t *testing.T) {
 		t.Errorf("heartbeat answer lacks the queued commands: %s", r.body)
 	}
 	c.signed(tm, "POST", api.PathHeartbeat, []byte(`[]`), false)
+	// A heartbeat naming another card key: the answer carries the key.
+	withKeyID := heartbeatBody("ok")
+	withKeyID.CardKeyID = "0123456789abcdef"
+	if r := c.signed(tm, "POST", api.PathHeartbeat, withKeyID, true); !strings.Contains(string(r.body), `"card_key":`) {
+		t.Errorf("heartbeat answer lacks the card key: %s", r.body)
+	}
 
 	// Config: ok, then not modified.
 	r = c.signed(tm, "GET", api.PathConfig, nil, true)
