@@ -78,7 +78,7 @@ func TestWorkshopOverTheLocalAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := ws.Spec{Title: "Spielplatz", Question: "Was fehlt?", Lang: "de", Method: ws.MethodSimple,
-		Phases: []ws.PhaseSpec{{Kind: ws.PhaseIdeas, Title: "Ideen"}, {Kind: ws.PhaseVote, Title: "Punkte"}},
+		Phases: []ws.PhaseSpec{{Kind: ws.PhaseIdeas, Title: "Ideen"}, {Kind: ws.PhaseVote, Title: "Punkte"}, {Kind: ws.PhaseResults, Title: "Ergebnis"}},
 		Dots:   2, VoteOn: ws.OnIdeas, Terminals: []string{"T1"}}
 	sb, _ := json.Marshal(spec)
 	h.AddWorkshop(api.WorkshopInfo{ID: "w1", Title: "Spielplatz", JoinURL: "https://hub.example/w/K7", Spec: sb}, "T1")
@@ -193,6 +193,16 @@ func TestWorkshopOverTheLocalAPI(t *testing.T) {
 	tr := r.printer.Transcript()
 	if !strings.Contains(tr.Of(escpossim.Line).String(), "Ein Trinkbrunnen") || !strings.Contains(tr.Of(escpossim.QR).String(), "https://hub.example/w/K7/results") {
 		t.Fatalf("summary transcript:\n%s", tr)
+	}
+
+	// Voting closes (the results phase): the revealed ranking stays.
+	hubEvent(t, h, "w1", ws.TypePhase, ws.Phase{Index: 2, Deadline: time.Now().UnixMilli()})
+	testutil.Eventually(t, "the results phase", func() bool {
+		v, err = c.Workshop(ctx, "")
+		return err == nil && v.Phase != nil && v.Phase.Kind == ws.PhaseResults
+	})
+	if v.Round != nil || len(v.Results) != 1 || v.Results[0].Dots != 1 {
+		t.Fatalf("the results phase shows round %+v, results %+v; want the revealed ranking", v.Round, v.Results)
 	}
 
 	// The moderator: a wrong PIN, a card that is no service card, then
