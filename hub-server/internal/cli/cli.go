@@ -1,6 +1,7 @@
 // Package cli is the hub-server command line: serve, token create, export,
-// terminal list/revoke, release keys/init/sign/add/list, workshop
-// create/list/phase/export. cmd/hub-server only calls Main.
+// terminal list/revoke, card hash, pin hash, release
+// keys/init/sign/add/list, workshop create/list/phase/export.
+// cmd/hub-server only calls Main.
 package cli
 
 import (
@@ -59,6 +60,11 @@ const usage = `usage:
   hub-server config set --data HUBDIR|--db URL --scope global|quarter:NAME|terminal:NAME --file F.json
   hub-server config show --data HUBDIR|--db URL (--scope SCOPE | --effective TERMINAL)
   hub-server config example   (prints a complete example layer, the demo content, to start from)
+  hub-server card hash --data HUBDIR|--db URL (--stdin | UID...)
+      (a layer's service_cards and moderator_cards: one hash a line, keyed with the deployment's card key, which
+      it makes if the hub has none yet; --stdin reads the UIDs one a line, out of shell history)
+  hub-server pin hash   (a layer's service_pin or moderator_pin: reads the PIN, 4 to 12 digits, from standard input:
+      read -rs PIN && echo "$PIN" | hub-server pin hash)
   hub-server command send --data HUBDIR|--db URL (--terminal NAME|--quarter Q|--tag T) --kind KIND [--message M] [--ttl 24h]
       KIND: maintenance_on maintenance_off restart sync_now test_print collect_diagnostics
             screenshot (one terminal; the console's terminal page shows the picture)
@@ -198,6 +204,10 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return configShow(ctx, args[2:], o)
 	case cmd(2) == "config example":
 		return configExample(o)
+	case cmd(2) == "card hash":
+		return cardHash(ctx, args[2:], o)
+	case cmd(2) == "pin hash":
+		return pinHash(args[2:], o)
 	case cmd(2) == "command send":
 		return commandSend(ctx, args[2:], o)
 	case cmd(2) == "command list":

@@ -25,27 +25,38 @@ type cardKey struct {
 }
 
 // get returns the key and its api.CardKeyID, making the key on the
-// deployment's first call (a fresh random key the store keeps only if no
-// process stored one before).
+// deployment's first call (DeploymentCardKey).
 func (c *cardKey) get(ctx context.Context, st SecretStore, rnd io.Reader) ([]byte, string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.key != nil {
 		return c.key, c.id, nil
 	}
-	fresh := make([]byte, api.CardKeyLen)
-	if _, err := io.ReadFull(rnd, fresh); err != nil {
-		return nil, "", fmt.Errorf("card key: %w", err)
-	}
-	k, err := st.Secret(ctx, store.SecretCardKey, fresh)
+	k, err := DeploymentCardKey(ctx, st, rnd)
 	if err != nil {
-		return nil, "", fmt.Errorf("card key: %w", err)
-	}
-	if len(k) != api.CardKeyLen {
-		return nil, "", fmt.Errorf("card key: the stored key has %d bytes, want %d", len(k), api.CardKeyLen)
+		return nil, "", err
 	}
 	c.key, c.id = k, api.CardKeyID(k)
 	return c.key, c.id, nil
+}
+
+// DeploymentCardKey returns the deployment's card key from st, storing a
+// fresh random key from rnd if there is none yet. The terminal API and
+// the hub's own commands (card hash) both get it here, so a key made by
+// either is the one terminals are sent.
+func DeploymentCardKey(ctx context.Context, st SecretStore, rnd io.Reader) ([]byte, error) {
+	fresh := make([]byte, api.CardKeyLen)
+	if _, err := io.ReadFull(rnd, fresh); err != nil {
+		return nil, fmt.Errorf("card key: %w", err)
+	}
+	k, err := st.Secret(ctx, store.SecretCardKey, fresh)
+	if err != nil {
+		return nil, fmt.Errorf("card key: %w", err)
+	}
+	if len(k) != api.CardKeyLen {
+		return nil, fmt.Errorf("card key: the stored key has %d bytes, want %d", len(k), api.CardKeyLen)
+	}
+	return k, nil
 }
 
 // answerCardKey puts the deployment's key into resp when the terminal
