@@ -1,22 +1,18 @@
 package console
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/google/renameio/v2"
-
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/workshops"
 )
 
@@ -131,34 +127,25 @@ func phoneVoter(v workshops.View, g guest) (voter string, joined bool) {
 // guestSecretBytes is the length of a guest secret.
 const guestSecretBytes = 32
 
-// LoadGuestSecret reads the phone pages' guest secret from path, making
-// it (guestSecretBytes random bytes, mode 0600, written atomically) if
-// there is none yet. The hub keeps it in its data directory so that
-// guests keep their numbers across restarts; hub processes sharing a
-// database need the same file.
-func LoadGuestSecret(path string, rnd io.Reader) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) != guestSecretBytes {
-			return nil, fmt.Errorf("console: guest secret %s: %d bytes, want %d (delete it to make a new one; guests then take new numbers)", path, len(b), guestSecretBytes)
-		}
-		return b, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("console: guest secret: %w", err)
-	}
+// GuestSecret returns the phone pages' guest secret, one of the store's
+// secrets (store.SecretPhoneGuest), making it from rnd (nil:
+// crypto/rand) on first use. Every hub process on one store gets the
+// same, so a guest keeps their cookie and number across restarts and
+// processes.
+func GuestSecret(ctx context.Context, st store.Secrets, rnd io.Reader) ([]byte, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	b = make([]byte, guestSecretBytes)
-	if _, err := io.ReadFull(rnd, b); err != nil {
+	fresh := make([]byte, guestSecretBytes)
+	if _, err := io.ReadFull(rnd, fresh); err != nil {
 		return nil, fmt.Errorf("console: guest secret: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	b, err := st.Secret(ctx, store.SecretPhoneGuest, fresh)
+	if err != nil {
 		return nil, fmt.Errorf("console: guest secret: %w", err)
 	}
-	if err := renameio.WriteFile(path, b, 0o600); err != nil {
-		return nil, fmt.Errorf("console: guest secret: %w", err)
+	if len(b) != guestSecretBytes {
+		return nil, fmt.Errorf("console: guest secret: %d bytes stored, want %d", len(b), guestSecretBytes)
 	}
 	return b, nil
 }

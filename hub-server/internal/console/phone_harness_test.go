@@ -33,6 +33,11 @@ func newPhoneHub(t *testing.T, spec *workshop.Spec, mod func(*Opts)) *phoneHub {
 	h := newHubWith(t, st, func(o *Opts) {
 		ph.svc = workshops.New(st, workshops.Opts{Now: o.Now})
 		o.Phone.Workshops = ph.svc
+		secret, err := GuestSecret(context.Background(), st, nil) // as the hub does
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Phone.GuestSecret = secret
 		if mod != nil {
 			mod(o)
 		}

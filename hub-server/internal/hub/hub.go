@@ -29,7 +29,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -146,7 +145,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h := &Hub{cfg: cfg, log: cfg.Logger, opened: opened}
-	if err := h.build(); err != nil {
+	if err := h.build(ctx); err != nil {
 		opened.Close()
 		return nil, err
 	}
@@ -154,7 +153,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 }
 
 // build makes the parts on h.opened.
-func (h *Hub) build() error {
+func (h *Hub) build(ctx context.Context) error {
 	cfg, log := h.cfg, h.log
 	operable, ok := h.opened.(store.Operable)
 	if !ok {
@@ -169,16 +168,13 @@ func (h *Hub) build() error {
 	h.Store.OnWorkshopAppend(h.Workshops.OnAppend)
 	h.TerminalAPI = terminalapi.New(h.Store, terminalapi.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, Fleet: h.fleetHandlerOpts(),
 		Workshops: terminalapi.WorkshopOpts{Service: h.Workshops, PublicURL: strings.TrimRight(cfg.PublicURL, "/")}})
-	// Phones keep their guest numbers across restarts with the guest
-	// secret in the data directory (without one, each start makes its own).
-	phone := console.PhoneOpts{Workshops: h.Workshops}
-	if cfg.Store.DataDir != "" {
-		secret, err := console.LoadGuestSecret(filepath.Join(cfg.Store.DataDir, "phone-guest.key"), cfg.Rand)
-		if err != nil {
-			return err
-		}
-		phone.GuestSecret = secret
+	// Phones keep their guest numbers across restarts and hub processes:
+	// the guest secret is one of the store's secrets.
+	secret, err := console.GuestSecret(ctx, h.Store, cfg.Rand)
+	if err != nil {
+		return err
 	}
+	phone := console.PhoneOpts{Workshops: h.Workshops, GuestSecret: secret}
 	c, err := console.New(h.Store, console.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		SecureCookies: cfg.SecureCookies, TrustProxy: len(cfg.TrustedProxies) > 0,
 		Rollouts: h.Rollouts, Releases: releasePublisher{st: h.Store, dataDir: cfg.Store.DataDir}, Workshops: h.Workshops, Phone: phone})

@@ -15,3 +15,7 @@ type Secrets interface {
 // bytes): terminals hash card UIDs with it, so that one card is one voter
 // and one survey respondent on every terminal.
 const SecretCardKey = "card_key"
+
+// SecretPhoneGuest names the phone pages' guest secret (32 random bytes):
+// it signs guests' cookies, so every hub process must have the same.
+const SecretPhoneGuest = "phone_guest"
