@@ -81,9 +81,6 @@ func TestWorkshopOverTheLocalAPI(t *testing.T) {
 		Phases: []ws.PhaseSpec{{Kind: ws.PhaseIdeas, Title: "Ideen"}, {Kind: ws.PhaseVote, Title: "Punkte"}, {Kind: ws.PhaseResults, Title: "Ergebnis"}},
 		Dots:   2, VoteOn: ws.OnIdeas, Terminals: []string{"T1"}}
 	sb, _ := json.Marshal(spec)
-	h.AddWorkshop(api.WorkshopInfo{ID: "w1", Title: "Spielplatz", JoinURL: "https://hub.example/w/K7", Spec: sb}, "T1")
-	h.AddWorkshop(api.WorkshopInfo{ID: "w2", Title: "Radwege", Spec: sb}, "T1")
-	hubEvent(t, h, "w1", ws.TypePhase, ws.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
 
 	c := runAgent(t, r.dir, agent.Opts{Config: r.cfg, Workshop: agent.WorkshopOpts{ListInterval: 100 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -92,6 +89,11 @@ func TestWorkshopOverTheLocalAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The workshop opens while the window listens (a stream tells of
+	// changes from its start on; a window reads the view when it starts).
+	h.AddWorkshop(api.WorkshopInfo{ID: "w1", Title: "Spielplatz", JoinURL: "https://hub.example/w/K7", Spec: sb}, "T1")
+	h.AddWorkshop(api.WorkshopInfo{ID: "w2", Title: "Radwege", Spec: sb}, "T1")
+	hubEvent(t, h, "w1", ws.TypePhase, ws.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
 	testutil.Eventually(t, "the printer ready", func() bool {
 		st, err := c.Status(ctx)
 		ok, _ := backend.PrinterState(st.Devices)
