@@ -436,7 +436,7 @@ func TestNearTieRule(t *testing.T) {
 		want bool
 	}{
 		{39, 37, true}, {10, 8, false}, {40, 38, true}, {100, 95, true}, {100, 94, false},
-		{1, 0, true}, {0, 0, false}, {2, 2, true}, {3, 1, false}, {21, 20, true},
+		{1, 0, false}, {2, 1, true}, {0, 0, false}, {2, 2, true}, {3, 1, false}, {21, 20, true},
 	} {
 		if got := NearTie(c.a, c.b); got != c.want || NearTie(c.b, c.a) != c.want {
 			t.Errorf("NearTie(%d, %d) = %v, want %v", c.a, c.b, got, c.want)

@@ -25,14 +25,14 @@ type Result struct {
 	Ideas []string
 }
 
-// NearTie reports whether two counts are too close to call: they differ
-// by at most max(1, 5 % of the higher, rounded up), so 39 and 37 are a
-// near tie, 10 and 8 are not. A dot or two decides nothing among a few
-// dozen voters, and one dot is never a clear lead. Two zeros are no tie:
-// nobody chose either.
+// NearTie reports whether two counts are too close to call: both have
+// dots and they differ by at most max(1, 5 % of the higher, rounded up),
+// so 39 and 37 are a near tie, 10 and 8 are not. A dot or two decides
+// nothing among a few dozen voters, and one dot is never a clear lead.
+// An item without dots is tied with nothing: nobody chose it.
 func NearTie(a, b int) bool {
 	hi, lo := max(a, b), min(a, b)
-	if hi == 0 {
+	if lo <= 0 {
 		return false
 	}
 	margin := max(1, (hi*5+99)/100)

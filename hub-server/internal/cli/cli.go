@@ -253,7 +253,19 @@ func run(ctx context.Context, args []string, o Opts) error {
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		return flag.ErrHelp
 	}
+	if subs := subcommands[args[0]]; subs != "" {
+		return usageError{fmt.Sprintf("%s: want a subcommand: %s", args[0], subs)}
+	}
 	return usageError{fmt.Sprintf("unknown command %q", cmd(2))}
+}
+
+// subcommands names each command group's subcommands, for a group given
+// without one (or with one it does not have).
+var subcommands = map[string]string{
+	"token": "create, bulk", "terminal": "list, show, tag, revoke", "config": "set, show, example",
+	"card": "hash", "pin": "hash", "command": "send, list", "alert": "list, ack, mute, unmute",
+	"user": "add, password, list", "diagnostics": "show", "release": "keys, init, sign, add, root, list",
+	"workshop": "example, create, list, phase, export",
 }
 
 func flags(name string) (*flag.FlagSet, *storeLoc) {

@@ -24,12 +24,51 @@ import (
 // run: the command appends and reads; a running hub learns of the
 // appends by PostgreSQL's notification or, on SQLite, by polling).
 func workshopService(ctx context.Context, data *storeLoc, o Opts) (*workshops.Service, func(), error) {
+	svc, st, err := workshopServiceOn(ctx, data, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svc, func() { st.Close() }, nil
+}
+
+// workshopServiceOn is workshopService with its store, for commands that
+// read more of it.
+func workshopServiceOn(ctx context.Context, data *storeLoc, o Opts) (*workshops.Service, store.Store, error) {
 	st, err := openStore(ctx, data)
 	if err != nil {
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return workshops.New(st, workshops.Opts{Now: o.Now, Rand: o.Rand, Logger: log}), func() { st.Close() }, nil
+	return workshops.New(st, workshops.Opts{Now: o.Now, Rand: o.Rand, Logger: log}), st, nil
+}
+
+// terminalIDs resolves a plan's terminals, given by ID or by name as
+// `hub-server terminal list` shows them, to IDs.
+func terminalIDs(ctx context.Context, st store.Store, given []string) ([]string, error) {
+	if len(given) == 0 {
+		return nil, nil
+	}
+	ts, err := st.Terminals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]string, len(ts))
+	ids := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		byName[t.Name], ids[t.ID] = t.ID, true
+	}
+	out := make([]string, 0, len(given))
+	for _, g := range given {
+		switch {
+		case ids[g]:
+			out = append(out, g)
+		case byName[g] != "":
+			out = append(out, byName[g])
+		default:
+			return nil, fmt.Errorf("terminals: no terminal named %q (see hub-server terminal list)", g)
+		}
+	}
+	return out, nil
 }
 
 // workshopError says what went wrong in words for the command line.
@@ -73,11 +112,14 @@ func workshopCreate(ctx context.Context, args []string, o Opts) error {
 	if err != nil {
 		return fmt.Errorf("%s: %s", *file, userr.Message(err, err.Error()))
 	}
-	svc, closeStore, err := workshopService(ctx, data, o)
+	svc, st, err := workshopServiceOn(ctx, data, o)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer st.Close()
+	if spec.Terminals, err = terminalIDs(ctx, st, spec.Terminals); err != nil {
+		return fmt.Errorf("%s: %w", *file, err)
+	}
 	w, err := svc.Create(ctx, spec, o.Actor)
 	if err != nil {
 		return workshopError("", err)
@@ -90,16 +132,17 @@ func workshopCreate(ctx context.Context, args []string, o Opts) error {
 // have, the phases as the method's defaults give them.
 func exampleSpec() workshop.Spec {
 	return workshop.Spec{
-		Title:      "Spielplatz Johannstadt",
-		Question:   "Was fehlt auf dem Spielplatz an der Elbe?",
-		Lang:       "de",
-		Method:     workshop.MethodSimple,
-		Phases:     workshop.DefaultPhasesIn(workshop.MethodSimple, 0, "de"),
-		Dots:       0,
-		MaxPerItem: 2,
-		VoteOn:     workshop.OnIdeas,
-		Words:      []string{"doof"},
-		Phones:     true,
+		Title:        "Spielplatz Johannstadt",
+		Question:     "Was fehlt auf dem Spielplatz an der Elbe?",
+		Lang:         "de",
+		Method:       workshop.MethodSimple,
+		Phases:       workshop.DefaultPhasesIn(workshop.MethodSimple, 0, "de"),
+		Dots:         0,
+		MaxPerItem:   2,
+		VoteOn:       workshop.OnIdeas,
+		Words:        []string{"doof"},
+		Phones:       true,
+		MaxIdeaChars: 200,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/hub"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
@@ -67,6 +69,28 @@ func TestWorkshopCommands(t *testing.T) {
 		os.WriteFile(bad, []byte(`{"title": "x", "question": "y", "colour": "red"}`), 0o600)
 		if _, errs, code := runIn(t, "", with(loc, "workshop", "create", "--file", bad)...); code != 1 || !strings.Contains(errs, "colour") {
 			t.Errorf("unknown field: %d %s", code, errs)
+		}
+		// Terminals by name as terminal list shows them, or by ID; an
+		// unknown one is refused by name.
+		tok := sha256.Sum256([]byte("tok"))
+		now := time.Now()
+		if err := st.CreateEnrolToken(ctx, store.EnrolToken{Hash: tok, TerminalName: "jst-1", Quarter: "Johannstadt", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		pub, _, _ := ed25519.GenerateKey(nil)
+		if _, err := st.Enroll(ctx, store.Enrolment{TokenHash: tok, TerminalID: "T1", PublicKey: pub, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(bad, []byte(`{"title": "x", "question": "y", "terminals": ["jst-1"]}`), 0o600)
+		out, errs, code = runIn(t, "", with(loc, "workshop", "create", "--file", bad)...)
+		if m := regexp.MustCompile(`^workshop (\w+) created`).FindStringSubmatch(out); code != 0 || m == nil {
+			t.Errorf("terminals by name: %d %s %s", code, out, errs)
+		} else if w, err := st.Workshop(ctx, m[1]); err != nil || !strings.Contains(string(w.Spec), `"terminals":["T1"]`) {
+			t.Errorf("terminals by name stored as %s (%v), want the ID", w.Spec, err)
+		}
+		os.WriteFile(bad, []byte(`{"title": "x", "question": "y", "terminals": ["jst-9"]}`), 0o600)
+		if _, errs, code := runIn(t, "", with(loc, "workshop", "create", "--file", bad)...); code != 1 || !strings.Contains(errs, `no terminal named "jst-9"`) {
+			t.Errorf("unknown terminal: %d %s", code, errs)
 		}
 		os.WriteFile(bad, []byte(`{"title": "x", "question": "y", "lang": "fr"}`), 0o600)
 		if _, errs, code := runIn(t, "", with(loc, "workshop", "create", "--file", bad)...); code != 1 || !strings.Contains(errs, "lang") {
@@ -168,4 +192,17 @@ func TestWorkshopCommands(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestGroupWithoutSubcommand: a group alone names its subcommands.
+func TestGroupWithoutSubcommand(t *testing.T) {
+	for _, group := range []string{"workshop", "release", "card"} {
+		_, errs, code := runIn(t, "", group)
+		if code != 2 || !strings.Contains(errs, group+": want a subcommand: ") {
+			t.Errorf("%s alone: %d %s", group, code, errs)
+		}
+	}
+	if _, errs, code := runIn(t, "", "workshop", "open"); code != 2 || !strings.Contains(errs, "example, create, list, phase, export") {
+		t.Errorf("workshop open: %d %s", code, errs)
+	}
 }
