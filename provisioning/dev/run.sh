@@ -16,7 +16,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$BIN/hub-server" serve --data "$VAR/hub" --listen "$HUB_ADDR" 2>>"$VAR/hub.log" &
+# --public-url: terminals build the workshop's join and results QR codes on it.
+"$BIN/hub-server" serve --data "$VAR/hub" --listen "$HUB_ADDR" --public-url "http://$HUB_ADDR" 2>>"$VAR/hub.log" &
 HUB_PID=$!
 pids+=($HUB_PID)
 
@@ -39,8 +40,12 @@ if [ ! -f "$VAR/kiosk/identity.json" ]; then
 fi
 
 # The demo's card key is fixed so the demo service card (UID 0F00C0FFEE,
-# PIN 2468) matches the hash in the demo content; a real deployment's key
-# is secret and comes with its configuration.
+# PIN 2468) matches the hash in the demo content; a real deployment's
+# terminals take the hub's key instead. A second demo terminal needs the
+# same key (kiosk2.json) so that one card is one workshop voter on both.
+cat >"$VAR/kiosk2.json" <<JSON
+{"card_hash_key": "51756172746965726875622d64656d6f"}
+JSON
 cat >"$VAR/kiosk/config.json" <<JSON
 {
   "card_hash_key": "51756172746965726875622d64656d6f",
@@ -72,7 +77,16 @@ Try, in another terminal:
   $BIN/devprobe --device escpos --port $VAR/dev/printer --status   (stop the kiosk first: one owner per port)
   $BIN/hub-server command send --data $VAR/hub --terminal demo-friedrichstadt-1 --kind maintenance_on --message 'Back at 3 pm'
   offline: kill $HUB_PID   (the terminal keeps working and queues; start the hub again with:
-           $BIN/hub-server serve --data $VAR/hub --listen $HUB_ADDR 2>>$VAR/hub.log &)
+           $BIN/hub-server serve --data $VAR/hub --listen $HUB_ADDR --public-url http://$HUB_ADDR 2>>$VAR/hub.log &)
+
+A workshop (README "Workshops"):
+  echo 'a long passphrase' | $BIN/hub-server user add --data $VAR/hub --name mona --role moderator --password-stdin
+  then http://$HUB_ADDR/console/workshops (terminal demo-friedrichstadt-1 takes part if ticked), or:
+  $BIN/hub-server workshop example > $VAR/spec.json   (add "terminals": ["demo-friedrichstadt-1"])
+  $BIN/hub-server workshop create --data $VAR/hub --file $VAR/spec.json; ... workshop phase --data $VAR/hub --id W --to next
+  $BIN/kiosk workshop checkin --data $VAR/kiosk --card 0011223344     then idea / dot / print (kiosk workshop help)
+  a second terminal: T=\$($BIN/hub-server token create --data $VAR/hub --terminal demo-friedrichstadt-2 --quarter Friedrichstadt)
+           $BIN/kiosk enroll --hub http://$HUB_ADDR --token "\$T" --data $VAR/kiosk2 && $BIN/kiosk agent --data $VAR/kiosk2 --config $VAR/kiosk2.json
 
 TXT
 # The kiosk is what the demo is about: the demo ends when it ends (or on
