@@ -19,7 +19,9 @@ const workshopUsage = `usage: kiosk workshop SUBCOMMAND --data DIR [--json] …
   status [--voter V]        the workshop this terminal shows (and voter V's part)
   checkin --card UID        check a card in (its keyed hash goes to the workshop)
   checkin --guest           check a new guest in; prints the voter ID and label
-  idea --voter V TEXT       add an idea
+  idea --voter V [--author NAME] [--table N] TEXT
+                            add an idea (a first name in a workshop with named
+                            ideas; the café table, 1 to the café's tables)
   dot --voter V ITEM        place a dot on an idea or theme of the current round
   undot --voter V DOT       take a dot back
   done --voter V            "I'm done" with the current phase
@@ -40,8 +42,9 @@ func cmdWorkshop(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlags("workshop "+sub, stderr)
 	dir := fs.String("data", "", "the agent's data directory")
 	asJSON := fs.Bool("json", false, "print JSON")
-	var voter, card, lang *string
+	var voter, card, lang, author *string
 	var guest *bool
+	var table *int
 	switch sub {
 	case "status":
 		voter = fs.String("voter", "", "show this voter's part")
@@ -50,6 +53,10 @@ func cmdWorkshop(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		guest = fs.Bool("guest", false, "a new guest")
 	case "idea", "dot", "undot", "done":
 		voter = fs.String("voter", "", "the voter ID (from checkin)")
+		if sub == "idea" {
+			author = fs.String("author", "", "the writer's first name (workshops with named ideas)")
+			table = fs.Int("table", 0, "the café table (1 to the café's tables; 0: the terminal's own)")
+		}
 	case "print":
 		lang = fs.String("lang", "", "the receipt's language (de, en; default the workshop's)")
 	default:
@@ -103,7 +110,7 @@ func cmdWorkshop(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
-		r, err := c.WorkshopIdea(ctx, localapi.WorkshopIdeaRequest{Voter: *voter, Text: t})
+		r, err := c.WorkshopIdea(ctx, localapi.WorkshopIdeaRequest{Voter: *voter, Text: t, Author: *author, Table: *table})
 		if err != nil {
 			return workshopCLIErr(err)
 		}

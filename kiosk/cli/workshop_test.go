@@ -71,6 +71,9 @@ func TestWorkshopCommands(t *testing.T) {
 		t.Fatalf("checkin --card --json: %+v %v", card, err)
 	}
 	idea := strings.Fields(run("idea", "--voter", guest[0], "Ein", "Trinkbrunnen"))[0]
+	if code, _, errs := runCLI(t, "workshop", "idea", "--data", dir, "--voter", guest[0], "--table", "2", "Bank"); code == 0 || !strings.Contains(errs, "no café table 2") {
+		t.Fatalf("a café table outside a café: exit %d, %q", code, errs)
+	}
 	run("done", "--voter", guest[0])
 	code, _, errs := runCLI(t, "workshop", "dot", "--data", dir, "--voter", guest[0], idea)
 	if code == 0 || !strings.Contains(errs, "(wrong_phase)") {

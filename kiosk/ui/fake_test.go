@@ -18,6 +18,7 @@ import (
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/internal/i18n"
+	ws "github.com/quartierhub/quartierhub/internal/workshop"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 )
@@ -46,6 +47,8 @@ func newFake(t *testing.T) *fake {
 	}
 	c.ServicePIN, _ = api.HashPIN("2468", []byte("fixed-test-salt!"), 1000)
 	c.ServiceCards = []string{strings.Repeat("ab", 32)}
+	c.ModeratorPIN, _ = api.HashPIN("1357", []byte("fixed-test-salt?"), 1000)
+	c.ModeratorCards = []string{strings.Repeat("cd", 32)}
 	return &fake{content: c, answered: map[string]bool{}, status: localapi.Status{
 		Version:  "test",
 		Terminal: localapi.Terminal{Enrolled: true, TerminalID: "T1", Name: "demo-friedrichstadt-1", Quarter: "Friedrichstadt", HubURL: "https://hub.example"},
@@ -317,8 +320,9 @@ type fakeWorkshop struct {
 	cards   map[string]string     // card hash → voter
 	labels  map[string]string     // voter → label
 	guests  int
-	mine    map[string]bool // idea IDs written at this terminal, by voter
-	authors map[string]string
+	mine    map[string]bool   // idea IDs written at this terminal, by voter
+	authors map[string]string // idea ID → voter
+	tables  map[string]int    // idea ID → café table
 	dots    []localapi.WorkshopDot
 	owner   map[string]string // dot ID → voter
 	done    map[string]bool
@@ -337,7 +341,7 @@ func newFakeWorkshop() *fakeWorkshop {
 			MaxIdeaChars: 140, JoinURL: "https://hub.example/w/K7P2QX", Started: true, JoinOpen: true, Online: true,
 			Phase:     &localapi.WorkshopPhase{Index: 0, Count: 4, Kind: "ideas", Title: "Ideen sammeln", EndsAt: time.Date(2025, 3, 3, 9, 40, 0, 0, time.Local)},
 			Available: []localapi.WorkshopSummary{{ID: "W1", Title: "Friedrichstraße neu denken"}, {ID: "W2", Title: "Spielplatz Weißeritzufer"}}},
-		cards: map[string]string{}, labels: map[string]string{}, mine: map[string]bool{}, authors: map[string]string{},
+		cards: map[string]string{}, labels: map[string]string{}, mine: map[string]bool{}, authors: map[string]string{}, tables: map[string]int{},
 		owner: map[string]string{}, done: map[string]bool{}, refuse: map[string]string{},
 	}
 }
@@ -437,12 +441,20 @@ func (f *fake) WorkshopIdea(_ context.Context, req localapi.WorkshopIdeaRequest)
 	if p := f.ws.view.Phase; p == nil || p.Kind != "ideas" {
 		return localapi.WorkshopIdeaResponse{}, refused("wrong_phase")
 	}
-	if n := len([]rune(req.Text)); n == 0 || n > f.ws.view.MaxIdeaChars {
+	if n := len([]rune(req.Text)); n == 0 || n > f.ws.view.MaxIdeaChars || len([]rune(req.Author)) > ws.MaxAuthorName {
 		return localapi.WorkshopIdeaResponse{}, refused(localapi.CodeTooLong)
 	}
+	if req.Table < 0 || req.Table > f.ws.view.Tables {
+		return localapi.WorkshopIdeaResponse{}, refused("invalid")
+	}
+	author := req.Author
+	if !f.ws.view.Named {
+		author = "" // the engine keeps no names in an anonymous workshop
+	}
 	id := fmt.Sprintf("I%03d", len(f.ws.view.Ideas)+1)
-	f.ws.view.Ideas = append(f.ws.view.Ideas, localapi.WorkshopIdea{ID: id, Text: req.Text, Pending: !f.ws.view.Online})
+	f.ws.view.Ideas = append(f.ws.view.Ideas, localapi.WorkshopIdea{ID: id, Text: req.Text, Author: author, Pending: !f.ws.view.Online})
 	f.ws.authors[id] = req.Voter
+	f.ws.tables[id] = req.Table
 	f.ws.view.Counts.Ideas++
 	return localapi.WorkshopIdeaResponse{ID: id, Pending: !f.ws.view.Online}, nil
 }
@@ -520,9 +532,11 @@ func (f *fake) WorkshopPrint(_ context.Context, req localapi.WorkshopPrintReques
 	return localapi.PrintResponse{Bytes: 100}, nil
 }
 
-// moderator: the service card and its PIN, as the agent checks them.
+// moderator: a service card and the service PIN, or a moderator's card
+// and the moderator's PIN, as the agent checks them.
 func (f *fake) moderator(card, pin string) bool {
-	return slices.Contains(f.content.ServiceCards, card) && api.CheckPIN(f.content.ServicePIN, pin)
+	return slices.Contains(f.content.ServiceCards, card) && api.CheckPIN(f.content.ServicePIN, pin) ||
+		slices.Contains(f.content.ModeratorCards, card) && api.CheckPIN(f.content.ModeratorPIN, pin)
 }
 
 func (f *fake) WorkshopSwitch(_ context.Context, req localapi.WorkshopSwitchRequest) (localapi.WorkshopView, error) {

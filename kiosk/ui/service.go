@@ -38,9 +38,20 @@ func (u *UI) serviceTick() {
 	}
 }
 
+// askPIN ends whatever runs and asks for the PIN of the card with hash:
+// the service PIN, or with moderator the moderator's PIN, which opens
+// only the workshop's screen (workshop.go).
+func (u *UI) askPIN(hash string, moderator bool) {
+	u.sess.End(session.EndDone)
+	u.hideWarning()
+	u.pin, u.serviceMsg, u.serviceLast = "", "", u.opts.Now()     // wrong tries count on until the pad closes
+	u.ws.modCard, u.ws.modPIN, u.ws.modOnly = hash, "", moderator // a moderator's switch needs the card and PIN
+	u.show(ScreenPIN, u.pinScreen)
+}
+
 func (u *UI) closeService() {
 	u.pin, u.pinTries, u.serviceMsg = "", 0, ""
-	u.ws.modCard, u.ws.modPIN, u.ws.modMsg = "", "", ""
+	u.ws.modCard, u.ws.modPIN, u.ws.modMsg, u.ws.modOnly = "", "", "", false
 	if u.outOfOrder {
 		u.show(ScreenOutOfOrder, u.outOfOrderScreen)
 		return
@@ -48,7 +59,8 @@ func (u *UI) closeService() {
 	u.showAttract()
 }
 
-// pinScreen asks for the service PIN after a service card.
+// pinScreen asks for the service PIN after a service card, or for the
+// moderator's PIN after a moderator's card.
 func (u *UI) pinScreen() fyne.CanvasObject {
 	if u.serviceLast.IsZero() || u.name != ScreenPIN {
 		u.serviceLast = u.opts.Now()
@@ -68,7 +80,11 @@ func (u *UI) pinScreen() fyne.CanvasObject {
 	}))
 	pad.Add(u.sbutton(digits[9], nil, widget.MediumImportance, func() { u.pinKey(digits[9]) }))
 	pad.Add(u.sbutton(u.tr("service.pin.ok"), theme.ConfirmIcon(), widget.HighImportance, u.checkPIN))
-	box := container.NewVBox(heading(u.tr("service.pin.title")), dots)
+	title := u.tr("service.pin.title")
+	if u.ws.modOnly {
+		title = u.tr("workshop.mod.pin_title")
+	}
+	box := container.NewVBox(heading(title), dots)
 	if u.serviceMsg != "" {
 		box.Add(notice(theme.WarningIcon(), u.serviceMsg))
 	}
@@ -85,7 +101,10 @@ func (u *UI) pinKey(k string) {
 }
 
 func (u *UI) checkPIN() {
-	pin, hash := u.pin, u.content.ServicePIN
+	pin, hash, moderator := u.pin, u.content.ServicePIN, u.ws.modOnly
+	if moderator {
+		hash = u.content.ModeratorPIN
+	}
 	u.pin = ""
 	var ok bool
 	u.opts.Async(func() { ok = hash != "" && api.CheckPIN(hash, pin) }, func() {
@@ -95,6 +114,10 @@ func (u *UI) checkPIN() {
 		if ok {
 			u.pinTries, u.serviceMsg = 0, ""
 			u.ws.modPIN = pin // for a moderator's workshop switch, while the menu is open
+			if moderator {
+				u.showWorkshopModerator()
+				return
+			}
 			u.show(ScreenService, u.serviceScreen)
 			return
 		}

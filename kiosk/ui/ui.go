@@ -419,13 +419,15 @@ func (u *UI) card(presented bool, hash string) {
 	if u.name == ScreenFirstRun || u.name == ScreenEnrolled {
 		return // no residents, no service menu before the terminal is enrolled
 	}
-	if presented && session.IsServiceCard(hash, u.content.ServiceCards) {
-		u.sess.End(session.EndDone)
-		u.hideWarning()
-		u.pin, u.serviceMsg, u.serviceLast = "", "", u.opts.Now()
-		u.ws.modCard, u.ws.modPIN = hash, "" // a moderator's switch needs the card and PIN (workshop.go)
-		u.show(ScreenPIN, u.pinScreen)
-		return
+	if presented {
+		// A service card opens the service menu; a moderator's card only
+		// the workshop's screen of it (a service card that is also a
+		// moderator's is a service card).
+		service := session.IsServiceCard(hash, u.content.ServiceCards)
+		if service || session.IsServiceCard(hash, u.content.ModeratorCards) {
+			u.askPIN(hash, !service)
+			return
+		}
 	}
 	if u.outOfOrder || u.name == ScreenPIN || u.name == ScreenService || u.name == ScreenWorkshopModerator {
 		return

@@ -44,7 +44,8 @@ const (
 	ScreenWorkshopThemes    = "workshop-themes"   // the themes, read-only
 	ScreenWorkshopVote      = "workshop-vote"     // place dots
 	ScreenWorkshopResults   = "workshop-results"  // the ranking
-	ScreenWorkshopModerator = "workshop-moderate" // a moderator's choice at the terminal (service card + PIN)
+	ScreenWorkshopModerator = "workshop-moderate" // a moderator's choice at the terminal (service or moderator's card + PIN)
+	ScreenWorkshopTable     = "workshop-table"    // a café's participant names their table
 )
 
 // workshopUI is the window's workshop state (touched on the Fyne
@@ -70,10 +71,21 @@ type workshopUI struct {
 	list   *container.Scroll
 	listOf string
 
-	// The moderator: the service card and PIN that opened the service
-	// menu, kept only while it is open (closeService forgets them).
+	// author is the participant's first name for their ideas (named
+	// workshops; "" for none), naming whether the keyboard edits it.
+	author string
+	naming bool
+	// table is the participant's café table, chosen in café round
+	// tableRound (a new round asks again).
+	table, tableRound int
+
+	// The moderator: the service or moderator's card and PIN that opened
+	// the service menu or the workshop's screen, kept only while it is
+	// open (closeService forgets them); modOnly: a moderator's card, which
+	// opens the workshop's screen and nothing else of the service menu.
 	modCard, modPIN string
 	modMsg          string
+	modOnly         bool
 }
 
 // participant screens, by the backend's step.
@@ -107,6 +119,7 @@ func (u *UI) voterNow() string {
 // forgetParticipant drops everything of the last participant.
 func (u *UI) forgetParticipant() {
 	u.ws.session, u.ws.voter, u.ws.label, u.ws.draft, u.ws.msg, u.ws.bad = "", "", "", "", "", false
+	u.ws.author, u.ws.naming, u.ws.table, u.ws.tableRound = "", false, 0, 0
 	u.ws.list, u.ws.listOf = nil, ""
 	u.ws.view.Me = nil
 	for i := range u.ws.view.Ideas {
@@ -183,7 +196,7 @@ func (u *UI) applyWorkshop(v backend.Workshop, voter string) {
 	case u.name == ScreenWorkshop:
 		u.render()
 	case participantScreen(u.name) && u.name != ScreenWorkshopJoin:
-		if workshopSteps[v.Step()] != u.name {
+		if u.stepScreen() != u.name {
 			u.showWorkshopStep()
 		} else if shows(u.name, was) != shows(u.name, v) {
 			// Only for news this screen shows: the keyboard is not
@@ -205,9 +218,11 @@ func shows(name string, w backend.Workshop) string {
 	}
 	switch name {
 	case ScreenWorkshopIdeas:
-		fmt.Fprintf(&b, "%d|%+v", w.MaxIdeaChars, w.MyIdeas())
+		fmt.Fprintf(&b, "%d|%t|%d|%+v", w.MaxIdeaChars, w.Named, w.Tables, w.MyIdeas())
+	case ScreenWorkshopTable:
+		fmt.Fprintf(&b, "%d", w.Tables)
 	case ScreenWorkshopThemes:
-		fmt.Fprintf(&b, "%+v|%q|%q", w.Themes, w.Unsorted(), w.Parked())
+		fmt.Fprintf(&b, "%+v|%+v|%+v", w.Themes, w.Unsorted(), w.Parked())
 	case ScreenWorkshopVote:
 		if w.Round != nil {
 			fmt.Fprintf(&b, "%+v|", *w.Round)
@@ -230,6 +245,25 @@ func (u *UI) scrolled(list fyne.CanvasObject) *container.Scroll {
 	return sc
 }
 
+// stepScreen is the participant's screen for the phase now: a café's
+// ideas phase first asks for the table.
+func (u *UI) stepScreen() string {
+	name := workshopSteps[u.ws.view.Step()]
+	if name == ScreenWorkshopIdeas && u.ws.view.AsksTable() && u.cafeTable() == 0 {
+		return ScreenWorkshopTable
+	}
+	return name
+}
+
+// cafeTable is the participant's table in this café round, 0 if none
+// was chosen (or the workshop asks for none).
+func (u *UI) cafeTable() int {
+	if w := u.ws.view; !w.AsksTable() || u.ws.tableRound != w.Phase.Round || u.ws.table > w.Tables {
+		return 0
+	}
+	return u.ws.table
+}
+
 // showWorkshopStep shows the participant the screen of the phase now
 // (or the check-in, without a voter).
 func (u *UI) showWorkshopStep() {
@@ -237,7 +271,13 @@ func (u *UI) showWorkshopStep() {
 		u.show(ScreenWorkshopJoin, u.workshopJoinScreen)
 		return
 	}
-	switch name := workshopSteps[u.ws.view.Step()]; name {
+	name := u.stepScreen()
+	if name != ScreenWorkshopIdeas {
+		u.ws.naming = false // the name's keyboard belongs to the ideas screen
+	}
+	switch name {
+	case ScreenWorkshopTable:
+		u.show(name, u.workshopTableScreen)
 	case ScreenWorkshopIdeas:
 		u.show(name, u.workshopIdeasScreen)
 	case ScreenWorkshopThemes:
@@ -362,8 +402,13 @@ func (u *UI) sendIdea() {
 	if !u.ws.view.Online {
 		ok = "workshop.ideas.kept"
 	}
+	req := localapi.WorkshopIdeaRequest{Text: text, Table: u.cafeTable()}
+	if u.ws.view.Named {
+		req.Author = strings.TrimSpace(api.CleanText(u.ws.author, backend.MaxAuthorName))
+	}
 	u.workshopAct(ok, func(ctx context.Context, voter string) error {
-		_, err := u.be.WorkshopIdea(ctx, localapi.WorkshopIdeaRequest{Voter: voter, Text: text})
+		req.Voter = voter
+		_, err := u.be.WorkshopIdea(ctx, req)
 		return err
 	}, func() { u.ws.draft = "" })
 }
@@ -523,7 +568,11 @@ func (u *UI) workshopHead() *fyne.Container {
 	u.ws.timer.TextStyle.Bold = true
 	var who fyne.CanvasObject
 	if u.ws.label != "" {
-		l := widget.NewLabel(u.tr("workshop.me", "label", u.ws.label))
+		me := u.tr("workshop.me", "label", u.ws.label)
+		if t := u.cafeTable(); t > 0 {
+			me += " · " + u.tr("workshop.table.n", "n", t)
+		}
+		l := widget.NewLabel(me)
 		l.TextStyle.Bold = true
 		who = container.NewHBox(container.New(minSize{32, 32}, widget.NewIcon(theme.AccountIcon())), l)
 	}
@@ -593,6 +642,9 @@ func (u *UI) workshopWaitScreen() fyne.CanvasObject {
 // left, the voter's own ideas, "I'm done".
 func (u *UI) workshopIdeasScreen() fyne.CanvasObject {
 	w := u.ws.view
+	if w.Named && u.ws.naming {
+		return u.workshopNameScreen()
+	}
 	maxLen := u.ideaMax()
 	placeholder := u.tr("workshop.ideas.placeholder")
 	if said := u.quietSuccess(); said != "" {
@@ -625,14 +677,25 @@ func (u *UI) workshopIdeasScreen() fyne.CanvasObject {
 	}
 	short := u.short()
 	top := u.workshopHead()
-	top.Add(container.NewBorder(nil, nil, nil, container.New(minSize{widest, 0}, count), q))
+	var right fyne.CanvasObject = container.New(minSize{widest, 0}, count)
+	if w.Named { // the name beside the count: the keyboard needs the rows
+		label := u.tr("workshop.name.add")
+		if u.ws.author != "" {
+			label = u.tr("workshop.name.shown", "name", u.ws.author)
+		}
+		right = container.NewHBox(u.button(label, theme.AccountIcon(), widget.MediumImportance, func() {
+			u.ws.naming = true
+			u.render()
+		}), right)
+	}
+	top.Add(container.NewBorder(nil, nil, nil, right, q))
 	mine := w.MyIdeas()
 	show := 3
 	if short { // the keyboard needs the room: the note of what sending did instead
 		show = 0
 	}
 	for k, i := range mine[max(0, len(mine)-show):] {
-		icon, text := theme.ConfirmIcon(), backend.Short(i.Text, 90)
+		icon, text := theme.ConfirmIcon(), u.signed(backend.Short(i.Text, 90), i.Author)
 		if i.Pending {
 			icon, text = theme.MediaReplayIcon(), text+" – "+u.tr("workshop.pending")
 		}
@@ -644,6 +707,69 @@ func (u *UI) workshopIdeasScreen() fyne.CanvasObject {
 	return container.NewBorder(top, kb.build(), nil, nil, entry)
 }
 
+// workshopNameScreen is the ideas screen while the participant types
+// the first name their ideas carry (named workshops; optional).
+func (u *UI) workshopNameScreen() fyne.CanvasObject {
+	entry := widget.NewEntry()
+	entry.SetPlaceHolder(u.tr("workshop.name.placeholder"))
+	entry.SetText(u.ws.author)
+	counter := func(t string) string {
+		return u.tr("workshop.ideas.count", "n", len([]rune(t)), "max", backend.MaxAuthorName)
+	}
+	count := widget.NewLabel(counter(u.ws.author))
+	count.Alignment = fyne.TextAlignTrailing
+	kb := u.newKeyboard(u.ws.author, backend.MaxAuthorName, func(t string) {
+		u.ws.author = t
+		entry.SetText(t)
+		count.SetText(counter(t))
+	})
+	entry.OnChanged = func(t string) { u.ws.author = api.CleanText(t, backend.MaxAuthorName) }
+	kb.back = u.button(u.tr("workshop.name.none"), theme.CancelIcon(), widget.MediumImportance, func() {
+		u.ws.author, u.ws.naming = "", false
+		u.render()
+	})
+	kb.next = u.button(u.tr("workshop.name.ok"), theme.ConfirmIcon(), widget.HighImportance, func() {
+		u.ws.author, u.ws.naming = strings.TrimSpace(api.CleanText(u.ws.author, backend.MaxAuthorName)), false
+		u.render()
+	})
+	widest := widget.NewLabel(counter(strings.Repeat("x", backend.MaxAuthorName))).MinSize().Width
+	right := container.New(minSize{widest, 0}, count)
+	top := u.workshopHead()
+	hint := notice(theme.VisibilityIcon(), u.tr("workshop.name.hint"))
+	if u.short() { // the hint says what the title would: the keyboard needs the room
+		top.Add(container.NewBorder(nil, nil, nil, right, hint))
+	} else {
+		top.Add(container.NewBorder(nil, nil, nil, right, u.title(u.tr("workshop.name.title"))))
+		top.Add(hint)
+	}
+	return container.NewBorder(top, kb.build(), nil, nil, container.NewVBox(entry))
+}
+
+// workshopTableScreen: a café's participant names the table they sit
+// at, once a session and round; their ideas then carry it.
+func (u *UI) workshopTableScreen() fyne.CanvasObject {
+	w := u.ws.view
+	top := u.workshopHead()
+	top.Add(u.title(u.tr("workshop.table.title")))
+	top.Add(wrapped(u.tr("workshop.table.hint")))
+	tables := newColumns(8*theme.TextSize(), 4)
+	for n := 1; n <= w.Tables; n++ {
+		tables.Add(u.newChoice(u.tr("workshop.table.n", "n", n), radioIcon(false), false, func() {
+			u.ws.table, u.ws.tableRound, u.ws.msg = n, w.Phase.Round, ""
+			u.showWorkshopStep()
+		}))
+	}
+	return container.NewBorder(top, nil, nil, nil, u.scrolled(tables))
+}
+
+// signed is an idea's text with its writer's first name, if it has one.
+func (u *UI) signed(text, author string) string {
+	if author == "" {
+		return text
+	}
+	return u.tr("workshop.ideas.signed", "text", text, "name", author)
+}
+
 // workshopThemesScreen: the themes as the moderator forms them.
 func (u *UI) workshopThemesScreen() fyne.CanvasObject {
 	w := u.ws.view
@@ -653,10 +779,10 @@ func (u *UI) workshopThemesScreen() fyne.CanvasObject {
 		top.Add(wrapped(u.tr("workshop.themes.hint")))
 	}
 	cols := newColumns(16*theme.TextSize(), 3)
-	bullets := func(texts []string) string {
-		lines := make([]string, len(texts))
-		for i, t := range texts {
-			lines[i] = "• " + backend.Short(t, 80)
+	bullets := func(ideas []backend.Idea) string {
+		lines := make([]string, len(ideas))
+		for i, t := range ideas {
+			lines[i] = "• " + u.signed(backend.Short(t.Text, 80), t.Author)
 		}
 		return strings.Join(lines, "\n")
 	}
@@ -727,7 +853,7 @@ func (u *UI) workshopVoteScreen() fyne.CanvasObject {
 		}
 		// The item's text and the voter's dots on it as two paragraphs
 		// of one text (one padding), the icon beside them.
-		segs := []widget.RichTextSegment{&widget.TextSegment{Text: it.Text,
+		segs := []widget.RichTextSegment{&widget.TextSegment{Text: u.signed(it.Text, it.Author),
 			Style: widget.RichTextStyle{ColorName: theme.ColorNameForeground, SizeName: theme.SizeNameText, TextStyle: fyne.TextStyle{Bold: true}}}}
 		if line != "" {
 			segs = append(segs, &widget.TextSegment{Text: line, Style: widget.RichTextStyle{ColorName: theme.ColorNameForeground, SizeName: theme.SizeNameText}})
@@ -814,9 +940,9 @@ func (u *UI) workshopResultsScreen() fyne.CanvasObject {
 		rank.Wrapping = fyne.TextWrapOff
 		dots := widget.NewLabel(u.tr("workshop.results.dots", "n", r.Dots))
 		dots.TextStyle.Bold = true
-		text := wrapped(r.Text)
+		text := wrapped(u.signed(r.Text, r.Author))
 		if r.NearTie {
-			text.SetText(r.Text + " – " + u.tr("workshop.results.near_tie"))
+			text.SetText(u.signed(r.Text, r.Author) + " – " + u.tr("workshop.results.near_tie"))
 			list.Add(container.NewBorder(nil, nil, container.NewHBox(rank, container.New(minSize{40, 40}, widget.NewIcon(theme.WarningIcon()))), dots, text))
 			continue
 		}
@@ -825,7 +951,7 @@ func (u *UI) workshopResultsScreen() fyne.CanvasObject {
 	return container.NewBorder(top, nil, nil, nil, u.scrolled(list))
 }
 
-// workshopModeratorScreen: a moderator (service card and PIN) puts the
+// workshopModeratorScreen: a moderator (service or moderator's card and PIN) puts the
 // terminal into one of the workshops the hub lists for it, takes it out
 // of workshop mode, or prints the summary.
 func (u *UI) workshopModeratorScreen() fyne.CanvasObject {

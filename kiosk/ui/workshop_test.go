@@ -450,12 +450,16 @@ func (e testError) Error() string { return string(e) }
 const errTest = testError("paper out")
 
 // visitWorkshop drives the window through a workshop's screens (for
-// TestEveryScreen): its attract screen, check-in, ideas, the themes,
-// dots (counted, waiting to be sent, over the limit, offline), results,
-// and the moderator's screen.
+// TestEveryScreen): its attract screen, check-in, a café's table, a
+// named idea's first name, ideas, the themes, dots (counted, waiting to
+// be sent, over the limit, offline), results, and the moderator's screen.
 func visitWorkshop(t *testing.T, lang, mode string, size fyne.Size, f func(h *harness, name string)) {
 	be := newFake(t)
 	be.ws = newFakeWorkshop()
+	cafeWorkshop(be)
+	namedWorkshop(be)
+	be.ws.view.Phase.EndsAt = time.Date(2025, 3, 3, 9, 40, 0, 0, time.Local)
+	be.ws.view.Tables = 12 // the most a café has
 	h := newHarnessWith(t, be, size, nil)
 	phase := func(set func(w *fakeWorkshop)) {
 		be.mu.Lock()
@@ -479,6 +483,12 @@ func visitWorkshop(t *testing.T, lang, mode string, size fyne.Size, f func(h *ha
 	}
 	f(h, "workshop-join")
 	h.tap("workshop.attract.guest")
+	f(h, "workshop-table")
+	h.tap("workshop.table.n", "n", 12)
+	h.tap("workshop.name.add")
+	h.typeKeys("Marie-Luise")
+	f(h, "workshop-name")
+	h.tap("workshop.name.ok")
 	h.typeKeys(map[string]string{"de": "Mehr Schatten am Spielplatz", "en": "More shade at the playground"}[lang])
 	h.tap("workshop.ideas.send")
 	h.typeKeys(map[string]string{"de": "Bänke", "en": "Benches"}[lang])
@@ -486,6 +496,7 @@ func visitWorkshop(t *testing.T, lang, mode string, size fyne.Size, f func(h *ha
 	phase(func(w *fakeWorkshop) {
 		votingWorkshop(be)
 		w.view.Ideas[0].Theme, w.view.Ideas[3].Theme, w.view.Ideas[1].Theme = "T1", "T1", "T2"
+		w.view.Ideas[0].Author = "Marie-Luise"
 		w.view.Themes = []localapi.WorkshopTheme{{ID: "T1", Name: "Aufenthalt", Ideas: []string{"I001", "I004"}}, {ID: "T2", Name: "Wasser", Ideas: []string{"I002"}}}
 		w.view.Round = nil
 		w.view.Phase = &localapi.WorkshopPhase{Index: 1, Count: 4, Kind: "cluster", Title: "Themen bilden", EndsAt: h.clk.t.Add(5 * time.Minute)}
@@ -494,6 +505,7 @@ func visitWorkshop(t *testing.T, lang, mode string, size fyne.Size, f func(h *ha
 	phase(func(w *fakeWorkshop) {
 		votingWorkshop(be)
 		w.view.Phase.EndsAt = h.clk.t.Add(3 * time.Minute)
+		w.view.Ideas[0].Author = "Marie-Luise"
 	})
 	h.tapItem("workshop.vote.add", "Tempo 20")
 	h.tapItem("workshop.vote.add", "Tempo 20")
@@ -593,5 +605,248 @@ func TestWorkshopVoteListKeepsItsPlace(t *testing.T) {
 	h.workshopChanged()
 	if h.innerScroll() != after {
 		t.Fatal("news the screen does not show built it again")
+	}
+}
+
+// pinPad types pin on the PIN pad and confirms it.
+func (h *harness) pinPad(pin string) {
+	h.t.Helper()
+	for _, k := range pin {
+		h.tap(string(k))
+	}
+	h.tap("service.pin.ok")
+}
+
+// A moderator's card (content.moderator_cards) with the moderator's PIN
+// opens the workshop's screen at the terminal and nothing else of the
+// service menu: the service PIN does not open it, it ends a
+// participant's session without checking the card in, the agent gets
+// the moderator's card and PIN with a switch, and it closes and idles
+// out as the service menu does, forgetting card and PIN.
+func TestWorkshopModeratorCard(t *testing.T) {
+	h := newWorkshopHarness(t)
+	be := h.be
+	mod := be.content.ModeratorCards[0]
+	h.tap("workshop.attract.guest")
+	h.expectScreen(ui.ScreenWorkshopIdeas)
+	h.card(true, mod)
+	h.expectScreen(ui.ScreenPIN)
+	h.mustShow("workshop.mod.pin_title")
+	if h.u.Session() != nil || h.u.Voter() != "" || be.ws.cards[mod] != "" {
+		t.Fatal("the moderator's card left the participant's session running, or checked in")
+	}
+	h.pinPad("2468") // the service PIN is not the moderator's
+	h.expectScreen(ui.ScreenPIN)
+	h.mustShow("service.pin.wrong")
+	h.pinPad("1357")
+	h.expectScreen(ui.ScreenWorkshopModerator)
+	for _, key := range []string{"service.test_print", "service.sync_now", "service.refresh", "workshop.mod.open"} {
+		if h.keyShown(h.tr(key)) {
+			t.Fatalf("the moderator's screen offers %q of the service menu", key)
+		}
+	}
+	h.mustShow("workshop.mod.current", "title", "Friedrichstraße neu denken")
+	h.tap("Spielplatz Weißeritzufer")
+	if len(be.ws.switched) != 1 || be.ws.switched[0].CardHash != mod || be.ws.switched[0].PIN != "1357" || be.ws.switched[0].Workshop != "W2" {
+		t.Fatalf("switch requests %+v", be.ws.switched)
+	}
+	h.mustShow("workshop.mod.switched")
+	h.tap("workshop.mod.print")
+	if len(be.ws.printed) != 1 {
+		t.Fatalf("print requests %+v", be.ws.printed)
+	}
+	h.tap("service.close")
+	h.expectScreen(ui.ScreenWorkshop)
+
+	// Idles out like the service menu; a service card afterwards gets the
+	// whole service menu with the service PIN, not the moderator's.
+	h.card(true, mod)
+	h.pinPad("1357")
+	h.expectScreen(ui.ScreenWorkshopModerator)
+	h.clk.Add(ui.ServiceIdle)
+	h.u.Tick()
+	h.expectScreen(ui.ScreenWorkshop)
+	h.card(true, be.content.ServiceCards[0])
+	h.mustShow("service.pin.title")
+	h.pinPad("1357")
+	h.expectScreen(ui.ScreenPIN)
+	h.pinPad("2468")
+	h.expectScreen(ui.ScreenService)
+	h.tap("service.close")
+
+	// Three wrong PINs close the pad; a card with no moderator's PIN
+	// configured opens nothing.
+	h.card(true, mod)
+	for range 3 {
+		h.pinPad("0000")
+	}
+	h.expectScreen(ui.ScreenWorkshop)
+	be.content.ModeratorPIN = ""
+	h.u.Apply(be.content, be.status)
+	h.card(true, mod)
+	h.pinPad("1357")
+	h.expectScreen(ui.ScreenPIN)
+	h.mustShow("service.pin.wrong")
+}
+
+// namedWorkshop lets ideas carry a first name.
+func namedWorkshop(be *fake) { be.ws.view.Named = true }
+
+// Named ideas: the ideas screen offers an optional first name, typed on
+// the on-screen keyboard (at most workshop.MaxAuthorName characters),
+// sent with each idea and shown with it where participants see ideas;
+// the next participant starts without it; an anonymous workshop offers
+// no name and sends none.
+func TestWorkshopNamedIdeas(t *testing.T) {
+	be := newFake(t)
+	be.ws = newFakeWorkshop()
+	namedWorkshop(be)
+	h := newHarness(t, be)
+	h.tap("workshop.attract.guest")
+	h.expectScreen(ui.ScreenWorkshopIdeas)
+	h.tap("workshop.name.add")
+	h.expectScreen(ui.ScreenWorkshopIdeas)
+	h.mustShow("workshop.name.hint")
+	h.typeKeys("Anna")
+	h.tap("workshop.name.ok")
+	h.mustShow("workshop.name.shown", "name", "Anna")
+	h.typeKeys("Mehr Bänke")
+	h.tap("workshop.ideas.send")
+	if got := be.ws.view.Ideas; len(got) != 1 || got[0].Text != "Mehr Bänke" || got[0].Author != "Anna" {
+		t.Fatalf("ideas at the agent: %+v", got)
+	}
+	if !h.has(h.tr("workshop.ideas.signed", "text", "Mehr Bänke", "name", "Anna")) {
+		t.Fatal("the idea is not shown with its writer's name")
+	}
+	// The name is capped by the keyboard; "no name" sends none.
+	h.tap(h.tr("workshop.name.shown", "name", "Anna"))
+	h.typeKeys(strings.Repeat("x", 50))
+	h.tap("workshop.name.ok")
+	h.mustShow("workshop.name.shown", "name", "Anna"+strings.Repeat("x", backend.MaxAuthorName-4))
+	h.tap(h.tr("workshop.name.shown", "name", "Anna"+strings.Repeat("x", backend.MaxAuthorName-4)))
+	h.tap("workshop.name.none")
+	h.mustShow("workshop.name.add")
+	h.typeKeys("Schatten")
+	h.tap("workshop.ideas.send")
+	if got := be.ws.view.Ideas; len(got) != 2 || got[1].Author != "" {
+		t.Fatalf("an idea without a name: %+v", got)
+	}
+
+	// The themes and the vote show the names too.
+	be.mu.Lock()
+	be.ws.view.Phase = &localapi.WorkshopPhase{Index: 1, Count: 4, Kind: "cluster", Title: "Themen bilden"}
+	be.ws.view.Themes = []localapi.WorkshopTheme{{ID: "T1", Name: "Sitzen", Ideas: []string{"I001"}}}
+	be.ws.view.Ideas[0].Theme = "T1"
+	be.mu.Unlock()
+	h.workshopChanged()
+	h.expectScreen(ui.ScreenWorkshopThemes)
+	if !h.has("• " + h.tr("workshop.ideas.signed", "text", "Mehr Bänke", "name", "Anna")) {
+		t.Fatal("the themes screen does not show the writer's name")
+	}
+	be.mu.Lock()
+	be.ws.view.Phase = &localapi.WorkshopPhase{Index: 2, Count: 4, Kind: "vote", Title: "Punkte"}
+	be.ws.view.Round = &localapi.WorkshopRound{N: 1, On: "ideas", Dots: 2, Items: []string{"I001", "I002"}}
+	be.mu.Unlock()
+	h.workshopChanged()
+	h.expectScreen(ui.ScreenWorkshopVote)
+	if !h.has(h.tr("workshop.ideas.signed", "text", "Mehr Bänke", "name", "Anna")) {
+		t.Fatal("the vote does not show the writer's name")
+	}
+	h.tapItem("workshop.vote.add", "Mehr Bänke") // the item is still found by its text
+
+	// The next participant starts without the last one's name.
+	be.mu.Lock()
+	be.ws.view.Phase = &localapi.WorkshopPhase{Index: 0, Count: 4, Kind: "ideas", Title: "Ideen"}
+	be.ws.view.Round = nil
+	be.mu.Unlock()
+	h.workshopChanged()
+	h.tap(h.tr("workshop.name.add"))
+	h.typeKeys("Ben")
+	h.tap("workshop.name.ok")
+	h.tap("action.finish")
+	h.tap("workshop.attract.guest")
+	h.mustShow("workshop.name.add")
+	if h.has(h.tr("workshop.name.shown", "name", "Ben")) {
+		t.Fatal("the next participant has the last one's name")
+	}
+
+	// Anonymous: no name offered, none sent even if one was typed before.
+	be.mu.Lock()
+	be.ws.view.Named = false
+	be.mu.Unlock()
+	h.workshopChanged()
+	if h.has(h.tr("workshop.name.add")) {
+		t.Fatal("an anonymous workshop offers a name")
+	}
+	h.typeKeys("Ohne")
+	h.tap("workshop.ideas.send")
+	if got := be.ws.view.Ideas; got[len(got)-1].Author != "" || got[len(got)-1].Text != "Ohne" {
+		t.Fatalf("an anonymous idea: %+v", got[len(got)-1])
+	}
+}
+
+// cafeWorkshop is a café with three tables in its first round.
+func cafeWorkshop(be *fake) {
+	be.ws.view.Method, be.ws.view.Tables = "cafe", 3
+	be.ws.view.Phase = &localapi.WorkshopPhase{Index: 0, Count: 5, Kind: "ideas", Title: "Runde 1", Round: 1}
+}
+
+// A café: before writing ideas a participant picks their table, once a
+// session and round; it is shown on the ideas screen and sent with each
+// idea; a new round asks again, the next participant too.
+func TestWorkshopCafeTable(t *testing.T) {
+	be := newFake(t)
+	be.ws = newFakeWorkshop()
+	cafeWorkshop(be)
+	h := newHarness(t, be)
+	h.card(true, "c1")
+	h.expectScreen(ui.ScreenWorkshopTable)
+	h.mustShow("workshop.table.title")
+	h.tap("workshop.table.n", "n", 2)
+	h.expectScreen(ui.ScreenWorkshopIdeas)
+	h.mustShow("workshop.table.n", "n", 2)
+	h.typeKeys("Ein Brunnen")
+	h.tap("workshop.ideas.send")
+	h.typeKeys("Mehr Licht")
+	h.tap("workshop.ideas.send")
+	if got := be.ws.view.Ideas; len(got) != 2 || be.ws.tables[got[0].ID] != 2 || be.ws.tables[got[1].ID] != 2 {
+		t.Fatalf("ideas %+v tables %v", got, be.ws.tables)
+	}
+	// News that does not change the round keeps the table.
+	be.mu.Lock()
+	be.ws.view.Counts.Voters += 3
+	be.mu.Unlock()
+	h.workshopChanged()
+	h.expectScreen(ui.ScreenWorkshopIdeas)
+
+	// The second round: the table is asked again.
+	be.mu.Lock()
+	be.ws.view.Phase = &localapi.WorkshopPhase{Index: 1, Count: 5, Kind: "ideas", Title: "Runde 2", Round: 2}
+	be.mu.Unlock()
+	h.workshopChanged()
+	h.expectScreen(ui.ScreenWorkshopTable)
+	h.tap("workshop.table.n", "n", 3)
+	h.typeKeys("Bänke")
+	h.tap("workshop.ideas.send")
+	if got := be.ws.view.Ideas; len(got) != 3 || be.ws.tables[got[2].ID] != 3 {
+		t.Fatalf("second round's idea at table %d", be.ws.tables[got[2].ID])
+	}
+	h.clk.Add(10 * time.Second)
+	h.card(false, "c1")
+	h.expectScreen(ui.ScreenWorkshop)
+	h.tap("workshop.attract.guest")
+	h.expectScreen(ui.ScreenWorkshopTable)
+
+	// Not a café: no table asked, none sent.
+	be.mu.Lock()
+	be.ws.view.Method, be.ws.view.Tables = "simple", 0
+	be.ws.view.Phase = &localapi.WorkshopPhase{Index: 0, Count: 4, Kind: "ideas", Title: "Ideen"}
+	be.mu.Unlock()
+	h.workshopChanged()
+	h.expectScreen(ui.ScreenWorkshopIdeas)
+	h.typeKeys("Bäume")
+	h.tap("workshop.ideas.send")
+	if got := be.ws.view.Ideas; len(got) != 4 || be.ws.tables[got[3].ID] != 0 {
+		t.Fatalf("an idea outside a café at table %d", be.ws.tables[got[3].ID])
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	ws "github.com/quartierhub/quartierhub/internal/workshop"
 )
 
 // The workshop screens' view-model: what the window shows of a workshop,
@@ -32,9 +34,12 @@ type Workshop struct {
 	Ended   bool
 	// JoinOpen: new participants may check in (those checked in may
 	// come back with their card all the same).
-	JoinOpen     bool
+	JoinOpen bool
+	// Named: an idea may carry its writer's first name (Idea.Author).
 	Named        bool
 	MaxIdeaChars int
+	// Tables is the number of café tables, 0 if the workshop is no café.
+	Tables int
 	// Ideas participants see (unsorted and sorted, duplicates left
 	// out), in entry order.
 	Ideas  []Idea
@@ -69,6 +74,8 @@ type Phase struct {
 	Title        string
 	// EndsAt is its timer; zero for none.
 	EndsAt time.Time
+	// Round is the café round of an ideas phase, 0 elsewhere.
+	Round int
 }
 
 // Idea is an idea as participants see it.
@@ -79,10 +86,10 @@ type Idea struct {
 	Mine, Pending bool
 }
 
-// Theme is a theme and the texts of its ideas.
+// Theme is a theme and its ideas.
 type Theme struct {
 	ID, Name string
-	Ideas    []string
+	Ideas    []Idea
 }
 
 // ThemeParking is the parking lot's place (an idea's Theme).
@@ -101,6 +108,8 @@ type Round struct {
 // VoteItem is one thing to put dots on.
 type VoteItem struct {
 	ID, Text string
+	// Author is an idea's writer in a workshop with named ideas.
+	Author string
 	// Total is the item's dots once revealed; -1 while hidden.
 	Total int
 	// Mine are the checked-in voter's dots on it.
@@ -128,6 +137,7 @@ const (
 type Result struct {
 	Rank    int
 	Text    string
+	Author  string // an idea's writer, named ideas only
 	Dots    int
 	NearTie bool
 }
@@ -261,6 +271,12 @@ func (w Workshop) CanAdd(it VoteItem) (ok bool, why string) {
 	return true, ""
 }
 
+// AsksTable says whether a participant names their café table before
+// writing ideas: a café's ideas phase (a café round).
+func (w Workshop) AsksTable() bool {
+	return w.Tables > 0 && w.Phase.Kind == PhaseIdeas && w.Phase.Round > 0
+}
+
 // MyIdeas are the ideas the voter checked in now wrote, oldest first.
 func (w Workshop) MyIdeas() []Idea {
 	var out []Idea
@@ -272,17 +288,17 @@ func (w Workshop) MyIdeas() []Idea {
 	return out
 }
 
-// Unsorted are the texts of ideas in no theme (nor the parking lot).
-func (w Workshop) Unsorted() []string { return w.texts("") }
+// Unsorted are the ideas in no theme (nor the parking lot).
+func (w Workshop) Unsorted() []Idea { return w.ideasIn("") }
 
-// Parked are the texts of ideas in the parking lot.
-func (w Workshop) Parked() []string { return w.texts(ThemeParking) }
+// Parked are the ideas in the parking lot.
+func (w Workshop) Parked() []Idea { return w.ideasIn(ThemeParking) }
 
-func (w Workshop) texts(place string) []string {
-	var out []string
+func (w Workshop) ideasIn(place string) []Idea {
+	var out []Idea
 	for _, i := range w.Ideas {
 		if i.Theme == place {
-			out = append(out, i.Text)
+			out = append(out, i)
 		}
 	}
 	return out
@@ -297,3 +313,6 @@ func Short(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
+
+// MaxAuthorName is the longest first name an idea may carry.
+const MaxAuthorName = ws.MaxAuthorName

@@ -46,11 +46,11 @@ func TestWorkshopOf(t *testing.T) {
 	if len(w.Ideas) != 3 || w.Ideas[1].ID != "I3" {
 		t.Fatalf("ideas %+v", w.Ideas)
 	}
-	if got := w.Themes[0].Ideas; len(got) != 2 || got[0] != "Bänke" || got[1] != "Bänke!" {
-		t.Fatalf("theme's texts %q", got)
+	if got := w.Themes[0].Ideas; len(got) != 2 || got[0].Text != "Bänke" || got[1].Text != "Bänke!" {
+		t.Fatalf("theme's ideas %+v", got)
 	}
-	if u, p := w.Unsorted(), w.Parked(); len(u) != 1 || u[0] != "Bäume" || len(p) != 1 || p[0] != "Später" {
-		t.Fatalf("unsorted %q parked %q", u, p)
+	if u, p := w.Unsorted(), w.Parked(); len(u) != 1 || u[0].Text != "Bäume" || len(p) != 1 || p[0].Text != "Später" {
+		t.Fatalf("unsorted %+v parked %+v", u, p)
 	}
 	if len(w.Items) != 2 || w.Items[0].Text != "Bänke" || w.Items[0].Total != -1 || len(w.Items[0].Mine) != 2 {
 		t.Fatalf("items %+v", w.Items)
@@ -111,6 +111,45 @@ func TestWorkshopDots(t *testing.T) {
 	}
 }
 
+// Named ideas: each idea, its place in a theme, its vote item and its
+// result carry the writer's first name; in an anonymous workshop no
+// name is shown even if one came. A café's ideas phase asks for the
+// table; its cluster phase, or ideas without a round, do not.
+func TestWorkshopNamedAndCafe(t *testing.T) {
+	v := votingView()
+	v.Named = true
+	v.Ideas[0].Author, v.Ideas[2].Author = "Anna", "Ömer"
+	v.Round.Revealed = true
+	w := backend.WorkshopOf(v)
+	if w.Ideas[0].Author != "Anna" || w.Themes[0].Ideas[0].Author != "Anna" || w.Items[1].Author != "Ömer" || w.Results[0].Author != "Anna" {
+		t.Fatalf("named: ideas %+v themes %+v items %+v results %+v", w.Ideas, w.Themes, w.Items, w.Results)
+	}
+	if u := w.Unsorted(); len(u) != 1 || u[0].Author != "Ömer" {
+		t.Fatalf("unsorted %+v", u)
+	}
+	v.Named = false
+	w = backend.WorkshopOf(v)
+	if w.Ideas[0].Author != "" || w.Items[1].Author != "" || w.Results[0].Author != "" || w.Themes[0].Ideas[0].Author != "" {
+		t.Fatal("a name shown in an anonymous workshop")
+	}
+	if w.AsksTable() {
+		t.Fatal("a table asked outside a café")
+	}
+	cafe := localapi.WorkshopView{Active: true, Started: true, Method: "cafe", Tables: 4,
+		Phase: &localapi.WorkshopPhase{Kind: "ideas", Round: 2}}
+	if w := backend.WorkshopOf(cafe); !w.AsksTable() || w.Tables != 4 || w.Phase.Round != 2 {
+		t.Fatalf("café ideas phase: asks %v, %+v", w.AsksTable(), w)
+	}
+	cafe.Phase = &localapi.WorkshopPhase{Kind: "cluster"}
+	if backend.WorkshopOf(cafe).AsksTable() {
+		t.Fatal("a table asked in the café's cluster phase")
+	}
+	cafe.Phase = &localapi.WorkshopPhase{Kind: "ideas"}
+	if backend.WorkshopOf(cafe).AsksTable() {
+		t.Fatal("a table asked in an ideas phase without a café round")
+	}
+}
+
 // Which screen a phase gets, and the timer.
 func TestWorkshopStepAndTimer(t *testing.T) {
 	now := time.Date(2025, 3, 3, 9, 30, 0, 0, time.UTC)
@@ -162,23 +201,27 @@ func (r refuser) WorkshopIdea(context.Context, localapi.WorkshopIdeaRequest) (lo
 // A refusal's code crosses the agent's socket and the window finds it;
 // an error that is no refusal has none.
 func TestWorkshopRefusalOverTheSocket(t *testing.T) {
-	dir, err := os.MkdirTemp("", "qh-ws") // short: a socket path has ~100 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	srv := localapi.NewServer(dir, refuser{code: "wrong_phase"}, slog.New(slog.DiscardHandler))
-	ln, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	_, err = localapi.NewClient(dir).WorkshopIdea(ctx, localapi.WorkshopIdeaRequest{Voter: "v:1", Text: "x"})
-	if got := backend.WorkshopRefusal(err); got != "wrong_phase" {
-		t.Fatalf("refusal %q from %v", got, err)
+	// "invalid" is also the local API's own code for a bad request (the
+	// client makes it ErrInvalid): the window still says why.
+	for _, code := range []string{"wrong_phase", "invalid"} {
+		dir, err := os.MkdirTemp("", "qh-ws") // short: a socket path has ~100 bytes
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		srv := localapi.NewServer(dir, refuser{code: code}, slog.New(slog.DiscardHandler))
+		ln, err := srv.Listen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ctx, ln) }()
+		t.Cleanup(func() { cancel(); <-done })
+		_, err = localapi.NewClient(dir).WorkshopIdea(ctx, localapi.WorkshopIdeaRequest{Voter: "v:1", Text: "x"})
+		if got := backend.WorkshopRefusal(err); got != code {
+			t.Fatalf("refusal %q from %v, want %q", got, err, code)
+		}
 	}
 	if got := backend.WorkshopRefusal(errors.New("connection reset")); got != "" {
 		t.Fatalf("a broken connection is refusal %q", got)

@@ -13,23 +13,28 @@ import (
 func WorkshopOf(v localapi.WorkshopView) Workshop {
 	w := Workshop{Active: v.Active, ID: v.ID, Title: v.Title, Question: v.Question, JoinURL: v.JoinURL,
 		Online: v.Online, Queued: v.Queued, Started: v.Started, Ended: v.Ended, JoinOpen: v.JoinOpen, Named: v.Named,
-		MaxIdeaChars: v.MaxIdeaChars, Voters: v.Counts.Voters, Done: v.Counts.Done, IdeaCount: v.Counts.Ideas}
+		MaxIdeaChars: v.MaxIdeaChars, Tables: v.Tables, Voters: v.Counts.Voters, Done: v.Counts.Done, IdeaCount: v.Counts.Ideas}
 	if p := v.Phase; p != nil {
-		w.Phase = Phase{Index: p.Index, Count: p.Count, Kind: p.Kind, Title: p.Title, EndsAt: p.EndsAt}
+		w.Phase = Phase{Index: p.Index, Count: p.Count, Kind: p.Kind, Title: p.Title, EndsAt: p.EndsAt, Round: p.Round}
 	}
+	ideas := map[string]Idea{}
 	texts := map[string]string{}
 	for _, i := range v.Ideas {
-		texts[i.ID] = i.Text
+		if !v.Named {
+			i.Author = "" // the agent keeps none then; nothing else is shown as a name
+		}
+		idea := Idea{ID: i.ID, Text: i.Text, Author: i.Author, Theme: i.Theme, Mine: i.Mine, Pending: i.Pending}
+		ideas[i.ID], texts[i.ID] = idea, i.Text
 		if i.MergedInto != "" {
 			continue // its dots and place follow the surviving idea
 		}
-		w.Ideas = append(w.Ideas, Idea{ID: i.ID, Text: i.Text, Author: i.Author, Theme: i.Theme, Mine: i.Mine, Pending: i.Pending})
+		w.Ideas = append(w.Ideas, idea)
 	}
 	for _, t := range v.Themes {
 		th := Theme{ID: t.ID, Name: t.Name}
 		for _, id := range t.Ideas {
-			if s, ok := texts[id]; ok {
-				th.Ideas = append(th.Ideas, s)
+			if i, ok := ideas[id]; ok {
+				th.Ideas = append(th.Ideas, i)
 			}
 		}
 		w.Themes = append(w.Themes, th)
@@ -42,7 +47,7 @@ func WorkshopOf(v localapi.WorkshopView) Workshop {
 			totals[res.Item] = res.Dots
 		}
 		for _, id := range r.Items {
-			it := VoteItem{ID: id, Text: texts[id], Total: -1}
+			it := VoteItem{ID: id, Text: texts[id], Author: ideas[id].Author, Total: -1}
 			if r.Revealed {
 				it.Total = totals[id]
 			}
@@ -58,7 +63,7 @@ func WorkshopOf(v localapi.WorkshopView) Workshop {
 	}
 	if v.Round == nil || v.Round.Revealed {
 		for _, res := range v.Results {
-			w.Results = append(w.Results, Result{Rank: res.Rank, Text: res.Text, Dots: res.Dots, NearTie: res.NearTie})
+			w.Results = append(w.Results, Result{Rank: res.Rank, Text: res.Text, Author: ideas[res.Item].Author, Dots: res.Dots, NearTie: res.NearTie})
 		}
 	}
 	if m := v.Me; m != nil {
@@ -80,6 +85,11 @@ func WorkshopRefusal(err error) string {
 	}
 	if errors.Is(err, localapi.ErrPrinter) {
 		return localapi.CodePrinter
+	}
+	if errors.Is(err, localapi.ErrInvalid) {
+		// The workshop's "invalid" is the local API's own code too, which
+		// the client answers as ErrInvalid (a table the café lacks).
+		return string(ws.ReasonInvalid)
 	}
 	return ""
 }
