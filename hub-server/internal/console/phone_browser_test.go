@@ -164,3 +164,87 @@ func phoneVoterFromBrowser(t *testing.T, ctx context.Context, ph *phoneHub) stri
 	t.Fatalf("no voter %q", label)
 	return ""
 }
+
+// TestPhoneReconnectsInBrowser: the hub goes off the network while an
+// English phone is on the ideas page. The page says so politely (a
+// status line, in English, readable, focus left in the idea field, and a
+// note beside the form), and when the hub is back it reconnects within
+// seconds, drops the line and shows what happened meanwhile without a
+// reload.
+func TestPhoneReconnectsInBrowser(t *testing.T) {
+	ctx := newBrowserLang(t, "en-GB,en", true)
+	ph := newPhoneHub(t, nil, nil)
+	sh := shots{t: t, dir: os.Getenv("CONSOLE_SCREENSHOTS")}
+	wire := ph.cuttable()
+	page := ph.srv.URL + "/w/" + ph.code
+	const lost = "Connection lost — trying again… Your entries so far are kept."
+
+	run(t, ctx, "open", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.ID("join")))
+	if !evalBool(t, ctx, "lang", `document.documentElement.lang === "en"`) {
+		t.Fatal("the phone page is not English for an English phone")
+	}
+	run(t, ctx, "join", chromedp.Click(chromedp.ID("join")), chromedp.WaitVisible(chromedp.ID("idea-form")))
+	phoneWaitJS(t, ctx, "live", `document.getElementById('phone').getAttribute('data-live-state') === 'live'`)
+	if !evalBool(t, ctx, "no line while live", `!document.getElementById('live-lost') && document.querySelector('#idea-form [data-live-lost]').hidden`) {
+		t.Fatal("the connection-lost line shows while the socket is live")
+	}
+	ben := ph.phone()
+	ph.join(ben)
+	run(t, ctx, "type and mark", chromedp.SendKeys(chromedp.ID("idea-text"), "Schattige Bänke"),
+		chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+
+	wire.cut()
+	phoneWaitJS(t, ctx, "line", `!!document.getElementById('live-lost') && getComputedStyle(document.querySelector('#idea-form [data-live-lost]')).display !== 'none'`)
+	run(t, ctx, "lost shot", sh.take("phone-lost"))
+	if s := textOf(t, ctx, "#phone-status #live-lost"); s != lost {
+		t.Fatalf("status line %q, want %q", s, lost)
+	}
+	if !evalBool(t, ctx, "region", `(s => s.getAttribute('role') === 'status' && s.getAttribute('aria-live') === 'polite')(document.getElementById('phone-status'))`) {
+		t.Fatal("the line is not in a polite status region")
+	}
+	if !evalBool(t, ctx, "focus", `document.activeElement && document.activeElement.id === 'idea-text'`) {
+		t.Fatal("the line took the focus from the idea field")
+	}
+	if s, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("idea-text"))); s != "Schattige Bänke" {
+		t.Fatalf("the typed idea is lost: %q", s)
+	}
+	// WCAG 1.4.3: text contrast of both notes as rendered.
+	ratios, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`Array.from(document.querySelectorAll('.live-lost')).filter(p => p.offsetParent).map(p => {
+		const cs = getComputedStyle(p);
+		const rgb = s => s.match(/[\d.]+/g).slice(0, 3).map(Number);
+		const lum = c => c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
+			.reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+		const a = lum(rgb(cs.color)), b = lum(rgb(cs.backgroundColor));
+		return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ratios) != 2 {
+		t.Fatalf("%d connection notes shown, want 2 (status line and beside the form)", len(ratios))
+	}
+	for _, r := range ratios {
+		if r < 4.5 {
+			t.Errorf("connection note contrast %.2f:1, want at least 4.5:1", r)
+		}
+	}
+	phoneFits(t, ctx, "lost")
+
+	// Ben's idea arrives while the phone is away.
+	if _, err := ph.svc.Act(context.Background(), ph.id, ph.voterOf(ben).ID, workshop.TypeIdea,
+		workshop.Idea{Text: "Ein Trinkbrunnen", Phase: ph.state().PhaseIndex}); err != nil {
+		t.Fatal(err)
+	}
+	wire.mend()
+	back := time.Now()
+	phoneWaitJS(t, ctx, "back", `!document.getElementById('live-lost') && document.querySelector('#idea-form [data-live-lost]').hidden
+		&& document.getElementById('idea-count').textContent === 'Ideas so far: 1'
+		&& document.getElementById('phone').getAttribute('data-live-state') === 'live' && window.notReloaded === true`)
+	// The step is at most 5 s (half to all of it, with jitter).
+	if d := time.Since(back); d > 6*time.Second {
+		t.Errorf("back after %v, want within the 5 s step", d)
+	}
+	if !evalBool(t, ctx, "focus kept", `document.activeElement && document.activeElement.id === 'idea-text'`) {
+		t.Fatal("reconnecting moved the focus")
+	}
+}

@@ -2,10 +2,13 @@ package console
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
@@ -157,4 +160,81 @@ func (ph *phoneHub) labelOf(b *browser) string {
 		ph.t.Fatal("the phone has not joined")
 	}
 	return v.Label
+}
+
+// cutListener takes the hub off the network and back, as a restart or a
+// lost Wi-Fi does: cut closes every connection, live sockets too (an
+// httptest server lets go of a connection once it is hijacked, so
+// closing the server would keep them), and refuses new ones until mend.
+type cutListener struct {
+	net.Listener
+	mu    sync.Mutex
+	down  bool
+	conns map[*cutConn]struct{}
+}
+
+type cutConn struct {
+	net.Conn
+	l *cutListener
+}
+
+func (c *cutConn) Close() error {
+	c.l.mu.Lock()
+	delete(c.l.conns, c)
+	c.l.mu.Unlock()
+	return c.Conn.Close()
+}
+
+func (l *cutListener) Accept() (net.Conn, error) {
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		if l.down {
+			l.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		c := &cutConn{Conn: nc, l: l}
+		l.conns[c] = struct{}{}
+		l.mu.Unlock()
+		return c, nil
+	}
+}
+
+// cut drops every connection and refuses new ones.
+func (l *cutListener) cut() {
+	l.mu.Lock()
+	l.down = true
+	conns := make([]*cutConn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// mend takes connections again.
+func (l *cutListener) mend() {
+	l.mu.Lock()
+	l.down = false
+	l.mu.Unlock()
+}
+
+// cuttable serves the hub behind a cutListener from now on: a new
+// server on the same handler at ph.srv (the first one stays up, unused,
+// until the test ends).
+func (ph *phoneHub) cuttable() *cutListener {
+	ph.t.Helper()
+	srv := httptest.NewUnstartedServer(ph.srv.Config.Handler)
+	l := &cutListener{Listener: srv.Listener, conns: map[*cutConn]struct{}{}}
+	srv.Listener = l
+	srv.Start()
+	ph.t.Cleanup(srv.Close)
+	ph.srv = srv
+	return l
 }

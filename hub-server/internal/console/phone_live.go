@@ -13,8 +13,10 @@ import (
 )
 
 // The live socket (/w/CODE/live) is an acceleration, never the source of
-// truth: the page works without it, and phone.js reloads the page when
-// the socket cannot be kept. The server pushes the guest's phoneView as
+// truth: the page works without it. When the socket is lost phone.js says
+// so on the page and reconnects (0.5 s doubling to 5 s, with jitter); the
+// first message of every new socket is the whole current view, so a
+// phone that was away misses nothing. The server pushes the guest's phoneView as
 // {"type":"view","view":{…}} when the socket opens and whenever the
 // workshop's log advances and the view changed; the client sends
 // nothing (a data message closes the socket). Sockets are capped per

@@ -2,7 +2,8 @@
 // counter and the phase timer. No framework; the page works without it
 // (forms post, the server redirects back). The server pushes the whole
 // view as JSON; when the phase (the page's structure) changes the page
-// reloads, otherwise the lists are rendered again here. Every text comes
+// reloads, otherwise the lists are rendered again here. A lost socket is
+// said on the page and retried with a short backoff. Every text comes
 // from the server in the participant's language.
 (function () {
   'use strict';
@@ -152,8 +153,10 @@
     });
   }
 
+  var leaving = false; // the page is being replaced: a closing socket is no loss
   function apply(v) {
     if (v.key !== root.getAttribute('data-key')) {
+      leaving = true;
       location.replace(location.pathname); // the phase changed: the server renders the new one
       return;
     }
@@ -176,20 +179,68 @@
 
   var live = root.getAttribute('data-live');
   if (!live || !window.WebSocket) { return; }
-  var retry = 1000;
+
+  // A lost socket is said twice: once in the status region (announced
+  // politely; focus stays where it is) and beside the forms, where a
+  // participant is about to send. A blip shorter than lostAfter (a
+  // reconnect that works at once) says nothing.
+  var status = $('phone-status'), lostShown = false, lostTimer = 0, lostAfter = 1500;
+  function showLost(on) {
+    if (on === lostShown) { return; }
+    lostShown = on;
+    Array.prototype.forEach.call(document.querySelectorAll('[data-live-lost]'), function (n) { n.hidden = !on; });
+    if (!status) { return; }
+    if (on) {
+      // The line replaces an earlier "done": that was true when said, but
+      // the page no longer knows what the hub holds.
+      status.textContent = '';
+      status.appendChild(el('p', { 'class': 'live-lost', id: 'live-lost' }, status.getAttribute('data-lost')));
+    } else {
+      var p = $('live-lost');
+      if (p) { p.remove(); }
+    }
+  }
+
+  // Reconnect after a step that starts at 0.5 s and doubles up to 5 s,
+  // waiting between half and all of it (jitter: a room of phones does
+  // not knock at a restarted hub all at once). The server sends the
+  // whole current view on every new socket, so nothing is missed.
+  var stepMin = 500, stepMax = 5000, step = stepMin, retryTimer = 0, ws = null;
   function connect() {
-    var ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + live);
-    ws.onopen = function () { retry = 1000; };
+    retryTimer = 0;
+    ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + live);
     ws.onmessage = function (e) {
       var m;
       try { m = JSON.parse(e.data); } catch (err) { return; }
-      if (m && m.type === 'view') { apply(m.view); }
+      if (m && m.type === 'view') {
+        // Only a view proves the hub is back (a socket that opens and
+        // closes at once keeps backing off).
+        step = stepMin;
+        clearTimeout(lostTimer);
+        lostTimer = 0;
+        showLost(false);
+        apply(m.view);
+      }
     };
     ws.onclose = function () {
+      ws = null;
+      if (leaving) { return; } // the page is being replaced: not a loss
       root.setAttribute('data-live-state', 'off');
-      setTimeout(connect, retry);
-      retry = Math.min(retry * 2, 30000);
+      if (!lostShown && !lostTimer) { lostTimer = setTimeout(function () { lostTimer = 0; showLost(true); }, lostAfter); }
+      retryTimer = setTimeout(connect, step / 2 + Math.random() * step / 2);
+      step = Math.min(step * 2, stepMax);
     };
   }
+  // The network or the screen came back: try now, not after the step.
+  function tryNow() {
+    if (retryTimer && !leaving) { clearTimeout(retryTimer); connect(); }
+  }
+  window.addEventListener('online', tryNow);
+  document.addEventListener('visibilitychange', function () { if (!document.hidden) { tryNow(); } });
+  window.addEventListener('pagehide', function () { leaving = true; });
+  window.addEventListener('pageshow', function (e) {
+    // Back from the back-forward cache: the socket is gone, reconnect.
+    if (e.persisted) { leaving = false; if (!ws && !retryTimer) { connect(); } }
+  });
   connect();
 }());
