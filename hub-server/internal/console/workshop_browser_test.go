@@ -138,6 +138,13 @@ func TestBrowserWorkshop(t *testing.T) {
 	run(t, ctx, "reveal", fresh(chromedp.Click(chromedp.ID("#ws-reveal"))), fresh(chromedp.WaitVisible(chromedp.ID("#ranking-1"))))
 	run(t, pctx, "results on the projector", waitJS("the ranking", `!!document.getElementById("ranking-1") && document.getElementById("ranking-1").textContent.includes("Mehr Bänke am Elbufer")`),
 		sh.take("workshop-projector-results"))
+	// On to the results phase: the projector's join code gives way to
+	// the public results page's, unreloaded.
+	run(t, pctx, "mark the projector", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	run(t, ctx, "results phase", fresh(chromedp.Click(chromedp.ID("#ws-next"))), waitJS("the results phase", `document.getElementById("ws-status").textContent.includes("Results")`))
+	run(t, pctx, "results QR code on the projector", waitJS("the results page's address",
+		`!!document.getElementById("pj-results-url") && document.getElementById("pj-results-url").textContent.endsWith("/w/`+v.Workshop.JoinCode+`/results") && !document.getElementById("pj-join-url")`),
+		waitJS("no reload", `window.notReloaded === true`))
 
 	// Results page and its CSV export, fetched by the browser's session.
 	run(t, ctx, "results", fresh(chromedp.Click(chromedp.CSS(`#ws-nav a[href$="/results"]`))), fresh(chromedp.WaitVisible(chromedp.ID("#export-csv"))), sh.take("workshop-results"))

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +15,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/oklog/ulid/v2"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
@@ -21,13 +27,19 @@ import (
 )
 
 // workshopHub is a hub on SQLite whose console drives the real workshop
-// service, running until the test ends.
-func workshopHub(t *testing.T) (*hub, *workshops.Service) {
+// service, running until the test ends; mods change the console's
+// options.
+func workshopHub(t *testing.T, mods ...func(*Opts)) (*hub, *workshops.Service) {
 	t.Helper()
 	st := teststores.Open(t, teststores.SQLite)
 	svc := workshops.New(st, workshops.Opts{Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	st.OnWorkshopAppend(svc.OnAppend)
-	h := newHubWith(t, st, func(o *Opts) { o.Workshops = svc })
+	h := newHubWith(t, st, func(o *Opts) {
+		o.Workshops = svc
+		for _, m := range mods {
+			m(o)
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
@@ -214,7 +226,8 @@ func TestWorkshopFromTheConsole(t *testing.T) {
 	if _, err := svc.Act(ctx, id, voter, workshop.TypeDot, workshop.Dot{Round: 1, Item: idea.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if pj = b.get("/console/workshops/" + id + "/projector"); !strings.Contains(pj.body, "1 dots placed") || strings.Contains(pj.body, "ranking-1") {
+	// The projector speaks the workshop's language (de), not mia's.
+	if pj = b.get("/console/workshops/" + id + "/projector"); !strings.Contains(pj.body, "1 Punkte gesetzt") || strings.Contains(pj.body, "ranking-1") {
 		t.Fatalf("projector while voting: %s", pj.body)
 	}
 	act(t, b, id, url.Values{"op": {"reveal"}, "round": {"1"}})
@@ -305,4 +318,239 @@ func TestWorkshopFromTheConsole(t *testing.T) {
 	if c, _ := svc.Get(ctx, cm[1]); c.Workshop.Status != workshops.StatusDraft || c.State.Spec.Question != "Was fehlt am Elbufer?" {
 		t.Fatalf("copy: %+v", c.Workshop)
 	}
+}
+
+// terminalEvent is an event as a taking-part terminal writes it (the hub
+// takes it through the service's Append, as from the terminal's socket).
+func terminalEvent(t *testing.T, workshopID, terminalID string, seq uint64, wall time.Time, actor string, typ workshop.Type, data any) json.RawMessage {
+	t.Helper()
+	raw, err := workshop.Encode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(workshop.Event{ID: ulid.Make().String(), Workshop: workshopID, Device: workshop.DeviceTerminalPrefix + terminalID,
+		Seq: seq, HLC: workshop.HLC{Wall: wall.UnixMilli()}, Actor: actor, Type: typ, Data: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestWorkshopDotsOverTheLimit: one card spends its two dots at one
+// terminal and a third at another that was offline. The moderator sees,
+// on the run page and its live socket, each round's dots by state and
+// the card (by its label, never its hash) with a dot over the limit;
+// the results page totals them. The projector speaks the workshop's
+// language and, in the results phase and after the end, shows the public
+// results page's QR code instead of the join code. Without a public
+// address the run page says what the terminals cannot show.
+func TestWorkshopDotsOverTheLimit(t *testing.T) {
+	h, svc := workshopHub(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h.addUser("mia", store.RoleModerator)
+	t1 := h.enrolTerminal("jst-library-1", "Johannstadt")
+	t2 := h.enrolTerminal("jst-cafe-1", "Johannstadt")
+	b := h.browser()
+	b.mustLogin("mia")
+	id := prepare(t, b, workshopFormValues("Elbufer", t1.id, t2.id)) // in German
+	act(t, b, id, url.Values{"op": {"open"}})
+	v, _ := svc.Get(ctx, id)
+	code := v.Workshop.JoinCode
+
+	// The hub runs without a public URL: terminals take part, so the run
+	// page says what they cannot show. A workshop without terminals has
+	// nothing to say.
+	run := b.get("/console/workshops/" + id)
+	if !strings.Contains(run.body, `id="ws-no-public-url"`) || !strings.Contains(run.body, "The hub has no public address (serve --public-url)") {
+		t.Fatalf("run page without a public URL: no notice\n%s", run.body)
+	}
+	other := prepare(t, b, workshopFormValues("Ohne Terminals"))
+	if p := b.get("/console/workshops/" + other); strings.Contains(p.body, `id="ws-no-public-url"`) {
+		t.Fatal("the notice on a workshop no terminal takes part in")
+	}
+
+	phone, _, err := svc.JoinPhone(ctx, code, strings.Repeat("q", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := svc.Act(ctx, id, phone, workshop.TypeIdea, workshop.Idea{Text: "Mehr Bänke", Phase: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bIdea, err := svc.Act(ctx, id, phone, workshop.TypeIdea, workshop.Idea{Text: "Ein Trinkbrunnen", Phase: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	act(t, b, id, url.Values{"op": {"next"}})
+	act(t, b, id, url.Values{"op": {"next"}})
+	act(t, b, id, url.Values{"op": {"vote"}, "round": {"1"}, "dots": {"2"}, "on": {"ideas"}})
+	pj := b.get("/console/workshops/" + id + "/projector")
+	if !strings.Contains(pj.body, `<html lang="de">`) || !strings.Contains(pj.body, "Mit dem Handy mitmachen") || !strings.Contains(pj.body, "0 Punkte gesetzt") ||
+		!strings.Contains(pj.body, `id="pj-join-url">`+strings.TrimPrefix(h.srv.URL, "http://")+"/w/"+code+"<") || strings.Contains(pj.body, "/results") {
+		t.Fatalf("projector while voting: not in the workshop's German, or no join code\n%s", pj.body)
+	}
+	if run = b.get("/console/workshops/" + id); !strings.Contains(run.body, `<html lang="en">`) {
+		t.Fatal("the run page is not in the moderator's language")
+	}
+
+	// The card checks in at the library and places both its dots; the
+	// café terminal, offline, did not know: its check-in is a duplicate,
+	// its dot the third, over the limit. The phone's dot counts.
+	card := "v:0123456789abcdef0123"
+	now := time.Now()
+	if _, err := svc.Append(ctx, t1.id, []json.RawMessage{
+		terminalEvent(t, id, t1.id, 1, now, card, workshop.TypeCheckIn, workshop.CheckIn{Via: workshop.ViaCard, Label: "Karte 3"}),
+		terminalEvent(t, id, t1.id, 2, now, card, workshop.TypeDot, workshop.Dot{Round: 1, Item: a.ID}),
+		terminalEvent(t, id, t1.id, 3, now, card, workshop.TypeDot, workshop.Dot{Round: 1, Item: bIdea.ID}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Append(ctx, t2.id, []json.RawMessage{
+		terminalEvent(t, id, t2.id, 1, now, card, workshop.TypeCheckIn, workshop.CheckIn{Via: workshop.ViaCard, Label: "Karte 3"}),
+		terminalEvent(t, id, t2.id, 2, now, card, workshop.TypeDot, workshop.Dot{Round: 1, Item: a.ID}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Act(ctx, id, phone, workshop.TypeDot, workshop.Dot{Round: 1, Item: a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	v, _ = svc.Get(ctx, id)
+	if _, dots := v.State.VoterDots(card, 1); len(dots) != 3 || dots[2].Status != workshop.DotOverLimit {
+		t.Fatalf("the card's dots: %+v", dots)
+	}
+
+	// tally is round 1's row: counted, pending, over, late, void.
+	tally := func(page string) string {
+		row := between(page, `<tr id="dot-tally-1">`, "</tr>")
+		return strings.Join(regexp.MustCompile(`<td class="num[^"]*">(\d+)</td>`).FindAllString(row, -1), "")
+	}
+	cells := func(n ...int) string {
+		var s strings.Builder
+		for i, k := range n {
+			class := "num"
+			if k > 0 && (i == 2 || i == 3) {
+				class += " ws-attention"
+			}
+			fmt.Fprintf(&s, `<td class="%s">%d</td>`, class, k)
+		}
+		return s.String()
+	}
+	run = b.get("/console/workshops/" + id)
+	if got, want := tally(run.body), cells(3, 0, 1, 0, 0); got != want {
+		t.Fatalf("round 1's dots on the run page: %s, want %s\n%s", got, want, between(run.body, `id="ws-dot-tally"`, "</table>"))
+	}
+	over := between(run.body, `id="over-limit-1"`, "</ul>")
+	if !strings.Contains(over, "<li>Karte 3: 1 over the limit</li>") || strings.Contains(over, card) || strings.Count(over, "<li>") != 1 {
+		t.Fatalf("who is over the limit: %q", over)
+	}
+
+	// The live socket's run view carries the same block.
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.srv.URL, "http")+"/console/workshops/"+id+"/live?page=run",
+		&websocket.DialOptions{HTTPClient: b.c, HTTPHeader: http.Header{"Origin": {h.srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	m := readLive(ctx, t, conn)
+	if got, want := tally(m.HTML["ws-voting"]), cells(3, 0, 1, 0, 0); got != want || !strings.Contains(m.HTML["ws-voting"], "Karte 3: 1 over the limit") {
+		t.Fatalf("the live run view's dots: %s, want %s\n%s", got, want, m.HTML["ws-voting"])
+	}
+	conn.Close(websocket.StatusNormalClosure, "")
+
+	// Reveal and go on to the results phase: the round closes. A dot the
+	// card placed after that, at the library, waits for a decision.
+	act(t, b, id, url.Values{"op": {"reveal"}, "round": {"1"}})
+	if pj = b.get("/console/workshops/" + id + "/projector"); strings.Contains(pj.body, "Die Ergebnisse zum Nachlesen") {
+		t.Fatal("the results' QR code before the results phase")
+	}
+	act(t, b, id, url.Values{"op": {"next"}})
+	if _, err := svc.Append(ctx, t1.id, []json.RawMessage{
+		terminalEvent(t, id, t1.id, 4, time.Now().Add(time.Minute), card, workshop.TypeDot, workshop.Dot{Round: 1, Item: a.ID}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run = b.get("/console/workshops/" + id)
+	if got, want := tally(run.body), cells(3, 0, 1, 1, 0); got != want || !strings.Contains(run.body, "Karte 3: 1 over the limit") {
+		t.Fatalf("round 1's dots after the round closed: %s, want %s", got, want)
+	}
+	res := b.get("/console/workshops/" + id + "/results")
+	if !strings.Contains(res.body, `id="results-over-limit-1">1 dots were over a participant&#39;s limit and do not count.<`) {
+		t.Fatalf("results page: no over-limit total\n%s", res.body)
+	}
+
+	// The projector points the room at the public results page: the QR
+	// code of its absolute address, built as the join code's is.
+	host := strings.TrimPrefix(h.srv.URL, "http://")
+	resultsQR, err := qrSVG(h.srv.URL+"/w/"+code+"/results", host+"/w/"+code+"/results")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantResults := func(what, html string) {
+		t.Helper()
+		if !strings.Contains(html, "Die Ergebnisse zum Nachlesen auf dem Handy") || !strings.Contains(html, string(resultsQR)) ||
+			!strings.Contains(html, `id="pj-results-url">`+host+"/w/"+code+"/results<") || strings.Contains(html, "Mit dem Handy mitmachen") {
+			t.Fatalf("%s: no results QR code in the workshop's language\n%s", what, html)
+		}
+	}
+	wantResults("projector in the results phase", b.get("/console/workshops/"+id+"/projector").body)
+	act(t, b, id, url.Values{"op": {"end"}})
+	wantResults("projector after the end", b.get("/console/workshops/"+id+"/projector").body)
+	conn, _, err = websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.srv.URL, "http")+"/console/workshops/"+id+"/live?page=projector",
+		&websocket.DialOptions{HTTPClient: b.c, HTTPHeader: http.Header{"Origin": {h.srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	m = readLive(ctx, t, conn)
+	wantResults("the projector's live view", m.HTML["ws-pj-qr"])
+	if !strings.Contains(m.HTML["ws-projector"], "Der Workshop ist beendet") {
+		t.Fatalf("the projector's live view is not in German: %s", m.HTML["ws-projector"])
+	}
+	conn.Close(websocket.StatusNormalClosure, "")
+}
+
+// TestWorkshopWithPublicURL: with the hub's public address the run page
+// has no notice and the projector's codes carry that address.
+func TestWorkshopWithPublicURL(t *testing.T) {
+	h, svc := workshopHub(t, func(o *Opts) { o.PublicURL = "https://hub.example.org/" })
+	h.addUser("mia", store.RoleModerator)
+	term := h.enrolTerminal("jst-library-1", "Johannstadt")
+	b := h.browser()
+	b.mustLogin("mia")
+	id := prepare(t, b, workshopFormValues("Elbufer", term.id))
+	act(t, b, id, url.Values{"op": {"open"}})
+	v, _ := svc.Get(context.Background(), id)
+	if run := b.get("/console/workshops/" + id); run.status != 200 || strings.Contains(run.body, `id="ws-no-public-url"`) {
+		t.Fatalf("run page with a public URL: %d, notice shown", run.status)
+	}
+	joinQR, err := qrSVG("https://hub.example.org/w/"+v.Workshop.JoinCode, "hub.example.org/w/"+v.Workshop.JoinCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pj := b.get("/console/workshops/" + id + "/projector"); !strings.Contains(pj.body, string(joinQR)) {
+		t.Fatalf("projector: no join QR code of the public address\n%s", pj.body)
+	}
+	act(t, b, id, url.Values{"op": {"end"}})
+	resultsQR, err := qrSVG("https://hub.example.org/w/"+v.Workshop.JoinCode+"/results", "hub.example.org/w/"+v.Workshop.JoinCode+"/results")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pj := b.get("/console/workshops/" + id + "/projector"); !strings.Contains(pj.body, string(resultsQR)) {
+		t.Fatalf("projector after the end: no results QR code of the public address\n%s", pj.body)
+	}
+}
+
+// readLive reads one message of a staff page's live socket.
+func readLive(ctx context.Context, t *testing.T, conn *websocket.Conn) liveMessage {
+	t.Helper()
+	_, data, err := conn.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m liveMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -18,7 +18,7 @@ import (
 var liveFragments = map[string][]string{
 	"workshop_run":       {"ws-status", "ws-counts", "ws-inbox", "ws-moderation", "ws-voting", "ws-terminals"},
 	"workshop_cluster":   {"ws-counts", "ws-board"},
-	"workshop_projector": {"ws-projector"},
+	"workshop_projector": {"ws-projector", "ws-pj-qr"},
 }
 
 // liveRefresh is how often the socket sends the view unasked, for the
@@ -62,7 +62,8 @@ func (c *Console) workshopLive(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, msg("error.no_such_page"))
 		return
 	}
-	if _, ok := c.workshopOf(w, r); !ok {
+	v, ok := c.workshopOf(w, r)
+	if !ok {
 		return
 	}
 	if !sameOrigin(r) {
@@ -79,6 +80,9 @@ func (c *Console) workshopLive(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	p := principalFrom(r.Context())
 	lang := c.lang(r, p, false)
+	if page == "workshop_projector" {
+		lang = c.projectorLang(r, v.State.Spec)
+	}
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		c.o.Logger.Info("console: workshop live refused", "err", err)

@@ -46,6 +46,15 @@ type workshopRunData struct {
 	JoinURL  string
 	ShortURL string
 	QR       template.HTML
+	// ResultsQR is the public results page's QR code (ResultsShort its
+	// address to read), which the projector shows instead of the join
+	// code once there are results to read; empty before.
+	ResultsQR    template.HTML
+	ResultsShort string
+	// NoPublicURL: the hub runs without a public address, so the
+	// terminals taking part can show no join QR code and print no QR
+	// code on their summary (they build both from it).
+	NoPublicURL bool
 	// LogSHA is the event-log archive's SHA-256 (results page).
 	LogSHA string
 }
@@ -67,10 +76,27 @@ type workshopTerminal struct {
 	Known                     bool // enrolled (a removed terminal may still be in the spec)
 }
 
-// roundResults is a round's ranking.
+// roundResults is a round's ranking and its dots by status.
 type roundResults struct {
 	Round   *workshop.Round
 	Results []workshop.Result
+	Dots    dotTally
+}
+
+// dotTally is how a round's dots stand. Taken-back and rejected dots
+// are left out: nobody waits on them.
+type dotTally struct {
+	Counted, Pending, OverLimit, Late, Void int
+	// Over are the voters with dots over the limit, in check-in order:
+	// the moderator may want to tell them.
+	Over []voterOver
+}
+
+// voterOver is a voter's dots over the limit in one round, named by the
+// voter's pseudonymous label ("Karte 3"), never their ID.
+type voterOver struct {
+	Label string
+	N     int
 }
 
 // themeColumn is a theme and its ideas on the board.
@@ -172,19 +198,86 @@ func (c *Console) runData(ctx context.Context, r *http.Request, v workshops.View
 			d.LateDots = append(d.LateDots, dot)
 		}
 	}
+	tallies := dotTallies(s)
 	for _, rd := range s.Rounds {
-		d.Results = append(d.Results, roundResults{Round: rd, Results: s.Tally(rd.N)})
+		d.Results = append(d.Results, roundResults{Round: rd, Results: s.Tally(rd.N), Dots: tallies[rd.N]})
 	}
 	if err := c.workshopTerminals(ctx, &d, fleet); err != nil {
 		return d, err
 	}
+	d.NoPublicURL = c.o.PublicURL == ""
 	d.ShortURL, d.JoinURL = c.joinURL(r, v.Workshop.JoinCode)
 	qr, err := qrSVG(d.JoinURL, d.ShortURL)
 	if err != nil {
 		return d, err
 	}
 	d.QR = qr
+	if resultsToRead(s, d.Phase) {
+		d.ResultsShort = d.ShortURL + "/results"
+		if d.ResultsQR, err = qrSVG(d.JoinURL+"/results", d.ResultsShort); err != nil {
+			return d, err
+		}
+	}
 	return d, nil
+}
+
+// dotTallies counts each round's dots by status, and who spent dots
+// over their limit (one card on two offline terminals).
+func dotTallies(s *workshop.State) map[int]dotTally {
+	tallies := map[int]dotTally{}
+	over := map[int]map[string]int{} // round → voter ID → dots over the limit
+	for _, dot := range s.Dots {
+		t := tallies[dot.Round]
+		switch dot.Status {
+		case workshop.DotCounted:
+			t.Counted++
+		case workshop.DotPending:
+			t.Pending++
+		case workshop.DotOverLimit:
+			t.OverLimit++
+			if over[dot.Round] == nil {
+				over[dot.Round] = map[string]int{}
+			}
+			over[dot.Round][dot.Voter]++
+		case workshop.DotLate:
+			t.Late++
+		case workshop.DotVoid:
+			t.Void++
+		}
+		tallies[dot.Round] = t
+	}
+	for n, byVoter := range over {
+		t := tallies[n]
+		for _, vo := range s.Voters {
+			if k := byVoter[vo.ID]; k > 0 {
+				t.Over = append(t.Over, voterOver{Label: vo.Label, N: k})
+			}
+		}
+		tallies[n] = t
+	}
+	return tallies
+}
+
+// resultsToRead reports whether the room should be pointed at the
+// public results page rather than the join page: once the workshop has
+// ended, or in its results phase once a round is revealed.
+func resultsToRead(s *workshop.State, phase *workshop.PhaseSpec) bool {
+	if s.Ended {
+		return true
+	}
+	if phase == nil || phase.Kind != workshop.PhaseResults {
+		return false
+	}
+	return slices.ContainsFunc(s.Rounds, func(r *workshop.Round) bool { return r.Revealed })
+}
+
+// projectorLang is the projector's language: the workshop's, which the
+// room reads, when the console speaks it; else the reader's.
+func (c *Console) projectorLang(r *http.Request, spec workshop.Spec) string {
+	if knownLang(spec.Lang) {
+		return spec.Lang
+	}
+	return c.lang(r, principalFrom(r.Context()), false)
 }
 
 // joinURL is the phone page's address: the full one for the QR code and
@@ -294,7 +387,8 @@ func (c *Console) workshopCluster(w http.ResponseWriter, r *http.Request) {
 // workshopProjector is the view for the room's projector.
 func (c *Console) workshopProjector(w http.ResponseWriter, r *http.Request) {
 	if d, ok := c.pageData(w, r); ok {
-		c.showWorkshopPage(w, r, "workshop_projector", verbatim(d.Info.Title), d)
+		w.Header().Set("Content-Security-Policy", workshopPageCSP)
+		c.renderIn(w, r, http.StatusOK, c.projectorLang(r, d.Spec), "workshop_projector", verbatim(d.Info.Title), "workshops", d)
 	}
 }
 
