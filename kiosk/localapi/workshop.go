@@ -370,61 +370,29 @@ func (s *Server) workshopRoutes(mux *http.ServeMux) {
 		v, err := b.Workshop(r.Context(), r.URL.Query().Get("voter"))
 		s.answer(w, http.StatusOK, v, err)
 	}))
-	mux.HandleFunc("POST /v1/workshop/checkin", with(func(b WorkshopBackend, w http.ResponseWriter, r *http.Request) {
-		var req WorkshopCheckinRequest
+	mux.HandleFunc("POST /v1/workshop/checkin", with(workshopPost(s, http.StatusOK, WorkshopBackend.WorkshopCheckin)))
+	mux.HandleFunc("POST /v1/workshop/ideas", with(workshopPost(s, http.StatusCreated, WorkshopBackend.WorkshopIdea)))
+	mux.HandleFunc("POST /v1/workshop/dots", with(workshopPost(s, http.StatusCreated, WorkshopBackend.WorkshopDot)))
+	mux.HandleFunc("POST /v1/workshop/dots/take", with(workshopPost(s, http.StatusOK, WorkshopBackend.WorkshopDotTake)))
+	mux.HandleFunc("POST /v1/workshop/done", with(workshopPost(s, http.StatusOK,
+		func(b WorkshopBackend, ctx context.Context, req WorkshopDoneRequest) (struct{}, error) {
+			return struct{}{}, b.WorkshopDone(ctx, req)
+		})))
+	mux.HandleFunc("POST /v1/workshop/print", with(workshopPost(s, http.StatusOK, WorkshopBackend.WorkshopPrint)))
+	mux.HandleFunc("POST /v1/workshop/switch", with(workshopPost(s, http.StatusOK, WorkshopBackend.WorkshopSwitch)))
+	mux.HandleFunc("POST /v1/workshop/leave", with(workshopPost(s, http.StatusOK, WorkshopBackend.WorkshopLeave)))
+}
+
+// workshopPost is a workshop endpoint taking a small JSON request and
+// answering call's response with status (or call's error).
+func workshopPost[Req, Resp any](s *Server, status int, call func(WorkshopBackend, context.Context, Req) (Resp, error)) func(WorkshopBackend, http.ResponseWriter, *http.Request) {
+	return func(b WorkshopBackend, w http.ResponseWriter, r *http.Request) {
+		var req Req
 		if s.decodeSmall(w, r, &req) {
-			resp, err := b.WorkshopCheckin(r.Context(), req)
-			s.answer(w, http.StatusOK, resp, err)
+			resp, err := call(b, r.Context(), req)
+			s.answer(w, status, resp, err)
 		}
-	}))
-	mux.HandleFunc("POST /v1/workshop/ideas", with(func(b WorkshopBackend, w http.ResponseWriter, r *http.Request) {
-		var req WorkshopIdeaRequest
-		if s.decodeSmall(w, r, &req) {
-			resp, err := b.WorkshopIdea(r.Context(), req)
-			s.answer(w, http.StatusCreated, resp, err)
-		}
-	}))
-	mux.HandleFunc("POST /v1/workshop/dots", with(func(b WorkshopBackend, w http.ResponseWriter, r *http.Request) {
-		var req WorkshopDotRequest
-		if s.decodeSmall(w, r, &req) {
-			resp, err := b.WorkshopDot(r.Context(), req)
-			s.answer(w, http.StatusCreated, resp, err)
-		}
-	}))
-	mux.HandleFunc("POST /v1/workshop/dots/take", with(func(b WorkshopBackend, w http.ResponseWriter, r *http.Request) {
-		var req WorkshopDotTakeRequest
-		if s.decodeSmall(w, r, &req) {
-			resp, err := b.WorkshopDotTake(r.Context(), req)
-			s.answer(w, http.StatusOK, resp, err)
-		}
-	}))
-	mux.HandleFunc("POST /v1/workshop/done", with(func(b WorkshopBackend, w http.ResponseWriter, r *http.Request) {
-		var req WorkshopDoneRequest
-		if s.decodeSmall(w, r, &req) {
-			s.answer(w, http.StatusOK, struct{}{}, b.WorkshopDone(r.Context(), req))
-		}
-	}))
-	mux.HandleFunc("POST /v1/workshop/print", with(func(b WorkshopBackend, w http.ResponseWriter, r *http.Request) {
-		var req WorkshopPrintRequest
-		if s.decodeSmall(w, r, &req) {
-			resp, err := b.WorkshopPrint(r.Context(), req)
-			s.answer(w, http.StatusOK, resp, err)
-		}
-	}))
-	mux.HandleFunc("POST /v1/workshop/switch", with(func(b WorkshopBackend, w http.ResponseWriter, r *http.Request) {
-		var req WorkshopSwitchRequest
-		if s.decodeSmall(w, r, &req) {
-			resp, err := b.WorkshopSwitch(r.Context(), req)
-			s.answer(w, http.StatusOK, resp, err)
-		}
-	}))
-	mux.HandleFunc("POST /v1/workshop/leave", with(func(b WorkshopBackend, w http.ResponseWriter, r *http.Request) {
-		var req WorkshopLeaveRequest
-		if s.decodeSmall(w, r, &req) {
-			resp, err := b.WorkshopLeave(r.Context(), req)
-			s.answer(w, http.StatusOK, resp, err)
-		}
-	}))
+	}
 }
 
 // maxWorkshopRequest bounds a workshop request's body: an idea is at most
