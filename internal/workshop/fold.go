@@ -43,6 +43,61 @@ func orderEvents(events []Event) []Event {
 		}
 	}
 	slices.SortFunc(out, compareFoldOrder)
+	return inDeviceOrder(out)
+}
+
+// inDeviceOrder keeps sorted's order except that a terminal's event
+// waits for that terminal's events with lower sequence numbers that are
+// in the log: a terminal sends over two roads (its live socket and its
+// outbox), so the hub may stamp its sixth event before its fifth, and a
+// dot's take-back or an idea must not be folded before the dot or the
+// check-in it follows. A missing number holds nothing up. The result
+// depends only on the events, so every device still folds alike.
+func inDeviceOrder(sorted []Event) []Event {
+	seqs := map[string][]uint64{}
+	for _, e := range sorted {
+		if e.Device != DeviceHub {
+			seqs[e.Device] = append(seqs[e.Device], e.Seq)
+		}
+	}
+	inOrder := true
+	for _, s := range seqs {
+		if !slices.IsSorted(s) {
+			inOrder = false
+			slices.Sort(s)
+		}
+	}
+	if inOrder {
+		return sorted
+	}
+	out := make([]Event, 0, len(sorted))
+	next := make(map[string]int, len(seqs))
+	held := map[string]map[uint64][]Event{}
+	for _, e := range sorted {
+		s, d := seqs[e.Device], e.Device
+		if s == nil || s[next[d]] == e.Seq {
+			out = append(out, e)
+			if s == nil {
+				continue
+			}
+			next[d]++
+			// Release what waited for it, in sequence order.
+			for next[d] < len(s) {
+				waiting := held[d][s[next[d]]]
+				if len(waiting) == 0 {
+					break
+				}
+				out = append(out, waiting[0])
+				held[d][s[next[d]]] = waiting[1:]
+				next[d]++
+			}
+			continue
+		}
+		if held[d] == nil {
+			held[d] = map[uint64][]Event{}
+		}
+		held[d][e.Seq] = append(held[d][e.Seq], e)
+	}
 	return out
 }
 

@@ -4,7 +4,10 @@ package workshop
 //
 //   - Order: stamped events count in the hub's order (HubSeq), the same
 //     for everyone; what a device holds unstamped comes after, marked
-//     Pending.
+//     Pending. A terminal's events keep their own order (Seq) within
+//     that: one stamped before an earlier one of the same terminal that
+//     is in the log waits for it (a terminal sends by live socket and by
+//     outbox, so the hub may receive them crosswise).
 //   - Dots: a voter's live dots of a round are walked in that order; the
 //     first ones within the round's dots and the per-item cap count, the
 //     rest are DotOverLimit (one card over-spending on two offline

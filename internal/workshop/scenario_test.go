@@ -383,3 +383,40 @@ func deadlineOf(t *testing.T, e Event) int64 {
 	}
 	return p.(Phase).Deadline
 }
+
+// A terminal sends over two roads (live socket and outbox), so the hub
+// may stamp its later events first. The fold keeps each terminal's own
+// order: a take-back stamped before its dot still takes it, an idea
+// stamped before its author's check-in still counts, whatever the hub
+// order, and a missing number holds nothing up.
+func TestTerminalEventsStampedOutOfOrder(t *testing.T) {
+	w := newWS(t, simpleSpec())
+	w.spec.Dots = 2
+	w.phase(0)
+	const voter = "v:0123456789abcdef0123"
+	in := w.term("t:T1", voter, TypeCheckIn, CheckIn{Via: ViaCard, Label: "Karte 1"})
+	idea := w.term("t:T1", voter, TypeIdea, Idea{Text: "Mehr Bänke", Phase: 0})
+	w.deliver(idea, in)
+	w.phase(2)
+	dot1 := w.term("t:T1", voter, TypeDot, Dot{Round: 1, Item: idea.ID})
+	dot2 := w.term("t:T1", voter, TypeDot, Dot{Round: 1, Item: idea.ID})
+	take := w.term("t:T1", voter, TypeDotTake, DotTake{Dot: dot2.ID})
+	w.a.seq["t:T1"]++ // a number whose event never arrives
+	dot3 := w.term("t:T1", voter, TypeDot, Dot{Round: 1, Item: idea.ID})
+	w.deliver(take, dot3, dot2, dot1)
+
+	s := w.fold()
+	if i := s.Idea(idea.ID); i == nil || refusedFor(s, idea.ID) != "" {
+		t.Fatalf("the idea stamped before its check-in: %+v, refused %q", i, refusedFor(s, idea.ID))
+	}
+	got := statuses(s.Dots)
+	want := map[string]DotStatus{dot1.ID: DotCounted, dot2.ID: DotTaken, dot3.ID: DotCounted}
+	for id, st := range want {
+		if got[id] != st {
+			t.Errorf("dot %s: %s, want %s (all: %v)", id, got[id], st, got)
+		}
+	}
+	if left, _ := s.VoterDots(voter, 1); left != 0 {
+		t.Errorf("dots left %d, want 0", left)
+	}
+}
