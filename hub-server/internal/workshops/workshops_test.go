@@ -587,20 +587,29 @@ func TestCommandLineAppendSeenByPolling(t *testing.T) {
 	})
 }
 
+// openWithIdea opens a simple workshop in which one phone has joined and
+// written the idea "Ein Trinkbrunnen".
+func openWithIdea(t *testing.T, st store.Store) (svc *workshops.Service, w store.Workshop, voter string, idea workshop.Event) {
+	t.Helper()
+	ctx := context.Background()
+	svc = newService(t, st, workshops.Opts{})
+	w, err := svc.Create(ctx, spec(), "anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAct(t, svc, w.ID, mod, workshop.TypePhase, workshop.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
+	voter, _, err = svc.JoinPhone(ctx, w.JoinCode, strings.Repeat("k", 22))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idea = mustAct(t, svc, w.ID, voter, workshop.TypeIdea, workshop.Idea{Text: "Ein Trinkbrunnen", Phase: 0})
+	return svc, w, voter, idea
+}
+
 func TestExport(t *testing.T) {
 	teststores.Each(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
-		svc := newService(t, st, workshops.Opts{})
-		w, err := svc.Create(ctx, spec(), "anna")
-		if err != nil {
-			t.Fatal(err)
-		}
-		mustAct(t, svc, w.ID, mod, workshop.TypePhase, workshop.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
-		voter, _, err := svc.JoinPhone(ctx, w.JoinCode, strings.Repeat("k", 22))
-		if err != nil {
-			t.Fatal(err)
-		}
-		idea := mustAct(t, svc, w.ID, voter, workshop.TypeIdea, workshop.Idea{Text: "Ein Trinkbrunnen", Phase: 0})
+		svc, w, voter, idea := openWithIdea(t, st)
 		mustAct(t, svc, w.ID, voter, workshop.TypeIdea, workshop.Idea{Text: "Mehr Bänke", Phase: 0})
 		if _, err := svc.GoToPhase(ctx, w.ID, mod, 2); err != nil { // simple: ideas, cluster, vote, results
 			t.Fatal(err)
@@ -890,17 +899,7 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 func TestEndedTakesModeratorsOnly(t *testing.T) {
 	teststores.Each(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
-		svc := newService(t, st, workshops.Opts{})
-		w, err := svc.Create(ctx, spec(), "anna")
-		if err != nil {
-			t.Fatal(err)
-		}
-		mustAct(t, svc, w.ID, mod, workshop.TypePhase, workshop.Phase{Index: 0, Deadline: time.Now().UnixMilli()})
-		voter, _, err := svc.JoinPhone(ctx, w.JoinCode, strings.Repeat("k", 22))
-		if err != nil {
-			t.Fatal(err)
-		}
-		idea := mustAct(t, svc, w.ID, voter, workshop.TypeIdea, workshop.Idea{Text: "Ein Trinkbrunnen", Phase: 0})
+		svc, w, voter, idea := openWithIdea(t, st)
 		if _, err := svc.GoToPhase(ctx, w.ID, mod, 2); err != nil {
 			t.Fatal(err)
 		}
@@ -908,7 +907,7 @@ func TestEndedTakesModeratorsOnly(t *testing.T) {
 		if _, err := svc.GoToPhase(ctx, w.ID, mod, -1); err != nil {
 			t.Fatal(err)
 		}
-		_, err = svc.Act(ctx, w.ID, voter, workshop.TypeDot, workshop.Dot{Round: 1, Item: idea.ID})
+		_, err := svc.Act(ctx, w.ID, voter, workshop.TypeDot, workshop.Dot{Round: 1, Item: idea.ID})
 		if workshops.Reason(err) != workshop.ReasonNotOpen {
 			t.Errorf("a dot after the end: %v, want %s", err, workshop.ReasonNotOpen)
 		}
