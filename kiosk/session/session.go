@@ -34,6 +34,14 @@ const (
 	MaxReportText    = api.MaxReportText // the hub refuses longer texts
 	MaxSurveyText    = api.MaxSurveyText
 	DefaultLargeText = false
+	// MinWarning: the timeout warning gives a resident at least this long
+	// to ask for more time (EN 301 549 7.1 and WCAG 2.2.1 ask for 20 s),
+	// whatever the content sets.
+	MinWarning = 20 * time.Second
+	// SpeechFactor lengthens every timeout while the terminal speaks: a
+	// resident who listens to a screen needs far longer than one who
+	// glances at it.
+	SpeechFactor = 3
 )
 
 // EndReason says why a session ended.
@@ -78,7 +86,7 @@ type Opts struct {
 	// Timeout of inactivity before the warning; default 120 s.
 	Timeout time.Duration
 	// Warning is how long the warning shows before the session ends;
-	// default 30 s.
+	// default 30 s, at least MinWarning.
 	Warning time.Duration
 	// CardHold: a card that lay on the reader at least this long ends the
 	// session when it is taken away; a shorter tap only identifies.
@@ -150,6 +158,7 @@ type Manager struct {
 	cardIn  bool
 	ended   int
 	lastWhy EndReason
+	speech  bool
 }
 
 // NewManager returns a Manager without a session.
@@ -160,6 +169,7 @@ func NewManager(opts Opts) *Manager {
 	if opts.Warning <= 0 {
 		opts.Warning = DefaultWarning
 	}
+	opts.Warning = max(opts.Warning, MinWarning)
 	if opts.CardHold <= 0 {
 		opts.CardHold = DefaultCardHold
 	}
@@ -188,8 +198,39 @@ func (m *Manager) SetTiming(timeout, warning time.Duration) {
 		m.opts.Timeout = timeout
 	}
 	if warning > 0 {
-		m.opts.Warning = warning
+		m.opts.Warning = max(warning, MinWarning)
 	}
+}
+
+// SetSpeechMode lengthens (on) or restores (off) every timeout by
+// SpeechFactor. The window owns the mode: a session's end does not
+// change it, since headphones may still be plugged in.
+func (m *Manager) SetSpeechMode(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.speech = on
+}
+
+// SpeechMode reports whether timeouts are lengthened for speech.
+func (m *Manager) SpeechMode() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.speech
+}
+
+// Timing is the timeout and warning in force now (lengthened in speech
+// mode).
+func (m *Manager) Timing() (timeout, warning time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.timingLocked()
+}
+
+func (m *Manager) timingLocked() (timeout, warning time.Duration) {
+	if m.speech {
+		return m.opts.Timeout * SpeechFactor, m.opts.Warning * SpeechFactor
+	}
+	return m.opts.Timeout, m.opts.Warning
 }
 
 // SetDefaultLanguage sets the language sessions start in.
@@ -243,7 +284,8 @@ func (m *Manager) Touch() {
 	m.last = m.opts.Now()
 }
 
-// Extend is the warning's "more time" button.
+// Extend is the warning's "more time" button (or any key): it may be
+// used any number of times.
 func (m *Manager) Extend() { m.Touch() }
 
 // Card handles a card presented or removed. It returns the session (nil if
@@ -287,12 +329,13 @@ func (m *Manager) Check() (State, time.Duration) {
 		return Idle, 0
 	}
 	idle := m.opts.Now().Sub(m.last)
+	timeout, warning := m.timingLocked()
 	switch {
-	case idle >= m.opts.Timeout+m.opts.Warning:
+	case idle >= timeout+warning:
 		m.endLocked(EndTimeout)
 		return Idle, 0
-	case idle >= m.opts.Timeout:
-		return Warning, m.opts.Timeout + m.opts.Warning - idle
+	case idle >= timeout:
+		return Warning, timeout + warning - idle
 	}
 	return Active, 0
 }

@@ -319,3 +319,48 @@ func TestCardKeyCreatedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSpeechModeTiming: a warning shorter than 20 s is lengthened, speech
+// mode makes both timeout and warning three times longer, and the warning
+// can be answered with "more time" again and again.
+func TestSpeechModeTiming(t *testing.T) {
+	c := &clock{t: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	m := session.NewManager(session.Opts{Timeout: 60 * time.Second, Warning: 5 * time.Second, Now: c.Now})
+	if _, w := m.Timing(); w != session.MinWarning {
+		t.Fatalf("warning %v, want the minimum %v", w, session.MinWarning)
+	}
+	m.SetTiming(0, 10*time.Second)
+	if _, w := m.Timing(); w != session.MinWarning {
+		t.Fatalf("warning from the content %v, want the minimum %v", w, session.MinWarning)
+	}
+	m.SetSpeechMode(true)
+	if to, w := m.Timing(); to != 180*time.Second || w != 60*time.Second {
+		t.Fatalf("speech timing %v/%v, want 180s/60s", to, w)
+	}
+	m.Start("")
+	for i := range 12 {
+		c.Add(179 * time.Second)
+		if st, _ := m.Check(); st != session.Active {
+			t.Fatalf("extension %d: %v after 179 s in speech mode", i, st)
+		}
+		c.Add(time.Second)
+		st, left := m.Check()
+		if st != session.Warning || left != 60*time.Second {
+			t.Fatalf("extension %d: %v %v, want a warning with 60 s", i, st, left)
+		}
+		c.Add(59 * time.Second)
+		m.Extend()
+		if st, _ := m.Check(); st != session.Active {
+			t.Fatalf("extension %d refused: %v", i, st)
+		}
+	}
+	m.SetSpeechMode(false)
+	c.Add(60 * time.Second)
+	if st, left := m.Check(); st != session.Warning || left != 20*time.Second {
+		t.Fatalf("after speech mode: %v %v, want a 20 s warning", st, left)
+	}
+	c.Add(20 * time.Second)
+	if st, _ := m.Check(); st != session.Idle {
+		t.Fatalf("not ended: %v", st)
+	}
+}
