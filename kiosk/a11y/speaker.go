@@ -2,6 +2,41 @@
 // the accessibility tree a screen builds alongside its widgets (role,
 // label in every language, state, action), the focus that keypad keys
 // move, and what is spoken, through a Speaker, as the focus moves.
+//
+// # Speech mode
+//
+// Speech mode is off until the first key press (which only starts it:
+// a short welcome naming the keys, then the screen) or headphones being
+// plugged in (Reader.SetHeadphones). A new screen is said as its title,
+// how many items it has, what it announces (a reference number, a
+// ticket's number, that the receipt is printed below the screen), then
+// the focused item: its label, role word and state ("Large text,
+// switch, off"). Every utterance interrupts the one before, so one
+// action gives one utterance. Volume and rate are the session's: they
+// return to the defaults when it ends, and speech mode ends with it
+// unless headphones are still plugged in. Labels marked Private (digits
+// of personal data) are said only while headphones are in.
+//
+// # Keys (EZ Access)
+//
+// Key names are Fyne's (fyne.KeyName values are strings, so this
+// package needs no Fyne). The window writes a numeric keypad's digit
+// keys as `KP_0`…`KP_9` (the X11 keypad scan codes) and Tab with Shift
+// held as `Shift+Tab`.
+//
+//	Previous      `Up`, `Left`, `Shift+Tab`, `KP_8`, `KP_4`
+//	Next          `Down`, `Right`, `Tab`, `KP_2`, `KP_6`
+//	Enter         `Return`, `KP_Enter`, `KP_5` (as a tap on the item)
+//	Back          `Escape`, `BackSpace` (the screen's back item, else home)
+//	Help          `F1`, `KP_Divide`, `/` (help for the screen shown)
+//	Repeat        `F2`, `KP_Multiply`, `*` (the last utterance again)
+//	Volume up     `KP_Add`, `+`
+//	Volume down   `KP_Subtract`, `-`
+//	Faster        `Prior` (page up), `KP_9`
+//	Slower        `Next` (page down), `KP_3`
+//
+// Previous and Next go round: past the last item comes the first, said
+// with "end of the list".
 package a11y
 
 // Utterance is one thing to say.
