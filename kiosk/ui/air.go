@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 )
@@ -42,27 +43,36 @@ func (u *UI) showAir() {
 // airScreen: each quantity's value now, what it means, and its last 24 h.
 func (u *UI) airScreen(minutes []localapi.Minute) fyne.CanvasObject {
 	cols := newColumns(18*theme.TextSize(), len(session.Quantities))
+	var now []string // the values now and what they mean, said first
 	for _, q := range session.Quantities {
-		box := container.NewVBox(subheading(u.tr("air." + q + ".name")))
+		box := container.NewVBox(u.subheading(u.tr("air." + q + ".name")))
 		if r, ok := u.latest[q]; ok {
 			lvl := session.LevelOf(q, r.Value)
 			box.Add(u.airLine(q, r.Value))
-			box.Add(wrapped(u.tr(fmt.Sprintf("air.advice.%s.%d", q, lvl))))
+			box.Add(u.wrapped(u.tr(fmt.Sprintf("air.advice.%s.%d", q, lvl))))
+			now = append(now, u.airText(q, r.Value), u.tr(fmt.Sprintf("air.advice.%s.%d", q, lvl)))
 		} else {
-			box.Add(wrapped(u.tr("air.none")))
+			box.Add(u.wrapped(u.tr("air.none")))
 		}
-		box.Add(wrapped(u.tr("air." + q + ".about")))
+		box.Add(u.wrapped(u.tr("air." + q + ".about")))
 		var pts []localapi.Minute
 		for _, m := range minutes {
 			if m.Quantity == q {
 				pts = append(pts, m)
 			}
 		}
-		box.Add(wrapped(u.tr("air.chart", "hours", 24)))
+		box.Add(u.wrapped(u.tr("air.chart", "hours", 24)))
 		if len(pts) < 2 { // an empty plot says nothing to a resident
-			box.Add(notice(theme.HistoryIcon(), u.tr("air.chart_empty")))
+			box.Add(u.notice(theme.HistoryIcon(), u.tr("air.chart_empty")))
 		} else {
-			box.Add(u.chart(q, pts))
+			chart := u.chart(q, pts)
+			// The chart, said: what it shows and where the line ends now.
+			name, desc := u.tr("air."+q+".name")+": "+u.tr("air.chart", "hours", 24), ""
+			if r, ok := u.latest[q]; ok {
+				desc = u.airText(q, r.Value)
+			}
+			u.node(accNode{Node: a11y.Node{Role: a11y.RoleImage, Target: chart}, live: func() string { return name }, desc: func() string { return desc }})
+			box.Add(chart)
 			// Which side is now: the time axis's two ends, in words.
 			from, now := widget.NewLabel(u.tr("air.chart_from", "hours", 24)), widget.NewLabel(u.tr("air.chart_now"))
 			from.SizeName, now.SizeName = theme.SizeNameCaptionText, theme.SizeNameCaptionText
@@ -70,7 +80,8 @@ func (u *UI) airScreen(minutes []localapi.Minute) fyne.CanvasObject {
 		}
 		cols.Add(box)
 	}
-	return container.NewBorder(heading(u.tr("air.title")), nil, nil, nil, container.NewVScroll(cols))
+	u.announce(now...)
+	return container.NewBorder(u.heading(u.tr("air.title")), nil, nil, nil, container.NewVScroll(cols))
 }
 
 // chart draws 24 hours of minute means over the level bands. The bands

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 )
 
@@ -17,14 +18,15 @@ import (
 // current announcements. A touch anywhere or a card starts a session.
 func (u *UI) attractScreen() fyne.CanvasObject {
 	now := u.opts.Now()
-	u.clock = heading(now.Format("15:04"))
+	welcome := u.heading(u.tr("attract.welcome", "quarter", u.txt(u.content.Quarter)))
+	welcome.Alignment = fyne.TextAlignCenter
+	u.clock = u.heading(now.Format("15:04"))
 	u.clock.SizeName = sizeNameClock
 	u.clock.Wrapping = fyne.TextWrapOff
 	u.clock.Alignment = fyne.TextAlignCenter
 	date := widget.NewLabel(u.date())
 	date.Alignment = fyne.TextAlignCenter
-	welcome := heading(u.tr("attract.welcome", "quarter", u.txt(u.content.Quarter)))
-	welcome.Alignment = fyne.TextAlignCenter
+	u.textNode(a11y.RoleText, date)
 
 	var news []fyne.CanvasObject
 	for _, a := range u.content.Announcements {
@@ -36,15 +38,16 @@ func (u *UI) attractScreen() fyne.CanvasObject {
 			&widget.TextSegment{Text: u.txt(a.Title), Style: widget.RichTextStyle{ColorName: theme.ColorNameForeground, SizeName: theme.SizeNameText, TextStyle: fyne.TextStyle{Bold: true}}},
 			&widget.TextSegment{Text: u.txt(a.Body), Style: widget.RichTextStyle{ColorName: theme.ColorNameForeground, SizeName: theme.SizeNameText}})
 		t.Wrapping = fyne.TextWrapWord
+		u.node(accNode{Node: a11y.Node{Role: a11y.RoleText, Target: t}, live: func() string { return a11y.Sentences(u.txt(a.Title), u.txt(a.Body)) }})
 		news = append(news, container.NewBorder(nil, nil, container.New(minSize{40, 40}, widget.NewIcon(theme.InfoIcon())), nil, t))
 	}
-	left := container.NewVBox(subheading(u.tr("attract.air")), u.airSummary())
-	right := container.NewVBox(subheading(u.tr("attract.news")))
+	left := container.NewVBox(u.subheading(u.tr("attract.air")), u.airSummary())
+	right := container.NewVBox(u.subheading(u.tr("attract.news")))
 	if len(news) == 0 {
-		right.Add(wrapped(u.tr("attract.no_news")))
+		right.Add(u.wrapped(u.tr("attract.no_news")))
 	}
 	right.Objects = append(right.Objects, news...)
-	prompt := subheading(u.tr("attract.touch"))
+	prompt := u.subheading(u.tr("attract.touch"))
 	prompt.Alignment = fyne.TextAlignCenter
 	// Not in a Center: a wrapping label there shrinks to one letter per
 	// line and its height pushes the screen far beyond the display.
@@ -63,6 +66,11 @@ func (u *UI) attractScreen() fyne.CanvasObject {
 		container.New(split{0.4}, left, right))
 	tl := newTapLayer(func() { u.startSession("") })
 	u.addTarget(tl, func() string { return AttractArea })
+	u.attractTap = tl.onTap
+	// Enter anywhere on the attract screen starts a session, as a touch.
+	for i := range u.nodes {
+		u.nodes[i].Action = tl.onTap
+	}
 	return container.NewStack(tl, body)
 }
 
@@ -86,17 +94,20 @@ func (u *UI) airSummary() fyne.CanvasObject {
 		box.Add(u.airLine(q, r.Value))
 	}
 	if !any {
-		box.Add(wrapped(u.tr("air.none")))
+		box.Add(u.wrapped(u.tr("air.none")))
 	}
 	return box
 }
 
 // airLine: "Feinstaub PM2,5: 12 µg/m³ – gut", with a level mark.
 func (u *UI) airLine(q string, v float64) fyne.CanvasObject {
-	lvl := session.LevelOf(q, v)
-	text := u.tr("air.line", "name", u.tr("air."+q+".name"), "value", u.number(v), "unit", u.tr("air."+q+".unit"),
-		"level", u.tr(fmt.Sprintf("air.level.%d", lvl)))
-	return container.NewBorder(nil, nil, levelMark(lvl), nil, wrapped(text))
+	return container.NewBorder(nil, nil, levelMark(session.LevelOf(q, v)), nil, u.wrapped(u.airText(q, v)))
+}
+
+// airText is a value with its meaning in words.
+func (u *UI) airText(q string, v float64) string {
+	return u.tr("air.line", "name", u.tr("air."+q+".name"), "value", u.number(v), "unit", u.tr("air."+q+".unit"),
+		"level", u.tr(fmt.Sprintf("air.level.%d", session.LevelOf(q, v))))
 }
 
 // levelMark shows a level as a shape as well as a colour: 1–2 a tick,
@@ -134,19 +145,17 @@ func (u *UI) homeScreen() fyne.CanvasObject {
 	grid := newColumns(14*theme.TextSize(), 3)
 	for _, svc := range u.content.Services {
 		sub := u.txt(svc.Subtitle)
-		t := newTile(u.txt(svc.Title), sub, serviceIcon(svc.Kind, svc.Icon), u.act(func() { u.openService(svc.ID) }))
-		if svc.Kind == "ticket" && !u.printerOK {
-			t.disabled = true
-			t.Subtitle = u.tr(u.printerWhy) + " " + u.tr("ticket.unavailable")
+		off := svc.Kind == "ticket" && !u.printerOK
+		if off {
+			sub = u.tr(u.printerWhy) + " " + u.tr("ticket.unavailable")
 		}
-		u.addTarget(t, func() string { return t.Title })
-		grid.Add(t)
+		grid.Add(u.tile(u.txt(svc.Title), sub, serviceIcon(svc.Kind, svc.Icon), off, func() { u.openService(svc.ID) }))
 	}
 	var tiles fyne.CanvasObject = grid
 	if u.short() { // less padding in the tiles: all rows in view in large text too
 		tiles = container.NewThemeOverride(grid, tightTheme{u.app.Settings().Theme()})
 	}
-	var title fyne.CanvasObject = heading(u.tr("home.title"))
+	var title fyne.CanvasObject = u.heading(u.tr("home.title"))
 	if u.short() && u.th.largeText { // the tiles' room: they say what to do
 		title = nil
 	}

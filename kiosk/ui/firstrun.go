@@ -102,17 +102,17 @@ func (u *UI) firstRunScreen() fyne.CanvasObject {
 	u.addTarget(token, func() string { return u.tr(FieldToken) })
 	u.addTarget(hub, func() string { return u.tr(FieldHub) })
 	form := widget.NewForm(widget.NewFormItem(u.tr("firstrun.token"), token), widget.NewFormItem(u.tr("firstrun.hub"), hub))
-	box := container.NewVBox(heading(u.tr("firstrun.title")), wrapped(u.tr("firstrun.text")), form)
+	box := container.NewVBox(u.heading(u.tr("firstrun.title")), u.wrapped(u.tr("firstrun.text")), form)
 	if fr.reason != "" {
-		box.Add(notice(theme.ErrorIcon(), u.tr("firstrun.error."+fr.reason)))
+		box.Add(u.notice(theme.ErrorIcon(), u.tr("firstrun.error."+fr.reason)))
 		if fr.detail != "" {
-			box.Add(wrapped(u.tr("firstrun.detail", "detail", fr.detail)))
+			box.Add(u.wrapped(u.tr("firstrun.detail", "detail", fr.detail)))
 		}
 	}
 	if fr.busy {
 		token.Disable()
 		hub.Disable()
-		msg := subheading(u.tr("firstrun.busy"))
+		msg := u.subheading(u.tr("firstrun.busy"))
 		msg.Alignment = fyne.TextAlignCenter
 		box.Add(container.NewVBox(widget.NewProgressBarInfinite(), msg))
 	} else {
@@ -193,11 +193,11 @@ func (u *UI) enrol(fromMedia bool) {
 
 func (u *UI) enrolledScreen() fyne.CanvasObject {
 	d := u.first.done
-	title, name := heading(u.tr("firstrun.done.title")), heading(d.Name)
+	title, name := u.heading(u.tr("firstrun.done.title")), u.heading(d.Name)
 	title.Alignment, name.Alignment = fyne.TextAlignCenter, fyne.TextAlignCenter
 	box := container.NewVBox(container.New(minSize{96, 96}, widget.NewIcon(theme.ConfirmIcon())),
 		title, name,
-		wrapped(u.tr("firstrun.done.text", "quarter", d.Quarter, "hub", d.HubURL)),
+		u.wrapped(u.tr("firstrun.done.text", "quarter", d.Quarter, "hub", d.HubURL)),
 		u.button(u.tr("firstrun.continue"), theme.NavigateNextIcon(), widget.HighImportance, u.leaveFirstRun))
 	return centre(900, box)
 }

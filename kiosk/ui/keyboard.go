@@ -8,6 +8,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 )
 
 // German layout (QWERTZ) with the umlauts and ß on their own keys.
@@ -53,13 +55,14 @@ func (k *keyboard) build() fyne.CanvasObject {
 			b.OnTapped = u.act(func() { k.typed(b.Text) })
 			k.keys = append(k.keys, b)
 			u.addTarget(b, func() string { return b.Text })
+			u.node(accNode{Node: a11y.Node{Role: a11y.RoleKey, Action: b.OnTapped, Target: b}, live: func() string { return b.Text }})
 			r.Add(container.New(minSize{keyMin, keyMin}, b))
 		}
 		rows.Add(r)
 	}
-	shift := u.button(u.tr("keyboard.shift"), theme.MoveUpIcon(), widget.MediumImportance, func() { k.setShift(!k.shift) })
-	space := u.button(u.tr("keyboard.space"), nil, widget.MediumImportance, func() { k.typed(" ") })
-	del := u.button(u.tr("keyboard.delete"), theme.ContentUndoIcon(), widget.MediumImportance, k.backspace)
+	shift := u.buttonAs(a11y.RoleKey, 0, u.tr("keyboard.shift"), theme.MoveUpIcon(), widget.MediumImportance, func() { k.setShift(!k.shift) })
+	space := u.buttonAs(a11y.RoleKey, 0, u.tr("keyboard.space"), nil, widget.MediumImportance, func() { k.typed(" ") })
+	del := u.buttonAs(a11y.RoleKey, 0, u.tr("keyboard.delete"), theme.ContentUndoIcon(), widget.MediumImportance, k.backspace)
 	if k.back == nil || k.next == nil {
 		rows.Add(container.NewBorder(nil, nil, shift, del, space))
 		k.setShift(k.shift)

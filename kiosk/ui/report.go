@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
@@ -19,7 +20,7 @@ import (
 // The problem report: category → description → place → confirm → thanks.
 
 func (u *UI) step(n int) fyne.CanvasObject {
-	return wrapped(u.tr("report.step", "n", n, "of", 4))
+	return u.wrapped(u.tr("report.step", "n", n, "of", 4))
 }
 
 func (u *UI) categoryScreen() fyne.CanvasObject {
@@ -32,7 +33,7 @@ func (u *UI) categoryScreen() fyne.CanvasObject {
 			u.show(ScreenDescribe, u.describeScreen)
 		}))
 	}
-	return container.NewBorder(container.NewVBox(u.step(1), heading(u.tr("report.category.title"))), nil, nil, nil,
+	return container.NewBorder(container.NewVBox(u.step(1), u.heading(u.tr("report.category.title"))), nil, nil, nil,
 		container.NewVScroll(grid))
 }
 
@@ -63,8 +64,8 @@ func (u *UI) describeScreen() fyne.CanvasObject {
 	kb.next = u.button(u.tr("action.next"), theme.NavigateNextIcon(), widget.HighImportance, func() { u.show(ScreenPlace, u.placeScreen) })
 	// As wide as the longest count, so typing never squeezes it.
 	widest := widget.NewLabel(progress(strings.Repeat("x", session.MaxReportText))).MinSize().Width
-	title := container.NewBorder(nil, nil, nil, container.New(minSize{widest, 0}, count), heading(u.tr("report.describe.title")))
-	top := container.NewVBox(title, notice(theme.VisibilityOffIcon(), u.tr("report.describe.hint")))
+	title := container.NewBorder(nil, nil, nil, container.New(minSize{widest, 0}, count), u.heading(u.tr("report.describe.title")))
+	top := container.NewVBox(title, u.notice(theme.VisibilityOffIcon(), u.tr("report.describe.hint")))
 	return container.NewBorder(top, kb.build(), nil, nil, entry)
 }
 
@@ -80,7 +81,7 @@ func (u *UI) placeScreen() fyne.CanvasObject {
 		}))
 	}
 	back := u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { u.show(ScreenDescribe, u.describeScreen) })
-	return container.NewBorder(container.NewVBox(u.step(3), heading(u.tr("report.place.title"))), container.NewGridWithColumns(2, back), nil, nil,
+	return container.NewBorder(container.NewVBox(u.step(3), u.heading(u.tr("report.place.title"))), container.NewGridWithColumns(2, back), nil, nil,
 		container.NewVScroll(list))
 }
 
@@ -125,20 +126,20 @@ func (u *UI) confirmScreen() fyne.CanvasObject {
 		text = u.tr("report.confirm.no_text")
 	}
 	form := widget.NewForm(
-		widget.NewFormItem(u.tr("report.confirm.category"), wrapped(u.category(s.Report.Category))),
-		widget.NewFormItem(u.tr("report.confirm.text"), wrapped(text)),
-		widget.NewFormItem(u.tr("report.confirm.place"), wrapped(u.txt(u.place(s.Report.Place).Name))),
+		u.formItem(u.tr("report.confirm.category"), u.category(s.Report.Category)),
+		u.formItem(u.tr("report.confirm.text"), text),
+		u.formItem(u.tr("report.confirm.place"), u.txt(u.place(s.Report.Place).Name)),
 	)
 	var receipt fyne.CanvasObject
 	if u.printerOK {
-		receipt = notice(theme.DocumentPrintIcon(), u.tr("report.confirm.receipt"))
+		receipt = u.notice(theme.DocumentPrintIcon(), u.tr("report.confirm.receipt"))
 	} else {
-		receipt = notice(theme.WarningIcon(), u.tr(u.printerWhy)+" "+u.tr("report.confirm.no_receipt"))
+		receipt = u.notice(theme.WarningIcon(), u.tr(u.printerWhy)+" "+u.tr("report.confirm.no_receipt"))
 	}
 	nav := container.NewGridWithColumns(2,
 		u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { u.show(ScreenPlace, u.placeScreen) }),
 		u.button(u.tr("report.confirm.send"), theme.MailSendIcon(), widget.HighImportance, u.sendReport))
-	return container.NewBorder(container.NewVBox(u.step(4), heading(u.tr("report.confirm.title"))), container.NewVBox(receipt, nav), nil, nil,
+	return container.NewBorder(container.NewVBox(u.step(4), u.heading(u.tr("report.confirm.title"))), container.NewVBox(receipt, nav), nil, nil,
 		container.NewVScroll(form))
 }
 
@@ -198,34 +199,44 @@ func (u *UI) sendReport() {
 	})
 }
 
+// formItem is a line of a form, read as "name: value".
+func (u *UI) formItem(name, value string) *widget.FormItem {
+	l := plainWrapped(value)
+	u.node(accNode{Node: a11y.Node{Role: a11y.RoleText, Target: l}, live: func() string { return name + ": " + l.Text }})
+	return widget.NewFormItem(name, l)
+}
+
 func (u *UI) busyScreen() fyne.CanvasObject {
-	msg := subheading(u.tr("busy"))
+	msg := u.subheading(u.tr("busy"))
 	msg.Alignment = fyne.TextAlignCenter
 	return centre(640, container.NewVBox(widget.NewProgressBarInfinite(), msg))
 }
 
 func (u *UI) thanksScreen(ref string, printed bool) fyne.CanvasObject {
-	refLabel := heading(ref)
+	refLabel := u.heading(ref)
 	refLabel.Alignment = fyne.TextAlignCenter
 	refLabel.SizeName = theme.SizeNameHeadingText
-	box := container.NewVBox(heading(u.tr("report.thanks.title")), wrapped(u.tr("report.thanks.reference")), refLabel)
+	box := container.NewVBox(u.heading(u.tr("report.thanks.title")), u.wrapped(u.tr("report.thanks.reference")), refLabel)
+	receipt := ""
 	if printed {
-		box.Add(notice(theme.DocumentPrintIcon(), u.tr("report.thanks.printed")))
+		receipt = u.tr("a11y.receipt")
+		box.Add(u.notice(theme.DocumentPrintIcon(), u.tr("report.thanks.printed")))
 	} else {
-		box.Add(notice(theme.WarningIcon(), u.tr("report.thanks.not_printed")))
+		box.Add(u.notice(theme.WarningIcon(), u.tr("report.thanks.not_printed")))
 	}
 	if !u.syncOK {
-		box.Add(notice(theme.MediaReplayIcon(), u.tr("report.thanks.offline")))
+		box.Add(u.notice(theme.MediaReplayIcon(), u.tr("report.thanks.offline")))
 	}
 	nav := container.NewGridWithColumns(2,
 		u.button(u.tr("action.more"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
 		u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish))
+	u.announce(u.tr("report.thanks.reference"), ref, receipt)
 	return container.NewBorder(nil, nav, nil, nil, container.NewVScroll(box))
 }
 
 func (u *UI) showError(msg string) {
 	u.show(ScreenError, func() fyne.CanvasObject {
-		return container.NewVBox(heading(u.tr("error.title")), notice(theme.ErrorIcon(), msg),
+		return container.NewVBox(u.heading(u.tr("error.title")), u.notice(theme.ErrorIcon(), msg),
 			container.NewGridWithColumns(2, u.button(u.tr("action.home"), theme.HomeIcon(), widget.HighImportance, u.showHome)))
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
 )
@@ -29,7 +30,19 @@ func (u *UI) sbutton(label string, icon fyne.Resource, imp widget.Importance, f 
 	b := widget.NewButtonWithIcon(label, icon, func() { u.serviceLast = u.opts.Now(); f() })
 	b.Importance = imp
 	u.addTarget(b, func() string { return b.Text })
+	u.node(accNode{Node: a11y.Node{Role: a11y.RoleButton, Action: b.OnTapped, Back: icon == theme.NavigateBackIcon(), Target: b},
+		live: func() string { return b.Text }})
 	return touch(b)
+}
+
+// pinButton is a digit of the PIN pad: said only into headphones (a
+// PIN's digits heard from the loudspeaker would be anyone's).
+func (u *UI) pinButton(k string) fyne.CanvasObject {
+	o := u.sbutton(k, nil, widget.MediumImportance, func() { u.pinKey(k) })
+	if n := len(u.nodes); n > 0 && !u.buildingWarn {
+		u.nodes[n-1].Role, u.nodes[n-1].Private = a11y.RoleKey, true
+	}
+	return o
 }
 
 func (u *UI) serviceTick() {
@@ -65,12 +78,12 @@ func (u *UI) pinScreen() fyne.CanvasObject {
 	if u.serviceLast.IsZero() || u.name != ScreenPIN {
 		u.serviceLast = u.opts.Now()
 	}
-	dots := heading(strings.Repeat("●", len(u.pin)) + strings.Repeat("○", max(0, 4-len(u.pin))))
+	dots := u.heading(strings.Repeat("●", len(u.pin)) + strings.Repeat("○", max(0, 4-len(u.pin))))
 	dots.Alignment = fyne.TextAlignCenter
 	pad := container.NewGridWithColumns(3)
 	digits := strings.Split("1234567890", "")
 	for _, k := range digits[:9] {
-		pad.Add(u.sbutton(k, nil, widget.MediumImportance, func() { u.pinKey(k) }))
+		pad.Add(u.pinButton(k))
 	}
 	pad.Add(u.sbutton(u.tr("keyboard.delete"), theme.ContentUndoIcon(), widget.MediumImportance, func() {
 		if u.pin != "" {
@@ -78,15 +91,15 @@ func (u *UI) pinScreen() fyne.CanvasObject {
 		}
 		u.render()
 	}))
-	pad.Add(u.sbutton(digits[9], nil, widget.MediumImportance, func() { u.pinKey(digits[9]) }))
+	pad.Add(u.pinButton(digits[9]))
 	pad.Add(u.sbutton(u.tr("service.pin.ok"), theme.ConfirmIcon(), widget.HighImportance, u.checkPIN))
 	title := u.tr("service.pin.title")
 	if u.ws.modOnly {
 		title = u.tr("workshop.mod.pin_title")
 	}
-	box := container.NewVBox(heading(title), dots)
+	box := container.NewVBox(u.heading(title), dots)
 	if u.serviceMsg != "" {
-		box.Add(notice(theme.WarningIcon(), u.serviceMsg))
+		box.Add(u.notice(theme.WarningIcon(), u.serviceMsg))
 	}
 	box.Add(pad)
 	box.Add(u.sbutton(u.tr("service.close"), theme.CancelIcon(), widget.MediumImportance, u.closeService))
@@ -142,14 +155,14 @@ func (u *UI) serviceScreen() fyne.CanvasObject {
 		return u.tr("service.no")
 	}
 	info := widget.NewForm(
-		widget.NewFormItem(u.tr("service.version"), wrapped(st.Version)),
-		widget.NewFormItem(u.tr("service.enrolled"), wrapped(yes(st.Terminal.Enrolled)+" "+st.Terminal.Name+" "+st.Terminal.Quarter+" "+st.Terminal.TerminalID)),
-		widget.NewFormItem(u.tr("service.hub"), wrapped(st.Terminal.HubURL+" – "+u.tr("service.reachable")+": "+yes(st.Sync.HubReachable))),
-		widget.NewFormItem(u.tr("service.last_sync"), wrapped(stamp(st.Sync.LastSync))),
-		widget.NewFormItem(u.tr("service.content"), wrapped(u.content.Version)),
+		widget.NewFormItem(u.tr("service.version"), u.wrapped(st.Version)),
+		widget.NewFormItem(u.tr("service.enrolled"), u.wrapped(yes(st.Terminal.Enrolled)+" "+st.Terminal.Name+" "+st.Terminal.Quarter+" "+st.Terminal.TerminalID)),
+		widget.NewFormItem(u.tr("service.hub"), u.wrapped(st.Terminal.HubURL+" – "+u.tr("service.reachable")+": "+yes(st.Sync.HubReachable))),
+		widget.NewFormItem(u.tr("service.last_sync"), u.wrapped(stamp(st.Sync.LastSync))),
+		widget.NewFormItem(u.tr("service.content"), u.wrapped(u.content.Version)),
 	)
 	if st.Sync.LastError != "" {
-		info.Append(u.tr("service.last_error"), wrapped(st.Sync.LastError))
+		info.Append(u.tr("service.last_error"), u.wrapped(st.Sync.LastError))
 	}
 	var classes []string
 	for c := range st.Outbox.Classes {
@@ -158,7 +171,7 @@ func (u *UI) serviceScreen() fyne.CanvasObject {
 	sort.Strings(classes)
 	for _, c := range classes {
 		cs := st.Outbox.Classes[c]
-		info.Append(u.tr("service.outbox", "class", c), wrapped(u.tr("service.outbox_value", "count", cs.Count, "bytes", cs.Bytes)))
+		info.Append(u.tr("service.outbox", "class", c), u.wrapped(u.tr("service.outbox_value", "count", cs.Count, "bytes", cs.Bytes)))
 	}
 	devs := widget.NewForm()
 	for _, d := range st.Devices {
@@ -174,7 +187,7 @@ func (u *UI) serviceScreen() fyne.CanvasObject {
 		for _, k := range keys {
 			line += fmt.Sprintf("\n%s: %v", k, d.Detail[k])
 		}
-		devs.Append(d.Name+" ("+d.Kind+")", wrapped(line))
+		devs.Append(d.Name+" ("+d.Kind+")", u.wrapped(line))
 	}
 	sensors := container.NewVBox()
 	for _, q := range session.Quantities {
@@ -188,13 +201,13 @@ func (u *UI) serviceScreen() fyne.CanvasObject {
 		u.sbutton(u.tr("service.sync_now"), theme.UploadIcon(), widget.MediumImportance, u.syncNow),
 		u.sbutton(u.tr("workshop.mod.open"), theme.ListIcon(), widget.MediumImportance, u.showWorkshopModerator),
 		u.sbutton(u.tr("service.close"), theme.CancelIcon(), widget.HighImportance, u.closeService))
-	top := container.NewVBox(heading(u.tr("service.title")))
+	top := container.NewVBox(u.heading(u.tr("service.title")))
 	if u.serviceMsg != "" {
-		top.Add(notice(theme.InfoIcon(), u.serviceMsg))
+		top.Add(u.notice(theme.InfoIcon(), u.serviceMsg))
 	}
 	cols := newColumns(18*theme.TextSize(), 2,
-		container.NewVBox(subheading(u.tr("service.terminal")), info, subheading(u.tr("service.sensors")), sensors),
-		container.NewVBox(subheading(u.tr("service.devices")), devs))
+		container.NewVBox(u.subheading(u.tr("service.terminal")), info, u.subheading(u.tr("service.sensors")), sensors),
+		container.NewVBox(u.subheading(u.tr("service.devices")), devs))
 	return container.NewBorder(top, actions, nil, nil, container.NewVScroll(cols))
 }
 

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
@@ -25,34 +26,36 @@ func (u *UI) showInfo(id string) {
 			if p.ID == id {
 				body := container.NewVBox()
 				for _, para := range strings.Split(u.txt(p.Body), "\n\n") {
-					body.Add(wrapped(para))
+					body.Add(u.wrapped(para))
 				}
-				return container.NewBorder(heading(u.txt(p.Title)), nil, nil, nil, container.NewVScroll(body))
+				return container.NewBorder(u.heading(u.txt(p.Title)), nil, nil, nil, container.NewVScroll(body))
 			}
 		}
-		return wrapped(u.tr("error.missing"))
+		return u.wrapped(u.tr("error.missing"))
 	})
 }
 
 // ticketScreen: draw a waiting number for the help desk.
 func (u *UI) ticketScreen() fyne.CanvasObject {
 	desk := u.txt(u.content.HelpDesk.Name)
-	box := container.NewVBox(heading(u.tr("ticket.title")))
+	box := container.NewVBox(u.heading(u.tr("ticket.title")))
 	hours := u.txt(u.content.HelpDesk.Hours)
 	if s := u.sess.Current(); s != nil && s.Ticket != 0 {
 		// Drawn: the number, large, and what to do with it.
+		u.subScreen = "drawn"
 		box.Add(u.ticketNumber(s.Ticket))
+		u.announce(u.tr("ticket.your_number"), strconv.Itoa(s.Ticket), u.tr("a11y.receipt"))
 		if hours != "" {
-			box.Add(wrapped(u.tr("ticket.hours", "hours", hours)))
+			box.Add(u.wrapped(u.tr("ticket.hours", "hours", hours)))
 		}
 		// A way on, as after a report: done (ends the session) or more.
 		return container.NewBorder(nil, container.NewGridWithColumns(2,
 			u.button(u.tr("action.more"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
 			u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish)), nil, nil, box)
 	}
-	box.Add(wrapped(u.tr("ticket.intro", "desk", desk)))
+	box.Add(u.wrapped(u.tr("ticket.intro", "desk", desk)))
 	if hours != "" {
-		box.Add(wrapped(u.tr("ticket.hours", "hours", hours)))
+		box.Add(u.wrapped(u.tr("ticket.hours", "hours", hours)))
 	}
 	if !u.printerOK {
 		box.Add(u.disabledButton(u.tr("ticket.draw"), theme.DocumentPrintIcon(), u.tr(u.printerWhy)+" "+u.tr("ticket.unavailable")))
@@ -63,14 +66,14 @@ func (u *UI) ticketScreen() fyne.CanvasObject {
 }
 
 func (u *UI) ticketNumber(n int) fyne.CanvasObject {
-	num := heading(strconv.Itoa(n))
+	num := u.heading(strconv.Itoa(n))
 	num.Alignment = fyne.TextAlignCenter
 	num.SizeName = sizeNameClock // the one thing to remember: large
 	if u.short() {
 		num.SizeName = sizeNameClockSmall
 	}
 	num.Wrapping = fyne.TextWrapOff
-	return container.NewVBox(wrapped(u.tr("ticket.your_number")), num, notice(theme.DocumentPrintIcon(), u.tr("ticket.printed")))
+	return container.NewVBox(u.wrapped(u.tr("ticket.your_number")), num, u.notice(theme.DocumentPrintIcon(), u.tr("ticket.printed")))
 }
 
 func (u *UI) drawTicket() {
@@ -119,20 +122,21 @@ func (u *UI) showSurvey(id string) {
 func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
 	s := u.sess.Current()
 	d := &s.Survey
-	title := heading(u.txt(sv.Title))
+	u.subScreen = strconv.Itoa(d.Step) // each question is a screen of its own to the screen reader
+	title := u.heading(u.txt(sv.Title))
 	if d.Step < 0 {
-		box := container.NewVBox(title, wrapped(u.txt(sv.Intro)))
+		box := container.NewVBox(title, u.wrapped(u.txt(sv.Intro)))
 		_, err := session.Respondent(sv, s)
 		switch {
 		case errors.Is(err, session.ErrNeedsCard):
-			box.Add(notice(theme.InfoIcon(), u.tr("survey.needs_card")))
+			box.Add(u.notice(theme.InfoIcon(), u.tr("survey.needs_card")))
 			// Not a dead end for someone without a card.
-			box.Add(notice(theme.HomeIcon(), u.tr("survey.no_card")))
+			box.Add(u.notice(theme.HomeIcon(), u.tr("survey.no_card")))
 		case errors.Is(err, session.ErrAnswered):
-			box.Add(notice(theme.InfoIcon(), u.tr("survey.already")))
+			box.Add(u.notice(theme.InfoIcon(), u.tr("survey.already")))
 		default:
 			if sv.Once == api.OncePerCard {
-				box.Add(notice(theme.VisibilityOffIcon(), u.tr("survey.card_anonymous")))
+				box.Add(u.notice(theme.VisibilityOffIcon(), u.tr("survey.card_anonymous")))
 			}
 			box.Add(u.button(u.tr("survey.start"), theme.NavigateNextIcon(), widget.HighImportance, func() { d.Step = 0; u.render() }))
 		}
@@ -163,13 +167,17 @@ func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
 			if ok && cur == v {
 				icon, imp = theme.RadioButtonCheckedIcon(), widget.HighImportance
 			}
-			row.Add(u.button(strconv.Itoa(v), icon, imp, func() { d.Scale[q.ID] = v; u.render() }))
+			var state a11y.State
+			if ok && cur == v {
+				state = a11y.Selected
+			}
+			row.Add(u.buttonAs(a11y.RoleChoice, state, strconv.Itoa(v), icon, imp, func() { d.Scale[q.ID] = v; u.render() }))
 		}
 		// Half the width each: a wrapped label at a Border's side gets only
 		// its minimum width, one letter a line.
-		maxEnd := wrapped(u.tr("survey.scale_max", "n", q.Max, "label", u.txt(q.MaxLabel)))
+		maxEnd := u.wrapped(u.tr("survey.scale_max", "n", q.Max, "label", u.txt(q.MaxLabel)))
 		maxEnd.Alignment = fyne.TextAlignTrailing
-		ends := container.NewGridWithColumns(2, wrapped(u.tr("survey.scale_min", "n", q.Min, "label", u.txt(q.MinLabel))), maxEnd)
+		ends := container.NewGridWithColumns(2, u.wrapped(u.tr("survey.scale_min", "n", q.Min, "label", u.txt(q.MinLabel))), maxEnd)
 		answer = container.NewVBox(row, ends)
 	}
 	back := u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { d.Step--; u.render() })
@@ -179,19 +187,18 @@ func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
 	case !q.Optional && !d.Answered(q):
 		// Why "next" cannot be used yet, above the buttons: they stay
 		// where they are when it can.
-		b := widget.NewButtonWithIcon(u.tr("action.next"), theme.NavigateNextIcon(), nil)
-		b.Disable()
-		next, why = touch(b), notice(theme.InfoIcon(), u.tr("survey.answer_first"))
+		next, why = u.inactiveButton(u.tr("action.next"), theme.NavigateNextIcon()), u.notice(theme.InfoIcon(), u.tr("survey.answer_first"))
 	case last:
 		next = u.button(u.tr("survey.send"), theme.MailSendIcon(), widget.HighImportance, func() { u.sendSurvey(sv) })
 	default:
 		next = u.button(u.tr("action.next"), theme.NavigateNextIcon(), widget.HighImportance, func() { d.Step++; u.render() })
 	}
 	qn := widget.NewLabel(u.tr("survey.question", "n", d.Step+1, "of", len(sv.Questions)))
-	top := container.NewVBox(container.NewBorder(nil, nil, nil, qn, title), subheading(u.txt(q.Text)))
+	u.textNode(a11y.RoleText, qn)
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, qn, title), u.subheading(u.txt(q.Text)))
 	if q.Kind == api.QuestionText {
 		if u.short() { // the question only, so the keyboard fits
-			top = container.NewVBox(container.NewBorder(nil, nil, nil, qn, subheading(u.txt(q.Text))))
+			top = container.NewVBox(container.NewBorder(nil, nil, nil, qn, u.subheading(u.txt(q.Text))))
 		}
 		// The text and the keyboard, back and next beside its last row
 		// (as when describing a problem).
@@ -249,7 +256,7 @@ func (u *UI) sendSurvey(sv api.Survey) {
 		cur.Answered[sv.ID] = true
 		cur.Survey = session.SurveyDraft{}
 		u.show(ScreenSurveyDone, func() fyne.CanvasObject {
-			return container.NewVBox(heading(msg), container.NewGridWithColumns(2,
+			return container.NewVBox(u.heading(msg), container.NewGridWithColumns(2,
 				u.button(u.tr("action.more"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
 				u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish)))
 		})
@@ -276,9 +283,9 @@ func (u *UI) everyLanguage(icon fyne.Resource, title, text string) fyne.CanvasOb
 		langs = u.cat.Languages()
 	}
 	for _, l := range langs {
-		h := subheading(u.cat.T(l, title))
+		h := u.subheading(u.cat.T(l, title))
 		h.Alignment = fyne.TextAlignCenter
-		t := wrapped(u.cat.T(l, text))
+		t := u.wrapped(u.cat.T(l, text))
 		t.Alignment = fyne.TextAlignCenter
 		box.Add(h)
 		box.Add(t)

@@ -20,7 +20,7 @@ import (
 func s2n(s string) fyne.ThemeSizeName { return fyne.ThemeSizeName(s) }
 
 // uiCalls are the calls whose string arguments a resident reads.
-var uiCalls = regexp.MustCompile(`^(widget\.New\w+|canvas\.NewText|heading|subheading|wrapped|notice|u\.button|u\.sbutton|u\.toggle|u\.disabledButton|newTile|u\.newChoice|\w+\.SetText|\w+\.SetPlaceHolder|widget\.NewFormItem|\w+\.Append)$`)
+var uiCalls = regexp.MustCompile(`^(widget\.New\w+|canvas\.NewText|u\.heading|u\.subheading|u\.wrapped|plainWrapped|u\.notice|u\.button|u\.buttonAs|u\.inactiveButton|u\.tile|u\.formItem|u\.sbutton|u\.toggle|u\.disabledButton|newTile|u\.newChoice|\w+\.SetText|\w+\.SetPlaceHolder|widget\.NewFormItem|\w+\.Append)$`)
 
 // TestNoHardCodedStrings fails if a string literal other than "" or a
 // translation key reaches a widget, and if a key the window uses is

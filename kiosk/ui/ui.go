@@ -54,6 +54,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/internal/i18n"
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/display"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
@@ -98,6 +99,14 @@ type Opts struct {
 	// SessionLock, if set, is held during every resident's session, so
 	// the updater does not restart the kiosk meanwhile (*session.Lock).
 	SessionLock session.SessionLock
+	// Speaker says what the screen reader says (kiosk/speech's espeak-ng
+	// speaker); nil: the screen reader keeps its state (keys, focus ring)
+	// and says nothing.
+	Speaker a11y.Speaker
+	// EasyCatalog holds the Leichte Sprache texts (assets.EasyI18n()):
+	// a session's "Leichte Sprache" switch makes the window look a key up
+	// there first. Nil: no switch.
+	EasyCatalog *i18n.Catalog
 }
 
 // WindowedSize is the window of `kiosk run --windowed` (development,
@@ -174,6 +183,22 @@ type UI struct {
 
 	// the workshop (workshop.go)
 	ws workshopUI
+
+	// the screen reader (access.go): its model, the screen's items being
+	// built, what the screen announces, the language a screen is built
+	// in for another language's labels, the focus ring and key sink
+	rd               *a11y.Reader
+	nodes, warnNodes []accNode
+	announced        string
+	langOverride     string
+	acc, warnAcc     *access
+	shiftHeld        bool
+	hadSession, easy bool
+	helpShown        bool
+	nodeGroup        int
+	subScreen        string // a step of a screen the screen reader announces as a screen of its own
+	attractTap       func()
+	warnSecs         int
 }
 
 // New builds the window's state; Load then fills it from the backend and
@@ -203,6 +228,7 @@ func New(app fyne.App, win fyne.Window, be backend.Backend, opts Opts) *UI {
 		sess: session.NewManager(session.Opts{Now: opts.Now, Lock: opts.SessionLock}), th: &kioskTheme{},
 		latest: map[string]localapi.Reading{}, fleetCh: make(chan string, 1)}
 	app.Settings().SetTheme(u.th)
+	u.rd = a11y.NewReader(a11y.Opts{Speaker: opts.Speaker, Catalog: opts.Catalog, Now: opts.Now, OnStart: u.speechStarted})
 	return u
 }
 
@@ -483,16 +509,23 @@ func (u *UI) Screen() string { return u.name }
 // Session is the running session (nil on the attract screen).
 func (u *UI) Session() *session.Session { return u.sess.Current() }
 
-// lang is the language to show now.
+// lang is the language to show now: the session's, unless that is a
+// speech-only language (access.go: screenLang).
 func (u *UI) lang() string {
-	if s := u.sess.Current(); s != nil {
-		return s.Language
+	if u.langOverride != "" { // built for another language's labels
+		return u.langOverride
 	}
-	return u.sess.DefaultLanguage()
+	return u.screenLang(u.speechLang())
 }
 
-// tr translates a UI string key.
-func (u *UI) tr(key string, args ...any) string { return u.cat.T(u.lang(), key, args...) }
+// tr translates a UI string key, from the Leichte Sprache texts first
+// while the session asks for them.
+func (u *UI) tr(key string, args ...any) string {
+	if e := u.opts.EasyCatalog; u.easy && e != nil && e.Has(u.lang()) && e.HasKey(key) {
+		return e.T(u.lang(), key, args...)
+	}
+	return u.cat.T(u.lang(), key, args...)
+}
 
 // txt picks a content text in the current language.
 func (u *UI) txt(t api.Text) string { return t.In(u.lang(), u.sess.DefaultLanguage()) }
@@ -501,6 +534,11 @@ func (u *UI) txt(t api.Text) string { return t.In(u.lang(), u.sess.DefaultLangua
 func (u *UI) show(name string, build func() fyne.CanvasObject) {
 	prev := u.name
 	u.name, u.build = name, build
+	if u.sess.Current() == nil && u.hadSession {
+		u.hadSession = false
+		u.sessionEnded()
+	}
+	u.hadSession = u.sess.Current() != nil
 	u.render()
 	u.noteScreen(prev, name)
 }
@@ -527,7 +565,8 @@ func (u *UI) render() {
 	}
 	u.clock, u.ws.timer = nil, nil
 	u.targets = nil
-	content := u.shielded(u.frame(u.build()))
+	u.nodes, u.announced, u.attractTap, u.helpShown = nil, "", nil, false
+	content := u.shielded(u.withAccess(u.frame(u.build())))
 	// A box places each child by its MinSize before resizing it to the
 	// box's width, but a wrapped label's height follows its width: on the
 	// first layout it has no width yet, is given a too-short height and
@@ -552,6 +591,8 @@ func (u *UI) render() {
 	}
 	u.win.SetContent(content)
 	settle()
+	u.focusKeys()
+	u.handTree()
 }
 
 // relayout lays out o's containers again from the top down, including
@@ -636,38 +677,65 @@ func (u *UI) finish() {
 
 func (u *UI) showWarning(left time.Duration) {
 	secs := int(left.Round(time.Second) / time.Second)
-	text := u.tr("timeout.warning", "seconds", secs)
 	if u.warn != nil {
-		u.warnLabel.SetText(text)
+		u.warnLabel.SetText(u.tr("timeout.warning", "seconds", secs))
 		return
 	}
-	u.warnTargets, u.buildingWarn = nil, true
-	defer func() { u.buildingWarn = false }()
-	u.warnLabel = widget.NewLabel(text)
-	u.warnLabel.Wrapping = fyne.TextWrapWord
-	u.warnLabel.Alignment = fyne.TextAlignCenter
+	u.warnSecs = secs
+	u.warnTargets, u.warnNodes, u.buildingWarn = nil, nil, true
+	box := u.warnBox(secs)
+	u.buildingWarn = false
+	u.warnAcc = u.newAccess()
+	u.warn = newModal(box, 640, u.opts.HideCursor, u.warnAcc.layer, u.warnAcc.sink)
+	c := u.win.Canvas()
+	u.warn.Resize(c.Size())
+	c.Overlays().Add(u.warn)
+	u.focusKeys()
+	// Said aloud in speech mode as the warning's own screen, and to
+	// everyone else too: the warning is to be heard, not only seen.
+	wasOn := u.rd.On()
+	u.rd.SetTree(u.tree("timeout-warning", u.warnNodes, true))
+	if !wasOn {
+		u.rd.Alert(a11y.Sentences(u.tr("timeout.title"), u.warnLabel.Text))
+	}
+	u.drawRing()
+}
+
+// warnBox builds the timeout warning's box (its labels registered in
+// warnTargets and warnNodes while buildingWarn).
+func (u *UI) warnBox(secs int) fyne.CanvasObject {
+	label := widget.NewLabel(u.tr("timeout.warning", "seconds", secs))
+	label.Wrapping = fyne.TextWrapWord
+	label.Alignment = fyne.TextAlignCenter
+	title := u.heading(u.tr("timeout.title"))
+	u.textNode(a11y.RoleText, label)
 	more := u.button(u.tr("timeout.more"), theme.HistoryIcon(), widget.HighImportance, func() {
 		u.sess.Extend()
 		u.hideWarning()
 	})
 	end := u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish)
-	title := heading(u.tr("timeout.title"))
-	box := container.NewVBox(title, u.warnLabel, container.NewGridWithColumns(2, end, more))
-	u.warn = newModal(box, 640, u.opts.HideCursor)
-	c := u.win.Canvas()
-	u.warn.Resize(c.Size())
-	c.Overlays().Add(u.warn)
+	if u.langOverride == "" {
+		u.warnLabel = label
+	}
+	return container.NewVBox(title, label, container.NewGridWithColumns(2, end, more))
 }
 
 func (u *UI) hideWarning() {
 	if u.warn != nil {
 		u.win.Canvas().Overlays().Remove(u.warn)
-		u.warn, u.warnLabel, u.warnTargets = nil, nil, nil
+		u.warn, u.warnLabel, u.warnTargets, u.warnNodes, u.warnAcc = nil, nil, nil, nil, nil
+		u.rd.ClearModal()
+		u.focusKeys()
+		u.drawRing()
 	}
 }
 
 // WarningShown reports whether the timeout warning is up (for tests).
 func (u *UI) WarningShown() bool { return u.warn != nil }
+
+// SessionTiming is the session timeout and warning in force now
+// (longer in speech mode).
+func (u *UI) SessionTiming() (timeout, warning time.Duration) { return u.sess.Timing() }
 
 // LastEnd says why the last session ended (for tests and logs).
 func (u *UI) LastEnd() (session.EndReason, int) { return u.sess.LastEnd() }

@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 )
 
 // MinTouch is the smallest side of anything a resident taps, in
@@ -40,48 +42,72 @@ func touch(o fyne.CanvasObject) fyne.CanvasObject {
 	return container.New(minSize{MinTouch, MinTouch}, o)
 }
 
-// button is a large button; every tap counts as activity.
+// button is a large button; every tap counts as activity. Enter on its
+// node in the screen reader is the same tap. A back arrow makes it the
+// screen's way back (the Back key).
 func (u *UI) button(label string, icon fyne.Resource, imp widget.Importance, tapped func()) fyne.CanvasObject {
+	return u.buttonAs(a11y.RoleButton, 0, label, icon, imp, tapped)
+}
+
+func (u *UI) buttonAs(role a11y.Role, state a11y.State, label string, icon fyne.Resource, imp widget.Importance, tapped func()) fyne.CanvasObject {
 	b := widget.NewButtonWithIcon(label, icon, u.act(tapped))
 	b.Importance = imp
 	u.addTarget(b, func() string { return b.Text })
+	u.node(accNode{Node: a11y.Node{Role: role, State: state, Action: b.OnTapped, Back: icon == theme.NavigateBackIcon(), Target: b},
+		live: func() string { return b.Text }})
 	return touch(b)
 }
 
 // disabledButton is a button that cannot be used now; why says why, in
 // words, next to it.
 func (u *UI) disabledButton(label string, icon fyne.Resource, why string) fyne.CanvasObject {
-	b := widget.NewButtonWithIcon(label, icon, nil)
-	b.Disable()
-	return container.NewVBox(touch(b), wrapped(why))
+	return container.NewVBox(u.inactiveButton(label, icon), u.wrapped(why))
 }
 
-func heading(s string) *widget.Label {
+// inactiveButton is a button that cannot be used now (said as such).
+func (u *UI) inactiveButton(label string, icon fyne.Resource) fyne.CanvasObject {
+	b := widget.NewButtonWithIcon(label, icon, nil)
+	b.Disable()
+	u.node(accNode{Node: a11y.Node{Role: a11y.RoleButton, State: a11y.Disabled, Target: b}, live: func() string { return b.Text }})
+	return touch(b)
+}
+
+func (u *UI) heading(s string) *widget.Label {
 	l := widget.NewLabel(s)
 	l.SizeName = theme.SizeNameHeadingText
 	l.TextStyle.Bold = true
 	l.Wrapping = fyne.TextWrapWord
+	u.textNode(a11y.RoleHeading, l)
 	return l
 }
 
-func subheading(s string) *widget.Label {
+func (u *UI) subheading(s string) *widget.Label {
 	l := widget.NewLabel(s)
 	l.SizeName = theme.SizeNameSubHeadingText
 	l.TextStyle.Bold = true
 	l.Wrapping = fyne.TextWrapWord
+	u.textNode(a11y.RoleHeading, l)
 	return l
 }
 
-func wrapped(s string) *widget.Label {
+func (u *UI) wrapped(s string) *widget.Label {
+	l := plainWrapped(s)
+	u.textNode(a11y.RoleText, l)
+	return l
+}
+
+// plainWrapped is a wrapped label the screen reader does not read by
+// itself (its text is part of another item's).
+func plainWrapped(s string) *widget.Label {
 	l := widget.NewLabel(s)
 	l.Wrapping = fyne.TextWrapWord
 	return l
 }
 
 // notice is a message with an icon (so it is not told by colour alone).
-func notice(icon fyne.Resource, s string) fyne.CanvasObject {
+func (u *UI) notice(icon fyne.Resource, s string) fyne.CanvasObject {
 	img := widget.NewIcon(icon)
-	return container.NewBorder(nil, nil, container.New(minSize{40, 40}, img), nil, wrapped(s))
+	return container.NewBorder(nil, nil, container.New(minSize{40, 40}, img), nil, u.wrapped(s))
 }
 
 // tile is a home screen service: a large button with a title and a line
@@ -105,12 +131,27 @@ func (u *UI) newChoice(label string, icon fyne.Resource, selected bool, tapped f
 	t := &tile{Title: label, icon: icon, onTap: u.act(tapped), choice: true, selected: selected}
 	t.ExtendBaseWidget(t)
 	u.addTarget(t, func() string { return t.Title })
+	var state a11y.State
+	if selected {
+		state = a11y.Selected
+	}
+	u.node(accNode{Node: a11y.Node{Role: a11y.RoleChoice, State: state, Action: func() { t.Tapped(nil) }, Target: t},
+		live: func() string { return t.Title }})
 	return t
 }
 
-func newTile(title, sub string, icon fyne.Resource, tapped func()) *tile {
-	t := &tile{Title: title, Subtitle: sub, icon: icon, onTap: tapped}
+// tile is a home screen service (disabled: it cannot be used now, and
+// its subtitle says why).
+func (u *UI) tile(title, sub string, icon fyne.Resource, disabled bool, tapped func()) *tile {
+	t := &tile{Title: title, Subtitle: sub, icon: icon, onTap: u.act(tapped), disabled: disabled}
 	t.ExtendBaseWidget(t)
+	u.addTarget(t, func() string { return t.Title })
+	var state a11y.State
+	if disabled {
+		state = a11y.Disabled
+	}
+	u.node(accNode{Node: a11y.Node{Role: a11y.RoleButton, State: state, Action: func() { t.Tapped(nil) }, Target: t},
+		live: func() string { return t.Title }, desc: func() string { return t.Subtitle }})
 	return t
 }
 
@@ -191,6 +232,8 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 		// window 1607 high).
 		return container.NewVScroll(container.NewPadded(body))
 	}
+	u.nodeGroup = 1
+	defer func() { u.nodeGroup = 0 }()
 	quarter := widget.NewLabel(u.txt(u.content.Quarter))
 	quarter.TextStyle.Bold = true
 	quarter.SizeName = theme.SizeNameSubHeadingText
@@ -203,13 +246,14 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 		}
 		langs = append(langs, u.button(u.cat.Name(l), icon, imp, func() { u.setLanguage(l) }))
 	}
-	right := langs
+	right := append([]fyne.CanvasObject{u.helpButton()}, langs...)
 	s := u.sess.Current()
 	top := container.New(&topBar{gap: theme.Padding()}, append([]fyne.CanvasObject{container.NewHBox(quarter, u.syncIndicator())}, right...)...)
 	// The bottom bar during a session: home, the display modes (here,
 	// not up with the languages, so the top bar stays one row on smaller
 	// screens and the content keeps its height), finish.
 	var bottom fyne.CanvasObject
+	u.nodeGroup = 2
 	if s != nil {
 		var home fyne.CanvasObject
 		if u.name != ScreenHome && !participantScreen(u.name) { // a participant's home is the phase's screen
@@ -218,6 +262,9 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 		modes := container.New(&flowCentre{gap: theme.Padding()},
 			u.toggle(u.tr("display.large"), s.LargeText, func() { s.LargeText = !s.LargeText; u.render() }),
 			u.toggle(u.tr("display.contrast"), s.HighContrast, func() { s.HighContrast = !s.HighContrast; u.render() }))
+		if e := u.opts.EasyCatalog; e != nil && e.Has(u.lang()) {
+			modes.Add(u.toggle(u.tr("a11y.easy"), u.easy, func() { u.easy = !u.easy; u.render() }))
+		}
 		bottom = container.NewBorder(nil, nil, home,
 			u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish), modes)
 	}
@@ -234,11 +281,11 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 // toggle is an on/off button whose state shows as a ticked box and in
 // its label, not by colour.
 func (u *UI) toggle(label string, on bool, f func()) fyne.CanvasObject {
-	icon := theme.CheckButtonIcon()
+	icon, state := theme.CheckButtonIcon(), a11y.State(0)
 	if on {
-		icon = theme.CheckButtonCheckedIcon()
+		icon, state = theme.CheckButtonCheckedIcon(), a11y.On
 	}
-	return u.button(label, icon, widget.MediumImportance, f)
+	return u.buttonAs(a11y.RoleToggle, state, label, icon, widget.MediumImportance, f)
 }
 
 func (u *UI) setLanguage(l string) {
@@ -308,10 +355,12 @@ type modal struct {
 	box    fyne.CanvasObject
 	width  float32
 	shield bool
+	// over lie over the whole modal (the focus ring's layer, the key sink)
+	over []fyne.CanvasObject
 }
 
-func newModal(box fyne.CanvasObject, width float32, shield bool) *modal {
-	m := &modal{box: box, width: width, shield: shield}
+func newModal(box fyne.CanvasObject, width float32, shield bool, over ...fyne.CanvasObject) *modal {
+	m := &modal{box: box, width: width, shield: shield, over: over}
 	m.ExtendBaseWidget(m)
 	return m
 }
@@ -324,7 +373,7 @@ func (m *modal) CreateRenderer() fyne.WidgetRenderer {
 	panel := canvas.NewRectangle(theme.Color(theme.ColorNameOverlayBackground))
 	panel.StrokeColor = theme.Color(theme.ColorNameForeground)
 	panel.StrokeWidth = 2
-	objs := []fyne.CanvasObject{dim, panel, m.box}
+	objs := append([]fyne.CanvasObject{dim, panel, m.box}, m.over...)
 	if m.shield {
 		objs = append(objs, newCursorShield())
 	}
@@ -346,9 +395,9 @@ func (r *modalRenderer) Layout(size fyne.Size) {
 	r.objs[1].Resize(inner)
 	r.objs[2].Move(pos.AddXY(pad, pad))
 	r.objs[2].Resize(inner.SubtractWidthHeight(2*pad, 2*pad))
-	if len(r.objs) > 3 {
-		r.objs[3].Move(fyne.NewPos(0, 0))
-		r.objs[3].Resize(size)
+	for _, o := range r.objs[3:] { // what lies over it all
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"rsc.io/qr"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
@@ -479,7 +480,7 @@ func (u *UI) offlineBanner() fyne.CanvasObject {
 	if u.ws.view.Online {
 		return nil
 	}
-	return notice(theme.MediaReplayIcon(), u.tr("workshop.offline"))
+	return u.notice(theme.MediaReplayIcon(), u.tr("workshop.offline"))
 }
 
 // qrImage draws text as a QR code, side at least side, black on white
@@ -514,25 +515,25 @@ func qrImage(text string, side float32) fyne.CanvasObject {
 func (u *UI) workshopAttractScreen() fyne.CanvasObject {
 	w := u.ws.view
 	short := u.short()
-	title := heading(w.Title)
-	question := subheading(w.Question)
+	title := u.heading(w.Title)
+	question := u.subheading(w.Question)
 	if short {
-		question = wrapped(w.Question)
+		question = u.wrapped(w.Question)
 		question.TextStyle.Bold = true
 	}
-	u.ws.timer = wrapped(u.phaseLine())
+	u.ws.timer = u.wrapped(u.phaseLine())
 	phase := container.NewBorder(nil, nil, container.New(minSize{40, 40}, widget.NewIcon(theme.HistoryIcon())), nil, u.ws.timer)
 	left := container.NewVBox(title, question, phase)
 	if w.Started && !w.Ended {
-		left.Add(notice(theme.AccountIcon(), u.tr("workshop.attract.counts", "voters", w.Voters, "ideas", w.IdeaCount)))
+		left.Add(u.notice(theme.AccountIcon(), u.tr("workshop.attract.counts", "voters", w.Voters, "ideas", w.IdeaCount)))
 	}
 	left.Add(widget.NewSeparator())
 	if b := u.offlineBanner(); b != nil {
 		left.Add(b)
 	}
-	left.Add(notice(theme.LoginIcon(), u.tr("workshop.attract.card")))
+	left.Add(u.notice(theme.LoginIcon(), u.tr("workshop.attract.card")))
 	if !w.JoinOpen { // a guest number would be refused: say so at once
-		left.Add(notice(theme.InfoIcon(), u.tr("workshop.reason.join_closed")))
+		left.Add(u.notice(theme.InfoIcon(), u.tr("workshop.reason.join_closed")))
 	} else {
 		left.Add(container.NewGridWithColumns(1, u.button(u.tr("workshop.attract.guest"), theme.ContentAddIcon(), widget.HighImportance, func() {
 			u.workshopCheckIn(localapi.WorkshopCheckinRequest{Guest: true})
@@ -545,7 +546,7 @@ func (u *UI) workshopAttractScreen() fyne.CanvasObject {
 			side = 220
 		}
 		if q := qrImage(w.JoinURL, side); q != nil {
-			caption := wrapped(u.tr("workshop.attract.phone"))
+			caption := u.wrapped(u.tr("workshop.attract.phone"))
 			caption.Alignment = fyne.TextAlignCenter
 			url := widget.NewLabel(w.JoinURL)
 			url.Alignment = fyne.TextAlignCenter
@@ -564,7 +565,7 @@ func (u *UI) workshopAttractScreen() fyne.CanvasObject {
 // timer, who is checked in, the offline note and the last action's
 // outcome.
 func (u *UI) workshopHead() *fyne.Container {
-	u.ws.timer = wrapped(u.phaseLine())
+	u.ws.timer = u.wrapped(u.phaseLine())
 	u.ws.timer.TextStyle.Bold = true
 	var who fyne.CanvasObject
 	if u.ws.label != "" {
@@ -581,14 +582,14 @@ func (u *UI) workshopHead() *fyne.Container {
 		head.Add(b)
 	}
 	if m := u.ws.view.Me; m != nil && m.Removed {
-		head.Add(notice(theme.WarningIcon(), u.tr("workshop.reason.removed")))
+		head.Add(u.notice(theme.WarningIcon(), u.tr("workshop.reason.removed")))
 	}
 	if u.ws.msg != "" {
 		icon := theme.ConfirmIcon()
 		if u.ws.bad {
 			icon = theme.WarningIcon()
 		}
-		head.Add(notice(icon, u.tr(u.ws.msg)))
+		head.Add(u.notice(icon, u.tr(u.ws.msg)))
 	}
 	return head
 }
@@ -607,20 +608,20 @@ func (u *UI) quietSuccess() string {
 // workshopJoinScreen asks a participant to check in.
 func (u *UI) workshopJoinScreen() fyne.CanvasObject {
 	w := u.ws.view
-	box := container.NewVBox(heading(u.tr("workshop.join.title")), wrapped(w.Question))
+	box := container.NewVBox(u.heading(u.tr("workshop.join.title")), u.wrapped(w.Question))
 	if u.ws.msg != "" {
-		box.Add(notice(theme.WarningIcon(), u.tr(u.ws.msg)))
+		box.Add(u.notice(theme.WarningIcon(), u.tr(u.ws.msg)))
 	}
-	box.Add(notice(theme.AccountIcon(), u.tr("workshop.join.card")))
+	box.Add(u.notice(theme.AccountIcon(), u.tr("workshop.join.card")))
 	if w.JoinOpen {
-		box.Add(wrapped(u.tr("workshop.join.or")))
+		box.Add(u.wrapped(u.tr("workshop.join.or")))
 		box.Add(container.NewGridWithColumns(2, u.button(u.tr("workshop.attract.guest"), theme.ContentAddIcon(), widget.HighImportance, func() {
 			u.workshopCheckIn(localapi.WorkshopCheckinRequest{Guest: true})
 		})))
 	} else if u.ws.msg != "workshop.reason.join_closed" {
-		box.Add(notice(theme.InfoIcon(), u.tr("workshop.reason.join_closed")))
+		box.Add(u.notice(theme.InfoIcon(), u.tr("workshop.reason.join_closed")))
 	}
-	box.Add(notice(theme.VisibilityOffIcon(), u.tr("workshop.join.private")))
+	box.Add(u.notice(theme.VisibilityOffIcon(), u.tr("workshop.join.private")))
 	return box
 }
 
@@ -632,9 +633,9 @@ func (u *UI) workshopWaitScreen() fyne.CanvasObject {
 		key = "workshop.wait.ended"
 	}
 	box := u.workshopHead()
-	box.Add(heading(w.Title))
-	box.Add(wrapped(w.Question))
-	box.Add(notice(theme.InfoIcon(), u.tr(key)))
+	box.Add(u.heading(w.Title))
+	box.Add(u.wrapped(w.Question))
+	box.Add(u.notice(theme.InfoIcon(), u.tr(key)))
 	return box
 }
 
@@ -669,7 +670,7 @@ func (u *UI) workshopIdeasScreen() fyne.CanvasObject {
 	kb.back = u.button(u.tr("workshop.ideas.done"), theme.ConfirmIcon(), widget.MediumImportance, u.ideasDone)
 	kb.next = u.button(u.tr("workshop.ideas.send"), theme.MailSendIcon(), widget.HighImportance, u.sendIdea)
 	widest := widget.NewLabel(counter(strings.Repeat("x", maxLen))).MinSize().Width
-	q := subheading(w.Question)
+	q := u.subheading(w.Question)
 	if u.short() { // one line: the keyboard needs the room
 		q = widget.NewLabel(w.Question)
 		q.TextStyle.Bold = true
@@ -702,7 +703,7 @@ func (u *UI) workshopIdeasScreen() fyne.CanvasObject {
 		if k == 0 {
 			text = u.tr("workshop.ideas.mine", "n", len(mine)) + " " + text
 		}
-		top.Add(notice(icon, text))
+		top.Add(u.notice(icon, text))
 	}
 	return container.NewBorder(top, kb.build(), nil, nil, entry)
 }
@@ -735,7 +736,7 @@ func (u *UI) workshopNameScreen() fyne.CanvasObject {
 	widest := widget.NewLabel(counter(strings.Repeat("x", backend.MaxAuthorName))).MinSize().Width
 	right := container.New(minSize{widest, 0}, count)
 	top := u.workshopHead()
-	hint := notice(theme.VisibilityIcon(), u.tr("workshop.name.hint"))
+	hint := u.notice(theme.VisibilityIcon(), u.tr("workshop.name.hint"))
 	if u.short() { // the hint says what the title would: the keyboard needs the room
 		top.Add(container.NewBorder(nil, nil, nil, right, hint))
 	} else {
@@ -751,7 +752,7 @@ func (u *UI) workshopTableScreen() fyne.CanvasObject {
 	w := u.ws.view
 	top := u.workshopHead()
 	top.Add(u.title(u.tr("workshop.table.title")))
-	top.Add(wrapped(u.tr("workshop.table.hint")))
+	top.Add(u.wrapped(u.tr("workshop.table.hint")))
 	tables := newColumns(8*theme.TextSize(), 4)
 	for n := 1; n <= w.Tables; n++ {
 		tables.Add(u.newChoice(u.tr("workshop.table.n", "n", n), radioIcon(false), false, func() {
@@ -776,7 +777,7 @@ func (u *UI) workshopThemesScreen() fyne.CanvasObject {
 	top := u.workshopHead()
 	top.Add(u.title(u.tr("workshop.themes.title")))
 	if !u.short() {
-		top.Add(wrapped(u.tr("workshop.themes.hint")))
+		top.Add(u.wrapped(u.tr("workshop.themes.hint")))
 	}
 	cols := newColumns(16*theme.TextSize(), 3)
 	bullets := func(ideas []backend.Idea) string {
@@ -787,22 +788,22 @@ func (u *UI) workshopThemesScreen() fyne.CanvasObject {
 		return strings.Join(lines, "\n")
 	}
 	for _, t := range w.Themes {
-		card := container.NewVBox(subheading(t.Name))
+		card := container.NewVBox(u.subheading(t.Name))
 		if len(t.Ideas) == 0 {
-			card.Add(wrapped(u.tr("workshop.themes.empty")))
+			card.Add(u.wrapped(u.tr("workshop.themes.empty")))
 		} else {
-			card.Add(wrapped(bullets(t.Ideas)))
+			card.Add(u.wrapped(bullets(t.Ideas)))
 		}
 		cols.Add(card)
 	}
 	if len(w.Themes) == 0 {
-		top.Add(notice(theme.InfoIcon(), u.tr("workshop.themes.none")))
+		top.Add(u.notice(theme.InfoIcon(), u.tr("workshop.themes.none")))
 	}
 	if n := len(w.Unsorted()); n > 0 {
-		top.Add(notice(theme.ListIcon(), u.tr("workshop.themes.unsorted", "n", n)))
+		top.Add(u.notice(theme.ListIcon(), u.tr("workshop.themes.unsorted", "n", n)))
 	}
 	if p := w.Parked(); len(p) > 0 {
-		cols.Add(container.NewVBox(subheading(u.tr("workshop.themes.parking")), wrapped(bullets(p))))
+		cols.Add(container.NewVBox(u.subheading(u.tr("workshop.themes.parking")), u.wrapped(bullets(p))))
 	}
 	return container.NewBorder(top, nil, nil, nil, u.scrolled(cols))
 }
@@ -819,6 +820,12 @@ func (u *UI) itemButton(label, item string, icon fyne.Resource, imp widget.Impor
 		b.Disable()
 	}
 	u.addTarget(b, func() string { return ItemAction(b.Text, item) })
+	var state a11y.State
+	if !enabled {
+		state = a11y.Disabled
+	}
+	u.node(accNode{Node: a11y.Node{Role: a11y.RoleButton, State: state, Action: b.OnTapped, Target: b},
+		live: func() string { return ItemAction(b.Text, item) }})
 	return touch(b)
 }
 
@@ -833,16 +840,16 @@ func (u *UI) workshopVoteScreen() fyne.CanvasObject {
 	}
 	var left fyne.CanvasObject
 	if w.Me != nil && w.Round != nil {
-		l := subheading(u.tr("workshop.vote.left", "left", w.Me.DotsLeft, "of", w.Round.Dots))
+		l := u.subheading(u.tr("workshop.vote.left", "left", w.Me.DotsLeft, "of", w.Round.Dots))
 		l.Wrapping = fyne.TextWrapOff
 		left = l
 	}
 	top.Add(container.NewBorder(nil, nil, nil, left, u.title(title)))
 	switch {
 	case w.Round != nil && w.Round.Closed:
-		top.Add(notice(theme.InfoIcon(), u.tr("workshop.vote.closed")))
+		top.Add(u.notice(theme.InfoIcon(), u.tr("workshop.vote.closed")))
 	case w.Me != nil && w.Me.DotsLeft <= 0:
-		top.Add(notice(theme.InfoIcon(), u.tr("workshop.vote.none_left")))
+		top.Add(u.notice(theme.InfoIcon(), u.tr("workshop.vote.none_left")))
 	}
 	list := container.NewVBox()
 	for k, it := range w.Items {
@@ -912,9 +919,9 @@ func (u *UI) dotsLine(it backend.VoteItem) (string, fyne.Resource) {
 // title is a screen's heading, a size smaller on a short screen.
 func (u *UI) title(s string) *widget.Label {
 	if u.short() {
-		return subheading(s)
+		return u.subheading(s)
 	}
-	return heading(s)
+	return u.heading(s)
 }
 
 // workshopResultsScreen: the ranking, near ties marked in words.
@@ -922,10 +929,10 @@ func (u *UI) workshopResultsScreen() fyne.CanvasObject {
 	w := u.ws.view
 	top := u.workshopHead()
 	top.Add(u.title(u.tr("workshop.results.title")))
-	top.Add(wrapped(w.Question))
+	top.Add(u.wrapped(w.Question))
 	list := container.NewVBox()
 	if len(w.Results) == 0 {
-		list.Add(notice(theme.InfoIcon(), u.tr("workshop.results.hidden")))
+		list.Add(u.notice(theme.InfoIcon(), u.tr("workshop.results.hidden")))
 	}
 	shown := 8
 	if u.short() {
@@ -933,14 +940,14 @@ func (u *UI) workshopResultsScreen() fyne.CanvasObject {
 	}
 	for i, r := range w.Results {
 		if i == shown {
-			list.Add(wrapped(u.tr("workshop.results.more", "n", len(w.Results)-shown)))
+			list.Add(u.wrapped(u.tr("workshop.results.more", "n", len(w.Results)-shown)))
 			break
 		}
-		rank := subheading(u.tr("workshop.results.rank", "n", r.Rank))
+		rank := u.subheading(u.tr("workshop.results.rank", "n", r.Rank))
 		rank.Wrapping = fyne.TextWrapOff
 		dots := widget.NewLabel(u.tr("workshop.results.dots", "n", r.Dots))
 		dots.TextStyle.Bold = true
-		text := wrapped(u.signed(r.Text, r.Author))
+		text := u.wrapped(u.signed(r.Text, r.Author))
 		if r.NearTie {
 			text.SetText(u.signed(r.Text, r.Author) + " – " + u.tr("workshop.results.near_tie"))
 			list.Add(container.NewBorder(nil, nil, container.NewHBox(rank, container.New(minSize{40, 40}, widget.NewIcon(theme.WarningIcon()))), dots, text))
@@ -956,20 +963,20 @@ func (u *UI) workshopResultsScreen() fyne.CanvasObject {
 // of workshop mode, or prints the summary.
 func (u *UI) workshopModeratorScreen() fyne.CanvasObject {
 	w := u.ws.view
-	box := container.NewVBox(heading(u.tr("workshop.mod.title")))
+	box := container.NewVBox(u.heading(u.tr("workshop.mod.title")))
 	if u.ws.modMsg != "" {
-		box.Add(notice(theme.InfoIcon(), u.tr(u.ws.modMsg)))
+		box.Add(u.notice(theme.InfoIcon(), u.tr(u.ws.modMsg)))
 	}
 	if w.Active {
-		box.Add(notice(theme.ConfirmIcon(), u.tr("workshop.mod.current", "title", w.Title)))
-		box.Add(wrapped(u.phaseLine()))
-		box.Add(wrapped(u.tr("workshop.mod.counts", "voters", w.Voters, "done", w.Done)))
+		box.Add(u.notice(theme.ConfirmIcon(), u.tr("workshop.mod.current", "title", w.Title)))
+		box.Add(u.wrapped(u.phaseLine()))
+		box.Add(u.wrapped(u.tr("workshop.mod.counts", "voters", w.Voters, "done", w.Done)))
 	} else {
-		box.Add(notice(theme.InfoIcon(), u.tr("workshop.mod.none")))
+		box.Add(u.notice(theme.InfoIcon(), u.tr("workshop.mod.none")))
 	}
-	box.Add(subheading(u.tr("workshop.mod.choose")))
+	box.Add(u.subheading(u.tr("workshop.mod.choose")))
 	if len(w.Open) == 0 {
-		box.Add(wrapped(u.tr("workshop.mod.no_open")))
+		box.Add(u.wrapped(u.tr("workshop.mod.no_open")))
 	}
 	list := choiceList(len(w.Open))
 	for _, c := range w.Open {

@@ -1,0 +1,424 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/quartierhub/quartierhub/assets"
+	"github.com/quartierhub/quartierhub/internal/i18n"
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
+	"github.com/quartierhub/quartierhub/kiosk/a11y/a11ytest"
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
+	"github.com/quartierhub/quartierhub/kiosk/session"
+	"github.com/quartierhub/quartierhub/kiosk/ui"
+)
+
+// keypadCodes are the X11 key codes a USB keypad sends for keys Fyne
+// names like the main row's.
+var keypadCodes = map[string]struct {
+	name fyne.KeyName
+	code int
+}{
+	"KP_8": {"8", 80}, "KP_2": {"2", 88}, "KP_5": {"5", 84}, "KP_Add": {"+", 86}, "KP_Subtract": {"-", 82}, "KP_Multiply": {"*", 63},
+}
+
+// speaking is a harness whose window speaks into a recorder.
+func speaking(t *testing.T, be *fake, set func(*ui.Opts)) (*harness, *a11ytest.Recorder) {
+	t.Helper()
+	rec := a11ytest.NewRecorder()
+	h := newHarnessWith(t, be, fyne.NewSize(1920, 1080), func(o *ui.Opts) {
+		o.Speaker = rec
+		if set != nil {
+			set(o)
+		}
+	})
+	return h, rec
+}
+
+// key presses a key as the window's canvas delivers it: to what holds
+// the canvas's focus (the window's key sink).
+func (h *harness) key(name string) {
+	h.t.Helper()
+	ev := &fyne.KeyEvent{Name: fyne.KeyName(name)}
+	if k, ok := keypadCodes[name]; ok {
+		ev = &fyne.KeyEvent{Name: k.name, Physical: fyne.HardwareKey{ScanCode: k.code}}
+	}
+	f := h.w.Canvas().Focused()
+	if f == nil {
+		h.t.Fatalf("nothing holds the focus on screen %s: keys go nowhere", h.u.Screen())
+	}
+	f.TypedKey(ev)
+}
+
+// focused is the label of the screen reader's focused item.
+func (h *harness) focused() string {
+	r := h.u.Reader()
+	n, _, ok := r.Focused()
+	if !ok {
+		return ""
+	}
+	return n.Label(r.Language())
+}
+
+// focusOn presses Down (on the keypad: 2) until label has the focus.
+func (h *harness) focusOn(label string) {
+	h.t.Helper()
+	if h.cat.HasKey(label) {
+		label = h.cat.T(h.lang(), label)
+	}
+	for range len(h.u.Reader().Tree().Nodes) + 1 {
+		if h.focused() == label {
+			return
+		}
+		h.key("KP_2")
+	}
+	var labels []string
+	for _, n := range h.u.Reader().Tree().Nodes {
+		labels = append(labels, n.Label(h.u.Reader().Language()))
+	}
+	h.t.Fatalf("no item %q on screen %s: %q", label, h.u.Screen(), labels)
+}
+
+// choose focuses label and presses Enter.
+func (h *harness) choose(label string) {
+	h.t.Helper()
+	h.focusOn(label)
+	h.key("Return")
+}
+
+// typeByKeys types s on the on-screen keyboard with the keypad alone.
+func (h *harness) typeByKeys(s string) {
+	h.t.Helper()
+	for _, r := range s {
+		if r == ' ' {
+			h.choose("keyboard.space")
+			continue
+		}
+		if !h.keyShown(string(r)) {
+			h.choose("keyboard.shift")
+		}
+		h.choose(string(r))
+	}
+}
+
+// saidInOrder fails unless each of want was said, in this order.
+func saidInOrder(t *testing.T, rec *a11ytest.Recorder, want ...string) {
+	t.Helper()
+	said := rec.Texts()
+	i, off := 0, 0 // in said[i], from off on
+	for _, w := range want {
+		for i < len(said) && !strings.Contains(said[i][off:], w) {
+			i, off = i+1, 0
+		}
+		if i == len(said) {
+			t.Fatalf("%q not said (in order); said:\n%s", w, strings.Join(said, "\n"))
+		}
+		off += strings.Index(said[i][off:], w) + len(w)
+	}
+}
+
+// TestKeypadReport: a person who cannot see the screen reports a problem
+// with the keypad alone and hears the reference number.
+func TestKeypadReport(t *testing.T) {
+	be := newFake(t)
+	h, rec := speaking(t, be, nil)
+	h.key("KP_5") // the first key: speech starts, and so does a session
+	h.expectScreen(ui.ScreenHome)
+	if !h.u.Reader().On() {
+		t.Fatal("speech mode not on after the first key")
+	}
+	h.choose("Problem melden")
+	h.expectScreen(ui.ScreenCategory)
+	h.choose("Müll oder Sperrmüll")
+	h.expectScreen(ui.ScreenDescribe)
+	h.typeByKeys("Glas")
+	h.choose("action.next")
+	h.expectScreen(ui.ScreenPlace)
+	h.choose("Yenidze / Weißeritzstraße")
+	h.expectScreen(ui.ScreenConfirm)
+	h.choose("report.confirm.send")
+	h.expectScreen(ui.ScreenThanks)
+	ref := session.Reference("01JQ3V9ZK8M4T6W2XA7B5C9D01")
+	thanks := a11y.Sentences(h.cat.T("de", "report.thanks.title"), h.cat.T("de", "a11y.count", "n", len(h.u.Reader().Tree().Nodes)),
+		a11y.Sentences(h.cat.T("de", "report.thanks.reference"), ref, h.cat.T("de", "a11y.receipt")))
+	saidInOrder(t, rec,
+		h.cat.T("de", "a11y.welcome"), h.cat.T("de", "home.title"),
+		h.cat.T("de", "report.category.title"),
+		h.cat.T("de", "report.describe.title"),
+		"G", "l", "a", "s",
+		h.cat.T("de", "report.place.title"),
+		h.cat.T("de", "report.confirm.title"),
+		thanks)
+	if len(be.submitted) != 1 || be.submitted[0].Payload.(map[string]any)["text"] != "Glas" || be.submitted[0].Payload.(map[string]any)["place"] != "yenidze" {
+		t.Fatalf("submitted %+v", be.submitted)
+	}
+	h.key("KP_Multiply") // repeat: the reference once more
+	if !strings.Contains(rec.Last(), ref) {
+		t.Fatalf("repeat said %q", rec.Last())
+	}
+	h.key("KP_Add")
+	if h.u.Reader().Volume() != a11y.DefaultVolume+a11y.VolumeStep {
+		t.Fatalf("volume %d", h.u.Reader().Volume())
+	}
+	stops := rec.Stops()
+	h.choose("action.done")
+	h.expectScreen(ui.ScreenAttract)
+	if h.u.Reader().On() || rec.Stops() == stops || h.u.Reader().Volume() != a11y.DefaultVolume {
+		t.Fatalf("after the session: speech %v, stops %d, volume %d", h.u.Reader().On(), rec.Stops(), h.u.Reader().Volume())
+	}
+}
+
+// TestKeypadSurveyTicketAirInfo completes the survey, draws a ticket,
+// reads the air and an information page with the keypad alone.
+func TestKeypadSurveyTicketAirInfo(t *testing.T) {
+	be := newFake(t)
+	be.history.Latest = []localapi.Reading{{Quantity: "pm25", Value: 8.4}, {Quantity: "pm10", Value: 14}, {Quantity: "co2", Value: 612}}
+	h, rec := speaking(t, be, nil)
+	h.key("Tab")
+	h.expectScreen(ui.ScreenHome)
+
+	h.choose(tileTitle("de", "survey"))
+	h.expectScreen(ui.ScreenSurvey)
+	h.u.HandleEvent(localapi.Event{Type: localapi.EventCard, Card: &localapi.CardEvent{Presented: true, Hash: "c"}})
+	h.choose("survey.start")
+	h.choose("4")
+	h.choose("action.next")
+	h.choose("zu Fuß")
+	h.choose("action.next")
+	h.choose("Sitzbänke")
+	h.choose("action.next")
+	h.typeByKeys("Mehr")
+	h.choose("survey.send")
+	h.expectScreen(ui.ScreenSurveyDone)
+	if len(be.responses) != 1 {
+		t.Fatalf("%d responses", len(be.responses))
+	}
+	saidInOrder(t, rec, "4, "+h.cat.T("de", "a11y.role.choice")+", "+h.cat.T("de", "a11y.state.selected"), "zu Fuß, "+h.cat.T("de", "a11y.role.choice")+", "+h.cat.T("de", "a11y.state.selected"),
+		"Sitzbänke, "+h.cat.T("de", "a11y.role.choice")+", "+h.cat.T("de", "a11y.state.selected"), h.cat.T("de", "survey.thanks"))
+
+	h.choose("action.more")
+	h.choose(tileTitle("de", "ticket"))
+	h.expectScreen(ui.ScreenTicket)
+	h.choose("ticket.draw")
+	saidInOrder(t, rec, a11y.Sentences(h.cat.T("de", "ticket.your_number"), "1", h.cat.T("de", "a11y.receipt")))
+
+	h.choose("action.home")
+	h.choose(tileTitle("de", "air"))
+	h.expectScreen(ui.ScreenAir)
+	pm := h.cat.T("de", "air.line", "name", h.cat.T("de", "air.pm25.name"), "value", "8,4", "unit", h.cat.T("de", "air.pm25.unit"), "level", h.cat.T("de", "air.level.1"))
+	saidInOrder(t, rec, a11y.Sentences(h.cat.T("de", "air.title"), h.cat.T("de", "a11y.count", "n", len(h.u.Reader().Tree().Nodes)), pm))
+
+	h.key("Escape") // back: no back item here, so home
+	h.expectScreen(ui.ScreenHome)
+	h.choose(tileTitle("de", "privacy"))
+	h.expectScreen(ui.ScreenInfo)
+	saidInOrder(t, rec, tileTitle("de", "privacy"))
+	h.key("F1")
+	h.expectScreen(ui.ScreenHelp)
+	h.key("Escape")
+	h.expectScreen(ui.ScreenInfo)
+}
+
+// TestTimeoutWarningSpoken: the warning is heard (also without speech
+// mode), its buttons are reached by keys, and speech mode triples the
+// time.
+func TestTimeoutWarningSpoken(t *testing.T) {
+	h, rec := speaking(t, newFake(t), nil)
+	h.tapAttract()
+	h.clk.Add(120 * time.Second)
+	h.u.Tick()
+	if !h.u.WarningShown() {
+		t.Fatal("no warning")
+	}
+	if !strings.Contains(rec.Last(), h.cat.T("de", "timeout.title")) {
+		t.Fatalf("the warning was not said without speech mode: %q", rec.Texts())
+	}
+	h.key("Down") // starts speech mode over the warning
+	h.choose("timeout.more")
+	if h.u.WarningShown() {
+		t.Fatal("more time by key did not close the warning")
+	}
+	h.clk.Add(3*120*time.Second - time.Second)
+	h.u.Tick()
+	if h.u.Session() == nil {
+		t.Fatal("speech mode did not lengthen the session")
+	}
+	if _, warning := h.u.SessionTiming(); warning < 3*20*time.Second {
+		t.Fatalf("warning %v in speech mode", warning)
+	}
+}
+
+// TestHeadphonesStartSpeech: plugging in headphones on the attract
+// screen starts speech and a session; PIN digits go only to them.
+func TestHeadphonesStartSpeech(t *testing.T) {
+	h, rec := speaking(t, newFake(t), nil)
+	h.u.Headphones(true)
+	h.expectScreen(ui.ScreenHome)
+	if len(rec.Said()) != 1 || !strings.HasPrefix(rec.Last(), h.cat.T("de", "a11y.welcome")) {
+		t.Fatalf("said %q", rec.Texts())
+	}
+	h.choose("action.finish")
+	if !h.u.Reader().On() {
+		t.Fatal("speech ended with the session though headphones are in")
+	}
+	h.u.HandleEvent(localapi.Event{Type: localapi.EventCard, Card: &localapi.CardEvent{Presented: true, Hash: strings.Repeat("ab", 32)}})
+	h.expectScreen(ui.ScreenPIN)
+	h.choose("2")
+	u := rec.Said()[len(rec.Said())-1]
+	if !u.Private {
+		t.Fatalf("a PIN digit said aloud: %+v", u)
+	}
+	h.u.Headphones(false)
+	h.key("Down")
+	h.key("Up")
+	for _, u := range rec.Said()[len(rec.Said())-2:] {
+		if u.Private || u.Text == "2." {
+			t.Fatalf("a PIN digit said without headphones: %+v", u)
+		}
+	}
+}
+
+// TestEveryItemLabelledInEveryLanguage walks every screen: every item of
+// the screen reader's tree has a label in every catalog language.
+func TestEveryItemLabelledInEveryLanguage(t *testing.T) {
+	cat := catalog(t)
+	seen := 0
+	check := func(h *harness, name string) {
+		tr := h.u.Reader().Tree()
+		if len(tr.Nodes) == 0 && name != "out-of-order" {
+			t.Errorf("%s: no items", name)
+		}
+		for i, n := range tr.Nodes {
+			for _, l := range cat.Languages() {
+				if strings.TrimSpace(n.Label(l)) == "" {
+					t.Errorf("%s: item %d (%q) has no label in %s", name, i, n.Label("de"), l)
+				}
+			}
+			if n.Role == a11y.RoleImage && (n.Description == nil || n.Description("en") == "") {
+				t.Errorf("%s: picture %q without a description", name, n.Label("de"))
+			}
+		}
+		seen++
+	}
+	visit(t, "de", "normal", fyne.NewSize(1920, 1080), nil, check)
+	visitWorkshop(t, "de", "normal", fyne.NewSize(1920, 1080), check)
+	if seen < 20 {
+		t.Fatalf("only %d screens visited", seen)
+	}
+}
+
+// TestSpeechOnlyLanguage: a language marked speech-only shows the
+// screen in the language it names, while speech is in it.
+func TestSpeechOnlyLanguage(t *testing.T) {
+	files := fstest.MapFS{}
+	base, err := fs.ReadFile(assets.I18n(), "en.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"de", "en"} {
+		b, err := fs.ReadFile(assets.I18n(), l+".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["language.screen"] = ""
+		b, _ = json.Marshal(m)
+		files[l+".json"] = &fstest.MapFile{Data: b}
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(base, &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range m {
+		m[k] = "XX " + v
+	}
+	m["language.name"], m["language.screen"] = "Xish", "en"
+	b, _ := json.Marshal(m)
+	files["xx.json"] = &fstest.MapFile{Data: b}
+	cat, err := i18n.Load(files, "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := newFake(t)
+	be.content.Languages = []string{"de", "en", "xx"}
+	h, rec := speaking(t, be, func(o *ui.Opts) { o.Catalog = cat })
+	h.cat = cat
+	h.tap("Xish")
+	h.expectScreen(ui.ScreenHome)
+	if !h.has("What would you like to do?") {
+		t.Fatal("the screen is not in English")
+	}
+	h.key("Down")
+	u := rec.Said()[len(rec.Said())-1]
+	if u.Lang != "xx" || !strings.Contains(u.Text, "XX What would you like to do?") {
+		t.Fatalf("said %+v", u)
+	}
+	h.focusOn("XX " + h.cat.T("en", "a11y.help"))
+}
+
+// TestFocusRingContrast measures the focus ring on the rendered image:
+// its pixels against those just outside it, at least 3:1, in normal and
+// high contrast.
+func TestFocusRingContrast(t *testing.T) {
+	for _, mode := range []string{"normal", "contrast"} {
+		t.Run(mode, func(t *testing.T) {
+			h, _ := speaking(t, newFake(t), nil)
+			h.key("Return")
+			if mode == "contrast" {
+				h.choose("display.contrast")
+			}
+			for _, item := range []string{tileTitle("de", "report"), "action.finish", "a11y.help"} {
+				h.focusOn(item)
+				pos, size, ok := h.u.FocusRing()
+				if !ok {
+					t.Fatalf("%s: no focus ring", item)
+				}
+				img := h.w.Canvas().Capture()
+				r := ringContrast(t, img, h.w.Canvas().Size(), pos, size)
+				if r < 3 {
+					t.Errorf("%s: focus ring %.2f:1 against what surrounds it", item, r)
+				}
+				t.Logf("%s %s: %.1f:1", mode, item, r)
+			}
+		})
+	}
+}
+
+// ringContrast is the lowest contrast between the ring's stroke and the
+// pixels 2 px outside it, sampled along all four sides.
+func ringContrast(t *testing.T, img image.Image, canvas fyne.Size, pos fyne.Position, size fyne.Size) float64 {
+	t.Helper()
+	sc := float32(img.Bounds().Dx()) / canvas.Width
+	px := func(x, y float32) (int, int) { return int(x * sc), int(y * sc) }
+	lowest := 99.0
+	const stroke = 2 // inside the 4 px stroke
+	for k := float32(0.2); k <= 0.8; k += 0.1 {
+		for _, p := range [][4]float32{
+			{pos.X + size.Width*k, pos.Y + stroke, pos.X + size.Width*k, pos.Y - 2},                             // top
+			{pos.X + size.Width*k, pos.Y + size.Height - stroke, pos.X + size.Width*k, pos.Y + size.Height + 2}, // bottom
+			{pos.X + stroke, pos.Y + size.Height*k, pos.X - 2, pos.Y + size.Height*k},                           // left
+			{pos.X + size.Width - stroke, pos.Y + size.Height*k, pos.X + size.Width + 2, pos.Y + size.Height*k}, // right
+		} {
+			x0, y0 := px(p[0], p[1])
+			x1, y1 := px(p[2], p[3])
+			if !(image.Point{x1, y1}).In(img.Bounds()) {
+				continue // at the window's edge
+			}
+			lowest = min(lowest, ui.ContrastRatio(img.At(x0, y0), img.At(x1, y1)))
+		}
+	}
+	return lowest
+}
+
+var _ = context.Background

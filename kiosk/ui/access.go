@@ -1,0 +1,475 @@
+package ui
+
+import (
+	"image/color"
+	"sort"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
+)
+
+// The screen reader's side of the window (kiosk/a11y has the model).
+//
+// Every screen's accessibility tree is built by the same calls that
+// build its widgets: u.button, u.toggle, u.newChoice, u.tile, u.heading,
+// u.subheading, u.wrapped, u.notice, the keyboard's and the PIN pad's
+// keys each register a node as they make their widget, in the order a
+// person meets them (the screen's body, the top bar with help and the
+// languages, the bottom bar). render hands the tree to the reader. A
+// label in another language than the screen's (speech in a speech-only
+// language, the label test) comes from building the same screen once
+// more in that language, with nothing shown: the tree cannot drift from
+// the screen because there is no second description of it.
+//
+// Keys come from the window's canvas: an invisible keySink holds Fyne's
+// focus (so Tab reaches us rather than Fyne's own focus chain) and
+// passes key names to the reader; the canvas's OnTypedKey catches keys
+// when something else (a text field tapped) has the focus. The focus
+// ring is a rectangle of our own over the screen, in the theme's focus
+// colour (navy on paper, yellow on black: both far above 3:1).
+
+// accNode is a node being built: the a11y.Node without its per-language
+// label, and the label as the widget shows it now.
+type accNode struct {
+	a11y.Node
+	live, desc func() string
+	// group: the screen's body (0), the top bar (1), the bottom bar (2)
+	group int
+}
+
+// ScreenHelp is the help screen for the screen before it.
+const ScreenHelp = "help"
+
+// focusRingWidth and focusRingGap: the ring's stroke, and the room
+// between it and what it surrounds (so it meets the background, not
+// the control's own fill).
+const (
+	focusRingWidth = 4
+	focusRingGap   = 3
+)
+
+// node registers an item of the screen (or of the timeout warning)
+// being built.
+func (u *UI) node(n accNode) {
+	if n.live == nil || strings.TrimSpace(n.live()) == "" {
+		return // nothing to say: an empty line, a spacer
+	}
+	n.group = u.nodeGroup
+	if u.buildingWarn {
+		u.warnNodes = append(u.warnNodes, n)
+		return
+	}
+	u.nodes = append(u.nodes, n)
+}
+
+// textNode registers a label as a text or heading.
+func (u *UI) textNode(role a11y.Role, l *widget.Label) {
+	u.node(accNode{Node: a11y.Node{Role: role, Target: l}, live: func() string { return l.Text }})
+}
+
+// announce sets what the screen being built says right after its
+// title (reference numbers, a ticket's number, the receipt).
+func (u *UI) announce(parts ...string) {
+	u.announced = a11y.Sentences(parts...)
+}
+
+// built is a screen's items built again in another language.
+type built struct {
+	labels, descs []string
+	announce      string
+}
+
+// buildIn builds the screen shown (or the timeout warning) again in
+// lang and returns its items' labels; nothing of it is shown, and the
+// window's state is as before.
+func (u *UI) buildIn(lang string, warning bool) built {
+	clock, timer, targets, warnTargets, nodes, warnNodes, ann, field, attract, bw, over :=
+		u.clock, u.ws.timer, u.targets, u.warnTargets, u.nodes, u.warnNodes, u.announced, u.first.field, u.attractTap, u.buildingWarn, u.langOverride
+	defer func() {
+		u.clock, u.ws.timer, u.targets, u.warnTargets, u.nodes, u.warnNodes, u.announced, u.first.field, u.attractTap, u.buildingWarn, u.langOverride =
+			clock, timer, targets, warnTargets, nodes, warnNodes, ann, field, attract, bw, over
+	}()
+	u.langOverride = lang
+	u.nodes, u.warnNodes, u.announced = nil, nil, ""
+	list := &u.nodes
+	if warning {
+		u.buildingWarn = true
+		u.warnBox(u.warnSecs)
+		list = &u.warnNodes
+	} else if u.build != nil {
+		u.frame(u.build())
+	}
+	var b built
+	for _, n := range *list {
+		b.labels = append(b.labels, n.live())
+		d := ""
+		if n.desc != nil {
+			d = n.desc()
+		}
+		b.descs = append(b.descs, d)
+	}
+	b.announce = u.announced
+	return b
+}
+
+// tree turns the nodes just built into the reader's tree. Labels in the
+// screen's language are read from the widgets when spoken (a keyboard
+// key's letter changes with shift, the warning's seconds count down);
+// others build the screen again, once per language.
+func (u *UI) tree(name string, nodes []accNode, warning bool) a11y.Tree {
+	shown := u.lang()
+	order := u.visualOrder(nodes)
+	cache := map[string]*built{}
+	in := func(lang string) *built {
+		b, ok := cache[lang]
+		if !ok {
+			bb := u.buildIn(lang, warning)
+			if len(bb.labels) != len(nodes) { // cannot happen: same state, same screen
+				u.log.Warn("a11y: the screen built in another language has other items", "screen", name, "lang", lang)
+			}
+			b = &bb
+			cache[lang] = b
+		}
+		return b
+	}
+	t := a11y.Tree{Screen: name, Modal: warning}
+	for _, i := range order {
+		an := nodes[i]
+		n := an.Node
+		live, desc := an.live, an.desc
+		n.Label = func(lang string) string {
+			if lang != shown {
+				if b := in(lang); i < len(b.labels) && len(b.labels) == len(nodes) {
+					return b.labels[i]
+				}
+			}
+			return live()
+		}
+		if desc != nil {
+			n.Description = func(lang string) string {
+				if lang != shown {
+					if b := in(lang); len(b.descs) == len(nodes) {
+						return b.descs[i]
+					}
+				}
+				return desc()
+			}
+		}
+		t.Nodes = append(t.Nodes, n)
+	}
+	if !warning {
+		if ann := u.announced; ann != "" {
+			t.Announce = func(lang string) string {
+				if lang != shown {
+					return in(lang).announce
+				}
+				return ann
+			}
+		}
+		if u.helpShown {
+			t.Help = u.showHelp
+		}
+		if u.sess.Current() != nil && u.name != ScreenHome && !participantScreen(u.name) {
+			t.Home = u.act(u.showHome)
+		}
+	}
+	return t
+}
+
+// visualOrder is the order a person meets the items in: the body, then
+// the top bar, then the bottom bar, each from the top down and left to
+// right as laid out (screens build their parts in whatever order their
+// containers need).
+func (u *UI) visualOrder(nodes []accNode) []int {
+	d := u.app.Driver()
+	type place struct {
+		i, group int
+		y, x     float32
+	}
+	ps := make([]place, len(nodes))
+	for i, n := range nodes {
+		ps[i] = place{i: i, group: n.group}
+		if o, ok := n.Target.(fyne.CanvasObject); ok {
+			at := d.AbsolutePositionForObject(o)
+			ps[i].y, ps[i].x = float32(int(at.Y/8)), at.X // a row: within 8 px
+		}
+	}
+	sort.SliceStable(ps, func(a, b int) bool {
+		pa, pb := ps[a], ps[b]
+		if pa.group != pb.group {
+			return pa.group < pb.group
+		}
+		if pa.y != pb.y {
+			return pa.y < pb.y
+		}
+		return pa.x < pb.x
+	})
+	out := make([]int, len(ps))
+	for k, p := range ps {
+		out[k] = p.i
+	}
+	return out
+}
+
+// speechLang is the language of speech: the session's (or the
+// terminal's default) even where the screen shows another (a
+// speech-only language).
+func (u *UI) speechLang() string {
+	if s := u.sess.Current(); s != nil {
+		return s.Language
+	}
+	return u.sess.DefaultLanguage()
+}
+
+// screenLang is the language the screen shows for the speech language
+// l: a catalog language the window cannot draw (Arabic: Fyne lays out
+// no right-to-left text and does not shape Arabic) names the language
+// its screen shows instead in its "language.screen" key.
+func (u *UI) screenLang(l string) string {
+	if !u.cat.HasKey(screenLangKey) {
+		return l
+	}
+	if v := u.cat.T(l, screenLangKey); v != "" && v != l && u.cat.Has(v) {
+		return v
+	}
+	return l
+}
+
+// screenLangKey names, in a speech-only language's catalog, the language
+// its screen shows ("" or the language itself: it shows itself).
+// Catalogs without the key show every language themselves.
+const screenLangKey = "language.screen"
+
+// handTree gives the reader the screen just rendered and draws the
+// focus ring.
+func (u *UI) handTree() {
+	u.rd.SetLanguage(u.speechLang())
+	name := u.name
+	if u.subScreen != "" {
+		name += "/" + u.subScreen
+	}
+	u.rd.SetTree(u.tree(name, u.nodes, false))
+	u.drawRing()
+}
+
+// speechStarted: speech mode came on (the first key, or headphones).
+// Timeouts grow; on an attract screen a session starts, as a touch
+// would start it.
+func (u *UI) speechStarted() {
+	u.sess.SetSpeechMode(true)
+	if u.sess.Current() == nil && u.attractTap != nil && (u.name == ScreenAttract || u.name == ScreenWorkshop) {
+		u.attractTap()
+	}
+}
+
+// sessionEnded: volume and rate return to the defaults; speech mode
+// ends unless headphones are plugged in.
+func (u *UI) sessionEnded() {
+	u.easy = false
+	u.sess.SetSpeechMode(u.rd.EndSession())
+}
+
+// Headphones tells the window that headphones were plugged in or out
+// (kiosk/speech's jack watcher, through kiosk/cmd). Plugging them in
+// starts speech mode on any screen.
+func (u *UI) Headphones(plugged bool) {
+	u.rd.SetHeadphones(plugged)
+	u.drawRing()
+}
+
+// Reader is the window's screen reader (for tests and wiring).
+func (u *UI) Reader() *a11y.Reader { return u.rd }
+
+// Key handles a key press by name (a fyne.KeyName, or a keypad key as
+// keyName writes it), as the window's canvas does: for tests and for
+// keys from elsewhere than the window.
+func (u *UI) Key(name string) bool {
+	if u.name == ScreenFirstRun || u.dark {
+		return false // a technician types there; a dark screen wakes by touch
+	}
+	was := u.rd.On()
+	if !u.rd.Key(name) {
+		return false
+	}
+	if was {
+		u.sess.Touch() // a key is activity, as a tap is
+	}
+	u.drawRing()
+	return true
+}
+
+// keypadKeys are the X11 key codes of a numeric keypad's keys, which
+// Fyne names like the main row's ("8", "+").
+var keypadKeys = map[int]string{
+	79: "KP_7", 80: "KP_8", 81: "KP_9", 82: "KP_Subtract", 83: "KP_4", 84: "KP_5", 85: "KP_6",
+	86: "KP_Add", 87: "KP_1", 88: "KP_2", 89: "KP_3", 90: "KP_0", 63: "KP_Multiply", 106: "KP_Divide",
+}
+
+// keyName is the name the reader's key map uses for a key event.
+func (u *UI) keyName(ev *fyne.KeyEvent) string {
+	if k, ok := keypadKeys[ev.Physical.ScanCode]; ok && ev.Name != fyne.KeyEnter {
+		return k
+	}
+	if ev.Name == fyne.KeyTab && u.shiftHeld {
+		return "Shift+Tab"
+	}
+	return string(ev.Name)
+}
+
+func (u *UI) typedKey(ev *fyne.KeyEvent) { u.Key(u.keyName(ev)) }
+
+// keySink holds the canvas's focus so every key reaches the reader
+// (Tab too: Fyne would otherwise move its own focus between buttons).
+// It draws nothing and takes no taps.
+type keySink struct {
+	widget.BaseWidget
+	u *UI
+}
+
+func newKeySink(u *UI) *keySink {
+	s := &keySink{u: u}
+	s.ExtendBaseWidget(s)
+	return s
+}
+
+func (s *keySink) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.Transparent))
+}
+func (*keySink) FocusGained()                {}
+func (*keySink) FocusLost()                  {}
+func (*keySink) TypedRune(rune)              {}
+func (*keySink) AcceptsTab() bool            { return true }
+func (s *keySink) TypedKey(e *fyne.KeyEvent) { s.u.typedKey(e) }
+func (s *keySink) KeyDown(e *fyne.KeyEvent) {
+	if e.Name == desktop.KeyShiftLeft || e.Name == desktop.KeyShiftRight {
+		s.u.shiftHeld = true
+	}
+}
+func (s *keySink) KeyUp(e *fyne.KeyEvent) {
+	if e.Name == desktop.KeyShiftLeft || e.Name == desktop.KeyShiftRight {
+		s.u.shiftHeld = false
+	}
+}
+
+// access is the focus ring's layer and the key sink over a screen or
+// over the timeout warning (an overlay has its own focus).
+type access struct {
+	ring  *canvas.Rectangle
+	layer *fyne.Container
+	sink  *keySink
+}
+
+func (u *UI) newAccess() *access {
+	a := &access{ring: canvas.NewRectangle(color.Transparent), sink: newKeySink(u)}
+	a.ring.StrokeWidth = focusRingWidth
+	a.ring.CornerRadius = theme.Size(theme.SizeNameInputRadius)
+	a.ring.Hide()
+	a.layer = container.NewWithoutLayout(a.ring)
+	return a
+}
+
+// withAccess puts the focus ring's layer and the key sink over the
+// screen.
+func (u *UI) withAccess(o fyne.CanvasObject) fyne.CanvasObject {
+	u.acc = u.newAccess()
+	return container.NewStack(o, u.acc.layer, u.acc.sink)
+}
+
+// current is the access layer keys and the ring are on now.
+func (u *UI) current() *access {
+	if u.warn != nil && u.warnAcc != nil {
+		return u.warnAcc
+	}
+	return u.acc
+}
+
+// focusKeys gives the canvas's focus to the key sink and catches keys
+// that reach the canvas itself.
+func (u *UI) focusKeys() {
+	c := u.win.Canvas()
+	c.SetOnTypedKey(u.typedKey)
+	if a := u.current(); a != nil && u.name != ScreenFirstRun {
+		c.Focus(a.sink)
+	}
+}
+
+// drawRing draws the focus ring around the focused item while keys are
+// in use (speech mode), or hides it.
+func (u *UI) drawRing() {
+	for _, a := range []*access{u.acc, u.warnAcc} {
+		if a != nil {
+			a.ring.Hide()
+		}
+	}
+	a := u.current()
+	if a == nil {
+		return
+	}
+	n, _, ok := u.rd.Focused()
+	target, isObj := n.Target.(fyne.CanvasObject)
+	if !u.rd.On() || !ok || !isObj || !target.Visible() {
+		return
+	}
+	a.ring.FillColor = color.Transparent
+	a.ring.StrokeColor = theme.Color(theme.ColorNameFocus)
+	d := u.app.Driver()
+	at := d.AbsolutePositionForObject(target).Subtract(d.AbsolutePositionForObject(a.layer))
+	out := float32(focusRingGap + focusRingWidth)
+	a.ring.Move(at.SubtractXY(out, out))
+	a.ring.Resize(target.Size().AddWidthHeight(2*out, 2*out))
+	a.ring.Show()
+	a.ring.Refresh()
+}
+
+// FocusRing is the focus ring's rectangle in canvas coordinates, and
+// whether it is shown (for tests).
+func (u *UI) FocusRing() (fyne.Position, fyne.Size, bool) {
+	a := u.current()
+	if a == nil || !a.ring.Visible() {
+		return fyne.Position{}, fyne.Size{}, false
+	}
+	return u.app.Driver().AbsolutePositionForObject(a.ring), a.ring.Size(), true
+}
+
+// helpButton is the same in every screen's top bar.
+func (u *UI) helpButton() fyne.CanvasObject {
+	u.helpShown = true
+	return u.button(u.tr("a11y.help"), theme.QuestionIcon(), widget.MediumImportance, u.showHelp)
+}
+
+// helpKey is the help text for the screen shown: help.SCREEN, else the
+// general help, else the reader's "no help here".
+func (u *UI) helpKey(screen string) string {
+	for _, k := range []string{"help." + screen, "help.general"} {
+		if u.cat.HasKey(k) {
+			return k
+		}
+	}
+	return "a11y.no_help"
+}
+
+// showHelp shows help for the screen shown; back returns to it. On the
+// attract screen it starts a session, as every button there does.
+func (u *UI) showHelp() {
+	if u.name == ScreenHelp {
+		return
+	}
+	if u.sess.Current() == nil {
+		u.sess.Start("")
+		u.showHome()
+	}
+	name, build := u.name, u.build
+	key := u.helpKey(name)
+	u.show(ScreenHelp, func() fyne.CanvasObject {
+		box := container.NewVBox(u.heading(u.tr("a11y.help")), u.wrapped(u.tr(key)))
+		back := u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.HighImportance, func() { u.show(name, build) })
+		return container.NewBorder(nil, container.NewGridWithColumns(2, back), nil, nil, container.NewVScroll(box))
+	})
+}
