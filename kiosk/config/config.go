@@ -16,7 +16,8 @@
 //	      {"kind": "mhz19",  "port": "/dev/quartierhub/co2", "id": "co2-1"}
 //	    ]
 //	  },
-//	  "outbox": {"max_bytes": 268435456}
+//	  "outbox": {"max_bytes": 268435456},
+//	  "speech": {"headphone_jack": "/dev/input/by-path/platform-skl_hda_dsp_generic-event"}
 //	}
 package config
 
@@ -39,6 +40,36 @@ type Config struct {
 	// least 16 bytes). Empty: a key generated into the data directory on
 	// first start (see kiosk/session.LoadCardKey).
 	CardHashKey string `json:"card_hash_key,omitempty"`
+	// Speech is the window's voice (kiosk/speech).
+	Speech Speech `json:"speech,omitzero"`
+}
+
+// Speech configures the screen reader's voice: espeak-ng piped into a
+// player. Without espeak-ng or the player the window runs silent.
+type Speech struct {
+	// Espeak is the espeak-ng command; default "espeak-ng".
+	Espeak string `json:"espeak,omitempty"`
+	// Player plays a WAV stream from stdin (argv); default
+	// ["aplay", "-q", "-D", "default"]. ["aplay", "-q", "-D", "null"]
+	// discards the sound (a machine without a sound card).
+	Player []string `json:"player,omitempty"`
+	// HeadphonePlayer plays into the headphones; default Player (the
+	// sound card switches to the jack by itself).
+	HeadphonePlayer []string `json:"headphone_player,omitempty"`
+	// HeadphoneJack is the sound card's jack switch, an evdev device
+	// (see /proc/bus/input/devices: "… Headphone"). Empty: no jack is
+	// watched; speech starts by a key only and private text (digits of
+	// personal data) is never spoken.
+	HeadphoneJack string `json:"headphone_jack,omitempty"`
+	// Rate (words per minute, 80 to 450) and Volume (per cent, 1 to 200)
+	// a session starts with; default 175 and 100.
+	Rate   int `json:"rate,omitempty"`
+	Volume int `json:"volume,omitempty"`
+	// Transcript (development) appends each utterance as a line
+	// (language, tab, text) to this file: what residents hear, to follow
+	// speech without a sound card. Private utterances are never written.
+	// Off by default; never on a terminal in service.
+	Transcript string `json:"transcript,omitempty"`
 }
 
 // Outbox limits.
@@ -190,6 +221,7 @@ func (c *Config) Validate() error {
 		}
 		seen[d.ID] = true
 	}
+	errs = append(errs, c.Speech.validate()...)
 	if c.Outbox.MaxBytes < 0 {
 		errs = append(errs, errors.New("outbox.max_bytes must not be negative"))
 	}
@@ -197,6 +229,43 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
+}
+
+// Bounds of the speech section (espeak-ng's ranges).
+const (
+	MinSpeechRate   = 80
+	MaxSpeechRate   = 450
+	MaxSpeechVolume = 200
+	maxArgv         = 32
+)
+
+func (s Speech) validate() []error {
+	var errs []error
+	for name, argv := range map[string][]string{"player": s.Player, "headphone_player": s.HeadphonePlayer} {
+		if len(argv) > maxArgv {
+			errs = append(errs, fmt.Errorf("speech.%s: at most %d arguments", name, maxArgv))
+		}
+		for i, a := range argv {
+			if strings.ContainsRune(a, 0) || i == 0 && a == "" {
+				errs = append(errs, fmt.Errorf("speech.%s[%d]: %q is no command argument", name, i, a))
+			}
+		}
+	}
+	if strings.ContainsRune(s.Espeak, 0) {
+		errs = append(errs, errors.New("speech.espeak: not a command"))
+	}
+	for name, p := range map[string]string{"headphone_jack": s.HeadphoneJack, "transcript": s.Transcript} {
+		if p != "" && (!filepath.IsAbs(p) || strings.ContainsRune(p, 0)) {
+			errs = append(errs, fmt.Errorf("speech.%s: %q must be an absolute path", name, p))
+		}
+	}
+	if s.Rate != 0 && (s.Rate < MinSpeechRate || s.Rate > MaxSpeechRate) {
+		errs = append(errs, fmt.Errorf("speech.rate %d: between %d and %d words per minute", s.Rate, MinSpeechRate, MaxSpeechRate))
+	}
+	if s.Volume < 0 || s.Volume > MaxSpeechVolume {
+		errs = append(errs, fmt.Errorf("speech.volume %d: between 1 and %d per cent", s.Volume, MaxSpeechVolume))
+	}
+	return errs
 }
 
 // Overlay returns d with the sections of raw (a JSON object of the same
