@@ -85,8 +85,8 @@ type Reader struct {
 	base      *Tree
 	baseFocus int
 	// changed is set by SetTree: an action that brought a new tree
-	// was answered by it.
-	changed bool
+	// was answered by it. activating is set while an action runs.
+	changed, activating bool
 
 	rate, volume int
 	last         Utterance
@@ -209,6 +209,7 @@ func (r *Reader) SetTree(t Tree) {
 		r.announce()
 		return
 	}
+	old := r.tree
 	before, _, had := r.Focused()
 	r.tree = t
 	r.focus = min(r.focus, max(len(t.Nodes)-1, 0))
@@ -216,13 +217,44 @@ func (r *Reader) SetTree(t Tree) {
 	if !ok || !r.on {
 		return
 	}
-	if r.welcome || !had || before.State != after.State || label(before, r.lang) != label(after, r.lang) {
-		if r.welcome {
-			r.announce()
-			return
-		}
-		r.speakNode()
+	if r.welcome {
+		r.announce()
+		return
 	}
+	var parts []string
+	private := false
+	if !had || before.State != after.State || label(before, r.lang) != label(after, r.lang) {
+		text, p := r.nodeText()
+		parts, private = append(parts, text), p
+	}
+	if r.activating { // what the action changed on the screen: "2 dots left"
+		parts = append(parts, newTexts(old, t, r.lang)...)
+	}
+	if len(parts) > 0 {
+		r.say(Utterance{Text: Sentences(parts...), Lang: r.lang, Private: private})
+	}
+}
+
+// maxNewTexts is how many new texts an action's answer says at most.
+const maxNewTexts = 3
+
+// newTexts are the texts of t that old did not have (neither private
+// nor actionable: what an action changed on the screen).
+func newTexts(old, t Tree, lang string) []string {
+	had := map[string]bool{}
+	for _, n := range old.Nodes {
+		had[label(n, lang)] = true
+	}
+	var out []string
+	for _, n := range t.Nodes {
+		if n.Action != nil || n.Private || (n.Role != RoleText && n.Role != RoleHeading) {
+			continue
+		}
+		if l := label(n, lang); !had[l] && len(out) < maxNewTexts {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // ClearModal removes a modal tree: the screen under it comes back with
@@ -337,7 +369,8 @@ func (r *Reader) Do(cmd Command) {
 // no new tree (a key typed, a toggle without a new screen), the node is
 // said again: a key's letter, a toggle's new state.
 func (r *Reader) activate(n Node) {
-	r.changed = false
+	r.changed, r.activating = false, true
+	defer func() { r.activating = false }()
 	n.Action()
 	if !r.changed && r.on {
 		r.speakNode()
@@ -440,7 +473,11 @@ func (r *Reader) nodeText() (string, bool) {
 	if n.State&Disabled != 0 {
 		parts = append(parts, r.word("a11y.state.disabled"))
 	}
-	text := strings.Join(parts, ", ")
+	sep := ", "
+	if last, _ := utf8.DecodeLastRuneInString(l); strings.ContainsRune(".!?:", last) {
+		sep = " " // "3 dots left. Heading", not "left., heading"
+	}
+	text := strings.Join(parts, sep)
 	if n.Description != nil {
 		text = Sentences(text, n.Description(r.lang))
 	}

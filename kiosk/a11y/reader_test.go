@@ -95,7 +95,7 @@ func TestFirstKeyWelcomesThenAnnounces(t *testing.T) {
 	f.key("Down")
 	f.wantLast("Text.")
 	f.key("Down") // past the end: round to the start
-	f.wantLast(a11y.Sentences(f.w("de", "a11y.wrapped"), "Was möchten Sie tun?, "+f.w("de", "a11y.role.heading")))
+	f.wantLast(a11y.Sentences(f.w("de", "a11y.wrapped"), "Was möchten Sie tun? "+f.w("de", "a11y.role.heading")))
 	f.key("Up") // and back round to the end
 	f.wantLast(a11y.Sentences(f.w("de", "a11y.wrapped"), "Text"))
 	f.key("F2")
@@ -350,5 +350,32 @@ func TestKeyMapDocumented(t *testing.T) {
 		if !strings.Contains(string(src), "`"+k+"`") {
 			t.Errorf("key %q is not in the package doc", k)
 		}
+	}
+}
+
+// An action that changes the screen it is on is answered by what
+// changed: the new texts (dots left), never a private one, not the
+// whole screen; a rebuild without an action says nothing.
+func TestActionSaysWhatChanged(t *testing.T) {
+	f := newFixture(t, nil)
+	left := 3
+	var build func() a11y.Tree
+	build = func() a11y.Tree {
+		return a11y.Tree{Screen: "vote", Nodes: []a11y.Node{
+			{Role: a11y.RoleText, Label: lit(strings.Repeat("o", left) + " left")},
+			{Role: a11y.RoleButton, Label: lit("Give a dot: Trees"), Action: func() { left--; f.r.SetTree(build()) }},
+			{Role: a11y.RoleText, Label: lit(strings.Repeat("9", left)), Private: true},
+		}}
+	}
+	f.r.SetTree(build())
+	f.r.Start()
+	f.key("Down")
+	f.key("Return")
+	f.wantLast("oo left.")
+	n := len(f.rec.Said())
+	left = 1
+	f.r.SetTree(build())
+	if len(f.rec.Said()) != n {
+		t.Fatalf("a rebuild without an action said %q", f.last())
 	}
 }

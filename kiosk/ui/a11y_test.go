@@ -422,3 +422,33 @@ func ringContrast(t *testing.T, img image.Image, canvas fyne.Size, pos fyne.Posi
 }
 
 var _ = context.Background
+
+// TestKeypadWorkshopParticipant: a guest joins a workshop, writes an
+// idea and gives a dot with the keypad alone, and hears each answer.
+func TestKeypadWorkshopParticipant(t *testing.T) {
+	be := newFake(t)
+	be.ws = newFakeWorkshop()
+	h, rec := speaking(t, be, nil)
+	h.expectScreen(ui.ScreenWorkshop)
+	h.key("KP_2") // the first key starts speech and, as a touch, a session
+	h.expectScreen(ui.ScreenWorkshopJoin)
+	h.choose("workshop.attract.guest")
+	h.expectScreen(ui.ScreenWorkshopIdeas)
+	h.typeByKeys("Baum")
+	h.choose("workshop.ideas.send")
+	be.mu.Lock()
+	ideas := be.ws.view.Ideas
+	be.mu.Unlock()
+	if len(ideas) != 1 || ideas[0].Text != "Baum" {
+		t.Fatalf("ideas %+v", ideas)
+	}
+	be.mu.Lock()
+	votingWorkshop(be)
+	be.mu.Unlock()
+	h.workshopChanged()
+	h.expectScreen(ui.ScreenWorkshopVote)
+	h.choose(ui.ItemAction(h.tr("workshop.vote.add"), "Tempo 20"))
+	saidInOrder(t, rec, h.tr("a11y.welcome"), h.tr("workshop.join.title"),
+		"B", "a", "u", "m", "Baum", // the list of one's ideas, changed by sending
+		h.tr("workshop.vote.left", "left", 2, "of", 3))
+}

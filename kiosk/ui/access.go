@@ -90,12 +90,8 @@ type built struct {
 // lang and returns its items' labels; nothing of it is shown, and the
 // window's state is as before.
 func (u *UI) buildIn(lang string, warning bool) built {
-	clock, timer, targets, warnTargets, nodes, warnNodes, ann, field, attract, bw, over :=
-		u.clock, u.ws.timer, u.targets, u.warnTargets, u.nodes, u.warnNodes, u.announced, u.first.field, u.attractTap, u.buildingWarn, u.langOverride
-	defer func() {
-		u.clock, u.ws.timer, u.targets, u.warnTargets, u.nodes, u.warnNodes, u.announced, u.first.field, u.attractTap, u.buildingWarn, u.langOverride =
-			clock, timer, targets, warnTargets, nodes, warnNodes, ann, field, attract, bw, over
-	}()
+	saved := u.saveBuild()
+	defer u.restoreBuild(saved)
 	u.langOverride = lang
 	u.nodes, u.warnNodes, u.announced = nil, nil, ""
 	list := &u.nodes
@@ -117,6 +113,32 @@ func (u *UI) buildIn(lang string, warning bool) built {
 	}
 	b.announce = u.announced
 	return b
+}
+
+// buildState is what building a screen sets on the UI, kept while a
+// screen is built without being shown (another language's labels, a
+// capture painted in software).
+type buildState struct {
+	clock, timer, warnLabel *widget.Label
+	targets, warnTargets    []target
+	nodes, warnNodes        []accNode
+	announced, subScreen    string
+	field                   *widget.Entry
+	attractTap              func()
+	buildingWarn, helpShown bool
+	langOverride            string
+}
+
+func (u *UI) saveBuild() buildState {
+	return buildState{u.clock, u.ws.timer, u.warnLabel, u.targets, u.warnTargets, u.nodes, u.warnNodes, u.announced, u.subScreen,
+		u.first.field, u.attractTap, u.buildingWarn, u.helpShown, u.langOverride}
+}
+
+func (u *UI) restoreBuild(s buildState) {
+	u.clock, u.ws.timer, u.warnLabel, u.targets, u.warnTargets, u.nodes, u.warnNodes, u.announced, u.subScreen,
+		u.first.field, u.attractTap, u.buildingWarn, u.helpShown, u.langOverride =
+		s.clock, s.timer, s.warnLabel, s.targets, s.warnTargets, s.nodes, s.warnNodes, s.announced, s.subScreen,
+		s.field, s.attractTap, s.buildingWarn, s.helpShown, s.langOverride
 }
 
 // tree turns the nodes just built into the reader's tree. Labels in the

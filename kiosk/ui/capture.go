@@ -131,8 +131,10 @@ func blank(img image.Image) bool {
 // own again afterwards.
 func (u *UI) paintAgain() image.Image {
 	live := u.win.Canvas()
-	clock, targets := u.clock, u.targets
-	defer func() { u.clock, u.targets = clock, targets }()
+	// The build registers the screen's tap targets and screen reader
+	// items again: the screen shown keeps its own.
+	saved := u.saveBuild()
+	defer u.restoreBuild(saved)
 	var content fyne.CanvasObject
 	if u.dark {
 		content = newNightScreen(u.tr("night.wake"), func() {})

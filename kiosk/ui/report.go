@@ -207,6 +207,7 @@ func (u *UI) formItem(name, value string) *widget.FormItem {
 }
 
 func (u *UI) busyScreen() fyne.CanvasObject {
+	u.subScreen = "busy" // a screen of its own to the screen reader
 	msg := u.subheading(u.tr("busy"))
 	msg.Alignment = fyne.TextAlignCenter
 	return centre(640, container.NewVBox(widget.NewProgressBarInfinite(), msg))

@@ -78,7 +78,10 @@ func (u *UI) pinScreen() fyne.CanvasObject {
 	if u.serviceLast.IsZero() || u.name != ScreenPIN {
 		u.serviceLast = u.opts.Now()
 	}
-	dots := u.heading(strings.Repeat("●", len(u.pin)) + strings.Repeat("○", max(0, 4-len(u.pin))))
+	// Not an item of its own: "black circle, white circle" says nothing
+	// a digit key's answer does not.
+	dots := widget.NewLabel(strings.Repeat("●", len(u.pin)) + strings.Repeat("○", max(0, 4-len(u.pin))))
+	dots.SizeName, dots.TextStyle.Bold = theme.SizeNameHeadingText, true
 	dots.Alignment = fyne.TextAlignCenter
 	pad := container.NewGridWithColumns(3)
 	digits := strings.Split("1234567890", "")

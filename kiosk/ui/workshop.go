@@ -558,6 +558,12 @@ func (u *UI) workshopAttractScreen() fyne.CanvasObject {
 	}
 	tl := newTapLayer(func() { u.startSession("") })
 	u.addTarget(tl, func() string { return AttractArea })
+	u.attractTap = tl.onTap
+	for i := range u.nodes { // Enter on any of its items starts a session, as a touch
+		if u.nodes[i].Action == nil {
+			u.nodes[i].Action = tl.onTap
+		}
+	}
 	return container.NewStack(tl, body)
 }
 
