@@ -61,9 +61,9 @@ type Speech struct {
 	// watched; speech starts by a key only and private text (digits of
 	// personal data) is never spoken.
 	HeadphoneJack string `json:"headphone_jack,omitempty"`
-	// Rate (words per minute, 80 to 450) and Volume (per cent, 1 to 200)
-	// a session starts with; default 175 and 100.
-	Rate   int `json:"rate,omitempty"`
+	// Volume is the terminal's normal loudness, espeak-ng's amplitude
+	// (1 to 200; default 100; a loud street: 150). A session's volume
+	// keys go up and down from it.
 	Volume int `json:"volume,omitempty"`
 	// Transcript (development) appends each utterance as a line
 	// (language, tab, text) to this file: what residents hear, to follow
@@ -233,8 +233,6 @@ func (c *Config) Validate() error {
 
 // Bounds of the speech section (espeak-ng's ranges).
 const (
-	MinSpeechRate   = 80
-	MaxSpeechRate   = 450
 	MaxSpeechVolume = 200
 	maxArgv         = 32
 )
@@ -259,11 +257,8 @@ func (s Speech) validate() []error {
 			errs = append(errs, fmt.Errorf("speech.%s: %q must be an absolute path", name, p))
 		}
 	}
-	if s.Rate != 0 && (s.Rate < MinSpeechRate || s.Rate > MaxSpeechRate) {
-		errs = append(errs, fmt.Errorf("speech.rate %d: between %d and %d words per minute", s.Rate, MinSpeechRate, MaxSpeechRate))
-	}
 	if s.Volume < 0 || s.Volume > MaxSpeechVolume {
-		errs = append(errs, fmt.Errorf("speech.volume %d: between 1 and %d per cent", s.Volume, MaxSpeechVolume))
+		errs = append(errs, fmt.Errorf("speech.volume %d: between 1 and %d (espeak-ng's amplitude)", s.Volume, MaxSpeechVolume))
 	}
 	return errs
 }

@@ -98,11 +98,11 @@ func TestOverlayReplacesSectionsOfTheLocalFile(t *testing.T) {
 
 func TestSpeechSection(t *testing.T) {
 	c, err := Parse([]byte(`{"speech": {"player": ["aplay", "-q", "-D", "null"], "headphone_jack": "/dev/input/event5",
-	  "rate": 200, "volume": 120, "transcript": "/tmp/heard.txt"}}`))
+	  "volume": 120, "transcript": "/tmp/heard.txt"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := c.Speech; strings.Join(s.Player, " ") != "aplay -q -D null" || s.HeadphoneJack != "/dev/input/event5" || s.Rate != 200 || s.Volume != 120 || s.Transcript != "/tmp/heard.txt" {
+	if s := c.Speech; strings.Join(s.Player, " ") != "aplay -q -D null" || s.HeadphoneJack != "/dev/input/event5" || s.Volume != 120 || s.Transcript != "/tmp/heard.txt" {
 		t.Fatalf("%+v", s)
 	}
 	for in, want := range map[string]string{
@@ -110,7 +110,7 @@ func TestSpeechSection(t *testing.T) {
 		`{"speech": {"headphone_player": ["aplay", "a\u0000"]}}`: "speech.headphone_player[1]",
 		`{"speech": {"headphone_jack": "event5"}}`:               "speech.headphone_jack",
 		`{"speech": {"transcript": "heard.txt"}}`:                "speech.transcript",
-		`{"speech": {"rate": 1000}}`:                             "speech.rate 1000",
+		`{"speech": {"volume": 201}}`:                            "speech.volume 201",
 		`{"speech": {"volume": -1}}`:                             "speech.volume -1",
 		`{"speech": {"voice": "de"}}`:                            "unknown field",
 	} {

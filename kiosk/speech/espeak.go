@@ -37,7 +37,7 @@ const (
 	DefaultEspeak = "espeak-ng"
 	// DefaultRate is espeak-ng's own default speed, in words per minute.
 	DefaultRate = 175
-	// DefaultVolume is 100 per cent: espeak-ng's amplitude 100.
+	// DefaultVolume is espeak-ng's own amplitude, 100.
 	DefaultVolume = 100
 )
 
@@ -90,9 +90,13 @@ type Options struct {
 	// HeadphonePlayer plays into the headphones; default Player (the
 	// sound card then switches from the loudspeaker to the jack itself).
 	HeadphonePlayer []string
-	// Rate (words per minute) and Volume (per cent) for utterances that
-	// set neither; default DefaultRate and DefaultVolume.
-	Rate, Volume int
+	// Rate is the rate (words per minute) of utterances without one;
+	// default DefaultRate.
+	Rate int
+	// Volume is the terminal's normal loudness: espeak-ng's amplitude
+	// for an utterance at 100 per cent (a loud street: 150); an
+	// utterance's Volume is a per cent of it. Default DefaultVolume.
+	Volume int
 	// Transcript, if set, gets one line per utterance spoken (language,
 	// a tab, the text): what residents hear, for developing without a
 	// sound card. Private utterances are never written.
@@ -361,11 +365,11 @@ func (s *Espeak) espeakArgs(u a11y.Utterance) []string {
 		rate = s.opts.Rate
 	}
 	if volume <= 0 {
-		volume = s.opts.Volume
+		volume = 100
 	}
 	return []string{"--stdout", "-b", "1", "-v", Voice(u.Lang),
 		"-s", strconv.Itoa(clamp(rate, MinRate, MaxRate)),
-		"-a", strconv.Itoa(clamp(volume, 0, MaxVolume))}
+		"-a", strconv.Itoa(clamp(volume*s.opts.Volume/100, 0, MaxVolume))}
 }
 
 // wavHeader is the size of the RIFF header espeak-ng writes first.

@@ -127,6 +127,14 @@ func TestSaySpeaksEachLanguageWithItsVoice(t *testing.T) {
 	if e := ev.next(t, speech.Ended); e.Err != nil {
 		t.Fatal(e.Err)
 	}
+	// A loud terminal: its normal volume is espeak-ng's amplitude 150.
+	loud, loudEv := start(t, speech.Options{Espeak: espeak, Player: []string{"sh", "-c", "cat >/dev/null"}, Volume: 150, Rate: 200})
+	for _, volume := range []int{0, 120, 200} {
+		loud.Say(a11y.Utterance{Text: "laut", Lang: "en", Volume: volume})
+		if e := loudEv.next(t, speech.Ended); e.Err != nil {
+			t.Fatal(e.Err)
+		}
+	}
 	b, err := os.ReadFile(argsFile)
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +146,9 @@ func TestSaySpeaksEachLanguageWithItsVoice(t *testing.T) {
 		"--stdout -b 1 -v tr -s 175 -a 100", "--stdout -b 1 -v vi -s 175 -a 100",
 		"--stdout -b 1 -v ar -s 175 -a 100",
 		"--stdout -b 1 -v de -s 450 -a 150", // the rate clamped
+		"--stdout -b 1 -v en-gb -s 200 -a 150",
+		"--stdout -b 1 -v en-gb -s 200 -a 180",
+		"--stdout -b 1 -v en-gb -s 200 -a 200", // 300 clamped
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("espeak-ng ran with\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
