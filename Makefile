@@ -79,9 +79,10 @@ run: build
 	@provisioning/dev/run.sh
 
 # Every kiosk screen in German and English, normal, large text and high
-# contrast, rendered by Fyne's test driver (no display needed).
+# contrast, rendered by Fyne's test driver (no display needed), and the
+# keypad's focus ring on a few (focus-*.png).
 screenshots:
-	$(GO) test ./kiosk/ui -run TestEveryScreen -count=1 -args -screenshots $(CURDIR)/docs/screenshots
+	$(GO) test ./kiosk/ui -run 'TestEveryScreen|TestFocusRingContrast' -count=1 -args -screenshots $(CURDIR)/docs/screenshots
 
 # Debian packages in dist/ (provisioning/packaging; version from git
 # describe, or PKG_VERSION=…). The binaries are built for packaging into

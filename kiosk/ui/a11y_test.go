@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"image"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -369,7 +370,8 @@ func TestSpeechOnlyLanguage(t *testing.T) {
 
 // TestFocusRingContrast measures the focus ring on the rendered image:
 // its pixels against those just outside it, at least 3:1, in normal and
-// high contrast.
+// high contrast, on a tile, a choice, bar buttons and the timeout
+// warning; with -screenshots DIR it writes them (focus-*.png).
 func TestFocusRingContrast(t *testing.T) {
 	for _, mode := range []string{"normal", "contrast"} {
 		t.Run(mode, func(t *testing.T) {
@@ -378,7 +380,8 @@ func TestFocusRingContrast(t *testing.T) {
 			if mode == "contrast" {
 				h.choose("display.contrast")
 			}
-			for _, item := range []string{tileTitle("de", "report"), "action.finish", "a11y.help"} {
+			check := func(shot, item string) {
+				t.Helper()
 				h.focusOn(item)
 				pos, size, ok := h.u.FocusRing()
 				if !ok {
@@ -390,7 +393,21 @@ func TestFocusRingContrast(t *testing.T) {
 					t.Errorf("%s: focus ring %.2f:1 against what surrounds it", item, r)
 				}
 				t.Logf("%s %s: %.1f:1", mode, item, r)
+				if *screenshots != "" && shot != "" {
+					writePNG(t, filepath.Join(*screenshots, "focus-"+shot+"-de-"+mode+".png"), h.w)
+				}
 			}
+			check("home", tileTitle("de", "report"))
+			check("", "action.finish")
+			check("", "a11y.help")
+			h.choose(tileTitle("de", "report"))
+			check("report-1-category", "Straßenlicht kaputt")
+			h.clk.Add(3 * 120 * time.Second)
+			h.u.Tick()
+			if !h.u.WarningShown() {
+				t.Fatal("no warning")
+			}
+			check("timeout-warning", "timeout.more")
 		})
 	}
 }
