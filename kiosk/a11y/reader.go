@@ -435,6 +435,10 @@ func (r *Reader) announce() {
 
 // speakNode says the focused item, after prefix words if any.
 func (r *Reader) speakNode(prefix ...string) {
+	if n, _, ok := r.Focused(); ok && n.Lang != "" && n.Lang != r.lang {
+		r.say(Utterance{Text: label(n, n.Lang), Lang: n.Lang}) // one voice an utterance
+		return
+	}
 	text, private := r.nodeText()
 	r.say(Utterance{Text: Sentences(append(prefix, text)...), Lang: r.lang, Private: private})
 }

@@ -379,3 +379,19 @@ func TestActionSaysWhatChanged(t *testing.T) {
 		t.Fatalf("a rebuild without an action said %q", f.last())
 	}
 }
+
+// A language's own name is said in its own voice, alone.
+func TestOwnLanguageItem(t *testing.T) {
+	f := newFixture(t, nil)
+	f.r.SetTree(a11y.Tree{Screen: "home", Nodes: []a11y.Node{
+		{Role: a11y.RoleButton, Label: lit("Deutsch"), Lang: "de", Action: func() {}},
+		{Role: a11y.RoleButton, Label: lit("العربية"), Lang: "ar", Action: func() {}},
+	}})
+	f.r.Start()
+	f.key("Down")
+	if u := f.rec.Said()[len(f.rec.Said())-1]; u.Lang != "ar" || u.Text != "العربية" {
+		t.Fatalf("said %+v", u)
+	}
+	f.key("Down") // round to the start: the speech language's voice again
+	f.wantLast(a11y.Sentences(f.w("de", "a11y.wrapped"), "Deutsch, "+f.w("de", "a11y.role.button")))
+}

@@ -65,6 +65,9 @@ type Node struct {
 	// Private marks a label with digits of personal data (a PIN's digits):
 	// spoken only into headphones.
 	Private bool
+	// Lang, if set, is the one language the label is in (a language's
+	// own name, "Українська"): said alone, in that language's voice.
+	Lang string
 	// Target is the window's object for the focus ring (kiosk/ui's
 	// canvas object); a11y does not look at it.
 	Target any

@@ -316,8 +316,10 @@ func TestEveryItemLabelledInEveryLanguage(t *testing.T) {
 	}
 }
 
-// TestSpeechOnlyLanguage: a language marked speech-only shows the
-// screen in the language it names, while speech is in it.
+// TestSpeechOnlyLanguage: a speech-only language (its catalog's
+// language.screen names another) is chosen by keys from an item without
+// a button, said in its own voice; the screen then shows the language
+// it names while speech is in it.
 func TestSpeechOnlyLanguage(t *testing.T) {
 	files := fstest.MapFS{}
 	base, err := fs.ReadFile(assets.I18n(), "en.json")
@@ -333,7 +335,7 @@ func TestSpeechOnlyLanguage(t *testing.T) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatal(err)
 		}
-		m["language.screen"] = ""
+		m["language.screen"] = l
 		b, _ = json.Marshal(m)
 		files[l+".json"] = &fstest.MapFile{Data: b}
 	}
@@ -351,21 +353,31 @@ func TestSpeechOnlyLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	be := newFake(t)
-	be.content.Languages = []string{"de", "en", "xx"}
-	h, rec := speaking(t, be, func(o *ui.Opts) { o.Catalog = cat })
+	h, rec := speaking(t, newFake(t), func(o *ui.Opts) { o.Catalog = cat })
 	h.cat = cat
-	h.tap("Xish")
-	h.expectScreen(ui.ScreenHome)
-	if !h.has("What would you like to do?") {
-		t.Fatal("the screen is not in English")
+	if h.has("Xish") {
+		t.Fatal("a speech-only language is drawn")
+	}
+	h.key("Return")
+	h.focusOn("Xish")
+	if u := rec.Said()[len(rec.Said())-1]; u.Lang != "xx" || u.Text != "Xish" {
+		t.Fatalf("the language's name said as %+v", u)
+	}
+	h.key("Return")
+	if !h.has("What would you like to do?") || h.u.Session().Language != "xx" {
+		t.Fatal("the screen is not in English, or the session not in xx")
 	}
 	h.key("Down")
 	u := rec.Said()[len(rec.Said())-1]
-	if u.Lang != "xx" || !strings.Contains(u.Text, "XX What would you like to do?") {
+	if u.Lang != "xx" || !strings.HasPrefix(u.Text, "XX ") {
 		t.Fatalf("said %+v", u)
 	}
 	h.focusOn("XX " + h.cat.T("en", "a11y.help"))
+	h.key("Return")
+	h.expectScreen(ui.ScreenHelp)
+	if u := rec.Said()[len(rec.Said())-1]; u.Lang != "xx" || !strings.Contains(u.Text, "XX "+h.cat.T("en", "help.general")) {
+		t.Fatalf("help said as %+v", u)
+	}
 }
 
 // TestFocusRingContrast measures the focus ring on the rendered image:

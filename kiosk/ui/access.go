@@ -255,19 +255,60 @@ func (u *UI) speechLang() string {
 // no right-to-left text and does not shape Arabic) names the language
 // its screen shows instead in its "language.screen" key.
 func (u *UI) screenLang(l string) string {
-	if !u.cat.HasKey(screenLangKey) {
+	if !u.speechOnly(l) {
 		return l
 	}
-	if v := u.cat.T(l, screenLangKey); v != "" && v != l && u.cat.Has(v) {
-		return v
+	v := u.cat.T(l, screenLangKey)
+	for _, offered := range u.content.Languages {
+		if offered == v {
+			return v
+		}
 	}
-	return l
+	return u.sess.DefaultLanguage() // the named language is not offered here
 }
 
-// screenLangKey names, in a speech-only language's catalog, the language
-// its screen shows ("" or the language itself: it shows itself).
-// Catalogs without the key show every language themselves.
+// speechOnly reports whether l is a language the screen does not show.
+func (u *UI) speechOnly(l string) bool {
+	if !u.cat.HasKey(screenLangKey) {
+		return false
+	}
+	v := u.cat.T(l, screenLangKey)
+	return v != "" && v != l && u.cat.Has(v)
+}
+
+// screenLangKey names, in each catalog, the language its screen shows:
+// itself, or for a speech-only language (Arabic) another (assets'
+// package doc). Catalogs without the key show every language themselves.
 const screenLangKey = "language.screen"
+
+// ownLanguage marks the language button just made as said in its own
+// language (its name, "Українська", in its own voice).
+func (u *UI) ownLanguage(l string, chosen bool) {
+	if n := len(u.nodes); n > 0 && !u.buildingWarn {
+		u.nodes[n-1].Lang = l
+		if chosen {
+			u.nodes[n-1].State = a11y.Selected
+		}
+	}
+}
+
+// speechOnlyLanguages are items of the top bar without a button: a
+// speech-only language's name, said in its own voice, chooses it (the
+// screen then shows the language it names).
+func (u *UI) speechOnlyLanguages() {
+	for _, l := range u.cat.Languages() {
+		if !u.speechOnly(l) {
+			continue
+		}
+		name := u.cat.Name(l)
+		var state a11y.State
+		if l == u.speechLang() {
+			state = a11y.Selected
+		}
+		u.node(accNode{Node: a11y.Node{Role: a11y.RoleButton, State: state, Lang: l, Action: u.act(func() { u.setLanguage(l) })},
+			live: func() string { return name }})
+	}
+}
 
 // handTree gives the reader the screen just rendered and draws the
 // focus ring.

@@ -245,7 +245,9 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 			icon, imp = theme.RadioButtonCheckedIcon(), widget.HighImportance
 		}
 		langs = append(langs, u.button(u.cat.Name(l), icon, imp, func() { u.setLanguage(l) }))
+		u.ownLanguage(l, l == u.speechLang())
 	}
+	u.speechOnlyLanguages()
 	right := append([]fyne.CanvasObject{u.helpButton()}, langs...)
 	s := u.sess.Current()
 	top := container.New(&topBar{gap: theme.Padding()}, append([]fyne.CanvasObject{container.NewHBox(quarter, u.syncIndicator())}, right...)...)
