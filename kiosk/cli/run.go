@@ -22,6 +22,9 @@ type WindowOpts struct {
 	Windowed bool
 	Version  string
 	Logger   *slog.Logger
+	// Speech is the configuration file's speech section (the voice and
+	// the headphone jack live in the window's process).
+	Speech config.Speech
 }
 
 // Window runs the touchscreen window until ctx ends. It is set by the
@@ -32,7 +35,7 @@ var Window func(ctx context.Context, opts WindowOpts) error
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	dir := fs.String("data", "", "data directory (outbox, identity, socket)")
-	cfgPath := fs.String("config", "", "configuration file for an in-process agent; optional")
+	cfgPath := fs.String("config", "", "configuration file (an in-process agent's, and the window's speech section); optional")
 	windowed := fs.Bool("windowed", false, "a normal window instead of full screen (development)")
 	attach := fs.Bool("attach", false, "never run an agent in this process: wait for the one of DIR (the window unit; the agent is its own unit)")
 	logLevel := fs.String("log-level", "info", "debug|info|warn|error")
@@ -55,18 +58,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// The file's speech section is the window's even when it attaches.
+	var cfg config.Config
+	if *cfgPath != "" {
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return err
+		}
+	}
 	// Attach to a running agent, or run one here.
 	agentDone := make(chan error, 1)
 	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
 	_, err = localapi.NewClient(d).Status(pctx)
 	pcancel()
 	if errors.Is(err, localapi.ErrNoAgent) && !*attach {
-		var cfg config.Config
-		if *cfgPath != "" {
-			if cfg, err = config.Load(*cfgPath); err != nil {
-				return err
-			}
-		}
 		a := agent.New(agent.Opts{DataDir: d, Version: Version, Config: cfg, Logger: log.With("part", "agent"), EnrolMedia: media()})
 		go func() {
 			err := a.Run(ctx)
@@ -83,7 +87,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		close(agentDone)
 		log.Info("attached to a running agent", "data_dir", d)
 	}
-	werr := Window(ctx, WindowOpts{DataDir: d, Windowed: *windowed, Version: Version, Logger: log.With("part", "window")})
+	werr := Window(ctx, WindowOpts{DataDir: d, Windowed: *windowed, Version: Version, Logger: log.With("part", "window"), Speech: cfg.Speech})
 	cancel()
 	if aerr, ok := <-agentDone; ok && aerr != nil {
 		return aerr

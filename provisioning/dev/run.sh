@@ -39,6 +39,12 @@ if [ ! -f "$VAR/kiosk/identity.json" ]; then
   "$BIN/kiosk" enroll --hub "http://$HUB_ADDR" --token "$token" --data "$VAR/kiosk"
 fi
 
+# Speech: aplay on ALSA's default device where there is a sound card,
+# else its null device (the sound is discarded); either way every
+# utterance is written to $VAR/speech.txt (the transcript) to follow.
+SPEECH_PLAYER='["aplay", "-q", "-D", "default"]'
+if [ ! -e /dev/snd/controlC0 ]; then SPEECH_PLAYER='["aplay", "-q", "-D", "null"]'; fi
+
 # The demo's card key is fixed so the demo service card (UID 0F00C0FFEE,
 # PIN 2468) matches the hash in the demo content; a real deployment's
 # terminals take the hub's key instead. A second demo terminal needs the
@@ -56,7 +62,8 @@ cat >"$VAR/kiosk/config.json" <<JSON
       {"kind": "sds011", "port": "$VAR_ABS/dev/pm", "id": "pm-1", "interval": "5s"},
       {"kind": "mhz19", "port": "$VAR_ABS/dev/co2", "id": "co2-1", "interval": "5s"}
     ]
-  }
+  },
+  "speech": {"player": $SPEECH_PLAYER, "transcript": "$VAR_ABS/speech.txt"}
 }
 JSON
 
@@ -74,6 +81,8 @@ Try, in another terminal:
   $BIN/hub-server export --data $VAR/hub --format csv
   $BIN/devsim --control $VAR/devsim.sock --send 'escpos transcript'     (what the printer printed so far)
   $BIN/devsim --control $VAR/devsim.sock --send 'rdm6300 present 0F00C0FFEE'   service card; PIN 2468
+  speech       press any key in the window (arrows, Enter, Escape = back, F1 = help, F2 = repeat):
+               it speaks; what it says: tail -f $VAR/speech.txt
   $BIN/devprobe --device escpos --port $VAR/dev/printer --status   (stop the kiosk first: one owner per port)
   $BIN/hub-server command send --data $VAR/hub --terminal demo-friedrichstadt-1 --kind maintenance_on --message 'Back at 3 pm'
   offline: kill $HUB_PID   (the terminal keeps working and queues; start the hub again with:

@@ -19,6 +19,7 @@ import (
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/internal/i18n"
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/cli"
 	"github.com/quartierhub/quartierhub/kiosk/display"
 	"github.com/quartierhub/quartierhub/kiosk/internal/sdnotify"
@@ -61,7 +62,12 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 	// No way out but the service menu: closing is refused.
 	w.SetCloseIntercept(func() {})
 	client := localapi.NewClient(opts.DataDir)
-	u := ui.New(a, w, client, ui.Opts{Catalog: cat, Version: opts.Version, Logger: opts.Logger, HideCursor: !opts.Windowed,
+	var speaker a11y.Speaker // nil, not a nil *Espeak: silent
+	spk := startSpeech(ctx, opts.Speech, opts.Logger.With("component", "speech"))
+	if spk != nil {
+		speaker = spk
+	}
+	u := ui.New(a, w, client, ui.Opts{Speaker: speaker, Catalog: cat, Version: opts.Version, Logger: opts.Logger, HideCursor: !opts.Windowed,
 		OnStarted: func() {
 			// systemd starts the window's dependents and counts it
 			// started only once the resident can see it.
@@ -90,6 +96,8 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 		fyne.Do(func() { hideCursor(w, opts) })
 	}
 	go u.Start(ctx)
+	// The UI's reader lives on the Fyne goroutine.
+	go watchJack(ctx, opts.Speech, spk, func(plugged bool) { fyne.Do(func() { u.Headphones(plugged) }) }, opts.Logger.With("component", "speech"))
 	go feedWatchdog(ctx, opts)
 	go func() {
 		<-ctx.Done()
