@@ -481,3 +481,31 @@ func TestKeypadWorkshopParticipant(t *testing.T) {
 		"B", "a", "u", "m", "Baum", // the list of one's ideas, changed by sending
 		h.tr("workshop.vote.left", "left", 2, "of", 3))
 }
+
+// TestLeichteSprache: the session's switch takes texts from the Leichte
+// Sprache catalog where it has them, is spoken, and ends with the session.
+func TestLeichteSprache(t *testing.T) {
+	easy, err := i18n.Load(fstest.MapFS{"de.json": &fstest.MapFile{Data: []byte(`{"home.title": "Was wollen Sie machen? Wählen Sie."}`)}}, "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, rec := speaking(t, newFake(t), func(o *ui.Opts) { o.EasyCatalog = easy })
+	h.key("Return")
+	h.choose("a11y.easy")
+	if !h.has("Was wollen Sie machen? Wählen Sie.") || !h.has(h.cat.T("de", "action.finish")) {
+		t.Fatal("no Leichte Sprache title, or the other texts gone")
+	}
+	if !strings.Contains(rec.Last(), h.cat.T("de", "a11y.state.on")) {
+		t.Fatalf("the switch said %q", rec.Last())
+	}
+	h.choose("English") // no Leichte Sprache in English: no switch there
+	if h.has("Was wollen Sie machen? Wählen Sie.") || h.has(h.cat.T("en", "a11y.easy")) {
+		t.Fatal("Leichte Sprache in English")
+	}
+	h.choose("Deutsch")
+	h.choose("action.finish")
+	h.tapAttract()
+	if h.has("Was wollen Sie machen? Wählen Sie.") {
+		t.Fatal("Leichte Sprache outlived the session")
+	}
+}
