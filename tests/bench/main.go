@@ -33,7 +33,10 @@
 //	            (an idea from one terminal to the other terminals, the console and
 //	            40 or 400 phones; the fold of a 10,000-event log; see workshop.go)
 //
-//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|tuf|update|workshop|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
+//	speech      speech_latency_p50_ms, speech_latency_p95_ms, speech_stop_p95_ms
+//	            (a key press to espeak-ng's first audio sample; see speech.go)
+//
+//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|tuf|update|workshop|speech|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
 package main
 
 import (
@@ -108,7 +111,7 @@ func figure(name string, value float64, unit string) {
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
-	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") && !selected(only, "tuf") && !selected(only, "update") && !selected(only, "workshop") {
+	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") && !selected(only, "tuf") && !selected(only, "update") && !selected(only, "workshop") && !selected(only, "speech") {
 		return fmt.Errorf("-only %q: not a group or figure", only)
 	}
 	records := 1_000_000
@@ -180,6 +183,12 @@ func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
 	if selected(only, "workshop") {
 		logf("== workshops: an idea's way to everyone in the room, the fold (workshop.go)")
 		if err := workshopBench(ctx, filepath.Join(dir, "workshop"), only); err != nil {
+			return err
+		}
+	}
+	if selected(only, "speech") {
+		logf("== speech: key press to espeak-ng's first sample (speech.go)")
+		if err := speechBench(ctx); err != nil {
 			return err
 		}
 	}
