@@ -57,7 +57,11 @@ func needEspeak(t *testing.T) {
 	t.Helper()
 	for _, c := range []string{"espeak-ng", "aplay"} {
 		if _, err := exec.LookPath(c); err != nil {
-			t.Fatalf("%s is needed (provisioning/dev/deps.sh test): %v", c, err)
+			// As the repository's other tools: skipped here, never in CI.
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is needed (provisioning/dev/deps.sh test): %v", c, err)
+			}
+			t.Skipf("%s is needed (provisioning/dev/deps.sh test): %v", c, err)
 		}
 	}
 }

@@ -74,7 +74,8 @@ ends, night blanking and rotation from the hub's settings.`,
 			// libpam-systemd: the compositor unit's PAMName=login opens a
 			// logind session through pam_systemd (XDG_RUNTIME_DIR, the
 			// seat's devices); Debian's minimal installs lack it.
-			Depends: []string{"weston", "xwayland", "libpam-systemd", Kiosk + " (= " + version + ")", "adduser"},
+			// espeak-ng and alsa-utils' aplay: the window's speech.
+			Depends: []string{"weston", "xwayland", "libpam-systemd", "espeak-ng", "alsa-utils", Kiosk + " (= " + version + ")", "adduser"},
 			Files: []File{
 				{Src: "provisioning/session/quartierhub-compositor.service", Dest: "/usr/lib/systemd/system/quartierhub-compositor.service", Mode: 0o644},
 				{Src: "provisioning/session/quartierhub-window.service", Dest: "/usr/lib/systemd/system/quartierhub-window.service", Mode: 0o644},
@@ -82,16 +83,22 @@ ends, night blanking and rotation from the hub's settings.`,
 				{Src: "provisioning/session/quartierhub-compositor-settings.path", Dest: "/usr/lib/systemd/system/quartierhub-compositor-settings.path", Mode: 0o644},
 				{Src: "provisioning/session/quartierhub-compositor-restart.service", Dest: "/usr/lib/systemd/system/quartierhub-compositor-restart.service", Mode: 0o644},
 				{Src: "provisioning/session/60-quartierhub-backlight.rules", Dest: "/usr/lib/udev/rules.d/60-quartierhub-backlight.rules", Mode: 0o644},
+				{Src: "provisioning/session/60-quartierhub-headphones.rules", Dest: "/usr/lib/udev/rules.d/60-quartierhub-headphones.rules", Mode: 0o644},
 			},
 			// logind hands the compositor the display and input devices;
 			// the video group lets the window blank the backlight
-			// (60-quartierhub-backlight.rules), and render gives the window
-			// the GPU's render node (without it Mesa paints in software).
-			// A group the system lacks is skipped.
-			ExtraGroups: map[string][]string{"quartierhub-kiosk": {"video", "render"}},
+			// (60-quartierhub-backlight.rules), render gives the window
+			// the GPU's render node (without it Mesa paints in software),
+			// audio the sound card and the headphone jack for speech
+			// (60-quartierhub-headphones.rules). A group the system lacks
+			// is skipped.
+			ExtraGroups: map[string][]string{"quartierhub-kiosk": {"video", "render", "audio"}},
 			// Not quartierhub-compositor-restart.service: the path unit
 			// starts it when the rotation changes.
-			Units:          []string{"quartierhub-compositor.service", "quartierhub-window.service", "quartierhub-compositor-settings.path"},
+			Units: []string{"quartierhub-compositor.service", "quartierhub-window.service", "quartierhub-compositor-settings.path"},
+			// Not input: triggering every input device again would reach
+			// the running compositor; the headphone jack's name comes at
+			// the next boot.
 			UdevSubsystems: []string{"backlight"},
 		},
 		{

@@ -582,6 +582,10 @@ func TestSessionInstall(t *testing.T) {
 	if !slices.Contains(groups, "video") {
 		t.Errorf("quartierhub-kiosk is in %q, not in video", groups)
 	}
+	// The window's speech: the sound card and the headphone jack.
+	if !slices.Contains(groups, "audio") {
+		t.Errorf("quartierhub-kiosk is in %q, not in audio", groups)
+	}
 	// Debian's systemd makes the render group; the window needs it for
 	// the GPU.
 	if _, err := m.Exec(ctx, "getent", "group", "render"); err == nil && !slices.Contains(groups, "render") {
