@@ -3,6 +3,20 @@
 // the demo content for the model quarter Friedrichstadt (demo/content.json,
 // the wire type hub-server/api.Content), shown until the hub serves
 // content.
+//
+// # Leichte Sprache
+//
+// The German texts of i18n/de.json follow Einfache Sprache (plain German:
+// short sentences, active voice, verbs on buttons, no abbreviations).
+// i18n/leicht/de.json ([EasyI18n]) holds the same keys again in Leichte
+// Sprache (very short sentences, one idea a line, hard words explained),
+// for the screens a person meets first and needs most: the keys starting
+// action., attract., help., home., printer. and report., and busy,
+// error.submit, error.title and the timeout.* keys. The window looks a key
+// up there first while a session asks for Leichte Sprache. Every key there
+// exists in de.json with the same placeholders, and that set is complete
+// (TestEasyCatalog); every screen of kiosk/ui has a help.SCREEN text
+// (TestHelpForEveryScreen).
 package assets
 
 import (
@@ -14,12 +28,22 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/api"
 )
 
-//go:embed i18n/*.json demo/*.json
+//go:embed i18n/*.json i18n/leicht/*.json demo/*.json
 var files embed.FS
 
 // I18n returns the translation files: LANG.json at its root.
 func I18n() fs.FS {
 	sub, err := fs.Sub(files, "i18n")
+	if err != nil {
+		panic(err) // the directory is embedded above
+	}
+	return sub
+}
+
+// EasyI18n returns the Leichte Sprache texts: LANG.json at its root, each
+// a subset of the keys of [I18n] (see the package doc).
+func EasyI18n() fs.FS {
+	sub, err := fs.Sub(files, "i18n/leicht")
 	if err != nil {
 		panic(err) // the directory is embedded above
 	}

@@ -375,7 +375,7 @@ func TestSpeechOnlyLanguage(t *testing.T) {
 	h.focusOn("XX " + h.cat.T("en", "a11y.help"))
 	h.key("Return")
 	h.expectScreen(ui.ScreenHelp)
-	if u := rec.Said()[len(rec.Said())-1]; u.Lang != "xx" || !strings.Contains(u.Text, "XX "+h.cat.T("en", "help.general")) {
+	if u := rec.Said()[len(rec.Said())-1]; u.Lang != "xx" || !strings.Contains(u.Text, "XX "+h.cat.T("en", "help.home")) {
 		t.Fatalf("help said as %+v", u)
 	}
 }
