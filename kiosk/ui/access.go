@@ -340,8 +340,9 @@ func (u *UI) sessionEnded() {
 }
 
 // Headphones tells the window that headphones were plugged in or out
-// (kiosk/speech's jack watcher, through kiosk/cmd). Plugging them in
-// starts speech mode on any screen.
+// (kiosk/speech's jack watcher, through kiosk/cmd; call it on the Fyne
+// goroutine, with fyne.Do). Plugging them in starts speech mode on any
+// screen.
 func (u *UI) Headphones(plugged bool) {
 	u.rd.SetHeadphones(plugged)
 	u.drawRing()
@@ -351,8 +352,8 @@ func (u *UI) Headphones(plugged bool) {
 func (u *UI) Reader() *a11y.Reader { return u.rd }
 
 // Key handles a key press by name (a fyne.KeyName, or a keypad key as
-// keyName writes it), as the window's canvas does: for tests and for
-// keys from elsewhere than the window.
+// keyName writes it), as the window's canvas does: for keys from
+// elsewhere than the window (on the Fyne goroutine).
 func (u *UI) Key(name string) bool {
 	if u.name == ScreenFirstRun || u.dark {
 		return false // a technician types there; a dark screen wakes by touch

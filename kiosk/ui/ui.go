@@ -40,6 +40,18 @@
 // on every change, which the end-to-end tests wait on. UI.Locate(label)
 // gives a tappable's centre so those tests can click the real window
 // where a shadow UI in Fyne's test driver says the control is.
+//
+// # Keys and the screen reader
+//
+// Every screen is also a kiosk/a11y tree, registered by the widget
+// helpers as they build it (access.go), so keys and speech reach every
+// control a tap reaches: a keypad or keyboard moves a focus ring of our
+// own and Enter taps the focused control. The first key, or
+// UI.Headphones(true), starts speech mode (Opts.Speaker says it). Help
+// is the top bar's first button on every screen with a top bar. A
+// session's "Leichte Sprache" switch takes texts from Opts.EasyCatalog
+// first. A speech-only language (language.screen) is chosen by an item
+// the screen reader offers and shows the language it names.
 package ui
 
 import (
