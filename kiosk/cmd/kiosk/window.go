@@ -51,6 +51,10 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 	if err != nil {
 		return err
 	}
+	easy, err := i18n.Load(assets.EasyI18n(), "de")
+	if err != nil {
+		return err
+	}
 	a := app.NewWithID("org.quartierhub.kiosk")
 	w := a.NewWindow("Quartierhub")
 	w.SetPadded(false)
@@ -67,7 +71,7 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 	if spk != nil {
 		speaker = spk
 	}
-	u := ui.New(a, w, client, ui.Opts{Speaker: speaker, Catalog: cat, Version: opts.Version, Logger: opts.Logger, HideCursor: !opts.Windowed,
+	u := ui.New(a, w, client, ui.Opts{Speaker: speaker, Catalog: cat, EasyCatalog: easy, Version: opts.Version, Logger: opts.Logger, HideCursor: !opts.Windowed,
 		OnStarted: func() {
 			// systemd starts the window's dependents and counts it
 			// started only once the resident can see it.
