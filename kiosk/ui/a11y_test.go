@@ -509,3 +509,22 @@ func TestLeichteSprache(t *testing.T) {
 		t.Fatal("Leichte Sprache outlived the session")
 	}
 }
+
+// TestFocusScrollsIntoView: on a small screen in large text the home
+// tiles scroll; the focus brings each into view, ring and all.
+func TestFocusScrollsIntoView(t *testing.T) {
+	rec := a11ytest.NewRecorder()
+	h := newHarnessWith(t, newFake(t), xga, func(o *ui.Opts) { o.Speaker = rec })
+	h.key("Return")
+	h.choose("display.large")
+	for _, tile := range []string{"privacy", "report", "ticket", "privacy"} {
+		h.focusOn(tileTitle("de", tile))
+		pos, size, ok := h.u.FocusRing()
+		if !ok {
+			t.Fatalf("%s: no ring", tile)
+		}
+		if cs := h.w.Canvas().Size(); pos.Y < 0 || pos.Y+size.Height > cs.Height {
+			t.Errorf("%s: ring at %v %v, outside the %v window", tile, pos, size, cs)
+		}
+	}
+}

@@ -127,18 +127,19 @@ type buildState struct {
 	attractTap              func()
 	buildingWarn, helpShown bool
 	langOverride            string
+	scrolls                 []*container.Scroll
 }
 
 func (u *UI) saveBuild() buildState {
 	return buildState{u.clock, u.ws.timer, u.warnLabel, u.targets, u.warnTargets, u.nodes, u.warnNodes, u.announced, u.subScreen,
-		u.first.field, u.attractTap, u.buildingWarn, u.helpShown, u.langOverride}
+		u.first.field, u.attractTap, u.buildingWarn, u.helpShown, u.langOverride, u.scrolls}
 }
 
 func (u *UI) restoreBuild(s buildState) {
 	u.clock, u.ws.timer, u.warnLabel, u.targets, u.warnTargets, u.nodes, u.warnNodes, u.announced, u.subScreen,
-		u.first.field, u.attractTap, u.buildingWarn, u.helpShown, u.langOverride =
+		u.first.field, u.attractTap, u.buildingWarn, u.helpShown, u.langOverride, u.scrolls =
 		s.clock, s.timer, s.warnLabel, s.targets, s.warnTargets, s.nodes, s.warnNodes, s.announced, s.subScreen,
-		s.field, s.attractTap, s.buildingWarn, s.helpShown, s.langOverride
+		s.field, s.attractTap, s.buildingWarn, s.helpShown, s.langOverride, s.scrolls
 }
 
 // tree turns the nodes just built into the reader's tree. Labels in the
@@ -319,6 +320,7 @@ func (u *UI) handTree() {
 		name += "/" + u.subScreen
 	}
 	u.rd.SetTree(u.tree(name, u.nodes, false))
+	u.placeInScrolls(u.nodes)
 	u.drawRing()
 }
 
@@ -484,12 +486,85 @@ func (u *UI) drawRing() {
 	a.ring.FillColor = color.Transparent
 	a.ring.StrokeColor = theme.Color(theme.ColorNameFocus)
 	d := u.app.Driver()
-	at := d.AbsolutePositionForObject(target).Subtract(d.AbsolutePositionForObject(a.layer))
+	abs := d.AbsolutePositionForObject(target)
+	if y, ok := u.scrollTo(target, focusRingGap+focusRingWidth); ok {
+		abs.Y = y
+	}
+	at := abs.Subtract(d.AbsolutePositionForObject(a.layer))
 	out := float32(focusRingGap + focusRingWidth)
 	a.ring.Move(at.SubtractXY(out, out))
 	a.ring.Resize(target.Size().AddWidthHeight(2*out, 2*out))
 	a.ring.Show()
 	a.ring.Refresh()
+}
+
+// vscroll is a vertical scroll the focus ring scrolls to its item.
+func (u *UI) vscroll(o fyne.CanvasObject) *container.Scroll {
+	s := container.NewVScroll(o)
+	u.scrolls = append(u.scrolls, s)
+	return s
+}
+
+// inScroll is where an item lies in a scroll's content.
+type inScroll struct {
+	s   *container.Scroll
+	top float32 // the item's top below the content's
+}
+
+// placeInScrolls notes, for every item of the screen just laid out, the
+// scrolls holding it (innermost first) and where in their content: the
+// driver's position of an object inside a scroll does not always follow
+// the scroll, its content's does, and an item's place in the content
+// does not change with scrolling.
+func (u *UI) placeInScrolls(nodes []accNode) {
+	d := u.app.Driver()
+	u.placed = map[fyne.CanvasObject][]inScroll{}
+	for _, n := range nodes {
+		o, ok := n.Target.(fyne.CanvasObject)
+		if !ok {
+			continue
+		}
+		at := d.AbsolutePositionForObject(o)
+		var in []inScroll
+		for _, s := range u.scrolls {
+			c, cs := d.AbsolutePositionForObject(s.Content), s.Content.Size()
+			if s.Visible() && at.X >= c.X && at.Y >= c.Y && at.X < c.X+cs.Width && at.Y < c.Y+cs.Height { // its top left corner
+				in = append(in, inScroll{s, at.Y - c.Y})
+			}
+		}
+		sort.Slice(in, func(a, b int) bool { return in[a].s.Content.Size().Height < in[b].s.Content.Size().Height })
+		u.placed[o] = in
+	}
+}
+
+// scrollTo scrolls the scrolls holding o, innermost first, so all of o
+// and margin around it are in view where they can (a keyboard user on a
+// small screen follows the focus ring), and returns o's top in canvas
+// coordinates, or false if o is in no scroll.
+func (u *UI) scrollTo(o fyne.CanvasObject, margin float32) (float32, bool) {
+	in := u.placed[o]
+	if len(in) == 0 {
+		return 0, false
+	}
+	d := u.app.Driver()
+	h := o.Size().Height
+	for _, p := range in {
+		s := p.s
+		view := d.AbsolutePositionForObject(s).Y
+		y := d.AbsolutePositionForObject(s.Content).Y + p.top
+		top, bottom := y-margin-view, y+h+margin-view // in the scroll's viewport
+		off := s.Offset.Y
+		switch {
+		case top < 0:
+			off += top
+		case bottom > s.Size().Height:
+			off += min(bottom-s.Size().Height, top) // its top stays in view
+		default:
+			continue
+		}
+		s.ScrollToOffset(fyne.NewPos(s.Offset.X, max(off, 0)))
+	}
+	return d.AbsolutePositionForObject(in[0].s.Content).Y + in[0].top, true
 }
 
 // FocusRing is the focus ring's rectangle in canvas coordinates, and
@@ -534,6 +609,6 @@ func (u *UI) showHelp() {
 	u.show(ScreenHelp, func() fyne.CanvasObject {
 		box := container.NewVBox(u.heading(u.tr("a11y.help")), u.wrapped(u.tr(key)))
 		back := u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.HighImportance, func() { u.show(name, build) })
-		return container.NewBorder(nil, container.NewGridWithColumns(2, back), nil, nil, container.NewVScroll(box))
+		return container.NewBorder(nil, container.NewGridWithColumns(2, back), nil, nil, u.vscroll(box))
 	})
 }

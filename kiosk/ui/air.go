@@ -81,7 +81,7 @@ func (u *UI) airScreen(minutes []localapi.Minute) fyne.CanvasObject {
 		cols.Add(box)
 	}
 	u.announce(now...)
-	return container.NewBorder(u.heading(u.tr("air.title")), nil, nil, nil, container.NewVScroll(cols))
+	return container.NewBorder(u.heading(u.tr("air.title")), nil, nil, nil, u.vscroll(cols))
 }
 
 // chart draws 24 hours of minute means over the level bands. The bands

@@ -159,7 +159,7 @@ func (u *UI) homeScreen() fyne.CanvasObject {
 	if u.short() && u.th.largeText { // the tiles' room: they say what to do
 		title = nil
 	}
-	return container.NewBorder(title, nil, nil, nil, container.NewVScroll(container.NewVBox(tiles, layout.NewSpacer())))
+	return container.NewBorder(title, nil, nil, nil, u.vscroll(container.NewVBox(tiles, layout.NewSpacer())))
 }
 
 func serviceIcon(kind, name string) fyne.Resource {

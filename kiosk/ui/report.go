@@ -34,7 +34,7 @@ func (u *UI) categoryScreen() fyne.CanvasObject {
 		}))
 	}
 	return container.NewBorder(container.NewVBox(u.step(1), u.heading(u.tr("report.category.title"))), nil, nil, nil,
-		container.NewVScroll(grid))
+		u.vscroll(grid))
 }
 
 func (u *UI) describeScreen() fyne.CanvasObject {
@@ -82,7 +82,7 @@ func (u *UI) placeScreen() fyne.CanvasObject {
 	}
 	back := u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { u.show(ScreenDescribe, u.describeScreen) })
 	return container.NewBorder(container.NewVBox(u.step(3), u.heading(u.tr("report.place.title"))), container.NewGridWithColumns(2, back), nil, nil,
-		container.NewVScroll(list))
+		u.vscroll(list))
 }
 
 // choiceList holds n choices: one under the other, or side by side
@@ -140,7 +140,7 @@ func (u *UI) confirmScreen() fyne.CanvasObject {
 		u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.MediumImportance, func() { u.show(ScreenPlace, u.placeScreen) }),
 		u.button(u.tr("report.confirm.send"), theme.MailSendIcon(), widget.HighImportance, u.sendReport))
 	return container.NewBorder(container.NewVBox(u.step(4), u.heading(u.tr("report.confirm.title"))), container.NewVBox(receipt, nav), nil, nil,
-		container.NewVScroll(form))
+		u.vscroll(form))
 }
 
 // sendReport stores the report through the agent (durably, before we say
@@ -232,7 +232,7 @@ func (u *UI) thanksScreen(ref string, printed bool) fyne.CanvasObject {
 		u.button(u.tr("action.more"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
 		u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish))
 	u.announce(u.tr("report.thanks.reference"), ref, receipt)
-	return container.NewBorder(nil, nav, nil, nil, container.NewVScroll(box))
+	return container.NewBorder(nil, nav, nil, nil, u.vscroll(box))
 }
 
 func (u *UI) showError(msg string) {

@@ -211,7 +211,7 @@ func (u *UI) serviceScreen() fyne.CanvasObject {
 	cols := newColumns(18*theme.TextSize(), 2,
 		container.NewVBox(u.subheading(u.tr("service.terminal")), info, u.subheading(u.tr("service.sensors")), sensors),
 		container.NewVBox(u.subheading(u.tr("service.devices")), devs))
-	return container.NewBorder(top, actions, nil, nil, container.NewVScroll(cols))
+	return container.NewBorder(top, actions, nil, nil, u.vscroll(cols))
 }
 
 func stamp(t time.Time) string {

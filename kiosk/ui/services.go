@@ -28,7 +28,7 @@ func (u *UI) showInfo(id string) {
 				for _, para := range strings.Split(u.txt(p.Body), "\n\n") {
 					body.Add(u.wrapped(para))
 				}
-				return container.NewBorder(u.heading(u.txt(p.Title)), nil, nil, nil, container.NewVScroll(body))
+				return container.NewBorder(u.heading(u.txt(p.Title)), nil, nil, nil, u.vscroll(body))
 			}
 		}
 		return u.wrapped(u.tr("error.missing"))
@@ -222,7 +222,7 @@ func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
 	if why != nil {
 		nav.Objects = append([]fyne.CanvasObject{why}, nav.Objects...)
 	}
-	return container.NewBorder(top, nav, nil, nil, container.NewVScroll(answer))
+	return container.NewBorder(top, nav, nil, nil, u.vscroll(answer))
 }
 
 func (u *UI) sendSurvey(sv api.Survey) {

@@ -230,7 +230,7 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 		// window never grows to what its wrapped texts ask for before
 		// they know their width (the out-of-order screen made a 1280 × 800
 		// window 1607 high).
-		return container.NewVScroll(container.NewPadded(body))
+		return u.vscroll(container.NewPadded(body))
 	}
 	u.nodeGroup = 1
 	defer func() { u.nodeGroup = 0 }()
@@ -277,7 +277,7 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 	// The body scrolls as a whole only where the screen is too small for
 	// it (large text on a small terminal); screens keep their own
 	// scrolling lists and their navigation in view where they fit.
-	return container.NewBorder(container.NewVBox(top, widget.NewSeparator()), bar, nil, nil, container.NewVScroll(container.NewPadded(body)))
+	return container.NewBorder(container.NewVBox(top, widget.NewSeparator()), bar, nil, nil, u.vscroll(container.NewPadded(body)))
 }
 
 // toggle is an on/off button whose state shows as a ticked box and in

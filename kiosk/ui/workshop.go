@@ -238,7 +238,7 @@ func shows(name string, w backend.Workshop) string {
 // scrolled puts a screen's list in a scroll that keeps its place when
 // the same screen is built again.
 func (u *UI) scrolled(list fyne.CanvasObject) *container.Scroll {
-	sc := container.NewVScroll(list)
+	sc := u.vscroll(list)
 	if u.ws.list != nil && u.ws.listOf == u.name {
 		sc.Offset = u.ws.list.Offset
 	}
