@@ -528,3 +528,16 @@ func TestFocusScrollsIntoView(t *testing.T) {
 		}
 	}
 }
+
+// TestKeypadErrorSpoken: an error screen is said (its title, then the
+// error) when a key brought it.
+func TestKeypadErrorSpoken(t *testing.T) {
+	be := newFake(t)
+	be.failPrint = localapi.ErrPrinter
+	h, rec := speaking(t, be, nil)
+	h.key("Return")
+	h.choose(tileTitle("de", "ticket"))
+	h.choose("ticket.draw")
+	h.expectScreen(ui.ScreenError)
+	saidInOrder(t, rec, a11y.Sentences(h.cat.T("de", "error.title"), h.cat.T("de", "a11y.count", "n", len(h.u.Reader().Tree().Nodes)), h.cat.T("de", "error.ticket")))
+}
