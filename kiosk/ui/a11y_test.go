@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/internal/i18n"
@@ -540,4 +541,28 @@ func TestKeypadErrorSpoken(t *testing.T) {
 	h.choose("ticket.draw")
 	h.expectScreen(ui.ScreenError)
 	saidInOrder(t, rec, a11y.Sentences(h.cat.T("de", "error.title"), h.cat.T("de", "a11y.count", "n", len(h.u.Reader().Tree().Nodes)), h.cat.T("de", "error.ticket")))
+}
+
+// TestShiftTabGoesBack: Tab moves on, Shift+Tab back (the key sink
+// holds the canvas's focus, so Fyne's own Tab focus never takes it).
+func TestShiftTabGoesBack(t *testing.T) {
+	h, _ := speaking(t, newFake(t), nil)
+	h.key("Tab")
+	h.focusOn(tileTitle("de", "air"))
+	h.key("Tab")
+	next := h.focused()
+	k, ok := h.w.Canvas().Focused().(desktop.Keyable)
+	if !ok {
+		t.Fatal("what holds the focus takes no key downs")
+	}
+	k.KeyDown(&fyne.KeyEvent{Name: desktop.KeyShiftLeft})
+	h.key("Tab")
+	k.KeyUp(&fyne.KeyEvent{Name: desktop.KeyShiftLeft})
+	if h.focused() != tileTitle("de", "air") || next == tileTitle("de", "air") {
+		t.Fatalf("Shift+Tab went to %q (Tab had gone to %q)", h.focused(), next)
+	}
+	h.key("Tab")
+	if h.focused() != next {
+		t.Fatalf("Tab after Shift went to %q", h.focused())
+	}
 }
