@@ -20,8 +20,9 @@ import (
 // Every screen's accessibility tree is built by the same calls that
 // build its widgets: u.button, u.toggle, u.newChoice, u.tile, u.heading,
 // u.subheading, u.wrapped, u.notice, the keyboard's and the PIN pad's
-// keys each register a node as they make their widget, in the order a
-// person meets them (the screen's body, the top bar with help and the
+// keys each register a node as they make their widget; the tree puts
+// them in the order a person meets them on the laid-out screen (the
+// body top down and left to right, the top bar with help and the
 // languages, the bottom bar). render hands the tree to the reader. A
 // label in another language than the screen's (speech in a speech-only
 // language, the label test) comes from building the same screen once
@@ -31,7 +32,8 @@ import (
 // Keys come from the window's canvas: an invisible keySink holds Fyne's
 // focus (so Tab reaches us rather than Fyne's own focus chain) and
 // passes key names to the reader; the canvas's OnTypedKey catches keys
-// when something else (a text field tapped) has the focus. The focus
+// when nothing holds the focus (a text field tapped takes it until the
+// screen is built again). The focus
 // ring is a rectangle of our own over the screen, in the theme's focus
 // colour (navy on paper, yellow on black: both far above 3:1).
 
