@@ -385,6 +385,14 @@ func (r *Reader) Say(text string) {
 	}
 }
 
+// SayPrivate says text into the headphones only (what a person types),
+// in speech mode.
+func (r *Reader) SayPrivate(text string) {
+	if r.on && r.headphones {
+		r.say(Utterance{Text: text, Lang: r.lang, Private: true})
+	}
+}
+
 // Alert says text even outside speech mode (the timeout warning is
 // audible to everyone).
 func (r *Reader) Alert(text string) { r.say(Utterance{Text: text, Lang: r.lang}) }

@@ -36,7 +36,10 @@
 //	Slower        `Next` (page down), `KP_3`
 //
 // Previous and Next go round: past the last item comes the first, said
-// with "end of the list".
+// with "end of the list". Where a screen has a text to write, a
+// keyboard types into it (kiosk/ui): there Backspace deletes and + - * /
+// are characters, while Escape and the numeric keypad keep their
+// meaning.
 package a11y
 
 // Utterance is one thing to say.

@@ -566,3 +566,44 @@ func TestShiftTabGoesBack(t *testing.T) {
 		t.Fatalf("Tab after Shift went to %q", h.focused())
 	}
 }
+
+// TestHardwareKeyboardTypes: on a screen with a text, a keyboard's
+// characters are typed (said only into headphones), Backspace deletes,
+// a numeric keypad's digit moves the focus and types nothing.
+func TestHardwareKeyboardTypes(t *testing.T) {
+	h, rec := speaking(t, newFake(t), nil)
+	h.u.Headphones(true)
+	h.choose("Problem melden")
+	h.choose("Müll oder Sperrmüll")
+	h.expectScreen(ui.ScreenDescribe)
+	sink := h.w.Canvas().Focused()
+	for _, r := range "Glas+" {
+		sink.TypedKey(&fyne.KeyEvent{Name: fyne.KeyName(strings.ToUpper(string(r)))})
+		sink.TypedRune(r)
+	}
+	h.key("BackSpace")
+	before := h.focused()
+	h.key("KP_2")
+	sink.TypedRune('2') // the keypad key's character
+	if got := h.u.Session().Report.Text; got != "Glas" {
+		t.Fatalf("typed %q", got)
+	}
+	if h.focused() == before || h.u.Screen() != ui.ScreenDescribe {
+		t.Fatalf("the keypad's 2 did not move the focus (%q) or left the screen", h.focused())
+	}
+	var typed []string
+	for _, u := range rec.Said() {
+		if u.Private {
+			typed = append(typed, u.Text)
+		}
+	}
+	if strings.Join(typed, "") != "Glas+" {
+		t.Fatalf("said privately %q", typed)
+	}
+	h.u.Headphones(false)
+	n := len(rec.Said())
+	sink.TypedRune('x')
+	if len(rec.Said()) != n || h.u.Session().Report.Text != "Glasx" {
+		t.Fatalf("without headphones: said %q, text %q", rec.Texts()[n:], h.u.Session().Report.Text)
+	}
+}

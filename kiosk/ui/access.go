@@ -4,6 +4,7 @@ import (
 	"image/color"
 	"sort"
 	"strings"
+	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -130,18 +131,19 @@ type buildState struct {
 	buildingWarn, helpShown bool
 	langOverride            string
 	scrolls                 []*container.Scroll
+	typing                  *keyboard
 }
 
 func (u *UI) saveBuild() buildState {
 	return buildState{u.clock, u.ws.timer, u.warnLabel, u.targets, u.warnTargets, u.nodes, u.warnNodes, u.announced, u.subScreen,
-		u.first.field, u.attractTap, u.buildingWarn, u.helpShown, u.langOverride, u.scrolls}
+		u.first.field, u.attractTap, u.buildingWarn, u.helpShown, u.langOverride, u.scrolls, u.typing}
 }
 
 func (u *UI) restoreBuild(s buildState) {
 	u.clock, u.ws.timer, u.warnLabel, u.targets, u.warnTargets, u.nodes, u.warnNodes, u.announced, u.subScreen,
-		u.first.field, u.attractTap, u.buildingWarn, u.helpShown, u.langOverride, u.scrolls =
+		u.first.field, u.attractTap, u.buildingWarn, u.helpShown, u.langOverride, u.scrolls, u.typing =
 		s.clock, s.timer, s.warnLabel, s.targets, s.warnTargets, s.nodes, s.warnNodes, s.announced, s.subScreen,
-		s.field, s.attractTap, s.buildingWarn, s.helpShown, s.langOverride, s.scrolls
+		s.field, s.attractTap, s.buildingWarn, s.helpShown, s.langOverride, s.scrolls, s.typing
 }
 
 // tree turns the nodes just built into the reader's tree. Labels in the
@@ -362,6 +364,13 @@ func (u *UI) Key(name string) bool {
 	if u.name == ScreenFirstRun || u.dark {
 		return false // a technician types there; a dark screen wakes by touch
 	}
+	if k := u.typing; k != nil && typingKeys[name] {
+		if name == string(fyne.KeyBackspace) {
+			u.sess.Touch()
+			k.backspace()
+		}
+		return true // the character comes as a rune (typedRune)
+	}
 	was := u.rd.On()
 	if !u.rd.Key(name) {
 		return false
@@ -373,6 +382,31 @@ func (u *UI) Key(name string) bool {
 	return true
 }
 
+// typingKeys are keys a keyboard types with while a screen has a text
+// to write (the on-screen keyboard): there Backspace deletes and + - * /
+// are characters; Escape is back, and a numeric keypad's keys keep
+// their meaning.
+var typingKeys = map[string]bool{"BackSpace": true, "+": true, "-": true, "*": true, "/": true}
+
+// typedRune types a character from a hardware keyboard into the text of
+// the screen shown, as its on-screen key would; it is said only into
+// headphones (what a person writes may be personal).
+func (u *UI) typedRune(r rune) {
+	if u.swallowRune { // the character of a numeric keypad's key
+		u.swallowRune = false
+		return
+	}
+	k := u.typing
+	if k == nil || !unicode.IsPrint(r) || u.name == ScreenFirstRun || u.dark {
+		return
+	}
+	u.sess.Touch()
+	k.typed(string(r))
+	if u.rd.Headphones() {
+		u.rd.SayPrivate(string(r))
+	}
+}
+
 // keypadKeys are the X11 key codes of a numeric keypad's keys, which
 // Fyne names like the main row's ("8", "+").
 var keypadKeys = map[int]string{
@@ -382,7 +416,9 @@ var keypadKeys = map[int]string{
 
 // keyName is the name the reader's key map uses for a key event.
 func (u *UI) keyName(ev *fyne.KeyEvent) string {
+	u.swallowRune = false
 	if k, ok := keypadKeys[ev.Physical.ScanCode]; ok && ev.Name != fyne.KeyEnter {
+		u.swallowRune = true // its character follows: not typed
 		return k
 	}
 	if ev.Name == fyne.KeyTab && u.shiftHeld {
@@ -412,7 +448,7 @@ func (s *keySink) CreateRenderer() fyne.WidgetRenderer {
 }
 func (*keySink) FocusGained()                {}
 func (*keySink) FocusLost()                  {}
-func (*keySink) TypedRune(rune)              {}
+func (s *keySink) TypedRune(r rune)          { s.u.typedRune(r) }
 func (*keySink) AcceptsTab() bool            { return true }
 func (s *keySink) TypedKey(e *fyne.KeyEvent) { s.u.typedKey(e) }
 func (s *keySink) KeyDown(e *fyne.KeyEvent) {

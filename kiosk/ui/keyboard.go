@@ -41,6 +41,7 @@ func (u *UI) newKeyboard(text string, max int, edit func(string)) *keyboard {
 // build makes the keys (after back and next are set).
 func (k *keyboard) build() fyne.CanvasObject {
 	u := k.u
+	u.typing = k // a hardware keyboard types here too (access.go)
 	rows := container.NewVBox()
 	// Character keys are a little smaller on a short screen (still well
 	// above 48 × 48), so the text and the keys fit in large text too.

@@ -211,6 +211,8 @@ type UI struct {
 	subScreen        string                           // a step of a screen the screen reader announces as a screen of its own
 	scrolls          []*container.Scroll              // the screen's, for the focus to scroll
 	placed           map[fyne.CanvasObject][]inScroll // where the items lie in the scrolls (access.go)
+	typing           *keyboard                        // the screen's on-screen keyboard, which a hardware one types into
+	swallowRune      bool
 	attractTap       func()
 	warnSecs         int
 }
@@ -579,7 +581,7 @@ func (u *UI) render() {
 	}
 	u.clock, u.ws.timer = nil, nil
 	u.targets = nil
-	u.nodes, u.announced, u.attractTap, u.helpShown, u.subScreen, u.scrolls = nil, "", nil, false, "", nil
+	u.nodes, u.announced, u.attractTap, u.helpShown, u.subScreen, u.scrolls, u.typing = nil, "", nil, false, "", nil, nil
 	content := u.shielded(u.withAccess(u.frame(u.build())))
 	// A box places each child by its MinSize before resizing it to the
 	// box's width, but a wrapped label's height follows its width: on the
