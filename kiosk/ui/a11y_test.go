@@ -6,6 +6,8 @@ import (
 	"image"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -15,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/quartierhub/quartierhub/assets"
+	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/a11y/a11ytest"
@@ -605,5 +608,74 @@ func TestHardwareKeyboardTypes(t *testing.T) {
 	sink.TypedRune('x')
 	if len(rec.Said()) != n || h.u.Session().Report.Text != "Glasx" {
 		t.Fatalf("without headphones: said %q, text %q", rec.Texts()[n:], h.u.Session().Report.Text)
+	}
+}
+
+// TestKeypadSurveyInLanguage: a speaker of another language chooses it
+// with the keys and completes the survey in it, hearing it in that
+// language (Ukrainian once its catalog is there; English always).
+func TestKeypadSurveyInLanguage(t *testing.T) {
+	for _, lang := range []string{"en", "uk"} {
+		t.Run(lang, func(t *testing.T) {
+			if !catalog(t).Has(lang) {
+				t.Skipf("no %s.json", lang)
+			}
+			be := newFake(t)
+			if !slices.Contains(be.content.Languages, lang) {
+				be.content.Languages = append(be.content.Languages, lang)
+			}
+			h, rec := speaking(t, be, nil)
+			tx := func(s api.Text) string { return s.In(lang, "de") }
+			h.key("Return")
+			h.choose(h.cat.Name(lang))
+			if h.u.Session().Language != lang {
+				t.Fatalf("session in %s", h.u.Session().Language)
+			}
+			from := len(rec.Said())
+			var sv api.Survey
+			for _, svc := range be.content.Services {
+				if svc.Kind == "survey" {
+					h.choose(tx(svc.Title))
+					for _, s := range be.content.Surveys {
+						if s.ID == svc.Target || svc.Target == "" && sv.ID == "" {
+							sv = s
+						}
+					}
+					break
+				}
+			}
+			h.expectScreen(ui.ScreenSurvey)
+			h.card(true, "c")
+			h.choose("survey.start")
+			for i, q := range sv.Questions {
+				switch q.Kind {
+				case api.QuestionScale:
+					h.choose(strconv.Itoa(q.Max))
+				case api.QuestionSingle, api.QuestionMultiple:
+					h.choose(tx(q.Options[0].Label))
+				case api.QuestionText:
+					if !q.Optional {
+						for _, r := range tx(q.Text) { // a keyboard types it
+							h.w.Canvas().Focused().TypedRune(r)
+						}
+					}
+				}
+				if i == len(sv.Questions)-1 {
+					h.choose("survey.send")
+				} else {
+					h.choose("action.next")
+				}
+			}
+			h.expectScreen(ui.ScreenSurveyDone)
+			if len(be.responses) != 1 {
+				t.Fatalf("%d responses", len(be.responses))
+			}
+			for _, u := range rec.Said()[from:] {
+				if u.Lang != lang && u.Text != h.cat.Name(u.Lang) { // a language's name is said in its own voice
+					t.Fatalf("said in %s: %+v", u.Lang, u)
+				}
+			}
+			saidInOrder(t, rec, tx(sv.Title), tx(sv.Questions[0].Text), h.cat.T(lang, "survey.thanks"))
+		})
 	}
 }
