@@ -228,6 +228,7 @@ func TestKeypadSurveyTicketAirInfo(t *testing.T) {
 	saidInOrder(t, rec, tileTitle("de", "privacy"))
 	h.key("F1")
 	h.expectScreen(ui.ScreenHelp)
+	saidInOrder(t, rec, h.cat.T("de", "help.info"))
 	h.key("Escape")
 	h.expectScreen(ui.ScreenInfo)
 }
@@ -678,4 +679,17 @@ func TestKeypadSurveyInLanguage(t *testing.T) {
 			saidInOrder(t, rec, tx(sv.Title), tx(sv.Questions[0].Text), h.cat.T(lang, "survey.thanks"))
 		})
 	}
+}
+
+// TestHelpOnTheAttractScreen: help there is the attract screen's, and a
+// session starts (as every button there starts one); back is home.
+func TestHelpOnTheAttractScreen(t *testing.T) {
+	h, _ := speaking(t, newFake(t), nil)
+	h.tap("a11y.help")
+	h.expectScreen(ui.ScreenHelp)
+	if !h.has(h.cat.T("de", "help.attract")) || h.u.Session() == nil {
+		t.Fatal("not the attract screen's help, or no session")
+	}
+	h.tap("action.back")
+	h.expectScreen(ui.ScreenHome)
 }

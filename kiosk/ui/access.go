@@ -638,12 +638,12 @@ func (u *UI) showHelp() {
 	if u.name == ScreenHelp {
 		return
 	}
+	key := u.helpKey(u.name) // the attract screen's own help, though a session starts
 	if u.sess.Current() == nil {
 		u.sess.Start("")
 		u.showHome()
 	}
 	name, build := u.name, u.build
-	key := u.helpKey(name)
 	u.show(ScreenHelp, func() fyne.CanvasObject {
 		box := container.NewVBox(u.heading(u.tr("a11y.help")), u.wrapped(u.tr(key)))
 		back := u.button(u.tr("action.back"), theme.NavigateBackIcon(), widget.HighImportance, func() { u.show(name, build) })
