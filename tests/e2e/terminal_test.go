@@ -48,7 +48,8 @@ type terminal struct {
 	devOut  string // devsim's standard output and log
 	shadow  *ui.UI
 	shots   int
-	screens int // screen changes the window has logged so far
+	screens int    // screen changes the window has logged so far
+	speech  string // the speech transcript: what the window said
 }
 
 func startTerminal(t *testing.T) *terminal {
@@ -110,9 +111,14 @@ func startTerminal(t *testing.T) *terminal {
 	tok, err := tm.hub.Token(ctx, "e2e-1", "Friedrichstadt")
 	must(t, err)
 	must(t, ag.Enroll(ctx, tm.hub.URL(), tok))
+	// Speech with the real espeak-ng and aplay; Xvfb has no sound card,
+	// so aplay plays into ALSA's null device and the transcript says
+	// what a resident would hear.
+	tm.speech = filepath.Join(art, "speech.txt")
 	cfg := fmt.Sprintf(`{"devices": {
   "card_reader": {"kind": "rdm6300", "port": %q},
-  "printer": {"kind": "escpos", "port": %q, "codepage": "cp858"}}}`, filepath.Join(dev, "rfid"), filepath.Join(dev, "printer"))
+  "printer": {"kind": "escpos", "port": %q, "codepage": "cp858"}},
+  "speech": {"player": ["aplay", "-q", "-D", "null"], "transcript": %q}}`, filepath.Join(dev, "rfid"), filepath.Join(dev, "printer"), tm.speech)
 	cfgPath := filepath.Join(art, "config.json")
 	must(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
 	tm.kLog = filepath.Join(art, "kiosk.log")
