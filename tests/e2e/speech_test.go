@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/kiosk/session"
+	"github.com/quartierhub/quartierhub/kiosk/speech"
 )
 
 // A resident who cannot see the screen reports a problem with the
@@ -49,6 +50,29 @@ func TestReportBySpeechAndKeys(t *testing.T) {
 		t.Errorf("with the reference number %q the window said %q: nothing of the receipt", ref, said)
 	}
 	tm.screenshot("speech-thanks")
+}
+
+// Plugging in headphones turns speech on without a key: the window
+// reads the jack's evdev records (here from a FIFO) and says where the
+// resident is.
+func TestHeadphonesStartSpeech(t *testing.T) {
+	needDisplay(t)
+	tm := startTerminal(t)
+	jack, err := os.OpenFile(tm.jack, os.O_WRONLY, 0) // the window holds it open for reading
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jack.Close()
+	var plug []byte
+	plug = speech.AppendInputEvent(plug, speech.InputEvent{Type: 5, Code: 2, Value: 1}, speech.RecordSize) // EV_SW SW_HEADPHONE_INSERT
+	plug = speech.AppendInputEvent(plug, speech.InputEvent{}, speech.RecordSize)                           // SYN_REPORT
+	if _, err := jack.Write(plug); err != nil {
+		t.Fatal(err)
+	}
+	said := tm.heard("Die Sprachausgabe ist an.")
+	if !strings.Contains(said, "Problem melden") {
+		t.Errorf("after the welcome the window said %q, not the home screen's first item", said)
+	}
 }
 
 // spoken is what the window has said so far, a line an utterance.

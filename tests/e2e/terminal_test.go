@@ -50,6 +50,7 @@ type terminal struct {
 	shots   int
 	screens int    // screen changes the window has logged so far
 	speech  string // the speech transcript: what the window said
+	jack    string // a FIFO standing in for the headphone jack's evdev device
 }
 
 func startTerminal(t *testing.T) *terminal {
@@ -114,11 +115,13 @@ func startTerminal(t *testing.T) *terminal {
 	// Speech with the real espeak-ng and aplay; Xvfb has no sound card,
 	// so aplay plays into ALSA's null device and the transcript says
 	// what a resident would hear.
-	tm.speech = filepath.Join(art, "speech.txt")
+	tm.speech, tm.jack = filepath.Join(art, "speech.txt"), filepath.Join(dev, "headphones")
+	must(t, syscall.Mkfifo(tm.jack, 0o600))
 	cfg := fmt.Sprintf(`{"devices": {
   "card_reader": {"kind": "rdm6300", "port": %q},
   "printer": {"kind": "escpos", "port": %q, "codepage": "cp858"}},
-  "speech": {"player": ["aplay", "-q", "-D", "null"], "transcript": %q}}`, filepath.Join(dev, "rfid"), filepath.Join(dev, "printer"), tm.speech)
+  "speech": {"player": ["aplay", "-q", "-D", "null"], "transcript": %q, "headphone_jack": %q}}`,
+		filepath.Join(dev, "rfid"), filepath.Join(dev, "printer"), tm.speech, tm.jack)
 	cfgPath := filepath.Join(art, "config.json")
 	must(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
 	tm.kLog = filepath.Join(art, "kiosk.log")
