@@ -483,7 +483,10 @@ func (u *UI) newAccess() *access {
 // screen.
 func (u *UI) withAccess(o fyne.CanvasObject) fyne.CanvasObject {
 	u.acc = u.newAccess()
-	return container.NewStack(o, u.acc.layer, u.acc.sink)
+	// The sink has no size: the GLFW driver gives a click to the topmost
+	// Tappable *or Focusable* object under it, so a sink over the whole
+	// screen swallowed every tap. Focus needs no area.
+	return container.NewStack(o, u.acc.layer, container.NewWithoutLayout(u.acc.sink))
 }
 
 // current is the access layer keys and the ring are on now.

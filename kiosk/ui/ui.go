@@ -702,7 +702,7 @@ func (u *UI) showWarning(left time.Duration) {
 	box := u.warnBox(secs)
 	u.buildingWarn = false
 	u.warnAcc = u.newAccess()
-	u.warn = newModal(box, 640, u.opts.HideCursor, u.warnAcc.layer, u.warnAcc.sink)
+	u.warn = newModal(box, 640, u.opts.HideCursor, u.warnAcc.layer, container.NewWithoutLayout(u.warnAcc.sink)) // a sink without size: see withAccess
 	c := u.win.Canvas()
 	u.warn.Resize(c.Size())
 	c.Overlays().Add(u.warn)
