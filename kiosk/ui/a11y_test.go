@@ -92,6 +92,16 @@ func (h *harness) focusOn(label string) {
 	h.t.Fatalf("no item %q on screen %s: %q", label, h.u.Screen(), labels)
 }
 
+// chooseLanguageByKeys goes to the language screen by the top bar's
+// language button and chooses l there, with the keypad alone.
+func (h *harness) chooseLanguageByKeys(l string) {
+	h.t.Helper()
+	cur := h.u.Reader().Language()
+	h.choose(h.cat.T(cur, "language.button", "language", h.cat.Name(cur)))
+	h.expectScreen(ui.ScreenLanguage)
+	h.choose(h.cat.Name(l))
+}
+
 // choose focuses label and presses Enter.
 func (h *harness) choose(label string) {
 	h.t.Helper()
@@ -322,9 +332,9 @@ func TestEveryItemLabelledInEveryLanguage(t *testing.T) {
 }
 
 // TestSpeechOnlyLanguage: a speech-only language (its catalog's
-// language.screen names another) is chosen by keys from an item without
-// a button, said in its own voice; the screen then shows the language
-// it names while speech is in it.
+// language.screen names another) is chosen by keys on the language
+// screen, where it is marked as spoken and said in its own voice; the
+// screen then shows the language it names while speech is in it.
 func TestSpeechOnlyLanguage(t *testing.T) {
 	files := fstest.MapFS{}
 	base, err := fs.ReadFile(assets.I18n(), "en.json")
@@ -364,17 +374,23 @@ func TestSpeechOnlyLanguage(t *testing.T) {
 		t.Fatal("a speech-only language is drawn")
 	}
 	h.key("Return")
+	h.choose(h.cat.T("de", "language.button", "language", "Deutsch"))
+	h.expectScreen(ui.ScreenLanguage)
+	if !h.has("Xish – " + h.cat.T("de", "language.spoken", "screen", "English")) {
+		t.Fatal("the language screen does not show the speech-only language as spoken")
+	}
 	h.focusOn("Xish")
 	if u := rec.Said()[len(rec.Said())-1]; u.Lang != "xx" || u.Text != "Xish" {
 		t.Fatalf("the language's name said as %+v", u)
 	}
 	h.key("Return")
+	h.expectScreen(ui.ScreenHome)
 	if !h.has("What would you like to do?") || h.u.Session().Language != "xx" {
 		t.Fatal("the screen is not in English, or the session not in xx")
 	}
 	h.key("Down")
 	u := rec.Said()[len(rec.Said())-1]
-	if u.Lang != "xx" || !strings.HasPrefix(u.Text, "XX ") {
+	if u.Lang != "xx" || !strings.Contains(u.Text, "XX "+h.cat.T("en", "a11y.role.button")) { // a tile's title is the content's, in German
 		t.Fatalf("said %+v", u)
 	}
 	h.focusOn("XX " + h.cat.T("en", "a11y.help"))
@@ -487,8 +503,10 @@ func TestKeypadWorkshopParticipant(t *testing.T) {
 		h.tr("workshop.vote.left", "left", 2, "of", 3))
 }
 
-// TestLeichteSprache: the session's switch takes texts from the Leichte
-// Sprache catalog where it has them, is spoken, and ends with the session.
+// TestLeichteSprache: Leichte Sprache is a choice of the language
+// screen: it takes texts from the Leichte Sprache catalog where it has
+// them, is said as chosen, is left by choosing another language, and
+// ends with the session.
 func TestLeichteSprache(t *testing.T) {
 	easy, err := i18n.Load(fstest.MapFS{"de.json": &fstest.MapFile{Data: []byte(`{"home.title": "Was wollen Sie machen? Wählen Sie."}`)}}, "de")
 	if err != nil {
@@ -496,18 +514,30 @@ func TestLeichteSprache(t *testing.T) {
 	}
 	h, rec := speaking(t, newFake(t), func(o *ui.Opts) { o.EasyCatalog = easy })
 	h.key("Return")
+	h.choose(h.cat.T("de", "language.button", "language", "Deutsch"))
+	h.expectScreen(ui.ScreenLanguage)
 	h.choose("a11y.easy")
+	h.expectScreen(ui.ScreenHome)
 	if !h.has("Was wollen Sie machen? Wählen Sie.") || !h.has(h.cat.T("de", "action.finish")) {
 		t.Fatal("no Leichte Sprache title, or the other texts gone")
 	}
-	if !strings.Contains(rec.Last(), h.cat.T("de", "a11y.state.on")) {
-		t.Fatalf("the switch said %q", rec.Last())
+	h.choose(h.cat.T("de", "language.button", "language", "Deutsch"))
+	h.focusOn("a11y.easy")
+	if !strings.Contains(rec.Last(), h.cat.T("de", "a11y.state.selected")) {
+		t.Fatalf("Leichte Sprache said as %q, not as chosen", rec.Last())
 	}
-	h.choose("English") // no Leichte Sprache in English: no switch there
-	if h.has("Was wollen Sie machen? Wählen Sie.") || h.has(h.cat.T("en", "a11y.easy")) {
+	h.key("Escape") // back: nothing changes
+	h.expectScreen(ui.ScreenHome)
+	h.chooseLanguageByKeys("en")
+	if h.has("Was wollen Sie machen? Wählen Sie.") || !h.has("What would you like to do?") {
 		t.Fatal("Leichte Sprache in English")
 	}
-	h.choose("Deutsch")
+	h.chooseLanguageByKeys("de")
+	if h.has("Was wollen Sie machen? Wählen Sie.") {
+		t.Fatal("choosing German kept Leichte Sprache")
+	}
+	h.choose(h.cat.T("de", "language.button", "language", "Deutsch"))
+	h.choose("a11y.easy")
 	h.choose("action.finish")
 	h.tapAttract()
 	if h.has("Was wollen Sie machen? Wählen Sie.") {
@@ -628,7 +658,7 @@ func TestKeypadSurveyInLanguage(t *testing.T) {
 			h, rec := speaking(t, be, nil)
 			tx := func(s api.Text) string { return s.In(lang, "de") }
 			h.key("Return")
-			h.choose(h.cat.Name(lang))
+			h.chooseLanguageByKeys(lang)
 			if h.u.Session().Language != lang {
 				t.Fatalf("session in %s", h.u.Session().Language)
 			}

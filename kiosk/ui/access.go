@@ -24,7 +24,7 @@ import (
 // keys each register a node as they make their widget; the tree puts
 // them in the order a person meets them on the laid-out screen (the
 // body top down and left to right, the top bar with help and the
-// languages, the bottom bar). render hands the tree to the reader. A
+// language button, the bottom bar). render hands the tree to the reader. A
 // label in another language than the screen's (speech in a speech-only
 // language, the label test) comes from building the same screen once
 // more in that language, with nothing shown: the tree cannot drift from
@@ -297,24 +297,6 @@ func (u *UI) ownLanguage(l string, chosen bool) {
 	}
 }
 
-// speechOnlyLanguages are items of the top bar without a button: a
-// speech-only language's name, said in its own voice, chooses it (the
-// screen then shows the language it names).
-func (u *UI) speechOnlyLanguages() {
-	for _, l := range u.cat.Languages() {
-		if !u.speechOnly(l) {
-			continue
-		}
-		name := u.cat.Name(l)
-		var state a11y.State
-		if l == u.speechLang() {
-			state = a11y.Selected
-		}
-		u.node(accNode{Node: a11y.Node{Role: a11y.RoleButton, State: state, Lang: l, Action: u.act(func() { u.setLanguage(l) })},
-			live: func() string { return name }})
-	}
-}
-
 // handTree gives the reader the screen just rendered and draws the
 // focus ring.
 func (u *UI) handTree() {
@@ -560,6 +542,14 @@ type inScroll struct {
 func (u *UI) placeInScrolls(nodes []accNode) {
 	d := u.app.Driver()
 	u.placed = map[fyne.CanvasObject][]inScroll{}
+	depth := map[*container.Scroll]int{} // how many of the screen's scrolls hold each
+	for _, s := range u.scrolls {
+		for _, outer := range u.scrolls {
+			if outer != s && holds(outer.Content, s) {
+				depth[s]++
+			}
+		}
+	}
 	for _, n := range nodes {
 		o, ok := n.Target.(fyne.CanvasObject)
 		if !ok {
@@ -573,9 +563,34 @@ func (u *UI) placeInScrolls(nodes []accNode) {
 				in = append(in, inScroll{s, at.Y - c.Y})
 			}
 		}
-		sort.Slice(in, func(a, b int) bool { return in[a].s.Content.Size().Height < in[b].s.Content.Size().Height })
+		// Innermost first: the scroll inside another has more around it.
+		// (Not the smaller content: an inner list that scrolls has more
+		// content than the outer body that holds it.)
+		sort.SliceStable(in, func(a, b int) bool { return depth[in[a].s] > depth[in[b].s] })
 		u.placed[o] = in
 	}
+}
+
+// holds reports whether o is, or has somewhere inside it, target
+// (through containers, scrolls and theme overrides: what screens put
+// scrolls in).
+func holds(o, target fyne.CanvasObject) bool {
+	if o == target {
+		return true
+	}
+	switch x := o.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			if holds(c, target) {
+				return true
+			}
+		}
+	case *container.Scroll:
+		return holds(x.Content, target)
+	case *container.ThemeOverride:
+		return holds(x.Content, target)
+	}
+	return false
 }
 
 // scrollTo scrolls the scrolls holding o, innermost first, so all of o

@@ -37,7 +37,7 @@ func TestAirChartNamesNeverOverlap(t *testing.T) {
 					if lang == "de" {
 						h.tapAttract()
 					} else {
-						h.tap("English")
+						h.chooseLanguage("en")
 					}
 					if mode == "large" {
 						h.tap("display.large")

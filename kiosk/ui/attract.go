@@ -53,24 +53,30 @@ func (u *UI) attractScreen() fyne.CanvasObject {
 	// line and its height pushes the screen far beyond the display.
 	hand := container.NewBorder(nil, nil, container.New(minSize{56, 56}, widget.NewIcon(theme.NavigateNextIcon())), nil, prompt)
 	head := container.NewVBox(welcome, u.clock, date)
+	foot := container.NewVBox(widget.NewSeparator(), hand)
 	if h := u.win.Canvas().Size().Height; h > 0 && h < 900 {
-		// A shorter screen: the clock beside the welcome and the date.
-		welcome.Alignment, date.Alignment = fyne.TextAlignLeading, fyne.TextAlignLeading
+		// A shorter screen: the clock and the date beside the welcome and
+		// what to do, so the languages' row has its room below.
+		welcome.Alignment = fyne.TextAlignLeading
+		u.clock.Alignment, date.Alignment = fyne.TextAlignTrailing, fyne.TextAlignTrailing
 		date.TextStyle.Bold = true
-		head = container.NewBorder(nil, nil, nil, u.clock, container.NewVBox(welcome, date))
+		head = container.NewBorder(nil, nil, nil, container.NewVBox(u.clock, date), container.NewVBox(welcome, hand))
+		foot = container.NewVBox(widget.NewSeparator())
 		if h < 800 {
 			u.clock.SizeName = sizeNameClockSmall
 		}
 	}
-	body := container.NewBorder(head, container.NewVBox(widget.NewSeparator(), hand), nil, nil,
-		container.New(split{0.4}, left, right))
 	tl := newTapLayer(func() { u.startSession("") })
 	u.addTarget(tl, func() string { return AttractArea })
 	u.attractTap = tl.onTap
-	// Enter anywhere on the attract screen starts a session, as a touch.
+	// Enter anywhere on the attract screen starts a session, as a touch;
+	// the languages below start one in theirs.
 	for i := range u.nodes {
 		u.nodes[i].Action = tl.onTap
 	}
+	foot.Add(u.attractLanguages())
+	body := container.NewBorder(head, foot, nil, nil,
+		container.New(split{0.4}, left, right))
 	return container.NewStack(tl, body)
 }
 

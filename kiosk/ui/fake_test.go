@@ -155,6 +155,14 @@ type harness struct {
 	cat *i18n.Catalog
 }
 
+func easyCatalog(t *testing.T) *i18n.Catalog {
+	easy, err := i18n.Load(assets.EasyI18n(), "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return easy
+}
+
 func catalog(t *testing.T) *i18n.Catalog {
 	cat, err := i18n.Load(assets.I18n(), "de")
 	if err != nil {
@@ -177,7 +185,9 @@ func newHarnessWith(t *testing.T, be *fake, size fyne.Size, set func(*ui.Opts)) 
 	w.Resize(size)
 	clk := &clock{t: time.Date(2025, 3, 3, 9, 30, 0, 0, time.Local)}
 	cat := catalog(t)
-	opts := ui.Opts{Catalog: cat, Now: clk.Now, Async: syncRun, Version: "test"}
+	// The Leichte Sprache catalog as the real window has it: its switch
+	// takes room in the bottom bar.
+	opts := ui.Opts{Catalog: cat, EasyCatalog: easyCatalog(t), Now: clk.Now, Async: syncRun, Version: "test"}
 	if set != nil {
 		set(&opts)
 	}
@@ -185,7 +195,7 @@ func newHarnessWith(t *testing.T, be *fake, size fyne.Size, set func(*ui.Opts)) 
 	if err := u.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, u: u, w: w, be: be, clk: clk, cat: cat}
+	return &harness{t: t, u: u, w: w, be: be, clk: clk, cat: opts.Catalog}
 }
 
 func (h *harness) lang() string {
@@ -298,6 +308,28 @@ func (h *harness) expectScreen(name string) {
 	h.t.Helper()
 	if h.u.Screen() != name {
 		h.t.Fatalf("screen %s, want %s", h.u.Screen(), name)
+	}
+}
+
+// chooseLanguage switches to language l as a resident does: on the
+// attract screen by its row of languages, elsewhere by the top bar's
+// language button and the language screen, which returns to the screen
+// before.
+func (h *harness) chooseLanguage(l string) {
+	h.t.Helper()
+	if h.u.Screen() == ui.ScreenAttract {
+		h.tap(h.cat.Name(l))
+		return
+	}
+	before := h.u.Screen()
+	h.tap(h.cat.Name(h.lang())) // the language button: the current language's own name
+	h.expectScreen(ui.ScreenLanguage)
+	h.tap(h.cat.Name(l))
+	if h.u.Session().Language != l {
+		h.t.Fatalf("chose %s, the session is in %s", l, h.u.Session().Language)
+	}
+	if before != ui.ScreenWorkshop && before != ui.ScreenAttract {
+		h.expectScreen(before)
 	}
 }
 

@@ -74,7 +74,7 @@ func TestReportFlow(t *testing.T) {
 
 func TestLanguageSwitchEveryScreenAndReset(t *testing.T) {
 	h := newHarness(t, newFake(t))
-	h.tap("English") // on the attract screen: starts a session in English
+	h.chooseLanguage("en") // on the attract screen: starts a session in English
 	h.expectScreen(ui.ScreenHome)
 	if !h.has("What would you like to do?") {
 		t.Fatal("home is not in English")
@@ -83,12 +83,12 @@ func TestLanguageSwitchEveryScreenAndReset(t *testing.T) {
 	h.tap("Report a problem")
 	h.tap("Litter or bulky waste")
 	h.typeKeys("Broken glass")
-	h.tap("Deutsch")
+	h.chooseLanguage("de")
 	h.expectScreen(ui.ScreenDescribe)
 	if !h.has("Beschreiben Sie das Problem") || h.u.Session().Report.Text != "Broken glass" {
 		t.Fatal("switching language lost the screen or the text")
 	}
-	h.tap("English")
+	h.chooseLanguage("en")
 	h.tap("action.finish")
 	h.expectScreen(ui.ScreenAttract)
 	if !h.has(h.cat.T("de", "attract.touch")) {

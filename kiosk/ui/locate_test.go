@@ -38,8 +38,8 @@ func TestLocate(t *testing.T) {
 	if _, _, err := h.u.Locate("no such button"); err == nil {
 		t.Fatal("located a button that is not there")
 	}
-	// The keyboard's top row and the language buttons are at different heights.
-	_, de, _ := h.u.Locate("English")
+	// The keyboard's top row and the language button are at different heights.
+	_, de, _ := h.u.Locate("Deutsch")
 	_, kb, _ := h.u.Locate("action.back")
 	if de.Y >= kb.Y {
 		t.Fatalf("top bar at %v below the back button at %v", de, kb)

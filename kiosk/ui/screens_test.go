@@ -17,6 +17,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/quartierhub/quartierhub/assets"
+	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 )
@@ -36,12 +38,16 @@ func visit(t *testing.T, lang, mode string, size fyne.Size, set func(*ui.Opts), 
 			localapi.Minute{Quantity: "co2", Minute: at, Mean: 430 + w})
 	}
 	be.history.Latest = []localapi.Reading{{Quantity: "pm25", Value: 8.4}, {Quantity: "pm10", Value: 14}, {Quantity: "co2", Value: 612}}
+	if !slices.Contains(be.content.Languages, lang) {
+		be.content.Languages = append(be.content.Languages, lang)
+	}
+
 	h := newHarnessWith(t, be, size, set)
 	start := func() {
 		if lang == "de" {
 			h.tapAttract()
 		} else {
-			h.tap("English")
+			h.tap(h.cat.Name(lang)) // the attract screen's row of languages
 		}
 		if mode == "large" {
 			h.tap("display.large")
@@ -50,19 +56,29 @@ func visit(t *testing.T, lang, mode string, size fyne.Size, set func(*ui.Opts), 
 			h.tap("display.contrast")
 		}
 	}
-	if mode == "normal" && lang == "de" {
+	if mode == "normal" && (lang == "de" || lang == "uk") {
 		f(h, "attract")
 	}
 	start()
+	h.expectScreen(ui.ScreenHome)
 	f(h, "home")
-	h.tap(h.cat.T(lang, "home.title")[:0] + tileTitle(lang, "report"))
+	h.tap(h.cat.Name(lang)) // the top bar's language button
+	h.expectScreen(ui.ScreenLanguage)
+	f(h, "language")
+	h.tap(h.cat.Name(lang))
+	h.expectScreen(ui.ScreenHome)
+	h.tap(tileTitle(lang, "report"))
 	f(h, "report-1-category")
-	h.tap(map[string]string{"de": "Straßenlicht kaputt", "en": "Street light broken"}[lang])
-	h.typeKeys(map[string]string{"de": "Lampe an der Brücke flackert", "en": "Lamp by the bridge flickers"}[lang])
+	h.tap(demoText(lang, "category", "lighting"))
+	text := "Lamp by the bridge flickers" // the on-screen keyboard is German (QWERTZ) in every language
+	if lang == "de" {
+		text = "Lampe an der Brücke flackert"
+	}
+	h.typeKeys(text)
 	f(h, "report-2-describe")
 	h.tap("action.next")
 	f(h, "report-3-place")
-	h.tap(map[string]string{"de": "Yenidze / Weißeritzstraße", "en": "Yenidze / Weißeritzstraße"}[lang])
+	h.tap(demoText(lang, "place", "yenidze"))
 	f(h, "report-4-confirm")
 	h.tap("report.confirm.send")
 	f(h, "report-5-thanks")
@@ -79,9 +95,9 @@ func visit(t *testing.T, lang, mode string, size fyne.Size, set func(*ui.Opts), 
 	f(h, "survey-3-scale")
 	h.tap("action.next")
 	f(h, "survey-3-single")
-	h.tap(map[string]string{"de": "zu Fuß", "en": "on foot"}[lang])
+	h.tap(demoText(lang, "option", "foot"))
 	h.tap("action.next")
-	h.tap(map[string]string{"de": "Sitzbänke", "en": "benches"}[lang])
+	h.tap(demoText(lang, "option", "benches"))
 	f(h, "survey-4-multiple")
 	h.tap("action.next")
 	h.typeKeys("Mehr Grün")
@@ -116,14 +132,56 @@ func visit(t *testing.T, lang, mode string, size fyne.Size, set func(*ui.Opts), 
 	}
 }
 
-func tileTitle(lang, id string) string {
-	return map[string]map[string]string{
-		"de": {"report": "Problem melden", "air": "Luft und Klima", "survey": "Umfrage: Friedrichstraße", "ticket": "Wartenummer", "privacy": "Ihre Daten"},
-		"en": {"report": "Report a problem", "air": "Air and climate", "survey": "Survey: Friedrichstraße", "ticket": "Waiting number", "privacy": "Your data"},
-	}[lang][id]
+// tileTitle is the title of the demo content's service id in lang.
+func tileTitle(lang, id string) string { return demoText(lang, "service", id) }
+
+// demoText is a text of the demo content in lang (German where it has
+// none in lang, as the window shows it): a service's title, a problem
+// category's or a survey option's label, a place's name, by ID.
+func demoText(lang, kind, id string) string {
+	c, err := assets.DemoContent()
+	if err != nil {
+		panic(err)
+	}
+	var t *api.Text
+	switch kind {
+	case "service":
+		for i := range c.Services {
+			if c.Services[i].ID == id {
+				t = &c.Services[i].Title
+			}
+		}
+	case "category":
+		for i := range c.ProblemCategories {
+			if c.ProblemCategories[i].ID == id {
+				t = &c.ProblemCategories[i].Label
+			}
+		}
+	case "place":
+		for i := range c.Places {
+			if c.Places[i].ID == id {
+				t = &c.Places[i].Name
+			}
+		}
+	case "option":
+		for _, sv := range c.Surveys {
+			for _, q := range sv.Questions {
+				for i := range q.Options {
+					if q.Options[i].ID == id {
+						t = &q.Options[i].Label
+					}
+				}
+			}
+		}
+	}
+	if t == nil {
+		panic(fmt.Sprintf("no %s %q in the demo content", kind, id))
+	}
+	return t.In(lang, "de")
 }
 
-// TestEveryScreen walks every screen in both languages and all three
+// TestEveryScreen walks every screen, the language screen too, in
+// German, English, Ukrainian and Vietnamese (screenLanguages) and all three
 // display modes at the terminals' screen sizes (1920 × 1080, 1280 × 800
 // and the smallest, 1024 × 768): nothing a resident taps is smaller than
 // 48 × 48, the content fits the screen, nothing is drawn outside the
@@ -135,7 +193,7 @@ func TestEveryScreen(t *testing.T) {
 		t.Skip("short")
 	}
 	for _, size := range screenSizes {
-		for _, lang := range []string{"de", "en"} {
+		for _, lang := range screenLanguages(t) {
 			for _, mode := range []string{"normal", "large", "contrast"} {
 				t.Run(fmt.Sprintf("%.0fx%.0f-%s-%s", size.Width, size.Height, lang, mode), func(t *testing.T) {
 					check := func(h *harness, name string) {
@@ -147,9 +205,10 @@ func TestEveryScreen(t *testing.T) {
 							checkNothingScrolls(t, h, name)
 						}
 						if *screenshots != "" {
-							if size == fullHD && (mode == "normal" || !onlyNormal[name]) {
+							newLang := lang != "de" && lang != "en" // fewer files: normal text, and at 1280 × 800 the key screens
+							if size == fullHD && (mode == "normal" || !onlyNormal[name] && !newLang) {
 								writePNG(t, filepath.Join(*screenshots, fmt.Sprintf("%s-%s-%s.png", name, lang, mode)), h.w)
-							} else if size == wxga && keyScreens[name] && (lang == "de") == (mode != "contrast") {
+							} else if size == wxga && keyScreens[name] && (newLang && mode == "normal" || !newLang && (lang == "de") == (mode != "contrast")) {
 								writePNG(t, filepath.Join(*screenshots, fmt.Sprintf("1280x800-%s-%s-%s.png", name, lang, mode)), h.w)
 							}
 						}
@@ -165,6 +224,20 @@ func TestEveryScreen(t *testing.T) {
 	}
 }
 
+// screenLanguages are the languages TestEveryScreen walks: German and
+// English, Ukrainian (long Cyrillic words) and Vietnamese (diacritics
+// above and below) where the catalog has them.
+func screenLanguages(t *testing.T) []string {
+	var out []string
+	cat := catalog(t)
+	for _, l := range []string{"de", "en", "uk", "vi"} {
+		if cat.Has(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 var (
 	fullHD      = fyne.NewSize(1920, 1080)
 	wxga        = fyne.NewSize(1280, 800)
@@ -174,7 +247,7 @@ var (
 	onlyNormal = map[string]bool{"survey-3-single": true, "survey-5-text": true}
 	// keyScreens are also written at 1280 × 800 by -screenshots (German
 	// normal and large text, English high contrast).
-	keyScreens = map[string]bool{"home": true, "report-2-describe": true, "air": true, "survey-3-scale": true,
+	keyScreens = map[string]bool{"home": true, "language": true, "report-2-describe": true, "air": true, "survey-3-scale": true,
 		"workshop-attract": true, "workshop-ideas": true, "workshop-vote": true}
 )
 

@@ -17,8 +17,9 @@
 // display modes sit in the bottom bar so the top bar stays one row. A
 // body scrolls only as a last resort (large text at 1024×768), so a
 // windowed window never grows. TestEveryScreen checks every screen at
-// 1920×1080, 1280×800 and 1024×768 × German/English × normal, large
-// text and high contrast for texts or buttons outside the window,
+// 1920×1080, 1280×800 and 1024×768 × German, English, Ukrainian and
+// Vietnamese (those the catalog has) × normal, large text and high
+// contrast for texts or buttons outside the window,
 // clipping, overlap and scrolling, and `make screenshots` renders them.
 //
 // # The pointer
@@ -48,10 +49,22 @@
 // control a tap reaches: a keypad or keyboard moves a focus ring of our
 // own and Enter taps the focused control. The first key, or
 // UI.Headphones(true), starts speech mode (Opts.Speaker says it). Help
-// is the top bar's first button on every screen with a top bar. A
-// session's "Leichte Sprache" switch takes texts from Opts.EasyCatalog
-// first. A speech-only language (language.screen) is chosen by an item
-// the screen reader offers and shows the language it names.
+// is the top bar's first button on every screen with a top bar.
+//
+// # Languages
+//
+// The top bar's second button, the current language's own name with a
+// globe, opens the language screen (language.go): "language" in every
+// offered language, then a choice per language in its own name and
+// script, each said in its own voice — the content's screen languages,
+// every speech-only language of the catalog (language.screen: Arabic,
+// drawn with a note that it is spoken and which language the screen
+// shows) and, where Opts.EasyCatalog has the language, Leichte Sprache
+// (texts from that catalog first, for the session). A choice returns to
+// the screen the resident came from, in the new language. The attract
+// screen shows the languages in a row, each in its own name, each
+// starting a session in it (Leichte Sprache too), for people who do not
+// read the default language.
 package ui
 
 import (
@@ -116,8 +129,8 @@ type Opts struct {
 	// and says nothing.
 	Speaker a11y.Speaker
 	// EasyCatalog holds the Leichte Sprache texts (assets.EasyI18n()):
-	// a session's "Leichte Sprache" switch makes the window look a key up
-	// there first. Nil: no switch.
+	// choosing "Leichte Sprache" on the language screen makes the window
+	// look a key up there first for the session. Nil: no such choice.
 	EasyCatalog *i18n.Catalog
 }
 

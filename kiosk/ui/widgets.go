@@ -222,8 +222,9 @@ func (t *tapLayer) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(canvas.NewRectangle(theme.Color(theme.ColorNameBackground)))
 }
 
-// frame puts a screen between the top bar (quarter, sync, languages,
-// display modes) and, during a session, the bottom bar (home, finish).
+// frame puts a screen between the top bar (quarter, sync, help, the
+// language button: language.go) and, during a session, the bottom bar
+// (home, display modes, finish).
 func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 	if u.name == ScreenOutOfOrder || u.name == ScreenStarting || u.name == ScreenPIN || u.name == ScreenService || u.name == ScreenWorkshopModerator || u.name == ScreenFirstRun || u.name == ScreenEnrolled {
 		// In a scroll too: its MinSize is small, so a (not full screen)
@@ -237,23 +238,15 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 	quarter := widget.NewLabel(u.txt(u.content.Quarter))
 	quarter.TextStyle.Bold = true
 	quarter.SizeName = theme.SizeNameSubHeadingText
-	var langs []fyne.CanvasObject
-	for _, l := range u.content.Languages {
-		icon := theme.RadioButtonIcon()
-		imp := widget.MediumImportance
-		if l == u.lang() {
-			icon, imp = theme.RadioButtonCheckedIcon(), widget.HighImportance
-		}
-		langs = append(langs, u.button(u.cat.Name(l), icon, imp, func() { u.setLanguage(l) }))
-		u.ownLanguage(l, l == u.speechLang())
+	right := []fyne.CanvasObject{u.helpButton()}
+	if u.name != ScreenLanguage { // there it would lead where it is
+		right = append(right, u.languageButton())
 	}
-	u.speechOnlyLanguages()
-	right := append([]fyne.CanvasObject{u.helpButton()}, langs...)
 	s := u.sess.Current()
 	top := container.New(&topBar{gap: theme.Padding()}, append([]fyne.CanvasObject{container.NewHBox(quarter, u.syncIndicator())}, right...)...)
 	// The bottom bar during a session: home, the display modes (here,
-	// not up with the languages, so the top bar stays one row on smaller
-	// screens and the content keeps its height), finish.
+	// not up in the top bar, so that stays one row on smaller screens and
+	// the content keeps its height), finish.
 	var bottom fyne.CanvasObject
 	u.nodeGroup = 2
 	if s != nil {
@@ -264,11 +257,11 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 		modes := container.New(&flowCentre{gap: theme.Padding()},
 			u.toggle(u.tr("display.large"), s.LargeText, func() { s.LargeText = !s.LargeText; u.render() }),
 			u.toggle(u.tr("display.contrast"), s.HighContrast, func() { s.HighContrast = !s.HighContrast; u.render() }))
-		if e := u.opts.EasyCatalog; e != nil && e.Has(u.lang()) {
-			modes.Add(u.toggle(u.tr("a11y.easy"), u.easy, func() { u.easy = !u.easy; u.render() }))
+		if home == nil {
+			home = layout.NewSpacer()
 		}
-		bottom = container.NewBorder(nil, nil, home,
-			u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish), modes)
+		bottom = container.New(&bottomBar{gap: theme.Padding()}, home, modes,
+			u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish))
 	}
 	var bar fyne.CanvasObject = layout.NewSpacer()
 	if bottom != nil {
@@ -288,16 +281,6 @@ func (u *UI) toggle(label string, on bool, f func()) fyne.CanvasObject {
 		icon, state = theme.CheckButtonCheckedIcon(), a11y.On
 	}
 	return u.buttonAs(a11y.RoleToggle, state, label, icon, widget.MediumImportance, f)
-}
-
-func (u *UI) setLanguage(l string) {
-	s := u.sess.Current()
-	if s == nil {
-		u.startSession(l)
-		return
-	}
-	s.Language = l
-	u.render()
 }
 
 // syncIndicator is discreet: an icon and a short word.
@@ -508,6 +491,54 @@ func (b *topBar) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		}
 		y += h + b.gap
 	}
+}
+
+// bottomBar lays out the bottom bar: objs[0] at the left (home),
+// objs[1] in the middle (the display modes, a flowCentre), objs[2] at
+// the right (finish). Where the middle's widest part does not fit
+// between the sides (long words in large text on a small screen), the
+// sides share a row and the middle gets a row of its own below.
+type bottomBar struct {
+	gap   float32
+	width float32
+}
+
+func (b *bottomBar) oneRow(objs []fyne.CanvasObject, width float32) bool {
+	return width <= 0 || objs[0].MinSize().Width+objs[1].MinSize().Width+objs[2].MinSize().Width+2*b.gap <= width
+}
+
+func (b *bottomBar) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	l, m, r := objs[0].MinSize(), objs[1].MinSize(), objs[2].MinSize()
+	w := max(l.Width+b.gap+r.Width, m.Width)
+	if b.oneRow(objs, b.width) {
+		return fyne.NewSize(w, max(l.Height, m.Height, r.Height))
+	}
+	return fyne.NewSize(w, max(l.Height, r.Height)+b.gap+m.Height)
+}
+
+func (b *bottomBar) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	b.width = size.Width
+	left, mid, right := objs[0], objs[1], objs[2]
+	lw, rw := left.MinSize().Width, right.MinSize().Width
+	if b.oneRow(objs, size.Width) {
+		mw := size.Width - lw - rw - 2*b.gap
+		mid.Resize(fyne.NewSize(mw, mid.MinSize().Height)) // width first: its rows follow it
+		h := size.Height
+		left.Move(fyne.NewPos(0, 0))
+		left.Resize(fyne.NewSize(lw, h))
+		mid.Move(fyne.NewPos(lw+b.gap, 0))
+		mid.Resize(fyne.NewSize(mw, h))
+		right.Move(fyne.NewPos(size.Width-rw, 0))
+		right.Resize(fyne.NewSize(rw, h))
+		return
+	}
+	top := max(left.MinSize().Height, right.MinSize().Height)
+	left.Move(fyne.NewPos(0, 0))
+	left.Resize(fyne.NewSize(lw, top))
+	right.Move(fyne.NewPos(size.Width-rw, 0))
+	right.Resize(fyne.NewSize(rw, top))
+	mid.Move(fyne.NewPos(0, top+b.gap))
+	mid.Resize(fyne.NewSize(size.Width, max(size.Height-top-b.gap, 0)))
 }
 
 // flowRows splits objs into rows no wider than width (one object a row

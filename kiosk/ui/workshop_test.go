@@ -213,7 +213,7 @@ func TestWorkshopRefusalsTranslated(t *testing.T) {
 			t.Errorf("no words for refusal %q", code)
 		}
 	}
-	h.tap("English")
+	h.chooseLanguage("en")
 	h.expectScreen(ui.ScreenWorkshopJoin)
 	h.be.ws.refuse["checkin"] = "join_closed"
 	h.tap("workshop.attract.guest")
@@ -473,7 +473,7 @@ func visitWorkshop(t *testing.T, lang, mode string, size fyne.Size, f func(h *ha
 	if lang == "de" {
 		h.tapAttract()
 	} else {
-		h.tap("English")
+		h.chooseLanguage(lang)
 	}
 	if mode == "large" {
 		h.tap("display.large")
@@ -489,9 +489,13 @@ func visitWorkshop(t *testing.T, lang, mode string, size fyne.Size, f func(h *ha
 	h.typeKeys("Marie-Luise")
 	f(h, "workshop-name")
 	h.tap("workshop.name.ok")
-	h.typeKeys(map[string]string{"de": "Mehr Schatten am Spielplatz", "en": "More shade at the playground"}[lang])
+	idea, idea2 := "More shade at the playground", "Benches" // the on-screen keyboard is German in every language
+	if lang == "de" {
+		idea, idea2 = "Mehr Schatten am Spielplatz", "Bänke"
+	}
+	h.typeKeys(idea)
 	h.tap("workshop.ideas.send")
-	h.typeKeys(map[string]string{"de": "Bänke", "en": "Benches"}[lang])
+	h.typeKeys(idea2)
 	f(h, "workshop-ideas")
 	phase(func(w *fakeWorkshop) {
 		votingWorkshop(be)
