@@ -36,7 +36,7 @@ var languageIcon = theme.NewThemedResource(fyne.NewStaticResource("language.svg"
 // person who hears it knows what it is for.
 func (u *UI) languageButton() fyne.CanvasObject {
 	current := u.speechLang()
-	text := u.cat.Name(u.screenLang(current))
+	text := u.cat.Name(current) // a speech-only language's too: it is one word, and it is the session's
 	if u.easyOn() {
 		text = u.cat.T(current, "a11y.easy")
 	}
@@ -132,7 +132,9 @@ func (u *UI) languageScreen(back func()) fyne.CanvasObject {
 		}
 		name := u.cat.Name(l)
 		on := l == current
-		label := name + " – " + u.tr("language.spoken", "screen", u.cat.Name(u.screenLang(l)))
+		// The name on a line of its own: Arabic and the note in another
+		// script in one line would be laid out left to right in pieces.
+		label := name + "\n" + u.tr("language.spoken", "screen", u.cat.Name(u.screenLang(l)))
 		grid.Add(u.newChoice(label, theme.VolumeUpIcon(), on, pick(l, false)))
 		u.ownLanguage(l, on)
 		u.nodes[len(u.nodes)-1].live = func() string { return name } // in its own voice
