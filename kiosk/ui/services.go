@@ -275,20 +275,31 @@ func (u *UI) startingScreen() fyne.CanvasObject {
 }
 
 // everyLanguage is a notice in every language of the terminal (all the
-// catalogue's before the content is known), one under the other.
+// catalogue's screen languages before the content is known), each said
+// in its own voice. More than three go in two columns: six one under
+// the other do not fit a 1280 × 800 screen.
 func (u *UI) everyLanguage(icon fyne.Resource, title, text string) fyne.CanvasObject {
-	box := container.NewVBox(container.New(minSize{96, 96}, widget.NewIcon(icon)))
 	langs := u.content.Languages
 	if len(langs) == 0 {
-		langs = u.cat.Languages()
+		for _, l := range u.cat.Languages() {
+			if !u.speechOnly(l) { // not drawn (access.go: screenLang)
+				langs = append(langs, l)
+			}
+		}
 	}
+	var cells []fyne.CanvasObject
 	for _, l := range langs {
 		h := u.subheading(u.cat.T(l, title))
+		u.ownLanguage(l, false)
 		h.Alignment = fyne.TextAlignCenter
 		t := u.wrapped(u.cat.T(l, text))
+		u.ownLanguage(l, false)
 		t.Alignment = fyne.TextAlignCenter
-		box.Add(h)
-		box.Add(t)
+		cells = append(cells, container.NewVBox(h, t))
 	}
-	return centre(1200, box)
+	var list fyne.CanvasObject = container.NewVBox(cells...)
+	if len(cells) > 3 {
+		list = newColumns(16*theme.TextSize(), 2, cells...)
+	}
+	return centre(1200, container.NewVBox(container.New(minSize{96, 96}, widget.NewIcon(icon)), list))
 }
