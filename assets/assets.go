@@ -4,6 +4,38 @@
 // the wire type hub-server/api.Content), shown until the hub serves
 // content.
 //
+// # Languages
+//
+// German (de), English (en), Ukrainian (uk), Russian (ru), Turkish (tr)
+// and Vietnamese (vi) are screen languages: the terminal shows and speaks
+// them. Arabic (ar) is speech-only: complete, spoken by the screen reader,
+// never drawn. Fyne (v2.7) cannot show Arabic properly. Its painter
+// (internal/painter/font.go, walkString) splits a string into bidi runs
+// and shapes each with HarfBuzz, so an Arabic word's letters join; but
+// it places the runs left to right in logical order, under a paragraph
+// direction fixed to left-to-right, so a line mixing Arabic with digits,
+// Latin or punctuation reads in the wrong order ("السؤال 1 من 4." is
+// five runs drawn first to last from the left). Nothing mirrors layouts
+// (leading alignment is always left; boxes, lists and bars run left to
+// right), and its bundled Noto Sans has no Arabic glyphs (it falls back
+// to whatever system font has them). So an Arabic speaker hears Arabic
+// with the screen in another language.
+//
+// Each catalog says which with the key [ScreenKey] ("language.screen"):
+// its value is the language whose screen texts are shown while this
+// language is the session's language. A screen language names itself
+// ("uk" in uk.json); a speech-only language names a screen language
+// ("de" in ar.json: the terminal's default, and what a companion or the
+// office staff read). The window shows that language's catalog and
+// content texts while speech stays in the session's language; if the
+// terminal does not offer the named language (content.languages), it
+// shows the terminal's default language (the first of them). Content's
+// `languages` lists only screen languages: they make the language
+// switch. The language.name of a speech-only language is spoken, not
+// drawn. Every screen text of a screen language has a glyph in the
+// kiosk theme's fonts (Fyne's Noto Sans covers Latin, Cyrillic and
+// Vietnamese): TestFontsCoverScreenTexts.
+//
 // # Leichte Sprache
 //
 // The German texts of i18n/de.json follow Einfache Sprache (plain German:
@@ -27,6 +59,10 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 )
+
+// ScreenKey is the catalog key naming the language whose screen texts are
+// shown while the key's language is spoken (see the package doc).
+const ScreenKey = "language.screen"
 
 //go:embed i18n/*.json i18n/leicht/*.json demo/*.json
 var files embed.FS
