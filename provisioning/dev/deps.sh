@@ -20,14 +20,15 @@ pkgs=()
 case "$what" in
   # cgo with OpenGL and X11 headers for the kiosk window (Fyne with GLFW)
   # and espeak-ng with alsa-utils' aplay: the window speaks through them
-  # (make run), and the speech tests run the real ones
-  build) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev espeak-ng alsa-utils) ;;
+  # (make run), and the speech tests run the real ones; DejaVu for the
+  # Arabic that Fyne's own font lacks
+  build) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev espeak-ng alsa-utils fonts-dejavu-core) ;;
   # and a virtual display with a clicker for the end-to-end window test,
   # a browser for the console tests, PostgreSQL for the second store,
   # systemd-analyze and strace for the systemd units' checks
   # (udev: udevadm test checks the serial device rules; weston, xwayland
   # and x11-utils' xev: the kiosk window inside Weston's kiosk-shell)
-  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev espeak-ng alsa-utils xvfb xdotool chromium postgresql systemd strace udev weston xwayland x11-utils) ;;
+  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev espeak-ng alsa-utils fonts-dejavu-core xvfb xdotool chromium postgresql systemd strace udev weston xwayland x11-utils) ;;
   # the Debian packages' checks: lintian, Debian 12 machines made with
   # mmdebstrap and booted in systemd-nspawn (entered with nsenter), the
   # session's compositor, dpkg-shlibdeps for the kiosk's dependencies

@@ -75,7 +75,10 @@ ends, night blanking and rotation from the hub's settings.`,
 			// logind session through pam_systemd (XDG_RUNTIME_DIR, the
 			// seat's devices); Debian's minimal installs lack it.
 			// espeak-ng and alsa-utils' aplay: the window's speech.
-			Depends: []string{"weston", "xwayland", "libpam-systemd", "espeak-ng", "alsa-utils", Kiosk + " (= " + version + ")", "adduser"},
+			// fonts-dejavu-core: Fyne's own Noto Sans has no Arabic; it
+			// falls back to the system's fonts for the language screen's
+			// "العربية".
+			Depends: []string{"weston", "xwayland", "libpam-systemd", "espeak-ng", "alsa-utils", "fonts-dejavu-core", Kiosk + " (= " + version + ")", "adduser"},
 			Files: []File{
 				{Src: "provisioning/session/quartierhub-compositor.service", Dest: "/usr/lib/systemd/system/quartierhub-compositor.service", Mode: 0o644},
 				{Src: "provisioning/session/quartierhub-window.service", Dest: "/usr/lib/systemd/system/quartierhub-window.service", Mode: 0o644},
