@@ -2,7 +2,6 @@ package ui
 
 import (
 	"strings"
-	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -12,20 +11,16 @@ import (
 	"github.com/quartierhub/quartierhub/kiosk/a11y"
 )
 
-// German layout (QWERTZ) with the umlauts and ß on their own keys.
-var keyRows = []string{
-	"1234567890ß",
-	"qwertzuiopü",
-	"asdfghjklöä",
-	"yxcvbnm,.-!?",
-}
-
 // keyboard is the on-screen keyboard. It edits text at its end, which
-// residents find easier than placing a cursor.
+// residents find easier than placing a cursor. Its layout is the screen
+// language's (keyboard_layouts.go), chosen by the session's language and
+// not by the language a screen is built in for another language's
+// labels, so every build of a screen has the same keys.
 type keyboard struct {
-	u     *UI
-	shift bool
-	keys  []*widget.Button
+	u      *UI
+	layout *keyLayout
+	shift  bool
+	keys   []charKey
 	// edit receives the new text.
 	text string
 	max  int
@@ -34,8 +29,38 @@ type keyboard struct {
 	back, next fyne.CanvasObject
 }
 
+// charKey is a character key: its button and its small letter.
+type charKey struct {
+	b    *widget.Button
+	base rune
+}
+
 func (u *UI) newKeyboard(text string, max int, edit func(string)) *keyboard {
-	return &keyboard{u: u, text: text, max: max, edit: edit, shift: text == ""}
+	k := &keyboard{u: u, text: text, max: max, edit: edit, layout: u.keyLayout()}
+	k.shift = k.capitalNext()
+	return k
+}
+
+// keyLayout is the layout the keyboard shows now: the screen language's,
+// or its Latin one where the session switched to it.
+func (u *UI) keyLayout() *keyLayout {
+	l := layoutFor(u.screenLang(u.speechLang()))
+	if s := u.sess.Current(); l.latin != nil && s != nil && u.latinKeys == s {
+		return l.latin
+	}
+	return l
+}
+
+// switchScript shows the other layout of the screen language (Latin or
+// its own script), for the rest of the session.
+func (u *UI) switchScript() {
+	s := u.sess.Current()
+	if u.latinKeys == s {
+		u.latinKeys = nil
+	} else {
+		u.latinKeys = s
+	}
+	u.render()
 }
 
 // build makes the keys (after back and next are set).
@@ -49,37 +74,87 @@ func (k *keyboard) build() fyne.CanvasObject {
 	if k.short() {
 		keyMin = 56
 	}
-	for _, row := range keyRows {
+	for _, row := range k.layout.rows {
 		r := container.NewGridWithColumns(len([]rune(row)))
 		for _, ch := range row {
+			if t, ok := toneOf(ch); ok {
+				r.Add(k.toneKey(t, keyMin))
+				continue
+			}
 			b := widget.NewButton(string(ch), nil)
 			b.OnTapped = u.act(func() { k.typed(b.Text) })
-			k.keys = append(k.keys, b)
+			k.keys = append(k.keys, charKey{b, ch})
 			u.addTarget(b, func() string { return b.Text })
-			u.node(accNode{Node: a11y.Node{Role: a11y.RoleKey, Action: b.OnTapped, Target: b}, live: func() string { return b.Text }})
+			u.node(accNode{Node: a11y.Node{Role: a11y.RoleKey, Action: b.OnTapped, Target: b, Lang: k.layout.lang}, live: func() string { return b.Text }})
 			r.Add(container.New(minSize{keyMin, keyMin}, b))
 		}
 		rows.Add(r)
 	}
 	shift := u.buttonAs(a11y.RoleKey, 0, u.tr("keyboard.shift"), theme.MoveUpIcon(), widget.MediumImportance, func() { k.setShift(!k.shift) })
+	left := []fyne.CanvasObject{shift}
+	if sw := k.scriptKey(); sw != nil {
+		left = append(left, sw)
+	}
 	space := u.buttonAs(a11y.RoleKey, 0, u.tr("keyboard.space"), nil, widget.MediumImportance, func() { k.typed(" ") })
 	del := u.buttonAs(a11y.RoleKey, 0, u.tr("keyboard.delete"), theme.ContentUndoIcon(), widget.MediumImportance, k.backspace)
+	lead := container.NewHBox(left...)
 	if k.back == nil || k.next == nil {
-		rows.Add(container.NewBorder(nil, nil, shift, del, space))
+		rows.Add(container.NewBorder(nil, nil, lead, del, space))
 		k.setShift(k.shift)
 		return k.tight(rows)
 	}
 	// Back and next beside shift, space and delete if that row leaves
 	// the space bar room (wide screens, normal text), else a row below.
-	need := k.back.MinSize().Width + shift.MinSize().Width + del.MinSize().Width + k.next.MinSize().Width + 4*MinTouch
+	// Two touch widths of space bar at least: four sent back and next
+	// below, too high for the screen, at 1024 px in Ukrainian and Russian
+	// and at 1280 px in large text (longer words, the Latin key).
+	need := k.back.MinSize().Width + lead.MinSize().Width + del.MinSize().Width + k.next.MinSize().Width + 2*MinTouch
 	if w := u.win.Canvas().Size().Width; w == 0 || need <= w-8*theme.Padding() {
-		rows.Add(container.NewBorder(nil, nil, container.NewHBox(k.back, shift), container.NewHBox(del, k.next), space))
+		rows.Add(container.NewBorder(nil, nil, container.NewHBox(append([]fyne.CanvasObject{k.back}, left...)...), container.NewHBox(del, k.next), space))
 	} else {
-		rows.Add(container.NewBorder(nil, nil, shift, del, space))
+		rows.Add(container.NewBorder(nil, nil, lead, del, space))
 		rows.Add(container.NewBorder(nil, nil, k.back, k.next))
 	}
 	k.setShift(k.shift)
 	return k.tight(rows)
+}
+
+// scriptKey switches between a script's own layout and the Latin one;
+// nil where the screen language is written in Latin letters.
+func (k *keyboard) scriptKey() fyne.CanvasObject {
+	own := layoutFor(k.u.screenLang(k.u.speechLang()))
+	if own.latin == nil {
+		return nil
+	}
+	name, face := k.u.tr("keyboard.latin"), latinFace
+	if k.layout != own {
+		name, face = k.u.tr(own.script), own.face
+	}
+	return k.wordKey(face, name, k.u.switchScript, MinTouch)
+}
+
+// wordKey is a key showing face whose name (said, and found by Locate)
+// is name: a short face keeps the bottom row to one line.
+func (k *keyboard) wordKey(face, name string, tapped func(), size float32) fyne.CanvasObject {
+	u := k.u
+	b := widget.NewButton(face, u.act(tapped))
+	u.addTarget(b, func() string { return name })
+	u.node(accNode{Node: a11y.Node{Role: a11y.RoleKey, Action: b.OnTapped, Target: b}, live: func() string { return name }})
+	return container.New(minSize{size, size}, b)
+}
+
+// toneKey puts a Vietnamese tone on the last vowel typed; its face is a
+// vowel with the tone, its name (said, and for the label test) the
+// tone's.
+func (k *keyboard) toneKey(t tone, size float32) fyne.CanvasObject {
+	return k.wordKey(t.face, k.u.tr(t.key), func() { k.tone(t.mark) }, size)
+}
+
+func (k *keyboard) tone(mark rune) {
+	if t := withTone(k.text, mark); t != k.text {
+		k.text = t
+		k.edit(k.text)
+	}
 }
 
 // tight draws the keyboard with less padding inside and between its keys
@@ -116,15 +191,13 @@ func (t tightTheme) Size(n fyne.ThemeSizeName) float32 {
 
 func (k *keyboard) setShift(on bool) {
 	k.shift = on
-	for _, b := range k.keys {
-		r := []rune(b.Text)[0]
-		if r == 'ß' || !unicode.IsLetter(r) {
-			continue
-		}
+	for _, c := range k.keys {
+		r := c.base
 		if on {
-			b.SetText(strings.ToUpper(b.Text))
-		} else {
-			b.SetText(strings.ToLower(b.Text))
+			r = k.layout.upper(r)
+		}
+		if string(r) != c.b.Text {
+			c.b.SetText(string(r))
 		}
 	}
 }
@@ -135,9 +208,14 @@ func (k *keyboard) typed(s string) {
 	}
 	k.text += s
 	k.edit(k.text)
-	// A capital after a sentence end, else small letters (like a phone).
+	k.setShift(k.capitalNext())
+}
+
+// capitalNext: a capital after a sentence end, else small letters (like
+// a phone).
+func (k *keyboard) capitalNext() bool {
 	trimmed := strings.TrimRight(k.text, " ")
-	k.setShift(trimmed == "" || strings.HasSuffix(trimmed, ".") || strings.HasSuffix(trimmed, "?") || strings.HasSuffix(trimmed, "!"))
+	return trimmed == "" || strings.HasSuffix(trimmed, ".") || strings.HasSuffix(trimmed, "?") || strings.HasSuffix(trimmed, "!")
 }
 
 func (k *keyboard) backspace() {

@@ -70,11 +70,11 @@ func visit(t *testing.T, lang, mode string, size fyne.Size, set func(*ui.Opts), 
 	h.tap(tileTitle(lang, "report"))
 	f(h, "report-1-category")
 	h.tap(demoText(lang, "category", "lighting"))
-	text := "Lamp by the bridge flickers" // the on-screen keyboard is German (QWERTZ) in every language
-	if lang == "de" {
-		text = "Lampe an der Brücke flackert"
-	}
-	h.typeKeys(text)
+	h.typeText(map[string]string{ // on the session language's keyboard
+		"de": "Lampe an der Brücke flackert", "en": "Lamp by the bridge flickers",
+		"uk": "Ліхтар біля мосту блимає", "ru": "Фонарь у моста мигает",
+		"tr": "Köprüdeki lamba yanıp sönüyor", "vi": "Đèn ở cầu nhấp nháy",
+	}[lang])
 	f(h, "report-2-describe")
 	h.tap("action.next")
 	f(h, "report-3-place")
@@ -100,7 +100,8 @@ func visit(t *testing.T, lang, mode string, size fyne.Size, set func(*ui.Opts), 
 	h.tap(demoText(lang, "option", "benches"))
 	f(h, "survey-4-multiple")
 	h.tap("action.next")
-	h.typeKeys("Mehr Grün")
+	h.typeText(map[string]string{"de": "Mehr Grün", "en": "More green", "uk": "Більше зелені", "ru": "Больше зелени",
+		"tr": "Daha çok yeşil", "vi": "Thêm cây xanh"}[lang])
 	f(h, "survey-5-text")
 	h.tap("action.home")
 	h.tap(tileTitle(lang, "ticket"))

@@ -65,6 +65,13 @@
 // screen shows the languages in a row, each in its own name, each
 // starting a session in it (Leichte Sprache too), for people who do not
 // read the default language.
+//
+// The on-screen keyboard is the screen language's (keyboard_layouts.go):
+// German QWERTZ, English QWERTY, Ukrainian and Russian ЙЦУКЕН with a key
+// to Latin letters and back (for the session), Turkish Q (shift by
+// Turkish casing: i/İ, ı/I), Vietnamese QWERTY with ă â ê ô ơ ư đ and
+// five tone keys that put the tone on the last vowel typed (NFC). Its
+// letters are said in the layout's language.
 package ui
 
 import (
@@ -225,6 +232,7 @@ type UI struct {
 	scrolls          []*container.Scroll              // the screen's, for the focus to scroll
 	placed           map[fyne.CanvasObject][]inScroll // where the items lie in the scrolls (access.go)
 	typing           *keyboard                        // the screen's on-screen keyboard, which a hardware one types into
+	latinKeys        *session.Session                 // the session that switched the on-screen keyboard to Latin letters (keyboard.go)
 	swallowRune      bool
 	attractTap       func()
 	warnSecs         int

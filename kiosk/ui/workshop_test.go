@@ -486,16 +486,17 @@ func visitWorkshop(t *testing.T, lang, mode string, size fyne.Size, f func(h *ha
 	f(h, "workshop-table")
 	h.tap("workshop.table.n", "n", 12)
 	h.tap("workshop.name.add")
-	h.typeKeys("Marie-Luise")
+	h.typeText(map[string]string{"de": "Marie-Luise", "en": "Marie-Luise", "uk": "Марія", "ru": "Мария", "tr": "Ayşe", "vi": "Marie-Luise"}[lang])
 	f(h, "workshop-name")
 	h.tap("workshop.name.ok")
-	idea, idea2 := "More shade at the playground", "Benches" // the on-screen keyboard is German in every language
-	if lang == "de" {
-		idea, idea2 = "Mehr Schatten am Spielplatz", "Bänke"
-	}
-	h.typeKeys(idea)
+	ideas := map[string][2]string{ // on the session language's keyboard
+		"de": {"Mehr Schatten am Spielplatz", "Bänke"}, "en": {"More shade at the playground", "Benches"},
+		"uk": {"Більше тіні", "Лавки"}, "ru": {"Больше тени", "Скамейки"},
+		"tr": {"Oyun alanında daha çok gölge", "Banklar"}, "vi": {"Thêm bóng mát ở sân chơi", "Ghế"},
+	}[lang]
+	h.typeText(ideas[0])
 	h.tap("workshop.ideas.send")
-	h.typeKeys(idea2)
+	h.typeText(ideas[1])
 	f(h, "workshop-ideas")
 	phase(func(w *fakeWorkshop) {
 		votingWorkshop(be)
