@@ -7,6 +7,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/quartierhub/quartierhub/kiosk/a11y"
+	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 )
 
@@ -114,6 +115,39 @@ func TestUkrainianTyped(t *testing.T) {
 	}
 }
 
+// TestUkrainianSurveyAnswer: a survey's text answer typed on the
+// Ukrainian keys is the answer sent.
+func TestUkrainianSurveyAnswer(t *testing.T) {
+	be := newFakeIn(t, "uk")
+	h := newHarness(t, be)
+	h.tapAttract()
+	h.chooseLanguage("uk")
+	h.tap(tileTitle("uk", "survey"))
+	h.u.HandleEvent(localapi.Event{Type: localapi.EventCard, Card: &localapi.CardEvent{Presented: true, Hash: "c"}})
+	h.tap("survey.start")
+	h.tap("4")
+	h.tap("action.next")
+	h.tap(demoText("uk", "option", "foot"))
+	h.tap("action.next")
+	h.tap(demoText("uk", "option", "benches"))
+	h.tap("action.next")
+	h.typeText("Більше зелені, їжа й ґудзики")
+	h.tap("survey.send")
+	h.expectScreen(ui.ScreenSurveyDone)
+	if len(be.responses) != 1 {
+		t.Fatalf("%d responses", len(be.responses))
+	}
+	var texts []string
+	for _, a := range be.responses[0].Answers {
+		if a.Text != "" {
+			texts = append(texts, a.Text)
+		}
+	}
+	if len(texts) != 1 || texts[0] != "Більше зелені, їжа й ґудзики" {
+		t.Fatalf("answered %q", texts)
+	}
+}
+
 func TestUkrainianTypedByKeys(t *testing.T) {
 	h, rec := speaking(t, newFakeIn(t, "uk"), nil)
 	h.key("Return")
@@ -191,6 +225,17 @@ func TestSwitchToLatinAndBack(t *testing.T) {
 	if h.keyShown("q") {
 		t.Fatal("Latin letters after switching back")
 	}
+	// Latin letters are the session's: the next session starts in the
+	// language's own.
+	h.tap("ABC")
+	h.tap("action.finish")
+	h.tapAttract()
+	h.chooseLanguage("uk")
+	h.tap(tileTitle("uk", "report"))
+	h.tap(demoText("uk", "category", "lighting"))
+	if h.keyShown("Q") || !h.keyShown("Й") {
+		t.Fatal("a new session starts with Latin letters")
+	}
 
 	hk, rec := speaking(t, newFakeIn(t, "ru"), nil)
 	hk.key("Return")
@@ -208,8 +253,7 @@ func TestSwitchToLatinAndBack(t *testing.T) {
 	if got := hk.u.Session().Report.Text; got != "Okё" {
 		t.Fatalf("typed %q", got)
 	}
-	// Latin for the session: another text screen starts in Latin too,
-	// a new session in the language's own letters.
+	// Latin for the session: another text screen starts in Latin too.
 	hk.choose("keyboard.latin")
 	hk.key("Escape")
 	hk.choose(demoText("ru", "category", "lighting"))
