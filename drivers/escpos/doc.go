@@ -12,7 +12,8 @@
 // turns it into bytes (docs/protocols.md, "ESC/POS receipt printers"):
 //
 //	1B 40        initialize (resets the code table, so:)
-//	1B 74 n      select the code table: CP858 = 19 by default
+//	1B 74 n      select the code table: the job's code page (CP858 = 19
+//	             unless the text needs another)
 //	1B 61 n      align; 1B 45 n bold; 1D 21 n size (bits 4–7 width−1,
 //	             bits 0–3 height−1), each sent only when it changes
 //	text 0A      a line in the code page
@@ -22,13 +23,24 @@
 //	1D 56 41/42 n  feed n motion units beyond the cutter, full/partial cut
 //
 // Code pages: CP858 (default: € and the German letters), CP437, CP850,
-// CP1252, with Epson's table numbers 19, 0, 2, 16; clones renumber tables,
-// so CodePage.WithTable changes the number. A character the code page
-// lacks is printed as a visible stand-in — a transliteration (€ → EUR in
-// CP437/CP850, „ → ", ß → ss where missing), the letter without its accent
-// (ő → o), or '?' — and counted in Rendered.Replaced and Unmapped, never
-// dropped. Control characters in text become '?' (tab: a space), so text
-// cannot carry commands; QR data must not contain the byte 0x10.
+// CP1252, CP1251 (Ukrainian and Russian), CP1254 (Turkish) and CP1258
+// (Vietnamese), with Epson's table numbers 19, 0, 2, 16, 46, 48, 52
+// (Epson's ESC t table: PC858, PC437, PC850, WPC1252, WPC1251, WPC1254,
+// WPC1258; python-escpos and escpos-printer-db number them alike); clones
+// renumber tables, so CodePage.WithTable changes the number. Each job is
+// printed in the first of the printer's code pages (Opts.CodePages; by
+// default its CodePage, then CP1251, CP1254, CP1258) that has every letter
+// of its text, selected with ESC t after ESC @, so nothing needs restoring
+// (RenderBest). CP1258 has the Vietnamese vowels with their shape but not
+// their tones: ế goes out as ê and a combining acute, which the printer
+// draws over the letter. A character the code page lacks is printed as a
+// visible stand-in — a transliteration (€ → EUR in CP437/CP850, „ → ",
+// ß → ss where missing), the letter without its accent (ő → o), or '?' —
+// and counted in Rendered.Replaced and Unmapped, never dropped; when no
+// page has every letter, the job is logged once, naming the scripts
+// missing, not the text. Control characters in text become '?' (tab: a
+// space), so text cannot carry commands; QR data must not contain the byte
+// 0x10.
 //
 // Status: the real-time request DLE EOT n (10 04 n) is answered with one
 // byte of the form 0xx1xx10 even when the printer is offline. The driver

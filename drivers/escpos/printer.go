@@ -99,6 +99,8 @@ func (e Event) String() string {
 type Result struct {
 	// Bytes sent to the printer.
 	Bytes int
+	// CodePage the job's text was printed in.
+	CodePage CodePage
 	// Replaced and Unmapped: see Rendered.
 	Replaced int
 	Unmapped []rune
@@ -116,6 +118,12 @@ type Opts struct {
 	// CodePage for text; the zero value is CP858 (Epson table 19). Use
 	// CodePage.WithTable for clones that number their tables differently.
 	CodePage CodePage
+	// CodePages are the code pages the printer has, in order of
+	// preference: each receipt is printed in the first that has all its
+	// letters (RenderBest), selected by ESC t at the job's start. nil:
+	// DefaultCodePages(CodePage), which assumes Epson's table numbers; a
+	// clone needs its own list, or just its CodePage.
+	CodePages []CodePage
 	// Columns is the paper's characters per line at normal size, used for
 	// receipts that set none (Receipt.Columns). 0: the printer wraps.
 	Columns int
@@ -153,6 +161,12 @@ type Opts struct {
 
 func (o *Opts) setDefaults() {
 	o.CodePage = o.CodePage.orDefault()
+	if len(o.CodePages) == 0 {
+		o.CodePages = DefaultCodePages(o.CodePage)
+	}
+	for i := range o.CodePages {
+		o.CodePages[i] = o.CodePages[i].orDefault()
+	}
 	if o.StatusInterval <= 0 {
 		o.StatusInterval = 2 * time.Second
 	}
@@ -206,8 +220,13 @@ func (p *Printer) String() string {
 	return fmt.Sprintf("escpos.Printer(%s)", p.opts.CodePage)
 }
 
-// CodePage is the code page jobs are rendered in.
+// CodePage is the code page jobs are rendered in when it has their
+// characters.
 func (p *Printer) CodePage() CodePage { return p.opts.CodePage }
+
+// CodePages are the code pages a job may be rendered in, in order of
+// preference.
+func (p *Printer) CodePages() []CodePage { return append([]CodePage(nil), p.opts.CodePages...) }
 
 // LastStatus returns the most recent status and whether there is one.
 func (p *Printer) LastStatus() (Status, bool) {
@@ -237,9 +256,15 @@ func (p *Printer) Print(ctx context.Context, r Receipt) (Result, error) {
 	if r.Columns == 0 {
 		r.Columns = p.opts.Columns
 	}
-	job, err := Render(r, p.opts.CodePage)
+	job, err := RenderBest(r, p.opts.CodePages)
 	if err != nil {
 		return Result{}, err
+	}
+	if job.lost > 0 {
+		// Which script is missing, not which characters: the text may
+		// name a person.
+		p.opts.Logger.Warn("escpos: no code page of the printer has every character of the receipt; printing stand-ins",
+			"code_page", job.CodePage.Name(), "letters_replaced", job.lost, "scripts", scriptsOf(job.Unmapped))
 	}
 	return p.PrintRendered(ctx, job)
 }
@@ -572,7 +597,7 @@ func (s *session) serve(ctx context.Context, req request) (Result, error) {
 	if err != nil {
 		return Result{Bytes: sent, Status: st}, err
 	}
-	res := Result{Bytes: sent, Replaced: job.Replaced, Unmapped: job.Unmapped}
+	res := Result{Bytes: sent, CodePage: job.CodePage, Replaced: job.Replaced, Unmapped: job.Unmapped}
 	after, err := s.poll(ctx)
 	if err := p.settle(ctx, after, err); err != nil {
 		return res, err

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -433,5 +435,106 @@ cut partial +0
 `
 	if got := r.dev.Transcript().String(); got != want {
 		t.Fatalf("transcript:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// lockedBuffer collects log output written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestPrintChoosesCodePagePerReceipt: with the default pages, each receipt
+// is printed in the first table that has its letters, selected by ESC t
+// after ESC @, and reads back on the printer exactly; a German receipt
+// keeps CP858 and its bytes. A receipt no table has is printed with
+// stand-ins and logged once, naming the script, not the text.
+func TestPrintChoosesCodePagePerReceipt(t *testing.T) {
+	var logs lockedBuffer
+	r := newRig(t, escpossim.Opts{}, escpos.Opts{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	r.expect(t, escpos.EventReady)
+	cases := []struct {
+		lines []string
+		table byte
+	}{
+		{[]string{"Ваш номер", "Їжак"}, 46},
+		{[]string{"Şikâyet ığ İ"}, 48},
+		{[]string{"Tiếng Việt", "Số của bạn"}, 52},
+		{[]string{"Grüße", "5,00 €"}, 19},
+		{[]string{"Ihre Nummer: 5"}, 19},
+	}
+	for i, c := range cases {
+		var receipt escpos.Receipt
+		for _, l := range c.lines {
+			receipt.Add(escpos.Text{Text: l})
+		}
+		receipt.Add(escpos.Cut{Partial: true})
+		res, err := r.printer.Print(ctxT(t), receipt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.dev.WaitCuts(ctxT(t), i+1); err != nil {
+			t.Fatal(err)
+		}
+		tr := r.dev.Transcript()
+		start := len(tr) - (len(c.lines) + 3) // init, table, lines, cut
+		got := tr[start:]
+		if got[0].Kind != escpossim.Init || got[1].Kind != escpossim.Table || got[1].Table != c.table ||
+			fmt.Sprint(got[2:len(got)-1].Lines()) != fmt.Sprint(c.lines) || res.Replaced != 0 || res.CodePage.Table() != c.table {
+			t.Fatalf("%q: printed in %s, transcript:\n%s", c.lines, res.CodePage, got)
+		}
+	}
+	if strings.Contains(logs.String(), "stand-ins") {
+		t.Fatalf("logged a replacement:\n%s", logs.String())
+	}
+
+	var receipt escpos.Receipt
+	receipt.Add(escpos.Text{Text: "رقمك ٥"}, escpos.Text{Text: "مرحبا"}, escpos.Cut{})
+	res, err := r.printer.Print(ctxT(t), receipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.dev.WaitCuts(ctxT(t), len(cases)+1); err != nil {
+		t.Fatal(err)
+	}
+	if res.CodePage != escpos.CP858 || res.Replaced != 10 {
+		t.Fatalf("arabic: %s in %s", res, res.CodePage)
+	}
+	log := logs.String()
+	if n := strings.Count(log, "stand-ins"); n != 1 || !strings.Contains(log, "scripts=Arabic") || strings.Contains(log, "رقمك") {
+		t.Fatalf("want one log line naming the script, not the text:\n%s", log)
+	}
+}
+
+// TestOneConfiguredCodePage: a printer given one code page prints every
+// receipt in it, as before there was a choice: a Ukrainian receipt as
+// stand-ins in CP858.
+func TestOneConfiguredCodePage(t *testing.T) {
+	r := newRig(t, escpossim.Opts{}, escpos.Opts{CodePages: []escpos.CodePage{escpos.CP858}})
+	r.expect(t, escpos.EventReady)
+	var receipt escpos.Receipt
+	receipt.Add(escpos.Text{Text: "Їжак 5 €"}, escpos.Cut{})
+	res, err := r.printer.Print(ctxT(t), receipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.dev.WaitCuts(ctxT(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	tr := r.dev.Transcript()
+	if lines := tr.Lines(); len(lines) != 1 || lines[0] != "???? 5 €" || tr[1].Table != 19 || res.Replaced != 4 {
+		t.Fatalf("transcript:\n%s", tr)
 	}
 }

@@ -23,6 +23,8 @@ type Rendered struct {
 	// page lacks them (see CodePage.Encode); Unmapped lists each once.
 	Replaced int
 	Unmapped []rune
+	// lost counts the replaced letters (see Encoded).
+	lost int
 	// breaks are offsets into Bytes between whole commands, where sending
 	// may stop without leaving the printer inside a command.
 	breaks []int
@@ -64,7 +66,36 @@ func Render(r Receipt, cp CodePage) (Rendered, error) {
 			return Rendered{}, fmt.Errorf("escpos: block %d (%s): %w", i+1, b, err)
 		}
 	}
-	return Rendered{Bytes: rr.out, CodePage: cp, Replaced: rr.replaced, Unmapped: rr.unmapped, breaks: rr.breaks}, nil
+	return Rendered{Bytes: rr.out, CodePage: cp, Replaced: rr.replaced, Unmapped: rr.unmapped, lost: rr.lost, breaks: rr.breaks}, nil
+}
+
+// RenderBest renders r in the first of pages that has every letter of its
+// text (pages in order of preference; none: CP858). Punctuation and
+// symbols a page lacks do not count, since their stand-ins say the same
+// („ → ", € → EUR): a German receipt stays in the printer's first page
+// rather than moving to a table an older printer may not have. When no
+// page has every letter, it takes the one that loses the fewest, the
+// earlier on a tie, so a receipt mixing scripts loses as little as it can.
+// Each job starts with ESC @ and its own ESC t, so the choice needs no
+// restoring afterwards.
+func RenderBest(r Receipt, pages []CodePage) (Rendered, error) {
+	if len(pages) == 0 {
+		pages = []CodePage{CP858}
+	}
+	var best Rendered
+	for i, cp := range pages {
+		job, err := Render(r, cp)
+		if err != nil {
+			return Rendered{}, err
+		}
+		if i == 0 || job.lost < best.lost {
+			best = job
+		}
+		if best.lost == 0 {
+			break
+		}
+	}
+	return best, nil
 }
 
 // ErrInvalid marks a receipt that cannot be printed as it is.
@@ -80,6 +111,7 @@ type renderer struct {
 	out      []byte
 	breaks   []int
 	replaced int
+	lost     int
 	unmapped []rune
 	seen     map[rune]bool
 
@@ -162,6 +194,7 @@ func (t Text) render(r *renderer) error {
 		r.style(t.Align, t.Bold, w, h)
 		e := r.cp.Encode(line)
 		r.replaced += e.Replaced
+		r.lost += e.lost
 		for _, u := range e.Unmapped {
 			if !r.seen[u] {
 				r.seen[u] = true

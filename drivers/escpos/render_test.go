@@ -3,6 +3,7 @@ package escpos
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -239,7 +240,7 @@ func TestCodePageTable(t *testing.T) {
 			t.Errorf("ParseCodePage(%q) = %v, %v", name, cp, err)
 		}
 	}
-	if _, err := ParseCodePage("cp866"); err == nil {
+	if _, err := ParseCodePage("cp866"); err == nil { // CP866 lacks і and ґ
 		t.Error("cp866 accepted")
 	}
 	clone := CP858.WithTable(13)
@@ -250,8 +251,20 @@ func TestCodePageTable(t *testing.T) {
 	if want := hexBytes(t, "1B 40 1B 74 0D D5 0A"); !bytes.Equal(got.Bytes, want) {
 		t.Fatalf("clone table: % X, want % X", got.Bytes, want)
 	}
-	if CP858.Table() != 19 || CP437.Table() != 0 || CP850.Table() != 2 || CP1252.Table() != 16 {
+	if CP858.Table() != 19 || CP437.Table() != 0 || CP850.Table() != 2 || CP1252.Table() != 16 ||
+		CP1251.Table() != 46 || CP1254.Table() != 48 || CP1258.Table() != 52 {
 		t.Fatal("Epson table numbers changed")
+	}
+	for spec, want := range map[string]CodePage{"wpc1251": CP1251, "windows-1254": CP1254, "CP1258": CP1258, "cp1251:17": CP1251.WithTable(17), "858: 13": CP858.WithTable(13)} {
+		cp, err := ParseCodePageTable(spec)
+		if err != nil || cp != want {
+			t.Errorf("ParseCodePageTable(%q) = %v, %v", spec, cp, err)
+		}
+	}
+	for _, spec := range []string{"cp1251:256", "cp1251:-1", "cp1251:x", "cp866:17", ""} {
+		if cp, err := ParseCodePageTable(spec); err == nil {
+			t.Errorf("ParseCodePageTable(%q) = %v", spec, cp)
+		}
 	}
 	if (CodePage{}).String() != "no code page" || clone.String() != "cp858 (table 13)" {
 		t.Fatalf("String: %q %q", CodePage{}, clone)
@@ -286,11 +299,87 @@ func TestBreaksAreCommandBoundaries(t *testing.T) {
 	}
 }
 
+// TestVietnameseInCP1258: CP1258 has the vowels with their shape but not
+// their tones: a letter is sent as the shaped vowel and a combining tone,
+// which reads back as the same text.
+func TestVietnameseInCP1258(t *testing.T) {
+	for text, want := range map[string]string{
+		"Tiếng Việt": "54 69 EA EC 6E 67 20 56 69 EA F2 74",
+		"ặ ự ở ỹ":    "E3 F2 20 FD F2 20 F5 D2 20 79 DE",
+		"Đường đi":   "D0 FD F5 CC 6E 67 20 F0 69",
+		"é ấ":        "E9 20 E2 EC", // é is in CP1258 whole
+	} {
+		e := CP1258.Encode(text)
+		if !bytes.Equal(e.Bytes, hexBytes(t, want)) || e.Replaced != 0 {
+			t.Errorf("%q: % X (%d replaced), want %s", text, e.Bytes, e.Replaced, want)
+		}
+		var back []rune
+		for _, b := range e.Bytes {
+			back = append(back, CP1258.DecodeByte(b))
+		}
+		if norm.NFC.String(string(back)) != text {
+			t.Errorf("%q reads back as %q", text, string(back))
+		}
+	}
+	// Other pages have no combining marks: ế loses its marks there.
+	if e := CP858.Encode("ế"); string(e.Bytes) != "e" || e.Replaced != 1 {
+		t.Errorf("cp858 ế: %q, %d replaced", e.Bytes, e.Replaced)
+	}
+}
+
+// TestRenderBestChoosesPerReceipt: each receipt goes out in the first code
+// page that has all its letters; punctuation stand-ins do not move a German
+// receipt off the first page; a receipt no page has whole takes the page
+// that loses the fewest letters.
+func TestRenderBestChoosesPerReceipt(t *testing.T) {
+	pages := DefaultCodePages(CP858)
+	if fmt.Sprint(pages) != "[cp858 (table 19) cp1251 (table 46) cp1254 (table 48) cp1258 (table 52)]" {
+		t.Fatalf("default pages %v", pages)
+	}
+	if got := DefaultCodePages(CP1251); fmt.Sprint(got) != "[cp1251 (table 46) cp1254 (table 48) cp1258 (table 52)]" {
+		t.Fatalf("pages from cp1251: %v", got)
+	}
+	for _, c := range []struct {
+		text     string
+		page     CodePage
+		replaced int
+	}{
+		{"Grüße, 5,00 € – „ok“", CP858, 3},
+		{"Ваш номер: Їжак", CP1251, 0},
+		{"Şikâyet ığ İ", CP1254, 0},
+		{"Tiếng Việt", CP1258, 0},
+		{"Grüße Їжак", CP1251, 2}, // ü → u and ß → ss in CP1251; four letters lost in CP858
+		{"مرحبا", CP858, 5},       // no page: the first
+		{"a\tb", CP858, 1},        // a tab is replaced everywhere
+	} {
+		r := Receipt{Blocks: []Block{Text{Text: c.text}, Cut{}}}
+		got, err := RenderBest(r, pages)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := Render(r, c.page)
+		if got.CodePage != c.page || !bytes.Equal(got.Bytes, want.Bytes) || got.Replaced != c.replaced {
+			t.Errorf("%q: %s, want %s with %d replaced", c.text, got, c.page, c.replaced)
+		}
+	}
+	// Without pages: CP858, as Render.
+	got, err := RenderBest(workedExample(), nil)
+	want, _ := Render(workedExample(), CP858)
+	if err != nil || !bytes.Equal(got.Bytes, want.Bytes) {
+		t.Fatalf("no pages: %s, %v", got, err)
+	}
+	if _, err := RenderBest(Receipt{Blocks: []Block{Feed{Lines: 300}}}, pages); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("invalid receipt: %v", err)
+	}
+}
+
 func FuzzEncode(f *testing.F) {
 	f.Add("Grüße 5,00 € „x“ Łódź 日本\t\x1b@\x10\x04\x01", uint8(0))
 	f.Add("e\u0301\u0085\uFFFD", uint8(1))
+	f.Add("Tiếng Việt ặ ự ǘ ḗ", uint8(6))
+	f.Add("Ваш номер Їжак", uint8(4))
 	f.Fuzz(func(t *testing.T, s string, page uint8) {
-		cp := CodePages()[int(page)%4]
+		cp := CodePages()[int(page)%len(CodePages())]
 		e := cp.Encode(s)
 		for _, b := range e.Bytes {
 			if b < 0x20 || b == 0x7F {
@@ -306,7 +395,7 @@ func FuzzEncode(f *testing.F) {
 			for _, b := range e.Bytes {
 				back = append(back, cp.DecodeByte(b))
 			}
-			if string(back) != norm.NFC.String(s) {
+			if norm.NFC.String(string(back)) != norm.NFC.String(s) {
 				t.Fatalf("%q reads back as %q", s, string(back))
 			}
 		}

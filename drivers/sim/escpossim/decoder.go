@@ -3,6 +3,8 @@ package escpossim
 import (
 	"fmt"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/quartierhub/quartierhub/drivers/escpos"
 )
 
@@ -23,7 +25,9 @@ const (
 )
 
 // Decoder turns the bytes a printer receives into transcript entries, one
-// byte at a time, so how the stream is split never matters. It knows the
+// byte at a time, so how the stream is split never matters. Text is decoded
+// through the table ESC t selected (Tables) and each line composed (NFC),
+// as a printer draws a combining mark over the letter before it. It knows the
 // length of every command in Commands (the table in docs/protocols.md):
 // it interprets ESC @, ESC t, ESC E, ESC !, ESC a, ESC d, GS !, GS V and
 // the QR functions of GS ( k, and reads the others whole (bit images,
@@ -186,7 +190,9 @@ func (d *Decoder) printLine() {
 			e.CodePage = d.cp.Name()
 		}
 	}
-	e.Kind, e.Text, e.Mixed = Line, string(d.line), d.mixed
+	// A combining mark (CP1258's tones) prints over the letter before it,
+	// so the line reads as its composed form.
+	e.Kind, e.Text, e.Mixed = Line, norm.NFC.String(string(d.line)), d.mixed
 	d.line, d.mixed = d.line[:0], false
 	d.Emit(e)
 }

@@ -56,7 +56,8 @@ func (k EntryKind) String() string {
 // Entry is one thing the printer did with what it received.
 type Entry struct {
 	Kind EntryKind
-	// Text is the line decoded from its code page to UTF-8 (Line), the
+	// Text is the line decoded from its code page to UTF-8 and composed
+	// (NFC: CP1258's combining tones join their letters) (Line), the
 	// payload (QR), why data was lost (Rejected) or what the command was
 	// (Other).
 	Text string
