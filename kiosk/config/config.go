@@ -30,6 +30,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/quartierhub/quartierhub/drivers/escpos"
 )
 
 // Config is the whole file.
@@ -96,16 +98,70 @@ type Device struct {
 	ID string `json:"id,omitempty"`
 	// Baud overrides the device's usual rate.
 	Baud int `json:"baud,omitempty"`
-	// CodePage (escpos): cp858 (default), cp437, cp850, cp1252.
+	// CodePage (escpos): cp858 (default), cp437, cp850, cp1252, cp1251,
+	// cp1254 or cp1258: the code page receipts are printed in when it has
+	// their letters. Otherwise a receipt goes out in cp1251 (Ukrainian,
+	// Russian), cp1254 (Turkish) or cp1258 (Vietnamese), by Epson's table
+	// numbers — unless Table is set: a clone's other tables are unknown,
+	// so it prints in CodePage alone (list them in CodePages).
 	CodePage string `json:"codepage,omitempty"`
-	// Table (escpos) overrides the ESC t number for clones.
+	// Table (escpos) overrides CodePage's ESC t number for clones, 0–255.
 	Table *int `json:"table,omitempty"`
+	// CodePages (escpos) replaces CodePage and Table: the printer's code
+	// pages in order of preference, each "name" or "name:table" for a
+	// clone's number (e.g. ["cp858", "cp1251:17"]); each receipt is
+	// printed in the first that has all its letters. At most 16.
+	CodePages []string `json:"codepages,omitempty"`
 	// Columns (escpos) is the characters per line at normal size: 32 on
 	// 58 mm paper (the default, safe on any printer), 48 on 80 mm.
 	// Receipts are wrapped between words to fit.
 	Columns int `json:"columns,omitempty"`
 	// Interval is the poll period of polled devices; default the driver's.
 	Interval Duration `json:"interval,omitzero"`
+}
+
+// MaxCodePages bounds a printer's codepages list.
+const MaxCodePages = 16
+
+// PrinterCodePages is the code pages a printer entry offers receipts, in
+// order of preference (see CodePage and CodePages); never empty.
+func (d Device) PrinterCodePages() ([]escpos.CodePage, error) {
+	if len(d.CodePages) > 0 {
+		if d.CodePage != "" || d.Table != nil {
+			return nil, errors.New("codepages replaces codepage and table: set one or the other")
+		}
+		if len(d.CodePages) > MaxCodePages {
+			return nil, fmt.Errorf("codepages: %d entries, at most %d", len(d.CodePages), MaxCodePages)
+		}
+		var pages []escpos.CodePage
+		seen := map[string]bool{}
+		for _, spec := range d.CodePages {
+			cp, err := escpos.ParseCodePageTable(spec)
+			if err != nil {
+				return nil, fmt.Errorf("codepages: %w", err)
+			}
+			if seen[cp.Name()] {
+				return nil, fmt.Errorf("codepages: %s listed twice", cp.Name())
+			}
+			seen[cp.Name()] = true
+			pages = append(pages, cp)
+		}
+		return pages, nil
+	}
+	cp := escpos.CP858
+	if d.CodePage != "" {
+		var err error
+		if cp, err = escpos.ParseCodePage(d.CodePage); err != nil {
+			return nil, fmt.Errorf("unknown codepage %q: %w", d.CodePage, err)
+		}
+	}
+	if d.Table != nil {
+		if *d.Table < 0 || *d.Table > 255 {
+			return nil, fmt.Errorf("table %d: the ESC t number is 0 to 255", *d.Table)
+		}
+		return []escpos.CodePage{cp.WithTable(byte(*d.Table))}, nil
+	}
+	return escpos.DefaultCodePages(cp), nil
 }
 
 // Duration is a time.Duration written as "5s" in JSON.
@@ -200,10 +256,8 @@ func (c *Config) Validate() error {
 	}
 	if d := c.Devices.Printer; d != nil {
 		check("devices.printer", d, "printer")
-		switch d.CodePage {
-		case "", "cp858", "cp437", "cp850", "cp1252":
-		default:
-			errs = append(errs, fmt.Errorf("devices.printer: unknown codepage %q", d.CodePage))
+		if _, err := d.PrinterCodePages(); err != nil {
+			errs = append(errs, fmt.Errorf("devices.printer: %w", err))
 		}
 		if d.Columns != 0 && (d.Columns < 16 || d.Columns > 96) {
 			errs = append(errs, fmt.Errorf("devices.printer: columns %d: a receipt line holds 16 to 96 characters (58 mm paper: 32, 80 mm: 48)", d.Columns))

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,44 @@ func TestParseRejectsWithClearReasons(t *testing.T) {
 		`{"devices": {"sensors": [{"kind": "mhz19", "port": "/a", "id": "s"}, {"kind": "sds011", "port": "/b", "id": "s"}]}}`: "used twice",
 	} {
 		_, err := Parse([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", in, err, want)
+		}
+	}
+}
+
+// TestPrinterCodePages: codepage alone stays valid and offers the Epson
+// tables for the other languages after it; a clone's table keeps it alone;
+// codepages lists them with clone numbers, and is checked.
+func TestPrinterCodePages(t *testing.T) {
+	for in, want := range map[string]string{
+		``:                                      "[cp858 (table 19) cp1251 (table 46) cp1254 (table 48) cp1258 (table 52)]",
+		`, "codepage": "cp437"`:                 "[cp437 (table 0) cp1251 (table 46) cp1254 (table 48) cp1258 (table 52)]",
+		`, "codepage": "cp1251"`:                "[cp1251 (table 46) cp1254 (table 48) cp1258 (table 52)]",
+		`, "codepage": "cp858", "table": 13`:    "[cp858 (table 13)]",
+		`, "codepages": ["cp858", "cp1251:17"]`: "[cp858 (table 19) cp1251 (table 17)]",
+		`, "codepages": ["wpc1258"]`:            "[cp1258 (table 52)]",
+	} {
+		c, err := Parse([]byte(`{"devices": {"printer": {"kind": "escpos", "port": "/dev/p"` + in + `}}}`))
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		pages, err := c.Devices.Printer.PrinterCodePages()
+		if got := fmt.Sprint(pages); err != nil || got != want {
+			t.Errorf("%s: %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		`"codepages": ["cp858", "cp866"]`:              "unknown code page",
+		`"codepages": ["cp1251:300"]`:                  "0 to 255",
+		`"codepages": ["cp1251", "wpc1251:17"]`:        "cp1251 listed twice",
+		`"codepages": ["cp1251"], "codepage": "cp858"`: "set one or the other",
+		`"codepages": ["cp1251"], "table": 3`:          "set one or the other",
+		`"table": 256`:                                 "table 256",
+		`"codepages": ["cp858", "cp437", "cp850", "cp1252", "cp1251", "cp1254", "cp1258", "cp858:1", "cp858:2", "cp858:3", "cp858:4", "cp858:5", "cp858:6", "cp858:7", "cp858:8", "cp858:9", "cp858:10"]`: "at most 16",
+	} {
+		_, err := Parse([]byte(`{"devices": {"printer": {"kind": "escpos", "port": "/dev/p", ` + in + `}}}`))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", in, err, want)
 		}

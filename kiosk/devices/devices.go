@@ -255,25 +255,16 @@ func (b *builder) addCardReader(c config.Device) error {
 
 func (b *builder) addPrinter(c config.Device) error {
 	m := b.m
-	cp := escpos.CP858
-	if c.CodePage != "" {
-		var err error
-		if cp, err = escpos.ParseCodePage(c.CodePage); err != nil {
-			return fmt.Errorf("devices: printer: %w", err)
-		}
-	}
-	if c.Table != nil {
-		if *c.Table < 0 || *c.Table > 255 {
-			return fmt.Errorf("devices: printer: table %d out of range", *c.Table)
-		}
-		cp = cp.WithTable(byte(*c.Table))
+	pages, err := c.PrinterCodePages()
+	if err != nil {
+		return fmt.Errorf("devices: printer: %w", err)
 	}
 	var d *device
 	columns := c.Columns
 	if columns == 0 {
 		columns = 32
 	}
-	p := escpos.New(escpos.Opts{CodePage: cp, Columns: columns, Baud: c.Baud, Now: m.opts.Now, Logger: m.opts.Logger, OnStatus: func(e escpos.Event) {
+	p := escpos.New(escpos.Opts{CodePage: pages[0], CodePages: pages, Columns: columns, Baud: c.Baud, Now: m.opts.Now, Logger: m.opts.Logger, OnStatus: func(e escpos.Event) {
 		d.set(func(detail map[string]any) {
 			detail["online"] = e.Status.Online
 			detail["paper"] = e.Status.Paper.String()

@@ -2,6 +2,7 @@ package devices_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -108,6 +109,21 @@ func TestSensorAndPrinterThroughRealPorts(t *testing.T) {
 	defer wcancel()
 	if err := printer.WaitCuts(wctx, 1); err != nil {
 		t.Fatal(err)
+	}
+	// The default configuration offers the Epson tables for the other
+	// languages: a Ukrainian receipt goes out in WPC1251.
+	if got := fmt.Sprint(m.Printer().CodePages()); got != "[cp858 (table 19) cp1251 (table 46) cp1254 (table 48) cp1258 (table 52)]" {
+		t.Fatalf("printer's code pages %s", got)
+	}
+	if _, err := m.Printer().Print(ctx, escpos.Receipt{Blocks: []escpos.Block{escpos.Text{Text: "Ваш номер: 7"}, escpos.Cut{Partial: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := printer.WaitCuts(wctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	lines := printer.Transcript().Of(escpossim.Line)
+	if last := lines[len(lines)-1]; last.Text != "Ваш номер: 7" || last.Table != 46 {
+		t.Fatalf("Ukrainian receipt printed as %s", last)
 	}
 	printer.SetPaper(escpos.PaperOut)
 	testutil.Eventually(t, "a paper-out event and state", func() bool {
