@@ -2,11 +2,16 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 
+	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/drivers/escpos"
+	"github.com/quartierhub/quartierhub/drivers/sim/escpossim"
 	"github.com/quartierhub/quartierhub/internal/userr"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/receipt"
@@ -57,5 +62,65 @@ func TestPrinterFrontWithoutPrinter(t *testing.T) {
 	}
 	if _, err := p.print(ctx, receipt.Receipt{}); !errors.Is(err, localapi.ErrInvalid) {
 		t.Fatalf("empty receipt: %v", err)
+	}
+}
+
+// Every screen language's receipt texts print whole on a printer with the
+// default code pages: all of a catalog's receipt strings in one receipt go
+// out in one table, nothing replaced, and the printer reads back each line
+// exactly. (A speech-only language's receipts are printed in its
+// screen language's texts, so only screen languages are printed.)
+func TestReceiptTextsOfEveryLanguagePrint(t *testing.T) {
+	files, err := fs.Glob(assets.I18n(), "*.json")
+	if err != nil || len(files) < 6 {
+		t.Fatalf("catalogs %v, %v", files, err)
+	}
+	tables := map[string]byte{}
+	for _, f := range files {
+		b, err := fs.ReadFile(assets.I18n(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cat map[string]string
+		if err := json.Unmarshal(b, &cat); err != nil {
+			t.Fatal(err)
+		}
+		lang := strings.TrimSuffix(f, ".json")
+		if s := cat[assets.ScreenKey]; s != "" && s != lang {
+			continue
+		}
+		var r receipt.Receipt
+		var want []string
+		for k, v := range cat {
+			if strings.HasPrefix(k, "receipt.") {
+				r.Blocks = append(r.Blocks, receipt.Block{Kind: receipt.Text, Text: v})
+				want = append(want, v)
+			}
+		}
+		if len(want) == 0 {
+			t.Fatalf("%s: no receipt texts", lang)
+		}
+		rec, err := toEscpos(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		job, err := escpos.RenderBest(rec, escpos.DefaultCodePages(escpos.CP858))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		d := escpossim.NewDecoder(nil, func(e escpossim.Entry) {
+			if e.Kind == escpossim.Line {
+				got = append(got, e.Text)
+			}
+		})
+		d.Write(job.Bytes)
+		if job.Replaced != 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: printed %q (%d replaced), want %q", lang, got, job.Replaced, want)
+		}
+		tables[lang] = job.CodePage.Table()
+	}
+	if fmt.Sprint(tables) != "map[de:19 en:19 ru:46 tr:48 uk:46 vi:52]" {
+		t.Errorf("tables %v", tables)
 	}
 }
