@@ -164,9 +164,12 @@ func (o *Opts) setDefaults() {
 	if len(o.CodePages) == 0 {
 		o.CodePages = DefaultCodePages(o.CodePage)
 	}
-	for i := range o.CodePages {
-		o.CodePages[i] = o.CodePages[i].orDefault()
+	// A copy: the caller's slice stays the caller's.
+	pages := make([]CodePage, len(o.CodePages))
+	for i, c := range o.CodePages {
+		pages[i] = c.orDefault()
 	}
+	o.CodePages = pages
 	if o.StatusInterval <= 0 {
 		o.StatusInterval = 2 * time.Second
 	}
