@@ -91,7 +91,11 @@ type Reader struct {
 	rate, volume int
 	last         Utterance
 	welcome      bool
-	lastKey      time.Time
+	// ended is said before the next screen when a session ended with
+	// speech mode kept on (headphones): that screen's speech would
+	// interrupt it if said alone.
+	ended   string
+	lastKey time.Time
 }
 
 // NewReader returns a reader with speech mode off.
@@ -152,20 +156,34 @@ func (r *Reader) Start() {
 
 // Stop turns speech mode off and silences the speaker.
 func (r *Reader) Stop() {
-	r.on, r.welcome = false, false
+	r.on, r.welcome, r.ended = false, false, ""
 	if r.opts.Speaker != nil {
 		r.opts.Speaker.Stop()
 	}
 }
 
 // EndSession resets volume and rate; speech mode ends with the session
-// unless headphones are plugged in. It reports whether speech mode is
-// still on.
+// unless headphones are plugged in. In speech mode it says that the
+// session ended and the entries are deleted (a person who cannot see
+// the screen would otherwise be left in silence): at once if speech
+// mode ends (the words interrupt whatever was being said), else before
+// the next screen. It reports whether speech mode is still on.
 func (r *Reader) EndSession() bool {
-	r.rate, r.volume = DefaultRate, DefaultVolume
-	if !r.headphones {
-		r.Stop()
+	ended := ""
+	if r.on {
+		ended = r.word("a11y.session_ended")
 	}
+	if !r.headphones {
+		r.on, r.welcome, r.ended = false, false, ""
+		if ended != "" {
+			r.say(Utterance{Text: ended, Lang: r.lang}) // at the session's rate and volume
+		} else if r.opts.Speaker != nil {
+			r.opts.Speaker.Stop()
+		}
+	} else {
+		r.ended = ended
+	}
+	r.rate, r.volume = DefaultRate, DefaultVolume
 	return r.on
 }
 
@@ -258,8 +276,9 @@ func newTexts(old, t Tree, lang string) []string {
 }
 
 // ClearModal removes a modal tree: the screen under it comes back with
-// its focus, which is said again.
-func (r *Reader) ClearModal() {
+// its focus, which is said again, after said if given (why the modal
+// went: "You have more time again."), so a person knows where they are.
+func (r *Reader) ClearModal(said ...string) {
 	if r.base == nil {
 		return
 	}
@@ -267,7 +286,7 @@ func (r *Reader) ClearModal() {
 	r.base = nil
 	r.changed = true
 	if r.on {
-		r.speakNode()
+		r.speakNode(said...)
 	}
 }
 
@@ -421,6 +440,10 @@ func (r *Reader) announce() {
 		return
 	}
 	var parts []string
+	if r.ended != "" {
+		parts = append(parts, r.ended)
+		r.ended = ""
+	}
 	if r.welcome {
 		parts = append(parts, r.word("a11y.welcome"))
 		r.welcome = false
@@ -429,13 +452,16 @@ func (r *Reader) announce() {
 		parts = append(parts, t)
 	}
 	parts = append(parts, r.word("a11y.count", "n", len(r.tree.Nodes)))
+	announced := ""
 	if r.tree.Announce != nil {
-		if a := r.tree.Announce(r.lang); a != "" {
-			parts = append(parts, a)
+		if announced = r.tree.Announce(r.lang); announced != "" {
+			parts = append(parts, announced)
 		}
 	}
 	text, private := r.nodeText()
-	if text != "" {
+	// The focused item is not said twice when the announcement has it
+	// (the thanks screen's reference number, its first item).
+	if text != "" && !(announced != "" && !private && strings.Contains(announced, text)) {
 		parts = append(parts, text)
 	}
 	r.say(Utterance{Text: Sentences(parts...), Lang: r.lang, Private: private})
@@ -484,6 +510,20 @@ func (r *Reader) nodeText() (string, bool) {
 	}
 	if n.State&Disabled != 0 {
 		parts = append(parts, r.word("a11y.state.disabled"))
+	}
+	if n.Hint != nil {
+		parts = append(parts, n.Hint(r.lang))
+	}
+	if n.Value != nil {
+		switch v := n.Value(r.lang); {
+		case v == "":
+			parts = append(parts, r.word("a11y.field.empty"))
+		case n.Withheld != nil && !r.headphones:
+			parts = append(parts, n.Withheld(r.lang))
+		default:
+			parts = append(parts, v)
+			private = private || n.Withheld != nil
+		}
 	}
 	sep := ", "
 	if last, _ := utf8.DecodeLastRuneInString(l); strings.ContainsRune(".!?:", last) {

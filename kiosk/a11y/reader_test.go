@@ -243,16 +243,30 @@ func TestVolumeAndRateStepAndResetWithTheSession(t *testing.T) {
 	if f.r.Rate() != a11y.MinRate {
 		t.Fatalf("rate %d", f.r.Rate())
 	}
-	stops := f.rec.Stops()
 	if f.r.EndSession() {
 		t.Fatal("speech still on after the session without headphones")
 	}
-	if f.r.Volume() != a11y.DefaultVolume || f.r.Rate() != a11y.DefaultRate || f.rec.Stops() != stops+1 {
-		t.Fatalf("after the session: volume %d rate %d stops %d", f.r.Volume(), f.r.Rate(), f.rec.Stops())
+	if f.r.Volume() != a11y.DefaultVolume || f.r.Rate() != a11y.DefaultRate {
+		t.Fatalf("after the session: volume %d rate %d", f.r.Volume(), f.r.Rate())
+	}
+	// The end is said (not left in silence), at the session's rate.
+	f.wantLast(f.w("de", "a11y.session_ended"))
+	if u := f.rec.Said()[len(f.rec.Said())-1]; u.Rate != a11y.MinRate {
+		t.Fatalf("the end said at rate %d, not the session's", u.Rate)
+	}
+	stops, said := f.rec.Stops(), len(f.rec.Said())
+	if f.r.EndSession(); f.rec.Stops() != stops+1 || len(f.rec.Said()) != said {
+		t.Fatalf("a session ended outside speech mode: %d stops, said %q", f.rec.Stops()-stops, f.rec.Texts()[said:])
 	}
 	f.r.SetHeadphones(true) // plugged in: speech on, and stays on after a session
 	if !f.r.On() || !f.r.EndSession() {
 		t.Fatal("headphones did not keep speech on")
+	}
+	// With speech kept on, the end is said with the next screen (alone,
+	// that screen's speech would cut it off).
+	f.r.SetTree(a11y.Tree{Screen: "attract", Nodes: []a11y.Node{{Role: a11y.RoleHeading, Label: lit("Willkommen")}}})
+	if want := f.w("de", "a11y.session_ended") + " Willkommen."; !strings.HasPrefix(f.last(), want) {
+		t.Fatalf("next screen said %q, want it to start with %q", f.last(), want)
 	}
 }
 
@@ -394,4 +408,69 @@ func TestOwnLanguageItem(t *testing.T) {
 	}
 	f.key("Down") // round to the start: the speech language's voice again
 	f.wantLast(a11y.Sentences(f.w("de", "a11y.wrapped"), "Deutsch, "+f.w("de", "a11y.role.button")))
+}
+
+// TestSpell: a code is said character by character, with the hyphen's
+// name between commas; every letter stands alone, so espeak-ng says it
+// as a letter and not a word.
+func TestSpell(t *testing.T) {
+	names := func(r rune) string {
+		if r == '-' {
+			return "Bindestrich"
+		}
+		return ""
+	}
+	for code, want := range map[string]string{
+		"5WEZ-WWG0": "5 W E Z, Bindestrich, W W G 0",
+		"k7ex":      "K 7 E X",
+		"AB CD":     "A B, C D",
+		"A/B":       "A, B", // no name: left out, the pause kept
+		"":          "",
+	} {
+		if got := a11y.Spell(code, names); got != want {
+			t.Errorf("Spell(%q) = %q, want %q", code, got, want)
+		}
+	}
+}
+
+// TestFieldHintAndModalWords: a text field says its value after its
+// role, only into headphones when Withheld is set (else Withheld); a
+// hint follows a button's role; a modal closed with words says them
+// before the focused item; an announcement that has the focused item's
+// text does not say it twice.
+func TestFieldHintAndModalWords(t *testing.T) {
+	f := newFixture(t, nil)
+	text := ""
+	field := a11y.Node{Role: a11y.RoleField, Label: lit("Beschreibung"), Value: func(string) string { return text },
+		Withheld: func(string) string { return "4 Zeichen geschrieben" }}
+	finish := a11y.Node{Role: a11y.RoleButton, Label: lit("Beenden"), Action: func() {}, Hint: lit("löscht Ihre Eingaben")}
+	f.r.SetTree(a11y.Tree{Screen: "describe", Nodes: []a11y.Node{field, finish}})
+	f.r.Start()
+	fieldWord := f.w("de", "a11y.role.field")
+	if want := "Beschreibung, " + fieldWord + ", " + f.w("de", "a11y.field.empty") + "."; !strings.HasSuffix(f.last(), want) {
+		t.Fatalf("empty field: said %q, want it to end in %q", f.last(), want)
+	}
+	text = "Glas"
+	f.key("Down")
+	f.wantLast("Beenden, " + f.w("de", "a11y.role.button") + ", löscht Ihre Eingaben.")
+	f.key("Up")
+	if u := f.rec.Said()[len(f.rec.Said())-1]; u.Text != "Beschreibung, "+fieldWord+", 4 Zeichen geschrieben." || u.Private {
+		t.Fatalf("without headphones the field said %+v", u)
+	}
+	f.r.SetHeadphones(true)
+	f.key("Down")
+	f.key("Up")
+	if u := f.rec.Said()[len(f.rec.Said())-1]; u.Text != "Beschreibung, "+fieldWord+", Glas." || !u.Private {
+		t.Fatalf("with headphones the field said %+v", u)
+	}
+
+	f.r.SetTree(a11y.Tree{Screen: "warning", Modal: true, Nodes: []a11y.Node{{Role: a11y.RoleButton, Label: lit("Mehr Zeit"), Action: func() {}}}})
+	f.r.ClearModal("Sie haben wieder mehr Zeit.")
+	if u := f.last(); !strings.HasPrefix(u, "Sie haben wieder mehr Zeit. Beschreibung, "+fieldWord) {
+		t.Fatalf("after the modal said %q", u)
+	}
+
+	f.r.SetTree(a11y.Tree{Screen: "thanks", Announce: lit("Ihre Nummer: K 7 E X. Beleg unten."), Nodes: []a11y.Node{
+		{Role: a11y.RoleHeading, Label: lit("Danke!")}, {Role: a11y.RoleText, Label: lit("Ihre Nummer: K 7 E X")}}})
+	f.wantLast(a11y.Sentences("Danke!", f.w("de", "a11y.count", "n", 2), "Ihre Nummer: K 7 E X. Beleg unten."))
 }

@@ -11,10 +11,15 @@
 // how many items it has, what it announces (a reference number, a
 // ticket's number, that the receipt is printed below the screen), then
 // the focused item: its label, role word and state ("Large text,
-// switch, off"). Every utterance interrupts the one before, so one
+// switch, off"), a button's hint where its label does not say what it
+// does ("Finish, button, deletes your entries and ends the session"), a
+// text field's text (only into headphones; else how many characters it
+// has). Codes such as a reference number are spelled (Spell): a speech
+// engine reads "K7EX" as a word. Every utterance interrupts the one before, so one
 // action gives one utterance. Volume and rate are the session's: they
 // return to the defaults when it ends, and speech mode ends with it
-// unless headphones are still plugged in. Labels marked Private (digits
+// unless headphones are still plugged in; its end is said ("The session
+// has ended. Your entries are deleted."). Labels marked Private (digits
 // of personal data) are said only while headphones are in.
 //
 // # Keys (EZ Access)

@@ -13,6 +13,7 @@ const (
 	RoleKey    // a key of the on-screen keyboard or the PIN pad
 	RoleImage  // a picture or chart: its Description is spoken
 	RoleLink   // a QR code or address to open elsewhere
+	RoleField  // a text being written (with the on-screen keyboard): its Value is spoken
 )
 
 // word is the role's catalog key (a11y.role.*), "" for plain text.
@@ -32,6 +33,8 @@ func (r Role) word() string {
 		return "a11y.role.image"
 	case RoleLink:
 		return "a11y.role.link"
+	case RoleField:
+		return "a11y.role.field"
 	}
 	return ""
 }
@@ -58,6 +61,16 @@ type Node struct {
 	// screen: the values now and what they mean).
 	Description func(lang string) string
 	State       State
+	// Hint, if set, says what a button does where its label does not
+	// ("deletes your entries and ends the session"), after its role.
+	Hint func(lang string) string
+	// Value, for a text field, is its text and how long it is, said
+	// after the role ("empty" if it is ""); nil: the node has none.
+	Value func(lang string) string
+	// Withheld, if set, marks Value as what a resident wrote (personal
+	// data): it is said only into headphones, and without them Withheld
+	// is said instead ("4 characters typed").
+	Withheld func(lang string) string
 	// Action is what Enter does (the same code as a tap); nil for text.
 	Action func()
 	// Back marks the screen's way back (the Back key activates it).

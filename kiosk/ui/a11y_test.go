@@ -161,9 +161,14 @@ func TestKeypadReport(t *testing.T) {
 	h.expectScreen(ui.ScreenConfirm)
 	h.choose("report.confirm.send")
 	h.expectScreen(ui.ScreenThanks)
-	ref := session.Reference("01JQ3V9ZK8M4T6W2XA7B5C9D01")
+	// The thank-you, then the number spelled (espeak-ng reads "7B5C" as
+	// a word) with the line above it, then the receipt: said once.
+	number := h.cat.T("de", "report.thanks.reference") + " 7 B 5 C, Bindestrich, 9 D 0 1."
 	thanks := a11y.Sentences(h.cat.T("de", "report.thanks.title"), h.cat.T("de", "a11y.count", "n", len(h.u.Reader().Tree().Nodes)),
-		a11y.Sentences(h.cat.T("de", "report.thanks.reference"), ref, h.cat.T("de", "a11y.receipt")))
+		number, h.cat.T("de", "a11y.receipt"))
+	if h.focused()+"." != number {
+		t.Fatalf("the focus is on %q, not the number", h.focused())
+	}
 	saidInOrder(t, rec,
 		h.cat.T("de", "a11y.welcome"), h.cat.T("de", "home.title"),
 		h.cat.T("de", "report.category.title"),
@@ -172,23 +177,73 @@ func TestKeypadReport(t *testing.T) {
 		h.cat.T("de", "report.place.title"),
 		h.cat.T("de", "report.confirm.title"),
 		thanks)
+	if rec.Last() != thanks {
+		t.Fatalf("the thanks screen said %q, want %q", rec.Last(), thanks)
+	}
 	if len(be.submitted) != 1 || be.submitted[0].Payload.(map[string]any)["text"] != "Glas" || be.submitted[0].Payload.(map[string]any)["place"] != "yenidze" {
 		t.Fatalf("submitted %+v", be.submitted)
 	}
 	h.key("KP_Multiply") // repeat: the reference once more
-	if !strings.Contains(rec.Last(), ref) {
+	if !strings.Contains(rec.Last(), number) {
 		t.Fatalf("repeat said %q", rec.Last())
 	}
 	h.key("KP_Add")
 	if h.u.Reader().Volume() != a11y.DefaultVolume+a11y.VolumeStep {
 		t.Fatalf("volume %d", h.u.Reader().Volume())
 	}
-	stops := rec.Stops()
+	h.focusOn("action.done")
+	if want := a11y.Sentences(h.cat.T("de", "action.done") + ", " + h.cat.T("de", "a11y.role.button") + ", " + h.cat.T("de", "a11y.hint.done")); rec.Last() != want {
+		t.Fatalf("Fertig said %q, want %q", rec.Last(), want)
+	}
 	h.choose("action.done")
 	h.expectScreen(ui.ScreenAttract)
-	if h.u.Reader().On() || rec.Stops() == stops || h.u.Reader().Volume() != a11y.DefaultVolume {
-		t.Fatalf("after the session: speech %v, stops %d, volume %d", h.u.Reader().On(), rec.Stops(), h.u.Reader().Volume())
+	if h.u.Reader().On() || rec.Last() != h.cat.T("de", "a11y.session_ended") || h.u.Reader().Volume() != a11y.DefaultVolume {
+		t.Fatalf("after the session: speech %v, said last %q, volume %d", h.u.Reader().On(), rec.Last(), h.u.Reader().Volume())
 	}
+}
+
+// TestSessionEndSpoken: a session that ends by timeout, by "Beenden" or
+// by "Fertig" says so in speech mode (not silence); with headphones in,
+// before the attract screen's own speech.
+func TestSessionEndSpoken(t *testing.T) {
+	ended := catalog(t).T("de", "a11y.session_ended")
+	t.Run("timeout", func(t *testing.T) {
+		h, rec := speaking(t, newFake(t), nil)
+		h.key("KP_5")
+		h.expectScreen(ui.ScreenHome)
+		timeout, warning := h.u.SessionTiming()
+		h.clk.Add(timeout)
+		h.u.Tick()
+		if !h.u.WarningShown() {
+			t.Fatal("no warning")
+		}
+		h.clk.Add(warning + time.Second)
+		h.u.Tick()
+		h.expectScreen(ui.ScreenAttract)
+		if rec.Last() != ended {
+			t.Fatalf("the end of the session said %q", rec.Texts())
+		}
+	})
+	t.Run("finish", func(t *testing.T) {
+		h, rec := speaking(t, newFake(t), nil)
+		h.key("KP_5")
+		h.expectScreen(ui.ScreenHome)
+		h.choose("action.finish")
+		h.expectScreen(ui.ScreenAttract)
+		if rec.Last() != ended || h.u.Reader().On() {
+			t.Fatalf("after Beenden: speech %v, said %q", h.u.Reader().On(), rec.Texts())
+		}
+	})
+	t.Run("headphones", func(t *testing.T) {
+		h, rec := speaking(t, newFake(t), nil)
+		h.u.Headphones(true)
+		h.expectScreen(ui.ScreenHome)
+		h.choose("action.finish")
+		h.expectScreen(ui.ScreenAttract)
+		if !strings.HasPrefix(rec.Last(), ended+" ") || !strings.Contains(rec.Last(), h.cat.T("de", "a11y.count", "n", len(h.u.Reader().Tree().Nodes))) {
+			t.Fatalf("with headphones the attract screen said %q", rec.Last())
+		}
+	})
 }
 
 // TestKeypadSurveyTicketAirInfo completes the survey, draws a ticket,
@@ -619,15 +674,6 @@ func TestHardwareKeyboardTypes(t *testing.T) {
 		sink.TypedRune(r)
 	}
 	h.key("BackSpace")
-	before := h.focused()
-	h.key("KP_2")
-	sink.TypedRune('2') // the keypad key's character
-	if got := h.u.Session().Report.Text; got != "Glas" {
-		t.Fatalf("typed %q", got)
-	}
-	if h.focused() == before || h.u.Screen() != ui.ScreenDescribe {
-		t.Fatalf("the keypad's 2 did not move the focus (%q) or left the screen", h.focused())
-	}
 	var typed []string
 	for _, u := range rec.Said() {
 		if u.Private {
@@ -636,6 +682,15 @@ func TestHardwareKeyboardTypes(t *testing.T) {
 	}
 	if strings.Join(typed, "") != "Glas+" {
 		t.Fatalf("said privately %q", typed)
+	}
+	before := h.focused()
+	h.key("KP_2")
+	sink.TypedRune('2') // the keypad key's character
+	if got := h.u.Session().Report.Text; got != "Glas" {
+		t.Fatalf("typed %q", got)
+	}
+	if h.focused() == before || h.u.Screen() != ui.ScreenDescribe {
+		t.Fatalf("the keypad's 2 did not move the focus (%q) or left the screen", h.focused())
 	}
 	h.u.Headphones(false)
 	n := len(rec.Said())
@@ -725,4 +780,151 @@ func TestHelpOnTheAttractScreen(t *testing.T) {
 	}
 	h.tap("action.back")
 	h.expectScreen(ui.ScreenHome)
+}
+
+// focusOnField presses Down until the screen's text field has the focus.
+func (h *harness) focusOnField() {
+	h.t.Helper()
+	for range len(h.u.Reader().Tree().Nodes) + 1 {
+		if n, _, ok := h.u.Reader().Focused(); ok && n.Role == a11y.RoleField {
+			return
+		}
+		h.key("KP_2")
+	}
+	h.t.Fatalf("no text field on screen %s", h.u.Screen())
+}
+
+// TestTextFieldSpoken: the problem's description is an item: its title,
+// "text field", and what is written only into headphones; without them
+// how many characters are written, and nothing as each is typed.
+func TestTextFieldSpoken(t *testing.T) {
+	h, rec := speaking(t, newFake(t), nil)
+	h.key("KP_5")
+	h.choose("Problem melden")
+	h.choose("Müll oder Sperrmüll")
+	h.expectScreen(ui.ScreenDescribe)
+	title, field := h.cat.T("de", "report.describe.title"), h.cat.T("de", "a11y.role.field")
+	h.focusOnField()
+	if want := a11y.Sentences(title + ", " + field + ", " + h.cat.T("de", "a11y.field.empty")); rec.Last() != want {
+		t.Fatalf("the empty field said %q, want %q", rec.Last(), want)
+	}
+	h.typeByKeys("Glas")
+	sink := h.w.Canvas().Focused()
+	n := len(rec.Said())
+	sink.TypedRune('!') // a hardware keyboard, no headphones: nothing said
+	if len(rec.Said()) != n {
+		t.Fatalf("a typed character was said aloud: %q", rec.Texts()[n:])
+	}
+	h.focusOnField()
+	last := rec.Said()[len(rec.Said())-1]
+	if want := a11y.Sentences(title + ", " + field + ", " + h.cat.T("de", "a11y.field.typed", "n", 5)); last.Text != want || last.Private {
+		t.Fatalf("without headphones the field said %+v, want %q", last, want)
+	}
+	h.u.Headphones(true)
+	h.key("KP_8")
+	h.key("KP_2")
+	last = rec.Said()[len(rec.Said())-1]
+	want := title + ", " + field + ", " + a11y.Sentences("Glas!", h.cat.T("de", "a11y.field.count", "n", 5, "max", session.MaxReportText))
+	if last.Text != want || !last.Private {
+		t.Fatalf("with headphones the field said %+v, want %q (private)", last, want)
+	}
+}
+
+// TestMoreTimeSpoken: when the timeout warning goes because the session
+// has more time ("Mehr Zeit", or any key), that is said, then where the
+// focus is on the screen.
+func TestMoreTimeSpoken(t *testing.T) {
+	h, rec := speaking(t, newFake(t), nil)
+	h.key("KP_5")
+	h.expectScreen(ui.ScreenHome)
+	h.key("KP_2")
+	here := h.focused()
+	warn := func() {
+		t.Helper()
+		timeout, _ := h.u.SessionTiming()
+		h.clk.Add(timeout)
+		h.u.Tick()
+		if !h.u.WarningShown() {
+			t.Fatal("no warning")
+		}
+	}
+	more := h.cat.T("de", "a11y.more_time")
+	warn()
+	h.choose("timeout.more")
+	if h.u.WarningShown() || !strings.HasPrefix(rec.Last(), more+" "+here+",") {
+		t.Fatalf("after Mehr Zeit: warning %v, said %q; want %q, then %q", h.u.WarningShown(), rec.Last(), more, here)
+	}
+	warn()
+	h.key("KP_2") // any key is activity: the session has more time
+	h.u.Tick()
+	if h.u.WarningShown() || !strings.HasPrefix(rec.Last(), more+" "+here+",") || h.focused() != here {
+		t.Fatalf("after a key: warning %v, focus %q, said %q", h.u.WarningShown(), h.focused(), rec.Last())
+	}
+}
+
+// TestButtonHints: buttons whose effect the label does not say are said
+// with a hint after their role, in the speech language.
+func TestButtonHints(t *testing.T) {
+	h, rec := speaking(t, newFake(t), nil)
+	h.key("KP_5")
+	h.expectScreen(ui.ScreenHome)
+	said := func(lang, label, hint string) string {
+		return a11y.Sentences(h.cat.T(lang, label) + ", " + h.cat.T(lang, "a11y.role.button") + ", " + h.cat.T(lang, hint))
+	}
+	h.focusOn("action.finish")
+	if want := said("de", "action.finish", "a11y.hint.finish"); rec.Last() != want {
+		t.Fatalf("Beenden said %q, want %q", rec.Last(), want)
+	}
+	h.choose("Problem melden")
+	h.expectScreen(ui.ScreenCategory)
+	h.focusOn("action.home")
+	if want := said("de", "action.home", "a11y.hint.home"); rec.Last() != want {
+		t.Fatalf("Zur Startseite said %q, want %q", rec.Last(), want)
+	}
+	h.chooseLanguageByKeys("uk")
+	h.focusOn("action.finish")
+	if want := said("uk", "action.finish", "a11y.hint.finish"); rec.Last() != want {
+		t.Fatalf("in Ukrainian Beenden said %q, want %q", rec.Last(), want)
+	}
+	timeout, _ := h.u.SessionTiming() // the warning's Beenden too
+	h.clk.Add(timeout)
+	h.u.Tick()
+	h.focusOn("action.finish")
+	if want := said("uk", "action.finish", "a11y.hint.finish"); rec.Last() != want {
+		t.Fatalf("the warning's Beenden said %q, want %q", rec.Last(), want)
+	}
+}
+
+// TestPunctuationKeysNamed: the keyboard's punctuation marks, silent in
+// espeak-ng, are said by their names (and typed by them), in the speech
+// language; typed on a hardware keyboard into headphones too.
+func TestPunctuationKeysNamed(t *testing.T) {
+	h, rec := speaking(t, newFake(t), nil)
+	h.key("KP_5")
+	h.choose("Problem melden")
+	h.choose("Müll oder Sperrmüll")
+	h.expectScreen(ui.ScreenDescribe)
+	typed := ""
+	for _, c := range []struct{ char, name string }{
+		{",", "a11y.char.comma"}, {".", "a11y.char.period"}, {"-", "a11y.char.hyphen"},
+		{"!", "a11y.char.exclamation"}, {"?", "a11y.char.question"},
+	} {
+		name := h.cat.T("de", c.name)
+		h.focusOn(name)
+		if want := a11y.Sentences(name + ", " + h.cat.T("de", "a11y.role.key")); rec.Last() != want {
+			t.Fatalf("the %s key said %q, want %q", c.char, rec.Last(), want)
+		}
+		h.key("Return")
+		typed += c.char
+		if got := h.u.Session().Report.Text; got != typed {
+			t.Fatalf("typed %q, want %q", got, typed)
+		}
+	}
+	h.chooseLanguageByKeys("en")
+	h.choose(h.cat.T("en", "a11y.char.question"))
+	h.u.Headphones(true)
+	h.w.Canvas().Focused().TypedRune(',')
+	if u := rec.Said()[len(rec.Said())-1]; u.Text != h.cat.T("en", "a11y.char.comma") || !u.Private {
+		t.Fatalf("a typed comma said %+v", u)
+	}
 }

@@ -21,7 +21,8 @@ import (
 // Every screen's accessibility tree is built by the same calls that
 // build its widgets: u.button, u.toggle, u.newChoice, u.tile, u.heading,
 // u.subheading, u.wrapped, u.notice, the keyboard's and the PIN pad's
-// keys each register a node as they make their widget; the tree puts
+// keys each register a node as they make their widget (u.hinted adds a
+// button's hint, u.fieldNode makes a text field an item); the tree puts
 // them in the order a person meets them on the laid-out screen (the
 // body top down and left to right, the top bar with help and the
 // language button, the bottom bar). render hands the tree to the reader. A
@@ -43,6 +44,9 @@ import (
 type accNode struct {
 	a11y.Node
 	live, desc func() string
+	// value and withheld: a text field's (a11y.Node.Value, Withheld).
+	value, withheld func() string
+	hint            func() string
 	// group: the screen's body (0), the top bar (1), the bottom bar (2)
 	group int
 }
@@ -83,10 +87,61 @@ func (u *UI) announce(parts ...string) {
 	u.announced = a11y.Sentences(parts...)
 }
 
+// charNames are the catalog keys of the names of characters a code or
+// the on-screen keyboard has that a speech engine says nothing for.
+var charNames = map[rune]string{
+	'-': "a11y.char.hyphen", ',': "a11y.char.comma", '.': "a11y.char.period", '!': "a11y.char.exclamation",
+	'?': "a11y.char.question", '@': "a11y.char.at", '/': "a11y.char.slash", '(': "a11y.char.paren_open",
+	')': "a11y.char.paren_close", ':': "a11y.char.colon", '\'': "a11y.char.apostrophe", '&': "a11y.char.ampersand",
+}
+
+// charName is what r is said as in the screen's language, "" for a
+// character without a name here.
+func (u *UI) charName(r rune) string {
+	if k, ok := charNames[r]; ok {
+		return u.tr(k)
+	}
+	return ""
+}
+
+// hinted gives the item just made (a button) a hint, said after its
+// role: what it does where its label does not say (key: a11y.hint.*).
+func (u *UI) hinted(o fyne.CanvasObject, key string) fyne.CanvasObject {
+	list := &u.nodes
+	if u.buildingWarn {
+		list = &u.warnNodes
+	}
+	if n := len(*list); n > 0 {
+		hint := u.tr(key)
+		(*list)[n-1].hint = func() string { return hint }
+	}
+	return o
+}
+
+// fieldNode registers a text field (what the on-screen keyboard
+// writes) as an item: its title, then its text and how long it is. The
+// text is personal: said only into headphones, else how many characters
+// it has.
+func (u *UI) fieldNode(title string, e *widget.Entry, max int) {
+	runes := func() int { return len([]rune(e.Text)) }
+	u.node(accNode{Node: a11y.Node{Role: a11y.RoleField, Target: e}, live: func() string { return title },
+		value: func() string {
+			if e.Text == "" {
+				return ""
+			}
+			return a11y.Sentences(e.Text, u.tr("a11y.field.count", "n", runes(), "max", max))
+		},
+		withheld: func() string { return u.tr("a11y.field.typed", "n", runes()) }})
+}
+
+// spell is a code (a reference number) as it is said: character by
+// character (a11y.Spell).
+func (u *UI) spell(code string) string { return a11y.Spell(code, u.charName) }
+
 // built is a screen's items built again in another language.
 type built struct {
-	labels, descs []string
-	announce      string
+	labels, descs, values, withheld, hints []string
+	announce                               string
 }
 
 // buildIn builds the screen shown (or the timeout warning) again in
@@ -113,6 +168,19 @@ func (u *UI) buildIn(lang string, warning bool) built {
 			d = n.desc()
 		}
 		b.descs = append(b.descs, d)
+		v, w := "", ""
+		if n.value != nil {
+			v = n.value()
+		}
+		if n.withheld != nil {
+			w = n.withheld()
+		}
+		b.values, b.withheld = append(b.values, v), append(b.withheld, w)
+		hint := ""
+		if n.hint != nil {
+			hint = n.hint()
+		}
+		b.hints = append(b.hints, hint)
 	}
 	b.announce = u.announced
 	return b
@@ -167,6 +235,21 @@ func (u *UI) tree(name string, nodes []accNode, warning bool) a11y.Tree {
 		return b
 	}
 	t := a11y.Tree{Screen: name, Modal: warning}
+	// inLang is a text of item i in a language: read from the widgets in
+	// the screen's, else from the screen built in lang.
+	inLang := func(i int, shownText func() string, of func(*built) []string) func(string) string {
+		if shownText == nil {
+			return nil
+		}
+		return func(lang string) string {
+			if lang != shown {
+				if b := in(lang); len(of(b)) == len(nodes) {
+					return of(b)[i]
+				}
+			}
+			return shownText()
+		}
+	}
 	for _, i := range order {
 		an := nodes[i]
 		n := an.Node
@@ -189,6 +272,9 @@ func (u *UI) tree(name string, nodes []accNode, warning bool) a11y.Tree {
 				return desc()
 			}
 		}
+		n.Value = inLang(i, an.value, func(b *built) []string { return b.values })
+		n.Withheld = inLang(i, an.withheld, func(b *built) []string { return b.withheld })
+		n.Hint = inLang(i, an.hint, func(b *built) []string { return b.hints })
 		t.Nodes = append(t.Nodes, n)
 	}
 	if !warning {
@@ -385,7 +471,11 @@ func (u *UI) typedRune(r rune) {
 	u.sess.Touch()
 	k.typed(string(r))
 	if u.rd.Headphones() {
-		u.rd.SayPrivate(string(r))
+		said := string(r)
+		if key, ok := charNames[r]; ok {
+			said = u.rd.T(key) // a punctuation mark alone is silent in espeak-ng
+		}
+		u.rd.SayPrivate(said)
 	}
 }
 

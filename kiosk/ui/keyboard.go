@@ -85,7 +85,15 @@ func (k *keyboard) build() fyne.CanvasObject {
 			b.OnTapped = u.act(func() { k.typed(b.Text) })
 			k.keys = append(k.keys, charKey{b, ch})
 			u.addTarget(b, func() string { return b.Text })
-			u.node(accNode{Node: a11y.Node{Role: a11y.RoleKey, Action: b.OnTapped, Target: b, Lang: k.layout.lang}, live: func() string { return b.Text }})
+			// A letter is said in the layout's language; a punctuation
+			// mark, which espeak-ng says nothing for, by its name in the
+			// speech language.
+			live, lang := func() string { return b.Text }, k.layout.lang
+			if key, ok := charNames[ch]; ok {
+				name := u.tr(key)
+				live, lang = func() string { return name }, ""
+			}
+			u.node(accNode{Node: a11y.Node{Role: a11y.RoleKey, Action: b.OnTapped, Target: b, Lang: lang}, live: live})
 			r.Add(container.New(minSize{keyMin, keyMin}, b))
 		}
 		rows.Add(r)

@@ -40,6 +40,7 @@ func (u *UI) categoryScreen() fyne.CanvasObject {
 func (u *UI) describeScreen() fyne.CanvasObject {
 	s := u.sess.Current()
 	entry := u.textArea(s.Report.Text, u.tr("report.describe.placeholder"))
+	u.fieldNode(u.tr("report.describe.title"), entry, session.MaxReportText)
 	short := u.win.Canvas().Size().Height < 900 // the step only where there is room
 	progress := func(t string) string {
 		c := u.tr("report.describe.count", "n", len([]rune(t)), "max", session.MaxReportText)
@@ -214,10 +215,16 @@ func (u *UI) busyScreen() fyne.CanvasObject {
 }
 
 func (u *UI) thanksScreen(ref string, printed bool) fyne.CanvasObject {
-	refLabel := u.heading(ref)
+	// The line above the number and the number are one item, the number
+	// spelled: a speech engine reads "K7EX" as a word.
+	intro := plainWrapped(u.tr("report.thanks.reference"))
+	refLabel := widget.NewLabel(ref)
 	refLabel.Alignment = fyne.TextAlignCenter
 	refLabel.SizeName = theme.SizeNameHeadingText
-	box := container.NewVBox(u.heading(u.tr("report.thanks.title")), u.wrapped(u.tr("report.thanks.reference")), refLabel)
+	refLabel.TextStyle.Bold = true
+	spoken := intro.Text + " " + u.spell(ref)
+	u.node(accNode{Node: a11y.Node{Role: a11y.RoleText, Target: intro}, live: func() string { return spoken }})
+	box := container.NewVBox(u.heading(u.tr("report.thanks.title")), intro, refLabel)
 	receipt := ""
 	if printed {
 		receipt = u.tr("a11y.receipt")
@@ -230,14 +237,14 @@ func (u *UI) thanksScreen(ref string, printed bool) fyne.CanvasObject {
 	}
 	nav := container.NewGridWithColumns(2,
 		u.button(u.tr("action.more"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
-		u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish))
-	u.announce(u.tr("report.thanks.reference"), ref, receipt)
+		u.hinted(u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish), "a11y.hint.done"))
+	u.announce(spoken, receipt)
 	return container.NewBorder(nil, nav, nil, nil, u.vscroll(box))
 }
 
 func (u *UI) showError(msg string) {
 	u.show(ScreenError, func() fyne.CanvasObject {
 		return container.NewVBox(u.heading(u.tr("error.title")), u.notice(theme.ErrorIcon(), msg),
-			container.NewGridWithColumns(2, u.button(u.tr("action.home"), theme.HomeIcon(), widget.HighImportance, u.showHome)))
+			container.NewGridWithColumns(2, u.hinted(u.button(u.tr("action.home"), theme.HomeIcon(), widget.HighImportance, u.showHome), "a11y.hint.home")))
 	})
 }

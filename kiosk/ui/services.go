@@ -51,7 +51,7 @@ func (u *UI) ticketScreen() fyne.CanvasObject {
 		// A way on, as after a report: done (ends the session) or more.
 		return container.NewBorder(nil, container.NewGridWithColumns(2,
 			u.button(u.tr("action.more"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
-			u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish)), nil, nil, box)
+			u.hinted(u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish), "a11y.hint.done")), nil, nil, box)
 	}
 	box.Add(u.wrapped(u.tr("ticket.intro", "desk", desk)))
 	if hours != "" {
@@ -203,6 +203,7 @@ func (u *UI) surveyScreen(sv api.Survey) fyne.CanvasObject {
 		// The text and the keyboard, back and next beside its last row
 		// (as when describing a problem).
 		entry := u.textArea(d.Text[q.ID], u.tr("survey.text_placeholder"))
+		u.fieldNode(u.txt(q.Text), entry, session.MaxSurveyText)
 		entry.OnChanged = func(t string) { d.Text[q.ID] = api.CleanText(t, session.MaxSurveyText) }
 		kb := u.newKeyboard(d.Text[q.ID], session.MaxSurveyText, func(t string) {
 			was := d.Answered(q)
@@ -258,7 +259,7 @@ func (u *UI) sendSurvey(sv api.Survey) {
 		u.show(ScreenSurveyDone, func() fyne.CanvasObject {
 			return container.NewVBox(u.heading(msg), container.NewGridWithColumns(2,
 				u.button(u.tr("action.more"), theme.HomeIcon(), widget.MediumImportance, u.showHome),
-				u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish)))
+				u.hinted(u.button(u.tr("action.done"), theme.ConfirmIcon(), widget.HighImportance, u.finish), "a11y.hint.done")))
 		})
 	})
 }

@@ -536,7 +536,7 @@ func (u *UI) Tick() {
 	case session.Warning:
 		u.showWarning(left)
 	default:
-		u.hideWarning()
+		u.closeWarning(true) // a key or a touch gave the session more time
 	}
 }
 
@@ -748,20 +748,30 @@ func (u *UI) warnBox(secs int) fyne.CanvasObject {
 	u.textNode(a11y.RoleText, label)
 	more := u.button(u.tr("timeout.more"), theme.HistoryIcon(), widget.HighImportance, func() {
 		u.sess.Extend()
-		u.hideWarning()
+		u.closeWarning(true)
 	})
-	end := u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish)
+	end := u.hinted(u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish), "a11y.hint.finish")
 	if u.langOverride == "" {
 		u.warnLabel = label
 	}
 	return container.NewVBox(title, label, container.NewGridWithColumns(2, end, more))
 }
 
-func (u *UI) hideWarning() {
+func (u *UI) hideWarning() { u.closeWarning(false) }
+
+// closeWarning takes the timeout warning away. extended: the session
+// has more time ("Mehr Zeit", or any key or touch); in speech mode that
+// is said before the screen's focused item, so a person who cannot see
+// the warning go knows why it went and where they are.
+func (u *UI) closeWarning(extended bool) {
 	if u.warn != nil {
 		u.win.Canvas().Overlays().Remove(u.warn)
 		u.warn, u.warnLabel, u.warnTargets, u.warnNodes, u.warnAcc = nil, nil, nil, nil, nil
-		u.rd.ClearModal()
+		if extended {
+			u.rd.ClearModal(u.rd.T("a11y.more_time"))
+		} else {
+			u.rd.ClearModal()
+		}
 		u.focusKeys()
 		u.drawRing()
 	}

@@ -252,7 +252,7 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 	if s != nil {
 		var home fyne.CanvasObject
 		if u.name != ScreenHome && !participantScreen(u.name) { // a participant's home is the phase's screen
-			home = u.button(u.tr("action.home"), theme.HomeIcon(), widget.MediumImportance, u.showHome)
+			home = u.hinted(u.button(u.tr("action.home"), theme.HomeIcon(), widget.MediumImportance, u.showHome), "a11y.hint.home")
 		}
 		modes := container.New(&flowCentre{gap: theme.Padding()},
 			u.toggle(u.tr("display.large"), s.LargeText, func() { s.LargeText = !s.LargeText; u.render() }),
@@ -261,7 +261,7 @@ func (u *UI) frame(body fyne.CanvasObject) fyne.CanvasObject {
 			home = layout.NewSpacer()
 		}
 		bottom = container.New(&bottomBar{gap: theme.Padding()}, home, modes,
-			u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish))
+			u.hinted(u.button(u.tr("action.finish"), theme.LogoutIcon(), widget.MediumImportance, u.finish), "a11y.hint.finish"))
 	}
 	var bar fyne.CanvasObject = layout.NewSpacer()
 	if bottom != nil {

@@ -658,6 +658,7 @@ func (u *UI) workshopIdeasScreen() fyne.CanvasObject {
 		placeholder = u.tr(said) + " " + u.tr("workshop.ideas.next")
 	}
 	entry := u.textArea(u.ws.draft, placeholder)
+	u.fieldNode(w.Question, entry, maxLen)
 	if u.short() {
 		entry.SetMinRowsVisible(1) // an idea is short; it grows where there is room
 	}
@@ -720,6 +721,7 @@ func (u *UI) workshopNameScreen() fyne.CanvasObject {
 	entry := widget.NewEntry()
 	entry.SetPlaceHolder(u.tr("workshop.name.placeholder"))
 	entry.SetText(u.ws.author)
+	u.fieldNode(u.tr("workshop.name.title"), entry, backend.MaxAuthorName)
 	counter := func(t string) string {
 		return u.tr("workshop.ideas.count", "n", len([]rune(t)), "max", backend.MaxAuthorName)
 	}
