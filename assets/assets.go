@@ -58,6 +58,7 @@ import (
 	"io/fs"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/internal/i18n"
 )
 
 // ScreenKey is the catalog key naming the language whose screen texts are
@@ -116,3 +117,9 @@ func ExampleLayer() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Catalog loads the terminal's translations (I18n), German the fallback.
+func Catalog() (*i18n.Catalog, error) { return i18n.Load(I18n(), "de") }
+
+// EasyCatalog loads the Leichte Sprache catalog (EasyI18n).
+func EasyCatalog() (*i18n.Catalog, error) { return i18n.Load(EasyI18n(), "de") }

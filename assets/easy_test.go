@@ -38,14 +38,14 @@ func needsEasy(key string) bool {
 }
 
 func TestEasyCatalog(t *testing.T) {
-	easy, err := i18n.Load(assets.EasyI18n(), "de")
+	easy, err := assets.EasyCatalog()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := easy.Languages(); !reflect.DeepEqual(got, []string{"de"}) {
 		t.Fatalf("Leichte Sprache languages %v, want de", got)
 	}
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestEasyCatalog(t *testing.T) {
 // constants, read from the source: the window imports this package) has
 // a help text in every language.
 func TestHelpForEveryScreen(t *testing.T) {
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +161,11 @@ func screenNames(t *testing.T) []string {
 // has: every quoted name is some key's whole text in that language (in
 // Leichte Sprache, its own or de.json's).
 func TestQuotedButtonsExist(t *testing.T) {
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}
-	easy, err := i18n.Load(assets.EasyI18n(), "de")
+	easy, err := assets.EasyCatalog()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 func catalog(t *testing.T) *i18n.Catalog {
 	t.Helper()
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/quartierhub/quartierhub/assets"
-	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 )
 
@@ -28,7 +27,7 @@ func TestPictureWhenTheCanvasGivesNothing(t *testing.T) {
 	app := test.NewTempApp(t)
 	w := app.NewWindow("")
 	w.Resize(fyne.NewSize(1280, 800))
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}

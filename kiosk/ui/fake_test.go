@@ -156,7 +156,7 @@ type harness struct {
 }
 
 func easyCatalog(t *testing.T) *i18n.Catalog {
-	easy, err := i18n.Load(assets.EasyI18n(), "de")
+	easy, err := assets.EasyCatalog()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func easyCatalog(t *testing.T) *i18n.Catalog {
 }
 
 func catalog(t *testing.T) *i18n.Catalog {
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}

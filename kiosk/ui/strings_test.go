@@ -14,7 +14,6 @@ import (
 	"fyne.io/fyne/v2"
 
 	"github.com/quartierhub/quartierhub/assets"
-	"github.com/quartierhub/quartierhub/internal/i18n"
 )
 
 func s2n(s string) fyne.ThemeSizeName { return fyne.ThemeSizeName(s) }
@@ -26,7 +25,7 @@ var uiCalls = regexp.MustCompile(`^(widget\.New\w+|canvas\.NewText|u\.heading|u\
 // translation key reaches a widget, and if a key the window uses is
 // missing from a translation file.
 func TestNoHardCodedStrings(t *testing.T) {
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}

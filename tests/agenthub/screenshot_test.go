@@ -19,7 +19,6 @@ import (
 
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
-	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 )
@@ -114,7 +113,7 @@ func TestScreenshotEndToEnd(t *testing.T) {
 	})
 
 	// The window, on the agent's socket.
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/quartierhub/quartierhub/assets"
-	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/speech"
 )
@@ -55,7 +54,7 @@ func speechBench(ctx context.Context) error {
 		}
 		keys = n
 	}
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	if err != nil {
 		return err
 	}

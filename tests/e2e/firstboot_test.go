@@ -15,7 +15,6 @@ import (
 
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
-	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/agent"
 	"github.com/quartierhub/quartierhub/kiosk/identity"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
@@ -167,7 +166,7 @@ func TestFirstBootFromUSBStick(t *testing.T) {
 	wait("the first-run screen", ui.ScreenFirstRun)
 
 	// Where the button is: the same screen in Fyne's test driver.
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	must(t, err)
 	app := test.NewTempApp(t)
 	w := app.NewWindow("")

@@ -21,7 +21,6 @@ import (
 
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
-	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/localapi"
 	"github.com/quartierhub/quartierhub/kiosk/ui"
 	"github.com/quartierhub/quartierhub/kiosk/ui/backend"
@@ -165,7 +164,7 @@ func startTerminal(t *testing.T) *terminal {
 // on the same agent's content and status, but with a backend that keeps
 // nothing: it only tells where things are.
 func (tm *terminal) newShadow() {
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	must(tm.t, err)
 	app := test.NewTempApp(tm.t)
 	w := app.NewWindow("")

@@ -18,7 +18,6 @@ import (
 
 	"github.com/quartierhub/quartierhub/assets"
 	"github.com/quartierhub/quartierhub/hub-server/api"
-	"github.com/quartierhub/quartierhub/internal/i18n"
 	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/cli"
 	"github.com/quartierhub/quartierhub/kiosk/display"
@@ -47,11 +46,11 @@ func runWindow(ctx context.Context, opts cli.WindowOpts) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(windowMemoryLimit)
 	}
-	cat, err := i18n.Load(assets.I18n(), "de")
+	cat, err := assets.Catalog()
 	if err != nil {
 		return err
 	}
-	easy, err := i18n.Load(assets.EasyI18n(), "de")
+	easy, err := assets.EasyCatalog()
 	if err != nil {
 		return err
 	}
