@@ -31,8 +31,9 @@
 // terminal does not offer the named language (content.languages), it
 // shows the terminal's default language (the first of them). Content's
 // `languages` lists only screen languages: they make the language
-// switch. The language.name of a speech-only language is spoken, not
-// drawn. Every screen text of a screen language has a glyph in the
+// switch; the language screen adds the speech-only ones, each drawn as
+// its own name only (the system's DejaVu Sans has the Arabic letters
+// Fyne's font lacks) with a note in the screen's language. Every screen text of a screen language has a glyph in the
 // kiosk theme's fonts (Fyne's Noto Sans covers Latin, Cyrillic and
 // Vietnamese): TestFontsCoverScreenTexts.
 //
