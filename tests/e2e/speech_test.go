@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quartierhub/quartierhub/assets"
+	"github.com/quartierhub/quartierhub/kiosk/a11y"
 	"github.com/quartierhub/quartierhub/kiosk/session"
 	"github.com/quartierhub/quartierhub/kiosk/speech"
 )
@@ -44,7 +46,18 @@ func TestReportBySpeechAndKeys(t *testing.T) {
 		}
 		return false, nil
 	})
-	ref := session.Reference(id)
+	// The number is spelled, so each letter is said as a letter
+	// ("A C 8 9, Bindestrich, N Q M R").
+	cat, err := assets.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := a11y.Spell(session.Reference(id), func(r rune) string {
+		if r == '-' {
+			return cat.T("de", "a11y.char.hyphen")
+		}
+		return ""
+	})
 	said := tm.heard(ref)
 	if !strings.Contains(said, "Beleg") {
 		t.Errorf("with the reference number %q the window said %q: nothing of the receipt", ref, said)
