@@ -301,11 +301,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	status := 0
 	if entry.Fault != nil {
-		status = h.misbehave(rec, r, entry.Fault)
+		status = h.misbehave(rec, r, entry.Fault, i)
 	} else {
 		h.route(rec, r)
 		status = rec.status
 	}
+	h.setStatus(i, status)
+}
+
+func (h *Hub) setStatus(i, status int) {
 	h.mu.Lock()
 	h.requests[i].Status = status
 	h.mu.Unlock()

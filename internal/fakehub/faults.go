@@ -120,9 +120,9 @@ func (h *Hub) takeFault(path string) *Fault {
 	return nil
 }
 
-// misbehave answers r as f says and returns the status answered (0 for
-// none).
-func (h *Hub) misbehave(w *recorder, r *http.Request, f *Fault) int {
+// misbehave answers r, the request logged at index i, as f says and
+// returns the status answered (0 for none).
+func (h *Hub) misbehave(w *recorder, r *http.Request, f *Fault, i int) int {
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
@@ -151,6 +151,9 @@ func (h *Hub) misbehave(w *recorder, r *http.Request, f *Fault) int {
 	case f.CutBody:
 		answer := httptest.NewRecorder()
 		h.route(answer, r)
+		// Logged before the cut: the client sees the cut at once and
+		// may read the log before this handler returns.
+		h.setStatus(i, answer.Code)
 		cutAnswer(w.ResponseWriter, answer)
 		return answer.Code
 	}
