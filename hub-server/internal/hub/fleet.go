@@ -77,12 +77,14 @@ func (h *Hub) fleetHandlerOpts() terminalapi.FleetOpts {
 }
 
 // runSingletons runs the evaluator's ticks, the notifier, the janitor,
-// the TUF timestamp refresher and the rollout engine's ticks:
-// with PostgreSQL only while this process holds the lease, else always.
+// the TUF timestamp refresher, the rollout engine's ticks and the fleet
+// trend sampler: with PostgreSQL only while this process holds the
+// lease, else always.
 func (h *Hub) runSingletons(ctx context.Context) error {
+	sampler := fleet.NewSampler(h.Store, fleet.SamplerOpts{Now: h.cfg.Now, Logger: h.log})
 	singletons := func(ctx context.Context) error {
 		g, gctx := errgroup.WithContext(ctx)
-		for _, run := range []func(context.Context) error{h.Evaluator.Run, h.Notifier.Run, h.Janitor.Run, h.TUFRefresher.Run, h.Rollouts.Run} {
+		for _, run := range []func(context.Context) error{h.Evaluator.Run, h.Notifier.Run, h.Janitor.Run, h.TUFRefresher.Run, h.Rollouts.Run, sampler.Run} {
 			g.Go(func() error { return run(gctx) })
 		}
 		return g.Wait()
