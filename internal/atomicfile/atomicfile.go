@@ -10,6 +10,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -28,6 +29,24 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	defer pf.Cleanup()
 	if _, err := pf.Write(data); err != nil {
 		return fmt.Errorf("atomicfile: %w", err)
+	}
+	if err := pf.CloseAtomicallyReplace(); err != nil {
+		return fmt.Errorf("atomicfile: %w", err)
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// Stream replaces path atomically and durably with what write writes,
+// for files too large to hold in memory (the hub's open data day files).
+// If write fails, path is left as it was.
+func Stream(path string, perm os.FileMode, write func(io.Writer) error) error {
+	pf, err := pending(path, perm)
+	if err != nil {
+		return err
+	}
+	defer pf.Cleanup()
+	if err := write(pf); err != nil {
+		return err
 	}
 	if err := pf.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("atomicfile: %w", err)
