@@ -203,6 +203,8 @@ type Store interface {
 	Workshops
 	// Secrets is the hub's own secrets (secrets.go).
 	Secrets
+	// OpenData is the open environmental data (opendata.go).
+	OpenData
 	// FleetTrends is the fleet's health over time (fleet_trends.go).
 	FleetTrends
 	// Close releases the store.

@@ -66,8 +66,8 @@ CREATE INDEX observations_minute ON observations (minute, datastream_id);
 -- Hourly means of every datastream, kept up to date as minutes arrive so a
 -- datastream published hourly (indoor CO2) has them from its first day.
 -- hour is the unix minute the hour starts; sum is Σ mean over its minutes
--- (mean = sum / minutes); count and expected add up the samples; flags is
--- the union of its minutes' flags.
+-- (mean = sum / minutes); count, expected, warmup and invalid add up the
+-- samples; flags is the union of its minutes' flags.
 CREATE TABLE observations_hourly (
     datastream_id BIGINT           NOT NULL,
     hour          BIGINT           NOT NULL,
@@ -77,6 +77,8 @@ CREATE TABLE observations_hourly (
     minutes       BIGINT           NOT NULL,
     count         BIGINT           NOT NULL,
     expected      BIGINT           NOT NULL,
+    warmup        BIGINT           NOT NULL,
+    invalid       BIGINT           NOT NULL,
     flags         BIGINT           NOT NULL,
     PRIMARY KEY (datastream_id, hour)
 ) /*sqlite: WITHOUT ROWID*/;

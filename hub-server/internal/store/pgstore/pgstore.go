@@ -57,6 +57,9 @@ type Opts struct {
 	// Logger receives what IngestBatch drops (workshop events it cannot
 	// store). Default slog.Default().
 	Logger *slog.Logger
+	// Now is the clock open data reads by (which hours have ended) and
+	// audits default to. Default time.Now.
+	Now func() time.Time
 }
 
 // Store is a store.Store on a PostgreSQL database.
@@ -65,6 +68,7 @@ type Store struct {
 	db   *sql.DB // database/sql view of pool, for goose
 	mig  *goose.Provider
 	log  *slog.Logger
+	now  func() time.Time
 	// onAppend is the OnWorkshopAppend hook (workshops.go).
 	onAppend atomic.Pointer[func(store.WorkshopAppend)]
 }
@@ -92,7 +96,10 @@ func Open(ctx context.Context, url string, o Opts) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Store{pool: pool, db: stdlib.OpenDBFromPool(pool), log: o.Logger}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Store{pool: pool, db: stdlib.OpenDBFromPool(pool), log: o.Logger, now: o.Now}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err

@@ -34,6 +34,9 @@ type Opts struct {
 	// Logger receives what IngestBatch drops (workshop events it cannot
 	// store). Default slog.Default().
 	Logger *slog.Logger
+	// Now is the clock open data reads by (which hours have ended) and
+	// audits default to. Default time.Now.
+	Now func() time.Time
 }
 
 // Store is a store.Store on one SQLite file.
@@ -43,6 +46,7 @@ type Store struct {
 	hot *hot    // prepared hot-path statements (hotpath.go)
 	ing *ingester
 	log *slog.Logger
+	now func() time.Time
 	// onAppend is the OnWorkshopAppend hook (workshops.go).
 	onAppend atomic.Pointer[func(store.WorkshopAppend)]
 }
@@ -60,6 +64,9 @@ func Open(ctx context.Context, path string, o Opts) (*Store, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	// synchronous(FULL): an acknowledged batch is on disk even after a power
 	// cut — terminals delete what the hub acknowledged. It costs one fsync
@@ -100,7 +107,7 @@ func Open(ctx context.Context, path string, o Opts) (*Store, error) {
 	}
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
-	s := &Store{w: w, r: r, log: o.Logger}
+	s := &Store{w: w, r: r, log: o.Logger, now: o.Now}
 	if err := s.prepareHot(ctx); err != nil {
 		r.Close()
 		w.Close()

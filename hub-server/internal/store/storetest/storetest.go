@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, tufTests...)
 	tests = append(tests, rolloutTests...)
 	tests = append(tests, workshopTests...)
+	tests = append(tests, openDataTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
