@@ -1,0 +1,226 @@
+package opendata
+
+import (
+	"bytes"
+	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/quartierhub/quartierhub/internal/atomicfile"
+)
+
+// ErrTooLarge: a day's file does not fit the memory cache.
+var ErrTooLarge = errors.New("opendata: the day's file is larger than the memory cache; give the hub a data directory")
+
+// entry is one finished day's file, ready to serve.
+type entry struct {
+	content io.ReadSeeker
+	size    int64
+	modTime time.Time
+	etag    string // quoted
+	close   func() error
+}
+
+// cache keeps finished days' files. get returns the file when present;
+// put makes it with write and returns it.
+type cache interface {
+	get(day time.Time) (entry, bool, error)
+	put(day time.Time, now time.Time, write func(io.Writer) error) (entry, error)
+	size(day time.Time) (int64, bool)
+}
+
+// hashingWriter counts and hashes what passes through it.
+type hashingWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (hw *hashingWriter) Write(p []byte) (int, error) {
+	n, err := hw.w.Write(p)
+	hw.h.Write(p[:n])
+	hw.n += int64(n)
+	return n, err
+}
+
+func etagOf(h hash.Hash) string { return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"` }
+
+// dirCache keeps the files in a directory: DIR/air/YYYY-MM-DD.csv.gz,
+// written atomically, so each hub process sharing the directory (or
+// restarting) finds them whole. ETags are the content's hash, computed
+// once per process.
+type dirCache struct {
+	dir   string
+	perm  os.FileMode // of the files; 0: 0640 (the hub's own cache)
+	mu    sync.Mutex
+	etags map[string]string // by file name
+}
+
+func (c *dirCache) path(day time.Time) string {
+	return filepath.Join(c.dir, filepath.FromSlash(DayFileName(day)))
+}
+
+func (c *dirCache) get(day time.Time) (entry, bool, error) {
+	p := c.path(day)
+	fh, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return entry{}, false, nil
+	} else if err != nil {
+		return entry{}, false, fmt.Errorf("opendata: cache: %w", err)
+	}
+	fi, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return entry{}, false, fmt.Errorf("opendata: cache: %w", err)
+	}
+	c.mu.Lock()
+	etag := c.etags[p]
+	c.mu.Unlock()
+	if etag == "" {
+		h := sha256.New()
+		if _, err := io.Copy(h, fh); err != nil {
+			fh.Close()
+			return entry{}, false, fmt.Errorf("opendata: cache: %w", err)
+		}
+		if _, err := fh.Seek(0, io.SeekStart); err != nil {
+			fh.Close()
+			return entry{}, false, fmt.Errorf("opendata: cache: %w", err)
+		}
+		etag = etagOf(h)
+		c.remember(p, etag)
+	}
+	return entry{content: fh, size: fi.Size(), modTime: fi.ModTime().UTC(), etag: etag, close: fh.Close}, true, nil
+}
+
+func (c *dirCache) remember(p, etag string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.etags == nil {
+		c.etags = map[string]string{}
+	}
+	c.etags[p] = etag
+}
+
+func (c *dirCache) put(day, now time.Time, write func(io.Writer) error) (entry, error) {
+	p := c.path(day)
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		return entry{}, fmt.Errorf("opendata: cache: %w", err)
+	}
+	h := sha256.New()
+	perm := c.perm
+	if perm == 0 {
+		perm = 0o640
+	}
+	err := atomicfile.Stream(p, perm, func(w io.Writer) error {
+		return write(&hashingWriter{w: w, h: h})
+	})
+	if err != nil {
+		return entry{}, err
+	}
+	c.remember(p, etagOf(h))
+	e, ok, err := c.get(day)
+	if err == nil && !ok {
+		err = fmt.Errorf("opendata: cache: %s vanished after it was written", p)
+	}
+	return e, err
+}
+
+func (c *dirCache) size(day time.Time) (int64, bool) {
+	fi, err := os.Stat(c.path(day))
+	if err != nil {
+		return 0, false
+	}
+	return fi.Size(), true
+}
+
+// memCache keeps the files in memory, at most max bytes, dropping the
+// least recently served first.
+type memCache struct {
+	max   int64
+	mu    sync.Mutex
+	used  int64
+	order *list.List // of *memFile, most recent first
+	files map[time.Time]*list.Element
+}
+
+type memFile struct {
+	day     time.Time
+	data    []byte
+	modTime time.Time
+	etag    string
+}
+
+func newMemCache(maxBytes int64) *memCache {
+	return &memCache{max: maxBytes, order: list.New(), files: map[time.Time]*list.Element{}}
+}
+
+func (f *memFile) entry() entry {
+	return entry{content: bytes.NewReader(f.data), size: int64(len(f.data)), modTime: f.modTime, etag: f.etag, close: func() error { return nil }}
+}
+
+func (c *memCache) get(day time.Time) (entry, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.files[day]
+	if !ok {
+		return entry{}, false, nil
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*memFile).entry(), true, nil
+}
+
+// limitedBuffer fails a write that would take it past max.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int64
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if int64(b.Len()+len(p)) > b.max {
+		return 0, ErrTooLarge
+	}
+	return b.Buffer.Write(p)
+}
+
+func (c *memCache) put(day, now time.Time, write func(io.Writer) error) (entry, error) {
+	buf := &limitedBuffer{max: c.max}
+	h := sha256.New()
+	if err := write(&hashingWriter{w: buf, h: h}); err != nil {
+		return entry{}, err
+	}
+	f := &memFile{day: day, data: buf.Bytes(), modTime: now.UTC().Truncate(time.Second), etag: etagOf(h)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.files[day]; ok {
+		c.drop(el)
+	}
+	for c.used+int64(len(f.data)) > c.max && c.order.Len() > 0 {
+		c.drop(c.order.Back())
+	}
+	c.files[day] = c.order.PushFront(f)
+	c.used += int64(len(f.data))
+	return f.entry(), nil
+}
+
+func (c *memCache) drop(el *list.Element) {
+	f := c.order.Remove(el).(*memFile)
+	delete(c.files, f.day)
+	c.used -= int64(len(f.data))
+}
+
+func (c *memCache) size(day time.Time) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.files[day]; ok {
+		return int64(len(el.Value.(*memFile).data)), true
+	}
+	return 0, false
+}
