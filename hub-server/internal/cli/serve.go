@@ -66,5 +66,8 @@ func serveFlags(fs *flag.FlagSet, cfg *hub.Config) {
 		return nil
 	})
 
+	fs.DurationVar(&cfg.STA.StatementTimeout, "sta-statement-timeout", 5*time.Second, "SensorThings API: cancel a query's SQL statement after this long (the client gets 503)")
+	fs.IntVar(&cfg.STA.MaxConcurrent, "sta-max-concurrent", 8, "SensorThings API: requests that query at once; more get 503 with Retry-After")
+
 	fs.StringVar(&cfg.Pprof, "pprof", "", "serve Go's profiling endpoints (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; never a public one (empty: off)")
 }

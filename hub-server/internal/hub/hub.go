@@ -39,6 +39,7 @@ import (
 	"github.com/quartierhub/quartierhub/hub-server/internal/ops"
 	"github.com/quartierhub/quartierhub/hub-server/internal/rollout"
 	"github.com/quartierhub/quartierhub/hub-server/internal/server"
+	"github.com/quartierhub/quartierhub/hub-server/internal/sta"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/terminalapi"
 	"github.com/quartierhub/quartierhub/hub-server/internal/tufrepo"
@@ -77,6 +78,8 @@ type Config struct {
 	Pprof string
 	// Fleet tunes the fleet machinery.
 	Fleet FleetConfig
+	// STA tunes the SensorThings API.
+	STA STAConfig
 	// TUFRefresh is how often the TUF timestamp's freshness is checked
 	// (tufrepo.RefresherOpts.Every). Default 1 hour.
 	TUFRefresh time.Duration
@@ -115,6 +118,8 @@ type Hub struct {
 	// pages and the terminal API's workshop endpoints use it; terminals'
 	// uploads reach it through the store's hook.
 	Workshops *workshops.Service
+	// STA serves the open data as a SensorThings API under sta.Prefix.
+	STA *sta.Handler
 	// TUF serves the TUF repository of releases under tufhttp.Prefix.
 	TUF *tufhttp.Handler
 	// TUFRefresher keeps the repository's timestamp fresh (a singleton).
@@ -182,6 +187,7 @@ func (h *Hub) build(ctx context.Context) error {
 		return err
 	}
 	h.Console = c
+	h.buildSTA()
 	h.Handler = h.routes()
 	h.Server = server.New(server.Opts{Addr: cfg.Listen, Listener: cfg.Listener, Handler: h.Handler, Logger: log, OnListening: cfg.OnListening,
 		TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, TrustedProxies: cfg.TrustedProxies})
@@ -197,6 +203,8 @@ func (h *Hub) routes() http.Handler {
 	app := http.NewServeMux()
 	app.Handle("/api/", h.TerminalAPI)
 	app.Handle(tufhttp.Prefix, h.TUF)
+	app.Handle(sta.Prefix, h.STA)
+	app.Handle(sta.Prefix+"/", h.STA)
 	app.Handle("/", h.Console)
 	mux := http.NewServeMux()
 	h.Ops.Register(mux)
