@@ -46,9 +46,15 @@ const usage = `usage:
   hub-server serve --data HUBDIR|--db URL [--listen ADDR] [--tls-cert F --tls-key F] [--trusted-proxy CIDR]... [--pprof ADDR]
       [--webhook URL] [--offline-after 10m] [alert thresholds, see serve -h]
       --db postgres://… (or $QUARTIERHUB_DB): several hub processes on one PostgreSQL database
+      [--public-url URL] [--open-data-licence dl-de/zero-2.0|dl-de/by-2.0|cc-zero|cc-by-4.0] [--open-data-publisher NAME]
+      [--open-data-contact EMAIL] [--open-data-title TITLE]   (the open data catalogue under /open-data/)
   hub-server token create --data HUBDIR|--db URL --terminal NAME --quarter Q [--ttl 24h]
   hub-server token bulk --data HUBDIR|--db URL --prefix NAME --count N [--first 0] --quarter Q [--ttl 24h]   (prints NAME TOKEN lines)
   hub-server export --data HUBDIR|--db URL [--type TYPE] [--format jsonl|csv]
+  hub-server export --data HUBDIR|--db URL --open-data DIR --public-url URL [--from YYYY-MM-DD --to YYYY-MM-DD]
+      [--open-data-licence ID] [--open-data-publisher NAME] [--open-data-contact EMAIL] [--open-data-title TITLE]
+      (the open data files as /open-data/ serves them, for portals that harvest files: air/YYYY-MM-DD.csv.gz per
+      finished day, default the last 31, stations.geojson, catalog.jsonld; each replaced atomically)
   hub-server backup --data HUBDIR --to FILE   (a consistent copy of hub.db while the hub runs)
   hub-server terminal list --data HUBDIR|--db URL [--online-within 90s]
   hub-server terminal show --data HUBDIR|--db URL --terminal NAME [--history 20]
@@ -394,8 +400,12 @@ func export(ctx context.Context, args []string, o Opts) error {
 	fs, data := flags("export")
 	typ := fs.String("type", "", "export only records of this type (default all)")
 	format := fs.String("format", "jsonl", "jsonl or csv")
+	od := openDataFlags(fs)
 	if err := parse(fs, args, data); err != nil {
 		return err
+	}
+	if od.dir != "" {
+		return exportOpenData(ctx, fs, data, od, o)
 	}
 	st, err := openStore(ctx, data)
 	if err != nil {

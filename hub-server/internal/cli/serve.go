@@ -53,6 +53,8 @@ func serveFlags(fs *flag.FlagSet, cfg *hub.Config) {
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "the hub's address as terminals and residents reach it, e.g. https://hub.example.org (default: from each request)")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark console cookies Secure even on plain HTTP (behind a TLS proxy that does not set X-Forwarded-Proto)")
 
+	catalogFlags(fs, &cfg.OpenData)
+
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "serve HTTPS with this certificate chain (PEM); needs --tls-key")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "the private key (PEM) of --tls-cert")
 	fs.Func("trusted-proxy", "CIDR or address of a reverse proxy whose X-Forwarded-For/-Proto are believed (repeatable)", func(v string) error {

@@ -9,7 +9,8 @@
 //
 // One address serves everything: /metrics, /healthz and /readyz (ops),
 // /api/ (the terminal API), /tuf/v1/ (the TUF repository of releases,
-// package tufrepo) and the rest (the console), each request
+// package tufrepo), /open-data/ (the open data files, package opendata)
+// and the rest (the console), each request
 // counted for the metrics, logged without personal data and, behind
 // trusted proxies, seen with the client's address (package server).
 //
@@ -29,6 +30,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,6 +38,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/console"
 	"github.com/quartierhub/quartierhub/hub-server/internal/fleet"
+	"github.com/quartierhub/quartierhub/hub-server/internal/opendata"
 	"github.com/quartierhub/quartierhub/hub-server/internal/ops"
 	"github.com/quartierhub/quartierhub/hub-server/internal/rollout"
 	"github.com/quartierhub/quartierhub/hub-server/internal/server"
@@ -80,6 +83,9 @@ type Config struct {
 	Fleet FleetConfig
 	// STA tunes the SensorThings API.
 	STA STAConfig
+	// OpenData describes the open data catalogue (licence, publisher,
+	// contact, title); its PublicURL defaults to PublicURL.
+	OpenData opendata.Catalog
 	// TUFRefresh is how often the TUF timestamp's freshness is checked
 	// (tufrepo.RefresherOpts.Every). Default 1 hour.
 	TUFRefresh time.Duration
@@ -118,6 +124,10 @@ type Hub struct {
 	// pages and the terminal API's workshop endpoints use it; terminals'
 	// uploads reach it through the store's hook.
 	Workshops *workshops.Service
+	// OpenData makes and serves the open data files under
+	// opendata.Prefix, cached in DATA/cache/open-data (in memory without
+	// a data directory).
+	OpenData *opendata.Files
 	// STA serves the open data as a SensorThings API under sta.Prefix.
 	STA *sta.Handler
 	// TUF serves the TUF repository of releases under tufhttp.Prefix.
@@ -188,6 +198,17 @@ func (h *Hub) build(ctx context.Context) error {
 	}
 	h.Console = c
 	h.buildSTA()
+	od := cfg.OpenData
+	if od.PublicURL == "" {
+		od.PublicURL = cfg.PublicURL
+	}
+	odOpts := opendata.Opts{Catalog: od, Now: cfg.Now, Logger: log}
+	if cfg.Store.DataDir != "" {
+		odOpts.CacheDir = filepath.Join(cfg.Store.DataDir, "cache", "open-data")
+	}
+	if h.OpenData, err = opendata.New(h.Store, odOpts); err != nil {
+		return err
+	}
 	h.Handler = h.routes()
 	h.Server = server.New(server.Opts{Addr: cfg.Listen, Listener: cfg.Listener, Handler: h.Handler, Logger: log, OnListening: cfg.OnListening,
 		TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, TrustedProxies: cfg.TrustedProxies})
@@ -205,6 +226,7 @@ func (h *Hub) routes() http.Handler {
 	app.Handle(tufhttp.Prefix, h.TUF)
 	app.Handle(sta.Prefix, h.STA)
 	app.Handle(sta.Prefix+"/", h.STA)
+	app.Handle(opendata.Prefix, h.OpenData.Handler())
 	app.Handle("/", h.Console)
 	mux := http.NewServeMux()
 	h.Ops.Register(mux)
@@ -232,6 +254,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	g.Go(func() error { return h.Console.Run(gctx) })
 	g.Go(func() error { return h.Batcher.Run(gctx) })
 	g.Go(func() error { return h.Workshops.Run(gctx) })
+	g.Go(func() error { return h.OpenData.Run(gctx) })
 	g.Go(func() error { return h.TerminalAPI.Run(gctx) }) // closes the terminals' live sockets, which the server's shutdown does not
 	g.Go(func() error { return h.runSingletons(gctx) })
 	return g.Wait()
