@@ -25,6 +25,9 @@ const (
 	ChangeOwnPass Action = "change_own_pwd" // one's own password
 	ManageUpdates Action = "manage_updates" // publish releases, start, pause, resume and stop rollouts, maintenance windows
 	RunWorkshops  Action = "run_workshops"  // prepare, run and export participation workshops (console and projector)
+	// ManageOpenData: a terminal's site (point, place, indoors) and what of
+	// its air is published, or that nothing is.
+	ManageOpenData Action = "manage_open_data"
 )
 
 // Roles lists the roles, most powerful first.
@@ -33,7 +36,8 @@ var Roles = []string{store.RoleAdmin, store.RoleModerator, store.RoleViewer}
 // permissions is the one table of who may do what.
 //
 //   - admin: everything, including software updates (releases,
-//     rollouts, maintenance windows).
+//     rollouts, maintenance windows) and what is published as open data
+//     (a terminal's site: where it stands, indoor CO2 per minute).
 //   - moderator: runs participation workshops and handles residents'
 //     reports — reads the fleet and the results, works on reports, edits
 //     content (announcements, pages, surveys) but not terminal settings,
@@ -55,6 +59,7 @@ var permissions = map[string]map[Action]bool{
 		ViewFleet: true, ViewReports: true, ViewAudit: true, EditReports: true, EditContent: true, EditSettings: true,
 		SendCommands: true, ManageTerms: true, ManageUsers: true, ChangeOwnPass: true,
 		AckAlerts: true, MuteAlerts: true, ViewDiags: true, ViewScreens: true, ManageUpdates: true, RunWorkshops: true,
+		ManageOpenData: true,
 	},
 	store.RoleModerator: {
 		ViewFleet: true, ViewReports: true, EditReports: true, EditContent: true, ChangeOwnPass: true, RunWorkshops: true,

@@ -22,22 +22,23 @@ import (
 func TestRoleTable(t *testing.T) {
 	const A, M, V = "admin", "moderator", "viewer"
 	want := map[Action][]string{
-		ViewFleet:     {A, M, V},
-		ViewReports:   {A, M, V},
-		ViewAudit:     {A, V},
-		EditReports:   {A, M},
-		EditContent:   {A, M},
-		EditSettings:  {A},
-		SendCommands:  {A},
-		ManageTerms:   {A},
-		ManageUsers:   {A},
-		ChangeOwnPass: {A, M, V},
-		AckAlerts:     {A},
-		MuteAlerts:    {A},
-		ViewDiags:     {A, V},
-		ViewScreens:   {A, V},
-		ManageUpdates: {A},
-		RunWorkshops:  {A, M},
+		ViewFleet:      {A, M, V},
+		ViewReports:    {A, M, V},
+		ViewAudit:      {A, V},
+		EditReports:    {A, M},
+		EditContent:    {A, M},
+		EditSettings:   {A},
+		SendCommands:   {A},
+		ManageTerms:    {A},
+		ManageUsers:    {A},
+		ChangeOwnPass:  {A, M, V},
+		AckAlerts:      {A},
+		MuteAlerts:     {A},
+		ViewDiags:      {A, V},
+		ViewScreens:    {A, V},
+		ManageUpdates:  {A},
+		RunWorkshops:   {A, M},
+		ManageOpenData: {A},
 	}
 	for _, role := range append(Roles, "", "root") {
 		for a, allowed := range want {
@@ -185,6 +186,10 @@ func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 		form.Set("op", "open") // the one event a draft takes
 	case "/console/rollouts/" + f.rollout + "/pause", "/console/rollouts/" + f.rollout + "/stop":
 		form.Set("reason", "role test")
+	case "/console/terminals/jst-1/site":
+		form = siteForm("0", "51.0504, 13.7373", "", "Bönischplatz", false, nil)
+	case "/console/terminals/jst-1/site/stop":
+		form.Set("version", "1")
 	case "/console/windows":
 		form.Set("quarter", "")
 		form.Set("updated", "0")
@@ -249,7 +254,8 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 		"screenshot.view": ViewScreens, "release.add": ManageUpdates, "window.set": ManageUpdates, "window.delete": ManageUpdates,
 		"rollout.start": ManageUpdates, "rollout.pause": ManageUpdates, "rollout.resume": ManageUpdates, "rollout.stop": ManageUpdates,
 		"workshop.create": RunWorkshops, "workshop.copy": RunWorkshops, "workshop.update": RunWorkshops, "workshop.event": RunWorkshops,
-		"workshop.export": RunWorkshops, "workshop.conflict": RunWorkshops}
+		"workshop.export": RunWorkshops, "workshop.conflict": RunWorkshops,
+		"site.set": ManageOpenData, "site.delete": ManageOpenData, "site.conflict": ManageOpenData}
 	seen := map[string]bool{}
 	for _, e := range entries {
 		seen[e.Action] = true
@@ -266,7 +272,8 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 		}
 	}
 	for _, a := range []string{"terminal.revoke", "terminal.rotate", "terminal.tag", "terminal.token", "command.send", "report.status", "user.create", "user.update", "reports.export", "user.login", "user.logout",
-		"alert.ack", "alert.mute", "alert.unmute", "diagnostics.download", "screenshot.view", "window.set", "rollout.pause", "rollout.resume", "rollout.stop"} {
+		"alert.ack", "alert.mute", "alert.unmute", "diagnostics.download", "screenshot.view", "window.set", "rollout.pause", "rollout.resume", "rollout.stop",
+		"site.set", "site.delete"} {
 		if !seen[a] {
 			t.Errorf("no audit entry for %s", a)
 		}
