@@ -60,6 +60,8 @@ const usage = `usage:
   hub-server terminal show --data HUBDIR|--db URL --terminal NAME [--history 20]
   hub-server terminal tag --data HUBDIR|--db URL --terminal NAME --tags a,b   (replaces; "" clears)
   hub-server terminal revoke --data HUBDIR|--db URL (--terminal NAME | --id TERMINAL_ID)
+  hub-server terminal site NAME --data HUBDIR|--db URL [--lat 51.05 --lon 13.74 --place P] [--indoor] [--publish co2=off,pm25=hour]
+      [--co2-minute-indoors] | --clear   (where it stands and what of its air is published as open data; --clear stops it)
   hub-server user add --data HUBDIR|--db URL --name NAME --role admin|moderator|viewer --password-stdin
   hub-server user password --data HUBDIR|--db URL --name NAME --password-stdin [--enable]
   hub-server user list --data HUBDIR|--db URL
@@ -204,6 +206,8 @@ func run(ctx context.Context, args []string, o Opts) error {
 		return terminalShow(ctx, args[2:], o)
 	case cmd(2) == "terminal tag":
 		return terminalTag(ctx, args[2:], o)
+	case cmd(2) == "terminal site":
+		return terminalSite(ctx, args[2:], o)
 	case cmd(2) == "config set":
 		return configSet(ctx, args[2:], o)
 	case cmd(2) == "config show":
@@ -268,7 +272,7 @@ func run(ctx context.Context, args []string, o Opts) error {
 // subcommands names each command group's subcommands, for a group given
 // without one (or with one it does not have).
 var subcommands = map[string]string{
-	"token": "create, bulk", "terminal": "list, show, tag, revoke", "config": "set, show, example",
+	"token": "create, bulk", "terminal": "list, show, tag, revoke, site", "config": "set, show, example",
 	"card": "hash", "pin": "hash", "command": "send, list", "alert": "list, ack, mute, unmute",
 	"user": "add, password, list", "diagnostics": "show", "release": "keys, init, sign, add, root, list",
 	"workshop": "example, create, list, phase, export",
