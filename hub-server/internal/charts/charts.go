@@ -57,7 +57,7 @@ type Size struct{ Width, Height float64 }
 // (text stays readable when the image is scaled to 360 px).
 var (
 	Wide   = Size{Width: 720, Height: 300}
-	Narrow = Size{Width: 400, Height: 300}
+	Narrow = Size{Width: 340, Height: 280}
 )
 
 // MaxPoints bounds the points of one chart (a 30-day window of minutes is

@@ -146,6 +146,9 @@ type Opts struct {
 	// Workshops is the hub's workshop service; nil: the workshop pages
 	// say the hub runs none.
 	Workshops WorkshopService
+	// AirMap is the public air page's map; zero: the page lists the
+	// terminals by quarter only (air_map.go).
+	AirMap AirMap
 }
 
 // Console serves the web console and the public status pages.
@@ -167,6 +170,8 @@ type Console struct {
 	liveSlots chan struct{}
 	// phone holds the phone pages' limits and live sockets.
 	phone *phones
+	// air holds the public air pages' limit and caches (air_show.go).
+	air *airState
 }
 
 // New returns the console on st.
@@ -213,6 +218,9 @@ func New(st store.Store, o Opts) (*Console, error) {
 	if !knownLang(o.PublicLang) {
 		o.PublicLang = "de"
 	}
+	if err := o.AirMap.Check(); err != nil {
+		return nil, err
+	}
 	p, err := loadPages()
 	if err != nil {
 		return nil, err
@@ -229,7 +237,9 @@ func New(st store.Store, o Opts) (*Console, error) {
 	if c.phone, err = newPhones(o.Phone, o.Rand); err != nil {
 		return nil, err
 	}
+	c.air = newAirState(o)
 	c.routes()
+	c.airRoutes()
 	return c, nil
 }
 

@@ -171,14 +171,18 @@ var flashes = map[string]*Message{
 // render shows page with its title (in the page's language), nav (the
 // menu entry to mark) and data.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, title *Message, nav string, data any) {
-	c.renderIn(w, r, status, c.lang(r, principalFrom(r.Context()), page == "status"), page, title, nav, data)
+	c.renderIn(w, r, status, c.lang(r, principalFrom(r.Context()), publicPage(page)), page, title, nav, data)
 }
+
+// publicPage reports whether page is one of the public pages (the status
+// page, the air pages): no console navigation, the public's language.
+func publicPage(page string) bool { return page == "status" || page == "air" || page == "air_terminal" }
 
 // renderIn is render in lang, for a page whose language is not its
 // reader's (the projector speaks the workshop's language to the room).
 func (c *Console) renderIn(w http.ResponseWriter, r *http.Request, status int, lang, page string, title *Message, nav string, data any) {
 	p := principalFrom(r.Context())
-	public := page == "status"
+	public := publicPage(page)
 	t, ok := c.pages.m[lang][page]
 	if !ok {
 		c.serverError(w, r, "render", fmt.Errorf("no page %q", page))

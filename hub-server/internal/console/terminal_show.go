@@ -35,6 +35,7 @@ type terminalData struct {
 	ScreenshotSize  string
 	Audit           []store.Audit
 	CommandKinds    []string
+	Air             terminalAir // its air charts (air_show.go)
 }
 
 type diagnosticsRow struct {
@@ -132,6 +133,10 @@ func (c *Console) terminalShow(w http.ResponseWriter, r *http.Request) {
 			c.serverError(w, r, "terminal audit", err)
 			return
 		}
+	}
+	if d.Air, err = c.terminalAirOf(ctx, c.lang(r, principalFrom(ctx), false), t, now); err != nil {
+		c.serverError(w, r, "terminal air", err)
+		return
 	}
 	layers, err := c.st.ConfigLayers(ctx)
 	if err != nil {
