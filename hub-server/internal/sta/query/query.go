@@ -170,7 +170,8 @@ type Statement struct {
 	// a row number Limit+1 means there is a next page.
 	Limit int
 
-	scan []scanner
+	scan  []scanner
+	extra int // the sort keys a union of branches reads after the values
 }
 
 // Row is one decoded row: the entity's @iot.id and the values of the
