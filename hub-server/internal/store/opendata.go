@@ -115,8 +115,11 @@ type OpenData interface {
 	// QueryOpenData runs one read-only statement a SensorThings request
 	// compiled (placeholders "?", whatever the dialect), calling fn once
 	// per row with a scan function, within timeout (the statement is
-	// cancelled after it). Dialect is DialectSQLite or DialectPostgres.
+	// cancelled after it; the error then wraps context.DeadlineExceeded).
+	// The statement cannot write. Rows are not bounded here: the caller
+	// bounds them with LIMIT.
 	QueryOpenData(ctx context.Context, timeout time.Duration, query string, args []any, fn func(scan func(dest ...any) error) error) error
-	// OpenDataDialect is the dialect QueryOpenData speaks.
+	// OpenDataDialect is the dialect QueryOpenData speaks: DialectSQLite
+	// or DialectPostgres.
 	OpenDataDialect() string
 }

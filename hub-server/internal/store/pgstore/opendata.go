@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/internal/air"
@@ -264,6 +265,10 @@ func (s *Store) QueryOpenData(ctx context.Context, timeout time.Duration, query 
 	var cb errCallback
 	if errors.As(err, &cb) {
 		return cb.err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "57014" { // query_canceled: the statement_timeout
+		return fmt.Errorf("pgstore: open data query: %w: %w", context.DeadlineExceeded, err)
 	}
 	if err != nil {
 		return fmt.Errorf("pgstore: open data query: %w", err)

@@ -69,6 +69,8 @@ type Store struct {
 	mig  *goose.Provider
 	log  *slog.Logger
 	now  func() time.Time
+	// od makes sensor_minute records observations (opendata_ingest.go).
+	od *store.ObservationIngest
 	// onAppend is the OnWorkshopAppend hook (workshops.go).
 	onAppend atomic.Pointer[func(store.WorkshopAppend)]
 }
@@ -99,7 +101,7 @@ func Open(ctx context.Context, url string, o Opts) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Store{pool: pool, db: stdlib.OpenDBFromPool(pool), log: o.Logger, now: o.Now}
+	s := &Store{pool: pool, db: stdlib.OpenDBFromPool(pool), log: o.Logger, now: o.Now, od: store.NewObservationIngest()}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -179,9 +181,10 @@ func (s *Store) Close() error {
 const lockSpace int32 = 0x5148 // "QH"
 
 const (
-	lockTerminals int32 = iota + 1 // terminals.num, token creation against enrolment
-	lockConfig                     // config_layers.version and seq
-	lockAudit                      // audit_log.seq
+	lockTerminals   int32 = iota + 1 // terminals.num, token creation against enrolment
+	lockConfig                       // config_layers.version and seq
+	lockAudit                        // audit_log.seq
+	lockDatastreams                  // datastreams.id
 )
 
 func xactLock(ctx context.Context, tx pgx.Tx, n int32) error {
@@ -398,8 +401,10 @@ func (s *Store) IngestBatch(ctx context.Context, terminalID string, recs []api.R
 		payloads[j] = validText(r.Payload)
 	}
 	var ack api.BatchAck
+	var obs *store.ObservationBatch
 	recv := store.Nanos(receivedAt)
-	err := s.tx(ctx, "ingest", func(tx pgx.Tx) error {
+	ingest := func(tx pgx.Tx) error {
+		obs = nil
 		var num int64
 		var revoked *int64
 		err := tx.QueryRow(ctx, `SELECT num, revoked_at FROM terminals WHERE id = $1`, terminalID).Scan(&num, &revoked)
@@ -433,9 +438,26 @@ func (s *Store) IngestBatch(ctx context.Context, terminalID string, recs []api.R
 		// Workshop events not stored count as duplicates too: the
 		// terminal may forget them either way.
 		ack = api.BatchAck{Stored: stored, Duplicates: total - stored}
-		_, err = tx.Exec(ctx, `UPDATE terminals SET last_seen_at = $1 WHERE num = $2`, recv, num)
+		if _, err = tx.Exec(ctx, `UPDATE terminals SET last_seen_at = $1 WHERE num = $2`, recv, num); err != nil {
+			return err
+		}
+		// After the terminal's row, as PutSite orders its locks: terminal,
+		// then its datastreams.
+		obs, err = s.ingestObservations(ctx, tx, num, recs)
 		return err
-	})
+	}
+	err := s.tx(ctx, "ingest", ingest)
+	// Another process stored some of the minutes meanwhile (the terminal
+	// resent the batch to another hub process): again, seeing them.
+	for attempt := 0; errors.Is(err, store.ErrObservationRace) && attempt < 3 && ctx.Err() == nil; attempt++ {
+		err = s.tx(ctx, "ingest", ingest)
+	}
+	if err == nil && obs != nil {
+		obs.Commit()
+		if obs.Skipped > 0 {
+			s.log.Debug("sensor_minute records kept as records only: no minute the hub reads", "terminal", terminalID, "records", obs.Skipped)
+		}
+	}
 	if err == nil && report.Dropped > 0 {
 		ws.LogDrops(s.log, terminalID)
 	}

@@ -26,3 +26,14 @@ func open(t *testing.T, url string) *pgstore.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, teststores.PostgresURL(t)) })
 }
+
+func BenchmarkIngest(b *testing.B) {
+	storetest.BenchmarkIngest(b, func(b *testing.B) store.Store {
+		s, err := pgstore.Open(context.Background(), pgtest.NewDatabase(b), pgstore.Opts{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
+}

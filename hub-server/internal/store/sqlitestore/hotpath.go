@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -136,6 +137,7 @@ type ingestReq struct {
 	ws         store.WorkshopBatch  // the workshop events
 	report     store.WorkshopAppend // for the OnWorkshopAppend hook, after commit
 	receivedAt time.Time
+	obs        *store.ObservationBatch // its observations, remembered after commit
 	ack        api.BatchAck
 	err        error
 	done       chan struct{}
@@ -285,6 +287,12 @@ func (s *Store) ingestGroup(group []*ingestReq) {
 		if r.err != nil {
 			continue
 		}
+		if r.obs != nil {
+			r.obs.Commit()
+			if r.obs.Skipped > 0 {
+				s.log.Debug("sensor_minute records kept as records only: no minute the hub reads", "terminal", r.terminalID, "records", r.obs.Skipped)
+			}
+		}
 		if r.report.Dropped > 0 {
 			r.ws.LogDrops(s.log, r.terminalID)
 		}
@@ -314,6 +322,9 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, r *ingestReq) (api.Ba
 	if err != nil {
 		return api.BatchAck{}, fmt.Errorf("sqlitestore: ingest: %w", err)
 	}
+	if err := s.ingestObservations(ctx, tx, r, num); err != nil {
+		return api.BatchAck{}, fmt.Errorf("sqlitestore: ingest: %w", err)
+	}
 	total := len(r.recs) + r.ws.Len()
 	if total > len(r.recs) {
 		if err := ingestWorkshopEvents(ctx, tx, &r.ws); err != nil {
@@ -331,6 +342,29 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, r *ingestReq) (api.Ba
 	// Workshop events not stored count as duplicates too: the terminal
 	// may forget them either way.
 	return api.BatchAck{Stored: int(stored), Duplicates: total - int(stored)}, nil
+}
+
+// ingestObservations stores the batch's sensor minutes as observations
+// (store.ObservationIngest) in tx.
+func (s *Store) ingestObservations(ctx context.Context, tx *sql.Tx, r *ingestReq, num int64) error {
+	r.obs = nil
+	first := slices.IndexFunc(r.recs, func(rec api.Record) bool { return rec.Type == store.SensorMinuteType })
+	if first < 0 {
+		return nil
+	}
+	otx := &obsTx{tx: tx, stmts: s.obs}
+	defer otx.close()
+	b := s.od.Batch(otx, num)
+	for i := first; i < len(r.recs); i++ {
+		if err := b.Add(ctx, &r.recs[i]); err != nil {
+			return err
+		}
+	}
+	if err := b.Finish(ctx); err != nil {
+		return err
+	}
+	r.obs = b
+	return nil
 }
 
 func (s *Store) insertRecords(ctx context.Context, tx *sql.Tx, num int64, recs []api.Record, recv int64) (int64, error) {

@@ -47,6 +47,9 @@ type Store struct {
 	ing *ingester
 	log *slog.Logger
 	now func() time.Time
+	// od and obs make sensor_minute records observations (opendata_ingest.go).
+	od  *store.ObservationIngest
+	obs obsStmts
 	// onAppend is the OnWorkshopAppend hook (workshops.go).
 	onAppend atomic.Pointer[func(store.WorkshopAppend)]
 }
@@ -107,8 +110,14 @@ func Open(ctx context.Context, path string, o Opts) (*Store, error) {
 	}
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
-	s := &Store{w: w, r: r, log: o.Logger, now: o.Now}
+	s := &Store{w: w, r: r, log: o.Logger, now: o.Now, od: store.NewObservationIngest()}
 	if err := s.prepareHot(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	if s.obs, err = prepareObs(ctx, w, store.ObservationStatements); err != nil {
+		s.hot.close()
 		r.Close()
 		w.Close()
 		return nil, err
@@ -145,6 +154,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 func (s *Store) Close() error {
 	s.stopIngester()
 	s.hot.close()
+	s.obs.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

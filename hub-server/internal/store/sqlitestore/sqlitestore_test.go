@@ -70,3 +70,14 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("enrol with a token stored before reopening: %v", err)
 	}
 }
+
+func BenchmarkIngest(b *testing.B) {
+	storetest.BenchmarkIngest(b, func(b *testing.B) store.Store {
+		s, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "hub.db"), sqlitestore.Opts{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
+}

@@ -17,6 +17,14 @@ var openDataTests = []struct {
 }{
 	{"OpenDataSiteCAS", testSiteCAS},
 	{"OpenDataSiteBadInput", testSiteBadInput},
+	{"OpenDataIngest", testObservationIngest},
+	{"OpenDataIngestNotMinutes", testObservationNotMinutes},
+	{"OpenDataPM25AbovePM10", testPM25AbovePM10},
+	{"OpenDataFlatLine", testFlatLine},
+	{"OpenDataHighHumidity", testHighHumidity},
+	{"OpenDataResolution", testResolution},
+	{"OpenDataPublished", testPublishedObservations},
+	{"OpenDataQuery", testQueryOpenData},
 }
 
 func mustPutSite(t *testing.T, s store.Store, site store.Site) store.Site {
