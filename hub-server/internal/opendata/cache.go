@@ -20,8 +20,8 @@ import (
 // ErrTooLarge: a day's file does not fit the memory cache.
 var ErrTooLarge = errors.New("opendata: the day's file is larger than the memory cache; give the hub a data directory")
 
-// entry is one finished day's file, ready to serve.
-type entry struct {
+// DayFile is one finished day's file, ready to serve. Close it.
+type DayFile struct {
 	content io.ReadSeeker
 	size    int64
 	modTime time.Time
@@ -29,11 +29,26 @@ type entry struct {
 	close   func() error
 }
 
+// Content is the gzipped CSV.
+func (e DayFile) Content() io.ReadSeeker { return e.content }
+
+// Size is its length in bytes.
+func (e DayFile) Size() int64 { return e.size }
+
+// ModTime is when it was made.
+func (e DayFile) ModTime() time.Time { return e.modTime }
+
+// ETag is its entity tag (quoted): a hash of the content.
+func (e DayFile) ETag() string { return e.etag }
+
+// Close releases it.
+func (e DayFile) Close() error { return e.close() }
+
 // cache keeps finished days' files. get returns the file when present;
 // put makes it with write and returns it.
 type cache interface {
-	get(day time.Time) (entry, bool, error)
-	put(day time.Time, now time.Time, write func(io.Writer) error) (entry, error)
+	get(day time.Time) (DayFile, bool, error)
+	put(day time.Time, now time.Time, write func(io.Writer) error) (DayFile, error)
 	size(day time.Time) (int64, bool)
 }
 
@@ -68,18 +83,18 @@ func (c *dirCache) path(day time.Time) string {
 	return filepath.Join(c.dir, filepath.FromSlash(DayFileName(day)))
 }
 
-func (c *dirCache) get(day time.Time) (entry, bool, error) {
+func (c *dirCache) get(day time.Time) (DayFile, bool, error) {
 	p := c.path(day)
 	fh, err := os.Open(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return entry{}, false, nil
+		return DayFile{}, false, nil
 	} else if err != nil {
-		return entry{}, false, fmt.Errorf("opendata: cache: %w", err)
+		return DayFile{}, false, fmt.Errorf("opendata: cache: %w", err)
 	}
 	fi, err := fh.Stat()
 	if err != nil {
 		fh.Close()
-		return entry{}, false, fmt.Errorf("opendata: cache: %w", err)
+		return DayFile{}, false, fmt.Errorf("opendata: cache: %w", err)
 	}
 	c.mu.Lock()
 	etag := c.etags[p]
@@ -88,16 +103,16 @@ func (c *dirCache) get(day time.Time) (entry, bool, error) {
 		h := sha256.New()
 		if _, err := io.Copy(h, fh); err != nil {
 			fh.Close()
-			return entry{}, false, fmt.Errorf("opendata: cache: %w", err)
+			return DayFile{}, false, fmt.Errorf("opendata: cache: %w", err)
 		}
 		if _, err := fh.Seek(0, io.SeekStart); err != nil {
 			fh.Close()
-			return entry{}, false, fmt.Errorf("opendata: cache: %w", err)
+			return DayFile{}, false, fmt.Errorf("opendata: cache: %w", err)
 		}
 		etag = etagOf(h)
 		c.remember(p, etag)
 	}
-	return entry{content: fh, size: fi.Size(), modTime: fi.ModTime().UTC(), etag: etag, close: fh.Close}, true, nil
+	return DayFile{content: fh, size: fi.Size(), modTime: fi.ModTime().UTC(), etag: etag, close: fh.Close}, true, nil
 }
 
 func (c *dirCache) remember(p, etag string) {
@@ -109,10 +124,10 @@ func (c *dirCache) remember(p, etag string) {
 	c.etags[p] = etag
 }
 
-func (c *dirCache) put(day, now time.Time, write func(io.Writer) error) (entry, error) {
+func (c *dirCache) put(day, now time.Time, write func(io.Writer) error) (DayFile, error) {
 	p := c.path(day)
 	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
-		return entry{}, fmt.Errorf("opendata: cache: %w", err)
+		return DayFile{}, fmt.Errorf("opendata: cache: %w", err)
 	}
 	h := sha256.New()
 	perm := c.perm
@@ -123,7 +138,7 @@ func (c *dirCache) put(day, now time.Time, write func(io.Writer) error) (entry, 
 		return write(&hashingWriter{w: w, h: h})
 	})
 	if err != nil {
-		return entry{}, err
+		return DayFile{}, err
 	}
 	c.remember(p, etagOf(h))
 	e, ok, err := c.get(day)
@@ -162,16 +177,16 @@ func newMemCache(maxBytes int64) *memCache {
 	return &memCache{max: maxBytes, order: list.New(), files: map[time.Time]*list.Element{}}
 }
 
-func (f *memFile) entry() entry {
-	return entry{content: bytes.NewReader(f.data), size: int64(len(f.data)), modTime: f.modTime, etag: f.etag, close: func() error { return nil }}
+func (f *memFile) entry() DayFile {
+	return DayFile{content: bytes.NewReader(f.data), size: int64(len(f.data)), modTime: f.modTime, etag: f.etag, close: func() error { return nil }}
 }
 
-func (c *memCache) get(day time.Time) (entry, bool, error) {
+func (c *memCache) get(day time.Time) (DayFile, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.files[day]
 	if !ok {
-		return entry{}, false, nil
+		return DayFile{}, false, nil
 	}
 	c.order.MoveToFront(el)
 	return el.Value.(*memFile).entry(), true, nil
@@ -190,11 +205,11 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 	return b.Buffer.Write(p)
 }
 
-func (c *memCache) put(day, now time.Time, write func(io.Writer) error) (entry, error) {
+func (c *memCache) put(day, now time.Time, write func(io.Writer) error) (DayFile, error) {
 	buf := &limitedBuffer{max: c.max}
 	h := sha256.New()
 	if err := write(&hashingWriter{w: buf, h: h}); err != nil {
-		return entry{}, err
+		return DayFile{}, err
 	}
 	f := &memFile{day: day, data: buf.Bytes(), modTime: now.UTC().Truncate(time.Second), etag: etagOf(h)}
 	c.mu.Lock()

@@ -49,10 +49,10 @@ func ParseDayFile(name string) (time.Time, error) {
 // cores). The caller closes the entry. ErrNotFinished for a day not
 // finished at Now, ErrBeforeData for a day before the first published
 // observation.
-func (f *Files) Day(ctx context.Context, day time.Time) (entry, error) {
+func (f *Files) Day(ctx context.Context, day time.Time) (DayFile, error) {
 	day = dayOf(day)
 	if !f.Finished(day, f.o.Now()) {
-		return entry{}, ErrNotFinished
+		return DayFile{}, ErrNotFinished
 	}
 	if e, ok, err := f.cache.get(day); err != nil || ok {
 		return e, err
@@ -61,10 +61,10 @@ func (f *Files) Day(ctx context.Context, day time.Time) (entry, error) {
 	// with empty files for every date there is.
 	cov, _, err := f.coverage(ctx)
 	if err != nil {
-		return entry{}, err
+		return DayFile{}, err
 	}
 	if cov.First.IsZero() || day.Before(dayOf(cov.First)) {
-		return entry{}, ErrBeforeData
+		return DayFile{}, ErrBeforeData
 	}
 	key := day.Format(time.DateOnly)
 	ch := f.flight.DoChan(key, func() (any, error) {
@@ -76,7 +76,7 @@ func (f *Files) Day(ctx context.Context, day time.Time) (entry, error) {
 		defer func() { <-f.gen }()
 		if e, ok, err := f.cache.get(day); err != nil || ok {
 			if ok {
-				e.close()
+				e.Close()
 			}
 			return nil, err
 		}
@@ -88,17 +88,17 @@ func (f *Files) Day(ctx context.Context, day time.Time) (entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.close()
+		e.Close()
 		f.log.Info("open data: day file made", "day", key, "bytes", e.size, "took", time.Since(start).Round(time.Millisecond))
 		return nil, nil
 	})
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			return entry{}, res.Err
+			return DayFile{}, res.Err
 		}
 	case <-ctx.Done():
-		return entry{}, ctx.Err()
+		return DayFile{}, ctx.Err()
 	}
 	e, ok, err := f.cache.get(day)
 	if err == nil && !ok {
@@ -126,7 +126,7 @@ func (f *Files) Warm(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		e.close()
+		e.Close()
 	}
 	return nil
 }

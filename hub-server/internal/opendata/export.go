@@ -56,7 +56,7 @@ func (f *Files) Export(ctx context.Context, dir string, from, to time.Time) ([]W
 			if err != nil {
 				return out, err
 			}
-			e.close()
+			e.Close()
 			out = append(out, Written{Path: DayFileName(d), Bytes: e.size})
 		}
 	}

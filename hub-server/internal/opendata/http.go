@@ -150,7 +150,7 @@ func (h *Handler) day(w http.ResponseWriter, r *http.Request, name string) {
 		textError(w, http.StatusInternalServerError, "the file could not be made; try again later")
 		return
 	}
-	defer e.close()
+	defer e.Close()
 	w.Header().Set("Content-Type", "application/gzip")
 	w.Header().Set("Content-Disposition", `attachment; filename="air-`+day.Format(time.DateOnly)+`.csv.gz"`)
 	w.Header().Set("ETag", e.etag)
