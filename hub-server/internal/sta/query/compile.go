@@ -163,13 +163,6 @@ func (e expr) valueSQL() string {
 	return e.sql
 }
 
-func (e expr) endSQL() string {
-	if e.off2 != 0 {
-		return "(" + e.sql2 + " + " + strconv.FormatInt(e.off2, 10) + ")"
-	}
-	return e.sql2
-}
-
 func typeOf(v any) vtype {
 	switch v.(type) {
 	case nil:

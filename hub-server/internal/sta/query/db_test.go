@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -217,5 +216,3 @@ func mustOptions(t *testing.T, set, raw string) Options {
 	}
 	return o
 }
-
-func fmtIDs(v []int64) string { return fmt.Sprint(v) }

@@ -18,7 +18,6 @@
 package query
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -214,9 +213,6 @@ func NavigationOf(set, name string) (Navigation, bool) {
 	}
 	return Navigation{}, false
 }
-
-// ErrNotImplemented marks the parts not yet written.
-var errNotImplemented = errors.New("query: not implemented")
 
 // ParseOptions parses the query options of a request on entitySet (for
 // /Things(1)/Datastreams: "Datastreams"). Unknown $-options, repeated
