@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/url"
 	"strconv"
 	"time"
@@ -36,7 +37,7 @@ type airStreamView struct {
 	Level     int    // of Now, 0 when none
 	Published string // staff only: what is published of it
 	Charts    []airChartView
-	DataLink  string // public only: its observations in the SensorThings API
+	DataLink  template.URL // public only: its observations in the SensorThings API (built here from an ID, so not escaped again)
 }
 
 // airChartView is one chart and its text alternative: the <img>'s alt
@@ -128,7 +129,7 @@ func (c *Console) airStreamViews(ctx context.Context, lang string, view airView,
 		if view == airStaff {
 			v.Published = airPublished[s.Published].In(lang)
 		} else {
-			v.DataLink = fmt.Sprintf("/sta/v1.1/Datastreams(%d)/Observations?%s", s.ID, url.Values{"$orderby": {"phenomenonTime desc"}}.Encode())
+			v.DataLink = template.URL(fmt.Sprintf("/sta/v1.1/Datastreams(%d)/Observations?%s", s.ID, url.Values{"$orderby": {"phenomenonTime desc"}}.Encode()))
 		}
 		if s.Latest != nil {
 			l, word := levelWord(lang, s.Quantity, s.Latest.Mean)
