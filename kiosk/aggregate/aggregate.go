@@ -34,6 +34,12 @@ type Reading struct {
 	Value    float64   //
 	At       time.Time // when it was measured
 	WarmUp   bool      // taken while the sensor warms up: excluded, counted
+	// Model is the device kind ("sds011", "mhz19") and Expected the
+	// readings a full minute holds at the configured rate; the hub reads
+	// both to flag incomplete minutes (internal/air). Taken from a
+	// minute's first reading.
+	Model    string
+	Expected int
 }
 
 // Aggregate summarises one sensor's quantity over one minute. Mean, Min and
@@ -52,6 +58,12 @@ type Aggregate struct {
 	// Partial marks a minute emitted before it ended (shutdown). Another
 	// Aggregate for the same minute may follow after a restart.
 	Partial bool `json:"partial,omitempty"`
+	// Model is the device kind, e.g. "sds011" (internal/air's model IDs).
+	Model string `json:"model,omitempty"`
+	// Expected is the readings a full minute holds at the configured rate
+	// (SDS011 active 60; query mode 60 s / interval; MH-Z19B 60 s / poll
+	// interval, 12 by default); 0 if unknown.
+	Expected int `json:"expected,omitempty"`
 }
 
 func (a Aggregate) String() string {
@@ -183,7 +195,7 @@ func (g *Aggregator) Add(r Reading) {
 		return
 	}
 	if a == nil {
-		a = &acc{Aggregate: Aggregate{Sensor: r.Sensor, Quantity: r.Quantity, Unit: r.Unit, Minute: minute}}
+		a = &acc{Aggregate: Aggregate{Sensor: r.Sensor, Quantity: r.Quantity, Unit: r.Unit, Minute: minute, Model: r.Model, Expected: r.Expected}}
 		g.open[k] = a
 	}
 	switch {

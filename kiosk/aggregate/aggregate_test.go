@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -245,5 +246,47 @@ func TestConcurrentAdd(t *testing.T) {
 	}
 	if st := g.Stats(); total+int(st.Late) != 8*600 {
 		t.Fatalf("%d aggregated + %d late, want %d readings", total, st.Late, 8*600)
+	}
+}
+
+// The device kind and the expected readings reach the record: the hub
+// flags incomplete minutes with them. The JSON names are the hub's
+// contract (hub-server/internal/store.SensorMinute).
+func TestModelAndExpectedReachTheRecord(t *testing.T) {
+	s := &sink{}
+	g := New(s, Opts{})
+	r := Reading{Sensor: "mhz19-0", Quantity: "co2", Unit: "ppm", Value: 420, At: t0, Model: "mhz19", Expected: 12}
+	g.Add(r)
+	r.Value, r.At = 440, t0.Add(5*time.Second)
+	g.Add(r)
+	if err := g.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := s.all()
+	if len(got) != 1 || got[0].Model != "mhz19" || got[0].Expected != 12 || got[0].Count != 2 {
+		t.Fatalf("got %+v, want model mhz19, 12 expected, 2 readings", got)
+	}
+	b, err := json.Marshal(got[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if fields["model"] != "mhz19" || fields["expected"] != 12.0 || fields["minute"] != "2026-03-01T10:00:00Z" || fields["mean"] != 430.0 {
+		t.Errorf("JSON %s lacks model, expected, minute or mean as the hub reads them", b)
+	}
+	// Readings of drivers that do not say stay without both fields.
+	b, _ = json.Marshal(Aggregate{Sensor: "x", Quantity: "pm25", Minute: t0, Count: 1})
+	var bare map[string]any
+	if err := json.Unmarshal(b, &bare); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := bare["model"]; ok {
+		t.Errorf("empty model written: %s", b)
+	}
+	if _, ok := bare["expected"]; ok {
+		t.Errorf("zero expected written: %s", b)
 	}
 }

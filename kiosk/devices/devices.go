@@ -283,11 +283,39 @@ func (b *builder) addPrinter(c config.Device) error {
 	return nil
 }
 
+// Readings per minute of the sensor drivers' defaults: the SDS011 reports
+// every second in active mode, the MH-Z19B is polled every 5 s.
+const (
+	sds011ActivePerMinute = 60
+	mhz19DefaultPoll      = 5 * time.Second
+)
+
+// expectedPerMinute is the readings a full minute of sensor c holds at its
+// configured rate (aggregate.Reading.Expected), at least 1 for a
+// configured interval longer than a minute; 0 for other kinds.
+func expectedPerMinute(c config.Device) int {
+	every := c.Interval.Duration
+	switch c.Kind {
+	case "sds011":
+		if every <= 0 {
+			return sds011ActivePerMinute
+		}
+	case "mhz19":
+		if every <= 0 {
+			every = mhz19DefaultPoll
+		}
+	default:
+		return 0
+	}
+	return max(1, int(time.Minute/every))
+}
+
 func (b *builder) addSensor(c config.Device) error {
 	m := b.m
 	var d *device
+	expected := expectedPerMinute(c)
 	reading := func(q, unit string, v float64, t time.Time, warm bool) {
-		m.sink.Reading(aggregate.Reading{Sensor: c.ID, Quantity: q, Unit: unit, Value: v, At: t, WarmUp: warm})
+		m.sink.Reading(aggregate.Reading{Sensor: c.ID, Quantity: q, Unit: unit, Value: v, At: t, WarmUp: warm, Model: c.Kind, Expected: expected})
 		d.set(func(detail map[string]any) {
 			detail[q] = v
 			detail["unit_"+q] = unit

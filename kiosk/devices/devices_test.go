@@ -87,7 +87,8 @@ func TestSensorAndPrinterThroughRealPorts(t *testing.T) {
 		return s.has(func(s *sink) bool {
 			var pm25, pm10 bool
 			for _, r := range s.readings {
-				pm25 = pm25 || (r.Sensor == "pm-1" && r.Quantity == "pm25" && r.Value == 7.5 && r.Unit == "ug/m3")
+				// Active mode: a reading a second, 60 a minute.
+				pm25 = pm25 || (r.Sensor == "pm-1" && r.Quantity == "pm25" && r.Value == 7.5 && r.Unit == "ug/m3" && r.Model == "sds011" && r.Expected == 60)
 				pm10 = pm10 || (r.Sensor == "pm-1" && r.Quantity == "pm10" && r.Value == 11)
 			}
 			return pm25 && pm10

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/internal/air"
+	"github.com/quartierhub/quartierhub/kiosk/aggregate"
 )
 
 // A minute as kiosk/aggregate writes it (its JSON tags, copied: the hub
@@ -141,5 +142,24 @@ func TestSiteResolutionAndPublish(t *testing.T) {
 	}
 	if store.EncodePublish(nil) != "{}" {
 		t.Errorf("EncodePublish(nil) = %s", store.EncodePublish(nil))
+	}
+}
+
+// The contract with the terminal: what kiosk/aggregate writes is what the
+// hub reads (a test-only import; the hub itself does not import the kiosk).
+func TestDecodeSensorMinuteReadsTheKiosksAggregate(t *testing.T) {
+	a := aggregate.Aggregate{Sensor: "sds011-0", Quantity: "pm10", Unit: "ug/m3", Minute: time.Date(2026, 12, 6, 10, 1, 0, 0, time.UTC),
+		Count: 45, Mean: 21.5, Min: 20, Max: 23.5, WarmUp: 15, Invalid: 2, Partial: true, Model: "sds011", Expected: 60}
+	b, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := store.DecodeSensorMinute(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Sensor != a.Sensor || m.Quantity != a.Quantity || m.Unit != a.Unit || !m.Minute.Equal(a.Minute) || m.Count != a.Count || m.Mean != a.Mean ||
+		m.Min != a.Min || m.Max != a.Max || m.WarmUp != a.WarmUp || m.Invalid != a.Invalid || m.Partial != a.Partial || m.Model != a.Model || m.Expected != a.Expected {
+		t.Errorf("decoded %+v from %s", m, b)
 	}
 }
