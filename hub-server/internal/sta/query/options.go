@@ -33,13 +33,15 @@ func (l Limits) withDefaults() Limits {
 // maxSkip keeps $skip+$top well inside int64 and SQL's LIMIT.
 const maxSkip = 1 << 40
 
-// optionValue is one option and where its value starts within the text
-// it came from (0 for a request's own options; the offset within
+// optionValue is one option: its value is src[start:end], src the text
+// positions count in (the value itself for a request's own options,
 // $expand's value for nested ones).
 type optionValue struct {
-	name, value string
-	base        int
+	name, src  string
+	start, end int
 }
+
+func (o optionValue) value() string { return o.src[o.start:o.end] }
 
 func parseOptions(set string, v map[string][]string, l Limits) (Options, error) {
 	var opts []optionValue
@@ -50,7 +52,7 @@ func parseOptions(set string, v map[string][]string, l Limits) (Options, error) 
 		if len(vals) != 1 {
 			return Options{}, &Error{Option: k, Reason: "given more than once"}
 		}
-		opts = append(opts, optionValue{name: k, value: vals[0]})
+		opts = append(opts, optionValue{name: k, src: vals[0], end: len(vals[0])})
 	}
 	return parseOptionList(set, opts, l, 0, "")
 }
@@ -70,13 +72,13 @@ func parseOptionList(setName string, opts []optionValue, l Limits, depth int, pr
 	for _, op := range opts {
 		name := op.name
 		fail := func(pos int, format string, args ...any) error {
-			return &Error{Option: prefix + name, Pos: op.base + pos, Reason: fmt.Sprintf(format, args...)}
+			return &Error{Option: prefix + name, Pos: op.start + pos, Reason: fmt.Sprintf(format, args...)}
 		}
 		if seen[name] {
 			return Options{}, fail(0, "given more than once")
 		}
 		seen[name] = true
-		val := op.value
+		val := op.value()
 		switch name {
 		case "$top":
 			n, err := strconv.ParseUint(val, 10, 31)
@@ -136,14 +138,14 @@ func parseOptionList(setName string, opts []optionValue, l Limits, depth int, pr
 						break
 					}
 				}
-				n, err := parseExpression(prefix+name, text, op.base+it.pos, l)
+				n, err := parseExpression(prefix+name, op.src, op.start+it.pos, op.start+it.pos+len(text), l)
 				if err != nil {
 					return Options{}, err
 				}
 				o.OrderBy = append(o.OrderBy, OrderBy{Expr: n, Desc: desc})
 			}
 		case "$filter":
-			n, err := parseExpression(prefix+name, val, op.base, l)
+			n, err := parseExpression(prefix+name, op.src, op.start, op.end, l)
 			if err != nil {
 				return Options{}, err
 			}
@@ -161,7 +163,7 @@ func parseOptionList(setName string, opts []optionValue, l Limits, depth int, pr
 		if op.name != "$expand" {
 			continue
 		}
-		ex, err := parseExpand(set, op.value, op.base, l, depth, prefix+"$expand")
+		ex, err := parseExpand(set, op, l, depth, prefix+"$expand")
 		if err != nil {
 			return Options{}, err
 		}
@@ -193,7 +195,8 @@ func checkCompiles(set *entitySet, o Options, prefix string) error {
 }
 
 // parseExpand reads Nav[/Nav...][(options; ...)], ... items.
-func parseExpand(set *entitySet, val string, base int, l Limits, depth int, option string) ([]Expand, error) {
+func parseExpand(set *entitySet, op optionValue, l Limits, depth int, option string) ([]Expand, error) {
+	val, base := op.value(), op.start
 	items := splitTop(val, ',')
 	if len(items) > l.MaxExpand {
 		return nil, &Error{Option: option, Pos: base + items[l.MaxExpand].pos, Reason: fmt.Sprintf("more than %d items", l.MaxExpand)}
@@ -216,7 +219,7 @@ func parseExpand(set *entitySet, val string, base int, l Limits, depth int, opti
 		if depth+len(steps) > l.MaxExpandDepth {
 			return nil, &Error{Option: option, Pos: pos, Reason: fmt.Sprintf("$expand nests deeper than %d", l.MaxExpandDepth)}
 		}
-		out2, err := addExpand(out, set, steps, inner, hasInner, pos, pos+len(path)+1, l, depth, option)
+		out2, err := addExpand(out, set, steps, op.src, inner, hasInner, pos, pos+len(path)+1, l, depth, option)
 		if err != nil {
 			return nil, err
 		}
@@ -227,7 +230,7 @@ func parseExpand(set *entitySet, val string, base int, l Limits, depth int, opti
 
 // addExpand adds the item steps (with inner options on the last step)
 // to list, merging items that share a first step.
-func addExpand(list []Expand, set *entitySet, steps []string, inner string, hasInner bool, pos, innerPos int, l Limits, depth int, option string) ([]Expand, error) {
+func addExpand(list []Expand, set *entitySet, steps []string, src, inner string, hasInner bool, pos, innerPos int, l Limits, depth int, option string) ([]Expand, error) {
 	name := strings.TrimSpace(steps[0])
 	nv := set.nav(name)
 	if nv == nil {
@@ -246,7 +249,7 @@ func addExpand(list []Expand, set *entitySet, steps []string, inner string, hasI
 	}
 	e := &list[idx]
 	if len(steps) > 1 {
-		sub, err := addExpand(e.Options.Expand, target, steps[1:], inner, hasInner, pos+len(steps[0])+1, innerPos, l, depth+1, option)
+		sub, err := addExpand(e.Options.Expand, target, steps[1:], src, inner, hasInner, pos+len(steps[0])+1, innerPos, l, depth+1, option)
 		if err != nil {
 			return nil, err
 		}
@@ -266,7 +269,8 @@ func addExpand(list []Expand, set *entitySet, steps []string, inner string, hasI
 		if !ok || !strings.HasPrefix(k, "$") {
 			return nil, &Error{Option: option, Pos: innerPos + part.pos, Reason: "expected $option=value"}
 		}
-		opts = append(opts, optionValue{name: k, value: v, base: innerPos + part.pos + len(part.text) - len(v)})
+		end := innerPos + part.pos + len(part.text)
+		opts = append(opts, optionValue{name: k, src: src, start: end - len(v), end: end})
 	}
 	// Options nested further down keep the existing nested expands.
 	prev := e.Options.Expand
@@ -316,7 +320,7 @@ func parseFilterOption(set, option, filter string, l Limits) (*Node, error) {
 	if es == nil {
 		return nil, fmt.Errorf("query: unknown entity set %q", set)
 	}
-	n, err := parseExpression(option, filter, 0, l)
+	n, err := parseExpression(option, filter, 0, len(filter), l)
 	if err != nil {
 		return nil, err
 	}

@@ -37,21 +37,22 @@ type token struct {
 	str  string // string and typed literal contents (quotes undone)
 }
 
+// parser reads src[pos:end]: src is the whole value the client sent
+// (for nested $expand options and $orderby keys, the option around
+// them), so every position points into what the client sent.
 type parser struct {
 	option string
 	src    string
 	pos    int
+	end    int
 	tok    token
 	nodes  int
 	depth  int
 	l      Limits
-	// base is the offset of src in the option's value (nested $expand
-	// options), so errors point into what the client sent.
-	base int
 }
 
 func (p *parser) errorf(pos int, format string, args ...any) *Error {
-	return &Error{Option: p.option, Pos: p.base + pos, Reason: fmt.Sprintf(format, args...)}
+	return &Error{Option: p.option, Pos: pos, Reason: fmt.Sprintf(format, args...)}
 }
 
 var timeRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?`)
@@ -65,11 +66,11 @@ func isIdentPart(c byte) bool { return isIdentStart(c) || c == '.' || ('0' <= c 
 
 // next reads the token at p.pos into p.tok.
 func (p *parser) next() error {
-	for p.pos < len(p.src) && (p.src[p.pos] == ' ' || p.src[p.pos] == '\t' || p.src[p.pos] == '\n' || p.src[p.pos] == '\r') {
+	for p.pos < p.end && (p.src[p.pos] == ' ' || p.src[p.pos] == '\t' || p.src[p.pos] == '\n' || p.src[p.pos] == '\r') {
 		p.pos++
 	}
 	start := p.pos
-	if p.pos >= len(p.src) {
+	if p.pos >= p.end {
 		p.tok = token{kind: tEOF, pos: start}
 		return nil
 	}
@@ -85,23 +86,23 @@ func (p *parser) next() error {
 		}
 		p.tok = token{kind: tString, pos: start, str: s}
 	case '0' <= c && c <= '9':
-		if m := timeRE.FindString(p.src[p.pos:]); len(m) > 10 || (len(m) == 10 && !strings.HasPrefix(p.src[p.pos+10:], ".")) {
+		if m := timeRE.FindString(p.src[p.pos:p.end]); len(m) > 10 || (len(m) == 10 && !strings.HasPrefix(p.src[p.pos+10:p.end], ".")) {
 			p.pos += len(m)
 			p.tok = token{kind: tTime, pos: start, text: m}
 			return nil
 		}
-		m := numberRE.FindString(p.src[p.pos:])
+		m := numberRE.FindString(p.src[p.pos:p.end])
 		p.pos += len(m)
 		p.tok = token{kind: tNumber, pos: start, text: m}
 	case c == '-':
 		p.pos++
 		p.tok = token{kind: tOperator, pos: start, text: "-"}
 	case isIdentStart(c):
-		for p.pos < len(p.src) && isIdentPart(p.src[p.pos]) {
+		for p.pos < p.end && isIdentPart(p.src[p.pos]) {
 			p.pos++
 		}
 		name := p.src[start:p.pos]
-		if p.pos < len(p.src) && p.src[p.pos] == '\'' {
+		if p.pos < p.end && p.src[p.pos] == '\'' {
 			s, err := p.quoted()
 			if err != nil {
 				return err
@@ -111,7 +112,7 @@ func (p *parser) next() error {
 		}
 		p.tok = token{kind: tIdent, pos: start, text: name}
 	default:
-		r, _ := utf8.DecodeRuneInString(p.src[p.pos:])
+		r, _ := utf8.DecodeRuneInString(p.src[p.pos:p.end])
 		return p.errorf(start, "unexpected %q", r)
 	}
 	return nil
@@ -123,13 +124,13 @@ func (p *parser) quoted() (string, error) {
 	p.pos++
 	var b strings.Builder
 	for {
-		i := strings.IndexByte(p.src[p.pos:], '\'')
+		i := strings.IndexByte(p.src[p.pos:p.end], '\'')
 		if i < 0 {
 			return "", p.errorf(start, "string not closed")
 		}
 		b.WriteString(p.src[p.pos : p.pos+i])
 		p.pos += i + 1
-		if p.pos < len(p.src) && p.src[p.pos] == '\'' {
+		if p.pos < p.end && p.src[p.pos] == '\'' {
 			b.WriteByte('\'')
 			p.pos++
 			continue
@@ -486,12 +487,13 @@ func parseDuration(s string) (Duration, error) {
 	return d, nil
 }
 
-// parseExpression parses a whole boolean or value expression in src.
-func parseExpression(option, src string, base int, l Limits) (*Node, error) {
-	if len(src) > l.MaxFilterLen {
-		return nil, &Error{Option: option, Pos: base + l.MaxFilterLen, Reason: fmt.Sprintf("longer than %d bytes", l.MaxFilterLen)}
+// parseExpression parses the expression in src[start:end] (the option's
+// value or a part of it).
+func parseExpression(option, src string, start, end int, l Limits) (*Node, error) {
+	if end-start > l.MaxFilterLen {
+		return nil, &Error{Option: option, Pos: start + l.MaxFilterLen, Reason: fmt.Sprintf("longer than %d bytes", l.MaxFilterLen)}
 	}
-	p := &parser{option: option, src: src, l: l, base: base}
+	p := &parser{option: option, src: src, pos: start, end: end, l: l}
 	if err := p.next(); err != nil {
 		return nil, err
 	}
