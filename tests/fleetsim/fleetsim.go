@@ -658,16 +658,23 @@ func (t *terminal) pickUpCommands(ctx context.Context) {
 }
 
 // addSensorMinute adds the minute's sensor_minute records to the
-// terminal's pending upload.
+// terminal's pending upload: minutes as kiosk/aggregate writes them (an
+// SDS011's PM2.5 and PM10, an MH-Z19B's CO2), so the hub stores each as an
+// observation too. More than three records a minute are further sensors.
 func (t *terminal) addSensorMinute(now time.Time) {
 	t.minute++
 	minute := now.Truncate(time.Minute).UTC()
-	quantities := [][3]string{{"pm-1", "pm2_5", "µg/m³"}, {"pm-1", "pm10", "µg/m³"}, {"co2-1", "co2", "ppm"}}
+	type sensor struct {
+		kind, quantity, unit string
+		perMinute            int
+		base, spread         float64
+	}
+	sensors := []sensor{{"sds011", "pm25", "ug/m3", 60, 5, 15}, {"sds011", "pm10", "ug/m3", 60, 20, 20}, {"mhz19", "co2", "ppm", 12, 420, 600}}
 	for i := range t.f.o.SensorRecords {
-		q := quantities[i%len(quantities)]
-		mean := 5 + 20*t.entropy.Float64()
-		payload := fmt.Sprintf(`{"sensor":%q,"quantity":%q,"unit":%q,"minute":%q,"count":12,"mean":%.2f,"min":%.2f,"max":%.2f}`,
-			q[0], q[1], q[2], minute.Format(time.RFC3339), mean, mean-1.5, mean+2.25)
+		s := sensors[i%len(sensors)]
+		mean := s.base + s.spread*t.entropy.Float64()
+		payload := fmt.Sprintf(`{"sensor":"%s-%d","quantity":%q,"unit":%q,"minute":%q,"count":%d,"mean":%.2f,"min":%.2f,"max":%.2f,"model":%q,"expected":%d}`,
+			s.kind, i/len(sensors), s.quantity, s.unit, minute.Format(time.RFC3339), s.perMinute, mean, mean-1.5, mean+2.25, s.kind, s.perMinute)
 		t.pending = append(t.pending, api.Record{ID: ulid.MustNew(ulid.Timestamp(now), rngReader{t.entropy}).String(), Type: "sensor_minute", Class: api.ClassSensor,
 			CreatedAt: now.UTC(), Payload: json.RawMessage(payload)})
 	}

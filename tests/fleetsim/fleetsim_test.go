@@ -2,9 +2,13 @@ package fleetsim_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
+
+	_ "modernc.org/sqlite" // reads the hub's file
 
 	"github.com/quartierhub/quartierhub/tests/fleetsim"
 	"github.com/quartierhub/quartierhub/tests/internal/harness"
@@ -112,4 +116,36 @@ func runFleet(t *testing.T, n int, mode fleetsim.ConnMode) {
 	if int64(len(recs)) != f.Acknowledged() {
 		t.Errorf("hub holds %d records, the fleet had %d acknowledged", len(recs), f.Acknowledged())
 	}
+	// Every sensor minute became one observation: the first record of a
+	// terminal's sensor, quantity and minute (later ones repeat it).
+	minutes := map[string]bool{}
+	for _, r := range recs {
+		if r.Type != "sensor_minute" {
+			continue
+		}
+		var m struct{ Sensor, Quantity, Minute string }
+		if err := json.Unmarshal(r.Payload, &m); err != nil {
+			t.Fatalf("sensor_minute payload %s: %v", r.Payload, err)
+		}
+		minutes[r.Terminal+"/"+m.Sensor+"/"+m.Quantity+"/"+m.Minute] = true
+	}
+	if obs := observations(ctx, t, filepath.Join(hub.Dir, "hub.db")); len(minutes) == 0 || obs != len(minutes) {
+		t.Errorf("hub holds %d observations, the fleet sent %d distinct minutes", obs, len(minutes))
+	}
+}
+
+// observations counts the hub's stored observations (read-only; the hub
+// may still run).
+func observations(ctx context.Context, t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(ON)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM observations`).Scan(&n); err != nil {
+		t.Fatalf("count observations: %v", err)
+	}
+	return n
 }
