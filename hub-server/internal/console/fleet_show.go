@@ -24,6 +24,8 @@ type fleetData struct {
 	// UnackedCount: terminals with an open alert nobody acknowledged.
 	UnackedCount int
 	Filtered     bool
+	// Trends are the charts of the fleet's health over time (fleet_trends.go).
+	Trends trendsView
 }
 
 // fleetStatuses are the status filter's values: terminal states, and
@@ -73,6 +75,10 @@ func (c *Console) fleetShow(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.Quarters, d.Tags = quartersAndTags(ts)
+	if d.Trends, err = c.fleetTrends(ctx, c.lang(r, principalFrom(ctx), false), q.Get("trends"), c.o.Now()); err != nil {
+		c.serverError(w, r, "fleet trends", err)
+		return
+	}
 	d.Filtered = d.Quarter != "" || d.Tag != "" || d.Status != ""
 	for _, row := range frs {
 		if d.Quarter != "" && row.Quarter != d.Quarter ||

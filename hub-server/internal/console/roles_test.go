@@ -121,6 +121,10 @@ func setupFixture(t *testing.T, h *hub) fixture {
 		}
 		f.workshop = w.ID
 	}
+	if _, err := h.st.PutSite(ctx, store.Site{TerminalID: term.id, Latitude: 51.05, Longitude: 13.76, Place: "Bönischplatz"},
+		store.Audit{At: now, Actor: "test", Action: "fixture.site"}); err != nil {
+		t.Fatal(err)
+	}
 	f.bundle = term.diagnostics(api.Diagnostics{Status: json.RawMessage(`{"version":"1.2.3"}`)})
 	f.shot = term.screenshot(testutil.PNG(t, 40, 30))
 	return f
@@ -132,7 +136,7 @@ func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 	if strings.HasPrefix(path, "/console/workshops/{id}") {
 		path = strings.NewReplacer("{id}", f.workshop, "{format}", "csv").Replace(path)
 	}
-	path = strings.NewReplacer("{name}", "jst-1", "{terminal}", "jst-1", "{record}", f.report, "{$}", "",
+	path = strings.NewReplacer("{window}", "24h", "{file}", "online.svg", "{name}", "jst-1", "{terminal}", "jst-1", "{record}", f.report, "{$}", "",
 		"{alert}", f.alert, "{mute}", f.mute, "{bundle}", f.bundle, "{shot}", f.shot, "{id}", f.rollout).Replace(path)
 	if strings.HasPrefix(path, "/console/users/") {
 		path = "/console/users/other"
@@ -187,7 +191,7 @@ func requestFor(rt route, f fixture) (method, path string, form url.Values) {
 	case "/console/rollouts/" + f.rollout + "/pause", "/console/rollouts/" + f.rollout + "/stop":
 		form.Set("reason", "role test")
 	case "/console/terminals/jst-1/site":
-		form = siteForm("0", "51.0504, 13.7373", "", "Bönischplatz", false, nil)
+		form = siteForm("1", "51.0504, 13.7373", "", "Bönischplatz", false, nil) // the fixture's site
 	case "/console/terminals/jst-1/site/stop":
 		form.Set("version", "1")
 	case "/console/windows":
@@ -273,7 +277,7 @@ func testRoutesEnforceRoles(t *testing.T, kind string) {
 	}
 	for _, a := range []string{"terminal.revoke", "terminal.rotate", "terminal.tag", "terminal.token", "command.send", "report.status", "user.create", "user.update", "reports.export", "user.login", "user.logout",
 		"alert.ack", "alert.mute", "alert.unmute", "diagnostics.download", "screenshot.view", "window.set", "rollout.pause", "rollout.resume", "rollout.stop",
-		"site.set", "site.delete"} {
+		"site.set"} {
 		if !seen[a] {
 			t.Errorf("no audit entry for %s", a)
 		}

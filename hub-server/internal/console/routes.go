@@ -17,6 +17,7 @@ type route struct {
 // role tests walk this table.
 var guarded = []route{
 	{"GET /console/{$}", ViewFleet, (*Console).fleetShow},
+	{"GET /console/fleet/trends/{window}/{file}", ViewFleet, (*Console).fleetTrendFile},
 	{"GET /console/terminals/{name}", ViewFleet, (*Console).terminalShow},
 	{"POST /console/terminals/{name}/revoke", ManageTerms, (*Console).terminalRevoke},
 	{"POST /console/terminals/{name}/rotate", ManageTerms, (*Console).terminalRotate},
