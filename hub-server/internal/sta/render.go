@@ -5,34 +5,103 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/sta/query"
 )
 
-// Conformance are the conformance classes of SensorThings 1.1 this
-// server meets, as the service root lists them (section 9.2.1):
+// The conformance classes of SensorThings 1.1 (Annex A) and the
+// requirements of request-data this server may list.
+const (
+	confDatamodel    = "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel"
+	confResourcePath = "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities"
+	confRequestData  = "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data"
+	confDataArray    = "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array"
+)
+
+// Conformance returns what the service root lists under
+// serverSettings.conformance, the classes this server meets:
 //
 //   - datamodel (Sensing Core's entities, properties and relations: every
 //     entity set exists, HistoricalLocations with one entry per Thing);
 //   - resource-path-to-entities (every path form of section 9.2: sets,
 //     entities, navigation, properties, $value, $ref);
-//   - request-data (the query options of section 9.3 — $expand, $select,
-//     $orderby, $top, $skip, $count, $filter with its operators and
-//     functions, the geospatial ones included — and the status codes);
+//   - request-data (section 9.3's query options and status codes) only
+//     when $filter compiles every built-in operator and function of
+//     section 9.3.3.5.2 (filterFunctions); otherwise the requirements of
+//     the class that are met, each by its URI, and not .../filter;
 //   - data-array (section 14.3: $resultFormat=dataArray when reading
-//     Observations; creating them that way belongs to create-update-
+//     Observations; creating them that way would need create-update-
 //     delete, which a read-only server does not claim).
 //
-// Not claimed: create-update-delete, batch requests, MultiDatastreams,
+// Never claimed: create-update-delete, batch requests, MultiDatastreams,
 // MQTT.
-var Conformance = []string{
-	"http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
-	"http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
-	"http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
-	"http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array",
+func Conformance() []string {
+	conformanceOnce.Do(func() {
+		conformance = []string{confDatamodel, confResourcePath}
+		if missing := MissingFilterFunctions(); len(missing) == 0 {
+			conformance = append(conformance, confRequestData)
+		} else {
+			for _, r := range []string{"order", "expand", "select", "orderby", "top", "skip", "count", "pagination",
+				"status-code", "query-status-code"} {
+				conformance = append(conformance, confRequestData+"/"+r)
+			}
+		}
+		conformance = append(conformance, confDataArray)
+	})
+	return conformance
+}
+
+var (
+	conformanceOnce sync.Once
+	conformance     []string
+)
+
+// filterFunctions probe every built-in operator and function of OGC
+// 18-088 table 25 (9.3.3.5.2) on an entity set where it makes sense.
+var filterFunctions = []struct{ set, filter string }{
+	{"Things", "substringof('a',name) or endswith(name,'a') or startswith(name,'a') or length(name) gt 0 or indexof(name,'a') ge 0"},
+	{"Things", "substring(name,1) eq 'a' or substring(name,1,2) eq 'a' or tolower(name) eq 'a' or toupper(name) eq 'a'"},
+	{"Things", "trim(name) eq 'a' or concat(name,'a') eq 'a'"},
+	{"Observations", "year(resultTime) eq 2026 or month(resultTime) eq 1 or day(resultTime) eq 1 or hour(resultTime) eq 1"},
+	{"Observations", "minute(resultTime) eq 1 or second(resultTime) eq 1 or date(resultTime) eq date(now())"},
+	{"Observations", "fractionalseconds(resultTime) eq 0"},
+	{"Observations", "time(resultTime) ne time(now())"},
+	{"Observations", "totaloffsetminutes(resultTime) eq 0"},
+	{"Observations", "resultTime gt mindatetime() and resultTime lt maxdatetime()"},
+	{"Observations", "round(result) eq 1 or floor(result) eq 1 or ceiling(result) eq 1"},
+	{"Observations", "result add 1 gt 0 or result sub 1 gt 0 or result mul 2 gt 0 or result div 2 gt 0 or parameters/count mod 2 eq 0"},
+	{"Observations", "not (result ne 1) and (result ge 1 or result le 1 or result lt 1 or result gt 1 or result eq 1)"},
+	{"Locations", "geo.distance(location, geography'POINT(13.7 51.0)') lt 1"},
+	{"Locations", "geo.length(geography'LINESTRING(13.7 51.0, 13.8 51.1)') gt 0"},
+	{"Locations", "geo.intersects(location, geography'POLYGON((13 50, 14 50, 14 52, 13 52, 13 50))')"},
+	{"Locations", "st_equals(location, geography'POINT(13.7 51.0)') or st_disjoint(location, geography'POINT(13.7 51.0)')"},
+	{"Locations", "st_touches(location, geography'POLYGON((13 50, 14 50, 14 52, 13 52, 13 50))')"},
+	{"Locations", "st_within(location, geography'POLYGON((13 50, 14 50, 14 52, 13 52, 13 50))')"},
+	{"Locations", "st_overlaps(location, geography'POLYGON((13 50, 14 50, 14 52, 13 52, 13 50))')"},
+	{"Locations", "st_crosses(location, geography'LINESTRING(13.7 51.0, 13.8 51.1)')"},
+	{"Locations", "st_intersects(location, geography'POLYGON((13 50, 14 50, 14 52, 13 52, 13 50))')"},
+	{"Locations", "st_contains(geography'POLYGON((13 50, 14 50, 14 52, 13 52, 13 50))', location)"},
+	{"Locations", "st_relate(location, geography'POINT(13.7 51.0)', 'T********')"},
+}
+
+// MissingFilterFunctions returns the probes of filterFunctions that do
+// not compile: what keeps this server from claiming request-data.
+func MissingFilterFunctions() []string {
+	var missing []string
+	for _, p := range filterFunctions {
+		n, err := query.ParseFilter(p.set, p.filter, query.DefaultLimits())
+		if err == nil {
+			_, err = query.Compile(query.SQLite, query.Target{EntitySet: p.set}, query.Options{Top: 1, Filter: n}, time.Unix(0, 0))
+		}
+		if err != nil {
+			missing = append(missing, p.filter+": "+err.Error())
+		}
+	}
+	return missing
 }
 
 // object is a JSON object whose members keep their order (SensorThings
@@ -127,7 +196,6 @@ func (rq *request) serveDataArray(set string, t query.Target, o query.Options) (
 	if set != "Observations" {
 		return body{}, &badRequest{Msg: "$resultFormat=dataArray is for Observations"}
 	}
-	withID := len(o.Select) == 0 || slices.Contains(o.Select, "id")
 	var count *int64
 	if o.Count {
 		n, err := rq.count(t, o)
@@ -150,12 +218,26 @@ func (rq *request) serveDataArray(set string, t query.Target, o query.Options) (
 			return body{}, err
 		}
 	}
-	components := []string{}
-	if withID {
-		components = append(components, "id")
-	}
-	for _, c := range st.Columns {
-		components = append(components, c.Property)
+	// The components in $select's order (the spec's examples), else id
+	// and every property; at[i] is component i's column (-1: the id).
+	components, at := []string{}, []int{}
+	if len(o.Select) == 0 {
+		components, at = append(components, "id"), append(at, -1)
+		for i, c := range st.Columns {
+			components, at = append(components, c.Property), append(at, i)
+		}
+	} else {
+		for _, name := range o.Select {
+			if name == "id" {
+				components, at = append(components, "id"), append(at, -1)
+				continue
+			}
+			for i, c := range st.Columns {
+				if c.Property == name {
+					components, at = append(components, name), append(at, i)
+				}
+			}
+		}
 	}
 	type group struct {
 		datastream int64
@@ -171,11 +253,14 @@ func (rq *request) serveDataArray(set string, t query.Target, o query.Options) (
 			byDatastream[ds] = g
 			groups = append(groups, g)
 		}
-		vals := make([]any, 0, len(components))
-		if withID {
-			vals = append(vals, row.ID)
+		vals := make([]any, len(at))
+		for i, c := range at {
+			if c < 0 {
+				vals[i] = row.ID
+			} else {
+				vals[i] = row.Values[c]
+			}
 		}
-		vals = append(vals, row.Values...)
 		g.values = append(g.values, vals)
 	}
 	value := make([]any, 0, len(groups))

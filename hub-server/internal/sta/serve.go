@@ -59,9 +59,9 @@ func (rq *request) serve() (body, error) {
 	if rp.Root() {
 		return jsonBody(rq.serviceDocument())
 	}
-	values, err := url.ParseQuery(rq.raw)
+	values, err := parseQuery(rq.raw)
 	if err != nil {
-		return body{}, &badRequest{Msg: "query: not a valid URL query: " + err.Error()}
+		return body{}, err
 	}
 	last := rp.Last()
 	if last.NoSuchID {
@@ -112,6 +112,28 @@ func (rq *request) serve() (body, error) {
 	}
 	out = append(out, kv{"value", page.values})
 	return jsonBody(out)
+}
+
+// parseQuery splits a raw URL query into its parameters. Unlike
+// url.ParseQuery it keeps ";" inside values: $expand's options are
+// separated by it, and clients (QGIS, browsers) send it unescaped.
+func parseQuery(raw string) (url.Values, error) {
+	v := url.Values{}
+	for _, p := range strings.Split(raw, "&") {
+		if p == "" {
+			continue // "?&$filter=…" (FROST's Grafana plugin)
+		}
+		k, val, _ := strings.Cut(p, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, &badRequest{Msg: "query: not a valid URL query: " + err.Error()}
+		}
+		if val, err = url.QueryUnescape(val); err != nil {
+			return nil, &badRequest{Msg: "query: " + k + " is not a valid URL query value: " + err.Error()}
+		}
+		v[k] = append(v[k], val)
+	}
+	return v, nil
 }
 
 // resolve turns a resolved path into the query's Target: every entity on
@@ -409,7 +431,7 @@ func (rq *request) serviceDocument() object {
 	for _, s := range query.EntitySets() {
 		sets = append(sets, object{{"name", s}, {"url", rq.base + "/" + s}})
 	}
-	return object{{"value", sets}, {"serverSettings", object{{"conformance", Conformance}}}}
+	return object{{"value", sets}, {"serverSettings", object{{"conformance", Conformance()}}}}
 }
 
 func jsonBody(v any) (body, error) {
