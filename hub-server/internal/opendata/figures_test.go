@@ -1,6 +1,7 @@
 package opendata_test
 
 import (
+	"compress/gzip"
 	"context"
 	"io"
 	"math/rand/v2"
@@ -85,6 +86,18 @@ func BenchmarkDayFile(b *testing.B) {
 	close(stop)
 	<-sampled
 	b.ReportMetric(float64(size), "bytes/file")
+	// The plain CSV's size, for the docs.
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(f.WriteDay(context.Background(), pw, day)) }()
+	zr, err := gzip.NewReader(pr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain, err := io.Copy(io.Discard, zr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(plain), "csv-bytes")
 	b.ReportMetric(float64(peak-baseHeap)/(1<<20), "MiB-peak-heap-growth")
 }
 
@@ -100,5 +113,3 @@ func seedMore(b *testing.B, st store.Store, name string, part terminal, i int) {
 	}
 	uploadMinutes(b, st, "T-"+name, part.minutes, i)
 }
-
-var _ io.Writer = (*countingWriter)(nil)
