@@ -36,7 +36,10 @@
 //	speech      speech_latency_p50_ms, speech_latency_p95_ms, speech_stop_p95_ms
 //	            (a key press to espeak-ng's first audio sample; see speech.go)
 //
-//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|tuf|update|workshop|speech|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
+//	sta         sta_latest_all_ms, sta_window_day_ms (+ _p95_ and _1d variants), sta_hub_rss_mb, sta_btree_depth
+//	            (the SensorThings API over 1,000 terminals' minute data on SQLite; see sta.go)
+//
+//	go run ./tests/bench [-only outbox|ingest|drain|kiosk|fleet|tuf|update|workshop|speech|sta|FIGURE] [-dir DIR] [-keep] [-bulk ROWS_PER_S]
 package main
 
 import (
@@ -111,7 +114,7 @@ func figure(name string, value float64, unit string) {
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
-	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") && !selected(only, "tuf") && !selected(only, "update") && !selected(only, "workshop") && !selected(only, "speech") {
+	if only != "" && !selected(only, "outbox") && !selected(only, "ingest") && !selected(only, "drain") && !selected(only, "kiosk") && !selected(only, "fleet") && !selected(only, "tuf") && !selected(only, "update") && !selected(only, "workshop") && !selected(only, "speech") && !selected(only, "sta") {
 		return fmt.Errorf("-only %q: not a group or figure", only)
 	}
 	records := 1_000_000
@@ -189,6 +192,12 @@ func run(ctx context.Context, only, dir string, keep bool, bulk float64) error {
 	if selected(only, "speech") {
 		logf("== speech: key press to espeak-ng's first sample (speech.go)")
 		if err := speechBench(ctx); err != nil {
+			return err
+		}
+	}
+	if selected(only, "sta") {
+		logf("== sta: the SensorThings API over a history of minute data (sta.go)")
+		if err := staBench(ctx, filepath.Join(dir, "sta")); err != nil {
 			return err
 		}
 	}
