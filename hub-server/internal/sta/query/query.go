@@ -229,8 +229,8 @@ func ParseFilter(entitySet, filter string, l Limits) (*Node, error) {
 }
 
 // Compile returns the statement that selects the rows of t under o: the
-// filter, the order (the keys of $orderby, then @iot.id ascending, so
-// pages are stable), $skip, and o.Top+1 rows so the caller knows whether
+// filter, the order (the keys of $orderby, then @iot.id, so pages are
+// stable: ascending, or descending when the last key is), $skip, and o.Top+1 rows so the caller knows whether
 // a next page exists. Columns are the properties $select keeps (all when
 // it is empty); @iot.id is always read. now decides which hours have
 // ended (hourly datastreams show only those) and what now() is.

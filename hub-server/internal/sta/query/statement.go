@@ -115,7 +115,14 @@ func (c *compiler) orderKeys(set *entitySet, sc *scope, o Options) ([]orderKey, 
 		k.desc = ob.Desc
 		keys = append(keys, k)
 	}
-	return append(keys, idKeys(false)...), nil
+	// @iot.id last makes the order total (stable pages). It runs the way
+	// the last key runs, so "phenomenonTime desc" reads an index on
+	// (minute, datastream_id) backwards instead of sorting.
+	last := false
+	if len(o.OrderBy) > 0 {
+		last = o.OrderBy[len(o.OrderBy)-1].Desc
+	}
+	return append(keys, idKeys(last)...), nil
 }
 
 func direction(desc bool) string {
