@@ -27,8 +27,9 @@ case "$what" in
   # a browser for the console tests, PostgreSQL for the second store,
   # systemd-analyze and strace for the systemd units' checks
   # (udev: udevadm test checks the serial device rules; weston, xwayland
-  # and x11-utils' xev: the kiosk window inside Weston's kiosk-shell)
-  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev espeak-ng alsa-utils fonts-dejavu-core xvfb xdotool chromium postgresql systemd strace udev weston xwayland x11-utils) ;;
+  # and x11-utils' xev: the kiosk window inside Weston's kiosk-shell);
+  # nodejs and npm fetch axe-core for the console's accessibility checks
+  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev espeak-ng alsa-utils fonts-dejavu-core xvfb xdotool chromium postgresql systemd strace udev weston xwayland x11-utils nodejs npm) ;;
   # the Debian packages' checks: lintian, Debian 12 machines made with
   # mmdebstrap and booted in systemd-nspawn (entered with nsenter), the
   # session's compositor, dpkg-shlibdeps for the kiosk's dependencies
@@ -48,3 +49,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 go mod download
+
+# axe-core, the accessibility rules the console's browser tests run in
+# Chromium (hub-server/internal/console: axeScript reads it from here, or
+# from AXE_CORE_JS), pinned.
+if [ "$what" = test ]; then
+  axe_version=4.14.1
+  axe_dir="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/quartierhub/npm"
+  if [ "$(node -p "try { require('$axe_dir/node_modules/axe-core/package.json').version } catch (e) { '' }" 2>/dev/null)" != "$axe_version" ]; then
+    echo "deps: installing axe-core $axe_version into $axe_dir"
+    npm install --silent --no-audit --no-fund --prefix "$axe_dir" "axe-core@$axe_version"
+  fi
+fi

@@ -86,7 +86,7 @@ func newAirWorld(t *testing.T, h *hub) *airWorld {
 	w.now = h.clock.Now()
 	start := w.now.Truncate(time.Minute).Add(-36 * time.Hour)
 	n := 36 * 60
-	pm := func(i int) float64 { return 14 + 9*math.Sin(float64(i)/150) + float64(i%5)*0.4 }
+	pm := func(i int) float64 { return 14 + 9*math.Sin(float64(i)/150) + 1.5*math.Sin(float64(i)/11) }
 	out := series("pm-1", "sds011", "pm25", "ug/m3", 60, start, n, pm, func(i int) bool { return i >= n-300 && i < n-240 })
 	out = append(out, series("pm-1", "sds011", "pm10", "ug/m3", 60, start, n, func(i int) float64 { return pm(i)*1.6 + 3 }, nil)...)
 	out[n-10].WarmUp = 5 // a flagged minute in the last hour of PM2.5
