@@ -308,4 +308,3 @@ func (c *Console) terminalAirOf(ctx context.Context, lang string, t store.Termin
 	})
 	return a, err
 }
-
