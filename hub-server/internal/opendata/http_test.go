@@ -2,10 +2,14 @@ package opendata_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,6 +201,126 @@ func FuzzParseDayFile(f *testing.F) {
 		}
 		if d.Year() < 2000 || d.Year() > 2099 || d.Location() != time.UTC || d.Hour() != 0 {
 			t.Fatalf("ParseDayFile(%q) = %v", name, d)
+		}
+	})
+}
+
+// lockedBuffer is a log the handler's goroutines may write at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Harvesters asking for the same new day at once get the same file, made
+// once.
+func TestConcurrentRequestsMakeTheDayOnce(t *testing.T) {
+	st := teststores.Open(t, teststores.SQLite)
+	ts, _ := fleet()
+	seed(t, st, ts)
+	logs := &lockedBuffer{}
+	f := newFiles(t, st, opendata.Opts{CacheDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	srv := httptest.NewServer(f.Handler())
+	defer srv.Close()
+	const n = 8
+	etags := make(chan string, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			res, err := http.Get(srv.URL + "/open-data/air/2025-06-02.csv.gz")
+			if err != nil {
+				t.Error(err)
+				etags <- ""
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Errorf("status %d", res.StatusCode)
+			}
+			etags <- res.Header.Get("ETag")
+		})
+	}
+	wg.Wait()
+	close(etags)
+	first := <-etags
+	for e := range etags {
+		if e != first || e == "" {
+			t.Errorf("ETags %q and %q", first, e)
+		}
+	}
+	if made := strings.Count(logs.String(), "day file made"); made != 1 {
+		t.Errorf("the day was made %d times:\n%s", made, logs)
+	}
+}
+
+// A hub that publishes nothing yet serves valid, empty documents and says
+// so.
+func TestNothingPublishedYet(t *testing.T) {
+	st := teststores.Open(t, teststores.SQLite)
+	f := newFiles(t, st, opendata.Opts{})
+	srv := httptest.NewServer(f.Handler())
+	defer srv.Close()
+	res, body := get(t, http.MethodGet, srv.URL+"/open-data/")
+	if res.StatusCode != 200 || !strings.Contains(body, "Noch keine veröffentlichten Messwerte") {
+		t.Errorf("index: %d %s", res.StatusCode, body)
+	}
+	res, body = get(t, http.MethodGet, srv.URL+"/open-data/stations.geojson")
+	if res.StatusCode != 200 || !strings.Contains(body, `"features": []`) {
+		t.Errorf("stations: %d %s", res.StatusCode, body)
+	}
+	res, body = get(t, http.MethodGet, srv.URL+"/open-data/catalog.jsonld")
+	if res.StatusCode != 200 || strings.Contains(body, "csv.gz\"") || !strings.Contains(body, "dcat:DataService") {
+		t.Errorf("catalogue: %d %s", res.StatusCode, body)
+	}
+	res, body = get(t, http.MethodGet, srv.URL+"/open-data/air/2025-06-02.csv.gz")
+	if res.StatusCode != 404 || !strings.Contains(body, "no data is published") {
+		t.Errorf("a day: %d %s", res.StatusCode, body)
+	}
+}
+
+// FuzzHandlerPath: no path or Host header makes the handler fail or
+// answer anything but 200, 301, 304, 400, 404, or 429 once the fuzzer
+// has used up its network's requests (nothing is published, so no day
+// file is made).
+func FuzzHandlerPath(f *testing.F) {
+	st := teststores.Open(f, teststores.SQLite)
+	files, err := opendata.New(st, opendata.Opts{Now: func() time.Time { return now }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := files.Handler()
+	for _, s := range []string{"", "catalog.jsonld", "stations.geojson", "air/2025-06-02.csv.gz", "air/", "air/x", "%00", "air/2025-06-02.csv.gz/.."} {
+		f.Add(s, "hub.example.org")
+	}
+	f.Add("catalog.jsonld", "evil\"host")
+	var clients atomic.Uint32 // a network per input, so the rate limit seldom answers first
+	f.Fuzz(func(t *testing.T, path, host string) {
+		req := httptest.NewRequest(http.MethodGet, "http://hub.example.org/open-data/", nil)
+		req.URL.Path = "/open-data/" + path
+		req.Host = host
+		c := clients.Add(1)
+		req.RemoteAddr = fmt.Sprintf("10.%d.%d.%d:1234", byte(c>>16), byte(c>>8), byte(c))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200, 301, 304, 400, 404, 429:
+		default:
+			t.Fatalf("%q (host %q): %d %s", path, host, rec.Code, rec.Body)
+		}
+		if rec.Code == 200 && strings.HasSuffix(path, ".csv.gz") {
+			t.Fatalf("%q made a day file with nothing published", path)
 		}
 	})
 }
