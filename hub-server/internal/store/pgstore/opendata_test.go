@@ -1,8 +1,18 @@
 package pgstore_test
 
 import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/quartierhub/quartierhub/hub-server/api"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
 )
 
@@ -15,6 +25,89 @@ func TestRebind(t *testing.T) {
 	} {
 		if got := pgstore.Rebind(in); got != want {
 			t.Errorf("Rebind(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Hub processes storing overlapping minutes of the same terminals at once
+// (a terminal resending to another process, records with new IDs): every
+// minute is stored once, its hour counts it once, and every datastream
+// has its own ID.
+func TestOpenDataConcurrentIngest(t *testing.T) {
+	hs := hubs(t, 3)
+	ctx := context.Background()
+	var terms []string
+	for i := range 2 {
+		name := fmt.Sprintf("conc-%d", i)
+		tok := sha256.Sum256([]byte(name))
+		if err := hs[0].CreateEnrolToken(ctx, store.EnrolToken{Hash: tok, TerminalName: name, Quarter: "Johannstadt", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0] = byte(i + 1)
+		if _, err := hs[0].Enroll(ctx, store.Enrolment{TokenHash: tok, TerminalID: "T-" + name, PublicKey: ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey), Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+		terms = append(terms, "T-"+name)
+	}
+	mean := func(q string, minute int) float64 {
+		if q == "pm25" {
+			return float64(minute%7) + 1
+		}
+		return float64(minute%7) + 10
+	}
+	const calls, span = 12, 10
+	var ids atomic.Int64
+	errs := race(hs, calls, func(i int, s *pgstore.Store) error {
+		var recs []api.Record
+		for m := (i / 2) * 5; m < (i/2)*5+span; m++ {
+			for _, q := range []string{"pm25", "pm10"} {
+				at := t0.Add(time.Duration(m) * time.Minute)
+				p := fmt.Sprintf(`{"sensor":"sds011-0","model":"sds011","quantity":%q,"unit":"ug/m3","minute":%q,"count":60,"expected":60,"mean":%g,"min":%g,"max":%g}`,
+					q, at.Format(time.RFC3339), mean(q, m), mean(q, m)-1, mean(q, m)+1)
+				recs = append(recs, api.Record{ID: fmt.Sprintf("01JX%022d", ids.Add(1)), Type: "sensor_minute", Class: api.ClassSensor, CreatedAt: at, Payload: json.RawMessage(p)})
+			}
+		}
+		_, err := s.IngestBatch(ctx, terms[i%2], recs, t0.Add(time.Hour))
+		return err
+	})
+	noErrors(t, errs)
+	minutes := (calls/2-1)*5 + span // distinct minutes per terminal
+	seen := map[int64]bool{}
+	for _, term := range terms {
+		ds, err := hs[1].Datastreams(ctx, store.DatastreamFilter{TerminalID: term})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 2 {
+			t.Fatalf("%s: datastreams %+v, want pm10 and pm25", term, ds)
+		}
+		for _, d := range ds {
+			if seen[d.ID] {
+				t.Errorf("datastream ID %d given twice", d.ID)
+			}
+			seen[d.ID] = true
+			obs, err := hs[2].ObservationWindow(ctx, d.ID, t0, t0.Add(24*time.Hour), store.ResolutionMinute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(obs) != minutes {
+				t.Errorf("%s %s: %d observations, want %d", term, d.Quantity, len(obs), minutes)
+			}
+			hours, err := hs[2].ObservationWindow(ctx, d.ID, t0, t0.Add(24*time.Hour), store.ResolutionHour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want float64
+			for m := range minutes {
+				want += mean(d.Quantity, m)
+			}
+			if len(hours) != 1 || hours[0].Count != 60*minutes || math.Abs(hours[0].Mean*float64(minutes)-want) > 1e-6 {
+				t.Errorf("%s %s hour = %+v, want %d minutes summing to %g", term, d.Quantity, hours, minutes, want)
+			}
+			if hours[0].Flags != 0 {
+				t.Errorf("%s %s hour flags = %v", term, d.Quantity, hours[0].Flags)
+			}
 		}
 	}
 }

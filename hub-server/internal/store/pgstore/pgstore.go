@@ -447,8 +447,9 @@ func (s *Store) IngestBatch(ctx context.Context, terminalID string, recs []api.R
 		return err
 	}
 	err := s.tx(ctx, "ingest", ingest)
-	// Another process stored some of the minutes meanwhile (the terminal
-	// resent the batch to another hub process): again, seeing them.
+	// Another process stored some of the minutes meanwhile: again, seeing
+	// them. Ingests of one terminal wait for each other at its row's
+	// UPDATE above, so this is a guard (TestOpenDataConcurrentIngest).
 	for attempt := 0; errors.Is(err, store.ErrObservationRace) && attempt < 3 && ctx.Err() == nil; attempt++ {
 		err = s.tx(ctx, "ingest", ingest)
 	}

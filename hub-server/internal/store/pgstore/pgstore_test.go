@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
@@ -34,6 +35,17 @@ func BenchmarkIngest(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestOpenDataClock(t *testing.T) {
+	storetest.RunOpenDataClock(t, func(t *testing.T, now func() time.Time) store.Store {
+		s, err := pgstore.Open(context.Background(), teststores.PostgresURL(t), pgstore.Opts{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
 		return s
 	})
 }

@@ -81,3 +81,14 @@ func BenchmarkIngest(b *testing.B) {
 		return s
 	})
 }
+
+func TestOpenDataClock(t *testing.T) {
+	storetest.RunOpenDataClock(t, func(t *testing.T, now func() time.Time) store.Store {
+		s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"), sqlitestore.Opts{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

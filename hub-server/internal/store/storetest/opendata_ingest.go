@@ -534,3 +534,52 @@ func testQueryOpenData(t *testing.T, s store.Store) {
 		t.Errorf("bad statement: err = %v", err)
 	}
 }
+
+// RunOpenDataClock checks that PublishedObservations leaves out the hours
+// that have not ended by the store's clock; open returns a new, empty
+// store reading the time from now.
+func RunOpenDataClock(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) {
+	now := t0.Add(150 * time.Minute) // 12:30
+	s := open(t, func() time.Time { return now })
+	term := enrol(t, s, "clock", 1)
+	mustPutSite(t, s, store.Site{TerminalID: term.ID, Latitude: 51, Longitude: 13, Indoor: true})
+	var ms []minuteRec
+	for i := 0; i < 150; i += 15 { // 10:00 … 12:15
+		ms = append(ms, co2(t0.Add(time.Duration(i)*time.Minute), 500), pm("pm25", t0.Add(time.Duration(i)*time.Minute), 5))
+	}
+	ingestMinutes(t, s, term.ID, ms...)
+	hours := func(to time.Time) []time.Time {
+		var out []time.Time
+		err := s.PublishedObservations(context.Background(), t0, to, func(d store.Datastream, o store.Observation) error {
+			if d.Quantity == "co2" {
+				out = append(out, o.Minute)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// Asked up to a day later, the clock (12:30) still ends the list at
+	// 12:00: that hour is not over.
+	if got := hours(t0.Add(24 * time.Hour)); len(got) != 2 || !got[0].Equal(t0) || !got[1].Equal(t0.Add(time.Hour)) {
+		t.Errorf("hours published at 12:30 = %v, want 10:00 and 11:00", got)
+	}
+	now = t0.Add(3 * time.Hour) // 13:00: 12:00 has ended
+	if got := hours(t0.Add(24 * time.Hour)); len(got) != 3 {
+		t.Errorf("hours published at 13:00 = %v, want 10:00, 11:00, 12:00", got)
+	}
+	// The audit of an edit without a time takes the clock's.
+	site, err := s.Site(context.Background(), term.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.PutSite(context.Background(), site, store.Audit{Actor: "admin", Action: "terminal.site", Subject: term.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.UpdatedAt.Equal(now) {
+		t.Errorf("UpdatedAt = %v, want the clock's %v", got.UpdatedAt, now)
+	}
+}
