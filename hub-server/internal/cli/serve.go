@@ -71,5 +71,12 @@ func serveFlags(fs *flag.FlagSet, cfg *hub.Config) {
 	fs.DurationVar(&cfg.STA.StatementTimeout, "sta-statement-timeout", 5*time.Second, "SensorThings API: cancel a query's SQL statement after this long (the client gets 503)")
 	fs.IntVar(&cfg.STA.MaxConcurrent, "sta-max-concurrent", 8, "SensorThings API: requests that query at once; more get 503 with Retry-After")
 
+	m := &cfg.AirMap
+	fs.StringVar(&m.Tiles, "air-map-tiles", "", "public air page: XYZ tile URL template for the terminals' map, e.g. https://tile.example.org/{z}/{x}/{y}.png (empty: no map, the list by quarter only)")
+	fs.StringVar(&m.WMS, "air-map-wms", "", "public air page: a WMS base URL for the map instead of tiles (GetMap in EPSG:3857), e.g. the city's geoportal; needs --air-map-wms-layer")
+	fs.StringVar(&m.WMSLayer, "air-map-wms-layer", "", "the layer of --air-map-wms")
+	fs.StringVar(&m.Attribution, "air-map-attribution", "", "the map's attribution as its licence asks, e.g. \"© OpenStreetMap-Mitwirkende\"")
+	fs.IntVar(&m.MaxZoom, "air-map-max-zoom", 17, "the closest zoom level of the map")
+
 	fs.StringVar(&cfg.Pprof, "pprof", "", "serve Go's profiling endpoints (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; never a public one (empty: off)")
 }

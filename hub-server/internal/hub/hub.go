@@ -76,6 +76,8 @@ type Config struct {
 	PublicURL string
 	// SecureCookies marks console cookies Secure even on plain HTTP.
 	SecureCookies bool
+	// AirMap is the public air page's map (console.AirMap); zero: none.
+	AirMap console.AirMap
 	// Pprof, if set, is the address of a separate server for Go's
 	// profiling endpoints (/debug/pprof/); never a public one.
 	Pprof string
@@ -192,7 +194,7 @@ func (h *Hub) build(ctx context.Context) error {
 	phone := console.PhoneOpts{Workshops: h.Workshops, GuestSecret: secret}
 	c, err := console.New(h.Store, console.Opts{Now: cfg.Now, Rand: cfg.Rand, Logger: log, PublicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		SecureCookies: cfg.SecureCookies, TrustProxy: len(cfg.TrustedProxies) > 0,
-		Rollouts: h.Rollouts, Releases: releasePublisher{st: h.Store, dataDir: cfg.Store.DataDir}, Workshops: h.Workshops, Phone: phone})
+		Rollouts: h.Rollouts, Releases: releasePublisher{st: h.Store, dataDir: cfg.Store.DataDir}, Workshops: h.Workshops, Phone: phone, AirMap: cfg.AirMap})
 	if err != nil {
 		return err
 	}
