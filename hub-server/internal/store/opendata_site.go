@@ -16,29 +16,36 @@ import (
 // MaxPlaceLen bounds Site.Place (characters).
 const MaxPlaceLen = 200
 
+// SiteFieldError is the cause of ValidateSite's *userr.Error: the field a
+// form shows the error at ("latitude", "longitude", "place", "publish").
+type SiteFieldError struct{ Field string }
+
+func (e *SiteFieldError) Error() string { return "store: bad site " + e.Field }
+
 // ValidateSite checks what a person entered for a site; its error is a
-// *userr.Error naming the field.
+// *userr.Error (English, safe to show) whose cause is a *SiteFieldError.
 func ValidateSite(s Site) error {
+	bad := func(field, msg string) error { return userr.New(msg, &SiteFieldError{Field: field}) }
 	if math.IsNaN(s.Latitude) || s.Latitude < -90 || s.Latitude > 90 {
-		return userr.New("latitude must be between -90 and 90 degrees", nil)
+		return bad("latitude", "latitude must be between -90 and 90 degrees")
 	}
 	if math.IsNaN(s.Longitude) || s.Longitude < -180 || s.Longitude > 180 {
-		return userr.New("longitude must be between -180 and 180 degrees", nil)
+		return bad("longitude", "longitude must be between -180 and 180 degrees")
 	}
 	if !utf8.ValidString(s.Place) || utf8.RuneCountInString(s.Place) > MaxPlaceLen {
-		return userr.New(fmt.Sprintf("the place is at most %d characters of text", MaxPlaceLen), nil)
+		return bad("place", fmt.Sprintf("the place is at most %d characters of text", MaxPlaceLen))
 	}
 	for _, r := range s.Place {
 		if unicode.IsControl(r) {
-			return userr.New("the place must not contain control characters (line breaks, tabs)", nil)
+			return bad("place", "the place must not contain control characters (line breaks, tabs)")
 		}
 	}
 	for q, r := range s.Publish {
 		if _, ok := air.QuantityByID(q); !ok {
-			return userr.New(fmt.Sprintf("unknown quantity %q", q), nil)
+			return bad("publish", fmt.Sprintf("unknown quantity %.32q", q))
 		}
 		if r != ResolutionMinute && r != ResolutionHour && r != ResolutionOff {
-			return userr.New(fmt.Sprintf("publish %s per minute, hour or off, not %q", q, r), nil)
+			return bad("publish", fmt.Sprintf("publish %s per minute, hour or off, not %.32q", q, r))
 		}
 	}
 	return nil

@@ -111,24 +111,28 @@ func testSiteBadInput(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	term := enrol(t, s, "site-bad", 1)
 	good := store.Site{TerminalID: term.ID, Latitude: 51, Longitude: 13, Place: "Straßenbahnhaltestelle"}
-	for name, mod := range map[string]func(*store.Site){
-		"latitude above 90":   func(s *store.Site) { s.Latitude = 90.0001 },
-		"latitude below -90":  func(s *store.Site) { s.Latitude = -91 },
-		"latitude NaN":        func(s *store.Site) { s.Latitude = math.NaN() },
-		"longitude above 180": func(s *store.Site) { s.Longitude = 180.5 },
-		"longitude NaN":       func(s *store.Site) { s.Longitude = math.NaN() },
-		"place too long":      func(s *store.Site) { s.Place = strings.Repeat("ä", store.MaxPlaceLen+1) },
-		"place line break":    func(s *store.Site) { s.Place = "a\nb" },
-		"place invalid UTF-8": func(s *store.Site) { s.Place = "a\xffb" },
-		"unknown quantity":    func(s *store.Site) { s.Publish = map[string]string{"humidity": store.ResolutionMinute} },
-		"unknown resolution":  func(s *store.Site) { s.Publish = map[string]string{"co2": "daily"} },
+	for _, tc := range []struct {
+		name, field string
+		mod         func(*store.Site)
+	}{
+		{"latitude above 90", "latitude", func(s *store.Site) { s.Latitude = 90.0001 }},
+		{"latitude below -90", "latitude", func(s *store.Site) { s.Latitude = -91 }},
+		{"latitude NaN", "latitude", func(s *store.Site) { s.Latitude = math.NaN() }},
+		{"longitude above 180", "longitude", func(s *store.Site) { s.Longitude = 180.5 }},
+		{"longitude NaN", "longitude", func(s *store.Site) { s.Longitude = math.NaN() }},
+		{"place too long", "place", func(s *store.Site) { s.Place = strings.Repeat("ä", store.MaxPlaceLen+1) }},
+		{"place line break", "place", func(s *store.Site) { s.Place = "a\nb" }},
+		{"place invalid UTF-8", "place", func(s *store.Site) { s.Place = "a\xffb" }},
+		{"unknown quantity", "publish", func(s *store.Site) { s.Publish = map[string]string{"humidity": store.ResolutionMinute} }},
+		{"unknown resolution", "publish", func(s *store.Site) { s.Publish = map[string]string{"co2": "daily"} }},
 	} {
 		site := good
-		mod(&site)
+		tc.mod(&site)
 		_, err := s.PutSite(ctx, site, store.Audit{At: t0, Actor: "admin", Action: "terminal.site", Subject: term.ID})
 		var ue *userr.Error
-		if !errors.As(err, &ue) || ue.Msg == "" {
-			t.Errorf("%s: err = %v, want a *userr.Error", name, err)
+		var fe *store.SiteFieldError
+		if !errors.As(err, &ue) || ue.Msg == "" || !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("%s: err = %v, want a *userr.Error about %s", tc.name, err, tc.field)
 		}
 	}
 	if _, err := s.Site(ctx, term.ID); !errors.Is(err, store.ErrNotFound) {
