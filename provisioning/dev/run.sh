@@ -37,6 +37,10 @@ done
 if [ ! -f "$VAR/kiosk/identity.json" ]; then
   token=$("$BIN/hub-server" token create --data "$VAR/hub" --terminal demo-friedrichstadt-1 --quarter Friedrichstadt)
   "$BIN/kiosk" enroll --hub "http://$HUB_ADDR" --token "$token" --data "$VAR/kiosk"
+  # Where the demo terminal stands, so its air is published: the public
+  # page, the SensorThings API and the open data files show its minutes.
+  "$BIN/hub-server" terminal site demo-friedrichstadt-1 --data "$VAR/hub" \
+    --lat 51.0580 --lon 13.7165 --place "Hohenthalplatz, an der Haltestelle" >/dev/null
 fi
 
 # Speech: aplay on ALSA's default device where there is a sound card,
@@ -79,6 +83,9 @@ Try, in another terminal:
   $BIN/kiosk submit --data $VAR/kiosk --type problem_report --payload '{"category":"litter","text":"Glas am Spielplatz"}'
   $BIN/kiosk sync-now --data $VAR/kiosk
   $BIN/hub-server export --data $VAR/hub --format csv
+  open data    http://$HUB_ADDR/air (the air in the quarters), http://$HUB_ADDR/sta/v1.1/Datastreams (SensorThings),
+               http://$HUB_ADDR/open-data/ (daily files; a day's file once the day is over)
+  $BIN/hub-server terminal site demo-friedrichstadt-1 --data $VAR/hub --publish co2=hour   (what is published; --clear stops it)
   $BIN/devsim --control $VAR/devsim.sock --send 'escpos transcript'     (what the printer printed so far)
   $BIN/devsim --control $VAR/devsim.sock --send 'rdm6300 present 0F00C0FFEE'   service card; PIN 2468
   speech       press any key in the window (arrows, Enter, Escape = back, F1 = help, F2 = repeat):
