@@ -47,12 +47,14 @@ const usage = `usage:
       [--webhook URL] [--offline-after 10m] [alert thresholds, see serve -h]
       --db postgres://… (or $QUARTIERHUB_DB): several hub processes on one PostgreSQL database
       [--public-url URL] [--open-data-licence dl-de/zero-2.0|dl-de/by-2.0|cc-zero|cc-by-4.0] [--open-data-publisher NAME]
-      [--open-data-contact EMAIL] [--open-data-title TITLE]   (the open data catalogue under /open-data/)
+      [--open-data-contact EMAIL] [--open-data-title TITLE] [--open-data-geocoding URI] [--open-data-contributor URI]
+      (the open data catalogue under /open-data/)
   hub-server token create --data HUBDIR|--db URL --terminal NAME --quarter Q [--ttl 24h]
   hub-server token bulk --data HUBDIR|--db URL --prefix NAME --count N [--first 0] --quarter Q [--ttl 24h]   (prints NAME TOKEN lines)
   hub-server export --data HUBDIR|--db URL [--type TYPE] [--format jsonl|csv]
   hub-server export --data HUBDIR|--db URL --open-data DIR --public-url URL [--from YYYY-MM-DD --to YYYY-MM-DD]
       [--open-data-licence ID] [--open-data-publisher NAME] [--open-data-contact EMAIL] [--open-data-title TITLE]
+      [--open-data-geocoding URI] [--open-data-contributor URI]
       (the open data files as /open-data/ serves them, for portals that harvest files: air/YYYY-MM-DD.csv.gz per
       finished day, default the last 31, stations.geojson, catalog.jsonld; each replaced atomically)
   hub-server backup --data HUBDIR --to FILE   (a consistent copy of hub.db while the hub runs)

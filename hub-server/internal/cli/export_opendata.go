@@ -22,6 +22,14 @@ func catalogFlags(fs *flag.FlagSet, c *opendata.Catalog) {
 	})
 	fs.StringVar(&c.Publisher, "open-data-publisher", "", "who publishes the open data, e.g. Landeshauptstadt Dresden (default Quartierhub)")
 	fs.StringVar(&c.ContactEmail, "open-data-contact", "", "contact email of the open data catalogue (empty: none)")
+	fs.Func("open-data-geocoding", "DCAT-AP.de political geocoding URI of the area, e.g. http://dcat-ap.de/def/politicalGeocoding/municipalityKey/14612000 (Dresden) (default none)", func(v string) error {
+		if _, err := opendata.GeocodingLevel(v); err != nil {
+			return err
+		}
+		c.PoliticalGeocoding = v
+		return nil
+	})
+	fs.StringVar(&c.ContributorID, "open-data-contributor", "", "the publisher's DCAT-AP.de contributor URI, http://dcat-ap.de/def/contributors/… (GovData needs it; empty: none)")
 	fs.StringVar(&c.Title, "open-data-title", "", `title of the open data catalogue (default "Quartierhub – offene Umweltdaten")`)
 }
 

@@ -120,6 +120,7 @@ func TestExportOpenData(t *testing.T) {
 		{[]string{"--open-data", dir, "--public-url", "https://h", "--format", "csv"}, 2, "--type and --format are for records"},
 		{[]string{"--open-data", dir, "--public-url", "https://h", "--open-data-licence", "gpl"}, 2, "dl-de/zero-2.0, dl-de/by-2.0, cc-zero, cc-by-4.0"},
 		{[]string{"--open-data", dir, "--public-url", "https://h", "--to", "10.3.2026"}, 2, "YYYY-MM-DD"},
+		{[]string{"--open-data", dir, "--public-url", "https://h", "--open-data-geocoding", "Dresden"}, 2, "political geocoding URI"},
 		{[]string{"--open-data", dir, "--public-url", "https://h", "--to", "2026-03-11"}, 1, "not finished"},
 		{[]string{"--open-data", dir, "--public-url", "https://h", "--from", "2026-03-10", "--to", "2026-03-09"}, 1, "before the start"},
 	} {

@@ -209,6 +209,14 @@ func (f *Files) Catalog(ctx context.Context, base string, sizes func(day time.Ti
 	if cat.ContactEmail != "" {
 		dataset["dcat:contactPoint"] = obj{"@type": "vcard:Organization", "vcard:fn": cat.Publisher, "vcard:hasEmail": iri("mailto:" + cat.ContactEmail)}
 	}
+	if cat.PoliticalGeocoding != "" {
+		level, _ := GeocodingLevel(cat.PoliticalGeocoding) // checked by New
+		dataset["dcatde:politicalGeocodingURI"] = iri(cat.PoliticalGeocoding)
+		dataset["dcatde:politicalGeocodingLevelURI"] = iri(level)
+	}
+	if cat.ContributorID != "" {
+		dataset["dcatde:contributorID"] = iri(cat.ContributorID)
+	}
 	if !cov.First.IsZero() {
 		dataset["dct:temporal"] = period(cov.First, cov.End)
 	}

@@ -248,7 +248,8 @@ func TestCatalogIsDCATAPde(t *testing.T) {
 	seed(t, st, ts)
 	for _, licence := range []string{"dl-de/zero-2.0", "cc-by-4.0"} {
 		t.Run(strings.ReplaceAll(licence, "/", "_"), func(t *testing.T) {
-			f := newFiles(t, st, opendata.Opts{Catalog: opendata.Catalog{Licence: licence, Publisher: "Landeshauptstadt Dresden", ContactEmail: "umwelt@example.org"}})
+			f := newFiles(t, st, opendata.Opts{Catalog: opendata.Catalog{Licence: licence, Publisher: "Landeshauptstadt Dresden", ContactEmail: "umwelt@example.org",
+				PoliticalGeocoding: "http://dcat-ap.de/def/politicalGeocoding/municipalityKey/14612000", ContributorID: "http://dcat-ap.de/def/contributors/stadtDresden"}})
 			var b bytes.Buffer
 			if err := f.WriteCatalog(context.Background(), &b, base, nil); err != nil {
 				t.Fatal(err)
@@ -291,6 +292,9 @@ func TestCatalogIsDCATAPde(t *testing.T) {
 				"<" + dcat + "startDate> \"" + day.Add(-time.Minute).Format(time.RFC3339) + "\"^^<http://www.w3.org/2001/XMLSchema#dateTime> .",
 				"<" + dcat + "bbox> \"POLYGON((13.7601 51.0458, 13.7854 51.0458, 13.7854 51.0512, 13.7601 51.0512, 13.7601 51.0458))\"^^<http://www.opengis.net/ont/geosparql#wktLiteral> .",
 				"<http://www.w3.org/2006/vcard/ns#hasEmail> <mailto:umwelt@example.org> .",
+				dataset + " <http://dcat-ap.de/def/dcatde/politicalGeocodingURI> <http://dcat-ap.de/def/politicalGeocoding/municipalityKey/14612000> .",
+				dataset + " <http://dcat-ap.de/def/dcatde/politicalGeocodingLevelURI> <http://dcat-ap.de/def/politicalGeocoding/Level/municipality> .",
+				dataset + " <http://dcat-ap.de/def/dcatde/contributorID> <http://dcat-ap.de/def/contributors/stadtDresden> .",
 			}
 			// Days of data: the one before the seeded day (its last
 			// minute) and the seeded day; the next has not settled.
@@ -375,5 +379,25 @@ func TestExportWritesTheServedFiles(t *testing.T) {
 	}
 	if _, err := f.Export(context.Background(), dir, day, day.AddDate(0, 0, 1)); err == nil {
 		t.Error("exporting an unfinished day succeeded")
+	}
+}
+
+// Only the DCAT-AP.de key lists with keys of their length are geocoding
+// URIs; the level follows from the list.
+func TestGeocodingLevel(t *testing.T) {
+	const b = "http://dcat-ap.de/def/politicalGeocoding/"
+	for uri, level := range map[string]string{
+		b + "stateKey/14": b + "Level/state", b + "districtKey/14612": b + "Level/administrativeDistrict",
+		b + "municipalityKey/14612000": b + "Level/municipality", b + "regionalKey/146120000000": b + "Level/municipality",
+		b + "municipalityKey/1461200": "", b + "municipalityKey/1461200x": "", b + "cityKey/14612000": "", b + "stateKey": "",
+		"https://dcat-ap.de/def/politicalGeocoding/stateKey/14": "", "": "",
+	} {
+		got, err := opendata.GeocodingLevel(uri)
+		if got != level || (err == nil) != (level != "") {
+			t.Errorf("GeocodingLevel(%q) = %q, %v; want %q", uri, got, err, level)
+		}
+	}
+	if _, err := opendata.New(nil, opendata.Opts{Catalog: opendata.Catalog{PoliticalGeocoding: b + "stateKey/1"}}); err == nil {
+		t.Error("New takes a bad geocoding URI")
 	}
 }

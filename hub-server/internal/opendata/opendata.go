@@ -101,10 +101,49 @@ type Catalog struct {
 	ContactEmail string
 	// Licence is a Licences ID. Default DefaultLicence.
 	Licence string
+	// PoliticalGeocoding is the DCAT-AP.de URI of the area the data is
+	// about, e.g. the municipality key of Dresden,
+	// http://dcat-ap.de/def/politicalGeocoding/municipalityKey/14612000
+	// (dcatde:politicalGeocodingURI; its level follows from the key);
+	// empty: none.
+	PoliticalGeocoding string
+	// ContributorID is the publisher's DCAT-AP.de contributor URI
+	// (http://dcat-ap.de/def/contributors/…), which GovData requires of
+	// the portals it harvests; empty: none.
+	ContributorID string
 	// PublicURL is the hub's address as the portal reaches it (absolute
 	// URLs in the catalogue and the stations' links). Default: from each
 	// request; Export needs it.
 	PublicURL string
+}
+
+const (
+	geocodingBase    = "http://dcat-ap.de/def/politicalGeocoding/"
+	contributorsBase = "http://dcat-ap.de/def/contributors/"
+)
+
+// geocodingKeys are the DCAT-AP.de political geocoding key lists with the
+// length of their keys and the administrative level a key of them names.
+var geocodingKeys = map[string]struct {
+	digits int
+	level  string
+}{
+	"stateKey":        {2, "state"},
+	"districtKey":     {5, "administrativeDistrict"},
+	"municipalityKey": {8, "municipality"},
+	"regionalKey":     {12, "municipality"},
+}
+
+// GeocodingLevel returns the DCAT-AP.de level URI
+// (dcatde:politicalGeocodingLevelURI) of a political geocoding URI, or an
+// error if uri is not one of a state, district or municipality key.
+func GeocodingLevel(uri string) (string, error) {
+	list, key, ok := strings.Cut(strings.TrimPrefix(uri, geocodingBase), "/")
+	k, known := geocodingKeys[list]
+	if !ok || !strings.HasPrefix(uri, geocodingBase) || !known || len(key) != k.digits || strings.Trim(key, "0123456789") != "" {
+		return "", fmt.Errorf("opendata: %q is not a DCAT-AP.de political geocoding URI (%sstateKey/NN, districtKey/NNNNN, municipalityKey/NNNNNNNN or regionalKey/NNNNNNNNNNNN)", uri, geocodingBase)
+	}
+	return geocodingBase + "Level/" + k.level, nil
 }
 
 // Defaults of Opts.
@@ -162,6 +201,14 @@ func New(src Source, o Opts) (*Files, error) {
 	}
 	if c.ContactEmail != "" && (!strings.Contains(c.ContactEmail, "@") || strings.ContainsAny(c.ContactEmail, " <>\"")) {
 		return nil, fmt.Errorf("opendata: contact email %q is not an address", c.ContactEmail)
+	}
+	if c.PoliticalGeocoding != "" {
+		if _, err := GeocodingLevel(c.PoliticalGeocoding); err != nil {
+			return nil, err
+		}
+	}
+	if c.ContributorID != "" && !strings.HasPrefix(c.ContributorID, contributorsBase) {
+		return nil, fmt.Errorf("opendata: contributor ID %q is not a DCAT-AP.de contributor URI (%s…)", c.ContributorID, contributorsBase)
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://") {
