@@ -175,3 +175,94 @@ func TestConformanceClaims(t *testing.T) {
 		t.Logf("not claimed for want of: %s", m)
 	}
 }
+
+// FuzzParseQuery: a raw query either splits into parameters (no more
+// than it has "&"-separated parts, ";" kept inside values) or is a bad
+// request; never a panic.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{"", "&", "$top=1&$skip=2", "&$filter=phenomenonTime%20ge%202026-12-06T00:00:00.000Z",
+		"$expand=Observations($top=1;$orderby=phenomenonTime%20desc)", "%zz=1", "a=%", "$filter=name+eq+'a+b'"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := parseQuery(raw)
+		if err != nil {
+			var br *badRequest
+			if !errors.As(err, &br) {
+				t.Fatalf("parseQuery(%q): %v is no bad request", raw, err)
+			}
+			return
+		}
+		n := 0
+		for _, vals := range v {
+			n += len(vals)
+		}
+		if n > strings.Count(raw, "&")+1 {
+			t.Fatalf("parseQuery(%q): %d parameters", raw, n)
+		}
+		if strings.Contains(raw, ";") && !strings.Contains(raw, "%3B") {
+			found := false
+			for k, vals := range v {
+				found = found || strings.Contains(k, ";")
+				for _, s := range vals {
+					found = found || strings.Contains(s, ";")
+				}
+			}
+			if !found {
+				t.Fatalf("parseQuery(%q) lost the ';'", raw)
+			}
+		}
+	})
+}
+
+// FuzzFilterRoundTrip: an expanded collection's nextLink writes its
+// $filter out again (exprString); what it writes parses to the same
+// tree.
+func FuzzFilterRoundTrip(f *testing.F) {
+	for _, s := range []string{
+		"result gt 420", "name eq 'O''Brien'", "not (result lt 400) and Datastream/Thing/name eq 'Pohlandplatz'",
+		"phenomenonTime ge 2026-12-06T00:00:00.500Z and phenomenonTime lt 2026-12-07T00:00:00Z",
+		"st_within(location, geography'POLYGON((13.6 50.9, 13.9 50.9, 13.9 51.2, 13.6 50.9))')",
+		"geo.distance(location, geography'POINT(13.79 51.045)') lt 0.01", "-result add 2.5 mul 3 ge 1e3",
+		"startswith(name,'Pohl') or properties/quarter eq 'Johannstadt'", "result eq null or true",
+		"resultTime gt now() sub duration'P1DT2H'", "parameters/count mod 2 eq 0",
+	} {
+		f.Add("Observations", s)
+		f.Add("Locations", s)
+		f.Add("Things", s)
+	}
+	f.Fuzz(func(t *testing.T, set, filter string) {
+		if !slices.Contains(query.EntitySets(), set) {
+			return
+		}
+		n, err := query.ParseFilter(set, filter, query.DefaultLimits())
+		if err != nil {
+			return
+		}
+		written := exprString(n)
+		again, err := query.ParseFilter(set, written, query.DefaultLimits())
+		if err != nil {
+			t.Fatalf("%q was written as %q, which does not parse: %v", filter, written, err)
+		}
+		if a, b := treeString(n), treeString(again); a != b {
+			t.Fatalf("%q was written as %q:\n%s\nparses to\n%s", filter, written, a, b)
+		}
+	})
+}
+
+// treeString writes a filter tree without positions.
+func treeString(n *query.Node) string {
+	if n == nil {
+		return "nil"
+	}
+	var b strings.Builder
+	b.WriteString("(" + itoa(int64(n.Kind)) + " " + n.Op + " " + strings.Join(n.Path, "/"))
+	if n.Kind == query.NodeLiteral {
+		b.WriteString(" " + literalString(n.Value))
+	}
+	for _, a := range n.Args {
+		b.WriteString(" " + treeString(a))
+	}
+	b.WriteString(")")
+	return b.String()
+}
