@@ -80,9 +80,12 @@ run: build
 
 # Every kiosk screen in German and English, normal, large text and high
 # contrast, rendered by Fyne's test driver (no display needed), and the
-# keypad's focus ring on a few (focus-*.png).
+# keypad's focus ring on a few (focus-*.png); the hub's public air page
+# and a terminal's air charts in Chromium (public-air-*.png,
+# console-terminal-air.png).
 screenshots:
 	$(GO) test ./kiosk/ui -run 'TestEveryScreen|TestFocusRingContrast' -count=1 -args -screenshots $(CURDIR)/docs/screenshots
+	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test ./hub-server/internal/console -run 'TestAirBrowser' -count=1
 
 # Debian packages in dist/ (provisioning/packaging; version from git
 # describe, or PKG_VERSION=…). The binaries are built for packaging into

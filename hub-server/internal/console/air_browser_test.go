@@ -191,7 +191,7 @@ func TestAirBrowser(t *testing.T) {
 				t.Errorf("%s: no map", what)
 			}
 			checkAxe(t, ctx, axe, what, "")
-			run(t, ctx, what+" screenshot", airShot(fmt.Sprintf("air-%s-%s", vp.name, lang)))
+			run(t, ctx, what+" screenshot", airShot(fmt.Sprintf("public-air-%s-%s", vp.name, lang)))
 
 			what = fmt.Sprintf("/air/t %s %s", vp.name, lang)
 			run(t, ctx, what, chromedp.Navigate(fmt.Sprintf("%s/air/t/%d?lang=%s", base, w.outNum, lang)),
@@ -210,7 +210,7 @@ func TestAirBrowser(t *testing.T) {
 			// A table opened is checked too.
 			run(t, ctx, what+" open table", chromedp.Click(chromedp.CSS("figure.air-chart summary")))
 			checkAxe(t, ctx, axe, what+" (table open)", "")
-			run(t, ctx, what+" screenshot", airShot(fmt.Sprintf("air-terminal-%s-%s", vp.name, lang)))
+			run(t, ctx, what+" screenshot", airShot(fmt.Sprintf("public-air-terminal-%s-%s", vp.name, lang)))
 		}
 	}
 
