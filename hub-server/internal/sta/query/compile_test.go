@@ -136,6 +136,7 @@ func compileCases() []compileCase {
 		// JSON members (properties, parameters, resultQuality).
 		{"properties", Target{EntitySet: "Things"}, "$filter=properties/quarter eq 'Altstadt'", []int64{2}},
 		{"properties bool", Target{EntitySet: "Things"}, "$filter=properties/indoor eq true", []int64{2}},
+		{"location properties", Target{EntitySet: "Locations"}, "$filter=properties/quarter eq 'Striesen'", []int64{1}},
 		{"datastream properties", Target{EntitySet: "Datastreams"}, "$filter=properties/resolution eq 'PT1H'", []int64{12}},
 		{"quality", ds10, "$filter=resultQuality/flag eq 'invalid'", seq(10, func(i int64) bool { return i == 7 })},
 		{"quality incomplete", ds10, "$filter=resultQuality/flag eq 'incomplete'", seq(10, func(i int64) bool { return i%10 == 0 })},

@@ -3,6 +3,7 @@ package query
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -222,32 +223,68 @@ func formatTime(v int64, unit timeUnit) string {
 }
 
 // object builds a JSON object from the cols' values under the given
-// names; conv converts each value.
+// names; conv converts each value. Written by hand: a day of minutes is
+// 1,440 of them per request.
 func object(names []string, conv []func(any) (any, error)) func(v []any) (any, error) {
+	keys := make([][]byte, len(names))
+	for i, n := range names {
+		k, _ := json.Marshal(n)
+		keys[i] = append(k, ':')
+	}
 	return func(v []any) (any, error) {
-		var b strings.Builder
-		b.WriteByte('{')
-		for i, n := range names {
+		b := make([]byte, 0, 128)
+		b = append(b, '{')
+		for i := range names {
 			val, err := conv[i](v[i])
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", n, err)
+				return nil, fmt.Errorf("%s: %w", names[i], err)
 			}
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			k, _ := json.Marshal(n)
-			e, err := json.Marshal(val)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", n, err)
+			b = append(b, keys[i]...)
+			if b, err = appendJSON(b, val); err != nil {
+				return nil, fmt.Errorf("%s: %w", names[i], err)
 			}
-			b.Write(k)
-			b.WriteByte(':')
-			b.Write(e)
 		}
-		b.WriteByte('}')
-		return json.RawMessage(b.String()), nil
+		return json.RawMessage(append(b, '}')), nil
 	}
 }
+
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return append(b, "null"...), nil
+		}
+		return strconv.AppendFloat(b, x, 'g', -1, 64), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	}
+	e, err := json.Marshal(v)
+	return append(b, e...), err
+}
+
+// qualities are the resultQuality objects of every combination of flags.
+var qualities = func() []json.RawMessage {
+	out := make([]json.RawMessage, 1<<len(flagNamesForQuality()))
+	for f := range out {
+		names := air.Flags(f).Names()
+		if names == nil {
+			names = []string{}
+		}
+		b, _ := json.Marshal(struct {
+			Flag    string   `json:"flag"`
+			Reasons []string `json:"reasons"`
+		}{air.Flags(f).Verdict(), names})
+		out[f] = b
+	}
+	return out
+}()
+
+func flagNamesForQuality() []string { return (^air.Flags(0)).Names() }
 
 func convString(v any) (any, error) { return asString(v) }
 func convInt(v any) (any, error)    { return asInt(v) }
@@ -259,6 +296,14 @@ func convBool(v any) (any, error) {
 	}
 	i, err := asInt(v)
 	return i != 0, err
+}
+
+// siteProperties are a Location's and a FeatureOfInterest's properties
+// (optional in SensorThings 1.1; clients such as QGIS $select them).
+func siteProperties() prop {
+	return prop{name: "properties", typ: vObject, cols: []string{"quarter", "place"}, kind: KindJSON,
+		members: map[string]member{"quarter": {"quarter", vString}, "place": {"place", vString}},
+		build:   object([]string{"quarter", "place"}, []func(any) (any, error){convString, convString})}
 }
 
 func strProp(name, col string) prop {
@@ -308,6 +353,7 @@ func init() {
 			strProp("description", "place"),
 			strProp("encodingType", "encoding_type"),
 			pointProp("location"),
+			siteProperties(),
 		},
 		navs: []nav{
 			{Navigation{"Things", "Things", true}, "id", "id"},
@@ -331,6 +377,7 @@ func init() {
 			strProp("description", "foi_description"),
 			strProp("encodingType", "encoding_type"),
 			pointProp("feature"),
+			siteProperties(),
 		},
 		navs:     []nav{{Navigation{"Observations", "Observations", true}, "id", "foi_id"}},
 		branches: siteBranch,
@@ -458,18 +505,10 @@ func init() {
 				members: map[string]member{"flag": {"verdict", vString}},
 				build: func(v []any) (any, error) {
 					f, err := asInt(v[0])
-					if err != nil {
-						return nil, fmt.Errorf("flags: %w", err)
+					if err != nil || f < 0 || f >= int64(len(qualities)) {
+						return nil, fmt.Errorf("flags %v: %v", v[0], err)
 					}
-					names := air.Flags(f).Names()
-					if names == nil {
-						names = []string{}
-					}
-					b, err := json.Marshal(struct {
-						Flag    string   `json:"flag"`
-						Reasons []string `json:"reasons"`
-					}{air.Flags(f).Verdict(), names})
-					return json.RawMessage(b), err
+					return qualities[f], nil
 				}},
 			{name: "parameters", typ: vObject, cols: []string{"min", "max", "count", "expected", "warmup", "invalid", "minutes", "span"}, kind: KindJSON,
 				members: map[string]member{"min": {"min", vFloat}, "max": {"max", vFloat}, "count": {"count", vInt}, "expectedCount": {"expected", vInt},
