@@ -32,7 +32,7 @@ import (
 
 // staSeedVersion changes when the generated data changes, so older
 // caches are not used.
-const staSeedVersion = 1
+const staSeedVersion = 2
 
 // staQuarter is a quarter of Dresden and roughly its middle.
 type staQuarter struct {
@@ -369,7 +369,12 @@ func bump(h, centre, width float64) float64 {
 	return math.Exp(-x * x / 2)
 }
 
-func round(v, step float64) float64 { return math.Round(v/step) * step }
+// round keeps decimals places (dividing by a power of ten keeps the
+// shortest decimal form, 12.37 and not 12.370000000000001).
+func round(v float64, decimals int) float64 {
+	p := math.Pow10(decimals)
+	return math.Round(v*p) / p
+}
 
 func (g *staGen) terminal(num int64) *staTerminal {
 	p := staTerminalParams(num)
@@ -445,8 +450,8 @@ func (g *staGen) terminal(num int64) *staTerminal {
 		}
 		pmRow := func(mean float64) staRow {
 			sd := 0.08*mean + 0.3
-			row := staRow{Minute: minute, Mean: round(mean, 0.01), Min: round(max(0, mean-sd*(1.5+r.Float64())), 0.1),
-				Max: round(mean+sd*(1.5+1.5*r.Float64()), 0.1), Count: count, Expected: int64(sds), WarmUp: warm, Invalid: invalid}
+			row := staRow{Minute: minute, Mean: round(mean, 2), Min: round(max(0, mean-sd*(1.5+r.Float64())), 1),
+				Max: round(mean+sd*(1.5+1.5*r.Float64()), 1), Count: count, Expected: int64(sds), WarmUp: warm, Invalid: invalid}
 			if r.Float64() < 0.0001 {
 				row.Max = 1999.9 // a glitch beyond the measuring range
 			}
@@ -477,7 +482,7 @@ func (g *staGen) terminal(num int64) *staTerminal {
 		if p.Indoor && weekday != time.Saturday && weekday != time.Sunday {
 			co2 += 700 * (1 - math.Exp(-math.Max(0, h-7.5))) * math.Exp(-math.Max(0, h-16)*1.5) * float64(min(1, max(0, int(h)-6)))
 		}
-		c := staRow{Minute: minute, Mean: round(co2, 0.1), Min: round(co2-3-3*r.Float64(), 1), Max: round(co2+3+3*r.Float64(), 1),
+		c := staRow{Minute: minute, Mean: round(co2, 1), Min: round(co2-3-3*r.Float64(), 0), Max: round(co2+3+3*r.Float64(), 0),
 			Count: int64(mhz), Expected: int64(mhz)}
 		if up == 3 {
 			c.WarmUp, c.Count = int64(mhz/2), int64(mhz/2)
