@@ -53,7 +53,7 @@ func BenchmarkSQLiteWindow(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	seed(&testing.T{}, exec)
+	seed(b, exec)
 	const days = 30
 	for m := base + 120; m < base+days*1440; m++ {
 		exec(`INSERT INTO observations (datastream_id, minute, mean, min, max, count, expected, warmup, invalid, flags, flat_run) VALUES (10, ?, 5, 4, 6, 60, 60, 0, 0, 0, 0)`, m)

@@ -57,7 +57,7 @@ var datastreams = []datastream{
 	{16, 3, "pm", "sds011", "pm25", "minute"},
 }
 
-func seed(t *testing.T, exec func(q string, args ...any)) {
+func seed(t testing.TB, exec func(q string, args ...any)) {
 	t.Helper()
 	for _, tm := range terminals {
 		exec(`INSERT INTO terminals (num, id, name, quarter, public_key, software_version, enrolled_at) VALUES (?, ?, ?, ?, 'k', '1', 0)`,
