@@ -1,8 +1,11 @@
 package sta_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -630,6 +633,29 @@ func TestHeaders(t *testing.T) {
 		}
 		if r := f.get(t, "/Thingz"); r.header.Get("Access-Control-Allow-Origin") != "*" {
 			t.Errorf("an error without CORS: %v", r.header)
+		}
+		// Pages are gzipped for clients that accept it (Go's client then
+		// leaves the body compressed), and read back the same.
+		req, _ := http.NewRequest(http.MethodGet, f.base+"/Observations?$top=200", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("no gzip: %v", res.Header)
+		}
+		zr, err := gzip.NewReader(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unzipped, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plain := f.get(t, "/Observations?$top=200").ok(t, "plain"); !bytes.Equal(unzipped, plain.body) {
+			t.Errorf("gzipped page differs from the plain one")
 		}
 	})
 }

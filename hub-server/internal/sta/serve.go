@@ -150,6 +150,9 @@ func (rq *request) resolve(rp *resourcePath) (query.Target, error) {
 		// The entity before segment i: check it exists and learn its id
 		// (a to-one navigation names its entity by the way there).
 		prev := rp.Segs[i-1]
+		if prev.NoSuchID {
+			return query.Target{}, notFound("no %s(…)", prev.Name)
+		}
 		id, err := rq.lookup(prev, t)
 		if err != nil {
 			return query.Target{}, err

@@ -20,6 +20,8 @@
 package sta
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"log/slog"
 	"net/http"
@@ -167,10 +169,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hd.Set("Cache-Control", "public, max-age="+itoa(int64(h.o.MaxAge/time.Second)))
 	hd.Set("Content-Type", body.contentType)
+	hd.Add("Vary", "Accept-Encoding")
+	data := body.data
+	if len(data) >= gzipFrom && acceptsGzip(r) {
+		// A page of observations is mostly repeated names: gzip makes
+		// it a tenth.
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		zw.Write(data)
+		zw.Close()
+		data = b.Bytes()
+		hd.Set("Content-Encoding", "gzip")
+	}
+	hd.Set("Content-Length", itoa(int64(len(data))))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		w.Write(body.data)
+		w.Write(data)
 	}
+}
+
+// gzipFrom is the smallest answer worth compressing.
+const gzipFrom = 1024
+
+// acceptsGzip reports whether r's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+				return strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0"
+			}
+		}
+	}
+	return false
 }
 
 const allowed = "GET, HEAD, OPTIONS"
