@@ -22,6 +22,7 @@ import (
 // health charts load as pictures.
 func TestBrowserSiteAndTrends(t *testing.T) {
 	ctx := newBrowser(t)
+	axe := axeScript(t)
 	st := teststores.Open(t, teststores.SQLite)
 	h := newHubWith(t, st, nil)
 	sh := shots{t: t, dir: os.Getenv("CONSOLE_SCREENSHOTS")}
@@ -55,6 +56,7 @@ func TestBrowserSiteAndTrends(t *testing.T) {
 	if got := textOf(t, ctx, "#co2-warning"); !strings.Contains(got, "whether people are in the room") {
 		t.Errorf("no warning beside CO2: %q", got)
 	}
+	checkAxe(t, ctx, axe, "site page", "")
 
 	// Someone else moves the terminal while anna edits the place.
 	cur, err := st.Site(bg, term.id)
@@ -75,6 +77,7 @@ func TestBrowserSiteAndTrends(t *testing.T) {
 	if got := textOf(t, ctx, "#site-stored"); !strings.Contains(got, "Bibliothek, Lesesaal") {
 		t.Errorf("the conflict page does not show what is stored: %q", got)
 	}
+	checkAxe(t, ctx, axe, "site conflict page", "")
 	run(t, ctx, "save again", chromedp.Submit(chromedp.ID("#place")), chromedp.WaitVisible(chromedp.ID("#site-done")))
 	if s, _ := st.Site(bg, term.id); s.Place != "Bibliothek, Eingang Pfotenhauerstraße" || s.Version != 3 {
 		t.Fatalf("stored after the conflict: %+v", s)
@@ -86,5 +89,6 @@ func TestBrowserSiteAndTrends(t *testing.T) {
 			return [is.filter(i => i.complete && i.naturalWidth > 0).length, is.length]; })()`))
 		return err == nil && len(res) == 2 && res[0] == 3 && res[1] == 3
 	})
+	checkAxe(t, ctx, axe, "fleet health charts", "#fleet-trends")
 	run(t, ctx, "screenshot", chromedp.ScrollIntoView(chromedp.ID("#fleet-trends")), sh.take("fleet-trends"))
 }
