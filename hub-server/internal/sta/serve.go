@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -18,7 +19,7 @@ import (
 type request struct {
 	h    *Handler
 	ctx  context.Context
-	r    interface{ Context() context.Context }
+	r    *http.Request
 	base string // the service root's absolute URL, no trailing slash
 	now  time.Time
 	path string // the resource path as received (escaped), "" for the root
