@@ -96,6 +96,9 @@ func TestStatementTimeout(t *testing.T) {
 	srv := serve(t, st, sta.Opts{StatementTimeout: time.Nanosecond})
 	r := fetch(t, http.MethodGet, srv.URL+sta.Prefix+"/Observations?$filter="+q("result gt 3"))
 	errorOf(t, r, http.StatusServiceUnavailable, "query too expensive")
+	if r.header.Get("Retry-After") != "" {
+		t.Error("a query too expensive is invited to come again")
+	}
 }
 
 // One answer holds at most MaxEntities entities, expanded ones included.

@@ -302,7 +302,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &br):
 		writeError(w, http.StatusBadRequest, br.Msg)
 	case errors.Is(err, errTooExpensive):
-		w.Header().Set("Retry-After", "10")
+		// No Retry-After: the same query would run out of time again.
 		writeError(w, http.StatusServiceUnavailable, errTooExpensive.Error())
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
