@@ -141,6 +141,12 @@ type related struct {
 	froms  []string
 	conds  []string
 	byPath map[string]*scope
+	// first are the outer column and the first related column of each
+	// path's first step; outer is set when the leaf reads the outer row
+	// itself too.
+	first      map[string]string
+	outer      bool
+	outerFirst string
 }
 
 // expr is a compiled value: SQL (sql + off for times) or a constant.
@@ -251,6 +257,15 @@ func (c *compiler) boolSQL(n *Node, sc *scope) (string, error) {
 	if len(rel.froms) == 0 {
 		return s, nil
 	}
+	// Paths that all leave by one step and read nothing else of the row:
+	// "key IN (related keys)", which looks the row up by its key (an
+	// Observation's datastream_id) instead of testing every row.
+	if len(rel.first) == 1 && !rel.outer {
+		for related := range rel.first {
+			return "(" + rel.outerFirst + " IN (SELECT " + related + " FROM " + strings.Join(rel.froms, ", ") + " WHERE " +
+				strings.Join(append(rel.conds[1:len(rel.conds):len(rel.conds)], s), " AND ") + "))", nil
+		}
+	}
 	return "EXISTS (SELECT 1 FROM " + strings.Join(rel.froms, ", ") + " WHERE " + strings.Join(rel.conds, " AND ") + " AND " + s + ")", nil
 }
 
@@ -286,6 +301,9 @@ func (c *compiler) path(n *Node, sc *scope, rel *related) (expr, error) {
 	for i := 0; i < len(n.Path); i++ {
 		name := n.Path[i]
 		last := i == len(n.Path)-1
+		if cur == sc && rel != nil && !(i == 0 && cur.set.nav(name) != nil && !isShortcut(cur.set.nav(name), n.Path, i)) {
+			rel.outer = true
+		}
 		if isIDName(name) {
 			if !last {
 				return expr{}, errAt(n.Pos, "nothing follows @iot.id")
@@ -323,7 +341,7 @@ func (c *compiler) path(n *Node, sc *scope, rel *related) (expr, error) {
 		}
 		// The key of a to-one navigation is at hand: Datastream/id of an
 		// Observation is its datastream_id, on the index.
-		if !nv.Many && nv.to == "id" && i+2 == len(n.Path) && isIDName(n.Path[i+1]) {
+		if isShortcut(nv, n.Path, i) {
 			return expr{t: vInt, sql: cur.col(nv.from), pos: n.Pos}, nil
 		}
 		if rel == nil || (rel.scalar && nv.Many) {
@@ -338,10 +356,23 @@ func (c *compiler) path(n *Node, sc *scope, rel *related) (expr, error) {
 			rel.froms = append(rel.froms, c.view(target)+" "+next.al)
 			rel.conds = append(rel.conds, next.col(nv.to)+" = "+cur.col(nv.from))
 			rel.byPath[prefix] = next
+			if cur == sc {
+				if rel.first == nil {
+					rel.first = map[string]string{}
+				}
+				rel.first[next.col(nv.to)] = cur.col(nv.from)
+				rel.outerFirst = cur.col(nv.from)
+			}
 		}
 		cur = next
 	}
 	return expr{}, errAt(n.Pos, "empty path")
+}
+
+// isShortcut reports whether path[i:] is "ToOne/id", read from the row's
+// own key.
+func isShortcut(nv *nav, path []string, i int) bool {
+	return !nv.Many && nv.to == "id" && i+2 == len(path) && isIDName(path[i+1])
 }
 
 var mirror = map[string]string{"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}

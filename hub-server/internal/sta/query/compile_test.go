@@ -342,10 +342,15 @@ func TestIndexUse(t *testing.T) {
 			t            Target
 			o            Options
 			lite, pgWant string
+			sorts        bool // rows of several datastreams are sorted
 		}{
-			{target, o, "SEARCH o USING PRIMARY KEY (datastream_id=? AND minute>? AND minute<?)", "minute >"},
-			{Target{EntitySet: "Observations"}, o2, "SEARCH o USING PRIMARY KEY (datastream_id=? AND minute>? AND minute<?)", "minute >"},
-			{target, latest, "SEARCH o USING PRIMARY KEY (datastream_id=?)", "Index Scan Backward using observations_pkey"},
+			{target, o, "SEARCH o USING PRIMARY KEY (datastream_id=? AND minute>? AND minute<?)", "minute >", false},
+			{Target{EntitySet: "Observations"}, o2, "SEARCH o USING PRIMARY KEY (datastream_id=? AND minute>? AND minute<?)", "minute >", false},
+			{target, latest, "SEARCH o USING PRIMARY KEY (datastream_id=?)", "Index Scan Backward using observations_pkey", false},
+			// Through related entities: the observations of the
+			// datastreams found, by key.
+			{Target{EntitySet: "Observations"}, mustOptions(t, "Observations", "$filter=Datastream/Thing/name eq 'Altmarkt' and Datastream/ObservedProperty/name eq 'PM2.5'"),
+				"SEARCH o USING PRIMARY KEY (datastream_id=?)", "observations_pkey", true},
 		} {
 			st, err := Compile(db.d, c.t, c.o, fixNow)
 			if err != nil {
@@ -394,7 +399,7 @@ func TestIndexUse(t *testing.T) {
 					inner = text[i:]
 					inner = inner[:strings.Index(inner, "SCAN b0")]
 				}
-				if !strings.Contains(text, c.lite) || strings.Contains(text, "SCAN o") || strings.Contains(inner, "TEMP B-TREE") {
+				if !strings.Contains(text, c.lite) || strings.Contains(text, "SCAN o") || !c.sorts && strings.Contains(inner, "TEMP B-TREE") {
 					t.Errorf("sqlite plan:\n%s\n%s", text, st.SQL)
 				}
 			case Postgres:
