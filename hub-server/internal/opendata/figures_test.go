@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,6 +74,14 @@ func BenchmarkDayFile(b *testing.B) {
 			}
 		}
 	}()
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	cpu0 := cpu()
 	b.ResetTimer()
 	var size int64
 	for range b.N {
@@ -83,6 +92,7 @@ func BenchmarkDayFile(b *testing.B) {
 		size = c.n
 	}
 	b.StopTimer()
+	b.ReportMetric((cpu()-cpu0).Seconds()/float64(b.N), "cpu-s/file")
 	close(stop)
 	<-sampled
 	b.ReportMetric(float64(size), "bytes/file")
@@ -98,6 +108,22 @@ func BenchmarkDayFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(plain), "csv-bytes")
+	// The documents made per request, at this fleet's size.
+	for _, doc := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{"catalog", func(w io.Writer) error { return f.WriteCatalog(context.Background(), w, base, nil) }},
+		{"stations", func(w io.Writer) error { return f.WriteStations(context.Background(), w, base) }},
+	} {
+		var c countingWriter
+		start := time.Now()
+		if err := doc.write(&c); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000, doc.name+"-ms")
+		b.ReportMetric(float64(c.n), doc.name+"-bytes")
+	}
 	b.ReportMetric(float64(peak-baseHeap)/(1<<20), "MiB-peak-heap-growth")
 }
 
