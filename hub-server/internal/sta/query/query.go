@@ -11,6 +11,24 @@
 // (Limits): filter length, node count, nesting depth, $select and
 // $orderby lengths, $expand depth.
 //
+// $filter offers OGC 18-088 section 9.3.3.5: eq ne gt ge lt le, and or
+// not, add sub mul div mod (mod on whole numbers), the string functions
+// (substringof contains startswith endswith length indexof substring
+// tolower toupper trim concat; case-sensitive in both stores), year month
+// day hour minute second date now mindatetime maxdatetime, round floor
+// ceiling, geo.distance (degrees on the lon/lat plane), geo.intersects
+// st_intersects st_within st_contains st_disjoint st_equals between a
+// point property and a POINT, POLYGON (holes too) or MULTIPOLYGON
+// literal; paths through navigation properties (any-semantics for
+// collections) and members of JSON properties (properties/quarter,
+// parameters/count, resultQuality/flag). Times compare as half-open
+// intervals: an interval eq an instant contains it, gt/ge start after/at,
+// lt/le end at or before it; intervals against intervals: eq, lt, gt.
+// Not offered: time(), fractionalseconds(), totaloffsetminutes(),
+// geo.length and the st_ relations touches/overlaps/crosses/relate, ge/le
+// between two intervals, $select of members, months in durations added
+// to a property.
+//
 // The package knows the tables of migration 00014 (terminal_sites,
 // datastreams, observations, observations_hourly) and terminals; the
 // static entity sets (Sensors, ObservedProperties) are inline VALUES from
