@@ -207,7 +207,16 @@ type ObservationIngest struct {
 	ids map[datastreamKey]int64
 	// skipped counts sensor_minute records not stored as observations.
 	skipped atomic.Int64
+	// failed counts batches whose observations failed (records stored).
+	failed atomic.Int64
 }
+
+// NoteFailure counts a batch whose observations could not be stored
+// (its records were).
+func (oi *ObservationIngest) NoteFailure() { oi.failed.Add(1) }
+
+// Failed is the number of batches whose observations could not be stored.
+func (oi *ObservationIngest) Failed() int64 { return oi.failed.Load() }
 
 // NewObservationIngest returns an empty ObservationIngest.
 func NewObservationIngest() *ObservationIngest {

@@ -2,8 +2,11 @@ package pgstore
 
 import (
 	"context"
+	"errors"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
@@ -54,22 +57,42 @@ func (o obsTx) LockDatastreams(ctx context.Context) error {
 }
 
 // ingestObservations stores the batch's sensor minutes as observations
-// (store.ObservationIngest) in tx; nil when it has none.
-func (s *Store) ingestObservations(ctx context.Context, tx pgx.Tx, num int64, recs []api.Record) (*store.ObservationBatch, error) {
-	var b *store.ObservationBatch
+// (store.ObservationIngest) in tx, in a savepoint of their own: should
+// that fail, the records are stored all the same (they are what the
+// terminal forgets once acknowledged; observations derive from them) and
+// the failure is logged and counted. Failures the whole transaction must
+// retry (a deadlock, ErrObservationRace) or that end it (the context)
+// are returned.
+func (s *Store) ingestObservations(ctx context.Context, tx pgx.Tx, terminalID string, num int64, recs []api.Record) (*store.ObservationBatch, error) {
+	if !slices.ContainsFunc(recs, func(r api.Record) bool { return r.Type == store.SensorMinuteType }) {
+		return nil, nil
+	}
+	sp, err := tx.Begin(ctx) // a savepoint
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.observations(ctx, sp, num, recs)
+	if err == nil {
+		return b, sp.Commit(ctx)
+	}
+	var pe *pgconn.PgError
+	if errors.Is(err, store.ErrObservationRace) || ctx.Err() != nil || (errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")) {
+		return nil, err
+	}
+	if err := sp.Rollback(ctx); err != nil {
+		return nil, err
+	}
+	s.od.NoteFailure()
+	s.log.Error("open data: a batch's sensor minutes were stored as records only", "terminal", terminalID, "err", err)
+	return nil, nil
+}
+
+func (s *Store) observations(ctx context.Context, tx pgx.Tx, num int64, recs []api.Record) (*store.ObservationBatch, error) {
+	b := s.od.Batch(obsTx{tx}, num)
 	for i := range recs {
-		if recs[i].Type != store.SensorMinuteType {
-			continue
-		}
-		if b == nil {
-			b = s.od.Batch(obsTx{tx}, num)
-		}
 		if err := b.Add(ctx, &recs[i]); err != nil {
 			return nil, err
 		}
-	}
-	if b == nil {
-		return nil, nil
 	}
 	return b, b.Finish(ctx)
 }

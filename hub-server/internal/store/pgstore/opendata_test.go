@@ -1,19 +1,26 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store/pgstore"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/storetest"
+	"github.com/quartierhub/quartierhub/hub-server/internal/store/teststores"
 )
 
 func TestRebind(t *testing.T) {
@@ -109,5 +116,34 @@ func TestOpenDataConcurrentIngest(t *testing.T) {
 				t.Errorf("%s %s hour flags = %v", term, d.Quantity, hours[0].Flags)
 			}
 		}
+	}
+}
+
+func TestObservationFailureKeepsRecords(t *testing.T) {
+	url := teststores.PostgresURL(t)
+	var logs bytes.Buffer
+	s, err := pgstore.Open(context.Background(), url, pgstore.Opts{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	exec := func(q string) {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storetest.RunObservationFailure(t, s,
+		func() {
+			exec(`CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$`)
+			exec(`CREATE TRIGGER boom BEFORE INSERT ON observations FOR EACH ROW EXECUTE FUNCTION boom()`)
+		},
+		func() { exec(`DROP TRIGGER boom ON observations`) })
+	if !strings.Contains(logs.String(), "stored as records only") {
+		t.Errorf("the failure was not logged: %s", logs.String())
 	}
 }

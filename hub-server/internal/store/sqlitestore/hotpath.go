@@ -345,26 +345,45 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, r *ingestReq) (api.Ba
 }
 
 // ingestObservations stores the batch's sensor minutes as observations
-// (store.ObservationIngest) in tx.
+// (store.ObservationIngest) in tx, in a savepoint of their own: should
+// that fail, the records are stored all the same (they are what the
+// terminal forgets once acknowledged; observations derive from them) and
+// the failure is logged and counted.
 func (s *Store) ingestObservations(ctx context.Context, tx *sql.Tx, r *ingestReq, num int64) error {
 	r.obs = nil
 	first := slices.IndexFunc(r.recs, func(rec api.Record) bool { return rec.Type == store.SensorMinuteType })
 	if first < 0 {
 		return nil
 	}
-	otx := &obsTx{tx: tx, stmts: s.obs}
-	defer otx.close()
-	b := s.od.Batch(otx, num)
-	for i := first; i < len(r.recs); i++ {
-		if err := b.Add(ctx, &r.recs[i]); err != nil {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT observations`); err != nil {
+		return err
+	}
+	b, err := s.observations(ctx, tx, r.recs[first:], num)
+	if err != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO observations`); err != nil {
 			return err
 		}
+		s.od.NoteFailure()
+		s.log.Error("open data: a batch's sensor minutes were stored as records only", "terminal", r.terminalID, "err", err)
+		b = nil // its datastreams were rolled back: not to be remembered
 	}
-	if err := b.Finish(ctx); err != nil {
+	if _, err := tx.ExecContext(ctx, `RELEASE observations`); err != nil {
 		return err
 	}
 	r.obs = b
 	return nil
+}
+
+func (s *Store) observations(ctx context.Context, tx *sql.Tx, recs []api.Record, num int64) (*store.ObservationBatch, error) {
+	otx := &obsTx{tx: tx, stmts: s.obs}
+	defer otx.close()
+	b := s.od.Batch(otx, num)
+	for i := range recs {
+		if err := b.Add(ctx, &recs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return b, b.Finish(ctx)
 }
 
 func (s *Store) insertRecords(ctx context.Context, tx *sql.Tx, num int64, recs []api.Record, recv int64) (int64, error) {

@@ -1,9 +1,13 @@
 package sqlitestore_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,4 +95,32 @@ func TestOpenDataClock(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+func TestObservationFailureKeepsRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	var logs bytes.Buffer
+	s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Opts{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	exec := func(q string) {
+		if _, err := other.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storetest.RunObservationFailure(t, s,
+		func() {
+			exec(`CREATE TRIGGER boom BEFORE INSERT ON observations BEGIN SELECT RAISE(ABORT, 'boom'); END`)
+		},
+		func() { exec(`DROP TRIGGER boom`) })
+	if !strings.Contains(logs.String(), "stored as records only") {
+		t.Errorf("the failure was not logged: %s", logs.String())
+	}
 }

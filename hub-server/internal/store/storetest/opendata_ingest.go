@@ -583,3 +583,28 @@ func RunOpenDataClock(t *testing.T, open func(t *testing.T, now func() time.Time
 		t.Errorf("UpdatedAt = %v, want the clock's %v", got.UpdatedAt, now)
 	}
 }
+
+// RunObservationFailure checks that a batch whose observations cannot be
+// stored still stores its records, and that a datastream made by the
+// failed attempt is not remembered. breakObservations makes every INSERT
+// into observations fail; mend undoes it.
+func RunObservationFailure(t *testing.T, s store.Store, breakObservations, mend func()) {
+	term := enrol(t, s, "broken", 1)
+	breakObservations()
+	recs := minuteRecords(pm("pm25", t0, 10), pm("pm10", t0, 12))
+	if ack := ingest(t, s, term.ID, recs); ack.Stored != 2 {
+		t.Fatalf("ack with observations failing = %+v, want both records stored", ack)
+	}
+	if n := len(exportAll(t, s, store.ExportFilter{Type: "sensor_minute"})); n != 2 {
+		t.Errorf("%d records stored, want 2", n)
+	}
+	if ds, err := s.Datastreams(context.Background(), store.DatastreamFilter{}); err != nil || len(ds) != 0 {
+		t.Errorf("datastreams of the failed batch = %+v, %v; want none (rolled back)", ds, err)
+	}
+	mend()
+	ingestMinutes(t, s, term.ID, pm("pm25", t0.Add(time.Minute), 11))
+	d := datastream(t, s, term.ID, "sds011-0", "pm25")
+	if obs := window(t, s, d.ID, t0, t0.Add(time.Hour), store.ResolutionMinute); len(obs) != 1 || obs[0].Mean != 11 {
+		t.Errorf("observations after mending = %+v, want the new minute", obs)
+	}
+}
