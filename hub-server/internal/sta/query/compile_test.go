@@ -168,6 +168,11 @@ func compileCases() []compileCase {
 			// Ties broken by @iot.id, the way the last key runs.
 			[]int64{obsID(13, base+119), obsID(11, base+119), obsID(10, base+119), obsID(13, base+118)}},
 		{"orderby id desc", Target{EntitySet: "Observations"}, "$orderby=@iot.id desc&$top=1", []int64{obsID(13, base+119), obsID(13, base+118)}},
+		{"orderby arithmetic through a path", Target{EntitySet: "Observations"}, "$filter=result lt 2 or result ge 1118&$orderby=length(Datastream/name) mod 100, FeatureOfInterest/name desc",
+			// "Altmarkt PM2.5" (14 characters), "Pohlandplatz PM10" (17),
+			// "Pohlandplatz PM2.5" (18); ties by @iot.id descending like
+			// the last key.
+			[]int64{obsID(13, base+119), obsID(13, base+118), obsID(11, base+119), obsID(11, base+118), obsID(10, base+1), obsID(10, base)}},
 		{"orderby two keys", Target{EntitySet: "Things"}, "$orderby=properties/indoor desc, name", []int64{2, 1}},
 	}
 }

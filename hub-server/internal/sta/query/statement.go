@@ -108,8 +108,7 @@ func (c *compiler) orderKeys(set *entitySet, sc *scope, o Options) ([]orderKey, 
 			k = orderKey{sql: e.valueSQL(), out: e.valueSQL()}
 		}
 		if len(rel.froms) > 0 {
-			sub := "(SELECT %s FROM " + strings.Join(rel.froms, ", ") + " WHERE " + strings.Join(rel.conds, " AND ") + ")"
-			k.sql = fmt.Sprintf(sub, k.out)
+			k.sql = "(SELECT " + k.out + " FROM " + strings.Join(rel.froms, ", ") + " WHERE " + strings.Join(rel.conds, " AND ") + ")"
 			k.out = k.sql
 		}
 		k.desc = ob.Desc
