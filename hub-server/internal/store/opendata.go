@@ -84,10 +84,13 @@ type DatastreamFilter struct {
 
 // OpenData is the open environmental data: sites, datastreams and their
 // observations. Part of Store. Observations are written by IngestBatch:
-// a sensor_minute record that decodes as a minute (kiosk/aggregate's
-// Aggregate) with samples makes its datastream, its observation (flagged
-// by air.Assess and the cross checks) and its hour's mean in the batch's
-// transaction; the record itself is stored as before.
+// a sensor_minute record that decodes as a minute (DecodeSensorMinute:
+// kiosk/aggregate's Aggregate) with samples makes its datastream, its
+// observation (flagged by air.Assess and the cross checks) and its hour's
+// sums in the batch's transaction (ObservationIngest); the record itself
+// is stored as before. The first record of a datastream's minute wins: a
+// replay or a second (partial) record of it changes nothing. Should the
+// observations of a batch fail, its records are stored all the same.
 type OpenData interface {
 	// Site returns the terminal's site, or ErrNotFound.
 	Site(ctx context.Context, terminalID string) (Site, error)
@@ -96,7 +99,9 @@ type OpenData interface {
 	// PutSite stores s if the stored site is still at s.Version (0: none
 	// yet), else ErrVersionConflict; the version goes up by one, the
 	// terminal's datastreams take the new resolutions, and a is audited,
-	// all in one transaction. ErrNotFound for an unknown terminal.
+	// all in one transaction. ErrNotFound for an unknown terminal; bad
+	// input (ValidateSite) is a *userr.Error over a *SiteFieldError.
+	// UpdatedAt is a.At (the store's clock when zero).
 	PutSite(ctx context.Context, s Site, a Audit) (Site, error)
 	// DeleteSite unpublishes the terminal (same rules as PutSite).
 	DeleteSite(ctx context.Context, terminalID string, version int64, a Audit) error
