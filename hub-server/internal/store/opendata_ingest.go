@@ -392,7 +392,10 @@ func (b *ObservationBatch) Finish(ctx context.Context) error {
 		return nil
 	}
 	// By minute: the minute before is decided when a minute is (FlatLine);
-	// stable, so of two records of one minute the first sent wins.
+	// stable, so of two records of one minute the first sent wins. A PM
+	// minute whose partner's datastream did not exist at its Add precedes
+	// every minute of the partner in this order, so the partner, later,
+	// does the comparison for both.
 	slices.SortStableFunc(b.minutes, func(x, y pendingMinute) int { return cmp.Compare(x.minute, y.minute) })
 	rows, err := b.preload(ctx)
 	if err != nil {

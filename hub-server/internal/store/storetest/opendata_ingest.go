@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync/atomic"
@@ -267,6 +268,17 @@ func testPM25AbovePM10(t *testing.T, s store.Store) {
 	}
 	if f := hourFlags(t, s, pm10.ID, t0); f != air.PM25AbovePM10 {
 		t.Errorf("pm10 hour flags = %v, want pm25_above_pm10", f)
+	}
+	// A new terminal's first batch makes both datastreams and still
+	// compares them, in either order.
+	for i, order := range [][]minuteRec{{pm("pm25", t0, 30), pm("pm10", t0, 20)}, {pm("pm10", t0, 20), pm("pm25", t0, 30)}} {
+		id := enrol(t, s, fmt.Sprintf("pmfirst-%d", i), byte(10+i)).ID
+		ingestMinutes(t, s, id, order...)
+		for _, q := range []string{"pm25", "pm10"} {
+			if f := flagsAt(t, s, datastream(t, s, id, "sds011-0", q).ID, t0); f != air.PM25AbovePM10 {
+				t.Errorf("first batch %d: %s flags = %v, want pm25_above_pm10", i, q, f)
+			}
+		}
 	}
 }
 
