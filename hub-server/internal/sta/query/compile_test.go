@@ -70,6 +70,9 @@ func compileCases() []compileCase {
 		{"sensor datastreams", Target{Via: &Via{"Sensors", 2, "Datastreams"}}, "", []int64{12}},
 		{"observation datastream", Target{Via: &Via{"Observations", obsID(11, base+3), "Datastream"}}, "", []int64{11}},
 		{"observation feature", Target{Via: &Via{"Observations", obsID(13, base+3), "FeatureOfInterest"}}, "", []int64{2}},
+		{"entity through navigation", Target{Via: &Via{"Datastreams", 10, "Observations"}, ID: id(obsID(10, base+9))}, "", []int64{obsID(10, base+9)}},
+		{"entity of another datastream", Target{Via: &Via{"Datastreams", 11, "Observations"}, ID: id(obsID(10, base+9))}, "", []int64{}},
+		{"hour not ended", Target{EntitySet: "Observations", ID: id(obsID(12, base+120))}, "", []int64{}},
 		{"hourly: ended hours only", Target{Via: &Via{"Datastreams", 12, "Observations"}}, "", []int64{obsID(12, base), obsID(12, base+60)}},
 		// $top, $skip (9.3.3.3, 9.3.3.4): top+1 rows tell of a next page.
 		{"top", ds10, "$top=3", seq(10, func(i int64) bool { return i < 4 })},
