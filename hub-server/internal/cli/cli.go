@@ -63,7 +63,7 @@ const usage = `usage:
   hub-server terminal tag --data HUBDIR|--db URL --terminal NAME --tags a,b   (replaces; "" clears)
   hub-server terminal revoke --data HUBDIR|--db URL (--terminal NAME | --id TERMINAL_ID)
   hub-server terminal site NAME --data HUBDIR|--db URL [--lat 51.05 --lon 13.74 --place P] [--indoor] [--publish co2=off,pm25=hour]
-      [--co2-minute-indoors] | --clear   (where it stands and what of its air is published as open data; --clear stops it)
+      [--co2-minute-indoors] | --clear   (where it stands and what of its air is published as open data; no settings: shows it; --clear stops it)
   hub-server user add --data HUBDIR|--db URL --name NAME --role admin|moderator|viewer --password-stdin
   hub-server user password --data HUBDIR|--db URL --name NAME --password-stdin [--enable]
   hub-server user list --data HUBDIR|--db URL

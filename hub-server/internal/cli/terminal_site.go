@@ -19,7 +19,7 @@ import (
 //
 // NAME may also be given as --terminal NAME. Flags not given keep what
 // the stored site has; a terminal without a site needs --lat, --lon and
-// --place. The change is stored on the version read (compare-and-swap)
+// --place; without any, the site is shown and nothing written. The change is stored on the version read (compare-and-swap)
 // and audited as the console's.
 func terminalSite(ctx context.Context, args []string, o Opts) error {
 	fs, data := flags("terminal site")
@@ -66,6 +66,15 @@ func terminalSite(ctx context.Context, args []string, o Opts) error {
 				return siteChangeError(t.Name, err)
 			}
 			_, err := fmt.Fprintf(o.Stdout, "%s: not published any more (site removed)\n", t.Name)
+			return err
+		}
+		if !set["lat"] && !set["lon"] && !set["place"] && !set["indoor"] && !set["publish"] {
+			// Nothing to change: say what is published, write nothing.
+			if !exists {
+				_, err := fmt.Fprintf(o.Stdout, "%s: not published (no site)\n", t.Name)
+				return err
+			}
+			_, err := fmt.Fprintf(o.Stdout, "%s: %s (version %d)\n", t.Name, siteAuditDetail(cur), cur.Version)
 			return err
 		}
 		if !exists && !(set["lat"] && set["lon"] && set["place"]) {

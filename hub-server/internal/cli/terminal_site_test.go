@@ -91,6 +91,12 @@ func TestTerminalSiteCLI(t *testing.T) {
 	if s := site(); s.Resolution("co2") != store.ResolutionMinute || s.Version != 3 {
 		t.Fatalf("stored %+v", s)
 	}
+	if out, _, code := runIn(t, "", "terminal", "site", "jst-1", "--data", data); code != 0 || !strings.Contains(out, `"Bibliothek, Foyer" indoor=true pm25=minute pm10=minute co2=minute (version 3)`) {
+		t.Errorf("show: %d %q", code, out)
+	}
+	if s := site(); s.Version != 3 {
+		t.Fatalf("showing the site wrote it: %+v", s)
+	}
 	if out, errs, code := runIn(t, "", "terminal", "site", "jst-1", "--data", data, "--clear"); code != 0 || !strings.Contains(out, "not published any more") {
 		t.Fatalf("clear: %d %s %s", code, out, errs)
 	}
