@@ -61,11 +61,11 @@ func init() {
 
 const staYearDays = 365
 
-// staPage is the page size asked for the latest of every datastream:
+// staPageSize is the page size asked for the latest of every datastream:
 // FROST's default, what a client asks for without thinking (the hub's cap
 // is 1,000; a page of a thousand expansions runs into its request
 // deadline on a busy machine).
-const staPage = 100
+const staPageSize = 100
 
 func staBench(ctx context.Context, dir string) error {
 	terminals, err := envInt("STA_BENCH_TERMINALS", 1000)
@@ -239,7 +239,7 @@ func staMeasure(ctx context.Context, hubBin, hubDir string, info staSeedInfo, re
 	latestURL := base + "/Datastreams?" + staQuery(url.Values{
 		"$select": {"id,name"},
 		"$expand": {"Observations($top=1;$orderby=phenomenonTime desc)"},
-		"$top":    {strconv.Itoa(staPage)},
+		"$top":    {strconv.Itoa(staPageSize)},
 	})
 	day := time.Unix(exp.windowDay*60, 0).UTC()
 	windowURL := fmt.Sprintf("%s/Datastreams(%d)/Observations?", base, exp.windowDS) + staQuery(url.Values{
