@@ -76,7 +76,7 @@ type fixture struct {
 	base      string // the service root's URL
 }
 
-func seed(t *testing.T, st store.Store) []*terminal {
+func seed(t testing.TB, st store.Store) []*terminal {
 	t.Helper()
 	ctx := context.Background()
 	terms := []*terminal{
