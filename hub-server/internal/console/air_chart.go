@@ -95,6 +95,14 @@ func airChart(lang string, s airStream, w airWindow, step time.Duration, from, t
 	for i := range levels {
 		levels[i] = airLevelWords[i+1].In(lang)
 	}
+	if step == time.Hour { // an hour's mean stands for the whole hour: drawn at its middle
+		mid := make([]charts.Point, len(pts))
+		for i, p := range pts {
+			mid[i] = p
+			mid[i].At = p.At.Add(30 * time.Minute)
+		}
+		pts = mid
+	}
 	return charts.Air{Title: airTitle(lang, s, w, step), Quantity: s.Quantity, Unit: s.Q.Symbol, Levels: levels,
 		Flagged: msg("air.flagged").In(lang), Empty: msg("air.chart_empty").In(lang), From: from, To: to, Step: step, Points: pts,
 		Size: size, Axis: charts.Axis{Day: airDayName(lang)}, Decimal: decimalSep(lang)}
