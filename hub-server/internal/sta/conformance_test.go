@@ -631,6 +631,9 @@ func TestHeaders(t *testing.T) {
 		if r := fetch(t, http.MethodOptions, f.base+"/Things"); r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != "*" {
 			t.Errorf("preflight: %d %v", r.status, r.header)
 		}
+		if r := f.get(t, "/Things?$top=1"); !bytes.Contains(r.body, []byte("$top=1&$skip=1")) {
+			t.Errorf("the nextLink's & is escaped: %s", r.body)
+		}
 		if r := f.get(t, "/Thingz"); r.header.Get("Access-Control-Allow-Origin") != "*" {
 			t.Errorf("an error without CORS: %v", r.header)
 		}

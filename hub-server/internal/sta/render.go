@@ -121,17 +121,28 @@ func (o object) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(m.K)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(m.V)
-		if err != nil {
+		if err := writeJSON(&b, m.K); err != nil {
 			return nil, err
 		}
-		b.Write(v)
+		b.WriteByte(':')
+		if err := writeJSON(&b, m.V); err != nil {
+			return nil, err
+		}
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// writeJSON appends v's JSON to b without HTML escaping: links keep
+// their "&" (not "\u0026"), as people and naive clients read them.
+func writeJSON(b *bytes.Buffer, v any) error {
+	e := json.NewEncoder(b)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		return err
+	}
+	b.Truncate(b.Len() - 1) // Encode's newline
+	return nil
 }
 
 // serveProperty answers /Set(id)/property[/member…][/$value].
@@ -315,7 +326,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // writeError answers status with SensorThings' error object (FROST's
 // shape: code, type, message).
 func writeError(w http.ResponseWriter, status int, msg string) {
-	b, _ := json.Marshal(object{{"code", status}, {"type", "error"}, {"message", msg}})
+	var buf bytes.Buffer
+	writeJSON(&buf, object{{"code", status}, {"type", "error"}, {"message", msg}})
+	b := buf.Bytes()
 	h := w.Header()
 	h.Set("Content-Type", jsonType)
 	h.Set("Cache-Control", "no-store")

@@ -1,8 +1,8 @@
 package sta
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -439,11 +439,11 @@ func (rq *request) serviceDocument() object {
 }
 
 func jsonBody(v any) (body, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	if err := writeJSON(&b, v); err != nil {
 		return body{}, fmt.Errorf("sta: encode: %w", err)
 	}
-	return body{contentType: jsonType, data: b}, nil
+	return body{contentType: jsonType, data: b.Bytes()}, nil
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
