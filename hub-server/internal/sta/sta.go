@@ -59,7 +59,9 @@ type Opts struct {
 	// after a burst of 200 (a map client pans with dozens at once).
 	Rate netlimit.Limits
 	// MaxEntities bounds the entities of one answer, expanded ones
-	// included; a request that would give more gets 400. Default 20000.
+	// included; a request that would give more gets 400. Default 10000
+	// (an answer of 10,000 observations is 5.5 MB of JSON and allocates
+	// 92 MB while it is made).
 	MaxEntities int
 	// MaxURLBytes bounds the request URI. Default 8192.
 	MaxURLBytes int
@@ -99,7 +101,7 @@ func New(st store.OpenData, o Opts) *Handler {
 		o.Rate = netlimit.Limits{Every: 50 * time.Millisecond, Burst: 200}
 	}
 	if o.MaxEntities <= 0 {
-		o.MaxEntities = 20000
+		o.MaxEntities = 10000
 	}
 	if o.MaxURLBytes <= 0 {
 		o.MaxURLBytes = 8192
