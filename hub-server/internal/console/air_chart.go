@@ -144,6 +144,10 @@ func (c *Console) airStreamViews(ctx context.Context, lang string, view airView,
 			v.Level = l
 			v.Now = msg("air.now", "value", formatValue(lang, s.Q, s.Latest.Mean), "unit", s.Q.Symbol, "level", word,
 				"time", airTime(lang, s.Latest.Minute)).In(lang)
+			if resolutionFor(view, s, airDay) == store.ResolutionHour { // an hour's mean: say which hour
+				v.Now = msg("air.now_hour", "value", formatValue(lang, s.Q, s.Latest.Mean), "unit", s.Q.Symbol, "level", word,
+					"time", airTime(lang, s.Latest.Minute), "end", s.Latest.Minute.Add(time.Hour).In(charts.Berlin).Format("15:04")).In(lang)
+			}
 		} else {
 			v.Now = msg("air.no_current").In(lang)
 		}

@@ -144,6 +144,9 @@ func testAirPublicPages(t *testing.T, kind string) {
 		t.Fatalf("indoor page has %d charts, want 2 (CO2 day and month): %v", len(srcs), srcs)
 	}
 	hourStart := w.now.Truncate(time.Hour)
+	if want := fmt.Sprintf("(mean of %s–%s)", airTime("en", hourStart.Add(-time.Hour)), hourStart.In(charts.Berlin).Format("15:04")); !strings.Contains(p.body, want) {
+		t.Errorf("indoor value now does not name its hour %q", want)
+	}
 	for src, alt := range srcs {
 		if !strings.Contains(alt, "hourly means") {
 			t.Errorf("indoor chart %s: %q is not hourly", src, alt)
