@@ -141,11 +141,10 @@ const (
 	preloadSQL = `SELECT o.datastream_id, d.quantity, o.minute, o.mean, o.min, o.max, o.count, o.flags, o.flat_run
 		FROM datastreams d JOIN observations o ON o.datastream_id = d.id
 		WHERE d.terminal_num = ? AND o.minute >= ? AND o.minute <= ?`
-	obsInsertHead = `INSERT INTO observations (datastream_id, minute, mean, min, max, count, expected, warmup, invalid, flags, flat_run) VALUES `
-	obsInsertRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	hourUpsertSQL = `INSERT INTO observations_hourly (datastream_id, hour, sum, min, max, minutes, count, expected, warmup, invalid, flags)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (datastream_id, hour) DO UPDATE SET
+	obsInsertHead  = `INSERT INTO observations (datastream_id, minute, mean, min, max, count, expected, warmup, invalid, flags, flat_run) VALUES `
+	obsInsertRow   = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	hourUpsertHead = `INSERT INTO observations_hourly (datastream_id, hour, sum, min, max, minutes, count, expected, warmup, invalid, flags) VALUES `
+	hourUpsertTail = ` ON CONFLICT (datastream_id, hour) DO UPDATE SET
 			sum = observations_hourly.sum + excluded.sum,
 			min = CASE WHEN excluded.min < observations_hourly.min THEN excluded.min ELSE observations_hourly.min END,
 			max = CASE WHEN excluded.max > observations_hourly.max THEN excluded.max ELSE observations_hourly.max END,
@@ -157,33 +156,57 @@ const (
 			flags = observations_hourly.flags | excluded.flags`
 	flagObsSQL  = `UPDATE observations SET flags = flags | ? WHERE datastream_id = ? AND minute = ?`
 	flagHourSQL = `UPDATE observations_hourly SET flags = flags | ? WHERE datastream_id = ? AND hour = ?`
-	boundsSQL   = `UPDATE datastreams SET
-		first_minute = CASE WHEN ? < first_minute THEN ? ELSE first_minute END,
-		last_minute = CASE WHEN ? > last_minute THEN ? ELSE last_minute END WHERE id = ?`
+	// The bounds of several datastreams in one statement; SQLite names no
+	// columns of a VALUES list, hence the SELECTs.
+	boundsHead = `UPDATE datastreams SET
+		first_minute = CASE WHEN b.lo < datastreams.first_minute THEN b.lo ELSE datastreams.first_minute END,
+		last_minute = CASE WHEN b.hi > datastreams.last_minute THEN b.hi ELSE datastreams.last_minute END
+		FROM (SELECT CAST(? AS BIGINT) AS id, CAST(? AS BIGINT) AS lo, CAST(? AS BIGINT) AS hi`
+	boundsTail = `) AS b WHERE datastreams.id = b.id`
 )
 
 // obsChunk is how many observations one INSERT carries (11 parameters
 // each, far below either database's limit).
 const obsChunk = 64
 
-// obsInsertSQL is the INSERT of n observations.
-func obsInsertSQL(n int) string {
+// rowsSQL is head, n times row (comma-separated), tail.
+func rowsSQL(head, row, tail string, n int) string {
 	var b strings.Builder
-	b.WriteString(obsInsertHead)
+	b.WriteString(head)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(obsInsertRow)
+		b.WriteString(row)
 	}
-	b.WriteString(" ON CONFLICT DO NOTHING")
+	b.WriteString(tail)
 	return b.String()
 }
 
+// obsInsertSQL is the INSERT of n observations.
+func obsInsertSQL(n int) string {
+	return rowsSQL(obsInsertHead, obsInsertRow, " ON CONFLICT DO NOTHING", n)
+}
+
+// hourUpsertSQL adds n minutes' sums to their hours.
+func hourUpsertSQL(n int) string {
+	return rowsSQL(hourUpsertHead, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, hourUpsertTail, n)
+}
+
+// boundsSQL widens the first and last minute of n datastreams.
+func boundsSQL(n int) string {
+	return boundsHead + strings.Repeat(` UNION ALL SELECT ?, ?, ?`, n-1) + boundsTail
+}
+
 // ObservationStatements are the statements ObservationTx receives for
-// every batch (the INSERT of a full chunk among them).
-var ObservationStatements = []string{siteOfSQL, dsFindSQL, dsCreateSQL, preloadSQL, obsInsertSQL(obsChunk), obsInsertSQL(1),
-	hourUpsertSQL, flagObsSQL, flagHourSQL, boundsSQL}
+// most batches (others are made for the odd batch).
+var ObservationStatements = func() []string {
+	out := []string{siteOfSQL, dsFindSQL, dsCreateSQL, preloadSQL, obsInsertSQL(obsChunk), flagObsSQL, flagHourSQL}
+	for n := 1; n <= 6; n++ { // an SDS011 and an MH-Z19B: 3 datastreams, in one or two hours
+		out = append(out, obsInsertSQL(n*3), hourUpsertSQL(n), boundsSQL(n))
+	}
+	return out
+}()
 
 // ErrObservationRace: another process stored some of the batch's minutes
 // while it was being written (PostgreSQL); the transaction must be rolled
@@ -564,16 +587,27 @@ func (b *ObservationBatch) write(ctx context.Context, rows map[obsKey]*obsRow, f
 	}
 	hks := slices.Collect(maps.Keys(hours))
 	slices.SortFunc(hks, func(x, y hourKey) int { return cmp.Or(cmp.Compare(x.ds, y.ds), cmp.Compare(x.hour, y.hour)) })
-	for _, hk := range hks {
-		h := hours[hk]
-		if _, err := b.tx.Exec(ctx, hourUpsertSQL, hk.ds, hk.hour, h.sum, h.min, h.max, h.minutes, h.count, h.expected, h.warmup, h.invalid, h.flags); err != nil {
+	for len(hks) > 0 {
+		part := hks[:min(len(hks), obsChunk)]
+		hks = hks[len(part):]
+		args = args[:0]
+		for _, hk := range part {
+			h := hours[hk]
+			args = append(args, hk.ds, hk.hour, h.sum, h.min, h.max, h.minutes, h.count, h.expected, h.warmup, h.invalid, h.flags)
+		}
+		if _, err := b.tx.Exec(ctx, hourUpsertSQL(len(part)), args...); err != nil {
 			return fmt.Errorf("hourly observations: %w", err)
 		}
 	}
 	ids := slices.Sorted(maps.Keys(bounds))
-	for _, id := range ids {
-		bd := bounds[id]
-		if _, err := b.tx.Exec(ctx, boundsSQL, bd[0], bd[0], bd[1], bd[1], id); err != nil {
+	for len(ids) > 0 {
+		part := ids[:min(len(ids), obsChunk)]
+		ids = ids[len(part):]
+		args = args[:0]
+		for _, id := range part {
+			args = append(args, id, bounds[id][0], bounds[id][1])
+		}
+		if _, err := b.tx.Exec(ctx, boundsSQL(len(part)), args...); err != nil {
 			return fmt.Errorf("datastream bounds: %w", err)
 		}
 	}
