@@ -9,8 +9,9 @@
 //
 // One address serves everything: /metrics, /healthz and /readyz (ops),
 // /api/ (the terminal API), /tuf/v1/ (the TUF repository of releases,
-// package tufrepo), /open-data/ (the open data files, package opendata)
-// and the rest (the console), each request
+// package tufrepo), /open-data/ (the open data files, package opendata),
+// /sta/v1.1 (the same data as a SensorThings API, package sta) and the
+// rest (the console), each request
 // counted for the metrics, logged without personal data and, behind
 // trusted proxies, seen with the client's address (package server).
 //
