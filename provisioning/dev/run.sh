@@ -37,10 +37,14 @@ done
 if [ ! -f "$VAR/kiosk/identity.json" ]; then
   token=$("$BIN/hub-server" token create --data "$VAR/hub" --terminal demo-friedrichstadt-1 --quarter Friedrichstadt)
   "$BIN/kiosk" enroll --hub "http://$HUB_ADDR" --token "$token" --data "$VAR/kiosk"
-  # Where the demo terminal stands, so its air is published: the public
-  # page, the SensorThings API and the open data files show its minutes.
+fi
+# Where the demo terminal stands, so its air is published: the public
+# page, the SensorThings API and the open data files show its minutes.
+# Once per var/ (a var/ from before sites existed gets it too).
+if [ ! -f "$VAR/demo-site.done" ]; then
   "$BIN/hub-server" terminal site demo-friedrichstadt-1 --data "$VAR/hub" \
     --lat 51.0580 --lon 13.7165 --place "Hohenthalplatz, an der Haltestelle" >/dev/null
+  touch "$VAR/demo-site.done"
 fi
 
 # Speech: aplay on ALSA's default device where there is a sound card,
