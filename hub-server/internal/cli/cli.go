@@ -49,6 +49,9 @@ const usage = `usage:
       [--public-url URL] [--open-data-licence dl-de/zero-2.0|dl-de/by-2.0|cc-zero|cc-by-4.0] [--open-data-publisher NAME]
       [--open-data-contact EMAIL] [--open-data-title TITLE] [--open-data-geocoding URI] [--open-data-contributor URI]
       (the open data catalogue under /open-data/)
+      [--sta-statement-timeout 5s] [--sta-max-concurrent 8]   (the SensorThings API under /sta/v1.1)
+      [--air-map-tiles URL-TEMPLATE | --air-map-wms URL --air-map-wms-layer L] [--air-map-attribution TEXT] [--air-map-max-zoom 17]
+      (the public air page /air: the terminals on a map; without it, a list by quarter)
   hub-server token create --data HUBDIR|--db URL --terminal NAME --quarter Q [--ttl 24h]
   hub-server token bulk --data HUBDIR|--db URL --prefix NAME --count N [--first 0] --quarter Q [--ttl 24h]   (prints NAME TOKEN lines)
   hub-server export --data HUBDIR|--db URL [--type TYPE] [--format jsonl|csv]
