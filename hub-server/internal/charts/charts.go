@@ -411,16 +411,22 @@ func (tt timeTicks) Ticks(min, max float64) []plot.Tick {
 	return out
 }
 
-// valueTicks are the value axis's ticks: plot's defaults, written with
-// sep as the decimal separator.
+// valueTicks are the value axis's ticks: plot's defaults without
+// trailing zeros (a count reads "25", not "25.00"), written with sep as
+// the decimal separator.
 type valueTicks struct{ sep string }
 
 func (v valueTicks) Ticks(min, max float64) []plot.Tick {
 	ts := plot.DefaultTicks{}.Ticks(min, max)
-	if v.sep != "" && v.sep != "." {
-		for i := range ts {
-			ts[i].Label = strings.ReplaceAll(ts[i].Label, ".", v.sep)
+	for i := range ts {
+		l := ts[i].Label
+		if strings.Contains(l, ".") && !strings.ContainsAny(l, "eE") {
+			l = strings.TrimRight(strings.TrimRight(l, "0"), ".")
 		}
+		if v.sep != "" && v.sep != "." {
+			l = strings.ReplaceAll(l, ".", v.sep)
+		}
+		ts[i].Label = l
 	}
 	return ts
 }

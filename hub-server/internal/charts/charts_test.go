@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -425,4 +426,31 @@ func BenchmarkAir24h(b *testing.B) {
 		n = len(svg)
 	}
 	b.ReportMetric(float64(n), "svg-bytes")
+}
+
+// A count axis reads "25", not "25.00"; a decimal keeps its digits.
+func TestValueTicksWithoutTrailingZeros(t *testing.T) {
+	for _, tc := range []struct {
+		min, max float64
+		sep      string
+		want     []string
+	}{
+		{0, 100, ".", []string{"0", "50", "100"}},
+		{0, 0.3, ",", []string{"0", "0,15", "0,3"}},
+	} {
+		var labels []string
+		for _, tk := range (valueTicks{sep: tc.sep}).Ticks(tc.min, tc.max) {
+			if tk.Label != "" {
+				labels = append(labels, tk.Label)
+				if strings.HasSuffix(tk.Label, "0") && strings.ContainsAny(tk.Label, ".,") {
+					t.Errorf("label %q keeps a trailing zero", tk.Label)
+				}
+			}
+		}
+		for _, w := range tc.want {
+			if !slices.Contains(labels, w) {
+				t.Errorf("ticks %g..%g: labels %q lack %q", tc.min, tc.max, labels, w)
+			}
+		}
+	}
 }
