@@ -101,7 +101,8 @@ func staCachedHub(ctx context.Context, hubBin, cacheDir, schema string, terminal
 	dir := filepath.Join(cacheDir, key)
 	var info staSeedInfo
 	if b, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil {
-		if err := json.Unmarshal(b, &info); err == nil {
+		_, dbErr := os.Stat(filepath.Join(dir, "hub", "hub.db"))
+		if err := json.Unmarshal(b, &info); err == nil && dbErr == nil {
 			return filepath.Join(dir, "hub"), info, true, nil
 		}
 	}
@@ -139,7 +140,7 @@ func staCachedHub(ctx context.Context, hubBin, cacheDir, schema string, terminal
 	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), b, 0o640); err != nil {
 		return "", info, false, err
 	}
-	os.RemoveAll(dir) // a meta.json that did not parse
+	os.RemoveAll(dir) // a cache entry that was not whole
 	if err := os.Rename(tmp, dir); err != nil {
 		return "", info, false, err
 	}
