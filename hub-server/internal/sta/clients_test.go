@@ -122,3 +122,43 @@ func TestQGISProvider(t *testing.T) {
 		}
 	})
 }
+
+// QGIS probes which geometry types a layer has, and then filters every
+// page by the chosen one (QgsSensorThingsUtils::filterForWkbType).
+func TestQGISGeometryTypeFilter(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		for geom, want := range map[string]int{"Point": len(f.published()), "LineString": 0, "Polygon": 0} {
+			filter := "location/type eq '" + geom + "' or location/geometry/type eq '" + geom + "'"
+			r := f.get(t, "/Locations?$top=0&$count=true&$filter="+q(filter)).ok(t, geom)
+			if n := num(t, r.json["@iot.count"]); n != int64(want) {
+				t.Errorf("%s locations: %d, want %d", geom, n, want)
+			}
+		}
+	})
+}
+
+// The same filter on the other entity sets QGIS gives a geometry:
+// FeaturesOfInterest (feature) and Datastreams (observedArea, QGIS 3.40
+// on); and what can not be asked of a point.
+func TestQGISGeometryTypeFilterOtherSets(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		for set, field := range map[string]string{"FeaturesOfInterest": "feature", "Datastreams": "observedArea"} {
+			all := num(t, f.get(t, "/"+set+"?$top=0&$count=true").ok(t, set).json["@iot.count"])
+			if all == 0 {
+				t.Fatalf("no %s", set)
+			}
+			for geom, want := range map[string]int64{"Point": all, "LineString": 0, "Polygon": 0} {
+				filter := field + "/type eq '" + geom + "' or " + field + "/geometry/type eq '" + geom + "'"
+				r := f.get(t, "/"+set+"?$top=0&$count=true&$filter="+q(filter)).ok(t, set+" "+geom)
+				if n := num(t, r.json["@iot.count"]); n != want {
+					t.Errorf("%s %s: %d, want %d", set, geom, n, want)
+				}
+			}
+		}
+		for _, filter := range []string{"location/coordinates eq 1", "location/name eq 'x'"} {
+			if r := f.get(t, "/Locations?$filter="+q(filter)); r.status != 400 {
+				t.Errorf("%s: %d %s, want 400", filter, r.status, r.body)
+			}
+		}
+	})
+}

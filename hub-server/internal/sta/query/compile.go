@@ -322,6 +322,9 @@ func (c *compiler) path(n *Node, sc *scope, rel *related) (expr, error) {
 				e := expr{t: m.typ, sql: cur.col(m.col), pos: n.Pos}
 				return e, nil
 			}
+			if p.typ == vGeo && !last {
+				return geometryMember(n, i)
+			}
 			if !last {
 				return expr{}, errAt(n.Pos, "%s of %s has no members", name, cur.set.name)
 			}
@@ -367,6 +370,25 @@ func (c *compiler) path(n *Node, sc *scope, rel *related) (expr, error) {
 		cur = next
 	}
 	return expr{}, errAt(n.Pos, "empty path")
+}
+
+// geometryMember is a GeoJSON member of the geometry at path[i]. QGIS
+// filters every page by "location/type eq 'Point' or
+// location/geometry/type eq 'Point'" once a layer's geometry type is
+// chosen, and probes the types with it. Our geometries are bare GeoJSON
+// Points: type is always 'Point', and a bare geometry has no "geometry"
+// member, so anything under it is null.
+func geometryMember(n *Node, i int) (expr, error) {
+	rest := n.Path[i+1:]
+	switch {
+	case len(rest) == 1 && rest[0] == "type":
+		return konst("Point", n.Pos), nil
+	case rest[0] == "geometry":
+		return konst(nil, n.Pos), nil
+	case len(rest) == 1 && rest[0] == "coordinates":
+		return expr{}, errAt(n.Pos, "%s/coordinates is an array and cannot be compared: use st_within, geo.intersects or geo.distance", n.Path[i])
+	}
+	return expr{}, errAt(n.Pos, "unknown member %q of %s (a GeoJSON Point: type, coordinates)", strings.Join(rest, "/"), n.Path[i])
 }
 
 // isShortcut reports whether path[i:] is "ToOne/id", read from the row's
