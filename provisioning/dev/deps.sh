@@ -28,8 +28,9 @@ case "$what" in
   # systemd-analyze and strace for the systemd units' checks
   # (udev: udevadm test checks the serial device rules; weston, xwayland
   # and x11-utils' xev: the kiosk window inside Weston's kiosk-shell);
-  # nodejs and npm fetch axe-core for the console's accessibility checks
-  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev espeak-ng alsa-utils fonts-dejavu-core xvfb xdotool chromium postgresql systemd strace udev weston xwayland x11-utils nodejs npm) ;;
+  # nodejs and npm (below) fetch axe-core for the console's accessibility
+  # checks
+  test) pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev espeak-ng alsa-utils fonts-dejavu-core xvfb xdotool chromium postgresql systemd strace udev weston xwayland x11-utils) ;;
   # the Debian packages' checks: lintian, Debian 12 machines made with
   # mmdebstrap and booted in systemd-nspawn (entered with nsenter), the
   # session's compositor, dpkg-shlibdeps for the kiosk's dependencies
@@ -41,6 +42,11 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js by the command, not the package: a machine with NodeSource's
+# nodejs (npm included) must not get Debian's npm, which conflicts with it.
+if [ "$what" = test ] && ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   sudo=""
