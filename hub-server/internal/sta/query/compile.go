@@ -19,10 +19,20 @@ type compiler struct {
 	nowMin  int64
 	args    []any
 	aliases int
+	nowArg  string // the marker of nowMin, once made
 }
 
 func newCompiler(d Dialect, now time.Time) *compiler {
 	return &compiler{d: d, now: now.UTC(), nowMin: floorDiv(now.Unix(), 60)}
+}
+
+// nowSQL is now in unix minutes as an argument: one marker, placed
+// wherever a branch needs it.
+func (c *compiler) nowSQL() string {
+	if c.nowArg == "" {
+		c.nowArg = c.arg(c.nowMin)
+	}
+	return c.nowArg
 }
 
 func floorDiv(a, b int64) int64 {
@@ -114,7 +124,7 @@ func (s *scope) colShift(name string) (string, int64) {
 // view is the SQL of a set's rows with every column named, for joins.
 func (c *compiler) view(set *entitySet) string {
 	var parts []string
-	for _, b := range set.branches(c.nowMin) {
+	for _, b := range set.branches(c.nowSQL()) {
 		names := make([]string, 0, len(b.cols))
 		for n := range b.cols {
 			names = append(names, n)

@@ -418,3 +418,41 @@ func TestIndexUse(t *testing.T) {
 		}
 	}
 }
+
+// TestTextStableOverTime: now (which hours have ended) is an argument,
+// not text, so a request shape compiles to the same SQL from minute to
+// minute and a store can reuse the prepared statement.
+func TestTextStableOverTime(t *testing.T) {
+	shapes := []struct {
+		t   Target
+		raw string
+	}{
+		{Target{EntitySet: "Datastreams"}, "$expand=Observations($top=1;$orderby=phenomenonTime desc)"},
+		{Target{Via: &Via{"Datastreams", 10, "Observations"}}, "$orderby=phenomenonTime desc&$top=1"},
+		{Target{EntitySet: "Observations"}, "$filter=Datastream/Thing/name eq 'Altmarkt' and phenomenonTime lt now()"},
+		{Target{EntitySet: "Datastreams"}, "$filter=phenomenonTime gt 2026-12-01T00:00:00Z"},
+	}
+	for _, d := range []Dialect{SQLite, Postgres} {
+		for _, s := range shapes {
+			set := s.t.EntitySet
+			if s.t.Via != nil {
+				set = "Observations"
+			}
+			o := mustOptions(t, set, s.raw)
+			a, err := Compile(d, s.t, o, fixNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Compile(d, s.t, o, fixNow.Add(61*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.SQL != b.SQL {
+				t.Errorf("%s %s: the SQL changes with the time:\n%s\n%s", d, s.raw, a.SQL, b.SQL)
+			}
+			if set == "Observations" && slices.Equal(a.Args, b.Args) {
+				t.Errorf("%s %s: the arguments do not change with the time: %v", d, s.raw, a.Args)
+			}
+		}
+	}
+}

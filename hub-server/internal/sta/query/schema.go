@@ -89,10 +89,13 @@ type shift struct {
 }
 
 type entitySet struct {
-	name     string
-	props    []prop
-	navs     []nav
-	branches func(nowMinute int64) []branch
+	name  string
+	props []prop
+	navs  []nav
+	// branches get now (in unix minutes) as SQL: a placeholder, so that
+	// a statement's text stays the same from minute to minute and a
+	// prepared statement can be reused.
+	branches func(nowMinute string) []branch
 }
 
 func (s *entitySet) prop(name string) *prop {
@@ -327,7 +330,7 @@ func init() {
 			"encoding_type":     sqlString(geoJSONType),
 		}
 	}
-	siteBranch := func(int64) []branch {
+	siteBranch := func(string) []branch {
 		return []branch{{from: siteFrom, where: []string{publishedThing + publishedQuantities() + ")"}, cols: siteCols()}}
 	}
 	things := &entitySet{
@@ -383,12 +386,11 @@ func init() {
 		branches: siteBranch,
 	}
 
-	dsCols := func(now int64) map[string]string {
+	dsCols := func(now string) map[string]string {
 		hourStart := "(d.first_minute - d.first_minute % 60)"
 		lastHour := "(d.last_minute - d.last_minute % 60)"
-		nowS := strconv.FormatInt(now, 10)
 		t0 := "CASE WHEN d.resolution = 'hour' THEN " + hourStart + " ELSE d.first_minute END"
-		t1 := "CASE WHEN d.resolution = 'hour' THEN (CASE WHEN " + lastHour + " + 60 <= " + nowS + " THEN " + lastHour + " + 60 ELSE " + lastHour + " END) ELSE d.last_minute + 1 END"
+		t1 := "CASE WHEN d.resolution = 'hour' THEN (CASE WHEN " + lastHour + " + 60 <= " + now + " THEN " + lastHour + " + 60 ELSE " + lastHour + " END) ELSE d.last_minute + 1 END"
 		span := "CASE WHEN d.resolution = 'hour' THEN 60 ELSE 1 END"
 		return map[string]string{
 			"id": "d.id", "thing_id": "d.terminal_num",
@@ -436,7 +438,7 @@ func init() {
 			{Navigation{"ObservedProperty", "ObservedProperties", false}, "op_id", "id"},
 			{Navigation{"Observations", "Observations", true}, "id", "datastream_id"},
 		},
-		branches: func(now int64) []branch {
+		branches: func(now string) []branch {
 			return []branch{{
 				from:  "datastreams d JOIN terminals t ON t.num = d.terminal_num JOIN terminal_sites s ON s.terminal_num = d.terminal_num",
 				where: []string{"d.resolution IN ('minute', 'hour')", "d.quantity IN " + publishedQuantities()},
@@ -471,7 +473,7 @@ func init() {
 				build:   object([]string{"model"}, []func(any) (any, error){convString})},
 		},
 		navs: []nav{{Navigation{"Datastreams", "Datastreams", true}, "id", "sensor_id"}},
-		branches: func(int64) []branch {
+		branches: func(string) []branch {
 			return []branch{{from: "(" + strings.Join(sensorRows, " UNION ALL ") + ") v", cols: staticCols("id", "name", "description", "encoding_type", "metadata", "model")}}
 		},
 	}
@@ -484,7 +486,7 @@ func init() {
 				build:   object([]string{"quantity"}, []func(any) (any, error){convString})},
 		},
 		navs: []nav{{Navigation{"Datastreams", "Datastreams", true}, "id", "op_id"}},
-		branches: func(int64) []branch {
+		branches: func(string) []branch {
 			return []branch{{from: "(" + strings.Join(opRows, " UNION ALL ") + ") v", cols: staticCols("id", "name", "definition", "description", "quantity")}}
 		},
 	}
@@ -531,7 +533,7 @@ func init() {
 			{Navigation{"Datastream", "Datastreams", false}, "datastream_id", "id"},
 			{Navigation{"FeatureOfInterest", "FeaturesOfInterest", false}, "foi_id", "id"},
 		},
-		branches: func(now int64) []branch {
+		branches: func(now string) []branch {
 			from := func(table, alias string) string {
 				return table + " " + alias + " JOIN datastreams d ON d.id = " + alias + ".datastream_id JOIN terminal_sites s ON s.terminal_num = d.terminal_num"
 			}
@@ -549,7 +551,7 @@ func init() {
 			hour := branch{
 				from: from("observations_hourly", "h"),
 				// Only hours that have ended: a running hour's mean changes.
-				where: []string{"d.resolution = 'hour'", "d.quantity IN " + publishedQuantities(), "h.hour <= " + strconv.FormatInt(now-60, 10)},
+				where: []string{"d.resolution = 'hour'", "d.quantity IN " + publishedQuantities(), "h.hour <= (" + now + " - 60)"},
 				cols: map[string]string{
 					"id": "(h.datastream_id * " + strconv.Itoa(idFactor) + " + h.hour)", "datastream_id": "h.datastream_id",
 					"t0": "h.hour", "t1": "(h.hour + 60)", "result": "(CASE WHEN h.minutes > 0 THEN h.sum / h.minutes END)",
