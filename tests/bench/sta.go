@@ -25,7 +25,9 @@ package main
 // depth a year would have. The seeded databases are cached in
 // STA_BENCH_CACHE (default $XDG_CACHE_HOME/quartierhub-bench/sta), keyed
 // by the hub's migrations and the knobs; a real `hub-server serve` then
-// runs on the cached database and is asked through HTTP: STA_BENCH_REPS
+// runs on each cached database (both at once, their repetitions
+// alternating, so the load of a shared machine falls on both histories
+// alike) and is asked through HTTP: STA_BENCH_REPS
 // (default 30) measured repetitions of each query after 3 warm-ups, each
 // repetition from its own loopback address (the per-client limit is not
 // what is measured; a 429 fails the group), fewer (at least 5) once
@@ -109,6 +111,12 @@ func staBench(ctx context.Context, dir string) error {
 	if days == 1 {
 		lengths = lengths[:1]
 	}
+	var runs []*staRun
+	defer func() {
+		for _, r := range runs {
+			r.stop()
+		}
+	}()
 	for _, d := range lengths {
 		suffix := "_1d"
 		if d == days {
@@ -129,11 +137,14 @@ func staBench(ctx context.Context, dir string) error {
 				figure("sta_seed_rows_per_s", rate, "rows/s")
 			}
 		}
-		if err := staMeasure(ctx, hubBin, hubDir, info, reps, budget, suffix); err != nil {
+		r, err := staStart(ctx, hubBin, hubDir, info, suffix)
+		if err != nil {
 			return fmt.Errorf("sta (%d days): %w", d, err)
 		}
+		runs = append(runs, r)
 	}
-	return nil
+	logf("== sta: both histories' hubs run; their repetitions alternate, so the machine's load (shared with builds) falls on both alike")
+	return staMeasure(ctx, runs, reps, budget)
 }
 
 // staExpect is what the database says the API must answer.
@@ -195,142 +206,201 @@ func staReadExpect(ctx context.Context, path string, info staSeedInfo) (staExpec
 	return e, nil
 }
 
-func staMeasure(ctx context.Context, hubBin, hubDir string, info staSeedInfo, reps int, budget time.Duration, suffix string) error {
-	dbPath := filepath.Join(hubDir, "hub.db")
-	exp, err := staReadExpect(ctx, dbPath, info)
-	if err != nil {
-		return err
+// staRun is one history's hub and what it must answer.
+type staRun struct {
+	suffix     string
+	info       staSeedInfo
+	exp        staExpect
+	dbPath     string
+	dbBytes    int64
+	depth      int
+	hub        *harness.Hub
+	stopped    bool
+	latestURL  string
+	windowURL  string
+	latest     []float64
+	window     []float64
+	latestSeen bool
+	windowSeen bool
+}
+
+func (r *staRun) stop() error {
+	if r.stopped {
+		return nil
 	}
-	fi, err := os.Stat(dbPath)
-	if err != nil {
-		return err
+	r.stopped = true
+	return r.hub.Stop()
+}
+
+// staStart reads what the database at hubDir must answer, prints its
+// shape and starts a hub on it.
+func staStart(ctx context.Context, hubBin, hubDir string, info staSeedInfo, suffix string) (*staRun, error) {
+	r := &staRun{suffix: suffix, info: info, dbPath: filepath.Join(hubDir, "hub.db")}
+	var err error
+	if r.exp, err = staReadExpect(ctx, r.dbPath, info); err != nil {
+		return nil, err
 	}
-	depth, fanout, perLeaf, err := staBtree(dbPath, exp.obsRoot)
+	fi, err := os.Stat(r.dbPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	idxDepth, _, _, err := staBtree(dbPath, exp.indexRoot)
+	r.dbBytes = fi.Size()
+	depth, fanout, perLeaf, err := staBtree(r.dbPath, r.exp.obsRoot)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	r.depth = depth
+	idxDepth, _, _, err := staBtree(r.dbPath, r.exp.indexRoot)
+	if err != nil {
+		return nil, err
 	}
 	logf("  %d datastreams, %d observations (%d day(s) of minutes: %s to %s), %d hourly rows; hub.db %d MiB",
-		len(exp.latest), info.Observations, info.Days, time.Unix(info.FirstMinute*60, 0).UTC().Format(time.RFC3339),
-		time.Unix(info.EndMinute*60, 0).UTC().Format(time.RFC3339), info.Hourly, fi.Size()>>20)
+		len(r.exp.latest), info.Observations, info.Days, time.Unix(info.FirstMinute*60, 0).UTC().Format(time.RFC3339),
+		time.Unix(info.EndMinute*60, 0).UTC().Format(time.RFC3339), info.Hourly, r.dbBytes>>20)
 	yearRows := float64(info.Observations) * staYearDays / float64(info.Days)
 	logf("  observations B-tree: depth %d (~%d rows a leaf page, ~%d children an interior page: WITHOUT ROWID keeps whole rows in interior cells; %d by that estimate), the minute index depth %d; a year (%.2g rows) would be depth %d",
 		depth, perLeaf, fanout, staDepthFor(float64(info.Observations), perLeaf, fanout), idxDepth, yearRows, staDepthFor(yearRows, perLeaf, fanout))
 	logf("  why the figures hold for a year: both queries are index seeks, one root-to-leaf walk per datastream (latest) or one walk and 1,440 adjacent rows (a day);")
 	logf("  a walk reads depth pages, and depth grows with log_%d(rows) — %d day(s) or a year differ by a level or so — not with the history's length", fanout, info.Days)
 
-	hub, err := harness.NewHub(harness.Bins{Hub: hubBin}, hubDir)
-	if err != nil {
-		return err
+	if r.hub, err = harness.NewHub(harness.Bins{Hub: hubBin}, hubDir); err != nil {
+		return nil, err
 	}
-	if err := hub.StartFresh(ctx); err != nil {
-		return err
+	if err := r.hub.StartFresh(ctx); err != nil {
+		return nil, err
 	}
-	defer hub.Stop()
-	base := hub.URL() + "/sta/v1.1"
+	base := r.hub.URL() + "/sta/v1.1"
+	r.latestURL = base + "/Datastreams?" + staQuery(url.Values{
+		"$select": {"id,name"},
+		"$expand": {"Observations($top=1;$orderby=phenomenonTime desc)"},
+		"$top":    {strconv.Itoa(staPageSize)},
+	})
+	day := time.Unix(r.exp.windowDay*60, 0).UTC()
+	r.windowURL = fmt.Sprintf("%s/Datastreams(%d)/Observations?", base, r.exp.windowDS) + staQuery(url.Values{
+		"$filter":  {fmt.Sprintf("phenomenonTime ge %s and phenomenonTime lt %s", day.Format(time.RFC3339), day.Add(24*time.Hour).Format(time.RFC3339))},
+		"$orderby": {"phenomenonTime asc"},
+		"$top":     {"1440"},
+		"$select":  {"result,phenomenonTime"},
+	})
+	return r, nil
+}
 
+// staMeasure times both queries on every run's hub, alternating between
+// the runs, and prints the figures.
+func staMeasure(ctx context.Context, runs []*staRun, reps int, budget time.Duration) error {
 	nextAddr := 0
 	client := func() *http.Client {
 		nextAddr++
 		src := &net.TCPAddr{IP: net.IPv4(127, 3, byte(nextAddr>>8), byte(nextAddr))}
 		return &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: src}).DialContext, MaxIdleConnsPerHost: 1}}
 	}
-	latestURL := base + "/Datastreams?" + staQuery(url.Values{
-		"$select": {"id,name"},
-		"$expand": {"Observations($top=1;$orderby=phenomenonTime desc)"},
-		"$top":    {strconv.Itoa(staPageSize)},
-	})
-	day := time.Unix(exp.windowDay*60, 0).UTC()
-	windowURL := fmt.Sprintf("%s/Datastreams(%d)/Observations?", base, exp.windowDS) + staQuery(url.Values{
-		"$filter":  {fmt.Sprintf("phenomenonTime ge %s and phenomenonTime lt %s", day.Format(time.RFC3339), day.Add(24*time.Hour).Format(time.RFC3339))},
-		"$orderby": {"phenomenonTime asc"},
-		"$top":     {"1440"},
-		"$select":  {"result,phenomenonTime"},
-	})
-
-	latest, err := staRepeat(reps, budget, func(first bool) (time.Duration, error) {
-		d, pages, err := staLatestAll(ctx, client(), latestURL, exp)
+	latest := func(r *staRun) (time.Duration, error) {
+		d, pages, err := staLatestAll(ctx, client(), r.latestURL, r.exp)
 		if err != nil {
-			return 0, fmt.Errorf("latest of every datastream: %w", err)
+			return 0, fmt.Errorf("sta (%d days): latest of every datastream: %w", r.info.Days, err)
 		}
-		if first {
-			logf("  latest of every datastream: %d pages, %s: GET %s", pages, d.Round(time.Millisecond), latestURL)
+		if !r.latestSeen {
+			r.latestSeen = true
+			logf("  %d day(s): latest of every datastream: %d pages, %s: GET %s", r.info.Days, pages, d.Round(time.Millisecond), r.latestURL)
 		}
 		return d, nil
-	})
-	if err != nil {
-		return err
 	}
-	window, err := staRepeat(reps, budget, func(first bool) (time.Duration, error) {
-		d, pages, err := staWindow(ctx, client(), windowURL, exp)
+	window := func(r *staRun) (time.Duration, error) {
+		d, pages, err := staWindow(ctx, client(), r.windowURL, r.exp)
 		if err != nil {
-			return 0, fmt.Errorf("a day of one datastream: %w", err)
+			return 0, fmt.Errorf("sta (%d days): a day of one datastream: %w", r.info.Days, err)
 		}
-		if first {
-			logf("  a day of datastream %d: %d observations, %d pages, %s: GET %s", exp.windowDS, exp.windowCount, pages, d.Round(time.Millisecond), windowURL)
+		if !r.windowSeen {
+			r.windowSeen = true
+			logf("  %d day(s): a day of datastream %d: %d observations, %d pages, %s: GET %s", r.info.Days, r.exp.windowDS, r.exp.windowCount, pages, d.Round(time.Millisecond), r.windowURL)
 		}
 		return d, nil
-	})
-	if err != nil {
-		return err
 	}
-	rss, err := staRSSMiB(hub.PID())
-	if err != nil {
-		return err
+	for _, q := range []struct {
+		fn  func(*staRun) (time.Duration, error)
+		out func(*staRun) *[]float64
+	}{
+		{latest, func(r *staRun) *[]float64 { return &r.latest }},
+		{window, func(r *staRun) *[]float64 { return &r.window }},
+	} {
+		n, err := staRepeat(reps, budget*time.Duration(len(runs)), func(measured bool) (time.Duration, error) {
+			var total time.Duration
+			for _, r := range runs {
+				d, err := q.fn(r)
+				if err != nil {
+					return 0, err
+				}
+				if measured {
+					*q.out(r) = append(*q.out(r), ms(d))
+				}
+				total += d
+			}
+			return total, nil
+		})
+		if err != nil {
+			return err
+		}
+		logf("  %d repetitions after the warm-ups; load %s", n, loadavg())
 	}
-	peak, err := harness.PeakRSSMiB(hub.PID())
-	if err != nil {
-		return err
+	for _, r := range runs {
+		rss, err := staRSSMiB(r.hub.PID())
+		if err != nil {
+			return err
+		}
+		peak, err := harness.PeakRSSMiB(r.hub.PID())
+		if err != nil {
+			return err
+		}
+		figure("sta_latest_all_ms"+r.suffix, percentile(r.latest, 50), "ms")
+		figure("sta_latest_all_p95_ms"+r.suffix, percentile(r.latest, 95), "ms")
+		figure("sta_window_day_ms"+r.suffix, percentile(r.window, 50), "ms")
+		figure("sta_window_day_p95_ms"+r.suffix, percentile(r.window, 95), "ms")
+		figure("sta_hub_rss_mb"+r.suffix, rss, "MiB")
+		figure("sta_hub_peak_rss_mb"+r.suffix, peak, "MiB")
+		figure("sta_observations"+r.suffix, float64(r.info.Observations), "rows")
+		figure("sta_history_days"+r.suffix, float64(r.info.Days), "days")
+		figure("sta_db_mib"+r.suffix, float64(r.dbBytes)/(1<<20), "MiB")
+		figure("sta_btree_depth"+r.suffix, float64(r.depth), "levels")
 	}
-	logf("  %d and %d repetitions after the warm-ups; load %s", len(latest), len(window), loadavg())
-	figure("sta_latest_all_ms"+suffix, percentile(latest, 50), "ms")
-	figure("sta_latest_all_p95_ms"+suffix, percentile(latest, 95), "ms")
-	figure("sta_window_day_ms"+suffix, percentile(window, 50), "ms")
-	figure("sta_window_day_p95_ms"+suffix, percentile(window, 95), "ms")
-	figure("sta_hub_rss_mb"+suffix, rss, "MiB")
-	figure("sta_hub_peak_rss_mb"+suffix, peak, "MiB")
-	figure("sta_observations"+suffix, float64(info.Observations), "rows")
-	figure("sta_history_days"+suffix, float64(info.Days), "days")
-	figure("sta_db_mib"+suffix, float64(fi.Size())/(1<<20), "MiB")
-	figure("sta_btree_depth"+suffix, float64(depth), "levels")
-	if err := hub.Stop(); err != nil {
-		return fmt.Errorf("stop the hub: %w", err)
+	for _, r := range runs {
+		if err := r.stop(); err != nil {
+			return fmt.Errorf("stop the hub: %w", err)
+		}
+		if err := staCheckUnchanged(ctx, r.dbPath, r.info); err != nil {
+			return err
+		}
 	}
-	return staCheckUnchanged(ctx, dbPath, info)
+	return nil
 }
 
 // staRepeat runs fn for warm-ups (three, or one when it takes more than a
 // tenth of the budget), then up to reps measured times, fewer (at least
 // five) once budget is spent, so a slow answer cannot stretch the group
-// to an hour.
-func staRepeat(reps int, budget time.Duration, fn func(first bool) (time.Duration, error)) ([]float64, error) {
-	d, err := fn(true)
+// to an hour. It returns the measured repetitions.
+func staRepeat(reps int, budget time.Duration, fn func(measured bool) (time.Duration, error)) (int, error) {
+	d, err := fn(false)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	if d < budget/10 {
 		for range 2 {
 			if _, err := fn(false); err != nil {
-				return nil, err
+				return 0, err
 			}
 		}
 	}
-	var out []float64
+	n := 0
 	start := time.Now()
-	for len(out) < reps && (len(out) < 5 || time.Since(start) < budget) {
-		d, err := fn(false)
-		if err != nil {
-			return nil, err
+	for n < reps && (n < 5 || time.Since(start) < budget) {
+		if _, err := fn(true); err != nil {
+			return n, err
 		}
-		out = append(out, ms(d))
+		n++
 	}
-	if len(out) < reps {
-		logf("  (%d of %d repetitions: the %s budget was spent)", len(out), reps, budget)
+	if n < reps {
+		logf("  (%d of %d repetitions: the %s budget was spent)", n, reps, budget)
 	}
-	return out, nil
+	return n, nil
 }
 
 // staDepthFor is the depth of a B-tree of rows with perLeaf rows a leaf
