@@ -239,7 +239,12 @@ func (s *Store) eachObservation(ctx context.Context, d store.Datastream, q strin
 func (s *Store) QueryOpenData(ctx context.Context, timeout time.Duration, query string, args []any, fn func(scan func(dest ...any) error) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	cs, err := s.openDataStmts.acquire(ctx, s.r, query)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: open data query: %w", err)
+	}
+	defer s.openDataStmts.release(cs)
+	rows, err := cs.st.QueryContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: open data query: %w", err)
 	}

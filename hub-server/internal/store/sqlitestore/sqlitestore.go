@@ -50,6 +50,8 @@ type Store struct {
 	// od and obs make sensor_minute records observations (opendata_ingest.go).
 	od  *store.ObservationIngest
 	obs obsStmts
+	// openDataStmts are the prepared SensorThings queries (opendata_stmts.go).
+	openDataStmts stmtCache
 	// onAppend is the OnWorkshopAppend hook (workshops.go).
 	onAppend atomic.Pointer[func(store.WorkshopAppend)]
 }
@@ -155,6 +157,7 @@ func (s *Store) Close() error {
 	s.stopIngester()
 	s.hot.close()
 	s.obs.close()
+	s.openDataStmts.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
