@@ -19,21 +19,15 @@ type compiler struct {
 	nowMin  int64
 	args    []any
 	aliases int
-	nowArg  string // the marker of nowMin, once made
 }
 
 func newCompiler(d Dialect, now time.Time) *compiler {
 	return &compiler{d: d, now: now.UTC(), nowMin: floorDiv(now.Unix(), 60)}
 }
 
-// nowSQL is now in unix minutes as an argument: one marker, placed
-// wherever a branch needs it.
-func (c *compiler) nowSQL() string {
-	if c.nowArg == "" {
-		c.nowArg = c.arg(c.nowMin)
-	}
-	return c.nowArg
-}
+// nowMarker stands for now in unix minutes in the entity sets' SQL,
+// which is made once (schema.go); finish makes it an argument.
+const nowMarker = "\x01now\x02"
 
 func floorDiv(a, b int64) int64 {
 	q := a / b
@@ -68,8 +62,11 @@ func (c *compiler) finish(sql string) (string, []any) {
 			return b.String(), args
 		}
 		j := strings.IndexByte(sql[i:], '\x02') + i
-		n, _ := strconv.Atoi(sql[i+1 : j])
-		v := c.args[n]
+		var v any = c.nowMin
+		if sql[i:j+1] != nowMarker {
+			n, _ := strconv.Atoi(sql[i+1 : j])
+			v = c.args[n]
+		}
 		b.WriteString(sql[:i])
 		if c.d == Postgres {
 			b.WriteString("CAST(? AS " + pgType(v) + ")")
@@ -122,9 +119,11 @@ func (s *scope) colShift(name string) (string, int64) {
 }
 
 // view is the SQL of a set's rows with every column named, for joins.
-func (c *compiler) view(set *entitySet) string {
+func (c *compiler) view(set *entitySet) string { return set.view }
+
+func viewOf(set *entitySet) string {
 	var parts []string
-	for _, b := range set.branches(c.nowSQL()) {
+	for _, b := range set.rows {
 		names := make([]string, 0, len(b.cols))
 		for n := range b.cols {
 			names = append(names, n)

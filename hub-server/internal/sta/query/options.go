@@ -174,7 +174,7 @@ func parseOptionList(setName string, opts []optionValue, l Limits, depth int, pr
 
 func checkCompiles(set *entitySet, o Options, prefix string) error {
 	c := newCompiler(SQLite, time.Unix(0, 0))
-	b := set.branches("0")[0]
+	b := set.rows[0]
 	sc := &scope{set: set, b: &b}
 	fix := func(err error, option string) error {
 		if qe, ok := err.(*Error); ok {

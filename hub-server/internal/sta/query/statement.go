@@ -162,7 +162,7 @@ func compile(d Dialect, t Target, o Options, now time.Time, count bool) (Stateme
 	}
 	c := newCompiler(d, now)
 	props := selectedProps(set, o)
-	branches := set.branches(c.nowSQL())
+	branches := set.rows
 	var parts []string
 	var nkeys int
 	for bi := range branches {
