@@ -152,6 +152,21 @@ func TestPublishedEntities(t *testing.T) {
 			if r.json["name"] != term.name || props["quarter"] != term.quarter {
 				t.Errorf("Thing %d: %v, want name %s in %s", term.num, r.body, term.name, term.quarter)
 			}
+			// The terminal ID is the terminal's credential identity and is
+			// never published (docs/open-data.md, Privacy): name and
+			// @iot.id identify a Thing.
+			if _, ok := props["terminalId"]; ok || strings.Contains(string(r.body), term.site.TerminalID) {
+				t.Errorf("Thing %d publishes its terminal ID: %s", term.num, r.body)
+			}
+			// The feature of interest: its name says the place, its
+			// description the terminal and quarter, without saying the
+			// place twice.
+			foi := f.get(t, fmt.Sprintf("/FeaturesOfInterest(%d)", term.num)).ok(t, "FeatureOfInterest")
+			desc, _ := foi.json["description"].(string)
+			if foi.json["name"] != "Ambient air at "+term.site.Place || !strings.Contains(desc, term.name) ||
+				!strings.Contains(desc, term.quarter) || strings.Contains(desc, term.site.Place) {
+				t.Errorf("FeatureOfInterest %d: name %q, description %q", term.num, foi.json["name"], desc)
+			}
 			loc := f.get(t, fmt.Sprintf("/Things(%d)/Locations", term.num)).ok(t, "Locations").values(t)
 			if len(loc) != 1 || loc[0]["encodingType"] != "application/geo+json" {
 				t.Fatalf("Thing %d's Locations: %v", term.num, loc)

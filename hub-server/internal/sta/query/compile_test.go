@@ -305,7 +305,7 @@ func TestValues(t *testing.T) {
 			id   int64
 			want map[string]string
 		}{
-			{"Things", 2, map[string]string{"name": `"Altmarkt"`, "properties": `{"quarter":"Altstadt","terminalId":"T-BBB","place":"Kulturpalast, Foyer","indoor":true}`}},
+			{"Things", 2, map[string]string{"name": `"Altmarkt"`, "properties": `{"quarter":"Altstadt","place":"Kulturpalast, Foyer","indoor":true}`}},
 			{"Locations", 1, map[string]string{"location": `{"type":"Point","coordinates":[13.78,51.05]}`, "encodingType": `"application/geo+json"`}},
 			{"Datastreams", 12, map[string]string{"unitOfMeasurement": `{"name":"part per million","symbol":"ppm","definition":"ucum:[ppm]"}`,
 				"phenomenonTime": `"` + iso(base) + "/" + iso(base+120) + `"`, "properties": `{"resolution":"PT1H","quantity":"co2","sensorId":"co2"}`}},

@@ -21,7 +21,9 @@
 // point property and a POINT, POLYGON (holes too) or MULTIPOLYGON
 // literal; paths through navigation properties (any-semantics for
 // collections) and members of JSON properties (properties/quarter,
-// parameters/count, resultQuality/flag). Times compare as half-open
+// parameters/count, resultQuality/flag) and of the GeoJSON geometries
+// (location/type is 'Point', location/geometry/type null: QGIS filters by
+// geometry type so). Times compare as half-open
 // intervals: an interval eq an instant contains it, gt/ge start after/at,
 // lt/le end at or before it; intervals against intervals: eq, lt, gt.
 // Not offered: time(), fractionalseconds(), totaloffsetminutes(),

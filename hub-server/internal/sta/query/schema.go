@@ -327,12 +327,14 @@ var sets []*entitySet
 func init() {
 	siteCols := func() map[string]string {
 		return map[string]string{
-			"id": "t.num", "name": "t.name", "quarter": "t.quarter", "terminal_id": "t.id", "place": "s.place",
+			"id": "t.num", "name": "t.name", "quarter": "t.quarter", "place": "s.place",
 			"indoor": "s.indoor", "indoor_b": "(s.indoor <> 0)", "lon": "s.longitude", "lat": "s.latitude", "updated": "s.updated_at",
 			"thing_description": "'Quartierhub terminal in the quarter ' || t.quarter",
 			"foi_name":          "'Ambient air at ' || s.place",
-			"foi_description":   "'The ambient air at the Quartierhub terminal ' || t.name || ', ' || s.place",
-			"encoding_type":     sqlString(geoJSONType),
+			// The name says the place; the description the terminal
+			// (whose name is often the place's too) and its quarter.
+			"foi_description": "'The air around the Quartierhub terminal ' || t.name || ' in the quarter ' || t.quarter",
+			"encoding_type":   sqlString(geoJSONType),
 		}
 	}
 	siteBranch := func(string) []branch {
@@ -343,9 +345,11 @@ func init() {
 		props: []prop{
 			strProp("name", "name"),
 			strProp("description", "thing_description"),
-			{name: "properties", typ: vObject, cols: []string{"quarter", "terminal_id", "place", "indoor"}, kind: KindJSON,
-				members: map[string]member{"quarter": {"quarter", vString}, "terminalId": {"terminal_id", vString}, "place": {"place", vString}, "indoor": {"indoor_b", vBool}},
-				build:   object([]string{"quarter", "terminalId", "place", "indoor"}, []func(any) (any, error){convString, convString, convString, convBool})},
+			// No terminal ID: it is the terminal's credential identity and
+			// of no use to data users (name and @iot.id identify a Thing).
+			{name: "properties", typ: vObject, cols: []string{"quarter", "place", "indoor"}, kind: KindJSON,
+				members: map[string]member{"quarter": {"quarter", vString}, "place": {"place", vString}, "indoor": {"indoor_b", vBool}},
+				build:   object([]string{"quarter", "place", "indoor"}, []func(any) (any, error){convString, convString, convBool})},
 		},
 		navs: []nav{
 			{Navigation{"Locations", "Locations", true}, "id", "id"},
