@@ -381,6 +381,24 @@ func TestExpand(t *testing.T) {
 			if len(ds) != len(seededQuantities) || len(locs) != 1 {
 				t.Fatalf("Thing %v: %d Datastreams, %d Locations", th["@iot.id"], len(ds), len(locs))
 			}
+			// Each parent's own: a Location's @iot.id is its Thing's, and
+			// the Datastreams are the Thing's.
+			if num(t, locs[0].(map[string]any)["@iot.id"]) != num(t, th["@iot.id"]) {
+				t.Errorf("Thing %v expands Location %v", th["@iot.id"], locs[0].(map[string]any)["@iot.id"])
+			}
+			for _, d := range ds {
+				id := num(t, d.(map[string]any)["@iot.id"])
+				own := f.get(t, fmt.Sprintf("/Datastreams(%d)/Thing?$select=id", id)).ok(t, "Thing")
+				if num(t, own.json["@iot.id"]) != num(t, th["@iot.id"]) {
+					t.Errorf("Thing %v expands Datastream %d of Thing %v", th["@iot.id"], id, own.json["@iot.id"])
+				}
+			}
+		}
+		for _, d := range f.get(t, "/Datastreams?$expand=Observations($orderby=phenomenonTime%20desc;$top=1;$select=id)").ok(t, "latest ids").values(t) {
+			obs, _ := d["Observations"].([]any)
+			if len(obs) != 1 || num(t, obs[0].(map[string]any)["@iot.id"])/100000000 != num(t, d["@iot.id"]) {
+				t.Errorf("Datastream %v expands %v", d["@iot.id"], obs)
+			}
 		}
 		term := f.published()[0]
 		ds := term.datastreams[0]

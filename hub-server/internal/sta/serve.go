@@ -28,6 +28,9 @@ type request struct {
 	raw     string // the raw query
 	// entities counts the entities read for this answer (MaxEntities).
 	entities int
+	// expansions are the statements of $expand options compiled for
+	// one parent, made for the next by query.Statement.ForParent.
+	expansions map[*query.Options]query.Statement
 }
 
 // body is an answer ready to write.
@@ -100,7 +103,7 @@ func (rq *request) serve() (body, error) {
 		}
 		return rq.serveDataArray(last.Set, target, opts)
 	}
-	page, err := rq.collection(last.Set, target, opts, rp.Ref)
+	page, err := rq.collection(last.Set, target, opts, rp.Ref, nil)
 	if err != nil {
 		return body{}, err
 	}
@@ -275,7 +278,9 @@ type page struct {
 }
 
 // collection reads and renders one page of the collection t names.
-func (rq *request) collection(set string, t query.Target, o query.Options, refs bool) (page, error) {
+// expansion, when not nil, is the $expand option o comes from: its
+// statement is compiled for the first parent only.
+func (rq *request) collection(set string, t query.Target, o query.Options, refs bool, expansion *query.Options) (page, error) {
 	var p page
 	if o.Count {
 		n, err := rq.count(t, o)
@@ -289,9 +294,9 @@ func (rq *request) collection(set string, t query.Target, o query.Options, refs 
 		p.values = []any{}
 		return p, nil
 	}
-	st, err := query.Compile(rq.h.dialect, t, o, rq.now)
+	st, err := rq.compileExpansion(t, o, expansion)
 	if err != nil {
-		return page{}, compileError(err)
+		return page{}, err
 	}
 	rows, more, err := rq.run(st)
 	if err != nil {
@@ -311,6 +316,29 @@ func (rq *request) collection(set string, t query.Target, o query.Options, refs 
 		p.values = append(p.values, obj)
 	}
 	return p, nil
+}
+
+// compileExpansion compiles o for t, or takes the statement the same
+// expansion had for the previous parent with t's parent swapped in.
+func (rq *request) compileExpansion(t query.Target, o query.Options, expansion *query.Options) (query.Statement, error) {
+	if expansion != nil && t.Via != nil {
+		if prev, ok := rq.expansions[expansion]; ok {
+			if st, ok := prev.ForParent(t.Via.ID); ok {
+				return st, nil
+			}
+		}
+	}
+	st, err := query.Compile(rq.h.dialect, t, o, rq.now)
+	if err != nil {
+		return query.Statement{}, compileError(err)
+	}
+	if expansion != nil {
+		if rq.expansions == nil {
+			rq.expansions = map[*query.Options]query.Statement{}
+		}
+		rq.expansions[expansion] = st
+	}
+	return st, nil
 }
 
 // count returns the number of entities t names under o's filter.
@@ -360,7 +388,8 @@ func (rq *request) render(set string, cols []query.Column, row query.Row, o quer
 			obj = append(obj, kv{n.Name + "@iot.navigationLink", self + "/" + n.Name})
 		}
 	}
-	for _, e := range o.Expand {
+	for i := range o.Expand {
+		e := &o.Expand[i]
 		nav, ok := query.NavigationOf(set, e.Property)
 		if !ok {
 			return nil, fmt.Errorf("sta: expand: %s has no %s", set, e.Property)
@@ -384,7 +413,7 @@ func (rq *request) render(set string, cols []query.Column, row query.Row, o quer
 			obj = append(obj, kv{e.Property, v})
 			continue
 		}
-		p, err := rq.collection(nav.Target, t, e.Options, false)
+		p, err := rq.collection(nav.Target, t, e.Options, false, &e.Options)
 		if err != nil {
 			return nil, err
 		}

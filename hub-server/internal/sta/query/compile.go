@@ -3,6 +3,7 @@ package query
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,10 @@ type compiler struct {
 	nowMin  int64
 	args    []any
 	aliases int
+	// parentIdx are the args holding the Via parent's id; finish
+	// notes where they end up (parentPos).
+	parentIdx []int
+	parentPos []int
 }
 
 func newCompiler(d Dialect, now time.Time) *compiler {
@@ -66,6 +71,9 @@ func (c *compiler) finish(sql string) (string, []any) {
 		if sql[i:j+1] != nowMarker {
 			n, _ := strconv.Atoi(sql[i+1 : j])
 			v = c.args[n]
+			if slices.Contains(c.parentIdx, n) {
+				c.parentPos = append(c.parentPos, len(args))
+			}
 		}
 		b.WriteString(sql[:i])
 		if c.d == Postgres {

@@ -456,3 +456,44 @@ func TestTextStableOverTime(t *testing.T) {
 		}
 	}
 }
+
+// ForParent gives what compiling for the other parent gives, or says it
+// cannot.
+func TestForParent(t *testing.T) {
+	for _, d := range []Dialect{SQLite, Postgres} {
+		for _, c := range []struct {
+			via      Via
+			raw      string
+			reusable bool
+		}{
+			{Via{"Datastreams", 10, "Observations"}, "$orderby=phenomenonTime desc&$top=1&$filter=result gt 3", true},
+			{Via{"Things", 1, "Datastreams"}, "$filter=Observations/result gt 3&$top=10", true},
+			{Via{"Things", 1, "Locations"}, "", true},
+			{Via{"Observations", obsID(10, base), "Datastream"}, "", false},
+			{Via{"Datastreams", 10, "Thing"}, "", false},
+		} {
+			set, _ := resolveTarget(Target{Via: &c.via})
+			o := mustOptions(t, set.name, c.raw)
+			a, err := Compile(d, Target{Via: &c.via}, o, fixNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := c.via
+			other.ID += 7
+			want, err := Compile(d, Target{Via: &other}, o, fixNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := a.ForParent(other.ID)
+			if ok != c.reusable {
+				t.Errorf("%s %v: ForParent ok %v, want %v", d, c.via, ok, c.reusable)
+			}
+			if ok && (got.SQL != want.SQL || !slices.Equal(got.Args, want.Args)) {
+				t.Errorf("%s %v: ForParent gives %v, compiling gives %v", d, c.via, got.Args, want.Args)
+			}
+			if ok && slices.Equal(a.Args, got.Args) {
+				t.Errorf("%s %v: ForParent left the parent's id as it was", d, c.via)
+			}
+		}
+	}
+}

@@ -191,6 +191,8 @@ type Statement struct {
 
 	scan  []scanner
 	extra int // the sort keys a union of branches reads after the values
+	// parentPos are the Args that hold the Via parent's id (ForParent).
+	parentPos []int
 }
 
 // Row is one decoded row: the entity's @iot.id and the values of the

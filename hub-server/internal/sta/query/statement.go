@@ -2,6 +2,7 @@ package query
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +58,7 @@ func (c *compiler) targetConds(t Target, sc *scope) []string {
 		src := setByName(t.Via.Set)
 		nv := src.nav(t.Via.Property)
 		if nv.from == "id" && src.name != "Observations" {
-			conds = append(conds, "("+sc.col(nv.to)+" = "+c.arg(t.Via.ID)+")")
+			conds = append(conds, "("+sc.col(nv.to)+" = "+c.parentArg(t.Via.ID)+")")
 		} else {
 			c.aliases++
 			ps := &scope{set: src, al: "p" + strconv.Itoa(c.aliases)}
@@ -230,7 +231,7 @@ func compile(d Dialect, t Target, o Options, now time.Time, count bool) (Stateme
 			" LIMIT " + c.arg(int64(o.Top)+1) + " OFFSET " + c.arg(int64(o.Skip))
 	}
 	sql, args := c.finish(q)
-	st := Statement{SQL: sql, Args: args, Limit: o.Top}
+	st := Statement{SQL: sql, Args: args, Limit: o.Top, parentPos: c.parentPos}
 	if len(branches) > 1 {
 		st.extra = nkeys
 	}
@@ -288,4 +289,29 @@ func (s Statement) scanRow(scan func(dest ...any) error) (Row, error) {
 		row.Values[j] = out
 	}
 	return row, nil
+}
+
+// parentArg is the argument of the parent's id in "key = parent", noted
+// so that ForParent can swap it.
+func (c *compiler) parentArg(id int64) string {
+	m := c.arg(id)
+	c.parentIdx = append(c.parentIdx, len(c.args)-1)
+	return m
+}
+
+// ForParent is s for another parent of the same expansion: the statement
+// of /Datastreams(7)/Observations made for /Datastreams(8)/Observations
+// by swapping the parent's id in its arguments, not compiled again (an
+// $expand of 1,000 parents compiled 1,000 times). ok is false when s
+// cannot be (no parent, or one reached other than by its key).
+func (s Statement) ForParent(id int64) (Statement, bool) {
+	if len(s.parentPos) == 0 {
+		return s, false
+	}
+	args := slices.Clone(s.Args)
+	for _, p := range s.parentPos {
+		args[p] = id
+	}
+	s.Args = args
+	return s, true
 }
