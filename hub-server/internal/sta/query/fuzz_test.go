@@ -35,7 +35,8 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	}
 	for i, s := range []string{"name eq 'x'", "st_within(Locations/location, geography'POLYGON((0 0, 1 0, 1 1, 0 0))')", "properties/indoor eq true",
-		"phenomenonTime lt 2026-12-06T10:00:00Z/2026-12-06T10:01:00Z", "time ge now() sub duration'P1D'", "not not (1 eq 1)"} {
+		"phenomenonTime lt 2026-12-06T10:00:00Z/2026-12-06T10:01:00Z", "time ge now() sub duration'P1D'", "not not (1 eq 1)",
+		"location/type eq 'Point' or location/geometry/type eq 'Point'", "feature/geometry/type eq null", "observedArea/coordinates eq 1"} {
 		f.Add(uint8(i), s)
 	}
 	sets := EntitySets()
