@@ -15,23 +15,23 @@ package main
 //
 // STA_BENCH_TERMINALS (default 1000) terminals with three datastreams
 // each (PM2.5, PM10 of an SDS011, CO2 of an MH-Z19B; every tenth terminal
-// indoors, its CO2 published hourly), STA_BENCH_DAYS (default 3, 12.9
-// million observations: seeded in 50 s on this 2-core machine when
-// quiet; 7 days, 30 million, took six minutes while other builds ran)
-// days of minutes. A year (1.58 billion observations, ~80 GB) cannot be seeded in
+// indoors, its CO2 published hourly), STA_BENCH_DAYS (default 3: 12.9
+// million observations, seeded in 50 s on this 2-core machine when quiet;
+// 7 days, 30 million, took six minutes while other builds ran) days of
+// minutes. A year (1.58 billion observations, ~80 GB) cannot be seeded in
 // a bench run here; the queries are index seeks whose cost grows with the
 // B-tree's depth (logarithmic in the rows), so the group measures two
-// history lengths, one day and STA_BENCH_DAYS, prints both depths and the
-// depth a year would have. The seeded databases are cached in
-// STA_BENCH_CACHE (default $XDG_CACHE_HOME/quartierhub-bench/sta), keyed
-// by the hub's migrations and the knobs; a real `hub-server serve` then
-// runs on each cached database (both at once, their repetitions
+// history lengths, one day and STA_BENCH_DAYS, and prints the pages of
+// each level of both trees and of a year's. The seeded databases are
+// cached in STA_BENCH_CACHE (default $XDG_CACHE_HOME/quartierhub-bench/sta),
+// keyed by the hub's migrations and the knobs; a real `hub-server serve`
+// then runs on each cached database (both at once, their repetitions
 // alternating, so the load of a shared machine falls on both histories
-// alike) and is asked through HTTP: STA_BENCH_REPS
-// (default 30) measured repetitions of each query after 3 warm-ups, each
-// repetition from its own loopback address (the per-client limit is not
-// what is measured; a 429 fails the group), fewer (at least 5) once
-// STA_BENCH_BUDGET (default 45s) per query and history is spent.
+// alike) and is asked through HTTP: STA_BENCH_REPS (default 30) measured
+// repetitions of each query after 3 warm-ups (1 when slow), each from its
+// own loopback address (the per-client limit is not what is measured; a
+// 429 fails the group), fewer (at least 5) once STA_BENCH_BUDGET (default
+// 45s) per query and history is spent.
 
 import (
 	"context"
