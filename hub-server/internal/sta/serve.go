@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quartierhub/quartierhub/hub-server/internal/sta/query"
@@ -26,6 +28,9 @@ type request struct {
 	// decoded is path with its escapes decoded, as parsePath reads it.
 	decoded string
 	raw     string // the raw query
+	// mu guards entities and expansions: a page's entities are rendered
+	// with their expansions by several goroutines (renderPage).
+	mu sync.Mutex
 	// entities counts the entities read for this answer (MaxEntities).
 	entities int
 	// expansions are the statements of $expand options compiled for
@@ -212,8 +217,11 @@ func (rq *request) run(st query.Statement) ([]query.Row, bool, error) {
 		if err != nil {
 			return err
 		}
+		rq.mu.Lock()
 		rq.entities++
-		if rq.entities > rq.h.o.MaxEntities {
+		n := rq.entities
+		rq.mu.Unlock()
+		if n > rq.h.o.MaxEntities {
 			return errTooMany{rq.h.o.MaxEntities}
 		}
 		rows = append(rows, row)
@@ -303,26 +311,84 @@ func (rq *request) collection(set string, t query.Target, o query.Options, refs 
 		return page{}, err
 	}
 	p.more = more
-	p.values = make([]any, 0, len(rows))
-	for _, row := range rows {
-		if refs {
-			p.values = append(p.values, object{{"@iot.selfLink", rq.selfLink(set, row.ID)}})
-			continue
+	p.values = make([]any, len(rows))
+	if refs {
+		for i, row := range rows {
+			p.values[i] = object{{"@iot.selfLink", rq.selfLink(set, row.ID)}}
 		}
-		obj, err := rq.render(set, st.Columns, row, o)
-		if err != nil {
-			return page{}, err
-		}
-		p.values = append(p.values, obj)
+		return p, nil
+	}
+	workers := 1
+	if expansion == nil && len(o.Expand) > 0 {
+		// Each entity of the page expands with statements of its own:
+		// on SQLite the readers run them side by side.
+		workers = min(renderWorkers, len(rows))
+	}
+	if err := rq.renderPage(set, st.Columns, rows, o, p.values, workers); err != nil {
+		return page{}, err
 	}
 	return p, nil
+}
+
+// renderWorkers bounds the goroutines that render one page's entities
+// with their expansions; the concurrency limit counts requests, so one
+// request uses at most this many of the store's readers.
+const renderWorkers = 2
+
+// renderPage renders rows into out (same order) with workers goroutines.
+func (rq *request) renderPage(set string, cols []query.Column, rows []query.Row, o query.Options, out []any, workers int) error {
+	if workers <= 1 {
+		for i, row := range rows {
+			obj, err := rq.render(set, cols, row, o)
+			if err != nil {
+				return err
+			}
+			out[i] = obj
+		}
+		return nil
+	}
+	var (
+		next   atomic.Int64
+		failed atomic.Bool
+		wg     sync.WaitGroup
+		errMu  sync.Mutex
+		first  error
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= len(rows) {
+					return
+				}
+				obj, err := rq.render(set, cols, rows[i], o)
+				if err != nil {
+					errMu.Lock()
+					if first == nil {
+						first = err
+					}
+					errMu.Unlock()
+					failed.Store(true)
+					return
+				}
+				out[i] = obj
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // compileExpansion compiles o for t, or takes the statement the same
 // expansion had for the previous parent with t's parent swapped in.
 func (rq *request) compileExpansion(t query.Target, o query.Options, expansion *query.Options) (query.Statement, error) {
 	if expansion != nil && t.Via != nil {
-		if prev, ok := rq.expansions[expansion]; ok {
+		rq.mu.Lock()
+		prev, ok := rq.expansions[expansion]
+		rq.mu.Unlock()
+		if ok {
 			if st, ok := prev.ForParent(t.Via.ID); ok {
 				return st, nil
 			}
@@ -333,10 +399,12 @@ func (rq *request) compileExpansion(t query.Target, o query.Options, expansion *
 		return query.Statement{}, compileError(err)
 	}
 	if expansion != nil {
+		rq.mu.Lock()
 		if rq.expansions == nil {
 			rq.expansions = map[*query.Options]query.Statement{}
 		}
 		rq.expansions[expansion] = st
+		rq.mu.Unlock()
 	}
 	return st, nil
 }
