@@ -66,10 +66,10 @@ func init() {
 const staYearDays = 365
 
 // staPageSize is the page size asked for the latest of every datastream:
-// FROST's default, what a client asks for without thinking (the hub's cap
-// is 1,000; a page of a thousand expansions runs into its request
-// deadline on a busy machine).
-const staPageSize = 100
+// the hub's cap, as a dashboard that wants every datastream asks (three
+// pages for 3,000 datastreams). FROST's default page of 100 costs a
+// request per 100 datastreams more: about twice the time here.
+const staPageSize = 1000
 
 func staBench(ctx context.Context, dir string) error {
 	terminals, err := envInt("STA_BENCH_TERMINALS", 1000)

@@ -697,3 +697,24 @@ func TestHeaders(t *testing.T) {
 }
 
 var _ = json.Number("")
+
+// An expanded collection is each parent's own, as its navigation path
+// gives it: the same entities in the same order and the same next page,
+// however the server reads a page of parents' expansions together.
+func TestExpandedEqualsEachParentsOwn(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		opts := "$orderby=phenomenonTime%20desc;$top=3;$select=id,result"
+		for _, d := range f.get(t, "/Datastreams?$top=1000&$expand=Observations("+opts+")").ok(t, "expanded").values(t) {
+			id := num(t, d["@iot.id"])
+			own := f.get(t, fmt.Sprintf("/Datastreams(%d)/Observations?$orderby=phenomenonTime%%20desc&$top=3&$select=id,result", id)).ok(t, "own")
+			got, _ := json.Marshal(d["Observations"])
+			want, _ := json.Marshal(own.json["value"])
+			if string(got) != string(want) {
+				t.Errorf("Datastream %d expands %s, its own Observations are %s", id, got, want)
+			}
+			if _, hasNext := d["Observations@iot.nextLink"]; hasNext != (own.json["@iot.nextLink"] != nil) {
+				t.Errorf("Datastream %d: expanded next link %v, own %v", id, d["Observations@iot.nextLink"], own.json["@iot.nextLink"])
+			}
+		}
+	})
+}
