@@ -271,7 +271,10 @@ type ObservationBatch struct {
 	site    *Site
 	siteOK  bool // site was read
 	minutes []pendingMinute
-	// Skipped counts this batch's records that were not minutes.
+	// latest is the last unix minute a minute of this batch may start at.
+	latest int64
+	// Skipped counts this batch's records that were not minutes, or
+	// minutes from the future (MaxClockAhead).
 	Skipped int
 }
 
@@ -295,9 +298,16 @@ type obsRow struct {
 	m              *pendingMinute
 }
 
-// Batch starts the observation work of one batch of terminal num in tx.
-func (oi *ObservationIngest) Batch(tx ObservationTx, num int64) *ObservationBatch {
-	return &ObservationBatch{oi: oi, tx: tx, num: num}
+// MaxClockAhead is how far after its upload's arrival a minute may
+// start: a terminal's clock running that far ahead (a clock not yet
+// synchronised after a power cut) would otherwise publish minutes from
+// the future as the latest values. The record is stored as it came.
+const MaxClockAhead = 2 * time.Minute
+
+// Batch starts the observation work of one batch of terminal num in tx,
+// received at receivedAt.
+func (oi *ObservationIngest) Batch(tx ObservationTx, num int64, receivedAt time.Time) *ObservationBatch {
+	return &ObservationBatch{oi: oi, tx: tx, num: num, latest: UnixMinute(receivedAt.Add(MaxClockAhead))}
 }
 
 // Add takes rec if it is a sensor_minute that decodes, finding or making
@@ -308,7 +318,7 @@ func (b *ObservationBatch) Add(ctx context.Context, rec *api.Record) error {
 		return nil
 	}
 	m, err := DecodeSensorMinute(rec.Payload)
-	if err != nil {
+	if err != nil || UnixMinute(m.Minute) > b.latest {
 		b.Skipped++
 		return nil
 	}

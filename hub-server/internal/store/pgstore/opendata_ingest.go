@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -63,7 +64,7 @@ func (o obsTx) LockDatastreams(ctx context.Context) error {
 // the failure is logged and counted. Failures the whole transaction must
 // retry (a deadlock, ErrObservationRace) or that end it (the context)
 // are returned.
-func (s *Store) ingestObservations(ctx context.Context, tx pgx.Tx, terminalID string, num int64, recs []api.Record) (*store.ObservationBatch, error) {
+func (s *Store) ingestObservations(ctx context.Context, tx pgx.Tx, terminalID string, num int64, recs []api.Record, receivedAt time.Time) (*store.ObservationBatch, error) {
 	if !slices.ContainsFunc(recs, func(r api.Record) bool { return r.Type == store.SensorMinuteType }) {
 		return nil, nil
 	}
@@ -71,7 +72,7 @@ func (s *Store) ingestObservations(ctx context.Context, tx pgx.Tx, terminalID st
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.observations(ctx, sp, num, recs)
+	b, err := s.observations(ctx, sp, num, recs, receivedAt)
 	if err == nil {
 		return b, sp.Commit(ctx)
 	}
@@ -87,8 +88,8 @@ func (s *Store) ingestObservations(ctx context.Context, tx pgx.Tx, terminalID st
 	return nil, nil
 }
 
-func (s *Store) observations(ctx context.Context, tx pgx.Tx, num int64, recs []api.Record) (*store.ObservationBatch, error) {
-	b := s.od.Batch(obsTx{tx}, num)
+func (s *Store) observations(ctx context.Context, tx pgx.Tx, num int64, recs []api.Record, receivedAt time.Time) (*store.ObservationBatch, error) {
+	b := s.od.Batch(obsTx{tx}, num, receivedAt)
 	for i := range recs {
 		if err := b.Add(ctx, &recs[i]); err != nil {
 			return nil, err

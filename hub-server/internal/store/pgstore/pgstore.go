@@ -443,7 +443,7 @@ func (s *Store) IngestBatch(ctx context.Context, terminalID string, recs []api.R
 		}
 		// After the terminal's row, as PutSite orders its locks: terminal,
 		// then its datastreams.
-		obs, err = s.ingestObservations(ctx, tx, terminalID, num, recs)
+		obs, err = s.ingestObservations(ctx, tx, terminalID, num, recs, receivedAt)
 		return err
 	}
 	err := s.tx(ctx, "ingest", ingest)

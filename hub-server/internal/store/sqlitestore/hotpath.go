@@ -358,7 +358,7 @@ func (s *Store) ingestObservations(ctx context.Context, tx *sql.Tx, r *ingestReq
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT observations`); err != nil {
 		return err
 	}
-	b, err := s.observations(ctx, tx, r.recs[first:], num)
+	b, err := s.observations(ctx, tx, r.recs[first:], num, r.receivedAt)
 	if err != nil {
 		if _, err := tx.ExecContext(ctx, `ROLLBACK TO observations`); err != nil {
 			return err
@@ -374,10 +374,10 @@ func (s *Store) ingestObservations(ctx context.Context, tx *sql.Tx, r *ingestReq
 	return nil
 }
 
-func (s *Store) observations(ctx context.Context, tx *sql.Tx, recs []api.Record, num int64) (*store.ObservationBatch, error) {
+func (s *Store) observations(ctx context.Context, tx *sql.Tx, recs []api.Record, num int64, receivedAt time.Time) (*store.ObservationBatch, error) {
 	otx := &obsTx{tx: tx, stmts: s.obs}
 	defer otx.close()
-	b := s.od.Batch(otx, num)
+	b := s.od.Batch(otx, num, receivedAt)
 	for i := range recs {
 		if err := b.Add(ctx, &recs[i]); err != nil {
 			return nil, err

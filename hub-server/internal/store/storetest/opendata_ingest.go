@@ -76,9 +76,21 @@ func minuteRecords(ms ...minuteRec) []api.Record {
 	return recs
 }
 
+// ingestMinutes uploads ms as one batch that arrives after its last
+// minute ended (as a terminal's would), and not before t0+1h.
 func ingestMinutes(t *testing.T, s store.Store, id string, ms ...minuteRec) {
 	t.Helper()
-	if ack := ingest(t, s, id, minuteRecords(ms...)); ack.Stored != len(ms) {
+	arrival := t0.Add(time.Hour)
+	for _, m := range ms {
+		if end := m.at.Add(time.Minute + 5*time.Second); end.After(arrival) {
+			arrival = end
+		}
+	}
+	ack, err := s.IngestBatch(context.Background(), id, minuteRecords(ms...), arrival)
+	if err != nil {
+		t.Fatalf("IngestBatch: %v", err)
+	}
+	if ack.Stored != len(ms) {
 		t.Fatalf("ingest of %d minutes: %+v", len(ms), ack)
 	}
 }
@@ -214,12 +226,15 @@ func testObservationNotMinutes(t *testing.T, s store.Store) {
 	nosensor := pm("pm10", t0, 10)
 	nosensor.sensor = ""
 	ancient := pm("pm10", time.Date(1999, 12, 31, 23, 0, 0, 0, time.UTC), 10)
+	// ingest's batches arrive at t0+1h: a minute starting more than
+	// store.MaxClockAhead after that comes from a clock running ahead.
+	future := pm("pm10", t0.Add(time.Hour+store.MaxClockAhead+time.Minute), 10)
 	var recs []api.Record
 	for _, p := range []string{`not json`, `{"sensor":"s","quantity":"pm25","minute":"2025-06-01T10:00:00Z","count":1,"mean":1e999,"min":0,"max":1}`,
 		`{"sensor":"s","quantity":"pm25","minute":"yesterday","count":1,"mean":1,"min":1,"max":1}`, `[]`, `{}`} {
 		recs = append(recs, api.Record{ID: ulid(int(100000 + recIDs.Add(1))), Type: "sensor_minute", Class: api.ClassSensor, CreatedAt: t0, Payload: json.RawMessage(p)})
 	}
-	recs = append(recs, minuteRecords(zero, unknown, nosensor, ancient)...)
+	recs = append(recs, minuteRecords(zero, unknown, nosensor, ancient, future)...)
 	other := minuteRecords(good)[0]
 	other.Type = "sensor.sds011" // not a sensor_minute: not read
 	recs = append(recs, other)
