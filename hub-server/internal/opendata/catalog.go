@@ -191,7 +191,7 @@ func (f *Files) Catalog(ctx context.Context, base string, sizes func(day time.Ti
 				"konstante Werte, hohe Luftfeuchte). Rohwerte werden nie verändert. Eine Datei je abgeschlossenem Tag (UTC): "+
 				base+"/open-data/air/JJJJ-MM-TT.csv.gz; die Spalten beschreibt "+base+indexPath+".",
 			"Particulate matter (PM2.5, PM10) and carbon dioxide measured by the quarters' terminals: mean, minimum, maximum and number of samples "+
-				"per minute (indoor CO2 per hour), with quality flags (warm-up, incomplete, out of range, PM2.5 above PM10, flat line, high humidity). "+
+				"per minute (indoor CO2 as hourly means by default), with quality flags (warm-up, incomplete, out of range, PM2.5 above PM10, flat line, high humidity). "+
 				"Raw values are never changed. One file per finished day (UTC): "+base+"/open-data/air/YYYY-MM-DD.csv.gz; the columns are described at "+
 				base+indexPath+"."),
 		"dcat:theme": iri(ThemeEnvironment),

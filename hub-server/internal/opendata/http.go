@@ -162,7 +162,7 @@ func (h *Handler) day(w http.ResponseWriter, r *http.Request, name string) {
 var indexText = map[string]map[string]string{
 	"de": {
 		"title":    "Offene Umweltdaten",
-		"intro":    "Luftqualität in den Quartieren: Feinstaub (PM2.5, PM10) und Kohlendioxid, gemessen von den Quartiersterminals. Jede Minute ein Wert (CO2 in Innenräumen jede Stunde), mit Qualitätskennzeichen. Rohwerte werden nie verändert.",
+		"intro":    "Luftqualität in den Quartieren: Feinstaub (PM2.5, PM10) und Kohlendioxid, gemessen von den Quartiersterminals. Jede Minute ein Wert (CO2 in Innenräumen in der Regel als Stundenmittel), mit Qualitätskennzeichen. Rohwerte werden nie verändert.",
 		"licence":  "Lizenz",
 		"files":    "Dateien",
 		"catalog":  "Katalogeintrag (DCAT-AP.de, JSON-LD)",
@@ -176,12 +176,12 @@ var indexText = map[string]map[string]string{
 		"column":   "Spalte",
 		"meaning":  "Bedeutung",
 		"flags":    "Qualitätskennzeichen (qc_reasons)",
-		"privacy":  "Veröffentlicht werden nur Terminals mit eingetragenem Standort und nur die dafür freigegebenen Größen. CO2 in Innenräumen nur stündlich. Nie veröffentlicht: Meldungen, Umfragen, Karten, Adressen oder sonst etwas über Personen.",
+		"privacy":  "Veröffentlicht werden nur Terminals mit eingetragenem Standort und nur die dafür freigegebenen Größen. CO2 in Innenräumen in der Regel nur als Stundenmittel. Nie veröffentlicht: Meldungen, Umfragen, Karten, Adressen oder sonst etwas über Personen.",
 		"other":    "English",
 	},
 	"en": {
 		"title":    "Open environmental data",
-		"intro":    "Air quality in the quarters: particulate matter (PM2.5, PM10) and carbon dioxide, measured by the quarters' terminals. One value per minute (indoor CO2 per hour), with quality flags. Raw values are never changed.",
+		"intro":    "Air quality in the quarters: particulate matter (PM2.5, PM10) and carbon dioxide, measured by the quarters' terminals. One value per minute (indoor CO2 as hourly means by default), with quality flags. Raw values are never changed.",
 		"licence":  "Licence",
 		"files":    "Files",
 		"catalog":  "Catalogue record (DCAT-AP.de, JSON-LD)",
@@ -195,7 +195,7 @@ var indexText = map[string]map[string]string{
 		"column":   "Column",
 		"meaning":  "Meaning",
 		"flags":    "Quality flags (qc_reasons)",
-		"privacy":  "Only terminals with a site are published, and only the quantities released for them. Indoor CO2 only per hour. Never published: reports, surveys, cards, addresses or anything else about people.",
+		"privacy":  "Only terminals with a site are published, and only the quantities released for them. Indoor CO2 as hourly means by default. Never published: reports, surveys, cards, addresses or anything else about people.",
 		"other":    "Deutsch",
 	},
 }
