@@ -78,6 +78,8 @@ type airTerminalView struct {
 	URL         string
 	Indoor      bool
 	Values      []airStreamView // only Heading, Now and Level
+	// AsOf says when the newest value was measured ("Stand: 7.12. 23:17").
+	AsOf string
 }
 
 type airPageData struct {
@@ -110,14 +112,25 @@ func (c *Console) airShow(w http.ResponseWriter, r *http.Request) {
 	for _, t := range ts {
 		tv := airTerminalView{Num: t.Num, Name: t.Name, Place: t.Place, Indoor: t.Indoor, URL: fmt.Sprintf("/air/t/%d%s", t.Num, c.airLangQuery(r, lang))}
 		worst := 0
+		var asOf time.Time
 		for _, s := range t.Streams {
 			v := airStreamView{Heading: airQuantityNames[s.Quantity].In(lang), Now: msg("air.no_current").In(lang)}
 			if s.Latest != nil {
 				l, word := levelWord(lang, s.Quantity, s.Latest.Mean)
-				v.Level, v.Now = l, msg("air.value", "value", formatValue(lang, s.Q, s.Latest.Mean), "unit", s.Q.Symbol, "level", word).In(lang)
+				value := msg("air.value", "value", formatValue(lang, s.Q, s.Latest.Mean), "unit", s.Q.Symbol, "level", word)
+				if s.Latest.Flags != 0 { // warm-up, incomplete, suspect: said in words, not only on the chart
+					value = msg("air.value_doubtful", "value", formatValue(lang, s.Q, s.Latest.Mean), "unit", s.Q.Symbol, "level", word)
+				}
+				v.Level, v.Now = l, value.In(lang)
 				worst = max(worst, l)
+				if s.Latest.Minute.After(asOf) {
+					asOf = s.Latest.Minute
+				}
 			}
 			tv.Values = append(tv.Values, v)
+		}
+		if !asOf.IsZero() {
+			tv.AsOf = msg("air.as_of", "time", airTime(lang, asOf)).In(lang)
 		}
 		if n := len(d.Quarters); n == 0 || d.Quarters[n-1].Name != t.Quarter {
 			d.Quarters = append(d.Quarters, airQuarter{Name: t.Quarter})

@@ -77,6 +77,17 @@ func testAirPublicPages(t *testing.T, kind string) {
 	if want := fmt.Sprintf("%.1f µg/m³, %s", obs[0].Mean, word); !strings.Contains(p.body, want) {
 		t.Errorf("overview lacks %q", want)
 	}
+	// When it was measured, and whether the measurement is in doubt, in words.
+	if want := "As of " + airTime("en", last.Last); !strings.Contains(p.body, want) {
+		t.Errorf("overview lacks %q", want)
+	}
+	if want := fmt.Sprintf("%.1f µg/m³, %s (measurement uncertain)", obs[0].Mean, word); strings.Contains(p.body, want) != (obs[0].Flags != 0) {
+		t.Errorf("overview with flags %v: %q shown = %v", obs[0].Flags, want, !(obs[0].Flags != 0))
+	}
+	// The place is the card's title; the terminal's name comes second.
+	if want := fmt.Sprintf(`<h3><a href="/air/t/%d?lang=en">Bönischplatz, an der Bibliothek</a></h3>`, w.outNum); !strings.Contains(p.body, want) {
+		t.Errorf("overview lacks the card title %s", want)
+	}
 	// The indoor terminal's PM10 is off: only its CO2 is listed.
 	inCard := p.body[fst:jst]
 	if strings.Contains(inCard, "PM10") || !strings.Contains(inCard, "Carbon dioxide") {
