@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -352,6 +353,11 @@ func (p *parser) typedLiteral(t token) (any, error) {
 	switch t.text {
 	case "geography", "geometry":
 		g, err := parseWKT(t.str, p.l.MaxPolygonPoints)
+		var we *wktError
+		if errors.As(err, &we) {
+			// The literal's text starts after geography' (no quotes inside WKT).
+			return nil, p.errorf(t.pos+len(t.text)+1+we.pos, "%s literal: %s", t.text, we.msg)
+		}
 		if err != nil {
 			return nil, p.errorf(t.pos, "%s literal: %v", t.text, err)
 		}

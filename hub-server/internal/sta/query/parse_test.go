@@ -173,7 +173,8 @@ func TestFilterErrors(t *testing.T) {
 		{"Observations", "resultTime gt duration'1D'", 14, "bad duration"},
 		{"Observations", "result gt 1e999", 10, "out of range"},
 		{"Locations", "st_within(location, geography'POLYGON((0 0, 1 0, 1 1))')", 20, "ring needs at least four"},
-		{"Locations", "st_within(location, geography'POLYGON((0 0, 1 0, 1 1, 0 0)')", 20, "expected"},
+		{"Locations", "st_within(location, geography'POLYGON((0 0, x 0, 1 1, 0 0))')", 44, "bad number"},
+		{"Locations", "st_within(location, geography'POLYGON((0 0, 1 0, 1 1, 0 0)')", 58, "expected \")\""}, // where the ")" is missing
 		{"Locations", "st_within(location, geography'LINESTRING(0 0, 1 1)')", 20, "not supported"},
 		{"Locations", "st_within(location, geography'POINT(200 0)')", 20, "not longitude latitude"},
 		{"Locations", "st_within(location, geography'SRID=3857;POINT(0 0)')", 20, "only 4326"},

@@ -12,6 +12,9 @@ import (
 // POLYGON((x y, ...), (hole...)) or MULTIPOLYGON(((...)), ((...))), x the
 // longitude, y the latitude. At most maxPoints points in all.
 func parseWKT(s string, maxPoints int) (Geometry, error) {
+	// base is where body starts in the literal's text, for positions:
+	// its first "(" (neither spaces nor an SRID= prefix hold one).
+	base := strings.IndexByte(s, '(')
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, ';'); i >= 0 && strings.HasPrefix(strings.ToUpper(s), "SRID=") {
 		if srid := strings.TrimSpace(s[5:i]); srid != "4326" {
@@ -25,7 +28,7 @@ func parseWKT(s string, maxPoints int) (Geometry, error) {
 	}
 	kind = strings.ToUpper(strings.TrimSpace(kind))
 	body = "(" + body
-	w := &wktReader{s: body, max: maxPoints}
+	w := &wktReader{s: body, max: maxPoints, base: base}
 	var g Geometry
 	switch kind {
 	case "POINT":
@@ -76,6 +79,7 @@ type wktReader struct {
 	i      int
 	points int
 	max    int
+	base   int // where s starts in the literal's text
 }
 
 func (w *wktReader) space() {
@@ -95,14 +99,14 @@ func (w *wktReader) punct(c byte) bool {
 
 func (w *wktReader) open() error {
 	if !w.punct('(') {
-		return fmt.Errorf("expected \"(\" at %d", w.i)
+		return &wktError{w.base + w.i, `expected "("`}
 	}
 	return nil
 }
 
 func (w *wktReader) close() error {
 	if !w.punct(')') {
-		return fmt.Errorf("expected \")\" at %d", w.i)
+		return &wktError{w.base + w.i, `expected ")"`}
 	}
 	return nil
 }
@@ -117,7 +121,7 @@ func (w *wktReader) number() (float64, error) {
 	}
 	f, err := strconv.ParseFloat(w.s[start:w.i], 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, fmt.Errorf("bad number at %d", start)
+		return 0, &wktError{w.base + start, "bad number"}
 	}
 	return f, nil
 }
@@ -174,3 +178,12 @@ func (w *wktReader) polygon() ([][][2]float64, error) {
 	}
 	return rings, w.close()
 }
+
+// wktError is a mistake at a byte offset of the literal's text; the
+// parser reports it at its place in the option.
+type wktError struct {
+	pos int
+	msg string
+}
+
+func (e *wktError) Error() string { return fmt.Sprintf("%s at %d of the literal", e.msg, e.pos) }
