@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,6 +114,39 @@ func (c *dirCache) get(day time.Time) (DayFile, bool, error) {
 		c.remember(p, etag)
 	}
 	return DayFile{content: fh, size: fi.Size(), modTime: fi.ModTime().UTC(), etag: etag, close: fh.Close}, true, nil
+}
+
+// staleTemp is the age after which a temporary day file is an earlier
+// run's leftover (a hub killed while writing it), never one being written.
+const staleTemp = time.Hour
+
+// sweep removes the temporary files atomicfile left in the cache's day
+// directory when a process died while writing (".DAY.csv.gz…"), if they
+// were last written before before. It returns how many it removed.
+func (c *dirCache) sweep(before time.Time) (int, error) {
+	dir := filepath.Dir(c.path(time.Unix(0, 0)))
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("opendata: cache: %w", err)
+	}
+	n := 0
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, ".") || !strings.Contains(name, ".csv.gz") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.ModTime().Before(before) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, fmt.Errorf("opendata: cache: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 func (c *dirCache) remember(p, etag string) {

@@ -134,6 +134,13 @@ func (f *Files) Warm(ctx context.Context) error {
 // Run warms the cache now and after each day's settle time until ctx
 // ends. Failures are logged and tried again at the next turn.
 func (f *Files) Run(ctx context.Context) error {
+	if c, ok := f.cache.(*dirCache); ok {
+		if n, err := c.sweep(f.o.Now().Add(-staleTemp)); err != nil {
+			f.log.Warn("open data: removing unfinished day files", "err", err)
+		} else if n > 0 {
+			f.log.Info("open data: removed unfinished day files of an earlier run", "files", n)
+		}
+	}
 	for {
 		if err := f.Warm(ctx); err != nil && ctx.Err() == nil {
 			f.log.Warn("open data: warming the day files", "err", err)
