@@ -409,6 +409,17 @@ func (f *Fleet) Acknowledged() int64 {
 	return n
 }
 
+// Unanswered is the number of records in uploads cut off by the fleet's
+// stop before their answer arrived: the hub may have stored them (it
+// commits before it answers), as a real terminal's would be sent again.
+func (f *Fleet) Unanswered() int64 {
+	var n int64
+	for _, t := range f.terms {
+		n += t.unanswered.Load()
+	}
+	return n
+}
+
 // terminal is one simulated terminal. Only its own goroutine touches the
 // unexported state apart from the atomic counters.
 type terminal struct {
@@ -418,15 +429,17 @@ type terminal struct {
 	seed                       uint64
 	hbPhase, upPhase, cfgPhase time.Duration
 
-	started   time.Time
-	cfgVer    string
-	pending   []api.Record
-	minute    int64
-	done      map[string]bool // commands already carried out
-	ok        [6]atomic.Int64 // successful requests per kind
-	acked     atomic.Int64
-	entropy   *mrand.Rand
-	retryUpAt time.Time
+	started time.Time
+	cfgVer  string
+	pending []api.Record
+	minute  int64
+	done    map[string]bool // commands already carried out
+	ok      [6]atomic.Int64 // successful requests per kind
+	acked   atomic.Int64
+	// unanswered counts records of uploads cut off by the stop.
+	unanswered atomic.Int64
+	entropy    *mrand.Rand
+	retryUpAt  time.Time
 	// nextDue is when the terminal's next action is due (unix nanos), for
 	// Behind.
 	nextDue atomic.Int64
@@ -703,6 +716,9 @@ func (t *terminal) upload(ctx context.Context) {
 	r, ok := t.do(ctx, KindUpload, http.MethodPost, api.PathRecords, zb.Bytes(),
 		map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"}, http.StatusOK)
 	if !ok {
+		if ctx.Err() != nil {
+			t.unanswered.Add(int64(len(t.pending)))
+		}
 		if r.status == http.StatusServiceUnavailable {
 			secs, _ := strconv.Atoi(r.header.Get("Retry-After"))
 			t.retryUpAt = time.Now().Add(time.Duration(max(secs, 1)) * time.Second)
