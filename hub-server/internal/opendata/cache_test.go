@@ -23,7 +23,7 @@ func TestSweepRemovesLeftovers(t *testing.T) {
 	files := map[string]time.Time{
 		finished: now.Add(-48 * time.Hour),
 		filepath.Join(airDir, ".2026-12-05.csv.gz123456"): now.Add(-2 * time.Hour), // a leftover
-		filepath.Join(airDir, ".2026-12-06.csv.gz987654"): now.Add(-time.Minute),  // being written
+		filepath.Join(airDir, ".2026-12-06.csv.gz987654"): now.Add(-time.Minute),   // being written
 	}
 	for p, mod := range files {
 		if err := os.WriteFile(p, []byte("x"), 0o640); err != nil {
