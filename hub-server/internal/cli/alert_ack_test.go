@@ -2,41 +2,21 @@ package cli_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/quartierhub/quartierhub/hub-server/internal/cli"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
 )
 
 // TestAlertAckMuteCLI: the console's acknowledge and mute, from the
 // command line, in the same store and audit log.
 func TestAlertAckMuteCLI(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "hub")
-	if err := mkHub(data); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, cli.DBPath(data), sqlitestore.Opts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tok := sha256.Sum256([]byte("tok"))
 	now := time.Now()
-	if err := st.CreateEnrolToken(ctx, store.EnrolToken{Hash: tok, TerminalName: "jst-1", Quarter: "Johannstadt", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	pub, _, _ := ed25519.GenerateKey(nil)
-	term, err := st.Enroll(ctx, store.Enrolment{TokenHash: tok, TerminalID: "T1", PublicKey: pub, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	data, st, term := hubWithTerminal(t, now)
+	defer st.Close()
 	if _, err := st.OpenAlert(ctx, store.Alert{ID: "A1", TerminalID: term.ID, Kind: "paper_out", FirstSeen: now, LastSeen: now}); err != nil {
 		t.Fatal(err)
 	}

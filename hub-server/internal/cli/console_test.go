@@ -68,6 +68,33 @@ func TestUserAdd(t *testing.T) {
 }
 
 // mkHub creates the hub database in data as serve does.
+// hubWithTerminal makes a hub directory and opens its store with one
+// terminal, jst-1 in Johannstadt, enrolled at now; the caller closes it.
+func hubWithTerminal(t *testing.T, now time.Time) (string, *sqlitestore.Store, store.Terminal) {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "hub")
+	if err := mkHub(data); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, cli.DBPath(data), sqlitestore.Opts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := sha256.Sum256([]byte("tok"))
+	if err := st.CreateEnrolToken(ctx, store.EnrolToken{Hash: tok, TerminalName: "jst-1", Quarter: "Johannstadt", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	pub, _, _ := ed25519.GenerateKey(nil)
+	term, err := st.Enroll(ctx, store.Enrolment{TokenHash: tok, TerminalID: "T1", PublicKey: pub, Now: now})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	return data, st, term
+}
+
 func mkHub(data string) error {
 	if err := os.MkdirAll(data, 0o750); err != nil {
 		return err
@@ -80,26 +107,10 @@ func mkHub(data string) error {
 }
 
 func TestTerminalRevokeByName(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "hub")
-	if err := mkHub(data); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, cli.DBPath(data), sqlitestore.Opts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tok := sha256.Sum256([]byte("tok"))
 	now := time.Now()
-	if err := st.CreateEnrolToken(ctx, store.EnrolToken{Hash: tok, TerminalName: "jst-1", Quarter: "Johannstadt", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	pub, _, _ := ed25519.GenerateKey(nil)
-	term, err := st.Enroll(ctx, store.Enrolment{TokenHash: tok, TerminalID: "T1", PublicKey: pub, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	data, st, term := hubWithTerminal(t, now)
+	defer st.Close()
 	if _, errs, code := runIn(t, "", "terminal", "revoke", "--data", data, "--terminal", "nope"); code != 1 || !strings.Contains(errs, "no terminal named") {
 		t.Fatalf("unknown name: %d %s", code, errs)
 	}

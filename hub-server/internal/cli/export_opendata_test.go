@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -17,8 +15,6 @@ import (
 
 	"github.com/quartierhub/quartierhub/hub-server/api"
 	"github.com/quartierhub/quartierhub/hub-server/internal/cli"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
 )
 
 // TestExportOpenData: a terminal given a site by "terminal site" and a
@@ -26,25 +22,9 @@ import (
 // stations and the catalogue into a directory, says what it wrote, and
 // refuses what it cannot do.
 func TestExportOpenData(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "hub")
-	if err := mkHub(data); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, cli.DBPath(data), sqlitestore.Opts{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	day := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
-	tok := sha256.Sum256([]byte("tok"))
-	if err := st.CreateEnrolToken(ctx, store.EnrolToken{Hash: tok, TerminalName: "jst-1", Quarter: "Johannstadt", CreatedAt: day, ExpiresAt: day.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	pub, _, _ := ed25519.GenerateKey(nil)
-	term, err := st.Enroll(ctx, store.Enrolment{TokenHash: tok, TerminalID: "T1", PublicKey: pub, Now: day})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	data, st, term := hubWithTerminal(t, day)
 	var recs []api.Record
 	for i := range 3 {
 		m := day.Add(time.Duration(8*60+i) * time.Minute)

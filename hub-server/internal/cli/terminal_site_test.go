@@ -2,17 +2,12 @@ package cli_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/quartierhub/quartierhub/hub-server/internal/cli"
 	"github.com/quartierhub/quartierhub/hub-server/internal/store"
-	"github.com/quartierhub/quartierhub/hub-server/internal/store/sqlitestore"
 )
 
 // TestTerminalSiteCLI: "terminal site" publishes a terminal as the
@@ -20,26 +15,10 @@ import (
 // audited — keeps what is not given, holds back indoor CO2 per minute
 // unless confirmed, and --clear stops publishing.
 func TestTerminalSiteCLI(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "hub")
-	if err := mkHub(data); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, cli.DBPath(data), sqlitestore.Opts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tok := sha256.Sum256([]byte("tok"))
 	now := time.Now()
-	if err := st.CreateEnrolToken(ctx, store.EnrolToken{Hash: tok, TerminalName: "jst-1", Quarter: "Johannstadt", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	pub, _, _ := ed25519.GenerateKey(nil)
-	term, err := st.Enroll(ctx, store.Enrolment{TokenHash: tok, TerminalID: "T1", PublicKey: pub, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	data, st, term := hubWithTerminal(t, now)
+	defer st.Close()
 	site := func() store.Site {
 		t.Helper()
 		s, err := st.Site(ctx, term.ID)
